@@ -1,0 +1,39 @@
+import { chalkStderr } from 'chalk'
+
+// Diagnostics of the tool itself: one line each on stderr, "tsf <cmd>: message".
+// stdout carries only events. Colour only on a TTY and never when NO_COLOR is set.
+let prefix = 'tsf'
+let quiet = false
+const useColour = (): boolean =>
+  Boolean(process.stderr.isTTY) && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '') && chalkStderr.level > 0
+
+export const setLogPrefix = (name: string): void => { prefix = name }
+export const setQuiet = (value: boolean): void => { quiet = value }
+
+const emit = (text: string): void => {
+  try {
+    process.stderr.write(`${text}\n`)
+  } catch {
+    // stderr closed: nothing left to tell
+  }
+}
+
+export const info = (message: string): void => {
+  if (!quiet) emit(`${useColour() ? chalkStderr.dim(prefix + ':') : prefix + ':'} ${message}`)
+}
+
+export const warn = (message: string): void => {
+  emit(`${useColour() ? chalkStderr.yellow(prefix + ':') : prefix + ':'} ${message}`)
+}
+
+export const error = (message: string): void => {
+  emit(`${useColour() ? chalkStderr.red(prefix + ': error:') : prefix + ': error:'} ${message}`)
+}
+
+// Some conditions are worth saying once per process, not once per event.
+const said = new Set<string>()
+export const warnOnce = (key: string, message: string): void => {
+  if (said.has(key)) return
+  said.add(key)
+  warn(message)
+}
