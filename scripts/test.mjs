@@ -41,7 +41,16 @@ function onSignal(sig) {
   }
   signalled = sig;
   say(`${sig}: stopping${tap ? ' tap and' : ''} the test servers...`);
-  if (tap && tap.exitCode === null) { try { tap.kill(sig); } catch { /* gone */ } }
+  if (tap && tap.exitCode === null) {
+    killTap(sig);
+    // tap gets 20s to end its test processes, then the whole group is killed.
+    setTimeout(() => killTap('SIGKILL'), 20_000).unref();
+  }
+}
+// tap runs in its own process group (so a test process cannot outlive an interrupted run): signal all of it.
+function killTap(sig) {
+  if (!tap?.pid) return;
+  try { process.kill(-tap.pid, sig); } catch { try { tap.kill(sig); } catch { /* gone */ } }
 }
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -116,10 +125,12 @@ async function main() {
   const env = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...serverEnv };
   t0 = Date.now();
   const code = await new Promise((resolve) => {
-    tap = spawn('npx', ['tap', ...args], { cwd: ROOT, env, stdio: 'inherit' });
+    // Own process group: Ctrl-C reaches only this script, which forwards it to the whole group.
+    tap = spawn('npx', ['tap', ...args], { cwd: ROOT, env, stdio: 'inherit', detached: true });
     tap.on('error', (e) => { say(`cannot run tap: ${e.message}`); resolve(1); });
-    tap.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
+    tap.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 9)));
   });
+  killTap('SIGKILL'); // whatever a test left behind in tap's group
   say(`tap exited ${code} after ${secs(t0)}`);
   return code;
 }
@@ -135,7 +146,7 @@ try {
     const t0 = Date.now();
     try {
       await stopServers(started);
-      say(`servers stopped in ${secs(t0)}`);
+      say(`servers released in ${secs(t0)}`);
     } catch (e) {
       say(`stopping servers failed: ${e.message}`);
       if (code === 0) code = 1;

@@ -1,0 +1,44 @@
+import { Option, type Command } from 'commander'
+import { UsageError } from '../core/errors.js'
+import { parseCount, parseDuration, parseHostPort, parseSize } from '../core/units.js'
+
+// Option parsers that turn malformed values into one-line usage errors (exit 2).
+export const duration = (option: string) => (value: string): number => parseDuration(value, option)
+export const size = (option: string) => (value: string): number => parseSize(value, option)
+export const count = (option: string) => (value: string): number => parseCount(value, option)
+export const hostPort = (option: string) => (value: string) => parseHostPort(value, option)
+export const collect = <T>(parse: (v: string) => T) => (value: string, previous: T[] = []): T[] => [...previous, parse(value)]
+
+// -H K=V, repeatable (Flume's static interceptor).
+export const header = (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+  const at = value.indexOf('=')
+  if (at <= 0) throw new UsageError(`--header: expected KEY=VALUE, got '${value}'`)
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) }
+}
+
+export const choice = (option: string, choices: readonly string[]) => (value: string): string => {
+  if (!choices.includes(value)) throw new UsageError(`${option}: expected one of ${choices.join(', ')}, got '${value}'`)
+  return value
+}
+
+export interface ReaderOptions {
+  maxLine: number
+  truncate: boolean
+}
+
+export interface RunnerOptions {
+  shutdownTimeout: number
+  metrics?: { host: string; port: number }
+}
+
+// Options every command that reads events on stdin shares.
+export const addReaderOptions = (cmd: Command): Command =>
+  cmd
+    .addOption(new Option('--max-line <size>', 'longest line kept whole; longer ones are cut into pieces marked "cont"').default(1024 * 1024, '1M').argParser(size('--max-line')))
+    .option('--truncate', 'drop the rest of an oversize line instead of cutting it into pieces', false)
+
+// Options every long-running command shares.
+export const addRunnerOptions = (cmd: Command): Command =>
+  cmd
+    .addOption(new Option('--shutdown-timeout <duration>', 'on SIGTERM or end of input, how long to wait for acks').default(30_000, '30s').argParser(duration('--shutdown-timeout')))
+    .addOption(new Option('--metrics <host:port>', "serve counters (Flume's names) as JSON and Prometheus text").argParser(hostPort('--metrics')))

@@ -1,0 +1,12 @@
+// The ack link's wire protocol on the writer's abstract Unix socket (docs/protocol.md).
+// Text lines, one message each:
+//   reader → writer   HELLO 1 <nonce>     first line; a wrong nonce closes the connection
+//   writer → reader   OK                  the link is up
+//   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
+//   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
+// A link that closes without FIN means the writer died: the reader finishes and exits non-zero.
+export const PROTOCOL_VERSION = '1'
+export const hello = (nonce: string): string => `HELLO ${PROTOCOL_VERSION} ${nonce}\n`
+export const helloPattern = /^HELLO 1 ([A-Za-z0-9_-]+)$/
+export const ackPattern = /^ACK (\d+)$/
+export const finPattern = /^FIN (\d+)$/

@@ -1,0 +1,232 @@
+import { EventEmitter } from 'node:events'
+import { connect, type Socket } from 'node:net'
+import split2 from 'split2'
+import { plainLineHead, type EventHead } from '../event.js'
+import { LineSplitter, type LinePiece } from '../lines.js'
+import { warnOnce } from '../log.js'
+import { classifyLine, parseCursor, socketPath } from './cursor.js'
+import { ackPattern, finPattern, hello } from './protocol.js'
+
+// The reader's side of the ack link: reads event lines from stdin, links to the writers their
+// cursors name, and acks each writer cumulatively once the engine says a batch is durable.
+
+export interface InputOptions {
+  // the longest plain-text line kept whole; longer ones are cut into `cont` pieces
+  maxLine?: number
+  truncate?: boolean
+  stream?: NodeJS.ReadableStream
+  // how long to keep reading after a linked writer died, for what it already wrote
+  finishAfterLoss?: number
+}
+
+export interface InputBatch {
+  readonly id: number
+  readonly heads: EventHead[]
+  readonly bytes: number
+  // per linked writer, the last position in this batch
+  positions: Map<string, number>
+}
+
+type LinkState = 'connecting' | 'up' | 'unreachable'
+
+interface Link {
+  state: LinkState
+  socket?: Socket
+  nonce: string
+  fin: boolean
+  closed: boolean
+  sent: number // last position acked on the wire
+  due: number // last position durable, to be sent
+}
+
+export class EventInput extends EventEmitter {
+  readonly maxLine: number
+  private readonly splitter: LineSplitter
+  private readonly links = new Map<string, Link>()
+  private nextId = 0
+  private ackedUpTo = 0 // batches [0, ackedUpTo) are done
+  private readonly inflight = new Map<number, { batch: InputBatch; done: boolean }>()
+  private ackScheduled = false
+  private stopped = false
+  private stopWaiters: (() => void)[] = []
+  oversize = 0
+  lines = 0
+  upstreamLost = false
+
+  constructor(private readonly options: InputOptions = {}) {
+    super()
+    this.maxLine = options.maxLine ?? 1024 * 1024
+    // An event line may be much longer than its body (escapes, base64): frame generously here and
+    // cut plain text at maxLine after classifying it.
+    this.splitter = new LineSplitter({ maxLine: this.maxLine * 8 + 65536, onOversize: () => this.countOversize() })
+  }
+
+  private countOversize(): void {
+    this.oversize++
+    warnOnce('oversize', `a line longer than ${this.maxLine} bytes was cut into pieces marked "cont" (counted, nothing dropped)`)
+  }
+
+  // Stop reading: the generator ends after the chunk at hand (SIGTERM, upstream lost).
+  stop(): void {
+    this.stopped = true
+    for (const wake of this.stopWaiters.splice(0)) wake()
+  }
+
+  async *batches(): AsyncGenerator<InputBatch> {
+    const stream = this.options.stream ?? process.stdin
+    const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+    const stopped = new Promise<'stop'>((resolve) => this.stopWaiters.push(() => resolve('stop')))
+    try {
+      while (!this.stopped) {
+        const next = await Promise.race([iterator.next(), stopped])
+        if (next === 'stop') break
+        if (next.done) {
+          const last = await this.lastLine()
+          if (last) yield last
+          break
+        }
+        const batch = this.batchOf(next.value)
+        if (batch.heads.length) yield batch
+      }
+    } finally {
+      await iterator.return?.()
+    }
+  }
+
+  private newBatch(heads: EventHead[], bytes: number, positions: Map<string, number>): InputBatch {
+    const batch: InputBatch = { id: this.nextId++, heads, bytes, positions }
+    this.inflight.set(batch.id, { batch, done: false })
+    return batch
+  }
+
+  private batchOf(chunk: Buffer): InputBatch {
+    const heads: EventHead[] = []
+    const positions = new Map<string, number>()
+    this.splitter.push(chunk, (piece) => this.take(piece, heads, positions))
+    return this.newBatch(heads, chunk.length, positions)
+  }
+
+  private take(piece: LinePiece, heads: EventHead[], positions: Map<string, number>): void {
+    this.lines++
+    const line = classifyLine(piece.bytes, piece)
+    if (line.cursor === undefined && piece.bytes.length > this.maxLine && !piece.cont && !piece.truncated) {
+      this.cutText(piece.bytes, heads)
+      return
+    }
+    heads.push(line.head)
+    if (line.cursor !== undefined) {
+      const cursor = parseCursor(line.cursor)!
+      const link = this.linkTo(cursor.link, cursor.nonce)
+      if (link.state !== 'unreachable') positions.set(cursor.link, cursor.position)
+    }
+  }
+
+  private cutText(bytes: Buffer, heads: EventHead[]): void {
+    this.countOversize()
+    const pieces: LinePiece[] = []
+    const cutter = new LineSplitter({ maxLine: this.maxLine, truncate: this.options.truncate })
+    cutter.push(bytes, (p) => pieces.push(p))
+    const rest = cutter.rest()
+    if (rest) pieces.push({ bytes: rest })
+    else if (pieces.at(-1)?.cont) pieces.push({ bytes: Buffer.alloc(0) })
+    for (const p of pieces) heads.push(plainLineHead(p.bytes, p))
+  }
+
+  // At EOF: a line without its newline. If a linked writer died, it is the torn end of its last
+  // write and is discarded (the writer re-sends it after restart); otherwise it is a line.
+  private async lastLine(): Promise<InputBatch | undefined> {
+    const rest = this.splitter.rest()
+    if (!rest) return undefined
+    const linked = [...this.links.values()].filter((l) => l.state !== 'unreachable')
+    if (linked.length) {
+      const deadline = Date.now() + 1000
+      while (Date.now() < deadline && linked.some((l) => !l.fin && !l.closed)) await sleep(20)
+      if (linked.some((l) => !l.fin)) {
+        warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
+        return undefined
+      }
+    }
+    const heads: EventHead[] = []
+    const positions = new Map<string, number>()
+    this.take({ bytes: rest }, heads, positions)
+    return this.newBatch(heads, rest.length, positions)
+  }
+
+  private linkTo(id: string, nonce: string): Link {
+    let link = this.links.get(id)
+    if (link) return link
+    link = { state: 'connecting', nonce, fin: false, closed: false, sent: 0, due: 0 }
+    this.links.set(id, link)
+    const l = link
+    const socket = connect({ path: socketPath(id) })
+    l.socket = socket
+    socket.setNoDelay(true)
+    socket.on('connect', () => socket.write(hello(nonce)))
+    socket.on('error', () => {
+      if (l.state === 'connecting') l.state = 'unreachable'
+    })
+    socket.pipe(split2()).on('data', (line: string) => {
+      if (line === 'OK') {
+        l.state = 'up'
+        this.sendAcks()
+      } else if (finPattern.test(line)) l.fin = true
+      else if (ackPattern.test(line)) {
+        // not sent by writers; ignored
+      }
+    })
+    socket.on('close', () => {
+      const wasUp = l.state === 'up'
+      if (l.state === 'connecting') l.state = 'unreachable'
+      l.closed = true
+      if (wasUp && !l.fin && !this.upstreamLost) {
+        this.upstreamLost = true
+        this.emit('upstream-lost')
+        // finish what is already in the pipe, as far as that is quick, then stop reading
+        setTimeout(() => this.stop(), this.options.finishAfterLoss ?? 2000).unref()
+      }
+    })
+    return link
+  }
+
+  // The engine made this batch durable: ack upstream once every earlier batch is durable too.
+  done(batch: InputBatch): void {
+    const entry = this.inflight.get(batch.id)
+    if (!entry) return
+    entry.done = true
+    while (true) {
+      const next = this.inflight.get(this.ackedUpTo)
+      if (!next || !next.done) break
+      for (const [id, position] of next.batch.positions) {
+        const link = this.links.get(id)
+        if (link && position > link.due) link.due = position
+      }
+      this.inflight.delete(this.ackedUpTo)
+      this.ackedUpTo++
+    }
+    if (!this.ackScheduled) {
+      this.ackScheduled = true
+      setImmediate(() => this.sendAcks())
+    }
+  }
+
+  get pending(): number {
+    return this.inflight.size
+  }
+
+  private sendAcks(): void {
+    this.ackScheduled = false
+    for (const link of this.links.values()) {
+      if (link.state === 'up' && !link.closed && link.due > link.sent) {
+        link.socket!.write(`ACK ${link.due}\n`)
+        link.sent = link.due
+      }
+    }
+  }
+
+  close(): void {
+    this.sendAcks()
+    for (const link of this.links.values()) link.socket?.end()
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,318 @@
+import { EventEmitter, once } from 'node:events'
+import { fsync } from 'node:fs'
+import { createServer, Socket, type Server } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import split2 from 'split2'
+import type { EventHead } from '../event.js'
+import { info } from '../log.js'
+import { newLinkId, socketPath } from './cursor.js'
+import { ackPattern, helloPattern } from './protocol.js'
+import { pipeReader, stdoutKind, type StdoutKind } from './stdout-kind.js'
+
+// How the writer decides that an event is safe to checkpoint upstream (DESIGN.md §2):
+//   acked   — a tsf reader linked up and acked it
+//   write   — it was handed to the kernel (terminal, /dev/null, a non-tsf reader after the grace period)
+//   file    — stdout is a regular file and it was fsynced
+//   pending — deciding: nothing is checkpointed yet
+export type OutputMode = 'acked' | 'write' | 'file' | 'pending'
+
+export interface OutputOptions {
+  // how long a non-tsf reader (grep, jq, a socket) gets for a tsf reader further down to link up
+  grace?: number
+  // linked through a filter: after this long without ack progress the writer checkpoints on write
+  linkTimeout?: number
+  // most bytes written but not yet durable; writing waits beyond it
+  window?: number
+  fd?: number
+  stream?: NodeJS.WritableStream & { writableNeedDrain?: boolean }
+  // an injected stdout kind, for tests
+  kind?: StdoutKind
+}
+
+interface Mark {
+  position: number
+  bytes: number
+  onDurable?: () => void
+}
+
+const CHUNK = 64 * 1024
+
+export class EventOutput extends EventEmitter {
+  mode: OutputMode = 'pending'
+  readonly link = newLinkId()
+  private readonly nonce = randomBytes(12).toString('base64url')
+  private readonly prefix: string
+  private position = 0 // last position handed out
+  private written = 0 // last position handed to the kernel
+  private synced = 0 // last position fsynced (file mode)
+  private acked = 0 // last position acked by a linked reader
+  private durable = 0
+  private bytesOut = 0
+  private bytesDurable = 0
+  private marks: Mark[] = []
+  private markHead = 0
+  private chunk: (string | Buffer)[] = []
+  private chunkBytes = 0
+  private flushScheduled = false
+  private server?: Server
+  private links = new Set<Socket>()
+  private everLinked = false
+  private direct = false // stdout is a pipe read by a tsf command
+  private lastProgress = Date.now()
+  private timers: NodeJS.Timeout[] = []
+  private syncing = false
+  private ended = false
+  private closed = false
+  private readonly withCursor: boolean
+  readonly kind: StdoutKind
+  private readonly out: NodeJS.WritableStream & { writableNeedDrain?: boolean }
+  private readonly window: number
+
+  constructor(private readonly options: OutputOptions = {}) {
+    super()
+    this.kind = options.kind ?? stdoutKind(options.fd ?? 1)
+    this.out = options.stream ?? openStdout(this.kind, options.fd ?? 1)
+    this.window = options.window ?? 16 * 1024 * 1024
+    this.prefix = `,"_ack":"${this.link}.${this.nonce}.`
+    // nobody can link through a terminal: keep the screen free of cursors
+    this.withCursor = this.kind !== 'terminal'
+    this.out.on('error', (error: NodeJS.ErrnoException) => this.onStdoutError(error))
+  }
+
+  // Opens the link socket and decides the mode from what stdout is.
+  async open(): Promise<this> {
+    if (this.kind === 'terminal' || this.kind === 'device' || this.kind === 'closed') this.setMode('write')
+    else if (this.kind === 'file') this.setMode('file')
+    if (this.withCursor) await this.listen()
+    if (this.kind === 'pipe' || this.kind === 'socket') this.decide()
+    return this
+  }
+
+  private async listen(): Promise<void> {
+    const server = createServer((socket) => this.onLink(socket))
+    this.server = server
+    server.listen({ path: socketPath(this.link) })
+    await once(server, 'listening')
+    server.unref()
+  }
+
+  private decide(): void {
+    const grace = this.options.grace ?? 3000
+    const started = Date.now()
+    const look = (): void => {
+      if (this.mode !== 'pending') return
+      const reader = this.kind === 'pipe' ? pipeReader(this.options.fd ?? 1) : 'other'
+      if (reader === 'tsf') {
+        this.direct = true
+        this.setMode('acked')
+        return
+      }
+      if (Date.now() - started >= grace) {
+        this.setMode('write')
+        info(`stdout is not read by a tsf command and none linked up within ${grace} ms: checkpointing on write (best effort)`)
+        return
+      }
+      const timer = setTimeout(look, reader === 'unknown' ? 20 : 100)
+      timer.unref()
+      this.timers.push(timer)
+    }
+    look()
+  }
+
+  private setMode(mode: OutputMode): void {
+    this.mode = mode
+    this.lastProgress = Date.now()
+    this.advance()
+    if (mode === 'acked' && !this.direct) this.watchLink()
+  }
+
+  // Linked through a filter that passes nothing: do not stall forever (DESIGN.md §2).
+  private watchLink(): void {
+    const timeout = this.options.linkTimeout ?? 10_000
+    const timer = setInterval(() => {
+      if (this.mode !== 'acked' || this.direct) return clearInterval(timer)
+      if (this.durable < this.written && Date.now() - this.lastProgress > timeout) {
+        info(`no acks for ${timeout} ms from the linked reader (a filter in between passing nothing?): checkpointing on write`)
+        clearInterval(timer)
+        this.setMode('write')
+      }
+    }, Math.min(1000, timeout))
+    timer.unref()
+    this.timers.push(timer)
+  }
+
+  private onLink(socket: Socket): void {
+    let authenticated = false
+    socket.setNoDelay(true)
+    socket.on('error', () => socket.destroy())
+    const lines = socket.pipe(split2())
+    lines.on('data', (line: string) => {
+      if (!authenticated) {
+        const m = helloPattern.exec(line)
+        if (!m || m[1] !== this.nonce) return socket.destroy()
+        authenticated = true
+        this.links.add(socket)
+        this.everLinked = true
+        socket.write('OK\n')
+        if (this.ended) socket.write(`FIN ${this.position}\n`)
+        if (this.mode === 'pending' || this.mode === 'write') this.setMode('acked')
+        return
+      }
+      const m = ackPattern.exec(line)
+      if (!m) return
+      const position = Math.min(Number(m[1]), this.position)
+      if (position > this.acked) {
+        this.acked = position
+        this.lastProgress = Date.now()
+        this.advance()
+      }
+    })
+    socket.on('close', () => {
+      if (!this.links.delete(socket)) return
+      if (this.links.size === 0 && !this.closed && !(this.ended && this.durable >= this.position)) {
+        this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
+      }
+    })
+  }
+
+  private onStdoutError(error: NodeJS.ErrnoException): void {
+    if (this.closed) return
+    this.closed = true
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+      // A tsf reader that dies is a failure of the pipeline; `| head` going away is not.
+      if (this.everLinked || this.direct) this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
+      else this.emit('closed')
+      return
+    }
+    this.emit('downstream-lost', error)
+  }
+
+  // Writes events (heads: event JSON without the closing brace). onDurable runs once all of
+  // them are durable by the current mode's rule. Call ready() before writing more.
+  write(heads: EventHead[], onDurable?: () => void): void {
+    if (this.closed) return
+    const n = heads.length
+    let bytes = 0
+    for (let i = 0; i < n; i++) {
+      const head = heads[i]!
+      const pos = ++this.position
+      const tail = this.withCursor ? `${this.prefix}${pos}"}\n` : '}\n'
+      if (typeof head === 'string') {
+        const line = head + tail
+        this.chunk.push(line)
+        bytes += line.length // close enough for the window; exact bytes are not needed
+      } else {
+        this.chunk.push(head, tail)
+        bytes += head.length + tail.length
+      }
+    }
+    this.chunkBytes += bytes
+    this.bytesOut += bytes
+    if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
+    if (this.chunkBytes >= CHUNK) this.flush()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(() => this.flush())
+    }
+  }
+
+  // Resolves once stdout drained and the unacked window has room.
+  async ready(): Promise<void> {
+    while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
+      if (this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
+      else await once(this, 'progress')
+    }
+  }
+
+  get unacked(): number {
+    return this.position - this.durable
+  }
+
+  get total(): number {
+    return this.position
+  }
+
+  private flush(): void {
+    this.flushScheduled = false
+    if (this.chunk.length === 0 || this.closed) return
+    const parts = this.chunk
+    this.chunk = []
+    this.chunkBytes = 0
+    const upTo = this.position
+    const data = parts.length === 1 ? parts[0]! : parts.every((p) => typeof p === 'string') ? parts.join('') : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)))
+    this.out.write(data, (error) => {
+      if (error) return
+      if (upTo > this.written) this.written = upTo
+      if (this.mode === 'file') this.sync()
+      else this.advance()
+    })
+  }
+
+  // Group commit for a regular-file stdout: one fsync covers everything written before it began.
+  private sync(): void {
+    if (this.syncing) return
+    this.syncing = true
+    const upTo = this.written
+    fsync(this.options.fd ?? 1, () => {
+      this.syncing = false
+      this.synced = upTo
+      this.advance()
+      if (this.written > this.synced) this.sync()
+    })
+  }
+
+  private advance(): void {
+    const durable =
+      this.mode === 'write' ? this.written : this.mode === 'file' ? this.synced : this.mode === 'acked' ? Math.min(this.acked, this.written) : this.durable
+    if (durable <= this.durable) return
+    this.durable = durable
+    const marks = this.marks
+    while (this.markHead < marks.length && marks[this.markHead]!.position <= durable) {
+      const mark = marks[this.markHead++]!
+      this.bytesDurable = mark.bytes
+      mark.onDurable?.()
+    }
+    if (this.markHead > 1024 && this.markHead * 2 > marks.length) {
+      this.marks = marks.slice(this.markHead)
+      this.markHead = 0
+    }
+    this.emit('progress')
+  }
+
+  // The input is done: flush, close stdout, tell linked readers, and wait until everything is
+  // durable or the timeout passes. Returns how many events stay unacked.
+  async end(timeout: number, signal?: AbortSignal): Promise<number> {
+    this.flush()
+    this.ended = true
+    if (!this.closed) {
+      // Ending our stdout lets the reader see EOF while we stay alive to collect its acks.
+      await new Promise<void>((resolve) => {
+        if (this.out === process.stdout) process.stdout.write('', () => resolve())
+        else this.out.end(() => resolve())
+      })
+      ;(this.out as Partial<Socket>).destroy?.()
+      for (const link of this.links) link.write(`FIN ${this.position}\n`)
+    }
+    const deadline = Date.now() + timeout
+    while (this.durable < this.position && !this.closed && !signal?.aborted) {
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      await Promise.race([once(this, 'progress'), sleep(Math.min(left, 200))])
+    }
+    return this.position - this.durable
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t)
+    for (const link of this.links) link.end()
+    this.server?.close()
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// A pipe or socket stdout gets a stream of our own, so that ending it really closes fd 1 and the
+// reader sees EOF (process.stdout can never be closed). Files, terminals and devices use
+// process.stdout, whose writes are synchronous there.
+const openStdout = (kind: StdoutKind, fd: number): NodeJS.WritableStream & { writableNeedDrain?: boolean } =>
+  kind === 'pipe' || kind === 'socket' ? new Socket({ fd, readable: false, writable: true }) : process.stdout

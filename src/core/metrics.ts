@@ -1,0 +1,69 @@
+import { createServer, type Server } from 'node:http'
+import { once } from 'node:events'
+import { TsfError } from './errors.js'
+import { info } from './log.js'
+
+// Counters with Flume's names (EventReceivedCount, EventAcceptedCount, ChannelSize, ...),
+// served by --metrics HOST:PORT as JSON at /metrics.json (and /) and Prometheus text at /metrics.
+export class Counters {
+  private readonly values = new Map<string, number>()
+  private readonly gauges = new Map<string, () => number>()
+  constructor(readonly component: string) {}
+
+  add(name: string, n = 1): void {
+    this.values.set(name, (this.values.get(name) ?? 0) + n)
+  }
+
+  set(name: string, value: number): void {
+    this.values.set(name, value)
+  }
+
+  gauge(name: string, read: () => number): void {
+    this.gauges.set(name, read)
+  }
+
+  get(name: string): number {
+    const g = this.gauges.get(name)
+    return g ? g() : (this.values.get(name) ?? 0)
+  }
+
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [k, v] of this.values) out[k] = v
+    for (const [k, g] of this.gauges) out[k] = g()
+    return out
+  }
+
+  prometheus(): string {
+    const snap = this.snapshot()
+    const name = (k: string): string => `tsf_${this.component}_${k.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()}`
+    return Object.entries(snap)
+      .map(([k, v]) => `# TYPE ${name(k)} ${/Count$/.test(k) ? 'counter' : 'gauge'}\n${name(k)} ${v}`)
+      .join('\n') + '\n'
+  }
+}
+
+export const serveMetrics = async (address: { host: string; port: number }, counters: Counters): Promise<Server> => {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      res.end(counters.prometheus())
+    } else if (path === '/' || path === '/metrics.json') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ [counters.component]: counters.snapshot() }) + '\n')
+    } else {
+      res.writeHead(404).end()
+    }
+  })
+  server.listen(address.port, address.host)
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])
+  } catch (error) {
+    throw new TsfError(`--metrics ${address.host}:${address.port}: ${(error as Error).message}`)
+  }
+  server.unref()
+  const a = server.address()
+  if (a && typeof a === 'object') info(`metrics on http://${address.host}:${a.port}/metrics (Prometheus) and /metrics.json`)
+  return server
+}

@@ -1,0 +1,73 @@
+import { ExitCode } from './exit-codes.js'
+import { EventInput, type InputOptions } from './link/reader.js'
+import { EventOutput, type OutputOptions } from './link/writer.js'
+import { info, warn } from './log.js'
+import { Counters, serveMetrics } from './metrics.js'
+import { onShutdown } from './shutdown.js'
+
+// What every streaming command gets: one stop signal (SIGINT/SIGTERM, or a `| head` that went
+// away), counters served by --metrics, and the two ends of the ack link when it uses them.
+export interface Runtime {
+  // aborted when the command should stop taking input and drain
+  stop: AbortSignal
+  // true once the stop came from a signal (exit 0 after draining, DESIGN.md §5)
+  readonly bySignal: boolean
+  counters: Counters
+  // opened on demand: commands that read stdin / write events to stdout
+  input(options?: InputOptions): EventInput
+  output(options?: OutputOptions): Promise<EventOutput>
+}
+
+export interface RuntimeOptions {
+  component: string
+  shutdownTimeout: number
+  metrics?: { host: string; port: number }
+}
+
+// Runs a command body and turns its outcome into the process exit code. The body returns the
+// exit code it wants; expected failures throw TsfError (printed by the CLI on one line).
+export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) => Promise<number>): Promise<number> => {
+  const shutdown = onShutdown()
+  const stopper = new AbortController()
+  shutdown.signal.addEventListener('abort', () => stopper.abort(), { once: true })
+  const counters = new Counters(options.component)
+  let input: EventInput | undefined
+  let output: EventOutput | undefined
+  const metrics = options.metrics ? await serveMetrics(options.metrics, counters) : undefined
+  const rt: Runtime = {
+    stop: stopper.signal,
+    get bySignal() {
+      return shutdown.by !== undefined
+    },
+    counters,
+    input(inputOptions) {
+      if (input) return input
+      const created = new EventInput(inputOptions)
+      created.on('upstream-lost', () => warn('the tsf writer upstream went away without a clean end: finishing what we hold, then exiting non-zero'))
+      stopper.signal.addEventListener('abort', () => created.stop(), { once: true })
+      return (input = created)
+    },
+    async output(outputOptions) {
+      output ??= await new EventOutput(outputOptions).open()
+      output.on('downstream-lost', (error: Error) => {
+        if (shutdown.by) process.exit(ExitCode.ok)
+        warn(`${error.message}: stopping (nothing was checkpointed past its acks)`)
+        process.exit(ExitCode.downstreamLost)
+      })
+      // `| head` went away: stop quietly, EPIPE is not an error
+      output.on('closed', () => stopper.abort())
+      return output
+    },
+  }
+  try {
+    let code = await body(rt)
+    if (code === ExitCode.ok && input?.upstreamLost) code = ExitCode.upstreamLost
+    return code
+  } finally {
+    if (shutdown.by) info(`stopped on ${shutdown.by}`)
+    input?.close()
+    output?.close()
+    metrics?.close()
+    shutdown.dispose()
+  }
+}

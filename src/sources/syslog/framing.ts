@@ -1,0 +1,212 @@
+// Incremental syslog-over-TCP framing (RFC 6587), both methods on one connection, decided per frame:
+//   - octet counting: `<len> <msg>`: a frame that starts with a digit run, one space and then '<'
+//   - non-transparent framing: `<msg>\n` (CRLF tolerated): anything else
+// Blank lines (and stray CR, NUL or SP bytes) between frames are skipped. A frame that starts with neither '<' nor a count is
+// garbage: it runs to the next newline and is returned as it is, so the parser keeps it as an
+// invalid message instead of it being dropped; the stream resynchronises on the following frame.
+//
+// Memory is bounded by maxFrame: a longer frame (of either kind) is returned cut to maxFrame bytes
+// with truncated: true, and the rest of it is skipped without being buffered. Frames that fit in
+// one pushed chunk are views into that chunk (no copy); the framer never writes to them.
+
+export interface SyslogFrame {
+  msg: Buffer
+  // the frame was longer than maxFrame (or the stream ended inside an octet-counted frame): msg
+  // holds its first bytes only
+  truncated?: true
+}
+
+export interface SyslogTcpFramerOptions {
+  // longest frame kept, in bytes (default 64 KiB)
+  maxFrame?: number
+}
+
+export const DEFAULT_MAX_FRAME = 64 * 1024
+
+const LF = 0x0a
+const CR = 0x0d
+const SP = 0x20
+const LT = 0x3c
+const NUL = 0x00
+// 10 digits is beyond any sane length and stays an exact integer.
+const MAX_COUNT_DIGITS = 10
+
+const START = 0 // between frames
+const COUNT = 1 // reading the digits of an octet count (kept in parts in case it is garbage)
+const AFTER_COUNT = 2 // read `<digits> `, the next byte decides: '<' octet-counted, else a line
+const OCTETS = 3 // inside an octet-counted frame, `remaining` bytes to go
+const LINE = 4 // inside a newline-terminated frame
+const SKIP_OCTETS = 5 // discarding the tail of an oversize octet-counted frame
+const SKIP_LINE = 6 // discarding the tail of an oversize line
+
+export class SyslogTcpFramer {
+  private readonly max: number
+  private state = START
+  private parts: Buffer[] = []
+  private partsLen = 0
+  private count = 0
+  private countDigits = 0
+  private remaining = 0
+
+  constructor(options: SyslogTcpFramerOptions = {}) {
+    const max = options.maxFrame ?? DEFAULT_MAX_FRAME
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxFrame must be a positive integer, got ${max}`)
+    this.max = max
+  }
+
+  push(chunk: Buffer): SyslogFrame[] {
+    const out: SyslogFrame[] = []
+    const n = chunk.length
+    let i = 0
+    while (i < n) {
+      switch (this.state) {
+        case START: {
+          const c = chunk[i]!
+          if (c === LF || c === CR || c === NUL || c === SP) { i++; break }
+          if (c >= 0x30 && c <= 0x39) {
+            this.state = COUNT
+            this.count = 0
+            this.countDigits = 0
+          } else {
+            this.state = LINE
+          }
+          break
+        }
+        case COUNT: {
+          const start = i
+          while (i < n) {
+            const c = chunk[i]!
+            if (c < 0x30 || c > 0x39 || this.countDigits === MAX_COUNT_DIGITS) break
+            this.count = this.count * 10 + c - 0x30
+            this.countDigits++
+            i++
+          }
+          if (i > start) this.keep(chunk.subarray(start, i))
+          if (i === n) break
+          if (chunk[i] === SP) {
+            this.keep(chunk.subarray(i, i + 1))
+            i++
+            if (this.count === 0) { this.reset(); this.state = START } else this.state = AFTER_COUNT
+          } else {
+            // `123abc`, or too many digits: not a count, the start of a garbage line
+            this.state = LINE
+          }
+          break
+        }
+        case AFTER_COUNT: {
+          if (chunk[i] === LT) {
+            this.reset()
+            this.remaining = this.count
+            this.state = OCTETS
+          } else {
+            this.state = LINE // `12 apples`: a line that happens to start with a number
+          }
+          break
+        }
+        case OCTETS: {
+          const room = this.max - this.partsLen
+          const take = Math.min(this.remaining, n - i)
+          if (take <= room) {
+            this.remaining -= take
+            if (this.remaining === 0 && this.parts.length === 0) {
+              out.push({ msg: chunk.subarray(i, i + take) })
+              this.state = START
+            } else {
+              this.keep(chunk.subarray(i, i + take))
+              if (this.remaining === 0) { out.push({ msg: this.take() }); this.state = START }
+            }
+            i += take
+          } else {
+            // over maxFrame: deliver what fits now, skip the rest as it arrives
+            this.keep(chunk.subarray(i, i + room))
+            out.push({ msg: this.take(), truncated: true })
+            this.remaining -= room
+            i += room
+            this.state = SKIP_OCTETS
+          }
+          break
+        }
+        case SKIP_OCTETS: {
+          const take = Math.min(this.remaining, n - i)
+          this.remaining -= take
+          i += take
+          if (this.remaining === 0) this.state = START
+          break
+        }
+        case LINE: {
+          const eol = chunk.indexOf(LF, i)
+          const stop = eol < 0 ? n : eol
+          const room = this.max - this.partsLen
+          if (stop - i > room) {
+            // (a CR right before the LF would make it fit: allow for it)
+            if (!(eol >= 0 && stop - i === room + 1 && chunk[stop - 1] === CR)) {
+              this.keep(chunk.subarray(i, i + room))
+              out.push({ msg: this.take(), truncated: true })
+              i += room
+              this.state = SKIP_LINE
+              break
+            }
+          }
+          if (eol < 0) {
+            this.keep(chunk.subarray(i, n))
+            i = n
+            break
+          }
+          let msgEnd = eol
+          let frame: Buffer
+          if (this.parts.length === 0) {
+            if (msgEnd > i && chunk[msgEnd - 1] === CR) msgEnd--
+            frame = chunk.subarray(i, msgEnd)
+          } else {
+            this.keep(chunk.subarray(i, msgEnd))
+            frame = this.take()
+            if (frame.length > 0 && frame[frame.length - 1] === CR) frame = frame.subarray(0, frame.length - 1)
+          }
+          if (frame.length > 0) out.push({ msg: frame })
+          i = eol + 1
+          this.state = START
+          break
+        }
+        case SKIP_LINE: {
+          const eol = chunk.indexOf(LF, i)
+          if (eol < 0) { i = n; break }
+          i = eol + 1
+          this.state = START
+          break
+        }
+      }
+    }
+    return out
+  }
+
+  // The connection ended: whatever is buffered is the last frame (an unterminated line as it is,
+  // a cut octet-counted frame with truncated: true, a lone count as garbage).
+  end(): SyslogFrame[] {
+    const state = this.state
+    this.state = START
+    this.remaining = 0
+    if (this.partsLen === 0) { this.reset(); return [] }
+    let msg = this.take()
+    if (state === OCTETS) return [{ msg, truncated: true }]
+    if (state === SKIP_LINE || state === SKIP_OCTETS) return []
+    if (msg[msg.length - 1] === CR) msg = msg.subarray(0, msg.length - 1)
+    return msg.length > 0 ? [{ msg }] : []
+  }
+
+  private keep(b: Buffer): void {
+    if (b.length === 0) return
+    this.parts.push(b)
+    this.partsLen += b.length
+  }
+
+  private take(): Buffer {
+    const msg = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLen)
+    this.reset()
+    return msg
+  }
+
+  private reset(): void {
+    this.parts = []
+    this.partsLen = 0
+  }
+}
