@@ -76,9 +76,12 @@ async function main() {
     say(`TSF_TEST_SERVERS: ${e.message}`);
     return 2;
   }
-  if (names.length && !(has('java', ['-version']) && has('mvn', ['-v']))) {
+  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+  const javaOk = has(java, ['-version']);
+  const mvnOk = has('mvn', ['-v']);
+  if (names.length && !(javaOk && mvnOk)) {
     loud([
-      `java and/or mvn are missing (java: ${has('java', ['-version']) ? 'ok' : 'MISSING'}, mvn: ${has('mvn', ['-v']) ? 'ok' : 'MISSING'}).`,
+      `java and/or mvn are missing (java: ${javaOk ? 'ok' : 'MISSING'}, mvn: ${mvnOk ? 'ok' : 'MISSING'}).`,
       `The real test servers (${names.join(', ')}) cannot run without them, so every test that`,
       'needs Kafka or HDFS will be SKIPPED. Install OpenJDK 17 and Maven (apt-get install -y',
       'openjdk-17-jre-headless maven) to run them, or see docs/test-servers.md.',

@@ -28,6 +28,7 @@ const READY_TIMEOUT_MS = Number(process.env.TSF_TEST_SERVER_TIMEOUT_MS || 120_00
 
 export const env = { TSF_TEST_KAFKA: `${HOST}:${PORT}` };
 
+const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 const JAVA_OPTS = [
   '-Xms128m', '-Xmx512m',
   // Functional tests only: faster JVM boot, no benchmarks against this broker.
@@ -138,14 +139,14 @@ export async function start() {
 
   const t0 = Date.now();
   const cp = path.join(LIB, '*');
-  const fmt = spawnSync('java', [...JAVA_OPTS, '-cp', cp, 'kafka.tools.StorageTool', 'format',
+  const fmt = spawnSync(JAVA, [...JAVA_OPTS, '-cp', cp, 'kafka.tools.StorageTool', 'format',
     '-t', CLUSTER_ID, '-c', PROPS, '--ignore-formatted'], { encoding: 'utf8' });
   if (fmt.error || fmt.status !== 0) {
     throw new Error(`kafka: storage format failed (exit ${fmt.status}): ${fmt.error?.message ?? ''}\n${fmt.stdout}${fmt.stderr}`);
   }
 
   const out = fs.openSync(LOG, 'w');
-  const child = spawn('java', [...JAVA_OPTS, '-cp', cp, 'kafka.Kafka', PROPS],
+  const child = spawn(JAVA, [...JAVA_OPTS, '-cp', cp, 'kafka.Kafka', PROPS],
     { cwd: RUN, detached: true, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   let exited = null;
