@@ -21,6 +21,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -177,6 +178,23 @@ async function stopDaemon(name, signal = 'SIGTERM') {
 
 // ---- readiness ----
 
+/** A tiny HTTP request with node:http. Not global fetch: undici fails every DataNode write with
+ *  UND_ERR_SOCKET "bad response", because the DataNode sends an unsolicited "100 Continue". */
+function request(url, { method = 'GET', body, timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(body);
+    const req = http.request(url, { method, headers: data ? { 'content-length': data.length } : {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 /**
  * One probe: a real two-step WebHDFS CREATE of a small file. Succeeds only when the NameNode is
  * out of safe mode, a DataNode has registered, and that DataNode can write a block.
@@ -185,15 +203,12 @@ async function stopDaemon(name, signal = 'SIGTERM') {
 async function probe() {
   const url = `${WEBHDFS}/webhdfs/v1/tmp/.tsf-probe?op=CREATE&overwrite=true&noredirect=true&user.name=tsf`;
   try {
-    const r1 = await globalThis.fetch(url, { method: 'PUT', signal: AbortSignal.timeout(5000) });
-    const b1 = await r1.text();
-    if (r1.status !== 200) return `NameNode CREATE: HTTP ${r1.status} ${b1.slice(0, 200)}`;
-    const loc = JSON.parse(b1).Location;
-    const r2 = await globalThis.fetch(loc, { method: 'PUT', body: 'probe\n', signal: AbortSignal.timeout(5000) });
-    const b2 = await r2.text();
-    return r2.status === 201 ? null : `DataNode CREATE: HTTP ${r2.status} ${b2.slice(0, 200)}`;
+    const r1 = await request(url, { method: 'PUT' });
+    if (r1.status !== 200) return `NameNode CREATE: HTTP ${r1.status} ${r1.body.slice(0, 200)}`;
+    const r2 = await request(JSON.parse(r1.body).Location, { method: 'PUT', body: 'probe\n' });
+    return r2.status === 201 ? null : `DataNode CREATE: HTTP ${r2.status} ${r2.body.slice(0, 200)}`;
   } catch (e) {
-    return `${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`;
+    return `${e.code ?? e.name}: ${e.message}`;
   }
 }
 
