@@ -57,8 +57,12 @@ export async function fetch() {
   fs.rmSync(LIB, { recursive: true, force: true });
   process.stderr.write('servers: kafka: fetching jars from Maven Central (mvn dependency:copy-dependencies)...\n');
   const r = spawnSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(DIR, 'pom.xml'),
-    'dependency:copy-dependencies', `-DoutputDirectory=${LIB}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    'dependency:copy-dependencies', `-DoutputDirectory=${LIB}`],
+  { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new Error(`kafka: cannot run mvn: ${r.error.message}`);
+  // Debian's Maven 3.8 prints bare colour resets even with -B; show only real text.
+  const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/\x1b\[[0-9;]*m/g, '').trim();
+  if (said) process.stderr.write(said + '\n');
   if (r.status !== 0) throw new Error(`kafka: mvn dependency:copy-dependencies failed (exit ${r.status})`);
   if (!fs.existsSync(LIB) || !fs.readdirSync(LIB).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
     throw new Error(`kafka: mvn succeeded but ${LIB} holds no kafka_2.13 jar`);
@@ -170,8 +174,9 @@ export async function start() {
     }
     await sleep(sawStarted ? 200 : 100);
   }
+  const tail = logTail(); // before stop(), whose shutdown noise would bury the cause
   await stop().catch(() => {});
-  throw new Error(`kafka: not ready after ${READY_TIMEOUT_MS / 1000}s; last lines of ${LOG}:\n${logTail()}`);
+  throw new Error(`kafka: not ready after ${READY_TIMEOUT_MS / 1000}s; last lines of ${LOG}:\n${tail}`);
 }
 
 /** Kill the broker's process group, wait for it to go, remove its data. Safe when not running. */
