@@ -91,8 +91,8 @@ function isOurs(pid) {
 
 function logTail(n = 40) {
   try {
-    const lines = fs.readFileSync(LOG, 'utf8').split('\n');
-    return lines.slice(-n - 1).join('\n');
+    const text = fs.readFileSync(LOG, 'utf8').trimEnd();
+    return text ? text.split('\n').slice(-n).join('\n') : '(the log is empty: the broker logs only warnings before it is up)';
   } catch {
     return '(no log)';
   }
