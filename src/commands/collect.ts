@@ -1,8 +1,67 @@
-import { Command } from 'commander'
-import { TsfError } from '../core/errors.js'
+import { Command, Option } from 'commander'
+import { UsageError } from '../core/errors.js'
+import { runCollect } from '../sources/tcp/collect.js'
+import { addRunnerOptions, collect, count, duration, hostPort, size, type RunnerOptions } from './common.js'
+import { readSecretFile, readToken } from '../core/wire/secrets.js'
 
-// Placeholder: the collect command is being built (see its issue).
-export const makeCollectCommand = (): Command =>
-  new Command('collect').description('(collect: not built yet)').action(() => {
-    throw new TsfError('collect is not built yet')
+interface CollectFlags extends RunnerOptions {
+  listen?: { host: string; port: number }[]
+  plain?: boolean
+  print?: boolean
+  tokenFile?: string
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
+  compress: boolean
+  maxEventSize: number
+  maxBatchBytes: number
+  maxConnections: number
+  idleTimeout: number
+  readTimeout: number
+}
+
+// With no input option at all a collector listens on loopback only: it is reachable from the
+// network only when told so.
+const DEFAULT_LISTEN = { host: '127.0.0.1', port: 52020 }
+
+export const makeCollectCommand = (): Command => {
+  const cmd = new Command('collect')
+    .description('receive events from tsf ship (and, with --plain, nc or scripts) over TCP; write them to stdout, acking senders once stdout acked')
+    .addOption(new Option('--listen <host:port>', 'address to listen on, repeatable (default 127.0.0.1:52020)').argParser(collect(hostPort('--listen'))))
+    .option('--plain', 'also accept bare NDJSON or text lines from nc or a script (best effort, no acks)')
+    .option('--print', 'human-readable, coloured console output instead of NDJSON (for debugging)')
+    .option('--token-file <file>', 'shared secret every sender must prove in its hello')
+    .option('--tls-cert <file>', 'serve TLS with this certificate')
+    .option('--tls-key <file>', 'private key of --tls-cert')
+    .option('--tls-ca <file>', 'require client certificates signed by these CAs')
+    .option('--no-compress', 'refuse gzip-compressed batches (negotiated in the hello)')
+    .addOption(new Option('--max-event-size <size>', 'longest event kept whole; longer ones are cut into pieces marked "cont"').default(8 * 1024 * 1024, '8M').argParser(size('--max-event-size')))
+    .addOption(new Option('--max-batch-bytes <size>', 'largest batch frame accepted (after gunzip); a larger one closes the connection').default(64 * 1024 * 1024, '64M').argParser(size('--max-batch-bytes')))
+    .addOption(new Option('--max-connections <n>', 'connections at once; more are refused').default(1024).argParser(count('--max-connections')))
+    .addOption(new Option('--idle-timeout <duration>', 'close a connection silent for this long').default(600_000, '10m').argParser(duration('--idle-timeout')))
+    .addOption(new Option('--read-timeout <duration>', 'a hello, frame or line once started must arrive whole within this').default(30_000, '30s').argParser(duration('--read-timeout')))
+  addRunnerOptions(cmd)
+  return cmd.action(async (flags: CollectFlags) => {
+    if (flags.plain && flags.tokenFile) throw new UsageError('--plain and --token-file exclude each other: plain senders cannot prove a token')
+    if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
+    if (flags.tlsCa && !flags.tlsCert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
+    const code = await runCollect({
+      listen: flags.listen?.length ? flags.listen : [DEFAULT_LISTEN],
+      plain: Boolean(flags.plain),
+      print: Boolean(flags.print),
+      token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
+      tls: flags.tlsCert
+        ? { cert: readSecretFile(flags.tlsCert, '--tls-cert'), key: readSecretFile(flags.tlsKey!, '--tls-key'), ca: flags.tlsCa ? readSecretFile(flags.tlsCa, '--tls-ca') : undefined }
+        : undefined,
+      gzip: flags.compress,
+      maxEvent: Math.max(flags.maxEventSize, 16),
+      maxBatchBytes: Math.max(flags.maxBatchBytes, 1024),
+      maxConnections: Math.max(flags.maxConnections, 1),
+      idleTimeout: flags.idleTimeout,
+      readTimeout: flags.readTimeout,
+      shutdownTimeout: flags.shutdownTimeout,
+      metrics: flags.metrics,
+    })
+    process.exitCode = code
   })
+}

@@ -1,0 +1,53 @@
+import type { EventHead } from '../event.js'
+import { plainLineHead } from '../event.js'
+
+// A batch payload is the events as NDJSON lines, exactly what a tsf command writes to stdout minus
+// the ack cursor: head + "}\n". No parsing on either side: the sender closes heads, the receiver
+// cuts lines and reopens them.
+
+const CLOSE = Buffer.from('}\n')
+
+// heads → one buffer, one copy
+export const encodeBatch = (heads: readonly EventHead[]): Buffer => {
+  let size = 0
+  for (const h of heads) size += (typeof h === 'string' ? Buffer.byteLength(h) : h.length) + 2
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const h of heads) {
+    at += typeof h === 'string' ? out.write(h, at) : h.copy(out, at)
+    out[at++] = CLOSE[0]!
+    out[at++] = CLOSE[1]!
+  }
+  return out
+}
+
+export interface DecodeOptions {
+  // longest line kept as an event head; longer ones become cut plain-text pieces
+  maxEvent: number
+  onOversize?: (bytes: number) => void
+}
+
+// payload → heads. A line that is not shaped like an event ({...}) becomes the body of one, so a
+// misbehaving sender can make odd events but never broken output. Heads are views into payload.
+export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => {
+  const heads: EventHead[] = []
+  let start = 0
+  const n = payload.length
+  while (start < n) {
+    let end = payload.indexOf(10, start)
+    if (end === -1) end = n
+    const len = end - start
+    if (len > 0) {
+      if (len > options.maxEvent) {
+        options.onOversize?.(len)
+        for (let at = start; at < end; at += options.maxEvent) {
+          const stop = Math.min(end, at + options.maxEvent)
+          heads.push(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
+        }
+      } else if (payload[start] === 0x7b && payload[end - 1] === 0x7d) heads.push(payload.subarray(start, end - 1))
+      else heads.push(plainLineHead(payload.subarray(start, end)))
+    }
+    start = end + 1
+  }
+  return heads
+}

@@ -1,0 +1,219 @@
+import { EventEmitter } from 'node:events'
+import { connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import { gzip, constants as zlibConstants } from 'node:zlib'
+import { promisify } from 'node:util'
+import { encodeHeader, FLAG_GZIP, FrameDecoder, FrameType, type Frame } from '../../core/wire/frames.js'
+import {
+  authLine,
+  clientProof,
+  helloLine,
+  LineReader,
+  newNonce,
+  parseHandshakeLine,
+  proofMatches,
+  serverProof,
+  validNonce,
+  WIRE_VERSION,
+} from '../../core/wire/handshake.js'
+import type { TcpDestination } from './destination.js'
+import type { OutBatch } from './out-batch.js'
+
+const gzipAsync = promisify(gzip)
+
+export interface ConnectionOptions {
+  token?: Buffer
+  gzip: boolean
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer }
+  connectTimeout: number
+  ackTimeout: number
+}
+
+// Why a connection ended. refused: the collector said no (token, version): retrying will not help.
+export class ConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly refused = false,
+  ) {
+    super(message)
+  }
+}
+
+// One client connection to a collector: connect, handshake, then batches out and acks back.
+// Emits 'ack' (batch) and, once, 'end' (error | undefined, batches still unacked, in send order).
+export class WireConnection extends EventEmitter {
+  private socket?: Socket
+  private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
+  private nextId = 1
+  private gzip = false
+  private ended = false
+  private ackTimer?: NodeJS.Timeout
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly dest: TcpDestination,
+    private readonly options: ConnectionOptions,
+  ) {
+    super()
+  }
+
+  get inFlight(): number {
+    return this.inflight.size
+  }
+
+  // Connects and runs the handshake; rejects with a ConnectionError naming what went wrong.
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const { dest, options } = this
+      const socket: Socket =
+        dest.kind === 'tls'
+          ? tlsConnect({
+              host: dest.host,
+              port: dest.port,
+              servername: /^[\d.:]+$/.test(dest.host) ? undefined : dest.host,
+              ca: options.tls?.ca,
+              cert: options.tls?.cert,
+              key: options.tls?.key,
+            })
+          : netConnect({ host: dest.host, port: dest.port })
+      this.socket = socket
+      socket.setNoDelay(true)
+      socket.setKeepAlive(true, 30_000)
+      socket.on('drain', () => this.emit('drain'))
+      let opened = false
+      const fail = (error: ConnectionError): void => {
+        if (!opened) {
+          opened = true
+          clearTimeout(timer)
+          socket.destroy()
+          this.ended = true
+          reject(error)
+        } else this.finish(error)
+      }
+      const timer = setTimeout(() => fail(new ConnectionError(`no handshake within ${options.connectTimeout} ms`)), options.connectTimeout)
+      const cn = newNonce()
+      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip)))
+      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describe(e))))
+      socket.on('close', () => fail(new ConnectionError(opened ? 'connection closed' : 'connection closed during the handshake')))
+      const lines = new LineReader()
+      let step: 'challenge' | 'ok' | 'frames' = 'challenge'
+      const decoder = new FrameDecoder(1024 * 1024)
+      let sn = ''
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          if (step === 'frames') return decoder.push(chunk, (f) => this.onFrame(f))
+          lines.push(chunk)
+          for (let line = lines.next(); line !== undefined && step !== 'frames'; line = lines.next()) {
+            const msg = parseHandshakeLine(line)
+            if (!msg) throw new ConnectionError('not a tsf collector (unexpected reply to the hello)')
+            if (msg.verb === 'REFUSED') throw new ConnectionError(`refused us: ${msg.rest || 'no reason given'}`, true)
+            if (msg.version !== WIRE_VERSION) throw new ConnectionError(`speaks protocol version ${msg.version}, we speak ${WIRE_VERSION}`, true)
+            if (step === 'challenge' && msg.verb === 'CHALLENGE' && validNonce(msg.fields.nonce)) {
+              sn = msg.fields.nonce
+              if (msg.fields.auth === 'token' && !options.token) throw new ConnectionError('asks for a token and we have none (--token-file)', true)
+              if (msg.fields.auth !== 'token' && options.token) throw new ConnectionError('does not ask for a token although we have one: not the collector we were told to trust', true)
+              this.gzip = options.gzip && msg.fields.compress === 'gzip'
+              socket.write(authLine(options.token ? clientProof(options.token, cn, sn) : undefined))
+              step = 'ok'
+            } else if (step === 'ok' && msg.verb === 'OK') {
+              if (options.token && !proofMatches(serverProof(options.token, cn, sn), msg.fields.proof ?? '')) {
+                throw new ConnectionError('answered with a wrong token proof: not the collector we were told to trust', true)
+              }
+              step = 'frames'
+              opened = true
+              clearTimeout(timer)
+              resolve()
+              const rest = lines.rest()
+              if (rest.length) decoder.push(rest, (f) => this.onFrame(f))
+            } else throw new ConnectionError(`unexpected handshake line '${line.slice(0, 80)}'`)
+          }
+        } catch (e) {
+          fail(e instanceof ConnectionError ? e : new ConnectionError((e as Error).message))
+        }
+      })
+    })
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.type === FrameType.ack) {
+      const entry = this.inflight.get(frame.id)
+      if (!entry) return // an ack for a batch we already gave up on
+      this.inflight.delete(frame.id)
+      this.emit('ack', entry.batch)
+      if (this.inflight.size === 0) this.stopAckTimer()
+    } else if (frame.type === FrameType.error) {
+      this.finish(new ConnectionError(`closed the connection: ${frame.payload.toString('utf8')}`))
+    } else {
+      this.finish(new ConnectionError('sent a frame a collector never sends'))
+    }
+  }
+
+  // Sends a batch; frames go out in call order even when compression finishes out of order.
+  send(batch: OutBatch): void {
+    const id = this.nextId++
+    if (this.nextId > 0xffffffff) this.nextId = 1
+    this.inflight.set(id, { batch, sentAt: Date.now() })
+    this.startAckTimer()
+    const raw = batch.payload
+    if (!this.gzip) {
+      this.socket!.write(Buffer.concat([encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw]))
+      return
+    }
+    const packed = gzipAsync(raw, { level: zlibConstants.Z_BEST_SPEED })
+    this.writing = this.writing.then(async () => {
+      const body = await packed
+      if (this.ended) return
+      this.socket!.write(Buffer.concat([encodeHeader(FrameType.batch, FLAG_GZIP, id, batch.count, body.length), body]))
+    })
+  }
+
+  get needDrain(): boolean {
+    return Boolean(this.socket?.writableNeedDrain)
+  }
+
+  // A collector that accepts but never acks: the oldest batch waiting past the ack timeout ends the connection.
+  private startAckTimer(): void {
+    if (this.ackTimer) return
+    const every = Math.max(50, Math.min(1000, this.options.ackTimeout / 4))
+    this.ackTimer = setInterval(() => {
+      const oldest = this.inflight.values().next().value
+      if (oldest && Date.now() - oldest.sentAt > this.options.ackTimeout) {
+        this.finish(new ConnectionError(`no ack within ${this.options.ackTimeout} ms`))
+      }
+    }, every)
+    this.ackTimer.unref()
+  }
+
+  private stopAckTimer(): void {
+    if (this.ackTimer) clearInterval(this.ackTimer)
+    this.ackTimer = undefined
+  }
+
+  private finish(error?: ConnectionError): void {
+    if (this.ended) return
+    this.ended = true
+    this.stopAckTimer()
+    this.socket?.destroy()
+    const unacked = [...this.inflight.values()].map((e) => e.batch)
+    this.inflight.clear()
+    this.emit('end', error, unacked)
+  }
+
+  close(): void {
+    this.finish()
+  }
+}
+
+const describe = (e: NodeJS.ErrnoException): string => {
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ETIMEDOUT: 'connection timed out',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'host name lookup failed',
+    EPIPE: 'connection closed',
+  }
+  return (e.code && known[e.code]) || e.message
+}

@@ -1,0 +1,67 @@
+import { ExitCode } from '../../core/exit-codes.js'
+import { TsfError } from '../../core/errors.js'
+import type { InputBatch } from '../../core/link/reader.js'
+import { info, warn } from '../../core/log.js'
+import { runCommand } from '../../core/runtime.js'
+import { aborted } from '../../core/shutdown.js'
+import type { ReaderOptions, RunnerOptions } from '../../commands/common.js'
+import { TcpSink, type TcpSinkOptions } from './sink.js'
+
+export interface ShipConfig extends ReaderOptions, RunnerOptions, Omit<TcpSinkOptions, 'counters'> {
+  // most input bytes held (queued or in flight) before we stop reading stdin
+  window: number
+}
+
+// If the linked upstream writer died, finish what we hold only as far as that is quick.
+const UPSTREAM_LOST_GRACE = 5000
+
+// tsf ship: stdin → collectors. Each input batch is acked upstream only once every collector ack
+// covering it is in, so `tsf tail | tsf ship` is end to end without a buffer of its own.
+export const runShip = (config: ShipConfig): Promise<number> =>
+  runCommand({ component: 'ship', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
+    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+    const sink = new TcpSink({ ...config, counters: rt.counters })
+    // every destination refused us (token, protocol): retrying cannot help
+    const refusal: { error?: Error } = {}
+    const fatalSeen = new Promise<void>((resolve) =>
+      sink.once('fatal', (e: Error) => {
+        refusal.error = e
+        resolve()
+      }),
+    )
+    const throwIfRefused = (): void => {
+      if (refusal.error) throw new TsfError(`every destination refused us: ${refusal.error.message}`)
+    }
+    sink.on('done', (batch: InputBatch) => input.done(batch))
+    sink.start()
+    try {
+      for await (const batch of input.batches()) {
+        rt.counters.add('EventTakeSuccessCount', batch.heads.length)
+        sink.add(batch)
+        if (sink.bytesHeld > config.window) {
+          await Promise.race([sink.room(config.window, rt.stop), aborted(rt.stop), fatalSeen])
+        }
+        if (refusal.error) break
+      }
+      throwIfRefused()
+      const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
+      const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
+      // say so only when the wait is noticeable
+      const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`), 1000)
+      const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
+      clearTimeout(telling)
+      throwIfRefused()
+      if (left === 0) return ExitCode.ok
+      if (rt.bySignal) {
+        warn(`${left} events stay unacked upstream (the upstream still holds them): ${sink.lastErrors()}`)
+        return ExitCode.ok
+      }
+      if (input.upstreamLost) {
+        warn(`${left} events unacked; the upstream re-sends them on restart`)
+        return ExitCode.upstreamLost
+      }
+      throw new TsfError(`delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`)
+    } finally {
+      sink.close()
+    }
+  })

@@ -1,0 +1,296 @@
+import { EventEmitter, once } from 'node:events'
+import type { EventHead } from '../../core/event.js'
+import type { InputBatch } from '../../core/link/reader.js'
+import type { Counters } from '../../core/metrics.js'
+import { info, warn } from '../../core/log.js'
+import { encodeBatch } from '../../core/wire/batch.js'
+import { ConnectionError, WireConnection, type ConnectionOptions } from './connection.js'
+import type { TcpDestination } from './destination.js'
+import type { InputShare, OutBatch } from './out-batch.js'
+import { penaltyFor } from './penalty.js'
+
+export type Policy = 'failover' | 'round-robin' | 'random'
+
+export interface TcpSinkOptions extends ConnectionOptions {
+  destinations: TcpDestination[]
+  policy: Policy
+  batchEvents: number
+  batchBytes: number
+  // with batches in flight, how long a partial batch may wait to fill (0: send at once)
+  linger: number
+  inFlight: number // batches in flight per destination
+  maxPenalty: number
+  counters: Counters
+}
+
+interface Target {
+  dest: TcpDestination
+  priority: number
+  conn?: WireConnection
+  state: 'idle' | 'connecting' | 'up' | 'down'
+  failures: number
+  penaltyUntil: number
+  refused?: string
+  lastError?: string
+}
+
+// Sends input batches to collectors and reports each input batch once every collector ack covering
+// it is in. Batches adapt to the load: a free slot takes what is queued at once; when every slot is
+// busy, events pile up into full batches. Failover keeps one active destination (the live one first
+// in priority order) and only switches once the old one has nothing in flight, so one collector never
+// sees a stream's later batches before its earlier ones; balance spreads batches over live ones.
+export class TcpSink extends EventEmitter {
+  private readonly targets: Target[]
+  private queue: OutBatch[] = []
+  private filling: { heads: EventHead[]; bytes: number; shares: InputShare[] } = { heads: [], bytes: 0, shares: [] }
+  private lingerTimer?: NodeJS.Timeout
+  private wakeTimer?: NodeJS.Timeout
+  private nextSeq = 0
+  private rr = 0
+  private queuedEvents = 0
+  private inflightEvents = 0
+  private heldBytes = 0
+  private closed = false
+  private activeFailover?: Target
+
+  constructor(private readonly options: TcpSinkOptions) {
+    super()
+    this.targets = options.destinations.map((dest, priority) => ({ dest, priority, state: 'idle', failures: 0, penaltyUntil: 0 }))
+    options.counters.gauge('ChannelSize', () => this.unacked)
+  }
+
+  // events handed to us and not acked by a collector yet
+  get unacked(): number {
+    return this.queuedEvents + this.inflightEvents + this.filling.heads.length
+  }
+
+  get bytesHeld(): number {
+    return this.heldBytes
+  }
+
+  lastErrors(): string {
+    return this.targets.map((t) => `${t.dest.name}: ${t.refused ?? t.lastError ?? t.state}`).join('; ')
+  }
+
+  start(): void {
+    this.connectWhatIsNeeded()
+  }
+
+  // Takes an input batch; 'done' (batch) is emitted once all of it is acked by collectors.
+  add(batch: InputBatch): void {
+    const share: InputShare = { batch, remaining: 0 }
+    this.heldBytes += batch.bytes
+    const { batchEvents, batchBytes } = this.options
+    for (const head of batch.heads) {
+      const f = this.filling
+      if (f.shares.at(-1) !== share) {
+        // counted when it joins a batch, not when the batch is sealed, so that an early ack of one
+        // part never looks like the whole
+        f.shares.push(share)
+        share.remaining++
+      }
+      f.heads.push(head)
+      f.bytes += head.length + 2
+      if (f.heads.length >= batchEvents || f.bytes >= batchBytes) this.seal()
+    }
+    if (batch.heads.length === 0) {
+      this.heldBytes -= batch.bytes
+      this.emit('done', batch)
+      return
+    }
+    if (this.filling.heads.length && (this.options.linger === 0 || this.inflightEvents === 0)) this.seal()
+    else if (this.filling.heads.length && !this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined
+        this.seal()
+        this.pump()
+      }, this.options.linger)
+    }
+    this.pump()
+  }
+
+  // closes the filling batch and queues it
+  private seal(): void {
+    const f = this.filling
+    if (!f.heads.length) return
+    if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    this.lingerTimer = undefined
+    this.queue.push({ seq: this.nextSeq++, payload: encodeBatch(f.heads), count: f.heads.length, shares: f.shares })
+    this.queuedEvents += f.heads.length
+    this.filling = { heads: [], bytes: 0, shares: [] }
+  }
+
+  private live(): Target[] {
+    return this.targets.filter((t) => t.state === 'up')
+  }
+
+  // Which destination takes the next batch, or undefined to wait.
+  private pick(): Target | undefined {
+    const slots = (t: Target): boolean => t.conn!.inFlight < this.options.inFlight && !t.conn!.needDrain
+    const live = this.live()
+    if (this.options.policy === 'failover') {
+      const best = live[0] // targets are in priority order
+      if (!best) return undefined
+      const active = this.activeFailover
+      if (active && active !== best && active.state === 'up' && active.conn!.inFlight > 0) {
+        // drain the old destination before switching, to keep each stream in order
+        return undefined
+      }
+      if (active !== best) {
+        if (active) info(`sending to ${best.dest.name}${best.priority < active.priority ? ' (back to a higher priority destination)' : ''}`)
+        this.activeFailover = best
+      }
+      return slots(best) ? best : undefined
+    }
+    const open = live.filter(slots)
+    if (!open.length) return undefined
+    if (this.options.policy === 'random') return open[Math.floor(Math.random() * open.length)]
+    const t = open[this.rr++ % open.length]
+    return t
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      const target = this.pick()
+      if (!target) break
+      const batch = this.queue.shift()!
+      this.queuedEvents -= batch.count
+      this.inflightEvents += batch.count
+      target.conn!.send(batch)
+      this.options.counters.add('EventDrainAttemptCount', batch.count)
+    }
+    if (this.queue.length) this.connectWhatIsNeeded()
+  }
+
+  // Opens connections: with failover, to destinations ranked above the live one (probing a primary
+  // back), or to every eligible one when none is live; with balance, to every eligible one.
+  private connectWhatIsNeeded(): void {
+    if (this.closed) return
+    const now = Date.now()
+    const best = this.live()[0]
+    let nextWake = Infinity
+    for (const t of this.targets) {
+      if (t.state === 'up' || t.state === 'connecting') continue
+      if (this.options.policy === 'failover' && best && t.priority > best.priority) continue
+      if (t.penaltyUntil > now) {
+        nextWake = Math.min(nextWake, t.penaltyUntil)
+        continue
+      }
+      this.connect(t)
+    }
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    this.wakeTimer = undefined
+    if (nextWake !== Infinity) {
+      this.wakeTimer = setTimeout(() => this.connectWhatIsNeeded(), Math.max(10, nextWake - now))
+      this.wakeTimer.unref()
+    }
+  }
+
+  private connect(t: Target): void {
+    t.state = 'connecting'
+    const conn = new WireConnection(t.dest, this.options)
+    t.conn = conn
+    conn.on('ack', (batch: OutBatch) => this.onAck(t, batch))
+    conn.on('drain', () => this.pump())
+    conn.on('end', (error: ConnectionError | undefined, unacked: OutBatch[]) => this.onEnd(t, conn, error, unacked))
+    conn.open().then(
+      () => {
+        if (this.closed) return conn.close()
+        const wasDown = t.failures > 0 || t.lastError
+        t.state = 'up'
+        this.options.counters.add('ConnectionCreatedCount')
+        if (wasDown) info(`connected to ${t.dest.name}`)
+        this.emit('up', t.dest)
+        this.pump()
+        this.connectWhatIsNeeded()
+      },
+      (error: ConnectionError) => this.onDown(t, error),
+    )
+  }
+
+  private onAck(t: Target, batch: OutBatch): void {
+    t.failures = 0
+    this.inflightEvents -= batch.count
+    this.options.counters.add('EventDrainSuccessCount', batch.count)
+    this.options.counters.add('BatchCompleteCount')
+    for (const share of batch.shares) {
+      if (--share.remaining === 0) {
+        this.heldBytes -= share.batch.bytes
+        this.emit('done', share.batch)
+      }
+    }
+    this.emit('progress')
+    this.pump()
+  }
+
+  private onEnd(t: Target, conn: WireConnection, error: ConnectionError | undefined, unacked: OutBatch[]): void {
+    if (t.conn !== conn) return
+    if (unacked.length) {
+      let n = 0
+      for (const b of unacked) n += b.count
+      this.inflightEvents -= n
+      this.queuedEvents += n
+      // back to the front, in their original order, ahead of anything newer
+      this.queue = [...unacked, ...this.queue].sort((a, b) => a.seq - b.seq)
+      this.options.counters.add('EventDrainRetryCount', n)
+    }
+    if (this.activeFailover === t) this.activeFailover = undefined
+    if (this.closed) return
+    if (error) this.onDown(t, error)
+    else {
+      t.state = 'idle'
+      t.conn = undefined
+    }
+    this.pump()
+    this.connectWhatIsNeeded()
+    this.emit('progress')
+  }
+
+  private onDown(t: Target, error: ConnectionError): void {
+    t.conn = undefined
+    if (this.closed) return
+    t.failures++
+    this.options.counters.add('ConnectionFailedCount')
+    const penalty = error.refused ? this.options.maxPenalty : penaltyFor(t.failures, this.options.maxPenalty)
+    t.penaltyUntil = Date.now() + penalty
+    t.state = 'down'
+    const message = error.message
+    if (error.refused) {
+      if (t.refused !== message) warn(`${t.dest.name} ${message}`)
+      t.refused = message
+      if (this.targets.every((x) => x.refused)) this.emit('fatal', new Error(this.targets.map((x) => `${x.dest.name} ${x.refused}`).join('; ')))
+    } else {
+      t.refused = undefined
+      if (t.lastError !== message) warn(`${t.dest.name}: ${message} (retrying in ${Math.round(penalty / 100) / 10} s)`)
+    }
+    t.lastError = message
+    this.connectWhatIsNeeded()
+  }
+
+  // Resolves when the events held are under the limit (back pressure on the input loop).
+  async room(limit: number, signal?: AbortSignal): Promise<void> {
+    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress')
+  }
+
+  // Sends what is left and waits until all is acked or the deadline passes; returns events unacked.
+  async flush(deadline: number): Promise<number> {
+    this.seal()
+    this.pump()
+    while (this.unacked > 0 && !this.closed) {
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      await Promise.race([once(this, 'progress'), sleep(Math.min(left, 200))])
+    }
+    return this.unacked
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    if (this.wakeTimer) clearTimeout(this.wakeTimer)
+    for (const t of this.targets) t.conn?.close()
+    this.emit('progress')
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())

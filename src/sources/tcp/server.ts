@@ -1,0 +1,89 @@
+import { once } from 'node:events'
+import { createServer as createNetServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import { TsfError, describeSystemError } from '../../core/errors.js'
+import type { Counters } from '../../core/metrics.js'
+import { info, warn, warnOnce } from '../../core/log.js'
+import { refusedLine } from '../../core/wire/handshake.js'
+import type { EventSink } from './event-sink.js'
+import { Session, type SessionOptions } from './session.js'
+
+export interface ListenerOptions extends SessionOptions {
+  listen: { host: string; port: number }[]
+  maxConnections: number
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer }
+}
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.')
+
+// The collector's TCP listeners: sessions for every accepted connection, bounded in number.
+export class TcpListeners {
+  private readonly servers: Server[] = []
+  private readonly sessions = new Set<Session>()
+
+  constructor(
+    private readonly options: ListenerOptions,
+    private readonly sink: EventSink,
+    private readonly counters: Counters,
+  ) {
+    counters.gauge('OpenConnectionCount', () => this.sessions.size)
+  }
+
+  async start(): Promise<void> {
+    const { options } = this
+    for (const address of options.listen) {
+      const tls = options.tls
+      const server: Server = tls
+        ? createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: Boolean(tls.ca), rejectUnauthorized: Boolean(tls.ca) }, (s) => this.accept(s))
+        : createNetServer((s) => this.accept(s))
+      if (tls) {
+        server.on('tlsClientError', (e: Error, s: TLSSocket) => {
+          this.counters.add('ConnectionFailedCount')
+          warn(`${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}: TLS handshake failed: ${e.message.split('\n')[0]}`)
+        })
+      }
+      server.listen({ host: address.host, port: address.port })
+      try {
+        await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])
+      } catch (e) {
+        throw new TsfError(`--listen ${address.host}:${address.port}: ${describeSystemError(e)}`)
+      }
+      server.on('error', (e) => warn(`listener ${address.host}:${address.port}: ${describeSystemError(e)}`))
+      this.servers.push(server)
+      const bound = server.address() as { address: string; port: number }
+      info(`listening on ${tls ? 'tls://' : ''}${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
+      if (!isLoopback(address.host) && !options.token && !tls?.ca) {
+        warn(`${address.host}:${address.port} is reachable beyond this machine and anyone who can reach it may send events: consider --token-file or --tls-ca`)
+      }
+    }
+  }
+
+  private accept(socket: Socket): void {
+    this.counters.add('ConnectionCreatedCount')
+    if (this.sessions.size >= this.options.maxConnections) {
+      warnOnce('max-connections', `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`)
+      this.counters.add('ConnectionRefusedCount')
+      socket.on('error', () => socket.destroy())
+      socket.end(refusedLine('too many connections'))
+      setTimeout(() => socket.destroy(), 1000).unref()
+      return
+    }
+    const session = new Session(socket, this.sink, this.options, this.counters)
+    this.sessions.add(session)
+    socket.on('close', () => {
+      this.sessions.delete(session)
+      this.counters.add('ConnectionClosedCount')
+    })
+  }
+
+  // Stop accepting and reading; sessions stay open so acks for what we took still reach senders.
+  stop(): void {
+    for (const s of this.servers) s.close()
+    for (const s of this.sessions) s.stopReading()
+  }
+
+  close(): void {
+    this.stop()
+    for (const s of this.sessions) s.destroy()
+  }
+}

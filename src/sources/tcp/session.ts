@@ -1,0 +1,253 @@
+import type { Socket } from 'node:net'
+import { gunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import type { EventHead } from '../../core/event.js'
+import { classifyLine } from '../../core/link/cursor.js'
+import { LineSplitter } from '../../core/lines.js'
+import type { Counters } from '../../core/metrics.js'
+import { warn, warnOnce } from '../../core/log.js'
+import { decodeBatch } from '../../core/wire/batch.js'
+import { ackFrame, errorFrame, FLAG_GZIP, FrameDecoder, FrameError, FrameType, type Frame } from '../../core/wire/frames.js'
+import {
+  challengeLine,
+  clientProof,
+  LineReader,
+  MAGIC,
+  newNonce,
+  okLine,
+  parseHandshakeLine,
+  proofMatches,
+  refusedLine,
+  serverProof,
+  validNonce,
+  WIRE_VERSION,
+} from '../../core/wire/handshake.js'
+import type { EventSink } from './event-sink.js'
+
+const gunzipAsync = promisify(gunzip)
+
+export interface SessionOptions {
+  token?: Buffer
+  plain: boolean
+  gzip: boolean
+  maxEvent: number
+  maxBatchBytes: number
+  // how long a started hello, frame or plain line may take to arrive whole
+  readTimeout: number
+  // how long a connection may stay silent
+  idleTimeout: number
+}
+
+// One sender connection on the collector: tsf hello → frames, or (with --plain) bare lines.
+// Nothing a sender sends before it is authenticated is ever emitted; a protocol error costs that
+// connection only, with one line on stderr naming the peer.
+export class Session {
+  private readonly peer: string
+  private mode: 'sniff' | 'hello' | 'auth' | 'frames' | 'plain' = 'sniff'
+  private readonly lines = new LineReader()
+  private readonly decoder: FrameDecoder
+  private frames: Frame[] = []
+  private working = false
+  private closed = false
+  private stopped = false
+  private cn = ''
+  private sn = ''
+  private readTimer?: NodeJS.Timeout
+  private splitter?: LineSplitter
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly sink: EventSink,
+    private readonly options: SessionOptions,
+    private readonly counters: Counters,
+  ) {
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
+    this.decoder = new FrameDecoder(options.maxBatchBytes)
+    socket.setNoDelay(true)
+    socket.setTimeout(options.idleTimeout, () => this.fail(`idle for ${options.idleTimeout} ms`, false))
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', () => this.close())
+    socket.on('close', () => this.onClose())
+    socket.on('end', () => {
+      if (this.mode === 'plain') this.flushPlain()
+    })
+  }
+
+  private armReadTimer(): void {
+    if (this.readTimer) return
+    this.readTimer = setTimeout(() => this.fail(`sent nothing whole within ${this.options.readTimeout} ms (a trickling or stuck sender)`), this.options.readTimeout)
+  }
+
+  private disarmReadTimer(): void {
+    if (this.readTimer) clearTimeout(this.readTimer)
+    this.readTimer = undefined
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.stopped) return
+    try {
+      if (this.mode === 'frames') return this.onFrameBytes(chunk)
+      if (this.mode === 'plain') return this.onPlainBytes(chunk)
+      this.lines.push(chunk)
+      this.armReadTimer() // the hello must arrive whole soon after its first byte
+      if (this.mode === 'sniff') {
+        const head = this.lines.buffered
+        const n = Math.min(head.length, MAGIC.length)
+        if (head.toString('latin1', 0, n) !== MAGIC.slice(0, n)) {
+          if (!this.options.plain) return this.fail('did not open with the tsf hello (a plain sender? collect takes those only with --plain)')
+          this.mode = 'plain'
+          this.splitter = new LineSplitter({ maxLine: this.options.maxEvent, onOversize: () => warnOnce('plain-oversize', `${this.peer}: a plain line longer than ${this.options.maxEvent} bytes was cut into pieces marked "cont"`) })
+          this.counters.add('PlainConnectionCount')
+          return this.onPlainBytes(this.lines.rest())
+        }
+        if (head.length < MAGIC.length) return
+        this.mode = 'hello'
+      }
+      this.handshake()
+    } catch (e) {
+      this.fail(e instanceof FrameError || e instanceof Error ? e.message : String(e))
+    }
+  }
+
+  private handshake(): void {
+    for (let line = this.lines.next(); line !== undefined; line = this.lines.next()) {
+      const msg = parseHandshakeLine(line)
+      if (!msg) return this.fail('sent a malformed hello')
+      if (msg.version !== WIRE_VERSION) return this.refuse(`unsupported protocol version ${msg.version} (this collector speaks ${WIRE_VERSION})`)
+      if (this.mode === 'hello') {
+        if (msg.verb !== 'HELLO' || !validNonce(msg.fields.nonce)) return this.fail('sent a malformed hello')
+        this.cn = msg.fields.nonce
+        this.sn = newNonce()
+        const gzip = this.options.gzip && (msg.fields.compress ?? '').split(',').includes('gzip')
+        this.socket.write(challengeLine(this.sn, Boolean(this.options.token), gzip))
+        this.mode = 'auth'
+      } else if (this.mode === 'auth') {
+        if (msg.verb !== 'AUTH') return this.fail('sent a malformed hello')
+        const token = this.options.token
+        if (token && !proofMatches(clientProof(token, this.cn, this.sn), msg.fields.proof ?? '')) {
+          this.counters.add('ConnectionRefusedCount')
+          return this.refuse(msg.fields.proof === '-' ? 'a token is required' : 'wrong token')
+        }
+        this.socket.write(okLine(token ? serverProof(token, this.cn, this.sn) : undefined))
+        this.mode = 'frames'
+        this.disarmReadTimer()
+        const rest = this.lines.rest()
+        if (rest.length) this.onFrameBytes(rest)
+        return
+      }
+    }
+  }
+
+  private onFrameBytes(chunk: Buffer): void {
+    this.decoder.push(chunk, (frame) => this.frames.push(frame))
+    if (this.decoder.partial) this.armReadTimer()
+    else this.disarmReadTimer()
+    if (!this.working && this.frames.length) void this.work()
+  }
+
+  // Frames of one connection are handled one at a time, in order; reading pauses meanwhile so a
+  // fast sender waits in TCP, not in our memory.
+  private async work(): Promise<void> {
+    this.working = true
+    this.socket.pause()
+    try {
+      while (this.frames.length && !this.closed) {
+        const frame = this.frames.shift()!
+        if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
+        let payload = frame.payload
+        if (frame.flags & FLAG_GZIP) {
+          try {
+            payload = await gunzipAsync(payload, { maxOutputLength: this.options.maxBatchBytes })
+          } catch (e) {
+            return this.fail(`sent a batch that does not gunzip within ${this.options.maxBatchBytes} bytes (${(e as Error).message})`)
+          }
+        }
+        if (this.closed) return
+        const heads = decodeBatch(payload, {
+          maxEvent: this.options.maxEvent,
+          onOversize: (n) => warnOnce('oversize-event', `${this.peer}: an event of ${n} bytes exceeds --max-event-size ${this.options.maxEvent}: kept as plain-text pieces marked "cont"`),
+        })
+        const id = frame.id
+        this.counters.add('EventReceivedCount', heads.length)
+        this.counters.add('BatchReceivedCount')
+        this.sink.write(heads, () => {
+          this.counters.add('EventAcceptedCount', heads.length)
+          if (!this.closed) this.socket.write(ackFrame(id))
+        })
+        await this.sink.ready()
+      }
+    } finally {
+      this.working = false
+      if (!this.closed && !this.stopped) this.socket.resume()
+    }
+  }
+
+  private onPlainBytes(chunk: Buffer): void {
+    const heads: EventHead[] = []
+    this.splitter!.push(chunk, (piece) => heads.push(classifyLine(piece.bytes, piece).head))
+    if (this.splitter!.buffered) this.armReadTimer()
+    else this.disarmReadTimer()
+    if (heads.length) this.writePlain(heads)
+  }
+
+  private flushPlain(): void {
+    const rest = this.splitter?.rest()
+    if (rest) this.writePlain([classifyLine(rest).head])
+  }
+
+  private writePlain(heads: EventHead[]): void {
+    this.counters.add('EventReceivedCount', heads.length)
+    this.sink.write(heads, () => this.counters.add('EventAcceptedCount', heads.length))
+    this.socket.pause()
+    void this.sink.ready().then(() => {
+      if (!this.closed && !this.stopped) this.socket.resume()
+    })
+  }
+
+  private refuse(reason: string): void {
+    warn(`${this.peer}: refused: ${reason}`)
+    this.socket.end(refusedLine(reason))
+    this.close()
+  }
+
+  // One line on stderr naming the peer; the connection goes, nothing it had not finished is emitted.
+  private fail(reason: string, loud = true): void {
+    if (this.closed) return
+    if (loud) {
+      warn(`${this.peer}: ${reason}: closing the connection`)
+      this.counters.add('ConnectionFailedCount')
+    }
+    if (this.mode === 'frames') this.socket.end(errorFrame(reason))
+    else if (this.mode === 'auth' || this.mode === 'hello') this.socket.end(refusedLine(reason))
+    this.close()
+  }
+
+  private close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.disarmReadTimer()
+    this.frames = []
+    // let a final error line go out, but never wait long on a peer that does not read
+    setTimeout(() => this.socket.destroy(), 1000).unref()
+    if (this.mode !== 'frames' && this.mode !== 'auth' && this.mode !== 'hello') this.socket.destroy()
+  }
+
+  private onClose(): void {
+    if (this.mode === 'plain' && !this.closed) this.flushPlain()
+    this.closed = true
+    this.disarmReadTimer()
+    this.frames = []
+  }
+
+  // stop taking input (shutdown): acks for what we already took still go out
+  stopReading(): void {
+    this.stopped = true
+    this.socket.pause()
+    this.frames = []
+  }
+
+  destroy(): void {
+    this.close()
+    this.socket.destroy()
+  }
+}
