@@ -1,8 +1,71 @@
-import { Command } from 'commander'
-import { TsfError } from '../core/errors.js'
+import { Command, Option } from 'commander'
+import { UsageError } from '../core/errors.js'
+import { runCommand } from '../core/runtime.js'
+import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { defaultSuffix, type RollFormat } from '../sinks/roll/format.js'
+import { compileLayout } from '../sinks/roll/layout.js'
+import { LocalStorage } from '../sinks/roll/local-storage.js'
+import { Roller } from '../sinks/roll/roller.js'
 
-// Placeholder: the roll command is being built (see its issue).
-export const makeRollCommand = (): Command =>
-  new Command('roll').description('(roll: not built yet)').action(() => {
-    throw new TsfError('roll is not built yet')
+interface RollCliOptions extends ReaderOptions, RunnerOptions {
+  prefix: string
+  suffix?: string
+  format: RollFormat
+  gzip: boolean
+  interval: number
+  size: number
+  count: number
+  idle: number
+  maxOpen: number
+  dedupeHorizon: number
+  useLocalTime: boolean
+}
+
+// tsf roll DIR: events on stdin → rolled files, exactly once (see src/sinks/roll/roller.ts).
+export const makeRollCommand = (): Command => {
+  const cmd = new Command('roll')
+    .description('write events into rolled files (a directory with path escapes), exactly once')
+    .argument('<dir>', 'output directory; may hold escapes such as /data/logs/%Y-%m-%d (state is kept in the part before the first escape)')
+    .option('--prefix <template>', 'file name prefix; escapes allowed (%Y %m %d %H %M %S %s %t %{header} %[host])', 'events-')
+    .option('--suffix <template>', 'file name suffix (default .log for body, .ndjson for json; .gz is added with --gzip)')
+    .addOption(new Option('--format <format>', 'body: the original lines; json: the whole events').default('body').argParser(choice('--format', ['body', 'json'])))
+    .option('--gzip', 'compress files (gzip members, readable by zcat after any crash)', false)
+    .addOption(new Option('--interval <duration>', 'roll a file this long after it was opened (0: never)').default(600_000, '10m').argParser(duration('--interval')))
+    .addOption(new Option('--size <size>', 'roll a file once it holds this many bytes (0: never)').default(128 * 1024 * 1024, '128M').argParser(size('--size')))
+    .addOption(new Option('--count <n>', 'roll a file once it holds this many events (0: never)').default(0).argParser(count('--count')))
+    .addOption(new Option('--idle <duration>', 'close a file after this long without events (0: never)').default(0).argParser(duration('--idle')))
+    .addOption(new Option('--max-open <n>', 'most files open at once; the least recently written is closed first').default(500).argParser(count('--max-open')))
+    .addOption(new Option('--dedupe-horizon <duration>', 'forget a stream (src) this long after it was last seen').default(7 * 86_400_000, '7d').argParser(duration('--dedupe-horizon')))
+    .option('--use-local-time', 'bucket events by their arrival time instead of their "ts"', false)
+  addReaderOptions(cmd)
+  addRunnerOptions(cmd)
+  return cmd.action(async (dir: string, options: RollCliOptions) => {
+    if (options.maxOpen < 1) throw new UsageError('--max-open: must be at least 1')
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) throw new UsageError(`${dir}: only local directories are supported so far (HDFS is coming)`)
+    const suffix = (options.suffix ?? defaultSuffix(options.format)) + (options.gzip && !(options.suffix ?? '').endsWith('.gz') ? '.gz' : '')
+    const layout = compileLayout({ dir, prefix: options.prefix, suffix })
+    const storage = new LocalStorage(layout.root)
+    const code = await runCommand({ component: 'roll', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => {
+      const roller = new Roller(
+        {
+          storage,
+          layout,
+          format: options.format,
+          gzip: options.gzip,
+          interval: options.interval,
+          size: options.size,
+          count: options.count,
+          idle: options.idle,
+          maxOpen: options.maxOpen,
+          horizon: options.dedupeHorizon,
+          useLocalTime: options.useLocalTime,
+        },
+        rt.counters,
+      )
+      await roller.start()
+      const input = rt.input({ maxLine: options.maxLine, truncate: options.truncate })
+      return roller.run(input, rt.stop, options.shutdownTimeout)
+    })
+    process.exitCode = code
   })
+}

@@ -1,0 +1,391 @@
+import { parseEventLine, tryParseEvent, type EventHead, type TsfEvent } from '../../core/event.js'
+import { describeSystemError, TsfError } from '../../core/errors.js'
+import type { EventInput, InputBatch } from '../../core/link/reader.js'
+import { info, warn, warnOnce } from '../../core/log.js'
+import type { Counters } from '../../core/metrics.js'
+import { encodeChunk, formatEvent, type RollFormat } from './format.js'
+import { fileNames, type Bucket, type Layout } from './layout.js'
+import type { OpenFile } from './open-file.js'
+import { publishFile } from './publish.js'
+import { RangeSet } from './ranges.js'
+import { recover } from './recover.js'
+import { RollState } from './state.js'
+import type { RollStorage } from './storage.js'
+
+// The roll engine. Input batches are staged in memory (parsed, deduplicated by (src, seq),
+// formatted, grouped by bucket); a commit writes everything staged to the buckets' in-progress
+// files, makes it durable, then appends one commit record (file lengths + seq ranges) to the state
+// log, and only then acks the batches upstream. While a commit runs, the next batches are staged:
+// one commit covers them all (group commit). Rolls happen between commits, when every byte of a
+// file is committed, so a final file never holds anything that was not acked... or anything twice.
+
+export interface RollerOptions {
+  storage: RollStorage
+  layout: Layout
+  format: RollFormat
+  gzip: boolean
+  interval: number // 0: off
+  size: number // 0: off
+  count: number // 0: off
+  idle: number // 0: off
+  maxOpen: number
+  horizon: number
+  useLocalTime: boolean
+  // most staged bytes before reading waits for the commit in flight
+  maxStaged?: number
+}
+
+interface Staged {
+  batches: InputBatch[]
+  buckets: Map<string, { bucket: Bucket; parts: Buffer[]; bytes: number; events: number }>
+  seqs: Map<string, RangeSet>
+  bytes: number
+  events: number
+}
+
+const newStaged = (): Staged => ({ batches: [], buckets: new Map(), seqs: new Map(), bytes: 0, events: 0 })
+
+const RETRY_MIN = 500
+const RETRY_MAX = 30_000
+
+export class Roller {
+  private readonly state: RollState
+  private readonly open = new Map<string, OpenFile>()
+  private staged = newStaged()
+  private queue: Promise<void> = Promise.resolve()
+  private commitQueued = false
+  private maintainQueued = false
+  private fatal?: unknown
+  private failing?: string // the error that keeps a commit from succeeding, while it lasts
+  // a line cut into pieces ("cont"): the bucket its pieces go to, per stream
+  private readonly contBucket = new Map<string, Bucket>()
+  private readonly contOwner = new Map<string, string>()
+  private giveUpAt = Infinity
+  private input?: EventInput
+  // final names taken by files in progress
+  private readonly claimed = new Set<string>()
+  // files being published; kept until that succeeds (a failure is retried at the next maintain)
+  private readonly retiring = new Set<OpenFile>()
+
+  constructor(private readonly options: RollerOptions, private readonly counters: Counters) {
+    this.state = new RollState(options.storage, options.horizon)
+    counters.gauge('OpenFileCount', () => this.open.size)
+  }
+
+  async start(): Promise<void> {
+    await this.options.storage.lock()
+    await this.state.load()
+    await recover(this.options.storage, this.state)
+  }
+
+  // Reads every batch until the input ends (EOF, a signal, upstream loss).
+  async run(input: EventInput, stop: AbortSignal, shutdownTimeout: number): Promise<number> {
+    this.input = input
+    stop.addEventListener('abort', () => (this.giveUpAt = Date.now() + shutdownTimeout), { once: true })
+    const tick = this.options.interval || this.options.idle ? setInterval(() => this.schedule('maintain'), Math.min(1000, this.options.interval || 1000, this.options.idle || 1000)) : undefined
+    tick?.unref()
+    const onHup = (): void => {
+      info('SIGHUP: closing and reopening files')
+      this.enqueue(() => this.finaliseAll('SIGHUP'))
+    }
+    process.on('SIGHUP', onHup)
+    const maxStaged = this.options.maxStaged ?? 8 * 1024 * 1024
+    try {
+      for await (const batch of input.batches()) {
+        if (this.fatal) throw this.fatal
+        this.stage(batch)
+        this.schedule('commit')
+        if (this.staged.bytes >= maxStaged) await this.queue
+      }
+      if (tick) clearInterval(tick)
+      process.off('SIGHUP', onHup)
+      this.schedule('commit')
+      this.enqueue(() => this.finaliseAll())
+      await this.queue
+      if (this.fatal) throw this.fatal
+      const unwritten = this.staged.events
+      if (unwritten) {
+        warn(`${unwritten} events were not written (${this.failing ?? 'stopped'}); they stay unacked with the upstream, which sends them again`)
+        return stop.aborted ? 0 : 1
+      }
+      await this.state.compact().catch((error) => warn(`could not compact the state: ${describeSystemError(error)}`))
+      return 0
+    } finally {
+      if (tick) clearInterval(tick)
+      process.off('SIGHUP', onHup)
+      await this.state.close().catch(() => undefined)
+      for (const f of [...this.open.values(), ...this.retiring]) await f.file.close().catch(() => undefined)
+      await this.options.storage.unlock()
+    }
+  }
+
+  // Parse, dedupe, format, group by bucket. No I/O: this runs while a commit is in flight.
+  private stage(batch: InputBatch): void {
+    const staged = this.staged
+    staged.batches.push(batch)
+    const now = Date.now()
+    let received = 0
+    let duplicates = 0
+    for (const head of batch.heads) {
+      received++
+      const event = parseHead(head)
+      const src = typeof event.src === 'string' ? event.src : undefined
+      const seq = typeof event.seq === 'number' && Number.isSafeInteger(event.seq) ? event.seq : undefined
+      if (src !== undefined && seq !== undefined) {
+        let pending = staged.seqs.get(src)
+        if (this.state.isDuplicate(src, seq) || pending?.has(seq)) {
+          duplicates++
+          continue
+        }
+        if (!pending) staged.seqs.set(src, (pending = new RangeSet()))
+        pending.add(seq)
+      }
+      const { bucket, breakLine } = this.bucketFor(event, src ?? '', now)
+      let entry = staged.buckets.get(bucket.key)
+      if (!entry) staged.buckets.set(bucket.key, (entry = { bucket, parts: [], bytes: 0, events: 0 }))
+      if (breakLine) {
+        entry.parts.push(NEWLINE)
+        entry.bytes += 1
+      }
+      for (const part of formatEvent(this.options.format, head, event)) {
+        entry.parts.push(part)
+        entry.bytes += part.length
+      }
+      entry.events++
+      staged.events++
+    }
+    staged.bytes += batch.bytes
+    this.counters.add('EventReceivedCount', received)
+    if (duplicates) {
+      this.counters.add('EventDuplicateCount', duplicates)
+      warnOnce('duplicates', `dropped events already written (same src and seq): redelivered after a restart or a retransmit (counted in EventDuplicateCount)`)
+    }
+  }
+
+  // The bucket an event belongs to: by its own time (never by arrival, unless --use-local-time).
+  // The pieces of one cut line stay together in the bucket of the first piece. `breakLine` is set
+  // when another stream's event lands in the middle of a cut line: the partial line is ended
+  // rather than spliced with another line (nothing is lost; the rest follows as its own line).
+  private bucketFor(event: TsfEvent, stream: string, now: number): { bucket: Bucket; breakLine: boolean } {
+    let ts = now
+    if (!this.options.useLocalTime) {
+      if (typeof event.ts === 'number' && Number.isFinite(event.ts)) ts = event.ts
+      else warnOnce('no-ts', 'an event without a numeric "ts" was bucketed by its arrival time')
+    }
+    if (this.options.format !== 'body') return { bucket: this.options.layout.bucketOf({ ts, headers: event.headers }), breakLine: false }
+    const bucket = this.contBucket.get(stream) ?? this.options.layout.bucketOf({ ts, headers: event.headers })
+    let breakLine = false
+    const owner = this.contOwner.get(bucket.key)
+    if (owner !== undefined && owner !== stream) {
+      warnOnce('cont-interleaved', 'a line cut into pieces was interleaved with events of another stream: its pieces are written as separate lines')
+      breakLine = true
+      this.contBucket.delete(owner)
+      this.contOwner.delete(bucket.key)
+    }
+    if (event.cont === true) {
+      this.contBucket.set(stream, bucket)
+      this.contOwner.set(bucket.key, stream)
+    } else if (this.contOwner.get(bucket.key) === stream) {
+      this.contBucket.delete(stream)
+      this.contOwner.delete(bucket.key)
+    }
+    return { bucket, breakLine }
+  }
+
+  private schedule(what: 'commit' | 'maintain'): void {
+    if (what === 'commit') {
+      if (this.commitQueued) return
+      this.commitQueued = true
+      this.enqueue(async () => {
+        this.commitQueued = false
+        await this.commitStaged()
+        await this.maintain()
+      })
+    } else {
+      if (this.maintainQueued || this.commitQueued) return
+      this.maintainQueued = true
+      this.enqueue(async () => {
+        this.maintainQueued = false
+        await this.maintain()
+      })
+    }
+  }
+
+  // Every change to files and state runs on this one queue, in order.
+  private enqueue(work: () => Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      if (this.fatal) return
+      try {
+        await work()
+      } catch (error) {
+        this.fatal = error
+      }
+    })
+  }
+
+  // Commits what is staged, retrying (with back-off, without acking) while storage fails: a full
+  // disk, a lost mount. Gives up only when stopping and the shutdown timeout passed.
+  private async commitStaged(): Promise<void> {
+    const staged = this.staged
+    if (staged.batches.length === 0) return
+    this.staged = newStaged()
+    let delay = RETRY_MIN
+    let since = 0
+    for (;;) {
+      try {
+        await this.commit(staged)
+        if (this.failing) info(`writing again after ${Math.round((Date.now() - since) / 1000)} s (${this.failing})`)
+        this.failing = undefined
+        return
+      } catch (error) {
+        if (error instanceof TsfError) throw error
+        const message = describeSystemError(error)
+        if (this.failing !== message) warn(`cannot commit ${staged.events} events: ${message}; not acking them, retrying`)
+        if (!this.failing) since = Date.now()
+        this.failing = message
+        this.counters.add('EventWriteFailCount', staged.events)
+        if (Date.now() + delay > this.giveUpAt) {
+          // stopping: leave them to the upstream, which still holds them
+          this.staged = mergeStaged(staged, this.staged)
+          return
+        }
+        await sleep(delay)
+        delay = Math.min(delay * 2, RETRY_MAX)
+      }
+    }
+  }
+
+  private async commit(staged: Staged): Promise<void> {
+    const touched: { file: OpenFile; len: number; events: number }[] = []
+    // open every file first: making room (--max-open) must not close a file this commit wrote to
+    const files = new Map<string, OpenFile>()
+    for (const { bucket } of staged.buckets.values()) files.set(bucket.key, this.open.get(bucket.key) ?? (await this.openFile(bucket, staged)))
+    try {
+      for (const { bucket, parts, bytes, events } of staged.buckets.values()) {
+        const file = files.get(bucket.key)!
+        const data = await encodeChunk(parts, bytes, this.options.gzip)
+        touched.push({ file, len: file.len + data.length, events })
+        await file.file.append(data)
+      }
+      await Promise.all(touched.map((t) => t.file.file.sync()))
+      await this.state.commitBatch(new Map(touched.map((t) => [t.file.rel, t.len])), staged.seqs)
+    } catch (error) {
+      // nothing of this commit may stay in a file: cut every touched file back
+      for (const t of touched) await t.file.file.truncate(t.file.len).catch(() => undefined)
+      throw error
+    }
+    const now = Date.now()
+    for (const t of touched) {
+      t.file.len = t.len
+      t.file.events += t.events
+      t.file.lastWrite = now
+    }
+    this.counters.add('EventDrainSuccessCount', staged.events)
+    for (const batch of staged.batches) this.input?.done(batch)
+  }
+
+  private async openFile(bucket: Bucket, staged: Staged): Promise<OpenFile> {
+    // room for one more (--max-open): close the least recently written file this commit does not use
+    while (this.open.size >= this.options.maxOpen) {
+      const lru = [...this.open.values()].filter((f) => !staged.buckets.has(f.bucket.key)).sort((a, b) => a.lastWrite - b.lastWrite)[0]
+      if (!lru) break
+      await this.finalise(lru)
+    }
+    const opened = Date.now()
+    let names = fileNames(bucket, opened, 1)
+    for (let n = 2; this.claimed.has(names.final) || (await this.options.storage.exists(names.final)) || (await this.options.storage.exists(names.inProgress)); n++) {
+      names = fileNames(bucket, opened, n)
+    }
+    await this.state.opening(names.inProgress, names.stem, names.suffix)
+    const file = await this.options.storage.create(names.inProgress)
+    const open: OpenFile = { bucket, file, rel: names.inProgress, stem: names.stem, suffix: names.suffix, len: 0, events: 0, openedAt: opened, lastWrite: opened }
+    this.open.set(bucket.key, open)
+    this.claimed.add(names.final)
+    return open
+  }
+
+  // Rolls files that are due, between commits.
+  private async maintain(): Promise<void> {
+    for (const f of [...this.retiring]) await this.retire(f)
+    const { interval, size, count, idle } = this.options
+    const now = Date.now()
+    for (const f of [...this.open.values()]) {
+      if (f.len === 0) continue
+      const midLine = this.contOwner.has(f.bucket.key)
+      const due =
+        (!midLine && ((size && f.len >= size) || (count && f.events >= count) || (interval && now - f.openedAt >= interval))) ||
+        (idle && now - f.lastWrite >= idle)
+      if (due) await this.finalise(f)
+    }
+  }
+
+  // Takes a file out of use (its bucket's next events open a new file) and publishes it.
+  private async finalise(f: OpenFile): Promise<void> {
+    this.open.delete(f.bucket.key)
+    this.retiring.add(f)
+    await this.retire(f)
+  }
+
+  private async retire(f: OpenFile): Promise<void> {
+    try {
+      if (f.len === 0) {
+        // opened but nothing committed (its first write failed): nobody needs it
+        await this.options.storage.remove(f.rel)
+        await this.state.closed([f.rel])
+      } else {
+        await publishFile(this.options.storage, this.state, f.rel, { stem: f.stem, suffix: f.suffix })
+        this.counters.add('RollCount')
+      }
+    } catch (error) {
+      if (error instanceof TsfError) throw error
+      warn(`cannot publish ${this.options.storage.describe(f.rel)}: ${describeSystemError(error)}; retrying (the next start finishes it otherwise)`)
+      return
+    }
+    this.retiring.delete(f)
+    this.claimed.delete(f.stem + f.suffix)
+    await f.file.close().catch(() => undefined)
+  }
+
+  private async finaliseAll(why?: string): Promise<void> {
+    const n = this.open.size
+    for (const f of [...this.open.values()]) await this.finalise(f)
+    for (const f of [...this.retiring]) await this.retire(f)
+    if (why && n) info(`${why}: closed ${n} file${n === 1 ? '' : 's'}`)
+  }
+}
+
+const CLOSE_BRACE = Buffer.from('}')
+
+// Heads are event JSON without the closing brace. The rare head that is not valid JSON (a line
+// that only looked like an event) becomes an event whose body is its exact bytes.
+const parseHead = (head: EventHead): TsfEvent => {
+  const event = tryParseEvent(typeof head === 'string' ? head + '}' : head.toString('utf8') + '}')
+  if (event) return event
+  warnOnce('bad-head', 'a line that looked like a tsf event was not valid JSON: written as plain text')
+  return parseEventLine(typeof head === 'string' ? head : Buffer.concat([head, CLOSE_BRACE]))
+}
+const NEWLINE = Buffer.from('\n')
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const mergeStaged = (a: Staged, b: Staged): Staged => {
+  if (b.batches.length === 0) return a
+  // b was staged after a: keep a's order first (b's parts go after a's in each bucket)
+  for (const [key, entry] of b.buckets) {
+    const into = a.buckets.get(key)
+    if (into) {
+      into.parts.push(...entry.parts)
+      into.bytes += entry.bytes
+      into.events += entry.events
+    } else a.buckets.set(key, entry)
+  }
+  for (const [src, set] of b.seqs) {
+    const into = a.seqs.get(src)
+    if (into) into.addAll(set)
+    else a.seqs.set(src, set)
+  }
+  a.batches.push(...b.batches)
+  a.bytes += b.bytes
+  a.events += b.events
+  return a
+}
