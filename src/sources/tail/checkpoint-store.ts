@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { describeSystemError, TsfError } from '../../core/errors.js'
+import type { FileIdentity } from './identity.js'
+
+// The checkpoints of one `tsf tail`: one entry per adopted file generation, keyed by identity
+// (never by path), written atomically (tmp, fsync, rename, fsync of the directory).
+
+export interface FileEntry extends FileIdentity {
+  // the stream id of this file generation (agent id + random), recorded before its first event
+  src: string
+  // the last seq and the offset just past the last event the downstream made durable
+  seq: number
+  pos: number
+  // a hash of the bytes just before pos (see identity.ts markAt)
+  markLen: number
+  markHash: string
+  // where the file was adopted (headers.file) and where it was last seen (to find it again)
+  path: string
+  lastPath: string
+  // read to its end and acked after it was rotated away or deleted: nothing more to read
+  released?: number
+}
+
+interface StateFile {
+  version: 1
+  files: FileEntry[]
+}
+
+// Released entries are kept a while so a rotated file matched again by a glob is not re-read.
+const KEEP_RELEASED = 4096
+
+export class CheckpointStore {
+  readonly entries = new Set<FileEntry>()
+  readonly agent: string
+  private dirty = false
+  private timer?: NodeJS.Timeout
+  private readonly statePath: string
+  private readonly lockPath: string
+  private closed = false
+  // a save from the timer failed (disk full, read-only): the engine stops on it
+  onError?: (error: unknown) => void
+
+  private constructor(readonly dir: string, private readonly interval: number) {
+    this.statePath = join(dir, 'checkpoints.json')
+    this.lockPath = join(dir, 'lock')
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (e) {
+      throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
+    }
+    this.lock()
+    this.agent = this.agentId()
+    this.load()
+  }
+
+  static open(dir: string, interval = 200): CheckpointStore {
+    return new CheckpointStore(dir, interval)
+  }
+
+  // A new stream id: the persistent agent id (cloned servers get their own once their state
+  // dir is fresh) plus a random part, so two generations of one file never share a src.
+  newSrc(): string {
+    return `${this.agent}.${randomBytes(9).toString('base64url')}`
+  }
+
+  add(entry: FileEntry): void {
+    this.entries.add(entry)
+    this.markDirty()
+  }
+
+  delete(entry: FileEntry): void {
+    if (this.entries.delete(entry)) this.markDirty()
+  }
+
+  // Something changed: save soon (saves are grouped, one fsync covers many acks).
+  markDirty(): void {
+    this.dirty = true
+    if (this.timer || this.closed) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      try {
+        this.save()
+      } catch (e) {
+        this.dirty = true
+        this.onError?.(e)
+      }
+    }, this.interval)
+  }
+
+  // Save now if anything changed (before the first event of a new src is emitted, at exit).
+  save(): void {
+    if (!this.dirty) return
+    this.dirty = false
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.prune()
+    const state: StateFile = { version: 1, files: [...this.entries] }
+    atomicWrite(this.statePath, JSON.stringify(state))
+  }
+
+  close(): void {
+    this.save()
+    this.closed = true
+    try {
+      unlinkSync(this.lockPath)
+    } catch {
+      // already gone
+    }
+  }
+
+  private prune(): void {
+    const released = [...this.entries].filter((e) => e.released).sort((a, b) => a.released! - b.released!)
+    for (let i = 0; i < released.length - KEEP_RELEASED; i++) this.entries.delete(released[i]!)
+  }
+
+  private load(): void {
+    let text: string
+    try {
+      text = readFileSync(this.statePath, 'utf8')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new TsfError(`${this.statePath}: cannot read the checkpoints: ${describeSystemError(e)}`)
+    }
+    let state: StateFile
+    try {
+      state = JSON.parse(text) as StateFile
+      if (state.version !== 1 || !Array.isArray(state.files)) throw new Error('unknown format')
+    } catch {
+      // written atomically, so this is not a torn write: refuse rather than re-read everything
+      throw new TsfError(`${this.statePath}: not a tsf tail checkpoint file (remove it to start over)`)
+    }
+    for (const f of state.files) this.entries.add(f)
+  }
+
+  private agentId(): string {
+    const path = join(this.dir, 'agent-id')
+    try {
+      const id = readFileSync(path, 'utf8').trim()
+      if (/^[A-Za-z0-9_-]{8,64}$/.test(id)) return id
+    } catch {
+      // first run
+    }
+    const id = randomBytes(9).toString('base64url')
+    atomicWrite(path, `${id}\n`)
+    return id
+  }
+
+  // One tail per state dir: two would hand out the same checkpoints.
+  private lock(): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.lockPath, 'wx')
+        writeSync(fd, `${process.pid}\n`)
+        closeSync(fd)
+        return
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new TsfError(`--state ${this.dir}: ${describeSystemError(e)}`)
+      }
+      const pid = Number(readFileSync(this.lockPath, 'utf8').trim())
+      if (pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new TsfError(`--state ${this.dir} is in use by another tsf tail (pid ${pid})`)
+      }
+      unlinkSync(this.lockPath) // left by a process that died (kill -9)
+    }
+    throw new TsfError(`--state ${this.dir}: cannot take the lock`)
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+// tmp + fsync + rename + fsync(dir): after a crash the file is either the old or the new one.
+export const atomicWrite = (path: string, data: string): void => {
+  const tmp = `${path}.tmp`
+  try {
+    const fd = openSync(tmp, 'w')
+    try {
+      writeSync(fd, data)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+    const dir = openSync(join(path, '..'), 'r')
+    try {
+      fsyncSync(dir)
+    } finally {
+      closeSync(dir)
+    }
+  } catch (e) {
+    throw new TsfError(`${path}: cannot save the checkpoints: ${describeSystemError(e)}`)
+  }
+}

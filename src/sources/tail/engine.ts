@@ -1,0 +1,498 @@
+import { closeSync, fstatSync, openSync, readdirSync, statSync, type Stats } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { describeSystemError, TsfError } from '../../core/errors.js'
+import { ExitCode } from '../../core/exit-codes.js'
+import type { EventOutput } from '../../core/link/writer.js'
+import { error as logError, info, warn, warnOnce } from '../../core/log.js'
+import type { Runtime } from '../../core/runtime.js'
+import { CheckpointStore, type FileEntry } from './checkpoint-store.js'
+import { FileTail, type ReadConfig, type ReadResult } from './file-tail.js'
+import { FINGERPRINT_BYTES, hashBytes, identify, isSameFile, markAt, markMatches, readAt } from './identity.js'
+import { expand, type PathRules } from './paths.js'
+import { Watcher } from './watcher.js'
+
+export interface TailConfig {
+  operands: string[]
+  follow: boolean
+  stateDir: string
+  fromEnd: boolean
+  rules: PathRules
+  read: ReadConfig
+  pollInterval: number
+  rotateWait: number
+  window: number
+  checkpointInterval: number
+  shutdownTimeout: number
+  inotify: boolean
+}
+
+// bytes read from one file before the others get their turn
+const BUDGET = 4 * 1024 * 1024
+const READ_CHUNK = 1024 * 1024
+
+const inodeKey = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`
+
+export const runTail = async (config: TailConfig, rt: Runtime): Promise<number> => {
+  const store = CheckpointStore.open(config.stateDir, config.checkpointInterval)
+  try {
+    return await new TailEngine(config, rt, store).run()
+  } finally {
+    store.close()
+  }
+}
+
+// Follows the files: finds them (operands, globs, directories; by identity after a restart),
+// reads them in turn, writes their events, and moves each file's checkpoint only when the
+// downstream made its events durable.
+class TailEngine {
+  private readonly tails = new Set<FileTail>()
+  private readonly byInode = new Map<string, FileTail>()
+  private readonly byPath = new Map<string, FileTail>()
+  // events written but not yet durable, per file generation
+  private readonly inflight = new Map<FileEntry, number>()
+  // generations that are over (truncated, rotated away): released once their events are durable
+  private readonly retiring = new Set<FileEntry>()
+  private readonly wake = new Set<FileTail>()
+  private rescanDue = false
+  private wakeUp?: () => void
+  private watcher?: Watcher
+  private out!: EventOutput
+  private readonly buf = Buffer.allocUnsafe(READ_CHUNK)
+  private readonly reported = new Set<string>()
+  private failures = 0
+  private fatal?: unknown
+  private initial = true
+
+  constructor(private readonly config: TailConfig, private readonly rt: Runtime, private readonly store: CheckpointStore) {
+    store.onError = (e) => {
+      this.fatal = e
+      this.signal()
+    }
+    rt.stop.addEventListener('abort', () => this.signal(), { once: true })
+    rt.counters.gauge('OpenFileCount', () => this.tails.size)
+  }
+
+  async run(): Promise<number> {
+    this.out = await this.rt.output({ window: this.config.window })
+    this.recover()
+    this.scan()
+    this.initial = false
+    if (this.config.follow) {
+      this.watcher = new Watcher(
+        {
+          changed: (path) => this.onChanged(path),
+          renamed: () => {
+            this.rescanDue = true
+            this.signal()
+          },
+          poll: () => {
+            this.rescanDue = true
+            for (const t of this.tails) this.wake.add(t)
+            this.signal()
+          },
+        },
+        this.config.pollInterval,
+        this.config.inotify,
+      )
+      // the first listing ran before the watches: list again once they are in place
+      this.watcher.setDirs(this.lastDirs)
+      this.rescanDue = true
+    }
+    try {
+      await this.loop()
+    } finally {
+      this.watcher?.close()
+    }
+    if (this.fatal) throw this.fatal
+    return this.finish()
+  }
+
+  private lastDirs: string[] = []
+
+  private onChanged(path: string): void {
+    const t = this.byPath.get(path)
+    if (t) this.wake.add(t)
+    else {
+      // perhaps a rotated file still being written under its new name
+      for (const r of this.tails) if (r.rotated) this.wake.add(r)
+    }
+    this.signal()
+  }
+
+  private signal(): void {
+    const wake = this.wakeUp
+    this.wakeUp = undefined
+    wake?.()
+  }
+
+  private async loop(): Promise<void> {
+    const { follow } = this.config
+    while (!this.rt.stop.aborted && !this.fatal) {
+      if (this.rescanDue) {
+        this.rescanDue = false
+        this.scan()
+      }
+      // rotated files first: a rotated file is finished before its successor is read
+      const turn = [...this.wake].sort((a, b) => Number(b.rotated) - Number(a.rotated))
+      this.wake.clear()
+      for (const t of turn) {
+        if (this.rt.stop.aborted || this.fatal) break
+        await this.pump(t)
+      }
+      this.releaseDrained()
+      if (!follow) {
+        if (this.wake.size === 0) break
+        continue
+      }
+      if (this.wake.size === 0 && !this.rescanDue && !this.rt.stop.aborted && !this.fatal) {
+        await new Promise<void>((resolve) => (this.wakeUp = resolve))
+      }
+    }
+  }
+
+  // Reads what one file has for us now.
+  private async pump(t: FileTail): Promise<void> {
+    if (t.closed) return
+    const { follow } = this.config
+    do {
+      let check
+      try {
+        check = t.check()
+      } catch (e) {
+        this.dropTail(t, `${t.path}: ${describeSystemError(e)}`)
+        return
+      }
+      if (check === 'truncated') this.newGeneration(t)
+      if (check === 'same' && t.readPos === t.size) t.atEof = true
+      else this.write(t, this.read(t))
+      await this.out.ready()
+      if (t.closed) return
+    } while (t.rotated && !t.atEof && !this.rt.stop.aborted)
+    if (!t.atEof) {
+      this.wake.add(t)
+      return
+    }
+    if (!follow) {
+      this.write(t, t.flush(true))
+      return
+    }
+    const since = t.multilineSince
+    if (since && this.config.read.multiline) {
+      const left = since + this.config.read.multiline.timeout - Date.now()
+      if (left <= 0) this.write(t, t.flush(false))
+      else
+        setTimeout(() => {
+          this.wake.add(t)
+          this.signal()
+        }, left + 1).unref()
+    }
+  }
+
+  private read(t: FileTail): ReadResult {
+    const before = t.oversize
+    const result = t.read(this.buf, BUDGET)
+    if (t.oversize > before) {
+      warnOnce(
+        `oversize:${t.path}`,
+        `${t.path}: a line longer than ${this.config.read.maxLine} bytes was ${this.config.read.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, said once per file)`,
+      )
+      this.rt.counters.add('OversizeLineCount', t.oversize - before)
+    }
+    return result
+  }
+
+  private write(t: FileTail, r: ReadResult): void {
+    const n = r.heads.length
+    if (n === 0) return
+    const { entry, pos, seq } = r
+    this.inflight.set(entry, (this.inflight.get(entry) ?? 0) + 1)
+    this.rt.counters.add('EventReceivedCount', n)
+    this.out.write(r.heads, () => this.durable(t, entry, pos, seq, n))
+  }
+
+  // The downstream made these events durable: the checkpoint may move.
+  private durable(t: FileTail, entry: FileEntry, pos: number, seq: number, n: number): void {
+    this.rt.counters.add('EventAcceptedCount', n)
+    if (pos > entry.pos) {
+      entry.pos = pos
+      entry.seq = seq
+      if (t.entry === entry && !t.closed) {
+        try {
+          Object.assign(entry, markAt(t.fd, pos))
+          if (entry.headLen < FINGERPRINT_BYTES && pos > entry.headLen) {
+            const head = readAt(t.fd, 0, Math.min(FINGERPRINT_BYTES, pos))
+            entry.headLen = head.length
+            entry.headHash = hashBytes(head)
+          }
+        } catch {
+          // the mark stays as it was: a weaker check after a restart, nothing lost
+        }
+      }
+    }
+    const left = (this.inflight.get(entry) ?? 1) - 1
+    if (left > 0) this.inflight.set(entry, left)
+    else {
+      this.inflight.delete(entry)
+      if (this.retiring.delete(entry)) entry.released = Date.now()
+    }
+    this.store.markDirty()
+    if (t.rotated) this.signal()
+  }
+
+  // A generation is over: it is released (never looked for again) once its events are durable.
+  private retire(entry: FileEntry): void {
+    if (this.inflight.get(entry)) this.retiring.add(entry)
+    else entry.released = Date.now()
+    this.store.markDirty()
+  }
+
+  // The open file was truncated (copytruncate) or rewritten: what we hold of the old
+  // generation goes out, and the file is read again from 0 under a new src.
+  private newGeneration(t: FileTail): void {
+    this.write(t, t.flush(true))
+    this.retire(t.entry)
+    const st = fstatSync(t.fd)
+    const entry = this.newEntry(t.fd, st, t.entry.path, t.path, 0)
+    this.store.save() // the new src is durable before its first event
+    t.restart(entry)
+    info(`${t.path}: truncated in place (copytruncate?): reading it again from the start as a new stream`)
+    this.rt.counters.add('TruncatedFileCount')
+  }
+
+  private newEntry(fd: number, st: Stats, path: string, lastPath: string, pos: number): FileEntry {
+    const entry: FileEntry = { ...identify(fd, st), ...markAt(fd, pos), src: this.store.newSrc(), seq: 0, pos, path, lastPath }
+    this.store.add(entry)
+    return entry
+  }
+
+  private addTail(fd: number, st: Stats, entry: FileEntry, path: string): FileTail {
+    const t = new FileTail(fd, entry, path, this.config.read)
+    t.size = entry.pos
+    this.tails.add(t)
+    this.byInode.set(inodeKey(st), t)
+    this.byPath.set(path, t)
+    this.wake.add(t)
+    return t
+  }
+
+  private dropTail(t: FileTail, why: string): void {
+    logError(`${why} (stopped reading it; other files continue)`)
+    this.failures++
+    this.forget(t)
+    this.retire(t.entry)
+  }
+
+  private forget(t: FileTail): void {
+    t.close()
+    this.tails.delete(t)
+    this.wake.delete(t)
+    for (const [k, v] of this.byInode) if (v === t) this.byInode.delete(k)
+    if (this.byPath.get(t.path) === t) this.byPath.delete(t.path)
+  }
+
+  // Rotated or deleted files, read to their end and quiet for --rotate-wait, with every event
+  // durable, are let go (their descriptor closed, so no disk is held).
+  private releaseDrained(): void {
+    const now = Date.now()
+    for (const t of this.tails) {
+      if (!t.rotated || !t.atEof || now - t.lastActivity < this.config.rotateWait) continue
+      let check
+      try {
+        check = t.check()
+      } catch {
+        check = 'same'
+      }
+      if (check !== 'same') {
+        this.wake.add(t)
+        continue
+      }
+      if (t.holding) this.write(t, t.flush(true))
+      if (this.inflight.get(t.entry)) continue // its durable() call wakes us again
+      this.forget(t)
+      t.entry.released = now
+      this.store.markDirty()
+      info(`${t.path}: ${t.nlink === 0 ? 'deleted' : 'rotated away'}; read to its end and let go`)
+    }
+    if (this.config.follow) {
+      // look again later for the ones still waiting out --rotate-wait
+      const waiting = [...this.tails].some((t) => t.rotated && t.atEof)
+      if (waiting) setTimeout(() => this.signal(), Math.min(this.config.rotateWait, this.config.pollInterval)).unref()
+    }
+  }
+
+  private report(key: string, message: string, failure = true): void {
+    if (this.reported.has(key)) return
+    this.reported.add(key)
+    if (failure) {
+      logError(message)
+      this.failures++
+    } else info(message)
+  }
+
+  // After a restart: every generation not yet finished is looked for by its identity, at its
+  // last path and then among its siblings (app.log.1, app.log-20261121, ...), and finished.
+  private recover(): void {
+    const listings = new Map<string, Map<string, string[]>>()
+    const siblings = (dir: string): Map<string, string[]> => {
+      let byKey = listings.get(dir)
+      if (byKey) return byKey
+      byKey = new Map()
+      listings.set(dir, byKey)
+      let names: string[] = []
+      try {
+        names = readdirSync(dir)
+      } catch {
+        // the directory is gone
+      }
+      for (const name of names) {
+        try {
+          const st = statSync(join(dir, name))
+          if (!st.isFile()) continue
+          const key = inodeKey(st)
+          byKey.set(key, [...(byKey.get(key) ?? []), join(dir, name)])
+        } catch {
+          // went away meanwhile
+        }
+      }
+      return byKey
+    }
+    for (const entry of this.store.entries) {
+      if (entry.released) continue
+      const candidates = [entry.lastPath, ...(siblings(dirname(entry.lastPath)).get(inodeKey(entry)) ?? [])]
+      let found: { fd: number; st: Stats; path: string } | undefined
+      for (const path of new Set(candidates)) {
+        let fd: number | undefined
+        try {
+          fd = openSync(path, 'r')
+          const st = fstatSync(fd)
+          if (st.isFile() && isSameFile(fd, st, entry) && !this.byInode.has(inodeKey(st))) {
+            found = { fd, st, path }
+            break
+          }
+        } catch {
+          // not readable or gone: try the next
+        }
+        if (fd !== undefined) closeSync(fd)
+      }
+      if (!found) {
+        entry.released = Date.now()
+        this.store.markDirty()
+        info(`${entry.lastPath}: no longer found (deleted while tail was down?); its stream ${entry.src} ends at offset ${entry.pos}`)
+        continue
+      }
+      const { fd, st, path } = found
+      let current = entry
+      if (st.size < entry.pos || !markMatches(fd, entry.pos, entry)) {
+        warn(`${path}: truncated or rewritten while tail was down (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
+        entry.released = Date.now()
+        current = this.newEntry(fd, st, entry.path, path, 0)
+      } else if (path !== entry.lastPath) {
+        entry.lastPath = path
+        info(`${path}: found ${entry.path} here (rotated while tail was down); finishing it from offset ${entry.pos}`)
+      }
+      this.addTail(fd, st, current, path)
+    }
+    this.store.save()
+  }
+
+  private findEntry(fd: number, st: Stats): FileEntry | undefined {
+    let best: FileEntry | undefined
+    for (const e of this.store.entries) {
+      if (e.dev !== st.dev || e.ino !== st.ino) continue
+      if (!isSameFile(fd, st, e)) continue
+      if (!best || (best.released && !e.released) || Boolean(best.released) === Boolean(e.released)) best = e
+    }
+    return best
+  }
+
+  // Lists the operands and adopts the files not followed yet; a followed file no longer at any
+  // watched path was rotated away (or deleted): it is finished, then let go.
+  private scan(): void {
+    const { config } = this
+    const found = expand(config.operands, config.rules)
+    this.lastDirs = found.dirs
+    this.watcher?.setDirs(found.dirs)
+    for (const { path, error } of found.errors) this.report(`dir:${path}`, `${path}: ${describeSystemError(error)} (skipped; other files continue)`)
+    for (const path of found.missing) {
+      if (config.follow) this.report(`missing:${path}`, `${path}: no such file (yet): waiting for it to appear`, false)
+      else this.report(`missing:${path}`, `${path}: no such file or directory`)
+    }
+    const seen = new Set<FileTail>()
+    let adopted = false
+    for (const path of found.files) {
+      let st: Stats
+      try {
+        st = statSync(path)
+      } catch {
+        continue // gone meanwhile: the next listing sees what replaced it
+      }
+      if (!st.isFile()) continue
+      const known = this.byInode.get(inodeKey(st))
+      if (known) {
+        seen.add(known)
+        if (known.path !== path && !seen.has(this.byPath.get(known.path)!)) {
+          // renamed onto another watched path (app.log -> app.log.1 with app.log* watched)
+          if (this.byPath.get(known.path) === known) this.byPath.delete(known.path)
+          known.path = path
+          known.entry.lastPath = path
+          this.store.markDirty()
+        }
+        this.byPath.set(path, known)
+        if (known.rotated) {
+          known.rotated = false
+          this.wake.add(known)
+        }
+        continue
+      }
+      let fd: number
+      try {
+        fd = openSync(path, 'r')
+      } catch (e) {
+        this.report(`open:${path}`, `${path}: ${describeSystemError(e).replace(`${path}: `, '')} (skipped; other files continue)`)
+        continue
+      }
+      this.reported.delete(`open:${path}`)
+      const fst = fstatSync(fd)
+      if (this.byInode.has(inodeKey(fst))) {
+        closeSync(fd) // replaced between stat and open by a file we follow
+        continue
+      }
+      let entry = this.findEntry(fd, fst)
+      if (entry && (fst.size < entry.pos || !markMatches(fd, entry.pos, entry))) {
+        warn(`${path}: truncated or rewritten since it was last read (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
+        this.retire(entry)
+        entry = undefined
+      }
+      if (entry) {
+        if (entry.released) info(`${path}: known as ${entry.path}; continuing from offset ${entry.pos}`)
+        entry.released = undefined
+        entry.lastPath = path
+        this.store.markDirty()
+      } else {
+        entry = this.newEntry(fd, fst, path, path, this.initial && config.fromEnd ? fst.size : 0)
+        adopted = true
+      }
+      seen.add(this.addTail(fd, fst, entry, path))
+    }
+    if (adopted) this.store.save() // every new src is durable before its first event
+    for (const t of this.tails) {
+      if (seen.has(t) || t.rotated) continue
+      t.rotated = true
+      t.lastActivity = Date.now()
+      if (this.byPath.get(t.path) === t) this.byPath.delete(t.path)
+      this.wake.add(t)
+    }
+  }
+
+  private async finish(): Promise<number> {
+    const stoppedBySignal = this.rt.stop.aborted
+    const unacked = await this.out.end(this.config.shutdownTimeout)
+    this.store.save()
+    if (unacked) {
+      warn(`${unacked} events were not acked by the downstream within ${this.config.shutdownTimeout} ms: their checkpoints did not move, they will be read again on restart`)
+      if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
+    }
+    if (!this.config.follow && this.failures) return ExitCode.failure
+    return ExitCode.ok
+  }
+}

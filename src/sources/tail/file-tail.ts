@@ -1,0 +1,173 @@
+import { closeSync, fstatSync, readSync } from 'node:fs'
+import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
+import type { FileEntry } from './checkpoint-store.js'
+import { readAt } from './identity.js'
+import { CONT, LineFramer, TRUNCATED, type LineSink, type PieceKind } from './line-framer.js'
+import { Multiline } from './multiline.js'
+import type { TimestampParser } from './timestamp.js'
+
+// The reader of one open file: reads from where its current generation stands, frames lines,
+// groups multi-line events and builds event heads. It knows nothing of rotation or acks: the
+// engine decides when to read, when to let go, and what becomes durable.
+
+export interface ReadConfig {
+  maxLine: number
+  truncate: boolean
+  multiline?: { start: RegExp; timeout: number }
+  timestamp?: TimestampParser
+  host: string
+  headers: Record<string, string>
+}
+
+export interface ReadResult {
+  heads: EventHead[]
+  // the generation, offset and seq after the last of these heads
+  entry: FileEntry
+  pos: number
+  seq: number
+}
+
+// what a look at the open file found
+export type FileCheck = 'grown' | 'same' | 'truncated'
+
+// how many bytes before the read position we remember, to notice a rewrite under us
+const LAST_BYTES = 32
+
+export class FileTail {
+  // bytes consumed from the file
+  readPos: number
+  // the offset just past the last emitted event, and its seq
+  emitPos: number
+  emitSeq: number
+  size = 0
+  nlink = 1
+  // read to the current end at the last look
+  atEof = false
+  // moved away from (or deleted at) every watched path: finish, then let go
+  rotated = false
+  // when the file last gave us bytes (or was rotated): the rotate wait counts from here
+  lastActivity = Date.now()
+  // events written but not yet durable, per generation
+  closed = false
+  private framer: LineFramer
+  private multiline?: Multiline
+  private envelope: string
+  private lastBytes = Buffer.alloc(0)
+  private heads: EventHead[] = []
+  private now = 0
+  private readonly sink: LineSink
+  private readonly emit: LineSink
+
+  constructor(readonly fd: number, public entry: FileEntry, public path: string, private readonly config: ReadConfig) {
+    this.readPos = entry.pos
+    this.emitPos = entry.pos
+    this.emitSeq = entry.seq
+    this.framer = new LineFramer(config.maxLine, config.truncate)
+    if (config.multiline) this.multiline = new Multiline(config.multiline.start, config.maxLine)
+    this.envelope = this.makeEnvelope()
+    const ts = config.timestamp
+    this.emit = (bytes, end, kind) => {
+      const seq = ++this.emitSeq
+      const time = ts ? (ts(bytes.toString('utf8')) ?? this.now) : this.now
+      this.heads.push(
+        sourceEventHead(bytes, { ts: time, src: this.entry.src, seq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED }, this.envelope),
+      )
+      this.emitPos = end
+    }
+    const ml = this.multiline
+    this.sink = ml ? (bytes, end, kind) => ml.push(bytes, end, kind, this.emit) : this.emit
+  }
+
+  private makeEnvelope(): string {
+    return encodeEnvelope({ host: this.config.host, headers: { ...this.config.headers, file: this.entry.path } })
+  }
+
+  get oversize(): number {
+    return this.framer.oversize
+  }
+
+  // Looks at the open file: did it grow, or was it truncated (or rewritten past our position)?
+  check(): FileCheck {
+    const st = fstatSync(this.fd)
+    this.nlink = st.nlink
+    const grew = st.size > this.size
+    this.size = st.size
+    if (st.size < this.readPos) return 'truncated'
+    if (st.size === this.readPos) return 'same'
+    if (this.atEof && this.lastBytes.length && !readAt(this.fd, this.readPos - this.lastBytes.length, this.lastBytes.length).equals(this.lastBytes)) {
+      return 'truncated'
+    }
+    if (grew) this.lastActivity = Date.now()
+    return 'grown'
+  }
+
+  // Reads at most `budget` bytes into `buf`-sized chunks; returns the events they completed.
+  read(buf: Buffer, budget: number): ReadResult {
+    this.now = Date.now()
+    let left = budget
+    while (left > 0) {
+      const n = readSync(this.fd, buf, 0, Math.min(buf.length, left), this.readPos)
+      if (n === 0) {
+        this.atEof = true
+        break
+      }
+      this.atEof = false
+      const chunk = buf.subarray(0, n)
+      this.framer.push(chunk, this.readPos, this.sink)
+      this.readPos += n
+      this.lastBytes = Buffer.from(chunk.subarray(Math.max(0, n - LAST_BYTES)))
+      left -= n
+      this.lastActivity = this.now
+    }
+    return this.take()
+  }
+
+  // Emits what is held: the pending multi-line event, and with `partial` the unterminated last line.
+  flush(partial: boolean): ReadResult {
+    this.now = Date.now()
+    if (partial) this.framer.flush(this.readPos, this.sink)
+    this.multiline?.flush(this.emit)
+    return this.take()
+  }
+
+  // when the pending multi-line event started (0: none)
+  get multilineSince(): number {
+    return this.multiline?.since ?? 0
+  }
+
+  // held bytes that are not an event yet
+  get holding(): boolean {
+    return this.framer.buffered > 0 || Boolean(this.multiline?.pending)
+  }
+
+  // A new generation of the same open file (copytruncate): start again from its beginning.
+  restart(entry: FileEntry): void {
+    this.entry = entry
+    this.readPos = this.emitPos = entry.pos
+    this.emitSeq = entry.seq
+    this.framer.reset()
+    this.multiline?.reset()
+    this.lastBytes = Buffer.alloc(0)
+    this.atEof = false
+    this.size = 0
+    this.envelope = this.makeEnvelope()
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    try {
+      closeSync(this.fd)
+    } catch {
+      // already closed
+    }
+  }
+
+  private take(): ReadResult {
+    const heads = this.heads
+    this.heads = []
+    return { heads, entry: this.entry, pos: this.emitPos, seq: this.emitSeq }
+  }
+}
+
+export type { PieceKind }
