@@ -11,7 +11,7 @@ const hasLogger = (() => {
 
 if (!hasLogger) {
   console.error('# SKIPPING the logger(1) capture tests: util-linux logger is not installed (apt-get install bsdutils)')
-  t.skip('util-linux logger(1) is not installed')
+  t.skip('util-linux logger(1) is not installed', () => {})
 } else {
   const parse = (msg: Buffer): SyslogRecord => parseSyslog(msg, { receivedAt: Date.now() })
 

@@ -181,6 +181,20 @@ t.test('RFC 3164', async (t) => {
     t.equal(b.headers.appname, 'postfix/smtpd')
   })
 
+  t.test('tag[pid] without a colon (rsyslog traditional forward of an RFC 5424 message)', async (t) => {
+    const r = parse('<13>Nov 22 00:20:42 vm tsftest[12488] hello relay')
+    t.equal(r.headers.hostname, 'vm')
+    t.equal(r.headers.appname, 'tsftest')
+    t.equal(r.headers.procid, '12488')
+    t.equal(body(r), 'hello relay')
+    const s = parse('<13>Nov 22 00:20:42 vm [12488] x')
+    t.notOk('appname' in s.headers)
+    t.equal(body(s), '[12488] x')
+    const u = parse('<13>Nov 22 00:20:42 vm a[]: x')
+    t.equal(u.headers.appname, 'a')
+    t.notOk('procid' in u.headers)
+  })
+
   t.test('no tag: the rest is the body', async (t) => {
     const r = parse('<13>Oct 22 00:16:03 host message text: here')
     t.equal(r.headers.hostname, 'host')
