@@ -18,6 +18,8 @@ export class UsageError extends TsfError {
   }
 }
 
+Object.defineProperty(UsageError.prototype, 'name', { value: 'UsageError', enumerable: false })
+
 export const isTsfError = (error: unknown): error is TsfError => error instanceof TsfError
 
 // Node's system errors carry a code such as ENOENT; turn them into a sentence about the path.

@@ -12,6 +12,10 @@ export const ACK_KEY = ',"_ack":"'
 const ACK_KEY_BYTES = Buffer.from(ACK_KEY)
 export const socketPath = (link: string): string => `\0tsf-link.${link}`
 
+// A tsf reader of a pipe announces itself on this name, so the writer of that pipe knows early
+// that acks will come (DESIGN.md §2: a pipe read by a tsf command never checkpoints past acks).
+export const readerAnnouncePath = (pipeInode: number): string => `\0tsf-reader.${pipeInode}`
+
 export const newLinkId = (): string => randomBytes(12).toString('base64url')
 
 export interface Cursor {

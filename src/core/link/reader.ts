@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { connect, type Socket } from 'node:net'
+import { fstatSync } from 'node:fs'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import split2 from 'split2'
 import { plainLineHead, type EventHead } from '../event.js'
 import { LineSplitter, type LinePiece } from '../lines.js'
 import { warnOnce } from '../log.js'
-import { classifyLine, parseCursor, socketPath } from './cursor.js'
+import { classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
 import { ackPattern, finPattern, hello } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
@@ -49,6 +50,7 @@ export class EventInput extends EventEmitter {
   private ackScheduled = false
   private stopped = false
   private stopWaiters: (() => void)[] = []
+  private announcer?: Server
   oversize = 0
   lines = 0
   upstreamLost = false
@@ -59,6 +61,22 @@ export class EventInput extends EventEmitter {
     // An event line may be much longer than its body (escapes, base64): frame generously here and
     // cut plain text at maxLine after classifying it.
     this.splitter = new LineSplitter({ maxLine: this.maxLine * 8 + 65536, onOversize: () => this.countOversize() })
+    if (!options.stream) this.announce()
+  }
+
+  // Tell the writer of our stdin pipe, early, that a tsf reader is here (see readerAnnouncePath).
+  private announce(): void {
+    try {
+      const st = fstatSync(0)
+      if (!st.isFIFO()) return
+      const server = createServer((socket) => socket.on('error', () => undefined).end('tsf\n'))
+      server.on('error', () => undefined) // another reader of the same pipe announced already
+      server.listen({ path: readerAnnouncePath(st.ino) })
+      server.unref()
+      this.announcer = server
+    } catch {
+      // stdin closed: nobody to announce to
+    }
   }
 
   private countOversize(): void {
@@ -224,6 +242,7 @@ export class EventInput extends EventEmitter {
   }
 
   close(): void {
+    this.announcer?.close()
     this.sendAcks()
     for (const link of this.links.values()) link.socket?.end()
   }

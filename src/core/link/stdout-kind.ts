@@ -1,5 +1,7 @@
 import { fstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { connect } from 'node:net'
 import { basename } from 'node:path'
+import { readerAnnouncePath } from './cursor.js'
 
 // What our stdout is decides how a writer may checkpoint (DESIGN.md §2).
 export type StdoutKind =
@@ -39,7 +41,8 @@ const shells = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'busybox', '
 
 // On Linux the writer can see who holds the read end of its stdout pipe: every /proc/<pid>/fd
 // entry that links to pipe:[inode] and is open read-only. 'unknown' while the only readers are
-// shells that have not exec'd the real command yet (the caller asks again a little later).
+// shells that have not exec'd the real command yet, or node programs that have not announced
+// themselves yet (the caller asks again a little later).
 export const pipeReader = (fd = 1): PipeReader => {
   let inode: number
   try {
@@ -77,7 +80,10 @@ export const pipeReader = (fd = 1): PipeReader => {
         if (flags && (parseInt(flags[1]!, 8) & 3) !== 0) continue // a write end
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
         if (isTsfCommandLine(argv)) return 'tsf'
-        if (shells.has(basename(argv[0] ?? '').replace(/^-/, ''))) sawShell = true
+        // A shell may still exec into a tsf reader, and a node program may be one that has not
+        // announced itself yet: both are 'unknown' for a while (see the writer's shellGrace).
+        const exe = basename(argv[0] ?? '').replace(/^-/, '')
+        if (shells.has(exe) || /^node(js)?(\d+)?$/.test(exe)) sawShell = true
         else sawOther = true
       } catch {
         continue
@@ -87,3 +93,20 @@ export const pipeReader = (fd = 1): PipeReader => {
   if (sawOther) return 'other'
   return sawShell ? 'unknown' : 'other'
 }
+
+// Whether a tsf reader announced itself on our stdout pipe (see readerAnnouncePath).
+export const readerAnnounced = (fd = 1): Promise<boolean> =>
+  new Promise((resolve) => {
+    let inode: number
+    try {
+      inode = fstatSync(fd).ino
+    } catch {
+      return resolve(false)
+    }
+    const socket = connect({ path: readerAnnouncePath(inode) })
+    socket.on('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.on('error', () => resolve(false))
+  })

@@ -7,7 +7,7 @@ import type { EventHead } from '../event.js'
 import { info } from '../log.js'
 import { newLinkId, socketPath } from './cursor.js'
 import { ackPattern, helloPattern } from './protocol.js'
-import { pipeReader, stdoutKind, type StdoutKind } from './stdout-kind.js'
+import { pipeReader, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
 
 // How the writer decides that an event is safe to checkpoint upstream (DESIGN.md §2):
 //   acked   — a tsf reader linked up and acked it
@@ -19,6 +19,8 @@ export type OutputMode = 'acked' | 'write' | 'file' | 'pending'
 export interface OutputOptions {
   // how long a non-tsf reader (grep, jq, a socket) gets for a tsf reader further down to link up
   grace?: number
+  // how long a shell holding the read end may take to exec into a tsf reader
+  shellGrace?: number
   // linked through a filter: after this long without ack progress the writer checkpoints on write
   linkTimeout?: number
   // most bytes written but not yet durable; writing waits beyond it
@@ -99,24 +101,29 @@ export class EventOutput extends EventEmitter {
   private decide(): void {
     const grace = this.options.grace ?? 3000
     const started = Date.now()
-    const look = (): void => {
+    const look = async (): Promise<void> => {
       if (this.mode !== 'pending') return
-      const reader = this.kind === 'pipe' ? pipeReader(this.options.fd ?? 1) : 'other'
+      const fd = this.options.fd ?? 1
+      const reader = this.kind !== 'pipe' ? 'other' : (await readerAnnounced(fd)) ? 'tsf' : pipeReader(fd)
+      if (this.mode !== 'pending') return
       if (reader === 'tsf') {
         this.direct = true
         this.setMode('acked')
         return
       }
-      if (Date.now() - started >= grace) {
+      // A shell that has not exec'd yet (`| (sleep 1; exec tsf ship)`) may still become a tsf
+      // reader: it gets longer than a plain non-tsf reader, but not forever (`| while read`).
+      const limit = reader === 'unknown' ? Math.max(grace, this.options.shellGrace ?? 10_000) : grace
+      if (Date.now() - started >= limit) {
         this.setMode('write')
-        info(`stdout is not read by a tsf command and none linked up within ${grace} ms: checkpointing on write (best effort)`)
+        info(`stdout is not read by a tsf command and none linked up within ${limit} ms: checkpointing on write (best effort)`)
         return
       }
-      const timer = setTimeout(look, reader === 'unknown' ? 20 : 100)
+      const timer = setTimeout(() => void look(), reader === 'unknown' ? 20 : 50)
       timer.unref()
       this.timers.push(timer)
     }
-    look()
+    void look()
   }
 
   private setMode(mode: OutputMode): void {
