@@ -1,8 +1,83 @@
-import { Command } from 'commander'
-import { TsfError } from '../core/errors.js'
+import { Command, Option } from 'commander'
+import { UsageError } from '../core/errors.js'
+import { parseDuration } from '../core/units.js'
+import { runChannel, type ChannelMode } from '../channel/engine.js'
+import type { FsyncPolicy } from '../channel/log-writer.js'
+import { readerNamePattern } from '../channel/offsets.js'
+import { printStat } from '../channel/stat.js'
+import type { WhenFull } from '../channel/space.js'
+import { addReaderOptions, addRunnerOptions, choice, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
-// Placeholder: the channel command is being built (see its issue).
-export const makeChannelCommand = (): Command =>
-  new Command('channel').description('(channel: not built yet)').action(() => {
-    throw new TsfError('channel is not built yet')
+interface ChannelOptions extends ReaderOptions, RunnerOptions {
+  dir?: string
+  writeOnly: boolean
+  readOnly: boolean
+  reader?: string[]
+  fsync: string
+  maxSize: number
+  minFree: number
+  whenFull: WhenFull
+  segmentSize?: number
+  stat: boolean
+}
+
+const fsyncPolicy = (value: string): FsyncPolicy => {
+  if (value === 'batch') return { kind: 'batch' }
+  if (value === 'always') return { kind: 'always' }
+  return { kind: 'interval', ms: parseDuration(value, '--fsync') }
+}
+
+const readerName = (value: string, previous: string[] = []): string[] => {
+  if (!readerNamePattern.test(value)) throw new UsageError(`--reader: expected a name of letters, digits, '.', '_' or '-', got '${value}'`)
+  return [...previous, value]
+}
+
+export const makeChannelCommand = (): Command => {
+  const cmd = new Command('channel')
+    .description('durable disk queue between two stages: appends events to a checksummed segment log, acks upstream after fsync, streams them on to one or more named readers')
+    .addOption(new Option('--dir <dir>', 'the channel directory (created if missing)'))
+    .addOption(new Option('--write-only', 'only append stdin to the channel (readers run as separate --read-only processes)').default(false).conflicts('readOnly'))
+    .addOption(new Option('--read-only', 'only stream the channel to stdout, as the reader named by --reader, from its durable offset on').default(false))
+    .addOption(new Option('--reader <name>', 'the reader this process reads as (default "default"); with --write-only, readers to register up front so nothing is deleted before they first run (repeatable)').argParser(readerName))
+    .addOption(new Option('--fsync <policy>', 'when appended events are fsynced (and then acked upstream): batch (group commit), always (each batch on its own), or a duration such as 500ms').default('batch'))
+    .addOption(new Option('--max-size <size>', 'most bytes the channel holds on disk').default(1024 ** 3, '1G').argParser(size('--max-size')))
+    .addOption(new Option('--when-full <policy>', 'when --max-size or --min-free is reached: block (back pressure upstream), drop-oldest or drop-newest; drops are counted').default('block').argParser(choice('--when-full', ['block', 'drop-oldest', 'drop-newest'])))
+    .addOption(new Option('--min-free <size>', 'stop accepting events before the file system has less free space than this').default(500 * 1024 ** 2, '500M').argParser(size('--min-free')))
+    .addOption(new Option('--segment-size <size>', 'size at which a segment file is sealed and the next one started (default 64M, at most a quarter of --max-size)').argParser(size('--segment-size')))
+    .option('--stat', 'print the state of the channel dir (depth, per-reader lag, oldest event age, segments, free space) and exit', false)
+  addReaderOptions(cmd)
+  addRunnerOptions(cmd)
+  cmd.addHelpText('after', `
+Examples:
+  tsf tail -F app.log | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020
+  tsf collect --listen :52020 | tsf channel --dir q --write-only --reader hdfs --reader archive
+  tsf channel --dir q --read-only --reader hdfs | tsf roll /data/logs
+  tsf channel --dir q --stat`)
+  return cmd.action(async (o: ChannelOptions) => {
+    if (!o.dir) throw new UsageError('--dir is required')
+    if (o.stat) {
+      process.exitCode = await printStat(o.dir)
+      return
+    }
+    if (o.fsync !== undefined) fsyncPolicy(o.fsync)
+    const mode: ChannelMode = o.writeOnly ? 'write' : o.readOnly ? 'read' : 'pass'
+    const readers = o.reader ?? (mode === 'write' ? [] : ['default'])
+    if (mode !== 'write' && readers.length > 1) throw new UsageError('--reader: give one name, except with --write-only')
+    if (o.maxSize < 64 * 1024) throw new UsageError(`--max-size: at least 64K, got ${o.maxSize}`)
+    const segmentSize = Math.max(4096, Math.min(o.segmentSize ?? 64 * 1024 ** 2, Math.floor(o.maxSize / 4)))
+    process.exitCode = await runChannel({
+      dir: o.dir,
+      mode,
+      readers,
+      fsync: fsyncPolicy(o.fsync),
+      maxSize: o.maxSize,
+      minFree: o.minFree,
+      whenFull: o.whenFull,
+      segmentSize,
+      maxLine: o.maxLine,
+      truncate: o.truncate,
+      shutdownTimeout: o.shutdownTimeout,
+      metrics: o.metrics,
+    })
   })
+}

@@ -1,0 +1,254 @@
+import { once } from 'node:events'
+import { mkdirSync, unlinkSync } from 'node:fs'
+import { describeSystemError, TsfError } from '../core/errors.js'
+import { ExitCode } from '../core/exit-codes.js'
+import { formatBytes } from '../core/units.js'
+import { info, warn } from '../core/log.js'
+import { runCommand, type Runtime } from '../core/runtime.js'
+import { acquireLock } from './lock.js'
+import { LogReader } from './log-reader.js'
+import { LogWriter, type FsyncPolicy } from './log-writer.js'
+import { allOffsets, ensureReadersDir, loadOffset, saveOffset } from './offsets.js'
+import { OVERHEAD } from './record.js'
+import { listSegments, segmentPath } from './segments.js'
+import { FreeSpace, type WhenFull } from './space.js'
+
+export type ChannelMode = 'pass' | 'write' | 'read'
+
+export interface ChannelConfig {
+  dir: string
+  mode: ChannelMode
+  // pass and read: the one reader this process reads as; write: readers to register up front
+  readers: string[]
+  fsync: FsyncPolicy
+  maxSize: number
+  minFree: number
+  whenFull: WhenFull
+  segmentSize: number
+  maxLine: number
+  truncate: boolean
+  shutdownTimeout: number
+  metrics?: { host: string; port: number }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+// most bytes written but not yet fsynced before the channel stops reading its input
+const MAX_UNSYNCED = 16 * 1024 * 1024
+
+export const runChannel = (config: ChannelConfig): Promise<number> =>
+  runCommand({ component: 'channel', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, (rt) => channel(config, rt))
+
+const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
+  const { dir, mode } = config
+  try {
+    mkdirSync(dir, { recursive: true })
+    ensureReadersDir(dir)
+  } catch (error) {
+    throw new TsfError(`--dir ${dir}: ${describeSystemError(error)}`)
+  }
+  const locks = []
+  const writing = mode !== 'read'
+  const readerName = mode === 'write' ? undefined : config.readers[0]!
+  if (writing) locks.push(await acquireLock(dir, 'writer', 'another tsf channel is already writing to it'))
+  if (readerName) locks.push(await acquireLock(dir, `reader.${readerName}`, `another tsf channel is already reading it as reader '${readerName}'`))
+  const counters = rt.counters
+  const writer = writing ? LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync }) : undefined
+  if (writer?.recoveredQuarantine) counters.add('EventQuarantineCount', writer.recoveredQuarantine)
+  if (mode === 'write') {
+    const oldest = listSegments(dir)[0] ?? 0
+    for (const name of config.readers) if (!loadOffset(dir, name)) saveOffset(dir, name, { index: oldest, segment: oldest, pos: 0 })
+  }
+  const reader = readerName
+    ? new LogReader(dir, readerName, {
+        onDropped: (n) => counters.add('EventDropCount', n),
+        onQuarantined: (n) => counters.add('EventQuarantineCount', n),
+      })
+    : undefined
+
+  // --- segment deletion: sealed segments every registered reader has durably passed ---------
+  let minReaderIndex = 0
+  const sweep = (): void => {
+    const offsets = allOffsets(dir)
+    const bases = listSegments(dir)
+    if (writer) for (const b of writer.sealed()) if (!bases.includes(b)) writer.remove(b) // deleted by another process
+    if (offsets.size === 0) {
+      minReaderIndex = bases[0] ?? 0
+      return // nobody registered yet: keep everything for the first reader
+    }
+    minReaderIndex = Math.min(...[...offsets.values()].map((o) => o?.index ?? 0))
+    for (let i = 0; i + 1 < bases.length && bases[i + 1]! <= minReaderIndex; i++) {
+      if (writer) writer.remove(bases[i]!)
+      else {
+        try {
+          unlinkSync(segmentPath(dir, bases[i]!))
+        } catch {
+          // someone else deleted it first
+        }
+      }
+    }
+  }
+  sweep()
+  const sweeper = setInterval(sweep, 250)
+  sweeper.unref()
+
+  if (writer) {
+    counters.gauge('ChannelSize', () => Math.max(0, writer.nextIndex - minReaderIndex))
+    counters.gauge('ChannelCapacity', () => config.maxSize)
+    counters.gauge('ChannelFillPercentage', () => Math.round((writer.totalBytes / config.maxSize) * 10000) / 100)
+  }
+  counters.add('EventPutSuccessCount', 0)
+  counters.add('EventTakeSuccessCount', 0)
+  info(`${dir}: ready (${mode === 'pass' ? `pass-through, reader '${readerName}'` : mode === 'write' ? 'write-only' : `reader '${readerName}'`})`)
+
+  let writingDone = !writing
+  let fatal: Error | undefined
+  const wakeReader = (): void => void writer?.emit('wake')
+
+  const writeLoop = async (): Promise<void> => {
+    if (!writer) return
+    const free = new FreeSpace(dir)
+    let blocked = false
+    let droppedNewest = 0
+    // Waits until a batch of `bytes` fits, by the --when-full policy.
+    const admit = async (bytes: number): Promise<'ok' | 'drop' | 'stop'> => {
+      for (;;) {
+        const overSize = writer.totalBytes > 0 && writer.totalBytes + bytes > config.maxSize
+        const lowDisk = free.available() - bytes < config.minFree
+        if (!overSize && !lowDisk) {
+          if (blocked) info(`${dir}: room again, taking input`)
+          blocked = false
+          return 'ok'
+        }
+        sweep()
+        free.refresh()
+        if (writer.totalBytes + bytes <= config.maxSize && free.available() - bytes >= config.minFree) continue
+        const why = lowDisk
+          ? `free space below --min-free ${formatBytes(config.minFree)}`
+          : `full (--max-size ${formatBytes(config.maxSize)})`
+        if (config.whenFull === 'drop-newest') {
+          if (droppedNewest === 0) warn(`${dir}: ${why}: dropping new events (--when-full drop-newest), counted in EventDropCount`)
+          return 'drop'
+        }
+        const sealed = writer.sealed()
+        if (config.whenFull === 'drop-oldest' && sealed.length) {
+          const base = sealed[0]!
+          const n = Math.max(0, writer.endOf(base) - Math.max(base, minReaderIndex))
+          writer.remove(base)
+          counters.add('EventDropCount', n)
+          warn(`${dir}: ${why}: dropped the oldest segment, ${n} event(s) no reader had taken (--when-full drop-oldest)`)
+          continue
+        }
+        if (!blocked) info(`${dir}: ${why}: holding input until readers catch up (back pressure)`)
+        blocked = true
+        if (rt.stop.aborted) return 'stop'
+        await sleep(100)
+      }
+    }
+    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+    let noSpaceSaid = false
+    for await (const batch of input.batches()) {
+      if (fatal) break
+      const n = batch.heads.length
+      const bytes = batch.bytes + n * OVERHEAD
+      const verdict = await admit(bytes)
+      if (verdict === 'stop') break
+      if (verdict === 'drop') {
+        droppedNewest += n
+        counters.add('EventDropCount', n)
+        input.done(batch) // dropping is the policy the user chose: the upstream may forget them
+        continue
+      }
+      let durable: Promise<void> | undefined
+      while (!durable) {
+        try {
+          durable = writer.append(batch.heads)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw new TsfError(`${dir}: ${describeSystemError(error)}`)
+          if (!noSpaceSaid) warn(`${dir}: no space left on device: holding input until space frees (raise --min-free to stop earlier)`)
+          noSpaceSaid = true
+          if (rt.stop.aborted) break
+          sweep()
+          await sleep(250)
+        }
+      }
+      if (!durable) break
+      free.wrote(bytes)
+      durable.then(
+        () => {
+          input.done(batch)
+          counters.add('EventPutSuccessCount', n)
+        },
+        (error: Error) => {
+          fatal ??= error
+          input.stop()
+        },
+      )
+      if (config.fsync.kind === 'always') await durable.catch(() => undefined)
+      while (writer.unsynced > MAX_UNSYNCED && !fatal) await once(writer, 'synced')
+    }
+    if (!fatal) await writer.flush().catch((e: Error) => (fatal ??= e))
+    if (droppedNewest) warn(`${dir}: dropped ${droppedNewest} new event(s) while full (--when-full drop-newest)`)
+  }
+
+  const readLoop = async (): Promise<number> => {
+    if (!reader) return 0
+    const out = await rt.output()
+    for (;;) {
+      if (rt.stop.aborted || fatal) break
+      const batch = reader.read()
+      if (batch) {
+        const n = batch.heads.length
+        const end = batch.end
+        out.write(batch.heads, () => {
+          reader.commit(end)
+          counters.add('EventTakeSuccessCount', n)
+        })
+        await out.ready()
+        continue
+      }
+      if (mode === 'pass' && writingDone && reader.next >= writer!.nextIndex) break
+      // nothing new: wait for the writer in this process, or poll the files for one elsewhere
+      await idle(writer ? 1000 : 100)
+    }
+    const left = await out.end(config.shutdownTimeout)
+    reader.saveNow()
+    if (left) info(`${left} event(s) sent downstream but not acked within --shutdown-timeout: they stay in the channel and are sent again next time`)
+    return left
+  }
+
+  // Resolves on the writer's next append (same process), after `ms` (a writer elsewhere), or on stop.
+  const idle = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        writer?.off('wake', done)
+        rt.stop.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      writer?.on('wake', done)
+      rt.stop.addEventListener('abort', done)
+    })
+
+  writer?.on('appended', wakeReader)
+  let code: number = ExitCode.ok
+  try {
+    const reading = readLoop()
+    await writeLoop().finally(() => {
+      writingDone = true
+      wakeReader()
+    })
+    const left = await reading
+    if (fatal) throw fatal
+    if (left && !rt.bySignal) code = ExitCode.failure
+  } finally {
+    clearInterval(sweeper)
+    reader?.close()
+    if (writer) {
+      sweep()
+      writer.close()
+    }
+    for (const lock of locks) lock.release()
+  }
+  return code
+}
