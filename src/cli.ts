@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { makeChannelCommand } from './commands/channel.js'
 import { makeCollectCommand } from './commands/collect.js'
 import { makeCompletionCommand } from './commands/completion.js'
+import { makeDemoCommand } from './commands/demo.js'
 import { makeExecCommand } from './commands/exec.js'
 import { makeRollCommand } from './commands/roll.js'
 import { makeShipCommand } from './commands/ship.js'
@@ -25,6 +26,7 @@ export const commandFactories: (() => Command)[] = [
   makeShipCommand,
   makeCollectCommand,
   makeRollCommand,
+  makeDemoCommand,
   makeCompletionCommand,
 ]
 
