@@ -169,14 +169,21 @@ export class TcpSink extends EventEmitter {
     const now = Date.now()
     const best = this.live()[0]
     let nextWake = Infinity
+    const failover = this.options.policy === 'failover'
     for (const t of this.targets) {
-      if (t.state === 'up' || t.state === 'connecting') continue
-      if (this.options.policy === 'failover' && best && t.priority > best.priority) continue
+      if (failover && t === best) break // nothing below the live one is needed
+      if (t.state === 'up') continue
+      if (t.state === 'connecting') {
+        // failover tries in priority order: wait for this one before trying the next
+        if (failover && !best) break
+        continue
+      }
       if (t.penaltyUntil > now) {
         nextWake = Math.min(nextWake, t.penaltyUntil)
         continue
       }
       this.connect(t)
+      if (failover && !best) break
     }
     if (this.wakeTimer) clearTimeout(this.wakeTimer)
     this.wakeTimer = undefined
@@ -293,4 +300,4 @@ export class TcpSink extends EventEmitter {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

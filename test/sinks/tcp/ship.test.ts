@@ -1,0 +1,122 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { bodies, fixture, missing, run, seqOf, startCollect, tsf, until, type Proc } from './helpers.js'
+
+const cleanup = (t: Tap.Test, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
+declare namespace Tap {
+  type Test = { teardown: (fn: () => void) => void }
+}
+
+t.test('plain lines from stdin reach the collector exactly once, acked through the downstream link', async (t) => {
+  const dir = t.testdir()
+  // collect's downstream is a tsf reader that fsyncs before acking: the acked path end to end
+  const col = run(`exec ${tsf} collect --listen 127.0.0.1:0 | node ${fixture('link-reader.mjs')} out.ndjson`, dir)
+  cleanup(t, col)
+  const port = Number((await col.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1])
+  const ship = run(`seq 1 20000 | ${tsf} ship 127.0.0.1:${port} --batch 500`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const got = bodies(`${dir}/out.ndjson`)
+  t.equal(got.length, 20000, 'every line once')
+  t.equal(new Set(got).size, 20000, 'no duplicates without failures')
+  t.same(missing(got, 20000, ''), [])
+})
+
+t.test('kill -9 of the collector mid-stream: ship re-sends, the upstream checkpoint never passes what was acked, nothing is lost', async (t) => {
+  const dir = t.testdir()
+  let col = await startCollect(dir, '', 'a.ndjson')
+  const port = col.port
+  cleanup(t, col)
+  const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${port} --max-penalty 500ms`, dir)
+  cleanup(t, ship)
+  await until(() => bodies(`${dir}/a.ndjson`).length >= 500, 20_000, 'first events')
+  col.kill('SIGKILL')
+  await col.exited
+  const acked = Number(readFileSync(`${dir}/ckpt`, 'utf8'))
+  t.ok(acked <= bodies(`${dir}/a.ndjson`).length, 'the upstream checkpoint is within what the collector wrote')
+  col = await startCollect(dir, '', 'b.ndjson', port)
+  cleanup(t, col)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const all = [...bodies(`${dir}/a.ndjson`), ...bodies(`${dir}/b.ndjson`)]
+  t.same(missing(all, 3000), [], 'every event delivered')
+  t.equal(readFileSync(`${dir}/ckpt`, 'utf8'), '3000', 'the writer saw all acked')
+  t.match(ship.stderr(), /127\.0\.0\.1:\d+: connection (refused|closed|reset)/, 'the failure is reported once with the destination')
+})
+
+t.test('failover: the secondary takes over when the primary dies, traffic returns when it is back', async (t) => {
+  const dir = t.testdir()
+  let a = await startCollect(dir, '', 'a1.ndjson')
+  const b = await startCollect(dir, '', 'b.ndjson')
+  cleanup(t, a, b)
+  const ship = run(`node ${fixture('link-writer.mjs')} 6000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`, dir)
+  cleanup(t, ship)
+  await until(() => bodies(`${dir}/a1.ndjson`).length >= 300, 20_000, 'primary gets events')
+  t.equal(bodies(`${dir}/b.ndjson`).length, 0, 'nothing goes to the secondary while the primary lives')
+  a.kill('SIGKILL')
+  await a.exited
+  await until(() => bodies(`${dir}/b.ndjson`).length >= 300, 20_000, 'secondary takes over')
+  a = await startCollect(dir, '', 'a2.ndjson', a.port)
+  cleanup(t, a)
+  await until(() => bodies(`${dir}/a2.ndjson`).length >= 300, 20_000, 'traffic returns to the primary')
+  const bAtReturn = bodies(`${dir}/b.ndjson`).length
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.ok(bodies(`${dir}/b.ndjson`).length - bAtReturn < 300, 'the secondary gets (almost) nothing once the primary is back')
+  const all = [...bodies(`${dir}/a1.ndjson`), ...bodies(`${dir}/b.ndjson`), ...bodies(`${dir}/a2.ndjson`)]
+  t.same(missing(all, 6000), [])
+  // per collector, one stream's events arrive in order: never an event before an earlier one
+  // that this collector had not seen yet (re-sends of seen ones are fine)
+  for (const f of ['a1', 'b', 'a2']) {
+    const seqs = bodies(`${dir}/${f}.ndjson`).map(seqOf)
+    let high = 0
+    const seen = new Set<number>()
+    const outOfOrder = seqs.filter((s) => {
+      const bad = s < high && !seen.has(s)
+      seen.add(s)
+      high = Math.max(high, s)
+      return bad
+    })
+    t.same(outOfOrder, [], `${f}: in order`)
+  }
+})
+
+t.test('--balance round-robin spreads batches over both collectors', async (t) => {
+  const dir = t.testdir()
+  const a = await startCollect(dir, '', 'a.ndjson')
+  const b = await startCollect(dir, '', 'b.ndjson')
+  cleanup(t, a, b)
+  const ship = run(`seq 1 20000 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --balance round-robin --batch 100`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const na = bodies(`${dir}/a.ndjson`).length
+  const nb = bodies(`${dir}/b.ndjson`).length
+  t.equal(na + nb, 20000)
+  t.ok(na > 2000 && nb > 2000, `both carry a fair share (${na} / ${nb})`)
+})
+
+t.test('at the end of input with no collector: exit 1 naming how many stay unacked', async (t) => {
+  const dir = t.testdir()
+  const ship = run(`seq 1 10 | ${tsf} ship 127.0.0.1:1 --shutdown-timeout 1s`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 1)
+  t.match(ship.stderr(), /delivery failed: 10 events unacked .*127\.0\.0\.1:1: connection refused/)
+  t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
+})
+
+t.test('SIGTERM while the collector is down: reports what stays upstream, exits 0', async (t) => {
+  const dir = t.testdir()
+  const ship = run(`exec ${tsf} ship 127.0.0.1:1 --shutdown-timeout 500ms < /dev/zero`, dir)
+  cleanup(t, ship)
+  await ship.waitFor(/connection refused/)
+  await ship.waitFor(/cut into pieces/) // it holds input now
+  ship.kill('SIGTERM')
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.match(ship.stderr(), /events stay unacked upstream/)
+})
+
+t.test('usage errors exit 2', async (t) => {
+  const dir = t.testdir()
+  for (const args of ['', 'nohost', 'a:1 --balance sideways', 'a:1 --linger forever', 'kafka://b:9092/t', 'a:1 --failover --balance random']) {
+    const p = run(`${tsf} ship ${args} < /dev/null`, dir)
+    t.equal(await p.exited, 2, `ship ${args}: ${p.stderr().trim()}`)
+  }
+})
