@@ -1,0 +1,81 @@
+import { readSync } from 'node:fs'
+import { basename } from 'node:path'
+import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
+import { CONT, LineFramer, TRUNCATED, type LineSink } from '../tail/line-framer.js'
+import type { SpoolEntry } from './state.js'
+
+// Reads one adopted file from its checkpoint to its end and turns its lines into event heads
+// (src/seq of the file, pos = offset just past the line, headers file and basename).
+
+export interface SpoolReadConfig {
+  maxLine: number
+  truncate: boolean
+  host: string
+  headers: Record<string, string>
+}
+
+export interface ReadResult {
+  heads: EventHead[]
+  // the offset just past the last of these heads, and its seq
+  pos: number
+  seq: number
+}
+
+export class SpoolFileReader {
+  readPos: number
+  private emitPos: number
+  private emitSeq: number
+  private heads: EventHead[] = []
+  private now = 0
+  private readonly framer: LineFramer
+  private readonly envelope: string
+  private readonly sink: LineSink
+
+  constructor(readonly fd: number, readonly entry: SpoolEntry, config: SpoolReadConfig) {
+    this.readPos = this.emitPos = entry.pos
+    this.emitSeq = entry.seq
+    this.framer = new LineFramer(config.maxLine, config.truncate)
+    this.envelope = encodeEnvelope({ host: config.host, headers: { ...config.headers, file: entry.path, basename: basename(entry.path) } })
+    this.sink = (bytes, end, kind) => {
+      this.heads.push(
+        sourceEventHead(bytes, { ts: this.now, src: entry.src, seq: ++this.emitSeq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED }, this.envelope),
+      )
+      this.emitPos = end
+    }
+  }
+
+  get oversize(): number {
+    return this.framer.oversize
+  }
+
+  // Reads up to `budget` bytes; `eof` once a read returned nothing.
+  read(buf: Buffer, budget: number): ReadResult & { eof: boolean } {
+    this.now = Date.now()
+    let left = budget
+    let eof = false
+    while (left > 0) {
+      const n = readSync(this.fd, buf, 0, Math.min(buf.length, left), this.readPos)
+      if (n === 0) {
+        eof = true
+        break
+      }
+      this.framer.push(buf.subarray(0, n), this.readPos, this.sink)
+      this.readPos += n
+      left -= n
+    }
+    return { ...this.take(), eof }
+  }
+
+  // At the end of the file: its unterminated last line is an event too (the file is complete).
+  finish(): ReadResult {
+    this.now = Date.now()
+    this.framer.flush(this.readPos, this.sink)
+    return this.take()
+  }
+
+  private take(): ReadResult {
+    const heads = this.heads
+    this.heads = []
+    return { heads, pos: this.emitPos, seq: this.emitSeq }
+  }
+}

@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { describeSystemError, TsfError } from '../../core/errors.js'
+import { atomicWrite } from '../tail/checkpoint-store.js'
+
+// The state of one `tsf spool`: a persistent agent id and one entry per adopted file that is
+// not finished yet (renamed or deleted). Written atomically; the entry of a file is saved before
+// its first event, its progress after acks, and it is removed once the file is done.
+
+export interface SpoolEntry {
+  // where the file was adopted (headers.file)
+  path: string
+  // what it was when adopted: a change of any of these means "modified after pickup"
+  dev: number
+  ino: number
+  size: number
+  mtimeMs: number
+  headHash: string
+  // the stream id of this file, and the last seq and offset the downstream made durable
+  src: string
+  seq: number
+  pos: number
+}
+
+interface StateFile {
+  version: 1
+  files: SpoolEntry[]
+}
+
+export class SpoolState {
+  readonly entries = new Map<string, SpoolEntry>()
+  readonly agent: string
+  private dirty = false
+  private timer?: NodeJS.Timeout
+  private closed = false
+  // directories in which files were renamed since the last save: fsynced before the state
+  private readonly touchedDirs = new Set<string>()
+  private readonly statePath: string
+  private readonly lockPath: string
+  // a save from the timer failed (disk full, read-only): the engine stops on it
+  onError?: (error: unknown) => void
+
+  constructor(readonly dir: string, private readonly interval = 200) {
+    this.statePath = join(dir, 'spool.json')
+    this.lockPath = join(dir, 'lock')
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (e) {
+      throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
+    }
+    this.lock()
+    this.agent = this.agentId()
+    this.load()
+  }
+
+  newSrc(): string {
+    return `${this.agent}.${randomBytes(9).toString('base64url')}`
+  }
+
+  set(entry: SpoolEntry): void {
+    this.entries.set(entry.path, entry)
+    this.markDirty()
+  }
+
+  delete(path: string): void {
+    if (this.entries.delete(path)) this.markDirty()
+  }
+
+  // A rename happened in this directory: make it durable before the state that relies on it.
+  touched(dir: string): void {
+    this.touchedDirs.add(dir)
+    this.markDirty()
+  }
+
+  // Save soon: one save (and one fsync) covers many acks and renames.
+  markDirty(): void {
+    this.dirty = true
+    if (this.timer || this.closed) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      try {
+        this.save()
+      } catch (e) {
+        this.dirty = true
+        this.onError?.(e)
+      }
+    }, this.interval)
+  }
+
+  save(): void {
+    if (!this.dirty) return
+    this.dirty = false
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    for (const dir of this.touchedDirs) fsyncDir(dir)
+    this.touchedDirs.clear()
+    const state: StateFile = { version: 1, files: [...this.entries.values()] }
+    atomicWrite(this.statePath, JSON.stringify(state))
+  }
+
+  close(): void {
+    try {
+      this.save()
+    } finally {
+      this.closed = true
+      try {
+        unlinkSync(this.lockPath)
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private load(): void {
+    let text: string
+    try {
+      text = readFileSync(this.statePath, 'utf8')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new TsfError(`${this.statePath}: cannot read the spool state: ${describeSystemError(e)}`)
+    }
+    let state: StateFile
+    try {
+      state = JSON.parse(text) as StateFile
+      if (state.version !== 1 || !Array.isArray(state.files)) throw new Error('unknown format')
+    } catch {
+      // written atomically, so never torn: refuse rather than guess
+      throw new TsfError(`${this.statePath}: not a tsf spool state file (remove it to start over)`)
+    }
+    for (const f of state.files) this.entries.set(f.path, f)
+  }
+
+  private agentId(): string {
+    const path = join(this.dir, 'agent-id')
+    try {
+      const id = readFileSync(path, 'utf8').trim()
+      if (/^[A-Za-z0-9_-]{8,64}$/.test(id)) return id
+    } catch {
+      // first run
+    }
+    const id = randomBytes(9).toString('base64url')
+    atomicWrite(path, `${id}\n`)
+    return id
+  }
+
+  // One spool per state dir: two would ingest the same files.
+  private lock(): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.lockPath, 'wx')
+        writeSync(fd, `${process.pid}\n`)
+        closeSync(fd)
+        return
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new TsfError(`--state ${this.dir}: ${describeSystemError(e)}`)
+      }
+      let pid = 0
+      try {
+        pid = Number(readFileSync(this.lockPath, 'utf8').trim())
+      } catch {
+        // removed meanwhile
+      }
+      if (pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new TsfError(`--state ${this.dir} is in use by another tsf spool (pid ${pid})`)
+      }
+      try {
+        unlinkSync(this.lockPath) // left by a process that died (kill -9)
+      } catch {
+        // someone else took it over: the next attempt tells
+      }
+    }
+    throw new TsfError(`--state ${this.dir}: cannot take the lock`)
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export const fsyncDir = (dir: string): void => {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // the directory is gone or not ours to sync: the rename is as durable as it can be
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
