@@ -1,0 +1,680 @@
+// A small WebHDFS client: the HDFS operations `tsf roll hdfs://...` needs, with retries that are
+// safe for writes. Protocol notes and the quirks met on a real Hadoop 3.3.6 are in docs/hdfs.md.
+//
+// Transport: node:http/node:https, not Node's global fetch. undici (behind fetch) rejects every
+// DataNode write with UND_ERR_SOCKET "bad response": the DataNode's Netty server answers a PUT/POST
+// with an unsolicited "HTTP/1.1 100 Continue" before the real 201/200, which node:http accepts
+// (it emits 'information'). node:http also gives a keep-alive agent to the NameNode for free.
+//
+// Two-step writes: CREATE and APPEND first ask the NameNode (with noredirect=true; a 307 with a
+// Location header from older servers is understood too), then send the data to the DataNode it
+// names. Following the redirect automatically would send the data to the NameNode first, or, worse,
+// an empty body to the DataNode.
+//
+// Retries (exponential backoff with jitter, bounded by maxRetryMs and an AbortSignal) cover what a
+// NameNode restart, safe mode, a DataNode still registering, or lease recovery look like:
+// connection refused/reset, timeouts, HTTP 500, SafeModeException, RetriableException,
+// StandbyException, AlreadyBeingCreatedException, RecoveryInProgressException,
+// LeaseExpiredException, NotReplicatedYetException, "could only be written to 0 of the 1
+// minReplication nodes", "Failed to find datanode". Never: FileNotFound, permission, FileAlreadyExists,
+// other 4xx.
+//
+// Idempotency under retries (a response may be lost after the server did the work):
+// - append(path, data, { expectedLength }) never appends twice: before retrying an attempt that
+//   may have reached the DataNode, it reads the file's length: expected + data.length means the
+//   lost attempt did succeed (done); expected means nothing was written (retry); anything else is a
+//   WebHdfsError 'AppendLengthMismatch' (part of the data, or someone else's, is there: the caller
+//   truncates back to expectedLength and appends again). Without expectedLength, append reads the
+//   length first (one extra GETFILESTATUS).
+// - create(..., { overwrite: false }) retried after a lost response finds the file there: when its
+//   length and content are exactly `data`, that was our write (done); else FileAlreadyExists.
+// - rename() retried after a lost response gets false from the server; if the source is gone and
+//   the destination exists, the earlier attempt did it and rename() returns true.
+// - delete() retried after a lost response gets false; it returns true when the path is gone.
+// - mkdirs, status, list, open, truncate (to the same length) are naturally idempotent.
+import http from 'node:http'
+import https from 'node:https'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { TsfError, UsageError } from '../../core/errors.js'
+
+export const DEFAULT_WEBHDFS_PORT = 9870
+
+export interface FileStatus {
+  accessTime: number
+  blockSize: number
+  childrenNum: number
+  fileId: number
+  group: string
+  length: number
+  modificationTime: number
+  owner: string
+  // the name inside the listed directory ('' from status())
+  pathSuffix: string
+  permission: string
+  replication: number
+  storagePolicy?: number
+  type: 'FILE' | 'DIRECTORY' | 'SYMLINK'
+}
+
+export interface WebHdfsOptions {
+  // Cancels waits and requests; an aborted call rejects with the signal's reason.
+  signal?: AbortSignal
+  // How long one call keeps retrying retriable failures, from its first attempt. Default 120 s:
+  // longer than HDFS's 60 s lease soft limit, after which a stuck writer's lease can be recovered.
+  maxRetryMs?: number
+  // Backoff: first delay, cap (each delay is base * 2^n, then a random 50-100% of it). 200 ms, 2 s.
+  initialBackoffMs?: number
+  maxBackoffMs?: number
+  // A request with no response progress for this long is abandoned (and retried). Default 30 s.
+  requestTimeoutMs?: number
+  // Called before each retry, e.g. to log it.
+  onRetry?: (info: RetryInfo) => void
+}
+
+export interface RetryInfo {
+  op: string
+  path: string
+  attempt: number
+  delayMs: number
+  error: WebHdfsError
+}
+
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+// ---- errors ----
+
+export interface WebHdfsErrorDetails {
+  op: string
+  path: string
+  namenode: string
+  // HTTP status, or undefined when there was no HTTP response (connection refused, timeout)
+  status?: number
+  // RemoteException.exception ('FileNotFoundException'), a Node error code ('ECONNREFUSED'), or a
+  // name tsf gives ('AppendLengthMismatch', 'TruncateTimeout', 'BadResponse', 'NotWebHdfs')
+  exception: string
+  javaClassName?: string
+  // the first line of the server's message (Hadoop appends a Java stack to some)
+  remoteMessage: string
+  // where the failing request went, when it was a DataNode
+  datanode?: string
+  retriable: boolean
+  cause?: unknown
+}
+
+export class WebHdfsError extends TsfError {
+  readonly op: string
+  readonly path: string
+  readonly namenode: string
+  readonly status: number | undefined
+  readonly exception: string
+  readonly javaClassName: string | undefined
+  readonly remoteMessage: string
+  readonly datanode: string | undefined
+  readonly retriable: boolean
+  // attempts made before giving up (set by the retry loop)
+  attempts = 1
+
+  constructor(d: WebHdfsErrorDetails) {
+    const via = d.datanode ? ` via DataNode ${d.datanode}` : ''
+    const code = d.status === undefined ? '' : ` (HTTP ${d.status})`
+    super(`WebHDFS ${d.op} ${d.path} on NameNode ${d.namenode}${via}: ${d.exception}${code}: ${d.remoteMessage}`,
+      d.cause === undefined ? {} : { cause: d.cause })
+    this.op = d.op
+    this.path = d.path
+    this.namenode = d.namenode
+    this.status = d.status
+    this.exception = d.exception
+    this.javaClassName = d.javaClassName
+    this.remoteMessage = d.remoteMessage
+    this.datanode = d.datanode
+    this.retriable = d.retriable
+  }
+}
+
+Object.defineProperty(WebHdfsError.prototype, 'name', { value: 'WebHdfsError', enumerable: false })
+
+const RETRIABLE_EXCEPTIONS = new Set([
+  'SafeModeException',
+  'RetriableException',
+  'StandbyException',
+  'ObserverRetryOnActiveException',
+  'AlreadyBeingCreatedException',
+  'RecoveryInProgressException',
+  'LeaseExpiredException',
+  'NotReplicatedYetException',
+  'ConnectException',
+  'NoRouteToHostException',
+  'SocketTimeoutException',
+  'ConnectTimeoutException',
+  'EOFException',
+  'SocketException',
+  'ClosedChannelException',
+])
+
+const RETRIABLE_MESSAGES = [
+  /could only be (?:written|replicated) to 0 of the \d+ minReplication nodes/,
+  /Failed to find datanode/,
+  /Server too busy/,
+  /failed on connection exception/,
+  /Connection refused/,
+  /Connection reset/,
+  /is in safe mode/i,
+]
+
+const NEVER_RETRIABLE = new Set([
+  'FileNotFoundException',
+  'AccessControlException',
+  'FileAlreadyExistsException',
+  'PathIsNotEmptyDirectoryException',
+  'ParentNotDirectoryException',
+  'IllegalArgumentException',
+  'HadoopIllegalArgumentException',
+  'UnsupportedOperationException',
+  'InvalidPathException',
+  'QuotaExceededException',
+  'NSQuotaExceededException',
+  'DSQuotaExceededException',
+  'SecurityException',
+])
+
+const NETWORK_RETRIABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
+  'EAI_AGAIN', 'ECONNABORTED', 'ERequestTimeout', 'ESocketHangUp',
+])
+
+// Whether an error answer from the server is worth retrying (see the header comment).
+export const isRetriableRemote = (status: number, exception: string, message: string): boolean => {
+  if (NEVER_RETRIABLE.has(exception)) return false
+  if (RETRIABLE_EXCEPTIONS.has(exception)) return true
+  if (RETRIABLE_MESSAGES.some((re) => re.test(message))) return true
+  if (status >= 500) return true
+  return false
+}
+
+// ---- hdfs:// URLs ----
+
+export interface HdfsUrl {
+  // e.g. 'http://nn:9870'
+  webhdfsBase: string
+  // absolute, decoded, no trailing slash (except '/')
+  path: string
+  // from hdfs://user@host/..., when given
+  user?: string
+}
+
+/**
+ * hdfs://host[:port]/path → the WebHDFS base URL and the path. The port in an hdfs:// URL given to
+ * tsf is the NameNode's WebHDFS HTTP port (dfs.namenode.http-address, default 9870), not its RPC
+ * port (8020/9000): tsf only speaks WebHDFS, so that is the only port it needs, and one URL can
+ * name a cluster without a second option. webhdfs:// is accepted as a synonym and swebhdfs:// (or
+ * hdfs+https://) means HTTPS (default port 9871).
+ */
+export const parseHdfsUrl = (text: string): HdfsUrl => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`expected an hdfs://HOST[:PORT]/PATH URL, got '${text}'`)
+  }
+  const secure = url.protocol === 'swebhdfs:' || url.protocol === 'hdfs+https:'
+  if (!secure && url.protocol !== 'hdfs:' && url.protocol !== 'webhdfs:') {
+    throw new UsageError(`expected an hdfs://HOST[:PORT]/PATH URL, got '${text}'`)
+  }
+  if (!url.hostname) throw new UsageError(`${text}: no NameNode host (expected hdfs://HOST[:PORT]/PATH)`)
+  if (url.search || url.hash) throw new UsageError(`${text}: an hdfs:// URL takes no ?query or #fragment`)
+  const port = url.port ? Number(url.port) : secure ? 9871 : DEFAULT_WEBHDFS_PORT
+  let path: string
+  try {
+    path = decodeURIComponent(url.pathname || '/')
+  } catch {
+    throw new UsageError(`${text}: bad %-escape in the path`)
+  }
+  path = normalizePath(path)
+  const result: HdfsUrl = { webhdfsBase: `${secure ? 'https' : 'http'}://${url.hostname}:${port}`, path }
+  if (url.username) result.user = decodeURIComponent(url.username)
+  return result
+}
+
+const normalizePath = (p: string): string => {
+  const parts = p.split('/').filter((s) => s !== '' && s !== '.')
+  if (parts.includes('..')) throw new UsageError(`${p}: an HDFS path may not contain '..'`)
+  return `/${parts.join('/')}`
+}
+
+// ---- HTTP ----
+
+interface Response {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: Buffer
+}
+
+const asBuffer = (data: Buffer | Uint8Array | string): Buffer =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+
+const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim()
+
+const abortReason = (signal: AbortSignal): unknown =>
+  signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })
+
+// ---- the client ----
+
+interface Step {
+  op: string
+  path: string
+  datanode?: string
+}
+
+export class WebHdfs {
+  readonly base: string
+  readonly user: string
+  private readonly namenode: string
+  private readonly opts: Required<Omit<WebHdfsOptions, 'signal' | 'onRetry'>> & Pick<WebHdfsOptions, 'signal' | 'onRetry'>
+  private readonly agents: { http: http.Agent; https: https.Agent }
+
+  /** base: the NameNode's WebHDFS URL, e.g. 'http://nn:9870'; user: sent as user.name (simple auth). */
+  constructor(base: string, user: string, options: WebHdfsOptions = {}) {
+    let u: URL
+    try {
+      u = new URL(base)
+    } catch {
+      throw new UsageError(`WebHDFS: expected a base URL such as http://namenode:9870, got '${base}'`)
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new UsageError(`WebHDFS: expected a base URL such as http://namenode:9870, got '${base}'`)
+    }
+    if (!user) throw new UsageError('WebHDFS: a user name is required (sent as user.name)')
+    this.base = `${u.protocol}//${u.host}`
+    this.namenode = u.host
+    this.user = user
+    this.opts = {
+      maxRetryMs: options.maxRetryMs ?? 120_000,
+      initialBackoffMs: options.initialBackoffMs ?? 200,
+      maxBackoffMs: options.maxBackoffMs ?? 2_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      signal: options.signal,
+      onRetry: options.onRetry,
+    }
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+      https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+    }
+  }
+
+  /** Closes idle keep-alive connections. The client stays usable (new connections are made). */
+  close(): void {
+    this.agents.http.destroy()
+    this.agents.https.destroy()
+  }
+
+  // ---- operations ----
+
+  /** MKDIRS: creates the directory and its parents; true when it exists afterwards. */
+  async mkdirs(path: string, options: CallOptions & { permission?: string } = {}): Promise<boolean> {
+    const p = this.checkPath(path)
+    const extra: Record<string, string> = options.permission ? { permission: options.permission } : {}
+    return this.retry('MKDIRS', p, options, async (sig) => {
+      const r = await this.nn(sig, 'PUT', 'MKDIRS', p, extra)
+      return this.booleanOf(r, { op: 'MKDIRS', path: p })
+    })
+  }
+
+  /**
+   * CREATE in two steps (NameNode, then DataNode). With overwrite false (the default) an existing
+   * file is an error (FileAlreadyExistsException), except when a retry finds exactly `data` there
+   * (see the header comment). Parents are created as needed.
+   */
+  async create(path: string, data: Buffer | Uint8Array | string,
+    options: CallOptions & { overwrite?: boolean; permission?: string } = {}): Promise<void> {
+    const p = this.checkPath(path)
+    const body = asBuffer(data)
+    const overwrite = options.overwrite ?? false
+    const params: Record<string, string> = { overwrite: String(overwrite) }
+    if (options.permission) params.permission = options.permission
+    let sent = false
+    await this.retry('CREATE', p, options, async (sig) => {
+      if (sent && !overwrite) {
+        const st = await this.statusOnce(sig, p)
+        if (st && st.type === 'FILE' && st.length === body.length && (await this.openOnce(sig, p)).equals(body)) return
+      }
+      const loc = await this.location(sig, 'PUT', 'CREATE', p, params)
+      sent = true
+      const r = await this.request(sig, 'PUT', loc, body)
+      if (r.status !== 201 && r.status !== 200) throw this.errorOf(r, { op: 'CREATE', path: p, datanode: hostOf(loc) })
+    })
+  }
+
+  /**
+   * APPEND in two steps. expectedLength is the file's length before this append; a retry never
+   * appends twice (see the header comment). Without it the length is read first. Resolves to the
+   * new length (expectedLength + data.length).
+   */
+  async append(path: string, data: Buffer | Uint8Array | string,
+    options: CallOptions & { expectedLength?: number } = {}): Promise<number> {
+    const p = this.checkPath(path)
+    const body = asBuffer(data)
+    let expected = options.expectedLength
+    let sent = false
+    await this.retry('APPEND', p, options, async (sig) => {
+      if (expected === undefined) {
+        const st = await this.statusOnce(sig, p)
+        if (!st) throw this.fail('APPEND', p, 404, 'FileNotFoundException', `File does not exist: ${p}`)
+        expected = st.length
+      } else if (sent) {
+        const st = await this.statusOnce(sig, p)
+        const now = st?.length
+        if (now === expected + body.length) return
+        if (now !== expected) {
+          throw this.fail('APPEND', p, undefined, 'AppendLengthMismatch',
+            `after an append whose answer was lost the file is ${now === undefined ? 'gone' : `${now} bytes`}; ` +
+            `expected ${expected} (not applied) or ${expected + body.length} (applied). ` +
+            `Truncate it back to ${expected} and append again`)
+        }
+      }
+      const loc = await this.location(sig, 'POST', 'APPEND', p, {})
+      sent = true
+      const r = await this.request(sig, 'POST', loc, body)
+      if (r.status !== 200) throw this.errorOf(r, { op: 'APPEND', path: p, datanode: hostOf(loc) })
+    })
+    return expected! + body.length
+  }
+
+  /**
+   * RENAME: false when the server refuses without an exception (destination exists, source
+   * missing, destination's parent missing). Never replaces an existing destination file.
+   */
+  async rename(src: string, dst: string, options: CallOptions = {}): Promise<boolean> {
+    const s = this.checkPath(src)
+    const d = this.checkPath(dst)
+    let attempts = 0
+    return this.retry('RENAME', s, options, async (sig) => {
+      attempts++
+      const r = await this.nn(sig, 'PUT', 'RENAME', s, { destination: d })
+      const ok = this.booleanOf(r, { op: 'RENAME', path: s })
+      if (ok || attempts === 1) return ok
+      // A retry after a lost answer: the first attempt may have done it.
+      return (await this.statusOnce(sig, s)) === null && (await this.statusOnce(sig, d)) !== null
+    })
+  }
+
+  /**
+   * TRUNCATE to newLength. Resolves true when the server truncated at once (newLength on a block
+   * boundary, or the same length); false when it had to start block recovery: then this waits
+   * (bounded by truncateWaitMs, default maxRetryMs) until the NameNode reports the new length,
+   * which is when recovery has closed the file. An APPEND right after may still meet
+   * RecoveryInProgressException for a moment; append() retries it.
+   */
+  async truncate(path: string, newLength: number, options: CallOptions & { truncateWaitMs?: number } = {}): Promise<boolean> {
+    const p = this.checkPath(path)
+    if (!Number.isSafeInteger(newLength) || newLength < 0) {
+      throw new UsageError(`WebHDFS TRUNCATE ${p}: newLength must be a whole number >= 0, got ${newLength}`)
+    }
+    const done = await this.retry('TRUNCATE', p, options, async (sig) => {
+      const r = await this.nn(sig, 'POST', 'TRUNCATE', p, { newlength: String(newLength) })
+      return this.booleanOf(r, { op: 'TRUNCATE', path: p })
+    })
+    if (done) return true
+    const waitMs = options.truncateWaitMs ?? this.opts.maxRetryMs
+    const until = Date.now() + waitMs
+    let delay = 50
+    let last: number | undefined
+    for (;;) {
+      const st = await this.status(p, options)
+      last = st?.length
+      if (st === null) throw this.fail('TRUNCATE', p, 404, 'FileNotFoundException', `File does not exist: ${p} (while waiting for truncate recovery)`)
+      if (st.length === newLength) return false
+      if (Date.now() + delay > until) break
+      await this.sleep(delay, this.signalFor(options))
+      delay = Math.min(delay * 2, 1000)
+    }
+    throw this.fail('TRUNCATE', p, undefined, 'TruncateTimeout',
+      `block recovery did not finish within ${waitMs} ms: length is still ${last}, waiting for ${newLength}`)
+  }
+
+  /** GETFILESTATUS; null when the path does not exist. */
+  async status(path: string, options: CallOptions = {}): Promise<FileStatus | null> {
+    const p = this.checkPath(path)
+    return this.retry('GETFILESTATUS', p, options, (sig) => this.statusOnce(sig, p))
+  }
+
+  /** DELETE: true when the path is gone afterwards because of this call (or a lost earlier attempt of it). */
+  async delete(path: string, recursive = false, options: CallOptions = {}): Promise<boolean> {
+    const p = this.checkPath(path)
+    let attempts = 0
+    return this.retry('DELETE', p, options, async (sig) => {
+      attempts++
+      const r = await this.nn(sig, 'DELETE', 'DELETE', p, { recursive: String(recursive) })
+      const ok = this.booleanOf(r, { op: 'DELETE', path: p })
+      if (ok || attempts === 1) return ok
+      return (await this.statusOnce(sig, p)) === null
+    })
+  }
+
+  /** LISTSTATUS: the entries of a directory (a file lists itself, with pathSuffix ''). */
+  async list(path: string, options: CallOptions = {}): Promise<FileStatus[]> {
+    const p = this.checkPath(path)
+    return this.retry('LISTSTATUS', p, options, async (sig) => {
+      const r = await this.nn(sig, 'GET', 'LISTSTATUS', p, {})
+      if (r.status !== 200) throw this.errorOf(r, { op: 'LISTSTATUS', path: p })
+      const j = this.json(r, { op: 'LISTSTATUS', path: p }) as { FileStatuses?: { FileStatus?: FileStatus[] } }
+      return j.FileStatuses?.FileStatus ?? []
+    })
+  }
+
+  /** OPEN: the whole file (for tests and recovery; not for big files). */
+  async open(path: string, options: CallOptions = {}): Promise<Buffer> {
+    const p = this.checkPath(path)
+    return this.retry('OPEN', p, options, (sig) => this.openOnce(sig, p))
+  }
+
+  // ---- single attempts ----
+
+  private async statusOnce(signal: AbortSignal | undefined, p: string): Promise<FileStatus | null> {
+    const r = await this.nn(signal, 'GET', 'GETFILESTATUS', p, {})
+    if (r.status === 404) {
+      const e = this.errorOf(r, { op: 'GETFILESTATUS', path: p })
+      if (e.exception === 'FileNotFoundException') return null
+      throw e
+    }
+    if (r.status !== 200) throw this.errorOf(r, { op: 'GETFILESTATUS', path: p })
+    const j = this.json(r, { op: 'GETFILESTATUS', path: p }) as { FileStatus?: FileStatus }
+    if (!j.FileStatus) throw this.fail('GETFILESTATUS', p, r.status, 'BadResponse', 'no FileStatus in the answer')
+    return j.FileStatus
+  }
+
+  private async openOnce(signal: AbortSignal | undefined, p: string): Promise<Buffer> {
+    const loc = await this.location(signal, 'GET', 'OPEN', p, {})
+    const r = await this.request(signal, 'GET', loc)
+    if (r.status !== 200) throw this.errorOf(r, { op: 'OPEN', path: p, datanode: hostOf(loc) })
+    return r.body
+  }
+
+  // Step one of CREATE/APPEND/OPEN: the DataNode URL to send the data to (or read it from).
+  private async location(signal: AbortSignal | undefined, method: string, op: string, p: string, params: Record<string, string>): Promise<string> {
+    const r = await this.nn(signal, method, op, p, { ...params, noredirect: 'true' })
+    let loc: string | undefined
+    if (r.status === 307 || r.status === 302 || r.status === 303) {
+      loc = typeof r.headers.location === 'string' ? r.headers.location : undefined
+    } else if (r.status === 200) {
+      loc = (this.json(r, { op, path: p }) as { Location?: string }).Location
+    } else {
+      throw this.errorOf(r, { op, path: p })
+    }
+    if (!loc) throw this.fail(op, p, r.status, 'BadResponse', 'the NameNode named no DataNode (no Location)')
+    return loc
+  }
+
+  private nn(signal: AbortSignal | undefined, method: string, op: string, p: string, params: Record<string, string>): Promise<Response> {
+    const q = Object.entries({ op, 'user.name': this.user, ...params })
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+    return this.request(signal, method, `${this.base}/webhdfs/v1${encodePath(p)}?${q}`, undefined, { op, path: p })
+  }
+
+  private request(signal: AbortSignal | undefined, method: string, url: string, body?: Buffer, step?: Step): Promise<Response> {
+    const u = new URL(url)
+    const where: Step = step ?? { op: opOf(u), path: decodeURIComponent(u.pathname.replace(/^\/webhdfs\/v1/, '')) || '/', datanode: u.host }
+    const mod = u.protocol === 'https:' ? https : http
+    const agent = u.protocol === 'https:' ? this.agents.https : this.agents.http
+    return new Promise<Response>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal))
+      const headers: http.OutgoingHttpHeaders = { accept: 'application/json' }
+      if (body) {
+        headers['content-type'] = 'application/octet-stream'
+        headers['content-length'] = body.length
+      } else if (method !== 'GET') {
+        headers['content-length'] = 0
+      }
+      const req = mod.request(u, { method, headers, agent, ...(signal ? { signal } : {}) }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+        res.on('error', (e) => reject(this.networkError(e, where)))
+      })
+      req.setTimeout(this.opts.requestTimeoutMs, () => {
+        req.destroy(Object.assign(new Error(`no answer within ${this.opts.requestTimeoutMs} ms`), { code: 'ERequestTimeout' }))
+      })
+      req.on('error', (e) => reject(signal?.aborted ? abortReason(signal) : this.networkError(e, where)))
+      req.end(body)
+    })
+  }
+
+  // ---- retry loop ----
+
+  private async retry<T>(op: string, p: string, options: CallOptions, attempt: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    const signal = this.signalFor(options)
+    const started = Date.now()
+    let n = 0
+    for (;;) {
+      if (signal?.aborted) throw abortReason(signal)
+      try {
+        return await attempt(signal)
+      } catch (e) {
+        if (!(e instanceof WebHdfsError)) throw e
+        n++
+        e.attempts = n
+        if (!e.retriable) throw e
+        const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * 2 ** (n - 1))
+        const delay = Math.round(base * (0.5 + Math.random() * 0.5))
+        if (Date.now() - started + delay > this.opts.maxRetryMs) {
+          const last = new WebHdfsError({ ...detailsOf(e), remoteMessage: `${e.remoteMessage} (gave up after ${n} attempts in ${Date.now() - started} ms)`, cause: e })
+          last.attempts = n
+          throw last
+        }
+        this.opts.onRetry?.({ op, path: p, attempt: n, delayMs: delay, error: e })
+        await this.sleep(delay, signal)
+      }
+    }
+  }
+
+  // The client's signal and the call's, as one.
+  private signalFor(options: CallOptions): AbortSignal | undefined {
+    const signals = [this.opts.signal, options.signal].filter((s): s is AbortSignal => s !== undefined)
+    return signals.length <= 1 ? signals[0] : AbortSignal.any(signals)
+  }
+
+  private async sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await sleep(ms, undefined, signal ? { signal } : {})
+    } catch (e) {
+      if (signal?.aborted) throw abortReason(signal)
+      throw e
+    }
+  }
+
+  // ---- answers ----
+
+  private json(r: Response, where: Step): unknown {
+    try {
+      return JSON.parse(r.body.toString('utf8'))
+    } catch {
+      throw this.notJson(r, where)
+    }
+  }
+
+  private booleanOf(r: Response, where: Step): boolean {
+    if (r.status !== 200) throw this.errorOf(r, where)
+    const j = this.json(r, where) as { boolean?: unknown }
+    if (typeof j.boolean !== 'boolean') throw this.fail(where.op, where.path, r.status, 'BadResponse', `expected {"boolean":...}, got ${preview(r.body)}`)
+    return j.boolean
+  }
+
+  private errorOf(r: Response, where: Step): WebHdfsError {
+    let remote: { exception?: string; javaClassName?: string; message?: string } | undefined
+    try {
+      remote = (JSON.parse(r.body.toString('utf8')) as { RemoteException?: typeof remote }).RemoteException
+    } catch {
+      remote = undefined
+    }
+    if (!remote) return this.notJson(r, where)
+    const exception = remote.exception ?? remote.javaClassName?.split('.').pop() ?? `HTTP${r.status}`
+    const message = firstLine(remote.message ?? '')
+    return new WebHdfsError({
+      op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode, status: r.status,
+      exception, javaClassName: remote.javaClassName, remoteMessage: message,
+      retriable: isRetriableRemote(r.status, exception, remote.message ?? ''),
+    })
+  }
+
+  private notJson(r: Response, where: Step): WebHdfsError {
+    const text = r.body.toString('utf8')
+    if (text.includes('making an HTTP request to a Hadoop IPC port')) {
+      return this.fail(where.op, where.path, r.status, 'NotWebHdfs',
+        `${where.datanode ?? this.namenode} is a Hadoop RPC port, not the WebHDFS HTTP port ` +
+        `(dfs.namenode.http-address, default ${DEFAULT_WEBHDFS_PORT}); hdfs:// URLs given to tsf name the HTTP port`)
+    }
+    return new WebHdfsError({
+      op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode, status: r.status,
+      exception: r.status === 404 ? 'NotWebHdfs' : 'BadResponse',
+      remoteMessage: r.status === 404
+        ? `no WebHDFS here (is WebHDFS enabled, and is this the NameNode's HTTP address?): ${preview(r.body)}`
+        : `unexpected answer: ${preview(r.body)}`,
+      retriable: r.status >= 500,
+    })
+  }
+
+  private networkError(e: Error & { code?: string }, where: Step): WebHdfsError {
+    const code = e.code ?? (e.message === 'socket hang up' ? 'ESocketHangUp' : 'ENetwork')
+    const text = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNRESET' ? 'connection reset' : e.message
+    return new WebHdfsError({
+      op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode,
+      exception: code, remoteMessage: text, retriable: NETWORK_RETRIABLE.has(code), cause: e,
+    })
+  }
+
+  private fail(op: string, path: string, status: number | undefined, exception: string, message: string): WebHdfsError {
+    return new WebHdfsError({ op, path, namenode: this.namenode, status, exception, remoteMessage: message, retriable: false })
+  }
+
+  private checkPath(path: string): string {
+    if (typeof path !== 'string' || !path.startsWith('/')) {
+      throw new UsageError(`WebHDFS: paths must be absolute, got '${path}'`)
+    }
+    return normalizePath(path)
+  }
+}
+
+// ---- helpers ----
+
+const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/')
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host
+  } catch {
+    return url
+  }
+}
+
+const opOf = (u: URL): string => (u.searchParams.get('op') ?? 'request').toUpperCase()
+
+const preview = (b: Buffer): string => {
+  const s = b.toString('utf8').replace(/\s+/g, ' ').trim()
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s || '(empty body)'
+}
+
+const detailsOf = (e: WebHdfsError): WebHdfsErrorDetails => ({
+  op: e.op, path: e.path, namenode: e.namenode, status: e.status, exception: e.exception,
+  javaClassName: e.javaClassName, remoteMessage: e.remoteMessage, datanode: e.datanode, retriable: e.retriable,
+})
