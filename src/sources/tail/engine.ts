@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readdirSync, statSync, type Stats } from 'node:fs'
+import { closeSync, fstatSync, openSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
@@ -27,8 +27,18 @@ export interface TailConfig {
 }
 
 // bytes read from one file before the others get their turn
-const BUDGET = 4 * 1024 * 1024
-const READ_CHUNK = 1024 * 1024
+const BUDGET = 256 * 1024
+const READ_CHUNK = 64 * 1024
+
+// Where an open file is now (Linux: /proc/self/fd); undefined when deleted or unknown.
+const currentPath = (fd: number): string | undefined => {
+  try {
+    const path = readlinkSync(`/proc/self/fd/${fd}`)
+    return path.startsWith('/') && !path.endsWith(' (deleted)') ? path : undefined
+  } catch {
+    return undefined
+  }
+}
 
 const inodeKey = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`
 
@@ -414,7 +424,9 @@ class TailEngine {
     this.watcher?.setDirs(found.dirs)
     for (const { path, error } of found.errors) this.report(`dir:${path}`, `${path}: ${describeSystemError(error)} (skipped; other files continue)`)
     for (const path of found.missing) {
-      if (config.follow) this.report(`missing:${path}`, `${path}: no such file (yet): waiting for it to appear`, false)
+      if (config.follow) {
+        if (this.initial) this.report(`missing:${path}`, `${path}: no such file (yet): waiting for it to appear`, false)
+      }
       else this.report(`missing:${path}`, `${path}: no such file or directory`)
     }
     const seen = new Set<FileTail>()
@@ -480,6 +492,12 @@ class TailEngine {
       t.rotated = true
       t.lastActivity = Date.now()
       if (this.byPath.get(t.path) === t) this.byPath.delete(t.path)
+      const now = currentPath(t.fd)
+      if (now) {
+        // where it went (app.log.1): a restart looks there first
+        t.entry.lastPath = now
+        this.store.markDirty()
+      }
       this.wake.add(t)
     }
   }

@@ -92,6 +92,12 @@ export class LineFramer {
     this.inLong = false
   }
 
+  // neither inside an oversize line nor holding a truncated one: pending bytes (if any) are
+  // the start of an ordinary line that the next newline completes
+  get ordinary(): boolean {
+    return !this.held && !this.inLong
+  }
+
   // bytes held that are not yet a line
   get buffered(): number {
     return this.pendingLength + (this.held ? 1 : 0)
