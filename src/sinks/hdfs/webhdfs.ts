@@ -388,13 +388,13 @@ export class WebHdfs {
   async rename(src: string, dst: string, options: CallOptions = {}): Promise<boolean> {
     const s = this.checkPath(src)
     const d = this.checkPath(dst)
-    let attempts = 0
-    return this.retry('RENAME', s, options, async (sig) => {
-      attempts++
+    let uncertain = false
+    return this.retry('RENAME', s, options, async (sig, previous) => {
+      uncertain ||= mayHaveHappened(previous)
       const r = await this.nn(sig, 'PUT', 'RENAME', s, { destination: d })
       const ok = this.booleanOf(r, { op: 'RENAME', path: s })
-      if (ok || attempts === 1) return ok
-      // A retry after a lost answer: the first attempt may have done it.
+      if (ok || !uncertain) return ok
+      // A retry after a lost answer: an earlier attempt may have done it.
       return (await this.statusOnce(sig, s)) === null && (await this.statusOnce(sig, d)) !== null
     })
   }
@@ -442,12 +442,12 @@ export class WebHdfs {
   /** DELETE: true when the path is gone afterwards because of this call (or a lost earlier attempt of it). */
   async delete(path: string, recursive = false, options: CallOptions = {}): Promise<boolean> {
     const p = this.checkPath(path)
-    let attempts = 0
-    return this.retry('DELETE', p, options, async (sig) => {
-      attempts++
+    let uncertain = false
+    return this.retry('DELETE', p, options, async (sig, previous) => {
+      uncertain ||= mayHaveHappened(previous)
       const r = await this.nn(sig, 'DELETE', 'DELETE', p, { recursive: String(recursive) })
       const ok = this.booleanOf(r, { op: 'DELETE', path: p })
-      if (ok || attempts === 1) return ok
+      if (ok || !uncertain) return ok
       return (await this.statusOnce(sig, p)) === null
     })
   }
@@ -542,16 +542,21 @@ export class WebHdfs {
 
   // ---- retry loop ----
 
-  private async retry<T>(op: string, p: string, options: CallOptions, attempt: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  // Runs attempt until it succeeds, fails for good, or maxRetryMs/the signal says stop; each
+  // attempt is told the previous attempt's error.
+  private async retry<T>(op: string, p: string, options: CallOptions,
+    attempt: (signal: AbortSignal | undefined, previous: WebHdfsError | undefined) => Promise<T>): Promise<T> {
     const signal = this.signalFor(options)
     const started = Date.now()
     let n = 0
+    let previous: WebHdfsError | undefined
     for (;;) {
       if (signal?.aborted) throw abortReason(signal)
       try {
-        return await attempt(signal)
+        return await attempt(signal, previous)
       } catch (e) {
         if (!(e instanceof WebHdfsError)) throw e
+        previous = e
         n++
         e.attempts = n
         if (!e.retriable) throw e
@@ -656,6 +661,11 @@ export class WebHdfs {
 }
 
 // ---- helpers ----
+
+// Whether a failed attempt may still have been carried out by the server: its answer was lost
+// (reset, timeout, hang-up) or was a 5xx; a refused connection or a RemoteException 4xx was not.
+const mayHaveHappened = (e: WebHdfsError | undefined): boolean =>
+  e !== undefined && (e.status === undefined ? e.exception !== 'ECONNREFUSED' : e.status >= 500)
 
 const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/')
 

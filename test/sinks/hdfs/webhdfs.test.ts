@@ -227,19 +227,20 @@ t.test('real HDFS: the RPC port instead of the HTTP port gets a clear message', 
 
 interface Proxy {
   url: string
-  // drop the answer of the next request whose method and op match; run `meanwhile` before dropping
-  dropNext(method: string, op: string, meanwhile?: () => Promise<void>): void
+  // drop the answer of the next request to the NameNode or a DataNode whose method and op match;
+  // run `meanwhile` before dropping
+  dropNext(to: 'nn' | 'dn', method: string, op: string, meanwhile?: () => Promise<void>): void
   dropped: number
   close(): Promise<void>
 }
 
 const startProxy = async (target: string): Promise<Proxy> => {
   const nn = new URL(target)
-  let rule: { method: string; op: string; meanwhile?: () => Promise<void> } | null = null
+  let rule: { to: 'nn' | 'dn'; method: string; op: string; meanwhile?: () => Promise<void> } | null = null
   const proxy: Proxy = {
     url: '',
     dropped: 0,
-    dropNext(method, op, meanwhile) { rule = { method, op, ...(meanwhile ? { meanwhile } : {}) } },
+    dropNext(to, method, op, meanwhile) { rule = { to, method, op, ...(meanwhile ? { meanwhile } : {}) } },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
   }
   const server = http.createServer((req, res) => {
@@ -264,7 +265,7 @@ const startProxy = async (target: string): Promise<Proxy> => {
             out = Buffer.from(JSON.stringify(j))
           }
           const r = rule
-          if (m && r && r.method === req.method && r.op === op) {
+          if (r && r.to === (m ? 'dn' : 'nn') && r.method === req.method && r.op === op) {
             rule = null
             proxy.dropped++
             if (r.meanwhile) await r.meanwhile()
@@ -298,24 +299,24 @@ t.test('real HDFS: a retried write after a lost answer never duplicates data', a
   await c.create(`${dir}/f`, 'line 1\n')
   t.equal(proxy.dropped, 0)
 
-  proxy.dropNext('POST', 'APPEND')
+  proxy.dropNext('dn', 'POST', 'APPEND')
   t.equal(await c.append(`${dir}/f`, 'line 2\n', { expectedLength: 7 }), 14)
   t.equal(proxy.dropped, 1, 'the DataNode answer of the first APPEND was dropped')
   t.equal(retries.length, 1, 'and the APPEND was retried once')
   t.match(retries[0]!.error.message, /^WebHDFS APPEND .* via DataNode 127\.0\.0\.1:\d+: (ECONNRESET|ESocketHangUp)/)
   t.equal((await direct.open(`${dir}/f`)).toString(), 'line 1\nline 2\n', 'line 2 is there exactly once')
 
-  proxy.dropNext('POST', 'APPEND')
+  proxy.dropNext('dn', 'POST', 'APPEND')
   t.equal(await c.append(`${dir}/f`, 'line 3\n'), 21, 'same without expectedLength (read before the first attempt)')
   t.equal((await direct.open(`${dir}/f`)).toString(), 'line 1\nline 2\nline 3\n')
 
-  proxy.dropNext('PUT', 'CREATE')
+  proxy.dropNext('dn', 'PUT', 'CREATE')
   await c.create(`${dir}/g`, 'only once\n')
   t.equal(proxy.dropped, 3)
   t.equal((await direct.open(`${dir}/g`)).toString(), 'only once\n', 'a create whose answer was lost is recognised, not reported as FileAlreadyExists')
 
   // Someone else writes between the lost attempt and the retry: refuse rather than guess.
-  proxy.dropNext('POST', 'APPEND', async () => { await direct.append(`${dir}/f`, 'intruder\n') })
+  proxy.dropNext('dn', 'POST', 'APPEND', async () => { await direct.append(`${dir}/f`, 'intruder\n') })
   const e = await c.append(`${dir}/f`, 'line 4\n', { expectedLength: 21 }).then(() => null, (err: unknown) => err)
   t.ok(e instanceof WebHdfsError)
   t.equal((e as WebHdfsError).exception, 'AppendLengthMismatch')
@@ -324,6 +325,16 @@ t.test('real HDFS: a retried write after a lost answer never duplicates data', a
   t.equal((await c.status(`${dir}/f`))?.length, 21, 'the caller can cut back')
   t.equal(await c.append(`${dir}/f`, 'line 4\n', { expectedLength: 21 }), 28)
   t.equal((await direct.open(`${dir}/f`)).toString(), 'line 1\nline 2\nline 3\nline 4\n')
+
+  // RENAME and DELETE answer false when retried after they were done: the client sees through it.
+  proxy.dropNext('nn', 'PUT', 'RENAME')
+  t.equal(await c.rename(`${dir}/g`, `${dir}/h`), true, 'a rename whose answer was lost is reported done')
+  t.equal(proxy.dropped, 5)
+  t.equal(await direct.status(`${dir}/g`), null)
+  proxy.dropNext('nn', 'DELETE', 'DELETE')
+  t.equal(await c.delete(`${dir}/h`), true, 'a delete whose answer was lost is reported done')
+  t.equal(proxy.dropped, 6)
+  t.equal(await c.rename(`${dir}/g`, `${dir}/h`), false, 'a plain false stays false')
 })
 
 t.test('real HDFS: writes ride through a NameNode restart', async (t) => {
