@@ -6,7 +6,9 @@ import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
 import latency from './latency.mjs'
+import rsyslogW1 from './rsyslog-w1.mjs'
+import { syslogRsyslog, syslogTsf } from './syslog.mjs'
 import ship from './ship.mjs'
 import tail from './tail.mjs'
 
-export const workloads = [codec, baseline, tail, ship, chain, chainWithChannels, channel, channelRestart, latency]
+export const workloads = [codec, baseline, tail, ship, chain, chainWithChannels, channel, channelRestart, latency, rsyslogW1, syslogTsf, syslogRsyslog]
