@@ -35,7 +35,7 @@ export const loadOffset = (dir: string, name: string): Offset | undefined => {
 
 export const saveOffset = (dir: string, name: string, offset: Offset): void => {
   const path = offsetPath(dir, name)
-  const tmp = `${path}.tmp`
+  const tmp = `${path}.${process.pid}.tmp` // a writer may register a reader while it runs
   const fd = openSync(tmp, 'w')
   try {
     writeSync(fd, JSON.stringify(offset) + '\n')

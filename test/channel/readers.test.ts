@@ -1,0 +1,58 @@
+import t from 'tap'
+import { existsSync, readdirSync } from 'node:fs'
+import { readNumber, sh } from '../fixtures/procs.js'
+import { ended, killGroup, linkReader, missing, replayWriter, seqsIn, stderrSays, tsf, until } from './helpers.js'
+
+// Flume's replicating selector, durable: one write-only channel, two named readers that each get
+// every event at their own pace, each from its own offset.
+t.test('two named readers at different speeds each get every event', async (t) => {
+  const dir = t.testdir()
+  const n = 5000
+  const q = `${dir}/q`
+  const writer = sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader fast --reader slow --segment-size 16K`)
+  const fast = sh(t, `${tsf} channel --dir ${q} --read-only --reader fast | ${linkReader} ${dir}/fast`)
+  const slow = sh(t, `${tsf} channel --dir ${q} --read-only --reader slow | ${linkReader} ${dir}/slow --delay 200 --start-after 3000`)
+  const w = await ended(writer, 60_000)
+  t.equal(w.code, 0, `the writer side ends once everything is on disk: ${w.stderr}`)
+  t.equal(readNumber(`${dir}/cp`), n, 'every event was acked to the writer once stored')
+  await until(() => seqsIn(`${dir}/fast`).length >= n, 30_000, 'the fast reader')
+  t.ok(seqsIn(`${dir}/slow`).length < n, 'the slow reader is behind when the fast one is done')
+  const stat = await ended(sh(t, `${tsf} channel --dir ${q} --stat`))
+  t.equal(stat.code, 0)
+  t.match(stat.stdout, /^reader fast +lag 0 events/m, stat.stdout)
+  t.match(stat.stdout, /^reader slow +lag [1-9]\d* events/m, stat.stdout)
+  t.match(stat.stdout, /^depth +[1-9]\d* events/m)
+  t.match(stat.stdout, /^oldest +\d+(\.\d)?[smh] ago/m)
+  await until(() => seqsIn(`${dir}/slow`).length >= n, 60_000, 'the slow reader')
+  t.same(missing(seqsIn(`${dir}/fast`), n), [], 'fast: nothing missing')
+  t.same(missing(seqsIn(`${dir}/slow`), n), [], 'slow: nothing missing')
+  t.same(seqsIn(`${dir}/slow`), [...Array(n).keys()].map((i) => i + 1), 'slow: in order, once')
+  // once both readers passed them, the sealed segments go away
+  await until(() => readdirSync(q).filter((f) => f.endsWith('.seg')).length === 1, 10_000, 'consumed segments deleted')
+  killGroup(fast)
+  killGroup(slow)
+  for (const r of [await ended(fast), await ended(slow)]) {
+    t.match(r.stderr, /tsf channel: stopped on SIGTERM/, 'a reader stops cleanly on SIGTERM')
+    t.notMatch(r.stderr, /error|went away/)
+  }
+  t.ok(existsSync(`${q}/readers/slow.offset`))
+})
+
+t.test('a restarted reader resumes at its durable offset', async (t) => {
+  const dir = t.testdir()
+  const q = `${dir}/q`
+  const w = await ended(sh(t, `${replayWriter} 300 ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader r`), 30_000)
+  t.equal(w.code, 0)
+  const first = sh(t, `${tsf} channel --dir ${q} --read-only --reader r | ${linkReader} ${dir}/out`)
+  await until(() => seqsIn(`${dir}/out`).length >= 300, 20_000, 'first read')
+  await stderrSays(first, /ready/)
+  await new Promise((r) => setTimeout(r, 300)) // the offset is saved at most every 100 ms
+  killGroup(first)
+  await ended(first)
+  await ended(sh(t, `${replayWriter} 400 ${dir}/cp | ${tsf} channel --dir ${q} --write-only`), 30_000)
+  const second = sh(t, `${tsf} channel --dir ${q} --read-only --reader r | ${linkReader} ${dir}/out`)
+  await until(() => seqsIn(`${dir}/out`).length >= 400, 20_000, 'second read')
+  killGroup(second)
+  await ended(second)
+  t.same(seqsIn(`${dir}/out`), [...Array(400).keys()].map((i) => i + 1), 'each event once, in order')
+})
