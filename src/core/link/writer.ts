@@ -304,7 +304,10 @@ export class EventOutput extends EventEmitter {
     while (this.durable < this.position && !this.closed && !signal?.aborted) {
       const left = deadline - Date.now()
       if (left <= 0) break
-      await Promise.race([once(this, 'progress'), sleep(Math.min(left, 200))])
+      // the listener is removed each round: a long wait must not pile them up
+      const round = new AbortController()
+      await Promise.race([once(this, 'progress', { signal: round.signal }).catch(() => undefined), sleep(Math.min(left, 200))])
+      round.abort()
     }
     return this.position - this.durable
   }
