@@ -1,8 +1,58 @@
-import { Command } from 'commander'
-import { TsfError } from '../core/errors.js'
+import { Command, Option } from 'commander'
+import { hostname } from 'node:os'
+import { UsageError } from '../core/errors.js'
+import { runCommand } from '../core/runtime.js'
+import { runExec } from '../sources/exec/engine.js'
+import { addRunnerOptions, duration, header, size, type RunnerOptions } from './common.js'
 
-// Placeholder: the exec command is being built (see its issue).
-export const makeExecCommand = (): Command =>
-  new Command('exec').description('(exec: not built yet)').action(() => {
-    throw new TsfError('exec is not built yet')
+interface ExecOptions extends RunnerOptions {
+  stderr: boolean
+  restart: boolean
+  restartDelay: number
+  killAfter: number
+  shell: boolean
+  header?: Record<string, string>
+  host: string
+  maxLine: number
+  truncate: boolean
+  window: number
+}
+
+export const makeExecCommand = (): Command => {
+  const cmd = new Command('exec')
+    .usage('[options] -- <command> [args...]')
+    .description("run a command and make each line it prints an event (at-most-once: a command cannot replay; for files use tail or spool)")
+    .argument('<command>', 'the command to run (put -- before it when it has options of its own)')
+    .argument('[args...]', 'its arguments')
+    .option('--stderr', 'make stderr lines events too (header stream=stderr; stdout ones get stream=stdout); otherwise stderr passes through', false)
+    .option('--restart', 'start the command again whenever it exits', false)
+    .addOption(new Option('--restart-delay <duration>', 'wait this long before a restart').default(10_000, '10s').argParser(duration('--restart-delay')))
+    .addOption(new Option('--kill-after <duration>', 'after SIGTERM, how long the command has to exit before SIGKILL').default(5000, '5s').argParser(duration('--kill-after')))
+    .option('--shell', 'run the command through /bin/sh -c (pipes, globs, variables)', false)
+    .option('-H, --header <K=V>', 'a static header on every event (repeatable)', header)
+    .option('--host <name>', 'the host field of every event', hostname())
+    .addOption(new Option('--max-line <size>', 'longest line kept whole; longer ones are cut into pieces marked "cont"').default(1024 * 1024, '1M').argParser(size('--max-line')))
+    .option('--truncate', 'drop the rest of an oversize line instead of cutting it into pieces', false)
+    .addOption(new Option('--window <size>', "most bytes of events written but not yet acked; the command's output is not read beyond it").default(8 * 1024 * 1024, '8M').argParser(size('--window')))
+  addRunnerOptions(cmd)
+  return cmd.action(async (file: string, args: string[], options: ExecOptions) => {
+    if (options.maxLine < 1) throw new UsageError('--max-line: must be at least 1 byte')
+    if (!file) throw new UsageError('exec: expected a command to run, as in: tsf exec -- tail -F app.log')
+    const config = {
+      file,
+      args,
+      shell: options.shell,
+      stderr: options.stderr,
+      restart: options.restart,
+      restartDelay: options.restartDelay,
+      killAfter: options.killAfter,
+      maxLine: options.maxLine,
+      truncate: options.truncate,
+      host: options.host,
+      headers: options.header ?? {},
+      window: options.window,
+      shutdownTimeout: options.shutdownTimeout,
+    }
+    process.exitCode = await runCommand({ component: 'exec', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, (rt) => runExec(config, rt))
   })
+}

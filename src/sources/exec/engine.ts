@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto'
+import { execa, type Result } from 'execa'
+import { encodeEnvelope } from '../../core/event.js'
+import { TsfError } from '../../core/errors.js'
+import { ExitCode } from '../../core/exit-codes.js'
+import type { EventOutput } from '../../core/link/writer.js'
+import { info, warn, warnOnce } from '../../core/log.js'
+import type { Runtime } from '../../core/runtime.js'
+import { pumpLines, type PumpHooks, type Sequence } from './output-lines.js'
+
+export interface ExecConfig {
+  file: string
+  args: string[]
+  shell: boolean
+  // stderr lines are events too (header stream=stderr); otherwise stderr passes through
+  stderr: boolean
+  restart: boolean
+  restartDelay: number
+  // after SIGTERM, how long the child has before SIGKILL
+  killAfter: number
+  maxLine: number
+  truncate: boolean
+  host: string
+  headers: Record<string, string>
+  window: number
+  shutdownTimeout: number
+}
+
+// Runs the command (again after --restart-delay with --restart); each line it prints is an event.
+// A command cannot replay: events it printed that were not yet durable when tsf died are lost,
+// so exec is at-most-once across its own restarts (put `tsf channel` right after it).
+export const runExec = async (config: ExecConfig, rt: Runtime): Promise<number> => {
+  const out = await rt.output({ window: config.window })
+  const runner = new ExecRunner(config, rt, out)
+  return runner.run()
+}
+
+const display = (config: ExecConfig): string => [config.file, ...config.args].join(' ')
+
+class ExecRunner {
+  // one src per process and run: agent part + run number
+  private readonly agent = randomBytes(9).toString('base64url')
+  private runs = 0
+  private deadline?: number
+  private readonly stopped: Promise<void>
+
+  constructor(private readonly config: ExecConfig, private readonly rt: Runtime, private readonly out: EventOutput) {
+    this.stopped = abortPromise(rt.stop)
+    rt.stop.addEventListener('abort', () => (this.deadline = Date.now() + config.shutdownTimeout), { once: true })
+  }
+
+  async run(): Promise<number> {
+    let last: Result | undefined
+    let startFailure: string | undefined
+    while (!this.rt.stop.aborted) {
+      const outcome = await this.once()
+      last = outcome.result
+      startFailure = outcome.startFailure
+      if (this.rt.stop.aborted || !this.config.restart) break
+      info(`restarting in ${this.config.restartDelay} ms (--restart-delay)`)
+      await this.pause(this.config.restartDelay)
+    }
+    const unacked = await this.out.end(this.deadline ? Math.max(0, this.deadline - Date.now()) : this.config.shutdownTimeout)
+    if (unacked) {
+      warn(`${unacked} events were not acked by the downstream within the shutdown timeout; a command cannot replay them (at-most-once)`)
+      if (!this.rt.stop.aborted) throw new TsfError(`${unacked} events left unacked`)
+    }
+    if (this.rt.stop.aborted) return ExitCode.ok
+    if (startFailure) throw new TsfError(startFailure)
+    if (last && last.exitCode !== 0) return ExitCode.failure
+    return ExitCode.ok
+  }
+
+  // One run of the command: start, read its output until it closes, report how it ended.
+  private async once(): Promise<{ result?: Result; startFailure?: string }> {
+    const { config, rt } = this
+    const run = ++this.runs
+    const child = execa(config.file, config.args, {
+      shell: config.shell,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: config.stderr ? 'pipe' : 'inherit',
+      buffer: false,
+      reject: false,
+      encoding: 'buffer',
+      stripFinalNewline: false,
+      forceKillAfterDelay: config.killAfter,
+      cleanup: true,
+    })
+    // SIGTERM (or a `| head` gone away) reaches the child; we read on until its output closes
+    const stop = (): void => void child.kill('SIGTERM')
+    rt.stop.addEventListener('abort', stop, { once: true })
+    try {
+      if (child.pid !== undefined) {
+        rt.counters.add('ChildStartCount')
+        info(`started ${display(config)} (pid ${child.pid}${run > 1 ? `, run ${run}` : ''})`)
+      }
+      const seq: Sequence = { src: `${this.agent}.${run}`, seq: 0 }
+      const headers = config.stderr ? { ...config.headers, stream: 'stdout' } : config.headers
+      const pumps = [pumpLines(child.stdout!, { maxLine: config.maxLine, truncate: config.truncate, envelope: encodeEnvelope({ host: config.host, headers }) }, seq, this.out, this.hooks())]
+      if (config.stderr) {
+        const envelope = encodeEnvelope({ host: config.host, headers: { ...config.headers, stream: 'stderr' } })
+        pumps.push(pumpLines(child.stderr!, { maxLine: config.maxLine, truncate: config.truncate, envelope }, seq, this.out, this.hooks()))
+      }
+      await Promise.all(pumps.map((p) => p.catch(() => undefined))) // a stream error ends that stream; the exit says why
+      const result = await child
+      if (result.code && child.pid === undefined) {
+        const why = result.code === 'ENOENT' ? 'command not found' : result.code === 'EACCES' ? 'permission denied' : result.originalMessage
+        if (config.restart) warn(`cannot run ${config.file}: ${why}`)
+        rt.counters.add('ChildFailureCount')
+        return { result, startFailure: `cannot run ${config.file}: ${why}` }
+      }
+      rt.counters.add('ChildExitCount')
+      if (result.exitCode !== 0) rt.counters.add('ChildFailureCount')
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`
+      const stopping = rt.stop.aborted && result.signal === 'SIGTERM'
+      ;(result.exitCode === 0 || stopping ? info : warn)(`${display(config)} ${how} after ${seq.seq} events`)
+      return { result }
+    } finally {
+      rt.stop.removeEventListener('abort', stop)
+    }
+  }
+
+  private hooks(): PumpHooks {
+    const { rt, config } = this
+    return {
+      ready: async () => {
+        // while stopping, waiting for room is bounded by the shutdown timeout
+        if (this.deadline === undefined) {
+          await Promise.race([this.out.ready(), this.stopped])
+          if (!rt.stop.aborted) return true
+        }
+        const left = this.deadline! - Date.now()
+        if (left <= 0) return false
+        let timer: NodeJS.Timeout | undefined
+        const ok = await Promise.race([this.out.ready().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left)))])
+        clearTimeout(timer)
+        if (!ok) warn(`the downstream took no more within the shutdown timeout: the rest of ${config.file}'s output is dropped`)
+        return ok
+      },
+      written: (n) => rt.counters.add('EventReceivedCount', n),
+      durable: (n) => rt.counters.add('EventAcceptedCount', n),
+      oversize: () => {
+        rt.counters.add('OversizeLineCount')
+        warnOnce(
+          'oversize',
+          `${config.file}: a line longer than ${config.maxLine} bytes was ${config.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, said once)`,
+        )
+      },
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopped])
+    clearTimeout(timer)
+  }
+}
+
+const abortPromise = (signal: AbortSignal): Promise<void> =>
+  signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))

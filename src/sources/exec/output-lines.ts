@@ -1,0 +1,50 @@
+import type { Readable } from 'node:stream'
+import { sourceEventHead, type EventHead } from '../../core/event.js'
+import type { EventOutput } from '../../core/link/writer.js'
+import { LineSplitter } from '../../core/lines.js'
+
+// One output stream of the child (stdout or stderr) to events. Reading waits for the output to
+// have room, so a slow downstream fills the pipe and the child blocks on write: nothing dropped.
+
+export interface StreamConfig {
+  maxLine: number
+  truncate: boolean
+  // the constant ,"host":...,"headers":{...} of this stream's events
+  envelope: string
+}
+
+export interface Sequence {
+  src: string
+  seq: number
+}
+
+export interface PumpHooks {
+  // how long to wait for room: resolves false when reading should give up (shutdown deadline)
+  ready: () => Promise<boolean>
+  written: (n: number) => void
+  durable: (n: number) => void
+  oversize: () => void
+}
+
+export const pumpLines = async (stream: Readable, config: StreamConfig, seq: Sequence, out: EventOutput, hooks: PumpHooks): Promise<void> => {
+  const splitter = new LineSplitter({ maxLine: config.maxLine, truncate: config.truncate, onOversize: hooks.oversize })
+  const emit = (heads: EventHead[]): void => {
+    const n = heads.length
+    if (n === 0) return
+    hooks.written(n)
+    out.write(heads, () => hooks.durable(n))
+  }
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const heads: EventHead[] = []
+    const ts = Date.now()
+    splitter.push(chunk, (piece) => heads.push(sourceEventHead(piece.bytes, { ts, src: seq.src, seq: ++seq.seq, cont: piece.cont, truncated: piece.truncated }, config.envelope)))
+    emit(heads)
+    if (!(await hooks.ready())) {
+      stream.destroy()
+      return
+    }
+  }
+  // the child closed its output: an unterminated last line is an event too
+  const rest = splitter.rest()
+  if (rest) emit([sourceEventHead(rest, { ts: Date.now(), src: seq.src, seq: ++seq.seq }, config.envelope)])
+}
