@@ -107,7 +107,13 @@ export class EventInput extends EventEmitter {
         if (batch.heads.length) yield batch
       }
     } finally {
-      await iterator.return?.()
+      if (this.stopped) {
+        // Stopped (SIGTERM, upstream lost) while a read is pending on an idle upstream: return()
+        // would wait for its next data or EOF. Close our end instead; what was not read stays
+        // unacked with the writer.
+        ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
+        void iterator.return?.()?.catch(() => undefined)
+      } else await iterator.return?.()
     }
   }
 
