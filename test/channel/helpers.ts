@@ -6,12 +6,13 @@ export { fixture, root, tsf, until }
 export const replayWriter = `node ${root}test/channel/fixtures/replay-writer.mjs`
 export const linkReader = fixture('link-reader.mjs')
 
-// The `seq` of every event line in a reader's output file, in order.
+// The `seq` of every whole event line in a reader's output file, in order (a line being written
+// right now is not whole yet).
 export const seqsIn = (path: string): number[] =>
   existsSync(path)
     ? readFileSync(path, 'utf8')
         .split('\n')
-        .filter(Boolean)
+        .slice(0, -1)
         .map((l) => (JSON.parse(l) as { seq: number }).seq)
     : []
 

@@ -1,0 +1,68 @@
+import t, { type Test } from 'tap'
+import { readNumber, sh } from '../fixtures/procs.js'
+import { ended, killGroup, linkReader, replayWriter, seqsIn, stderrSays, tsf, until } from './helpers.js'
+
+const n = 3000
+const small = '--max-size 64K --segment-size 16K'
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+// Writes n events into a write-only channel whose only registered reader is not running yet.
+const fill = (t: Test, dir: string, policy: string) =>
+  sh(t, `${replayWriter} ${n} ${dir}/cp --pad 40 | ${tsf} channel --dir ${dir}/q --write-only --reader r ${small} --when-full ${policy}`)
+
+const readAll = async (t: Test, dir: string, expect: number) => {
+  const reader = sh(t, `${tsf} channel --dir ${dir}/q --read-only --reader r | ${linkReader} ${dir}/out`)
+  await until(() => seqsIn(`${dir}/out`).length >= expect, 30_000, `${expect} events read`, () => reader.stderr())
+  await new Promise((r) => setTimeout(r, 200)) // nothing more comes
+  killGroup(reader)
+  await ended(reader)
+  return seqsIn(`${dir}/out`)
+}
+
+t.test('a full channel blocks its writer (back pressure) and resumes when the reader catches up', async (t) => {
+  const dir = t.testdir()
+  const writer = fill(t, dir, 'block')
+  await stderrSays(writer, /full \(--max-size 64\.0 KiB\): holding input until readers catch up/)
+  // let the acks of what was stored before it filled up arrive: wait for a second without change
+  let stuck = -1
+  let since = Date.now()
+  await until(() => {
+    const now = readNumber(`${dir}/cp`)
+    if (now !== stuck) [stuck, since] = [now, Date.now()]
+    return Date.now() - since > 1000
+  }, 20_000, 'the writer to be held')
+  await new Promise((r) => setTimeout(r, 500))
+  t.ok(readNumber(`${dir}/cp`) < n, `the writer is held (acked ${stuck} of ${n})`)
+  t.equal(readNumber(`${dir}/cp`), stuck, 'and makes no progress while full')
+  const reader = sh(t, `${tsf} channel --dir ${dir}/q --read-only --reader r | ${linkReader} ${dir}/out`)
+  const w = await ended(writer, 60_000)
+  t.equal(w.code, 0, w.stderr)
+  t.match(w.stderr, /room again, taking input/)
+  t.equal(readNumber(`${dir}/cp`), n, 'every event stored and acked in the end')
+  await until(() => seqsIn(`${dir}/out`).length >= n, 30_000, 'all events read')
+  killGroup(reader)
+  await ended(reader)
+  t.same(seqsIn(`${dir}/out`), range(1, n), 'all of them, in order, once')
+})
+
+t.test('drop-newest drops what arrives while full and counts it', async (t) => {
+  const dir = t.testdir()
+  const w = await ended(fill(t, dir, 'drop-newest'), 60_000)
+  t.equal(w.code, 0, w.stderr)
+  t.equal(readNumber(`${dir}/cp`), n, 'dropped events are acked upstream: that is the policy')
+  const dropped = Number(/dropped (\d+) new event\(s\) while full/.exec(w.stderr)?.[1] ?? NaN)
+  t.ok(dropped > 0 && dropped < n, `dropped ${dropped}`)
+  const seqs = await readAll(t, dir, n - dropped)
+  t.same(seqs, range(1, n - dropped), 'the oldest events were kept, in order')
+})
+
+t.test('drop-oldest drops whole old segments when full and counts them', async (t) => {
+  const dir = t.testdir()
+  const w = await ended(fill(t, dir, 'drop-oldest'), 60_000)
+  t.equal(w.code, 0, w.stderr)
+  t.equal(readNumber(`${dir}/cp`), n)
+  const dropped = [...w.stderr.matchAll(/dropped the oldest segment, (\d+) event\(s\)/g)].reduce((s, m) => s + Number(m[1]), 0)
+  t.ok(dropped > 0 && dropped < n, `dropped ${dropped}`)
+  const seqs = await readAll(t, dir, n - dropped)
+  t.same(seqs, range(dropped + 1, n), 'the newest events were kept, in order')
+})
