@@ -231,6 +231,7 @@ export class LocalStorage implements RollStorage {
   }
 
   async openLog(length: number): Promise<StateLog> {
+    await this.mkdirs(this.stateDir)
     const path = join(this.stateDir, 'commits.log')
     const fh = await open(path, constants.O_RDWR | constants.O_CREAT)
     await fh.truncate(length)

@@ -10,6 +10,7 @@ export interface OpenFile {
   stem: string
   suffix: string
   len: number // committed bytes
+  raw: number // committed bytes before compression, for --size
   events: number
   openedAt: number // wall clock, for --interval
   lastWrite: number // wall clock, for --idle and --max-open

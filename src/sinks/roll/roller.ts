@@ -8,6 +8,7 @@ import { fileNames, type Bucket, type Layout } from './layout.js'
 import type { OpenFile } from './open-file.js'
 import { publishFile } from './publish.js'
 import { RangeSet } from './ranges.js'
+import { addCut, addPart, sliceForFiles, Staged } from './staged.js'
 import { recover } from './recover.js'
 import { RollState } from './state.js'
 import type { RollStorage } from './storage.js'
@@ -35,23 +36,13 @@ export interface RollerOptions {
   maxStaged?: number
 }
 
-interface Staged {
-  batches: InputBatch[]
-  buckets: Map<string, { bucket: Bucket; parts: Buffer[]; bytes: number; events: number }>
-  seqs: Map<string, RangeSet>
-  bytes: number
-  events: number
-}
-
-const newStaged = (): Staged => ({ batches: [], buckets: new Map(), seqs: new Map(), bytes: 0, events: 0 })
-
 const RETRY_MIN = 500
 const RETRY_MAX = 30_000
 
 export class Roller {
   private readonly state: RollState
   private readonly open = new Map<string, OpenFile>()
-  private staged = newStaged()
+  private staged = new Staged()
   private queue: Promise<void> = Promise.resolve()
   private commitQueued = false
   private maintainQueued = false
@@ -141,18 +132,15 @@ export class Roller {
         pending.add(seq)
       }
       const { bucket, breakLine } = this.bucketFor(event, src ?? '', now)
-      let entry = staged.buckets.get(bucket.key)
-      if (!entry) staged.buckets.set(bucket.key, (entry = { bucket, parts: [], bytes: 0, events: 0 }))
+      const entry = staged.entry(bucket)
       if (breakLine) {
-        entry.parts.push(NEWLINE)
-        entry.bytes += 1
+        addPart(entry, NEWLINE)
+        addCut(entry)
       }
-      for (const part of formatEvent(this.options.format, head, event)) {
-        entry.parts.push(part)
-        entry.bytes += part.length
-      }
+      for (const part of formatEvent(this.options.format, head, event)) addPart(entry, part)
       entry.events++
       staged.events++
+      if (event.cont !== true || this.options.format === 'json') addCut(entry)
     }
     staged.bytes += batch.bytes
     this.counters.add('EventReceivedCount', received)
@@ -228,7 +216,7 @@ export class Roller {
   private async commitStaged(): Promise<void> {
     const staged = this.staged
     if (staged.batches.length === 0) return
-    this.staged = newStaged()
+    this.staged = new Staged()
     let delay = RETRY_MIN
     let since = 0
     for (;;) {
@@ -246,7 +234,8 @@ export class Roller {
         this.counters.add('EventWriteFailCount', staged.events)
         if (Date.now() + delay > this.giveUpAt) {
           // stopping: leave them to the upstream, which still holds them
-          this.staged = mergeStaged(staged, this.staged)
+          staged.absorb(this.staged)
+          this.staged = staged
           return
         }
         await sleep(delay)
@@ -256,30 +245,46 @@ export class Roller {
   }
 
   private async commit(staged: Staged): Promise<void> {
-    const touched: { file: OpenFile; len: number; events: number }[] = []
-    // open every file first: making room (--max-open) must not close a file this commit wrote to
-    const files = new Map<string, OpenFile>()
-    for (const { bucket } of staged.buckets.values()) files.set(bucket.key, this.open.get(bucket.key) ?? (await this.openFile(bucket, staged)))
+    const { count, size, gzip } = this.options
+    // open every file first: making room (--max-open) must not close a file this commit writes to
+    const firsts = new Map<string, OpenFile>()
+    for (const { bucket } of staged.buckets.values()) firsts.set(bucket.key, this.open.get(bucket.key) ?? (await this.openFile(bucket, staged)))
+    const writes: { file: OpenFile; len: number; raw: number; events: number }[] = []
+    const filled: OpenFile[] = []
+    const opened: OpenFile[] = []
     try {
-      for (const { bucket, parts, bytes, events } of staged.buckets.values()) {
-        const file = files.get(bucket.key)!
-        const data = await encodeChunk(parts, bytes, this.options.gzip)
-        touched.push({ file, len: file.len + data.length, events })
-        await file.file.append(data)
+      for (const entry of staged.buckets.values()) {
+        let file = firsts.get(entry.bucket.key)!
+        for (const slice of sliceForFiles(entry, file, { count, size })) {
+          const data = await encodeChunk(slice.parts, slice.bytes, gzip)
+          writes.push({ file, len: file.len + data.length, raw: file.raw + slice.bytes, events: slice.events })
+          await file.file.append(data)
+          if (slice.fills) {
+            filled.push(file)
+            file = await this.openFile(entry.bucket, staged)
+            opened.push(file)
+          }
+        }
       }
-      await Promise.all(touched.map((t) => t.file.file.sync()))
-      await this.state.commitBatch(new Map(touched.map((t) => [t.file.rel, t.len])), staged.seqs)
+      await Promise.all(writes.map((w) => w.file.file.sync()))
+      await this.state.commitBatch(new Map(writes.map((w) => [w.file.rel, w.len])), staged.seqs)
     } catch (error) {
-      // nothing of this commit may stay in a file: cut every touched file back
-      for (const t of touched) await t.file.file.truncate(t.file.len).catch(() => undefined)
+      // nothing of this commit may stay in a file: cut every written file back
+      for (const w of writes) await w.file.file.truncate(w.file.len).catch(() => undefined)
+      // each bucket keeps its first file; files opened for the overflow are removed (empty)
+      for (const [key, f] of firsts) this.open.set(key, f)
+      for (const f of opened) this.retiring.add(f)
       throw error
     }
     const now = Date.now()
-    for (const t of touched) {
-      t.file.len = t.len
-      t.file.events += t.events
-      t.file.lastWrite = now
+    for (const w of writes) {
+      w.file.len = w.len
+      w.file.raw = w.raw
+      w.file.events += w.events
+      w.file.lastWrite = now
     }
+    // full files are published by the maintenance that follows every commit
+    for (const f of filled) this.retiring.add(f)
     this.counters.add('EventDrainSuccessCount', staged.events)
     for (const batch of staged.batches) this.input?.done(batch)
   }
@@ -298,7 +303,7 @@ export class Roller {
     }
     await this.state.opening(names.inProgress, names.stem, names.suffix)
     const file = await this.options.storage.create(names.inProgress)
-    const open: OpenFile = { bucket, file, rel: names.inProgress, stem: names.stem, suffix: names.suffix, len: 0, events: 0, openedAt: opened, lastWrite: opened }
+    const open: OpenFile = { bucket, file, rel: names.inProgress, stem: names.stem, suffix: names.suffix, len: 0, raw: 0, events: 0, openedAt: opened, lastWrite: opened }
     this.open.set(bucket.key, open)
     this.claimed.add(names.final)
     return open
@@ -313,7 +318,7 @@ export class Roller {
       if (f.len === 0) continue
       const midLine = this.contOwner.has(f.bucket.key)
       const due =
-        (!midLine && ((size && f.len >= size) || (count && f.events >= count) || (interval && now - f.openedAt >= interval))) ||
+        (!midLine && ((size && f.raw >= size) || (count && f.events >= count) || (interval && now - f.openedAt >= interval))) ||
         (idle && now - f.lastWrite >= idle)
       if (due) await this.finalise(f)
     }
@@ -321,7 +326,7 @@ export class Roller {
 
   // Takes a file out of use (its bucket's next events open a new file) and publishes it.
   private async finalise(f: OpenFile): Promise<void> {
-    this.open.delete(f.bucket.key)
+    if (this.open.get(f.bucket.key) === f) this.open.delete(f.bucket.key)
     this.retiring.add(f)
     await this.retire(f)
   }
@@ -367,25 +372,3 @@ const parseHead = (head: EventHead): TsfEvent => {
 const NEWLINE = Buffer.from('\n')
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-const mergeStaged = (a: Staged, b: Staged): Staged => {
-  if (b.batches.length === 0) return a
-  // b was staged after a: keep a's order first (b's parts go after a's in each bucket)
-  for (const [key, entry] of b.buckets) {
-    const into = a.buckets.get(key)
-    if (into) {
-      into.parts.push(...entry.parts)
-      into.bytes += entry.bytes
-      into.events += entry.events
-    } else a.buckets.set(key, entry)
-  }
-  for (const [src, set] of b.seqs) {
-    const into = a.seqs.get(src)
-    if (into) into.addAll(set)
-    else a.seqs.set(src, set)
-  }
-  a.batches.push(...b.batches)
-  a.bytes += b.bytes
-  a.events += b.events
-  return a
-}
