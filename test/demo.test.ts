@@ -1,8 +1,8 @@
 import t from 'tap'
-import { sh, tsf } from './fixtures/procs.js'
+import { sh, tmpdir, tsf } from './fixtures/procs.js'
 
 t.test('tsf demo runs the local chain and every generated line reaches the rolled files', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `${tsf} demo --out ${dir}/d --duration 3s --rate 500`).done
   t.equal(r.code, 0, r.stderr)
   const m = /generated (\d+) lines; (\d+) are in/.exec(r.stderr)

@@ -51,6 +51,9 @@ export class EventInput extends EventEmitter {
   private stopped = false
   private stopWaiters: (() => void)[] = []
   private announcer?: Server
+  private lastPrefix?: string
+  private lastLink?: Link
+  private lastLinkId?: string
   oversize = 0
   lines = 0
   upstreamLost = false
@@ -93,12 +96,18 @@ export class EventInput extends EventEmitter {
   async *batches(): AsyncGenerator<InputBatch> {
     const stream = this.options.stream ?? process.stdin
     const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-    const stopped = new Promise<'stop'>((resolve) => this.stopWaiters.push(() => resolve('stop')))
     try {
       while (!this.stopped) {
+        // a fresh stop promise per read: racing every read against one long-lived promise would
+        // keep every chunk ever read reachable through that promise's reactions (a leak)
+        let wake!: () => void
+        const stopped = new Promise<'stop'>((resolve) => (wake = () => resolve('stop')))
+        this.stopWaiters.push(wake)
         const next = await Promise.race([iterator.next(), stopped])
+        this.stopWaiters.splice(this.stopWaiters.indexOf(wake) >>> 0, 1)
         if (next === 'stop') break
         if (next.done) {
+          await this.settleLinks()
           const last = await this.lastLine()
           if (last) yield last
           break
@@ -138,11 +147,19 @@ export class EventInput extends EventEmitter {
       return
     }
     heads.push(line.head)
-    if (line.cursor !== undefined) {
-      const cursor = parseCursor(line.cursor)!
-      const link = this.linkTo(cursor.link, cursor.nonce)
-      if (link.state !== 'unreachable') positions.set(cursor.link, cursor.position)
+    const cursor = line.cursor
+    if (cursor === undefined) return
+    // Most lines come from the same writer as the line before: skip parsing its name and nonce.
+    if (this.lastPrefix !== undefined && cursor.startsWith(this.lastPrefix)) {
+      if (this.lastLink!.state !== 'unreachable') positions.set(this.lastLinkId!, Number(cursor.slice(this.lastPrefix.length)))
+      return
     }
+    const parsed = parseCursor(cursor)!
+    const link = this.linkTo(parsed.link, parsed.nonce)
+    this.lastPrefix = `${parsed.link}.${parsed.nonce}.`
+    this.lastLink = link
+    this.lastLinkId = parsed.link
+    if (link.state !== 'unreachable') positions.set(parsed.link, parsed.position)
   }
 
   private cutText(bytes: Buffer, heads: EventHead[]): void {
@@ -163,8 +180,6 @@ export class EventInput extends EventEmitter {
     if (!rest) return undefined
     const linked = [...this.links.values()].filter((l) => l.state !== 'unreachable')
     if (linked.length) {
-      const deadline = Date.now() + 1000
-      while (Date.now() < deadline && linked.some((l) => !l.fin && !l.closed)) await sleep(20)
       if (linked.some((l) => !l.fin)) {
         warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
         return undefined
@@ -174,6 +189,14 @@ export class EventInput extends EventEmitter {
     const positions = new Map<string, number>()
     this.take({ bytes: rest }, heads, positions)
     return this.newBatch(heads, rest.length, positions)
+  }
+
+  // At EOF: a clean writer has sent FIN (right after closing its stdout); one that died has its
+  // link closing at the same moment. Wait briefly until every link has said which.
+  private async settleLinks(): Promise<void> {
+    const deadline = Date.now() + 1000
+    const open = (): boolean => [...this.links.values()].some((l) => l.state !== 'unreachable' && !l.fin && !l.closed)
+    while (open() && Date.now() < deadline) await sleep(10)
   }
 
   private linkTo(id: string, nonce: string): Link {

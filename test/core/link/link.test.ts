@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { fixture, lines, pidOf, readNumber, sh, until } from '../../fixtures/procs.js'
+import { fixture, lines, pidOf, readNumber, sh, tmpdir, until } from '../../fixtures/procs.js'
 
 // Real processes over real pipes: test/fixtures/link-writer.mjs emits numbered events and saves
 // the highest number it may checkpoint; link-reader.mjs appends, fsyncs, then acks.
@@ -9,7 +9,7 @@ const R = fixture('link-reader.mjs')
 const exitOf = (path: string): number => Number(readFileSync(path, 'utf8').trim())
 
 t.test('writer | reader: every event delivered, all of it checkpointed, both exit 0', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `${W} 20000 ck | ${R} out`, { cwd: dir }).done
   t.equal(r.code, 0, r.stderr)
   t.equal(readNumber(`${dir}/ck`), 20000)
@@ -20,7 +20,7 @@ t.test('writer | reader: every event delivered, all of it checkpointed, both exi
 })
 
 t.test('reader killed -9 mid-stream: the checkpoint never passes what was durable, the writer exits 4', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const run = sh(t, `{ ${W} 10000000 ck; echo $? > wexit; } | ${R} out --delay 5`, { cwd: dir })
   await until(() => lines(`${dir}/out`).length > 2000, 20_000, 'the reader to get events')
   process.kill(pidOf(`${dir}/out.pid`), 'SIGKILL')
@@ -32,19 +32,19 @@ t.test('reader killed -9 mid-stream: the checkpoint never passes what was durabl
 })
 
 t.test('writer killed -9 mid-stream: no half line reaches the reader, which exits 3', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const run = sh(t, `${W} 10000000 ck --rate 5000 | { ${R} out; echo $? > rexit; }`, { cwd: dir })
   await until(() => lines(`${dir}/out`).length > 500, 20_000, 'the reader to get events', () => `${lines(`${dir}/out`).length} lines; ${run.stderr()}`)
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
   await run.done
-  t.equal(exitOf(`${dir}/rexit`), 3, 'the reader reports the lost upstream')
+  t.equal(exitOf(`${dir}/rexit`), 3, `the reader reports the lost upstream: ${run.stderr()}`)
   const out = lines(`${dir}/out`)
   for (const line of out) JSON.parse(line)
   t.ok(out.length > 500)
 })
 
 t.test('| head -1 ends the writer quietly with 0', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `{ ${W} 1000000 ck; echo $? > wexit; } | head -1`, { cwd: dir }).done
   t.equal(r.stdout.split('\n').filter(Boolean).length, 1)
   t.equal(exitOf(`${dir}/wexit`), 0)
@@ -52,7 +52,7 @@ t.test('| head -1 ends the writer quietly with 0', async (t) => {
 })
 
 t.test('a non-tsf reader (cat > file): after the grace period, checkpoint on write, said once', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `${W} 3000 ck --grace 300 | cat > o`, { cwd: dir }).done
   t.equal(r.code, 0)
   t.equal(readNumber(`${dir}/ck`), 3000)
@@ -61,7 +61,7 @@ t.test('a non-tsf reader (cat > file): after the grace period, checkpoint on wri
 })
 
 t.test('stdout a regular file: fsync then checkpoint', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `${W} 3000 ck > o`, { cwd: dir }).done
   t.equal(r.code, 0)
   t.equal(readNumber(`${dir}/ck`), 3000)
@@ -69,7 +69,7 @@ t.test('stdout a regular file: fsync then checkpoint', async (t) => {
 })
 
 t.test('a filter in the middle that drops most events: acks still advance and nothing stalls', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   // grep passes one event in a hundred and drops the last 50 entirely
   const r = await sh(t, `${W} 2050 ck --grace 20000 | grep --line-buffered 'event [0-9]*00"' | ${R} out`, { cwd: dir }).done
   t.equal(r.code, 0, r.stderr)
@@ -79,7 +79,7 @@ t.test('a filter in the middle that drops most events: acks still advance and no
 })
 
 t.test('a tsf reader that starts late: nothing is checkpointed before it acks', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const run = sh(t, `${W} 100000 ck --grace 200 | ${R} out --start-after 1500`, { cwd: dir })
   const seen: number[] = []
   const sample = setInterval(() => lines(`${dir}/out`).length === 0 && seen.push(readNumber(`${dir}/ck`)), 50)
@@ -92,7 +92,7 @@ t.test('a tsf reader that starts late: nothing is checkpointed before it acks', 
 })
 
 t.test('a shell that execs into the tsf reader later still counts as a tsf reader', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `${W} 5000 ck --grace 200 | (sleep 1 </dev/null; exec ${R} out)`, { cwd: dir }).done
   t.equal(r.code, 0, r.stderr)
   t.notMatch(r.stderr, /checkpointing on write/)
@@ -100,12 +100,13 @@ t.test('a shell that execs into the tsf reader later still counts as a tsf reade
 })
 
 t.test('two writers feeding one reader: both linked, both fully acked', async (t) => {
-  const dir = t.testdir()
+  const dir = tmpdir(t)
   const r = await sh(t, `{ ${W} 3000 a --tag a & ${W} 3000 b --tag b; wait; } | ${R} out`, { cwd: dir }).done
   t.equal(r.code, 0, r.stderr)
   t.equal(readNumber(`${dir}/a`), 3000)
   t.equal(readNumber(`${dir}/b`), 3000)
   const out = lines(`${dir}/out`)
-  t.equal(out.filter((l) => l.includes('"a event')).length, 3000)
-  t.equal(out.filter((l) => l.includes('"b event')).length, 3000)
+  t.equal(out.filter((l) => l.includes('"a event')).length, 3000, 'every event of writer a')
+  t.equal(out.filter((l) => l.includes('"b event')).length, 3000, 'every event of writer b')
+  t.equal(out.length, 6000, 'and nothing else')
 })
