@@ -49,7 +49,7 @@ export const textReport = (r) => {
   return out.join('\n')
 }
 
-const mdTable = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? '---:' : '---')).join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`)].join('\n')
+const mdTable = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? '---:' : '---')).join('|')}|`, ...rows.map((c) => `| ${c.map((x) => String(x).replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n')
 
 export const markdownReport = (results) => {
   const out = []
@@ -70,4 +70,24 @@ export const markdownReport = (results) => {
     if (r.command) out.push('```sh', r.command, '```')
   }
   return out.join('\n') + '\n'
+}
+
+// The ratios the targets are stated in (issues 2, 3, 9), from figures of the same run.
+const RATIOS = [
+  ['tail', 'baseline', 'tsf tail vs the naive Node baseline (target ≥ 2×, ≤ 1 µs CPU per line)'],
+  ['chain', 'rsyslog', 'W1 tsf chain vs rsyslog (target ≥ 2×, ≤ 25 CPU-s per GiB)'],
+  ['ship', 'rsyslog', 'tail | ship → collect vs rsyslog W1 (target ≥ 1.5× Fluent Bit, 48 MiB/s on the reference machines)'],
+  ['chain-channel', 'chain', 'W1 with channels vs without (target ≥ 70%)'],
+  ['syslog', 'rsyslog-syslog', 'W2 tsf vs rsyslog'],
+]
+
+export const comparisons = (results) => {
+  const by = new Map(results.filter((r) => !r.skipped && !r.error && !r.problem && r.wall && r.bytes).map((r) => [r.name, r]))
+  const cpuPerGiB = (r) => (r.procs ?? []).reduce((s, p) => s + (p.cpu ?? 0), 0) / (r.bytes / GiB)
+  return RATIOS.filter(([a, b]) => by.has(a) && by.has(b)).map(([a, b, what]) => {
+    const ra = by.get(a)
+    const rb = by.get(b)
+    const speed = (ra.bytes / ra.wall) / (rb.bytes / rb.wall)
+    return `${what}: ${speed.toFixed(2)}× the throughput (${num(ra.bytes / MiB / ra.wall)} vs ${num(rb.bytes / MiB / rb.wall)} MiB/s), ${num(cpuPerGiB(ra))} vs ${num(cpuPerGiB(rb))} CPU-s per GiB`
+  })
 }

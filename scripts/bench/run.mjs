@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ensureAccessLog, ensureEvents } from './data.mjs'
 import { haveGnuTime } from './pipeline.mjs'
-import { markdownReport, status, textReport } from './report.mjs'
+import { comparisons, markdownReport, status, textReport } from './report.mjs'
 import { ROOT } from './tsf.mjs'
 import { GiB, parseDuration, parseSize, sizeLabel } from './units.mjs'
 import { workloads } from './workloads/index.mjs'
@@ -106,8 +106,10 @@ for (const w of selected) {
 if (!opts.keep && results.every((r) => !r.problem && !r.error)) rmSync(scratch, { recursive: true, force: true })
 else say(`scratch kept in ${scratch} (stderr of every stage, outputs)`)
 
+const ratios = comparisons(results)
+if (ratios.length) process.stdout.write(`same-run comparisons:\n${ratios.map((r) => `  ${r}`).join('\n')}\n`)
 const header = `Run ${m.date} on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB RAM, node ${m.node}; input ${log.path.replace(ROOT, './')} (${log.lines} lines, ${log.bytes} bytes); command: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`
-if (opts.markdown) writeFileSync(opts.markdown, header + markdownReport(results))
+if (opts.markdown) writeFileSync(opts.markdown, header + (ratios.length ? ratios.map((r) => `- ${r}`).join('\n') + '\n\n' : '') + markdownReport(results))
 if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: m, input: log, results }, null, 2) + '\n')
 const bad = results.filter((r) => r.problem || r.error)
 if (bad.length) say(`${bad.length} workload(s) wrong or failed: ${bad.map((r) => `${r.name} (${status(r)})`).join('; ')}`)
