@@ -156,15 +156,24 @@ export class WireConnection extends EventEmitter {
     this.startAckTimer()
     const raw = batch.payload
     if (!this.gzip) {
-      this.socket!.write(Buffer.concat([encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw]))
+      this.writeFrame(encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw)
       return
     }
     const packed = gzipAsync(raw, { level: zlibConstants.Z_BEST_SPEED })
     this.writing = this.writing.then(async () => {
       const body = await packed
       if (this.ended) return
-      this.socket!.write(Buffer.concat([encodeHeader(FrameType.batch, FLAG_GZIP, id, batch.count, body.length), body]))
+      this.writeFrame(encodeHeader(FrameType.batch, FLAG_GZIP, id, batch.count, body.length), body)
     })
+  }
+
+  // header and payload in one writev, without copying the payload into a new buffer
+  private writeFrame(header: Buffer, payload: Buffer): void {
+    const socket = this.socket!
+    socket.cork()
+    socket.write(header)
+    socket.write(payload)
+    socket.uncork()
   }
 
   get needDrain(): boolean {

@@ -34,12 +34,13 @@ export const runShip = (config: ShipConfig): Promise<number> =>
     }
     sink.on('done', (batch: InputBatch) => input.done(batch))
     sink.start()
+    const stopped = aborted(rt.stop)
     try {
       for await (const batch of input.batches()) {
         rt.counters.add('EventTakeSuccessCount', batch.heads.length)
         sink.add(batch)
         if (sink.bytesHeld > config.window) {
-          await Promise.race([sink.room(config.window, rt.stop), aborted(rt.stop), fatalSeen])
+          await Promise.race([sink.room(config.window, rt.stop), stopped, fatalSeen])
         }
         if (refusal.error) break
       }

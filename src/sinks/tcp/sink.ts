@@ -98,8 +98,7 @@ export class TcpSink extends EventEmitter {
       this.emit('done', batch)
       return
     }
-    if (this.filling.heads.length && (this.options.linger === 0 || this.inflightEvents === 0)) this.seal()
-    else if (this.filling.heads.length && !this.lingerTimer) {
+    if (this.filling.heads.length && this.options.linger > 0 && this.inflightEvents > 0 && !this.lingerTimer) {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = undefined
         this.seal()
@@ -149,17 +148,20 @@ export class TcpSink extends EventEmitter {
     return t
   }
 
+  // Sends while a destination has a free slot. The filling batch goes out as soon as a slot is
+  // free (an idle link sends at once); while every slot is busy it keeps filling up to the limits.
   private pump(): void {
-    while (this.queue.length) {
+    while (this.queue.length || (this.filling.heads.length && !this.lingerTimer)) {
       const target = this.pick()
       if (!target) break
+      if (!this.queue.length) this.seal()
       const batch = this.queue.shift()!
       this.queuedEvents -= batch.count
       this.inflightEvents += batch.count
       target.conn!.send(batch)
       this.options.counters.add('EventDrainAttemptCount', batch.count)
     }
-    if (this.queue.length) this.connectWhatIsNeeded()
+    if (this.queue.length || this.filling.heads.length) this.connectWhatIsNeeded()
   }
 
   // Opens connections: with failover, to destinations ranked above the live one (probing a primary

@@ -168,18 +168,22 @@ export class Session {
           onOversize: (n) => warnOnce('oversize-event', `${this.peer}: an event of ${n} bytes exceeds --max-event-size ${this.options.maxEvent}: kept as plain-text pieces marked "cont"`),
         })
         const id = frame.id
-        this.counters.add('EventReceivedCount', heads.length)
+        const n = heads.length
+        this.counters.add('EventReceivedCount', n)
         this.counters.add('BatchReceivedCount')
-        this.sink.write(heads, () => {
-          this.counters.add('EventAcceptedCount', heads.length)
-          if (!this.closed) this.socket.write(ackFrame(id))
-        })
+        // the callback may be kept a while after it ran: it must not hold the batch's bytes
+        this.sink.write(heads, () => this.acked(id, n))
         await this.sink.ready()
       }
     } finally {
       this.working = false
       if (!this.closed && !this.stopped) this.socket.resume()
     }
+  }
+
+  private acked(id: number, n: number): void {
+    this.counters.add('EventAcceptedCount', n)
+    if (!this.closed) this.socket.write(ackFrame(id))
   }
 
   private onPlainBytes(chunk: Buffer): void {
@@ -196,8 +200,9 @@ export class Session {
   }
 
   private writePlain(heads: EventHead[]): void {
-    this.counters.add('EventReceivedCount', heads.length)
-    this.sink.write(heads, () => this.counters.add('EventAcceptedCount', heads.length))
+    const n = heads.length
+    this.counters.add('EventReceivedCount', n)
+    this.sink.write(heads, () => this.counters.add('EventAcceptedCount', n))
     this.socket.pause()
     void this.sink.ready().then(() => {
       if (!this.closed && !this.stopped) this.socket.resume()
