@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCollect } from '../sources/tcp/collect.js'
+import { runCommand } from '../core/runtime.js'
+import { parseKafkaUrl } from '../kafka/url.js'
+import { runKafkaCollect } from '../sources/kafka/collect.js'
 import { addRunnerOptions, collect, count, duration, hostPort, size, type RunnerOptions } from './common.js'
 import { readSecretFile, readToken } from '../core/wire/secrets.js'
 
@@ -18,6 +21,10 @@ interface CollectFlags extends RunnerOptions {
   maxConnections: number
   idleTimeout: number
   readTimeout: number
+  from?: string
+  group?: string
+  fromBeginning?: boolean
+  fromEnd?: boolean
 }
 
 // With no input option at all a collector listens on loopback only: it is reachable from the
@@ -26,7 +33,7 @@ const DEFAULT_LISTEN = { host: '127.0.0.1', port: 52020 }
 
 export const makeCollectCommand = (): Command => {
   const cmd = new Command('collect')
-    .description('receive events from tsf ship (and, with --plain, nc or scripts) over TCP; write them to stdout, acking senders once stdout acked')
+    .description('receive events from tsf ship (and, with --plain, nc or scripts) over TCP, or from a Kafka topic (--from); write them to stdout, acking senders (committing offsets) once stdout acked')
     .addOption(new Option('--listen <host:port>', 'address to listen on, repeatable (default 127.0.0.1:52020)').argParser(collect(hostPort('--listen'))))
     .option('--plain', 'also accept bare NDJSON or text lines from nc or a script (best effort, no acks)')
     .option('--print', 'human-readable, coloured console output instead of NDJSON (for debugging)')
@@ -40,8 +47,17 @@ export const makeCollectCommand = (): Command => {
     .addOption(new Option('--max-connections <n>', 'connections at once; more are refused').default(1024).argParser(count('--max-connections')))
     .addOption(new Option('--idle-timeout <duration>', 'close a connection silent for this long').default(600_000, '10m').argParser(duration('--idle-timeout')))
     .addOption(new Option('--read-timeout <duration>', 'a hello, frame or line once started must arrive whole within this').default(30_000, '30s').argParser(duration('--read-timeout')))
+    .option('--from <url>', 'consume kafka://BROKER[,BROKER...]/TOPIC instead of listening (offsets committed only once acked downstream)')
+    .option('--group <name>', 'with --from: the Kafka consumer group; members split the partitions')
+    .option('--from-beginning', 'with --from: a group without committed offsets starts at the oldest record (the default)')
+    .option('--from-end', 'with --from: a group without committed offsets starts with new records only')
   addRunnerOptions(cmd)
   return cmd.action(async (flags: CollectFlags) => {
+    if (flags.from !== undefined) {
+      process.exitCode = await collectFromKafka(flags, cmd)
+      return
+    }
+    if (flags.group || flags.fromBeginning || flags.fromEnd) throw new UsageError('--group, --from-beginning and --from-end go with --from kafka://...')
     if (flags.plain && flags.tokenFile) throw new UsageError('--plain and --token-file exclude each other: plain senders cannot prove a token')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
     if (flags.tlsCa && !flags.tlsCert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
@@ -64,4 +80,32 @@ export const makeCollectCommand = (): Command => {
     })
     process.exitCode = code
   })
+}
+
+// --from kafka://brokers/topic --group G: a Kafka consumer group member (src/sources/kafka/collect.ts).
+const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> => {
+  const url = parseKafkaUrl(flags.from!, '--from')
+  if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
+  if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
+  for (const name of ['listen', 'plain', 'tokenFile', 'tlsCert', 'tlsKey', 'tlsCa']) {
+    const source = cmd.getOptionValueSource(name)
+    if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
+  }
+  return runCommand({ component: 'collect', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
+    runKafkaCollect(
+      {
+        url,
+        group: flags.group!,
+        fromBeginning: !flags.fromEnd,
+        print: Boolean(flags.print),
+        connectTimeout: 5_000,
+        requestTimeout: 30_000,
+        sessionTimeout: 30_000,
+        commitInterval: 200,
+        maxBytesPerPartition: 1024 * 1024,
+        shutdownTimeout: flags.shutdownTimeout,
+      },
+      rt,
+    ),
+  )
 }

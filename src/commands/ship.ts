@@ -1,5 +1,8 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
+import { runCommand } from '../core/runtime.js'
+import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
+import { runKafkaShip } from '../sinks/kafka/ship.js'
 import { readSecretFile, readToken } from '../core/wire/secrets.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
@@ -21,12 +24,16 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   tlsCert?: string
   tlsKey?: string
   tokenFile?: string
+  acks: 'all' | '1' | '0'
+  keyHeader?: string
+  topicHeader?: string
+  value: 'event' | 'body'
 }
 
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
     .description('send events from stdin to tsf collectors over TCP, acked end to end, with failover or load balancing')
-    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order')
+    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC')
     .option('--failover', 'send to the first live destination in the order given (the default with several)')
     .addOption(new Option('--balance <how>', 'spread batches over live destinations').argParser(choice('--balance', ['round-robin', 'random'])))
     .addOption(new Option('--batch <events>', 'most events in one batch').default(2000).argParser(count('--batch')))
@@ -41,9 +48,20 @@ export const makeShipCommand = (): Command => {
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
     .option('--token-file <file>', 'shared secret proven to collectors by challenge-response (never sent)')
+    .addOption(new Option('--acks <acks>', 'kafka://: acks Kafka must give before an event counts as delivered (all: idempotent, every in-sync replica)').default('all').argParser(choice('--acks', ['all', '1', '0'])))
+    .option('--key-header <name>', "kafka://: the record key is this header's value (default: the event's src, keeping a stream in one partition)")
+    .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
+    .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
+    if (dests.some(isKafkaUrl)) {
+      process.exitCode = await shipToKafka(dests, flags, cmd)
+      return
+    }
+    for (const [set, name] of [[flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [cmd.getOptionValueSource('acks') !== 'default', '--acks'], [cmd.getOptionValueSource('value') !== 'default', '--value']] as const) {
+      if (set) throw new UsageError(`${name} applies to kafka:// destinations only`)
+    }
     const destinations = parseDestinations(dests)
     if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
@@ -75,4 +93,40 @@ export const makeShipCommand = (): Command => {
     })
     process.exitCode = code
   })
+}
+
+// kafka://broker[,broker...]/topic: the Kafka producer (src/sinks/kafka/ship.ts).
+const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
+  if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
+  const url = parseKafkaUrl(dests[0]!, 'destination')
+  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile']) {
+    const source = cmd.getOptionValueSource(name)
+    if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
+  }
+  if (flags.batch < 1) throw new UsageError('--batch: at least 1')
+  // Kafka takes bigger sends than a collector; a partition's batch must stay under the broker's
+  // message.max.bytes (1M by default)
+  const batchEvents = cmd.getOptionValueSource('batch') === 'default' ? 10_000 : flags.batch
+  const batchBytes = cmd.getOptionValueSource('batchBytes') === 'default' ? 900 * 1024 : flags.batchBytes
+  return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
+    runKafkaShip(
+      {
+        url,
+        rules: { keyHeader: flags.keyHeader, topicHeader: flags.topicHeader, value: flags.value },
+        acks: flags.acks,
+        gzip: flags.compress === 'gzip',
+        batchEvents,
+        batchBytes,
+        linger: flags.linger,
+        connectTimeout: flags.connectTimeout,
+        requestTimeout: flags.ackTimeout,
+        maxBackoff: Math.max(flags.maxPenalty, 100),
+        window: Math.max(batchBytes * 4, 16 * 1024 * 1024),
+        maxLine: flags.maxLine,
+        truncate: flags.truncate,
+        shutdownTimeout: flags.shutdownTimeout,
+      },
+      rt,
+    ),
+  )
 }

@@ -1,0 +1,332 @@
+// The one module that knows kafkajs (in maintenance mode: we may swap clients, so nothing else in
+// tsf imports it). It offers a producer that sends record batches and a consumer group that hands
+// out fetched batches and commits only the offsets it is told to, plus one-line error messages.
+import { createRequire } from 'node:module'
+import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs'
+
+// kafkajs 2.2.4 groups a send's messages per partition with `[...current, message]` for every
+// message: O(n²) in the messages per partition, half of ship's CPU at 10 000 per send. We put a
+// linear grouping with the same result in its module cache slot before kafkajs loads it.
+const require = createRequire(import.meta.url)
+const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js')
+interface Grouping {
+  topic: string
+  partitionMetadata: unknown[]
+  messages: unknown[]
+  partitioner: (args: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number
+}
+const groupMessagesPerPartition = ({ topic, partitionMetadata, messages, partitioner }: Grouping): Record<number, unknown[]> => {
+  const result: Record<number, unknown[]> = {}
+  if (partitionMetadata.length === 0) return result
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message })
+    ;(result[partition] ??= []).push(message)
+  }
+  return result
+}
+if (!require.cache[groupingPath]) {
+  const Module = require('node:module') as { new (id: string): NodeJS.Module }
+  const slot = new Module(groupingPath)
+  slot.filename = groupingPath
+  slot.loaded = true
+  slot.exports = groupMessagesPerPartition
+  require.cache[groupingPath] = slot
+}
+const kafkajs = require('kafkajs') as typeof import('kafkajs')
+const { Kafka, CompressionTypes, Partitioners, logLevel } = kafkajs
+
+export interface ClientOptions {
+  brokers: string[]
+  clientId: string
+  // connect (TCP + API versions) deadline per broker
+  connectTimeout: number
+  requestTimeout: number
+}
+
+export type Acks = 'all' | '1' | '0'
+
+export interface ProducerOptions extends ClientOptions {
+  acks: Acks
+  // idempotent production (acks=all only); falls back to plain if the cluster refuses it
+  idempotent: boolean
+  gzip: boolean
+}
+
+export interface OutRecord {
+  key: string | null
+  value: Buffer | string
+  headers?: Record<string, string>
+}
+
+// Kafka's answer to a send that cannot succeed however often it is retried.
+export class KafkaRejected extends Error {
+  constructor(message: string, readonly type: string) {
+    super(message)
+  }
+}
+
+// kafkajs logs through console by default; we keep the tool's stderr for our own one-liners.
+// TSF_KAFKA_DEBUG=1 shows kafkajs' own log for diagnosis.
+const logCreator = () => (entry: LogEntry) => {
+  if (!process.env.TSF_KAFKA_DEBUG) return
+  process.stderr.write(`kafkajs ${entry.label} ${entry.namespace}: ${entry.log.message} ${JSON.stringify({ ...entry.log, message: undefined, timestamp: undefined, logger: undefined })}\n`)
+}
+
+const newKafka = (options: ClientOptions, retries: number) =>
+  new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: options.connectTimeout,
+    requestTimeout: options.requestTimeout,
+    // short retries inside kafkajs; the engines retry for ever around them and say so
+    retry: { retries, initialRetryTime: 200, maxRetryTime: 2000 },
+    logLevel: process.env.TSF_KAFKA_DEBUG ? logLevel.DEBUG : logLevel.ERROR,
+    logCreator,
+  })
+
+const acksNumber = (acks: Acks): number => (acks === 'all' ? -1 : Number(acks))
+
+// Errors that say the request itself is wrong: re-sending the same records cannot help.
+const fatalTypes = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_TOPIC_EXCEPTION',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_RECORD',
+  'INVALID_REQUIRED_ACKS',
+  'UNSUPPORTED_COMPRESSION_TYPE',
+  'SASL_AUTHENTICATION_FAILED',
+])
+
+export class KafkaProducer {
+  private producer?: Producer
+  private connected = false
+  private idempotent: boolean
+
+  constructor(private readonly options: ProducerOptions) {
+    this.idempotent = options.idempotent && options.acks === 'all'
+  }
+
+  private create(): Producer {
+    return newKafka(this.options, 2).producer({
+      idempotent: this.idempotent,
+      // idempotence needs one request in flight per broker to keep sequence numbers in order
+      maxInFlightRequests: this.idempotent ? 1 : undefined,
+      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return
+    this.producer ??= this.create()
+    try {
+      await this.producer.connect()
+    } catch (error) {
+      if (this.idempotent && kafkaErrorType(error) === 'CLUSTER_AUTHORIZATION_FAILED') {
+        // the cluster does not let us write idempotently: plain acks=all still loses nothing
+        this.idempotent = false
+        this.producer = undefined
+        return this.connect()
+      }
+      throw error
+    }
+    this.connected = true
+  }
+
+  get isIdempotent(): boolean {
+    return this.idempotent
+  }
+
+  // Sends records grouped by topic; resolves once Kafka acked them (per --acks).
+  async send(byTopic: Map<string, OutRecord[]>): Promise<void> {
+    await this.connect()
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages: messages.map(toMessage) }))
+    try {
+      await this.producer!.sendBatch({
+        topicMessages,
+        acks: acksNumber(this.options.acks),
+        timeout: this.options.requestTimeout,
+        compression: this.options.gzip ? CompressionTypes.GZIP : CompressionTypes.None,
+      })
+    } catch (error) {
+      const type = kafkaErrorType(error)
+      if (type && fatalTypes.has(type)) throw new KafkaRejected(describeKafkaError(error), type)
+      throw error
+    }
+  }
+
+  // After a failure: start over with a fresh connection (and a fresh producer id if idempotent
+  // sequence numbers went wrong); re-sent records are at-least-once, deduped on (src, seq) downstream.
+  async reset(): Promise<void> {
+    const old = this.producer
+    this.producer = undefined
+    this.connected = false
+    await old?.disconnect().catch(() => undefined)
+  }
+
+  async close(): Promise<void> {
+    await this.reset()
+  }
+}
+
+const toMessage = (r: OutRecord) => ({ key: r.key, value: r.value, headers: r.headers })
+
+export interface ConsumerOptions extends ClientOptions {
+  groupId: string
+  topic: string
+  fromBeginning: boolean
+  sessionTimeout: number
+  // most bytes fetched per partition per request
+  maxBytesPerPartition: number
+}
+
+export interface FetchedRecord {
+  key: Buffer | null
+  value: Buffer | null
+  timestamp: string
+  offset: string
+  headers?: Record<string, unknown>
+}
+
+export interface FetchedBatch {
+  topic: string
+  partition: number
+  records: FetchedRecord[]
+  // keep the group membership alive while a batch waits (back pressure)
+  heartbeat: () => Promise<void>
+  isRunning: () => boolean
+  // the next fetch of this partition starts after `offset` (not a commit)
+  advance: (offset: string) => void
+}
+
+export interface Assignment {
+  topic: string
+  partitions: number[]
+}
+
+// A consumer group member: batches in, explicit commits out. Nothing is ever committed that the
+// caller did not pass to commit().
+export class KafkaConsumer {
+  private readonly consumer: Consumer
+  private assigned = new Set<string>()
+
+  constructor(private readonly options: ConsumerOptions) {
+    this.consumer = newKafka(options, 5).consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeout / 10)),
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      allowAutoTopicCreation: true,
+      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => true },
+    })
+  }
+
+  onJoin(listener: (assignment: Assignment[]) => void): void {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
+      this.assigned = new Set(assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)))
+      listener(assignment)
+    })
+  }
+
+  onCrash(listener: (error: Error, restarting: boolean) => void): void {
+    this.consumer.on(this.consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart))
+  }
+
+  onRebalance(listener: () => void): void {
+    this.consumer.on(this.consumer.events.REBALANCING, () => listener())
+  }
+
+  isAssigned(topic: string, partition: number): boolean {
+    return this.assigned.has(`${topic}:${partition}`)
+  }
+
+  async start(onBatch: (batch: FetchedBatch) => Promise<void>): Promise<void> {
+    await this.consumer.connect()
+    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: this.options.fromBeginning })
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch } = payload
+        await onBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.messages.map(toFetched),
+          heartbeat: payload.heartbeat,
+          isRunning: () => payload.isRunning() && !payload.isStale(),
+          advance: payload.resolveOffset,
+        })
+      },
+    })
+  }
+
+  // Stops fetching every partition (shutdown: drain what is written, commit, then leave).
+  pauseAll(): void {
+    this.consumer.pause([{ topic: this.options.topic }])
+  }
+
+  // Commits "next offset to read" per partition; kafkajs drops commits once it stopped running.
+  async commit(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    if (offsets.length) await this.consumer.commitOffsets(offsets)
+  }
+
+  async close(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined)
+  }
+}
+
+const toFetched = (m: KafkaMessage): FetchedRecord => ({
+  key: m.key,
+  value: m.value,
+  timestamp: m.timestamp,
+  offset: m.offset,
+  headers: m.headers,
+})
+
+interface KafkaJsError {
+  name?: string
+  message?: string
+  type?: string
+  retriable?: boolean
+  originalError?: unknown
+  cause?: unknown
+}
+
+// The innermost error of kafkajs' wrappers (retries exceeded → connection error → ECONNREFUSED).
+const innermost = (error: unknown): KafkaJsError => {
+  let e = error as KafkaJsError
+  for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {
+    const next = (e.originalError ?? e.cause) as KafkaJsError | undefined
+    if (!next || typeof next !== 'object') break
+    e = next
+  }
+  return e
+}
+
+export const kafkaErrorType = (error: unknown): string | undefined => {
+  let e = error as KafkaJsError
+  for (let i = 0; i < 6 && e && typeof e === 'object'; i++) {
+    if (typeof e.type === 'string') return e.type
+    e = (e.originalError ?? e.cause) as KafkaJsError
+  }
+  return undefined
+}
+
+// One line, the cause first: "connection refused (127.0.0.1:1)", "MESSAGE_TOO_LARGE: ...".
+export const describeKafkaError = (error: unknown): string => {
+  if (error instanceof KafkaRejected) return error.message
+  const e = innermost(error)
+  const text = String(e?.message ?? error)
+  const refused = /ECONNREFUSED ([^\s]+)/.exec(text)
+  if (refused) return `connection refused (${refused[1]})`
+  const notFound = /ENOTFOUND ([^\s]+)/.exec(text)
+  if (notFound) return `unknown host ${notFound[1]}`
+  if (/Connection timeout/i.test(text)) return `connection timed out${/to ([^\s]+)/.exec(text)?.[1] ? ` (${/to ([^\s]+)/.exec(text)![1]})` : ''}`
+  const type = kafkaErrorType(error)
+  return type && !text.includes(type) ? `${type}: ${text}` : text
+}

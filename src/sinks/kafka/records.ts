@@ -1,0 +1,52 @@
+import { bodyBytes, parseEventLine, type EventHead } from '../../core/event.js'
+import { warnOnce } from '../../core/log.js'
+import type { OutRecord } from '../../kafka/client.js'
+import { validTopic } from '../../kafka/url.js'
+
+export interface RecordRules {
+  // the default topic (from the URL)
+  topic: string
+  // header whose value is the record key (Flume's "key"); else the event's src
+  keyHeader?: string
+  // header whose value overrides the topic (Flume's allowTopicOverride/topicHeader)
+  topicHeader?: string
+  // event: the event line (without its ack cursor); body: the original bytes of the body
+  value: 'event' | 'body'
+}
+
+export interface KafkaRecord extends OutRecord {
+  topic: string
+  bytes: number
+}
+
+// An event head (JSON without its closing brace, cursor already cut off) → a Kafka record.
+// Keying by src keeps a stream in one partition, so in order; events without a src (plain text
+// piped in) get no key and spread over the partitions.
+export const toRecord = (head: EventHead, rules: RecordRules): KafkaRecord => {
+  const line = typeof head === 'string' ? head + '}' : Buffer.concat([head, CLOSE])
+  const event = parseEventLine(line)
+  const headers = event.headers && typeof event.headers === 'object' ? stringHeaders(event.headers) : undefined
+  let key: string | null = typeof event.src === 'string' ? event.src : null
+  if (rules.keyHeader && headers?.[rules.keyHeader] !== undefined) key = headers[rules.keyHeader]!
+  let topic = rules.topic
+  const wanted = rules.topicHeader ? headers?.[rules.topicHeader] : undefined
+  if (wanted !== undefined) {
+    if (validTopic(wanted)) topic = wanted
+    else warnOnce(`topic:${wanted}`, `header ${rules.topicHeader}='${wanted}' is not a Kafka topic name: sending such events to ${rules.topic}`)
+  }
+  const value = rules.value === 'body' ? bodyBytes(event) : line
+  return { topic, key, value, headers, bytes: (typeof value === 'string' ? value.length : value.length) + (key?.length ?? 0) }
+}
+
+const CLOSE = Buffer.from('}')
+
+// Kafka record headers are bytes; ours are strings. Anything else a filter put there is stringified.
+const stringHeaders = (headers: Record<string, unknown>): Record<string, string> | undefined => {
+  const out: Record<string, string> = {}
+  let any = false
+  for (const [k, v] of Object.entries(headers)) {
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v)
+    any = true
+  }
+  return any ? out : undefined
+}

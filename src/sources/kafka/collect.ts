@@ -1,0 +1,131 @@
+import { hostname } from 'node:os'
+import { ExitCode } from '../../core/exit-codes.js'
+import { info, warn } from '../../core/log.js'
+import type { Runtime } from '../../core/runtime.js'
+import { aborted } from '../../core/shutdown.js'
+import { describeKafkaError, KafkaConsumer, type FetchedBatch } from '../../kafka/client.js'
+import type { KafkaUrl } from '../../kafka/url.js'
+import { PrintSink } from '../../sinks/print.js'
+import type { EventSink } from '../tcp/event-sink.js'
+import { OffsetCommitter } from './offsets.js'
+import { recordHead } from './records.js'
+
+export interface KafkaCollectConfig {
+  url: KafkaUrl
+  group: string
+  // where a group without committed offsets starts: the oldest record, or only new ones
+  fromBeginning: boolean
+  print: boolean
+  connectTimeout: number
+  requestTimeout: number
+  // the group evicts a member silent for this long (heartbeats go on while downstream is slow)
+  sessionTimeout: number
+  // offsets of durable events are committed at most this often
+  commitInterval: number
+  maxBytesPerPartition: number
+  shutdownTimeout: number
+}
+
+// How long to keep committing offsets at shutdown, after the downstream acked.
+const COMMIT_GRACE = 5000
+
+// tsf collect --from kafka://brokers/topic --group G: a consumer group member writing records as
+// events to stdout. A partition's offset is committed only once everything before it was acked
+// downstream (at-least-once; exact with a sink that dedupes on src/seq). Runs until a signal.
+export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): Promise<number> => {
+  const printer = config.print ? new PrintSink() : undefined
+  const sink: EventSink = printer ?? (await rt.output())
+  const where = `${config.url.name} (group ${config.group})`
+  let consumer: KafkaConsumer | undefined
+  let stopping = false
+  let lastError: string | undefined
+  const committer = new OffsetCommitter({
+    commit: (offsets) => consumer!.commit(offsets),
+    isAssigned: (topic, partition) => consumer?.isAssigned(topic, partition) ?? false,
+    interval: config.commitInterval,
+    onError: (error) => report(`committing offsets: ${describeKafkaError(error)} (retrying; uncommitted records are re-read, not lost)`),
+  })
+  // say a failure once, and again only when it changes
+  const report = (text: string): void => {
+    if (text !== lastError) warn(`${where}: ${text}`)
+    lastError = text
+  }
+
+  const onBatch = async (batch: FetchedBatch): Promise<void> => {
+    if (stopping || batch.records.length === 0) return
+    const { topic, partition, records } = batch
+    const heads = records.map((r) => recordHead(topic, partition, r))
+    const next = (BigInt(records[records.length - 1]!.offset) + 1n).toString()
+    rt.counters.add('EventReceivedCount', heads.length)
+    sink.write(heads, () => {
+      rt.counters.add('EventAcceptedCount', heads.length)
+      committer.durable(topic, partition, next)
+    })
+    batch.advance(records[records.length - 1]!.offset)
+    lastError = undefined
+    await readyWithHeartbeats(sink, batch)
+  }
+
+  const start = async (): Promise<void> => {
+    let backoff = 500
+    while (!stopping) {
+      const c = new KafkaConsumer({
+        brokers: config.url.brokers,
+        clientId: `tsf-collect@${hostname()}`,
+        connectTimeout: config.connectTimeout,
+        requestTimeout: config.requestTimeout,
+        groupId: config.group,
+        topic: config.url.topic,
+        fromBeginning: config.fromBeginning,
+        sessionTimeout: config.sessionTimeout,
+        maxBytesPerPartition: config.maxBytesPerPartition,
+      })
+      c.onJoin((assignment) => {
+        const parts = assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || 'no partitions (more members than partitions)'
+        info(`group ${config.group}: assigned ${parts}`)
+      })
+      c.onCrash((error, restarting) => report(`${describeKafkaError(error)}${restarting ? '; the consumer restarts, nothing is lost' : ''}`))
+      consumer = c
+      try {
+        await c.start(onBatch)
+        info(`consuming ${config.url.name} as group ${config.group}`)
+        return
+      } catch (error) {
+        await c.close()
+        if (stopping) return
+        report(`${describeKafkaError(error)}; retrying, nothing is lost`)
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, backoff)), aborted(rt.stop)])
+        backoff = Math.min(backoff * 2, 10_000)
+      }
+    }
+  }
+
+  try {
+    const starting = start()
+    await Promise.race([aborted(rt.stop), printer ? printer.closed : new Promise(() => undefined)])
+    stopping = true
+    await starting
+    consumer?.pauseAll()
+    const left = await sink.end(config.shutdownTimeout)
+    const uncommitted = await committer.drain(Date.now() + COMMIT_GRACE)
+    if (left) warn(`${left} events were not acked downstream; their offsets are not committed and they will be read again`)
+    else if (uncommitted) warn(`offsets of ${uncommitted} partitions could not be committed: their last records will be read again`)
+    else info('all events acked downstream and their offsets committed')
+    return ExitCode.ok
+  } finally {
+    stopping = true
+    await consumer?.close()
+  }
+}
+
+// Back pressure: wait until the downstream has room, heartbeating so the group keeps us.
+const readyWithHeartbeats = async (sink: EventSink, batch: FetchedBatch): Promise<void> => {
+  const ready = sink.ready().then(() => true)
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined
+    const done = await Promise.race([ready, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 1000)))])
+    clearTimeout(timer)
+    if (done || !batch.isRunning()) return
+    await batch.heartbeat()
+  }
+}
