@@ -172,10 +172,9 @@ class TailEngine {
         this.dropTail(t, `${t.path}: ${describeSystemError(e)}`)
         return
       }
-      if (check === 'truncated') this.newGeneration(t)
+      if (check === 'truncated') await this.newGeneration(t)
       if (check === 'same' && t.readPos === t.size) t.atEof = true
-      else this.write(t, this.read(t))
-      await this.out.ready()
+      else await this.write(t, this.read(t))
       if (t.closed) return
     } while (t.rotated && !t.atEof && !this.rt.stop.aborted)
     if (!t.atEof) {
@@ -183,13 +182,13 @@ class TailEngine {
       return
     }
     if (!follow) {
-      this.write(t, t.flush(true))
+      await this.write(t, t.flush(true))
       return
     }
     const since = t.multilineSince
     if (since && this.config.read.multiline) {
       const left = since + this.config.read.multiline.timeout - Date.now()
-      if (left <= 0) this.write(t, t.flush(false))
+      if (left <= 0) await this.write(t, t.flush(false))
       else
         setTimeout(() => {
           this.wake.add(t)
@@ -198,7 +197,7 @@ class TailEngine {
     }
   }
 
-  private read(t: FileTail): ReadResult {
+  private read(t: FileTail): ReadResult[] {
     const before = t.oversize
     const result = t.read(this.buf, BUDGET)
     if (t.oversize > before) {
@@ -211,13 +210,17 @@ class TailEngine {
     return result
   }
 
-  private write(t: FileTail, r: ReadResult): void {
-    const n = r.heads.length
-    if (n === 0) return
-    const { entry, pos, seq } = r
-    this.inflight.set(entry, (this.inflight.get(entry) ?? 0) + 1)
-    this.rt.counters.add('EventReceivedCount', n)
-    this.out.write(r.heads, () => this.durable(t, entry, pos, seq, n))
+  // Writes the groups, waiting for room after each: a pipe's write queue that grew by megabytes
+  // would hold back the writer's "written" mark, hence every checkpoint, until it all drained.
+  private async write(t: FileTail, groups: ReadResult[]): Promise<void> {
+    for (const { heads, entry, pos, seq } of groups) {
+      const n = heads.length
+      if (n === 0) continue
+      this.inflight.set(entry, (this.inflight.get(entry) ?? 0) + 1)
+      this.rt.counters.add('EventReceivedCount', n)
+      this.out.write(heads, () => this.durable(t, entry, pos, seq, n))
+      await this.out.ready()
+    }
   }
 
   // The downstream made these events durable: the checkpoint may move.
@@ -258,8 +261,8 @@ class TailEngine {
 
   // The open file was truncated (copytruncate) or rewritten: what we hold of the old
   // generation goes out, and the file is read again from 0 under a new src.
-  private newGeneration(t: FileTail): void {
-    this.write(t, t.flush(true))
+  private async newGeneration(t: FileTail): Promise<void> {
+    await this.write(t, t.flush(true))
     this.retire(t.entry)
     const st = fstatSync(t.fd)
     const entry = this.newEntry(t.fd, st, t.entry.path, t.path, 0)
@@ -316,7 +319,7 @@ class TailEngine {
         this.wake.add(t)
         continue
       }
-      if (t.holding) this.write(t, t.flush(true))
+      if (t.holding) void this.write(t, t.flush(true))
       if (this.inflight.get(t.entry)) continue // its durable() call wakes us again
       this.forget(t)
       t.entry.released = now

@@ -3,7 +3,7 @@ import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/even
 import { blockLines } from './block-lines.js'
 import type { FileEntry } from './checkpoint-store.js'
 import { readAt } from './identity.js'
-import { CONT, LineFramer, TRUNCATED, type LineSink, type PieceKind } from './line-framer.js'
+import { CONT, LineFramer, TRUNCATED, type LineSink } from './line-framer.js'
 import { Multiline } from './multiline.js'
 import type { TimestampParser } from './timestamp.js'
 
@@ -33,6 +33,8 @@ export type FileCheck = 'grown' | 'same' | 'truncated'
 
 // how many bytes before the read position we remember, to notice a rewrite under us
 const LAST_BYTES = 32
+// events per write (and per checkpoint step): short lines must not make a checkpoint step huge
+const GROUP = 1024
 
 export class FileTail {
   // bytes consumed from the file
@@ -55,6 +57,7 @@ export class FileTail {
   private envelope: string
   private lastBytes = Buffer.alloc(0)
   private heads: EventHead[] = []
+  private groups: ReadResult[] = []
   private now = 0
   private readonly sink: LineSink
   private readonly emit: LineSink
@@ -74,6 +77,7 @@ export class FileTail {
         sourceEventHead(bytes, { ts: time, src: this.entry.src, seq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED }, this.envelope),
       )
       this.emitPos = end
+      if (this.heads.length >= GROUP) this.closeGroup()
     }
     const ml = this.multiline
     this.sink = ml ? (bytes, end, kind) => ml.push(bytes, end, kind, this.emit) : this.emit
@@ -103,7 +107,7 @@ export class FileTail {
   }
 
   // Reads at most `budget` bytes into `buf`-sized chunks; returns the events they completed.
-  read(buf: Buffer, budget: number): ReadResult {
+  read(buf: Buffer, budget: number): ReadResult[] {
     this.now = Date.now()
     let left = budget
     while (left > 0) {
@@ -147,7 +151,7 @@ export class FileTail {
   // parts that are the same for the whole block: this loop is most of tail's CPU.
   private emitBlock(lines: string[], escaped: string[], at: number): void {
     const ts = this.config.timestamp
-    const heads = this.heads
+    let heads = this.heads
     const tail = `${this.envelope},"src":"${this.entry.src}","seq":`
     let mid = `","ts":${this.now}${tail}`
     let pos = at
@@ -157,13 +161,19 @@ export class FileTail {
       pos += line.length + 1
       if (ts) mid = `","ts":${ts(line) ?? this.now}${tail}`
       heads.push('{"body":"' + escaped[i]! + mid + ++seq + ',"pos":' + pos)
+      if (heads.length >= GROUP) {
+        this.emitSeq = seq
+        this.emitPos = pos
+        this.closeGroup()
+        heads = this.heads
+      }
     }
     this.emitSeq = seq
     this.emitPos = pos
   }
 
   // Emits what is held: the pending multi-line event, and with `partial` the unterminated last line.
-  flush(partial: boolean): ReadResult {
+  flush(partial: boolean): ReadResult[] {
     this.now = Date.now()
     if (partial) this.framer.flush(this.readPos, this.sink)
     this.multiline?.flush(this.emit)
@@ -203,11 +213,18 @@ export class FileTail {
     }
   }
 
-  private take(): ReadResult {
-    const heads = this.heads
+  private closeGroup(): void {
+    if (this.heads.length === 0) return
+    this.groups.push({ heads: this.heads, entry: this.entry, pos: this.emitPos, seq: this.emitSeq })
     this.heads = []
-    return { heads, entry: this.entry, pos: this.emitPos, seq: this.emitSeq }
+  }
+
+  // The events made since the last take, in groups of at most GROUP, each with its checkpoint.
+  private take(): ReadResult[] {
+    this.closeGroup()
+    const groups = this.groups
+    this.groups = []
+    return groups
   }
 }
 
-export type { PieceKind }
