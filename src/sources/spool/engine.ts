@@ -31,9 +31,10 @@ export interface SpoolConfig {
   shutdownTimeout: number
 }
 
-// bytes read from a file before back pressure is looked at
-const BUDGET = 4 * 1024 * 1024
-const READ_CHUNK = 1024 * 1024
+// bytes read (and written as one group of events) before back pressure is looked at; also the
+// granularity of the checkpoint inside a file
+const BUDGET = 256 * 1024
+const READ_CHUNK = 256 * 1024
 // the first bytes of a file: a NUL among them means binary
 const SNIFF_BYTES = 8192
 // the fingerprint that tells, after a restart, that the file at a path is still the one adopted
