@@ -19,14 +19,19 @@ const syncDir = async (dir: string): Promise<void> => {
 }
 
 class LocalFile implements RollFile {
+  // Writes go to explicit positions: after a failed (partial) write and a truncate, the fd's own
+  // offset would still point past the end and the next write would leave a hole of NUL bytes.
+  private size = 0
+
   constructor(readonly rel: string, private readonly fh: FileHandle) {}
 
   async append(data: Buffer): Promise<void> {
     let off = 0
     while (off < data.length) {
-      const { bytesWritten } = await this.fh.write(data, off, data.length - off)
+      const { bytesWritten } = await this.fh.write(data, off, data.length - off, this.size + off)
       off += bytesWritten
     }
+    this.size += data.length
   }
 
   async sync(): Promise<void> {
@@ -36,6 +41,7 @@ class LocalFile implements RollFile {
   async truncate(length: number): Promise<void> {
     await this.fh.truncate(length)
     await this.fh.datasync()
+    this.size = length
   }
 
   async close(): Promise<void> {
