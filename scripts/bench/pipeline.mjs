@@ -12,6 +12,9 @@ export const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`
 
 const TIME_FORMAT = 'tsfbench %e %U %S %M %x'
 
+// every pipeline still running, so an interrupted bench leaves no collector or rsyslogd behind
+export const live = new Set()
+
 export class Pipeline {
   // stages: [{ label, cmd }] where cmd is a shell command line; stdin/stdout: paths or undefined
   constructor({ dir, stages, stdin, stdout = '/dev/null', env }) {
@@ -25,10 +28,14 @@ export class Pipeline {
       return timed + redir
     })
     this.script = parts.join(' | ')
+    // the same pipeline as a user would type it (no timing wrappers), for the report
+    this.command = stages.map(({ cmd }, i) => cmd + (i === 0 && stdin ? ` < ${sq(stdin)}` : '') + (i === stages.length - 1 && stdout ? ` > ${sq(stdout)}` : '')).join(' | ')
     this.started = process.hrtime.bigint()
     this.child = spawn('sh', ['-c', this.script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } })
+    live.add(this)
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
       this.ended = process.hrtime.bigint()
+      live.delete(this)
       resolve({ code, signal })
     }))
   }

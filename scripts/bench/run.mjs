@@ -3,10 +3,11 @@
 // seconds and peak RSS, and per workload MiB/s and events/s, with a correctness check each.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ensureAccessLog, ensureEvents } from './data.mjs'
-import { haveGnuTime } from './pipeline.mjs'
+import { haveGnuTime, live } from './pipeline.mjs'
 import { comparisons, markdownReport, status, textReport } from './report.mjs'
 import { ROOT } from './tsf.mjs'
 import { GiB, parseDuration, parseSize, sizeLabel } from './units.mjs'
@@ -70,12 +71,26 @@ const machine = () => {
   try {
     model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model
   } catch { /* not Linux */ }
-  return { nproc: cpus().length, cpu: model, memGiB: +(totalmem() / GiB).toFixed(1), node: process.version, date: new Date().toISOString() }
+  // the tree is shared and changes under us: say which commit (and whether src had local edits)
+  let commit = 'unknown'
+  try {
+    commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+    if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim()) commit += ' + uncommitted changes in src/'
+  } catch { /* not a git checkout */ }
+  return { nproc: cpus().length, cpu: model, memGiB: +(totalmem() / GiB).toFixed(1), node: process.version, date: new Date().toISOString(), commit }
 }
 
 const m = machine()
 say(`${m.date}; ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB; node ${m.node}; input ${sizeLabel(size)}`)
 if (!haveGnuTime()) say('no /usr/bin/time (apt-get install time): CPU seconds and peak RSS per process are not measured')
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    say(`${sig}: stopping ${live.size} running pipeline(s)`)
+    for (const p of live) p.kill()
+    process.exit(130)
+  })
+}
 
 const log = await ensureAccessLog(opts['data-dir'], size, say)
 say(`input ${log.path}: ${log.lines} lines, ${log.bytes} bytes`)
@@ -108,8 +123,10 @@ else say(`scratch kept in ${scratch} (stderr of every stage, outputs)`)
 
 const ratios = comparisons(results)
 if (ratios.length) process.stdout.write(`same-run comparisons:\n${ratios.map((r) => `  ${r}`).join('\n')}\n`)
-const header = `Run ${m.date} on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB RAM, node ${m.node}; input ${log.path.replace(ROOT, './')} (${log.lines} lines, ${log.bytes} bytes); command: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`
-if (opts.markdown) writeFileSync(opts.markdown, header + (ratios.length ? ratios.map((r) => `- ${r}`).join('\n') + '\n\n' : '') + markdownReport(results))
+const header = `Run ${m.date} at commit ${m.commit} on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB RAM, node ${m.node}; input ${log.path.replace(ROOT, './')} (${log.lines} lines, ${log.bytes} bytes); command: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`
+// paths in the commands read relative to the repo, scratch paths as $RUN
+const shorten = (text) => text.replaceAll(scratch, '$RUN').replaceAll(ROOT, '')
+if (opts.markdown) writeFileSync(opts.markdown, header + (ratios.length ? ratios.map((r) => `- ${r}`).join('\n') + '\n\n' : '') + shorten(markdownReport(results)))
 if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: m, input: log, results }, null, 2) + '\n')
 const bad = results.filter((r) => r.problem || r.error)
 if (bad.length) say(`${bad.length} workload(s) wrong or failed: ${bad.map((r) => `${r.name} (${status(r)})`).join('; ')}`)

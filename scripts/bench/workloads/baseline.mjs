@@ -19,6 +19,6 @@ export default {
     const procs = p.processes()
     const counted = Number(/lines (\d+)/.exec(procs[0].stderr)?.[1] ?? -1)
     const problem = expectClean(procs) ?? (counted === ctx.log.lines ? undefined : `counted ${counted} lines, expected ${ctx.log.lines}`)
-    return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: p.wall, procs, problem, command: p.script }
+    return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: p.wall, procs, problem, command: p.command }
   },
 }

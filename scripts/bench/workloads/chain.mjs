@@ -36,7 +36,7 @@ const makeChain = (withChannels) => ({
       const procs = [...agent.processes(), ...collector.pipeline.processes()]
       const problem = expectClean(procs) ?? expectTailRead(state, ctx.log) ??
         (await expectSameBytes(rolledFiles(out), ctx.log, 'rolled files'))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.pipeline.script}\n${agent.script}` }
+      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.pipeline.command}\n${agent.command}` }
     } finally {
       agent?.kill()
       collector.pipeline.kill()

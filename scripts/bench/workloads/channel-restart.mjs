@@ -54,7 +54,7 @@ export default {
         wall: drainS ?? reader.wall,
         procs,
         problem,
-        command: `${fill.script}\n${reader.script}`,
+        command: `${fill.command}\n${reader.command}`,
         extra: {
           'backlog': `${(events.bytes / MiB).toFixed(0)} MiB, ${events.lines} events`,
           'fill (write-only) MiB/s': (events.bytes / MiB / fill.wall).toFixed(1),

@@ -60,7 +60,7 @@ export default {
         wall: agent.wall,
         procs,
         problem,
-        command: `${collector.pipeline.script}\n${agent.script}\n${appender.script}`,
+        command: `${collector.pipeline.command}\n${agent.command}\n${appender.command}`,
         note: `${WARMUP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured; CPU and RSS cover the whole run`,
         extra: l ? { samples: l.samples, p50: f(l.p50ms), p90: f(l.p90ms), p99: f(l.p99ms), max: f(l.maxms) } : undefined,
       }

@@ -29,7 +29,7 @@ export default {
       const accepted = counters.EventAcceptedCount ?? 0
       const problem = expectClean(procs) ?? expectTailRead(state, ctx.log) ??
         (accepted === ctx.log.lines ? undefined : `collect accepted ${accepted} events, expected ${ctx.log.lines}`)
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: agent.wall, procs, problem, command: `${collector.pipeline.script}\n${agent.script}` }
+      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: agent.wall, procs, problem, command: `${collector.pipeline.command}\n${agent.command}` }
     } finally {
       agent?.kill()
       collector.pipeline.kill()

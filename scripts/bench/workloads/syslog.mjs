@@ -52,7 +52,7 @@ export const syslogTsf = {
       await collector.wait(60_000)
       const procs = [...send.processes(), ...collector.processes()]
       const problem = expectClean(procs) ?? (await expectSameBytes(rolledFiles(out), ctx.log, 'rolled files'))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.script}\n${send.script}` }
+      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.command}\n${send.command}` }
     } finally {
       send?.kill()
       collector.kill()
@@ -79,7 +79,7 @@ export const syslogRsyslog = {
       await collector.wait(30_000)
       const procs = [...send.processes(), ...collector.processes()]
       const problem = expectClean(procs) ?? (await expectSameBytes([out], ctx.log, 'omfile output'))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.script}\n${send.script}` }
+      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.command}\n${send.command}` }
     } finally {
       send?.kill()
       collector.kill()

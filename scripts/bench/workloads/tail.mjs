@@ -18,6 +18,6 @@ export default {
     await p.wait(ctx.timeoutMs)
     const procs = p.processes()
     const problem = expectClean(procs) ?? expectTailRead(state, ctx.log)
-    return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: p.wall, procs, problem, command: p.script }
+    return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: p.wall, procs, problem, command: p.command }
   },
 }
