@@ -397,7 +397,7 @@ class SpoolEngine {
       if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
     }
     if (this.config.once) {
-      info(`${this.filesDone} files ingested${this.failures ? `, ${this.failures} could not be (see above)` : ''}`)
+      info(`${plural(this.filesDone, 'file')} ingested${this.failures ? `, ${this.failures} could not be (see above)` : ''}`)
       if (this.failures) return ExitCode.failure
     }
     return ExitCode.ok
@@ -413,6 +413,8 @@ const statOrUndefined = (path: string): Stats | undefined => {
 }
 
 const sameInode = (a: { dev: number; ino: number } | undefined, b: { dev: number; ino: number }): boolean => a !== undefined && a.dev === b.dev && a.ino === b.ino
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
 const signature = (st: Stats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
 

@@ -48,11 +48,12 @@ export class SpoolFileReader {
     return this.framer.oversize
   }
 
-  // Reads up to `budget` bytes; `eof` once a read returned nothing.
+  // Reads up to `budget` bytes; `eof` at the file's size when it was adopted (what was appended
+  // later is not this file any more: the engine quarantines it) or when a read returned nothing.
   read(buf: Buffer, budget: number): ReadResult & { eof: boolean } {
     this.now = Date.now()
-    let left = budget
-    let eof = false
+    let left = Math.min(budget, this.entry.size - this.readPos)
+    let eof = left <= 0
     while (left > 0) {
       const n = readSync(this.fd, buf, 0, Math.min(buf.length, left), this.readPos)
       if (n === 0) {
@@ -62,6 +63,7 @@ export class SpoolFileReader {
       this.framer.push(buf.subarray(0, n), this.readPos, this.sink)
       this.readPos += n
       left -= n
+      if (this.readPos >= this.entry.size) eof = true
     }
     return { ...this.take(), eof }
   }
