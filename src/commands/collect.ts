@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCollect } from '../sources/tcp/collect.js'
+import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
 import { runKafkaCollect } from '../sources/kafka/collect.js'
@@ -9,6 +10,7 @@ import { readSecretFile, readToken } from '../core/wire/secrets.js'
 
 interface CollectFlags extends RunnerOptions {
   listen?: { host: string; port: number }[]
+  syslog?: SyslogAddress[]
   plain?: boolean
   print?: boolean
   tokenFile?: string
@@ -35,6 +37,7 @@ export const makeCollectCommand = (): Command => {
   const cmd = new Command('collect')
     .description('receive events from tsf ship (and, with --plain, nc or scripts) over TCP, or from a Kafka topic (--from); write them to stdout, acking senders (committing offsets) once stdout acked')
     .addOption(new Option('--listen <host:port>', 'address to listen on, repeatable (default 127.0.0.1:52020)').argParser(collect(hostPort('--listen'))))
+    .addOption(new Option('--syslog <proto://host:port>', 'take syslog (RFC 3164/5424) on tcp://HOST:PORT (newline or octet-counted framing) or udp://HOST:PORT, repeatable').argParser(collect(parseSyslogAddress)))
     .option('--plain', 'also accept bare NDJSON or text lines from nc or a script (best effort, no acks)')
     .option('--print', 'human-readable, coloured console output instead of NDJSON (for debugging)')
     .option('--token-file <file>', 'shared secret every sender must prove in its hello')
@@ -62,7 +65,9 @@ export const makeCollectCommand = (): Command => {
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
     if (flags.tlsCa && !flags.tlsCert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
     const code = await runCollect({
-      listen: flags.listen?.length ? flags.listen : [DEFAULT_LISTEN],
+      // no input option at all: the loopback default; --syslog alone listens for syslog only
+      listen: flags.listen?.length ? flags.listen : flags.syslog?.length ? [] : [DEFAULT_LISTEN],
+      syslog: flags.syslog ?? [],
       plain: Boolean(flags.plain),
       print: Boolean(flags.print),
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
@@ -87,7 +92,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
   const url = parseKafkaUrl(flags.from!, '--from')
   if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
   if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
-  for (const name of ['listen', 'plain', 'tokenFile', 'tlsCert', 'tlsKey', 'tlsCa']) {
+  for (const name of ['listen', 'syslog', 'plain', 'tokenFile', 'tlsCert', 'tlsKey', 'tlsCa']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
   }

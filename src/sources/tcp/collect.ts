@@ -6,9 +6,11 @@ import type { RunnerOptions } from '../../commands/common.js'
 import { PrintSink } from '../../sinks/print.js'
 import type { EventSink } from './event-sink.js'
 import { TcpListeners, type ListenerOptions } from './server.js'
+import { SyslogListeners, type SyslogAddress } from './syslog-listeners.js'
 
 export interface CollectConfig extends RunnerOptions, ListenerOptions {
   print: boolean
+  syslog: SyslogAddress[]
 }
 
 // tsf collect: TCP senders → stdout. A sender's batch is acked once stdout's reader acked it (or,
@@ -20,16 +22,20 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
     if (config.print) sink = printer = new PrintSink()
     else sink = await rt.output()
     const listeners = new TcpListeners(config, sink, rt.counters)
+    const syslog = new SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters)
     try {
       await listeners.start()
+      await syslog.start()
       // runs until a signal, or until stdout goes away (`| head`)
       await Promise.race([aborted(rt.stop), printer ? printer.closed : new Promise(() => undefined)])
       listeners.stop()
+      syslog.stop()
       const left = await sink.end(config.shutdownTimeout)
       if (left) warn(`${left} events were not acked downstream; their senders were not acked either and will re-send them`)
       else info('all events acked downstream')
       return ExitCode.ok
     } finally {
       listeners.close()
+      syslog.close()
     }
   })
