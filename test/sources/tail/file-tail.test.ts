@@ -1,0 +1,78 @@
+// One file read through FileTail, in chunks of every awkward size: the heads are exactly what
+// core sourceEventHead() makes of each line (the block fast path included), with exact offsets.
+import t from 'tap'
+import { openSync, closeSync, writeFileSync } from 'node:fs'
+import { encodeEnvelope, sourceEventHead } from '../../../src/core/event.js'
+import { FileTail, type ReadConfig } from '../../../src/sources/tail/file-tail.js'
+import type { FileEntry } from '../../../src/sources/tail/checkpoint-store.js'
+
+const entry = (path: string): FileEntry => ({ dev: 0, ino: 0, headLen: 0, headHash: '', markLen: 0, markHash: '', src: 'agent.rand', seq: 0, pos: 0, path, lastPath: path })
+const config: ReadConfig = { maxLine: 70, truncate: false, host: 'h', headers: { k: 'v' } }
+
+// What the per-line path makes of `content` (lines up to maxLine; the last one unterminated).
+const expected = (content: Buffer, path: string, ts: number): string[] => {
+  const envelope = encodeEnvelope({ host: 'h', headers: { k: 'v', file: path } })
+  const out: string[] = []
+  let start = 0
+  let seq = 0
+  for (;;) {
+    const nl = content.indexOf(10, start)
+    const end = nl === -1 ? content.length : nl
+    if (nl === -1 && end === start) break
+    out.push(sourceEventHead(content.subarray(start, end), { ts, src: 'agent.rand', seq: ++seq, pos: nl === -1 ? end : end + 1 }, envelope))
+    if (nl === -1) break
+    start = nl + 1
+  }
+  return out
+}
+
+const readAll = (path: string, chunk: number, cfg = config): string[] => {
+  const fd = openSync(path, 'r')
+  const tail = new FileTail(fd, entry(path), path, cfg)
+  const heads: string[] = []
+  const buf = Buffer.alloc(chunk)
+  for (let i = 0; i < 100_000; i++) {
+    for (const g of tail.read(buf, chunk)) heads.push(...(g.heads as string[]))
+    if (tail.atEof) break
+  }
+  for (const g of tail.flush(true)) heads.push(...(g.heads as string[]))
+  closeSync(fd)
+  return heads
+}
+
+const withoutTs = (heads: string[]): string[] => heads.map((h) => h.replace(/"ts":\d+/, '"ts":0'))
+
+t.test('the block fast path and the per-line path make the same heads, whatever the chunk size', async (t) => {
+  const dir = t.testdir()
+  const lines = [
+    '127.0.0.1 - - [22/Nov/2026:00:00:00 +0000] "GET / HTTP/1.1" 200 5',
+    'back\\slash and "quotes" and \ttab and \u0001 control',
+    'plain',
+    '',
+    'ünïcödé line',
+    'x'.repeat(70),
+    '\u007f del',
+    '{"json":"inside \\"escaped\\""}',
+  ]
+  const content = Buffer.concat([Buffer.from(lines.join('\n') + '\n'), Buffer.from([0xc3, 0x28, 0x0a]), Buffer.from('unterminated')])
+  writeFileSync(`${dir}/f.log`, content)
+  const want = withoutTs(expected(content, `${dir}/f.log`, 0))
+  for (const chunk of [1, 2, 3, 7, 16, 69, 70, 71, 100, 4096]) {
+    t.same(withoutTs(readAll(`${dir}/f.log`, chunk)), want, `chunks of ${chunk} bytes`)
+  }
+})
+
+t.test('a block of 5,000 short lines is written in groups with their own checkpoints', async (t) => {
+  const dir = t.testdir()
+  let s = ''
+  for (let i = 0; i < 5000; i++) s += `l${i}\n`
+  writeFileSync(`${dir}/g.log`, s)
+  const fd = openSync(`${dir}/g.log`, 'r')
+  const tail = new FileTail(fd, entry(`${dir}/g.log`), `${dir}/g.log`, config)
+  const groups = tail.read(Buffer.alloc(1 << 20), 1 << 20)
+  closeSync(fd)
+  t.same(groups.map((g) => g.heads.length), [1024, 1024, 1024, 1024, 904])
+  t.same(groups.map((g) => g.seq), [1024, 2048, 3072, 4096, 5000])
+  t.equal(groups[0]!.pos, s.indexOf('l1024\n'), 'each group checkpoints just past its last line')
+  t.equal(groups.at(-1)!.pos, s.length)
+})
