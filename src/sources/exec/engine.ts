@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { execa, type Result } from 'execa'
+import { execa, type Result, type ResultPromise } from 'execa'
 import { encodeEnvelope } from '../../core/event.js'
 import { TsfError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
@@ -7,6 +7,9 @@ import type { EventOutput } from '../../core/link/writer.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { pumpLines, type PumpHooks, type Sequence } from './output-lines.js'
+
+// how long output may stay open, silent, after the command exited
+const LINGER = 2000
 
 export interface ExecConfig {
   file: string
@@ -42,6 +45,9 @@ class ExecRunner {
   private readonly agent = randomBytes(9).toString('base64url')
   private runs = 0
   private deadline?: number
+  // pumps waiting for room downstream, and when output last arrived (see drain)
+  private waiting = 0
+  private lastSeen = 0
   private readonly stopped: Promise<void>
 
   constructor(private readonly config: ExecConfig, private readonly rt: Runtime, private readonly out: EventOutput) {
@@ -102,7 +108,7 @@ class ExecRunner {
         const envelope = encodeEnvelope({ host: config.host, headers: { ...config.headers, stream: 'stderr' } })
         pumps.push(pumpLines(child.stderr!, { maxLine: config.maxLine, truncate: config.truncate, envelope }, seq, this.out, this.hooks()))
       }
-      await Promise.all(pumps.map((p) => p.catch(() => undefined))) // a stream error ends that stream; the exit says why
+      await this.drain(child, pumps)
       const result = await child
       if (result.code && child.pid === undefined) {
         const why = result.code === 'ENOENT' ? 'command not found' : result.code === 'EACCES' ? 'permission denied' : result.originalMessage
@@ -121,13 +127,36 @@ class ExecRunner {
     }
   }
 
+  // Reads the output until it closes. Once the command exited, output that stays open with
+  // nothing coming (a background process of the command holding it) is let go after LINGER.
+  private async drain(child: ResultPromise, pumps: Promise<void>[]): Promise<void> {
+    let exitedAt = 0
+    child.once('exit', () => (exitedAt = Date.now()))
+    this.lastSeen = Date.now()
+    const watchdog = setInterval(() => {
+      if (!exitedAt || this.waiting > 0 || Date.now() - Math.max(exitedAt, this.lastSeen) < LINGER) return
+      warn(`${this.config.file} exited but its output stays open (a background process of it?): stopped reading it`)
+      child.stdout?.destroy()
+      child.stderr?.destroy()
+      clearInterval(watchdog)
+    }, 250)
+    try {
+      await Promise.all(pumps.map((p) => p.catch(() => undefined))) // a stream error ends that stream; the exit says why
+    } finally {
+      clearInterval(watchdog)
+    }
+  }
+
   private hooks(): PumpHooks {
     const { rt, config } = this
     return {
+      seen: () => (this.lastSeen = Date.now()),
       ready: async () => {
         // while stopping, waiting for room is bounded by the shutdown timeout
         if (this.deadline === undefined) {
+          this.waiting++
           await Promise.race([this.out.ready(), this.stopped])
+          this.waiting--
           if (!rt.stop.aborted) return true
         }
         const left = this.deadline! - Date.now()

@@ -24,6 +24,8 @@ export interface PumpHooks {
   written: (n: number) => void
   durable: (n: number) => void
   oversize: () => void
+  // a chunk of output arrived
+  seen: () => void
 }
 
 export const pumpLines = async (stream: Readable, config: StreamConfig, seq: Sequence, out: EventOutput, hooks: PumpHooks): Promise<void> => {
@@ -35,6 +37,7 @@ export const pumpLines = async (stream: Readable, config: StreamConfig, seq: Seq
     out.write(heads, () => hooks.durable(n))
   }
   for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hooks.seen()
     const heads: EventHead[] = []
     const ts = Date.now()
     splitter.push(chunk, (piece) => heads.push(sourceEventHead(piece.bytes, { ts, src: seq.src, seq: ++seq.seq, cont: piece.cont, truncated: piece.truncated }, config.envelope)))
