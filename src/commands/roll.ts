@@ -1,10 +1,15 @@
 import { Command, Option } from 'commander'
+import { userInfo } from 'node:os'
 import { UsageError } from '../core/errors.js'
+import { warn } from '../core/log.js'
 import { runCommand } from '../core/runtime.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
 import { defaultSuffix, type RollFormat } from '../sinks/roll/format.js'
-import { compileLayout } from '../sinks/roll/layout.js'
+import { parseHdfsUrl, WebHdfs, type RetryInfo } from '../sinks/hdfs/webhdfs.js'
+import { HdfsStorage } from '../sinks/roll/hdfs-storage.js'
+import { compileLayout, splitRoot, type Layout } from '../sinks/roll/layout.js'
 import { LocalStorage } from '../sinks/roll/local-storage.js'
+import type { RollStorage } from '../sinks/roll/storage.js'
 import { Roller } from '../sinks/roll/roller.js'
 
 interface RollCliOptions extends ReaderOptions, RunnerOptions {
@@ -19,6 +24,26 @@ interface RollCliOptions extends ReaderOptions, RunnerOptions {
   maxOpen: number
   dedupeHorizon: number
   useLocalTime: boolean
+  hdfsUser?: string
+}
+
+// A local directory, or hdfs://namenode:port/path (the NameNode's WebHDFS port). Escapes stay out
+// of URL parsing: the root (before the first escape) is the URL, the rest is the template.
+const openStorage = (dir: string, prefix: string, suffix: string, hdfsUser?: string): { layout: Layout; storage: RollStorage } => {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) {
+    const layout = compileLayout({ dir, prefix, suffix })
+    return { layout, storage: new LocalStorage(layout.root) }
+  }
+  const { root, rest } = splitRoot(dir)
+  const url = parseHdfsUrl(root)
+  const layout = compileLayout({ dir: rest ? `${url.path === '/' ? '' : url.path}/${rest}` : url.path, prefix, suffix })
+  const user = hdfsUser ?? url.user ?? process.env.HADOOP_USER_NAME ?? userInfo().username
+  let said = 0
+  const onRetry = (info: RetryInfo): void => {
+    // say it on the first retry of a call and now and then after, not on every backoff step
+    if (info.attempt === 1 || ++said % 20 === 0) warn(`${info.error.message}; retrying`)
+  }
+  return { layout, storage: new HdfsStorage(new WebHdfs(url.webhdfsBase, user, { onRetry }), layout.root) }
 }
 
 // tsf roll DIR: events on stdin → rolled files, exactly once (see src/sinks/roll/roller.ts).
@@ -37,14 +62,13 @@ export const makeRollCommand = (): Command => {
     .addOption(new Option('--max-open <n>', 'most files open at once; the least recently written is closed first').default(500).argParser(count('--max-open')))
     .addOption(new Option('--dedupe-horizon <duration>', 'forget a stream (src) this long after it was last seen').default(7 * 86_400_000, '7d').argParser(duration('--dedupe-horizon')))
     .option('--use-local-time', 'bucket events by their arrival time instead of their "ts"', false)
+    .option('--hdfs-user <name>', 'HDFS user (WebHDFS user.name; default: the URL\'s user@, $HADOOP_USER_NAME, or the login name)')
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dir: string, options: RollCliOptions) => {
     if (options.maxOpen < 1) throw new UsageError('--max-open: must be at least 1')
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) throw new UsageError(`${dir}: only local directories are supported so far (HDFS is coming)`)
     const suffix = (options.suffix ?? defaultSuffix(options.format)) + (options.gzip && !(options.suffix ?? '').endsWith('.gz') ? '.gz' : '')
-    const layout = compileLayout({ dir, prefix: options.prefix, suffix })
-    const storage = new LocalStorage(layout.root)
+    const { layout, storage } = openStorage(dir, options.prefix, suffix, options.hdfsUser)
     const code = await runCommand({ component: 'roll', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => {
       const roller = new Roller(
         {

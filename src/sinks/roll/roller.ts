@@ -1,5 +1,5 @@
 import { parseEventLine, tryParseEvent, type EventHead, type TsfEvent } from '../../core/event.js'
-import { describeSystemError, TsfError } from '../../core/errors.js'
+import { describeSystemError } from '../../core/errors.js'
 import type { EventInput, InputBatch } from '../../core/link/reader.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
@@ -212,7 +212,7 @@ export class Roller {
   }
 
   // Commits what is staged, retrying (with back-off, without acking) while storage fails: a full
-  // disk, a lost mount. Gives up only when stopping and the shutdown timeout passed.
+  // disk, a lost mount, HDFS down. Gives up only when stopping and the shutdown timeout passed.
   private async commitStaged(): Promise<void> {
     const staged = this.staged
     if (staged.batches.length === 0) return
@@ -226,7 +226,8 @@ export class Roller {
         this.failing = undefined
         return
       } catch (error) {
-        if (error instanceof TsfError) throw error
+        // every failure here comes from storage (a full disk, a lost mount, HDFS down or in safe
+        // mode): keep the data staged, unacked, and try again
         const message = describeSystemError(error)
         if (this.failing !== message) warn(`cannot commit ${staged.events} events: ${message}; not acking them, retrying`)
         if (!this.failing) since = Date.now()
@@ -342,7 +343,6 @@ export class Roller {
         this.counters.add('RollCount')
       }
     } catch (error) {
-      if (error instanceof TsfError) throw error
       warn(`cannot publish ${this.options.storage.describe(f.rel)}: ${describeSystemError(error)}; retrying (the next start finishes it otherwise)`)
       return
     }
