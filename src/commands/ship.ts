@@ -42,7 +42,7 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--in-flight <batches>', 'batches in flight per destination before waiting for acks').default(4).argParser(count('--in-flight')))
     .addOption(new Option('--max-penalty <duration>', 'longest back-off of a failed destination').default(30_000, '30s').argParser(duration('--max-penalty')))
     .addOption(new Option('--connect-timeout <duration>', 'connect and handshake deadline').default(5_000, '5s').argParser(duration('--connect-timeout')))
-    .addOption(new Option('--ack-timeout <duration>', 'a batch not acked within this re-goes elsewhere').default(30_000, '30s').argParser(duration('--ack-timeout')))
+    .addOption(new Option('--ack-timeout <duration>', 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)').default(30_000, '30s').argParser(duration('--ack-timeout')))
     .addOption(new Option('--compress <how>', 'compress batches when the collector agrees').argParser(choice('--compress', ['gzip'])))
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
