@@ -40,6 +40,16 @@ const currentPath = (fd: number): string | undefined => {
   }
 }
 
+// Is this inode still at that path (a second name, a symlink, rather than a rename)?
+const sameFileAt = (path: string, st: Stats): boolean => {
+  try {
+    const now = statSync(path)
+    return now.dev === st.dev && now.ino === st.ino
+  } catch {
+    return false
+  }
+}
+
 const inodeKey = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`
 
 export const runTail = async (config: TailConfig, rt: Runtime): Promise<number> => {
@@ -445,7 +455,7 @@ class TailEngine {
       const known = this.byInode.get(inodeKey(st))
       if (known) {
         seen.add(known)
-        if (known.path !== path && !seen.has(this.byPath.get(known.path)!)) {
+        if (known.path !== path && !sameFileAt(known.path, st)) {
           // renamed onto another watched path (app.log -> app.log.1 with app.log* watched)
           if (this.byPath.get(known.path) === known) this.byPath.delete(known.path)
           known.path = path
@@ -509,7 +519,9 @@ class TailEngine {
     const stoppedBySignal = this.rt.stop.aborted
     const unacked = await this.out.end(this.config.shutdownTimeout)
     this.store.save()
-    if (unacked) {
+    // `| head` went away: quietly, what it did not take stays in the file for the next run
+    const downstreamClosed = stoppedBySignal && !this.rt.bySignal
+    if (unacked && !downstreamClosed) {
       warn(`${unacked} events were not acked by the downstream within ${this.config.shutdownTimeout} ms: their checkpoints did not move, they will be read again on restart`)
       if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
     }
