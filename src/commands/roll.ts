@@ -50,7 +50,7 @@ const openStorage = (dir: string, prefix: string, suffix: string, hdfsUser?: str
 export const makeRollCommand = (): Command => {
   const cmd = new Command('roll')
     .description('write events into rolled files (a directory with path escapes), exactly once')
-    .argument('<dir>', 'output directory; may hold escapes such as /data/logs/%Y-%m-%d (state is kept in the part before the first escape)')
+    .argument('<dir>', 'output directory or hdfs://namenode:port/path; may hold escapes such as /data/logs/%Y-%m-%d (state is kept in the part before the first escape)')
     .option('--prefix <template>', 'file name prefix; escapes allowed (%Y %m %d %H %M %S %s %t %{header} %[host])', 'events-')
     .option('--suffix <template>', 'file name suffix (default .log for body, .ndjson for json; .gz is added with --gzip)')
     .addOption(new Option('--format <format>', 'body: the original lines; json: the whole events').default('body').argParser(choice('--format', ['body', 'json'])))
