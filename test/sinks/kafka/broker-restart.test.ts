@@ -1,0 +1,34 @@
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
+import { fixture, missing, run, tsf, until, type Proc } from '../tcp/helpers.js'
+import { createTopic, readTopic, topicSize } from './kafka.js'
+import { privateBrokerAvailable, startPrivateBroker } from './private-broker.js'
+
+// A broker of this test's own is killed and started again (the shared one must stay up).
+const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
+const checkpoint = (path: string): number => (existsSync(path) ? Number(readFileSync(path, 'utf8') || 0) : 0)
+const bodyOf = (value: Buffer): string => (JSON.parse(value.toString()) as { body: string }).body
+
+t.test('the broker is killed and restarted mid-stream: ship waits, retries, loses nothing; the upstream checkpoint never passes what Kafka holds', { skip: privateBrokerAvailable() ? false : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)' }, async (t) => {
+  if (!kafkaBrokers(t)) return
+  const dir = t.testdir()
+  const broker = await startPrivateBroker(dir)
+  t.teardown(() => broker.stop('SIGKILL'))
+  const topic = uniqueName('ship-restart')
+  await createTopic(broker.brokers, topic)
+  const ship = run(`node ${fixture('link-writer.mjs')} 5000 ckpt --rate 200 | ${tsf} ship kafka://${broker.brokers}/${topic} --max-penalty 1s --connect-timeout 1s`, dir)
+  cleanup(t, ship)
+  await until(() => checkpoint(`${dir}/ckpt`) >= 300, 30_000, 'first acks')
+  await broker.stop('SIGKILL')
+  const acked = checkpoint(`${dir}/ckpt`)
+  await ship.waitFor(/retrying, nothing is dropped/, 30_000)
+  t.equal(checkpoint(`${dir}/ckpt`), acked, 'no acks while the broker is down')
+  await broker.start()
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.equal(readFileSync(`${dir}/ckpt`, 'utf8'), '5000')
+  t.match(ship.stderr(), /delivering again after \d+ s/)
+  const records = await readTopic(broker.brokers, topic, 5000, 60_000)
+  t.same(missing(records.map((r) => bodyOf(r.value)), 5000), [], 'every event is in the topic')
+  t.ok(acked <= (await topicSize(broker.brokers, topic)), 'what was acked before the crash had been acked by Kafka')
+})
