@@ -323,6 +323,11 @@ export class Roller {
         (idle && now - f.lastWrite >= idle)
       if (due) await this.finalise(f)
     }
+    // a commit that spanned more buckets than --max-open opened them all: back down to the limit
+    if (this.open.size > this.options.maxOpen) {
+      const byAge = [...this.open.values()].sort((a, b) => a.lastWrite - b.lastWrite)
+      for (const f of byAge.slice(0, this.open.size - this.options.maxOpen)) await this.finalise(f)
+    }
   }
 
   // Takes a file out of use (its bucket's next events open a new file) and publishes it.

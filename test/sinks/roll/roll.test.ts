@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { content, finalFiles, finalLines, inProgressFiles, rollPid, sh, tsf, until, writer } from './fixtures/procs.js'
+import { content, exactlyOnce, finalFiles, finalLines, inProgressFiles, pidIn, readNumber, rollPid, sh, tsf, until, writer } from './fixtures/procs.js'
 
 // Process tests of `tsf roll` through real pipes. Time escapes use TZ=UTC.
 const roll = `TZ=UTC ${tsf} roll`
@@ -144,4 +144,43 @@ t.test('usage errors exit 2 with one line; a second roll on the same root is ref
   t.equal(done.code, 1)
   t.match(second.stderr(), /another tsf roll \(pid \d+\) is writing into this directory/)
   t.notMatch(second.stderr(), /\n\s+at /, 'no stack trace')
+})
+
+t.test('--max-open closes the least recently written file to open another', async (t) => {
+  const dir = t.testdir()
+  const hour = 3_600_000
+  // round robin over 5 hourly buckets, 2 open files at most
+  const input = Array.from({ length: 50 }, (_, i) => event({ body: `h${i % 5} ${i}`, ts: t0 + (i % 5) * hour })).join('\n') + '\n'
+  // one line at a time, so that most lines are commits of their own
+  const run = sh(t, `while read -r line; do printf '%s\\n' "$line"; sleep 0.02; done | ${roll} '${dir}' --prefix '%H-' --max-open 2`, input)
+  t.equal((await run.done).code, 0, run.stderr())
+  const files = finalFiles(dir)
+  t.same([...new Set(files.map((f) => f.slice(0, 3)))].sort(), ['12-', '13-', '14-', '15-', '16-'])
+  t.ok(files.length > 5, `files were closed to make room and reopened: ${files.length} files for 5 buckets`)
+  for (const f of files) {
+    const hourOf = Number(f.slice(0, 2)) - 12
+    t.ok(content(dir, f).toString().split('\n').slice(0, -1).every((l) => l.startsWith(`h${hourOf} `)), `${f} holds only its hour`)
+  }
+  t.same(finalLines(dir).map((l) => Number(l.split(' ')[1])).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i))
+})
+
+t.test('the writer upstream killed -9: roll writes what it read, exits 3; a restart completes exactly once', async (t) => {
+  const dir = t.testdir()
+  const ck = join(dir, 'ck')
+  const N = 3000
+  const pipeline = `${writer} ${N} ${ck} --rate 1000 | ${roll} ${dir}/out`
+  const run = sh(t, pipeline)
+  await until(() => readNumber(ck) > 100, 30_000, 'acks to start', run.stderr)
+  const pid = pidIn(run.child, 'replay-writer.mjs')
+  t.ok(pid, 'found the writer')
+  process.kill(pid!, 'SIGKILL')
+  const done = await run.done
+  t.equal(done.code, 3, run.stderr())
+  t.match(run.stderr(), /went away without a clean end/)
+  t.same(inProgressFiles(join(dir, 'out')), [], 'roll published what it had before exiting')
+  const again = sh(t, pipeline.replace('--rate 1000', ''))
+  t.equal((await again.done).code, 0, again.stderr())
+  const { missing, duplicated } = exactlyOnce(finalLines(join(dir, 'out')), 'stream-a', N)
+  t.same(missing, [])
+  t.same(duplicated, [])
 })
