@@ -277,7 +277,10 @@ export class EventOutput extends EventEmitter {
     while (this.markHead < marks.length && marks[this.markHead]!.position <= durable) {
       const mark = marks[this.markHead++]!
       this.bytesDurable = mark.bytes
-      mark.onDurable?.()
+      const onDurable = mark.onDurable
+      // done marks stay in the array a while: drop the callback so it keeps nothing alive
+      mark.onDurable = undefined
+      onDurable?.()
     }
     if (this.markHead > 1024 && this.markHead * 2 > marks.length) {
       this.marks = marks.slice(this.markHead)
