@@ -320,7 +320,8 @@ class SpoolEngine {
     if (n === 0) return
     job.inflight++
     this.rt.counters.add('EventReceivedCount', n)
-    this.out.write(r.heads, () => this.durable(job, r.pos, r.seq, n))
+    const { pos, seq } = r // not r itself: the callback must not keep the heads alive
+    this.out.write(r.heads, () => this.durable(job, pos, seq, n))
   }
 
   // The downstream made these events durable: the file's checkpoint moves.
