@@ -151,8 +151,8 @@ t.test('--max-open closes the least recently written file to open another', asyn
   const hour = 3_600_000
   // round robin over 5 hourly buckets, 2 open files at most
   const input = Array.from({ length: 50 }, (_, i) => event({ body: `h${i % 5} ${i}`, ts: t0 + (i % 5) * hour })).join('\n') + '\n'
-  // one line at a time, so that most lines are commits of their own
-  const run = sh(t, `while read -r line; do printf '%s\\n' "$line"; sleep 0.02; done | ${roll} '${dir}' --prefix '%H-' --max-open 2`, input)
+  // one line at a time once roll runs (it locks its root first), so that most lines are commits of their own
+  const run = sh(t, `{ while [ ! -e '${dir}/.tsf-roll/lock' ]; do sleep 0.05; done; while read -r line; do printf '%s\\n' "$line"; sleep 0.05; done; } | ${roll} '${dir}' --prefix '%H-' --max-open 2`, input)
   t.equal((await run.done).code, 0, run.stderr())
   const files = finalFiles(dir)
   t.same([...new Set(files.map((f) => f.slice(0, 3)))].sort(), ['12-', '13-', '14-', '15-', '16-'])
