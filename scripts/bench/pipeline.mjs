@@ -5,7 +5,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const GNU_TIME = '/usr/bin/time'
-export const haveGnuTime = () => existsSync(GNU_TIME)
+// BENCH_NO_GNU_TIME=1 runs as on a machine without it (wall times and checks only)
+export const haveGnuTime = () => !process.env.BENCH_NO_GNU_TIME && existsSync(GNU_TIME)
 
 // single-quote for sh
 export const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`
@@ -38,6 +39,7 @@ export class Pipeline {
       live.delete(this)
       resolve({ code, signal })
     }))
+    if (!haveGnuTime()) this.startSampling()
   }
 
   // seconds from spawn to the end of the whole pipeline (or to now)
@@ -67,6 +69,41 @@ export class Pipeline {
     throw new Error(`${label}: no ${pattern} on stderr within ${timeoutMs} ms${exited ? ' (the pipeline exited)' : ''}: ${tailOf(this.stderrOf(label))}`)
   }
 
+  // Without GNU time: read each stage's CPU ticks and VmHWM from /proc every 100 ms. The last
+  // interval before a process exits is lost, so these figures are a little low.
+  startSampling() {
+    this.samples = new Map()
+    const tick = Number(process.env.CLK_TCK ?? 100)
+    const pids = new Map() // found once: a pid stays the same across exec
+    this.sampler = setInterval(() => {
+      for (const { label } of this.stages) {
+        if (!pids.has(label)) pids.set(label, this.pidOf(label))
+        const pid = pids.get(label)
+        if (!pid) {
+          pids.delete(label)
+          continue
+        }
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+          const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))
+          const prev = this.samples.get(label)
+          this.samples.set(label, {
+            first: prev?.first ?? Date.now(),
+            last: Date.now(),
+            user: Number(f[11]) / tick,
+            sys: Number(f[12]) / tick,
+            rssKiB: Math.max(prev?.rssKiB ?? 0, hwm ? Number(hwm[1]) : 0),
+          })
+        } catch {
+          // exited between the lookup and the read
+        }
+      }
+    }, 100)
+    this.sampler.unref()
+    this.exited.then(() => clearInterval(this.sampler))
+  }
+
   // The pid of the stage's own command (below sh and time), so a signal reaches it and not the wrapper.
   pidOf(label) {
     const all = processTable()
@@ -76,7 +113,8 @@ export class Pipeline {
     if (timePid === undefined) {
       // no GNU time: the stage is sh's direct child; match on its command line
       const stage = this.stages.find((s) => s.label === label)
-      return below.find((p) => stage && all.get(p)?.cmd.replace(/\0/g, ' ').includes(stage.match ?? stage.cmd.split(' ').slice(0, 3).join(' ').replace(/'/g, '')))
+      // not a forked shell that has not exec'd yet: its command line holds every stage's text
+      return below.find((p) => stage && !/^(\/bin\/)?sh\0/.test(all.get(p)?.cmd ?? '') && all.get(p)?.cmd.replace(/\0/g, ' ').includes(stage.match ?? stage.cmd.split(' ').slice(0, 3).join(' ').replace(/'/g, '')))
     }
     return below.find((p) => all.get(p)?.ppid === timePid)
   }
@@ -133,6 +171,8 @@ export class Pipeline {
       try {
         text = readFileSync(join(this.dir, label + '.time'), 'utf8')
       } catch {
+        const s = this.samples?.get(label)
+        if (s) Object.assign(row, { wall: (s.last - s.first) / 1000, user: s.user, sys: s.sys, cpu: s.user + s.sys, rssKiB: s.rssKiB, sampled: true })
         return row
       }
       const sig = /terminated by signal (\d+)/.exec(text)

@@ -82,7 +82,7 @@ const machine = () => {
 
 const m = machine()
 say(`${m.date}; ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB; node ${m.node}; input ${sizeLabel(size)}`)
-if (!haveGnuTime()) say('no /usr/bin/time (apt-get install time): CPU seconds and peak RSS per process are not measured')
+if (!haveGnuTime()) say('no /usr/bin/time (apt-get install time): CPU seconds and peak RSS are sampled from /proc every 100 ms (a little low), exit codes per process are unknown')
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
@@ -115,6 +115,8 @@ for (const w of selected) {
     }
     if (!opts.keep && !result.problem && !result.error) rmSync(work, { recursive: true, force: true })
   }
+  // whatever a failed workload left running must not load the next one
+  for (const p of live) p.kill()
   results.push(result)
   process.stdout.write(textReport(result) + '\n\n')
 }
