@@ -21,6 +21,11 @@ export interface FileEntry extends FileIdentity {
   lastPath: string
   // read to its end and acked after it was rotated away or deleted: nothing more to read
   released?: number
+  // offsets past the checkpoint where an event was ended by time rather than by the bytes (an
+  // unterminated last line emitted at end of file, a multi-line event flushed by its timeout):
+  // after a restart the same events must end there again, or a sink deduping on (src, seq)
+  // would drop a longer version of one of them
+  cuts?: number[]
 }
 
 interface StateFile {

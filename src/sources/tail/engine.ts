@@ -192,13 +192,13 @@ class TailEngine {
       return
     }
     if (!follow) {
-      await this.write(t, t.flush(true))
+      await this.write(t, this.flushHeld(t, true))
       return
     }
     const since = t.multilineSince
     if (since && this.config.read.multiline) {
       const left = since + this.config.read.multiline.timeout - Date.now()
-      if (left <= 0) await this.write(t, t.flush(false))
+      if (left <= 0) await this.write(t, this.flushHeld(t, false))
       else
         setTimeout(() => {
           this.wake.add(t)
@@ -239,6 +239,10 @@ class TailEngine {
     if (pos > entry.pos) {
       entry.pos = pos
       entry.seq = seq
+      if (entry.cuts) {
+        const cuts = entry.cuts.filter((c) => c > pos)
+        entry.cuts = cuts.length ? cuts : undefined
+      }
       if (t.entry === entry && !t.closed) {
         try {
           Object.assign(entry, markAt(t.fd, pos))
@@ -262,6 +266,18 @@ class TailEngine {
     if (t.rotated) this.signal()
   }
 
+  // Emits what a file holds (see FileTail.flush); where that ended an event is saved before the
+  // event is written, so that a restart ends it in the same place.
+  private flushHeld(t: FileTail, partial: boolean): ReadResult[] {
+    const groups = t.flush(partial)
+    if (t.cut !== undefined) {
+      t.entry.cuts = [...(t.entry.cuts ?? []), t.cut]
+      this.store.markDirty()
+      this.store.save()
+    }
+    return groups
+  }
+
   // A generation is over: it is released (never looked for again) once its events are durable.
   private retire(entry: FileEntry): void {
     if (this.inflight.get(entry)) this.retiring.add(entry)
@@ -272,7 +288,7 @@ class TailEngine {
   // The open file was truncated (copytruncate) or rewritten: what we hold of the old
   // generation goes out, and the file is read again from 0 under a new src.
   private async newGeneration(t: FileTail): Promise<void> {
-    await this.write(t, t.flush(true))
+    await this.write(t, t.flush(true)) // the old generation is over: nothing to end again
     this.retire(t.entry)
     const st = fstatSync(t.fd)
     const entry = this.newEntry(t.fd, st, t.entry.path, t.path, 0)
@@ -329,7 +345,7 @@ class TailEngine {
         this.wake.add(t)
         continue
       }
-      if (t.holding) void this.write(t, t.flush(true))
+      if (t.holding) void this.write(t, this.flushHeld(t, true))
       if (this.inflight.get(t.entry)) continue // its durable() call wakes us again
       this.forget(t)
       t.entry.released = now

@@ -110,8 +110,10 @@ export class FileTail {
   read(buf: Buffer, budget: number): ReadResult[] {
     this.now = Date.now()
     let left = budget
+    let cut = this.nextCut()
     while (left > 0) {
-      const n = readSync(this.fd, buf, 0, Math.min(buf.length, left), this.readPos)
+      const want = Math.min(buf.length, left, cut === undefined ? Infinity : cut - this.readPos)
+      const n = readSync(this.fd, buf, 0, want, this.readPos)
       if (n === 0) {
         this.atEof = true
         break
@@ -123,6 +125,12 @@ export class FileTail {
       this.lastBytes = Buffer.from(chunk.subarray(Math.max(0, n - LAST_BYTES)))
       left -= n
       this.lastActivity = this.now
+      if (this.readPos === cut) {
+        // an event ended here in an earlier run: end it here again
+        this.framer.flush(this.readPos, this.sink)
+        this.multiline?.flush(this.emit)
+        cut = this.nextCut()
+      }
     }
     return this.take()
   }
@@ -172,13 +180,25 @@ export class FileTail {
     this.emitPos = pos
   }
 
-  // Emits what is held: the pending multi-line event, and with `partial` the unterminated last line.
+  private nextCut(): number | undefined {
+    const cuts = this.entry.cuts
+    if (!cuts) return undefined
+    for (const c of cuts) if (c > this.readPos) return c
+    return undefined
+  }
+
+  // Emits what is held: the pending multi-line event, and with `partial` the unterminated last
+  // line. `cut` is set to the offset where that ended an event (see FileEntry.cuts).
   flush(partial: boolean): ReadResult[] {
     this.now = Date.now()
+    const seq = this.emitSeq
     if (partial) this.framer.flush(this.readPos, this.sink)
     this.multiline?.flush(this.emit)
+    this.cut = this.emitSeq !== seq ? this.emitPos : undefined
     return this.take()
   }
+
+  cut?: number
 
   // when the pending multi-line event started (0: none)
   get multilineSince(): number {

@@ -1,6 +1,7 @@
 // After a restart tail finds its files by identity, never by path: rotated while it was down,
 // adopted and rotated before the first ack, rewritten under a checkpoint, an inode reused.
 import t from 'tap'
+import type * as Tap from 'tap'
 import { appendFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { events, numbered, pidIn, run, sh, text, until, tsf } from '../../fixtures/tail-procs.js'
 
@@ -73,6 +74,7 @@ t.test('an inode reused by a different file is not mistaken for the old one', as
     }
   }
   if (!reused) {
+    writeFileSync(`${dir}/a.log`, numbered('second', 0, 400))
     // the filesystem did not reuse it: make the state describe the new file's inode instead
     const st = state(dir)
     const now = statSync(`${dir}/a.log`)
@@ -115,4 +117,33 @@ t.test('without --state, each distinct set of paths gets its own state under $XD
   t.equal(events(`${dir}/o1`).length, 1)
   t.equal(events(`${dir}/o2`).length, 0, 'the same paths find their checkpoints')
   t.equal(events(`${dir}/o3`).length, 2, 'another set of paths is another state')
+})
+
+// Run tail with stdout read by a non-tsf command (nothing checkpointed within the grace period),
+// wait until `ready` holds, then kill -9 it.
+const killedBeforeAck = async (t: Tap.Test, dir: string, args: string, ready: () => boolean): Promise<void> => {
+  sh(t, `{ ${tsf} tail ${args} --state st 2>tail.err & echo $! > tail.pid; wait; } | cat > /dev/null`, { cwd: dir })
+  await until(ready, 10_000, 'tail to get there', () => text(`${dir}/st/checkpoints.json`))
+  process.kill(pidIn(`${dir}/tail.pid`), 'SIGKILL')
+}
+
+t.test('an unterminated last line emitted but not acked ends at the same place after a restart', async (t) => {
+  const dir = t.testdir({ 'a.log': 'one\npartial' })
+  await killedBeforeAck(t, dir, 'a.log', () => /"cuts":\[11\]/.test(text(`${dir}/st/checkpoints.json`)))
+  t.equal(state(dir).files[0]!.seq, 0, 'not acked')
+  appendFileSync(`${dir}/a.log`, ' more\nnext\n')
+  const r = run(`${tsf} tail a.log --state st > out`, dir)
+  t.equal(r.code, 0, r.stderr)
+  const out = events(`${dir}/out`)
+  t.same(out.map((e) => [e.body, e.seq]), [['one', 1], ['partial', 2], [' more', 3], ['next', 4]], 'seq 2 is the same event as before, the rest is not lost to dedupe')
+  t.notOk((state(dir).files[0] as { cuts?: number[] }).cuts, 'the cut is dropped once the checkpoint passed it')
+})
+
+t.test('a multi-line event flushed by its timeout but not acked ends at the same place after a restart', async (t) => {
+  const dir = t.testdir({ 'app.log': '1 a\n  x\n' })
+  await killedBeforeAck(t, dir, "-F app.log --multiline-start '^\\d' --multiline-timeout 100ms", () => /"cuts":\[8\]/.test(text(`${dir}/st/checkpoints.json`)))
+  appendFileSync(`${dir}/app.log`, '  y\n2 b\n')
+  const r = run(`${tsf} tail app.log --state st --multiline-start '^\\d' > out`, dir)
+  t.equal(r.code, 0, r.stderr)
+  t.same(events(`${dir}/out`).map((e) => [e.body, e.seq]), [['1 a\n  x', 1], ['  y', 2], ['2 b', 3]])
 })
