@@ -68,7 +68,8 @@ class ExecRunner {
     }
     const unacked = await this.out.end(this.deadline ? Math.max(0, this.deadline - Date.now()) : this.config.shutdownTimeout)
     if (unacked) {
-      warn(`${unacked} events were not acked by the downstream within the shutdown timeout; a command cannot replay them (at-most-once)`)
+      const why = this.rt.stop.aborted && !this.rt.bySignal ? 'not delivered (stdout went away)' : 'not acked by the downstream within the shutdown timeout'
+      warn(`${unacked} events ${why}; a command cannot replay them (at-most-once)`)
       if (!this.rt.stop.aborted) throw new TsfError(`${unacked} events left unacked`)
     }
     if (this.rt.stop.aborted) return ExitCode.ok

@@ -394,7 +394,8 @@ class SpoolEngine {
     const unacked = await this.out.end(this.config.shutdownTimeout, this.rt.stop.aborted ? undefined : this.rt.stop)
     this.state.save()
     if (unacked) {
-      warn(`${unacked} events were not acked by the downstream within ${this.config.shutdownTimeout} ms: their files stay, a restart sends them again`)
+      const why = stoppedBySignal && !this.rt.bySignal ? 'not delivered (stdout went away)' : `not acked by the downstream within ${this.config.shutdownTimeout} ms`
+      warn(`${unacked} events ${why}: their files stay, a restart sends them again`)
       if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
     }
     if (this.config.once) {
