@@ -84,10 +84,14 @@ const RATIOS = [
 export const comparisons = (results) => {
   const by = new Map(results.filter((r) => !r.skipped && !r.error && !r.problem && r.wall && r.bytes).map((r) => [r.name, r]))
   const cpuPerGiB = (r) => (r.procs ?? []).reduce((s, p) => s + (p.cpu ?? 0), 0) / (r.bytes / GiB)
-  return RATIOS.filter(([a, b]) => by.has(a) && by.has(b)).map(([a, b, what]) => {
+  const lat = (name) => results.find((r) => r.name === name && !r.problem && !r.error && r.extra)?.extra
+  const latency = lat('latency') && lat('rsyslog-latency')
+    ? [`latency append → collector output at 5,000 lines/s (target p50 < 2 ms, p99 < 10 ms): tsf p50 ${lat('latency').p50}, p99 ${lat('latency').p99}; rsyslog p50 ${lat('rsyslog-latency').p50}, p99 ${lat('rsyslog-latency').p99}`]
+    : []
+  return latency.concat(RATIOS.filter(([a, b]) => by.has(a) && by.has(b)).map(([a, b, what]) => {
     const ra = by.get(a)
     const rb = by.get(b)
     const speed = (ra.bytes / ra.wall) / (rb.bytes / rb.wall)
     return `${what}: ${speed.toFixed(2)}× the throughput (${num(ra.bytes / MiB / ra.wall)} vs ${num(rb.bytes / MiB / rb.wall)} MiB/s), ${num(cpuPerGiB(ra))} vs ${num(cpuPerGiB(rb))} CPU-s per GiB`
-  })
+  }))
 }

@@ -5,11 +5,11 @@ import { chain, chainWithChannels } from './chain.mjs'
 import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
-import latency from './latency.mjs'
+import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
 import { syslogRsyslog, syslogTsf } from './syslog.mjs'
 import ship from './ship.mjs'
 import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latency, syslogTsf, syslogRsyslog]
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog]
