@@ -54,7 +54,7 @@ const mdTable = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) 
 export const markdownReport = (results) => {
   const out = []
   const timed = results.filter((r) => !r.skipped && !r.error && r.wall && (r.bytes || r.events) && !r.micro && !r.noRate)
-  out.push(mdTable(['workload', 'MiB/s', 'events/s', 'wall s', 'CPU s (all)', 'CPU s/GiB', 'check'], timed.map((r) => {
+  if (timed.length) out.push(mdTable(['workload', 'MiB/s', 'events/s', 'wall s', 'CPU s (all)', 'CPU s/GiB', 'check'], timed.map((r) => {
     const cpu = (r.procs ?? []).reduce((s, p) => s + (p.cpu ?? 0), 0)
     return [r.title, r.bytes ? num(r.bytes / MiB / r.wall) : '—', rate(r.events / r.wall), num(r.wall, 2), num(cpu, 1), r.bytes ? num(cpu / (r.bytes / GiB), 1) : '—', status(r)]
   })))
