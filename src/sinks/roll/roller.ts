@@ -52,6 +52,7 @@ export class Roller {
   private readonly contBucket = new Map<string, Bucket>()
   private readonly contOwner = new Map<string, string>()
   private giveUpAt = Infinity
+  private stop?: AbortSignal
   private input?: EventInput
   // final names taken by files in progress
   private readonly claimed = new Set<string>()
@@ -72,6 +73,7 @@ export class Roller {
   // Reads every batch until the input ends (EOF, a signal, upstream loss).
   async run(input: EventInput, stop: AbortSignal, shutdownTimeout: number): Promise<number> {
     this.input = input
+    this.stop = stop
     stop.addEventListener('abort', () => (this.giveUpAt = Date.now() + shutdownTimeout), { once: true })
     const tick = this.options.interval || this.options.idle ? setInterval(() => this.schedule('maintain'), Math.min(1000, this.options.interval || 1000, this.options.idle || 1000)) : undefined
     tick?.unref()
@@ -239,7 +241,8 @@ export class Roller {
           this.staged = staged
           return
         }
-        await sleep(delay)
+        // a stop (SIGTERM) cuts the back-off short: one more try, then give up by the timeout
+        await sleep(delay, this.stop?.aborted ? undefined : this.stop)
         delay = Math.min(delay * 2, RETRY_MAX)
       }
     }
@@ -376,4 +379,14 @@ const parseHead = (head: EventHead): TsfEvent => {
 }
 const NEWLINE = Buffer.from('\n')
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { content, exactlyOnce, finalFiles, finalLines, inProgressFiles, readNumber, sh, tsf, writer } from './fixtures/procs.js'
+import { content, exactlyOnce, finalFiles, finalLines, inProgressFiles, readNumber, rollPid, sh, tsf, writer } from './fixtures/procs.js'
 
 // A full disk, for real: roll writes into a 1 MiB tmpfs. It must stop acking (the writer keeps
 // what is not written), never publish a half-written file, and carry on when space returns.
@@ -51,6 +51,37 @@ t.test('a full disk stops the acks; when space returns roll carries on, exactly 
   t.equal(done.code, 0, run.stderr())
   t.match(run.stderr(), /writing again after/)
   t.equal(readNumber(ck), N)
+  const { missing, duplicated, other } = exactlyOnce(finalLines(out), 'stream-a', N)
+  t.same(missing, [], 'nothing lost')
+  t.same(duplicated, [], 'nothing twice')
+  t.same(other, [], 'nothing torn')
+  t.same(inProgressFiles(out), [])
+})
+
+t.test('SIGTERM while the disk is full: roll leaves the rest to the upstream and a later run completes', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'tsf-roll-full-'))
+  const disk = join(base, 'disk')
+  execFileSync('mkdir', [disk])
+  t.teardown(() => rmSync(base, { recursive: true, force: true }))
+  if (!mount(disk)) {
+    t.skip('cannot mount a small tmpfs here (needs root): full-disk test not run')
+    return
+  }
+  t.teardown(() => execFileSync('umount', ['-l', disk]))
+  const out = join(disk, 'out')
+  const ck = join(base, 'ck')
+  const pipeline = `${writer} ${N} ${ck} --pad 40 | ${tsf} roll ${out} --size 128K --shutdown-timeout 2s`
+  const run = sh(t, pipeline)
+  await run.waitFor(/no space left on device/)
+  process.kill(rollPid(run.child)!, 'SIGTERM')
+  await run.done
+  t.match(run.stderr(), /events were not written \(no space left on device\); they stay unacked with the upstream/)
+  const acked = readNumber(ck)
+  t.ok(acked < N, `acked ${acked}`)
+
+  execFileSync('mount', ['-o', 'remount,size=16m', disk])
+  const again = sh(t, pipeline)
+  t.equal((await again.done).code, 0, again.stderr())
   const { missing, duplicated, other } = exactlyOnce(finalLines(out), 'stream-a', N)
   t.same(missing, [], 'nothing lost')
   t.same(duplicated, [], 'nothing twice')
