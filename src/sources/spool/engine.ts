@@ -72,7 +72,9 @@ export const runSpool = async (config: SpoolConfig, rt: Runtime): Promise<number
 // file done once every event of it is durable downstream.
 class SpoolEngine {
   private out!: EventOutput
-  private readonly queue: Job[] = []
+  // files to read next: resumed jobs first, then settled candidates (adopted just before reading,
+  // so the state holds only the files in flight)
+  private readonly queue: (Job | Candidate)[] = []
   private readonly active = new Map<string, Job>()
   // files that could not be ingested nor moved away: skipped while they stay as they are
   private readonly stuck = new Map<string, string>()
@@ -103,7 +105,7 @@ class SpoolEngine {
 
   async run(): Promise<number> {
     this.out = await this.rt.output({ window: this.config.window })
-    const progress = new ProgressLine(() => ({ done: this.filesDone, left: this.active.size + (this.pendingOnce?.size ?? 0), bytes: this.bytesRead }))
+    const progress = new ProgressLine(() => ({ done: this.filesDone, left: this.active.size + this.queue.filter((q) => !('entry' in q)).length + (this.pendingOnce?.size ?? 0), bytes: this.bytesRead }))
     progress.start()
     try {
       this.recover()
@@ -130,7 +132,11 @@ class SpoolEngine {
     while (!this.stopping) {
       if (first || this.queue.length === 0) this.scan(first)
       first = false
-      while (this.queue.length && !this.stopping) await this.ingest(this.queue.shift()!)
+      while (this.queue.length && !this.stopping) {
+        const next = this.queue.shift()!
+        const job = 'entry' in next ? next : this.adopt(next)
+        if (job) await this.ingest(job)
+      }
       if (this.stopping) break
       if (this.config.once && this.pendingOnce!.size === 0) break
       await new Promise<void>((resolve) => {
@@ -217,32 +223,34 @@ class SpoolEngine {
     if (pending) for (const p of pending) if (!present.has(p) || this.stuck.has(p)) pending.delete(p)
     for (const c of orderCandidates(ready, this.config.order)) {
       pending?.delete(c.path)
-      this.adopt(c)
+      this.queue.push(c)
     }
   }
 
   // Looks at a settled file once before taking it: readable, not binary, its name not reused.
-  private adopt(c: Candidate): void {
+  private adopt(c: Candidate): Job | undefined {
     const { path } = c
     if (!this.config.deleteDone && existsSync(path + this.config.doneSuffix)) {
       this.quarantine(path, `name reused: ${path + this.config.doneSuffix} already exists (a file of that name was ingested before)`, c.st)
-      return
+      return undefined
     }
     let fd: number
     try {
       fd = openSync(path, 'r')
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined // gone since the listing: nothing to do
       this.quarantine(path, `cannot be read: ${describeSystemError(e).replace(`${path}: `, '')}`, c.st)
-      return
+      return undefined
     }
     try {
       const st = fstatSync(fd)
-      if (!sameInode(st, c.st)) return // replaced since the listing: the next one sees the new file
+      // changed since the listing: it is looked at again once it settled again
+      if (!sameInode(st, c.st) || st.size !== c.st.size || st.mtimeMs !== c.st.mtimeMs) return undefined
       const sniff = readAt(fd, 0, Math.min(SNIFF_BYTES, st.size))
       const nul = sniff.indexOf(0)
       if (nul !== -1) {
         this.quarantine(path, `looks binary (a NUL byte at offset ${nul})`, st)
-        return
+        return undefined
       }
       const entry: SpoolEntry = {
         path,
@@ -256,9 +264,12 @@ class SpoolEngine {
         pos: 0,
       }
       this.state.set(entry)
-      this.enqueue({ path, entry, inflight: 0, readDone: false })
+      const job: Job = { path, entry, inflight: 0, readDone: false }
+      this.active.set(path, job)
+      return job
     } catch (e) {
       this.quarantine(path, `cannot be read: ${describeSystemError(e).replace(`${path}: `, '')}`, c.st)
+      return undefined
     } finally {
       closeSync(fd)
     }
@@ -267,15 +278,15 @@ class SpoolEngine {
   // Reads one file to its end (or until stopped); marks it done once its events are durable.
   private async ingest(job: Job): Promise<void> {
     const { entry, path } = job
-    // every src is durable before its first event (one save covers the files adopted together)
+    // the src is durable before the first event (the save also covers acks and renames since the last one)
     this.state.save()
     let fd: number
     try {
       fd = openSync(path, 'r')
     } catch (e) {
-      this.active.delete(path)
-      this.state.delete(path)
-      this.quarantine(path, `cannot be read: ${describeSystemError(e).replace(`${path}: `, '')}`)
+      this.forget(job)
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') info(`${path}: removed before it was read; its stream ${entry.src} ends at event ${entry.seq}`)
+      else this.quarantine(path, `cannot be read: ${describeSystemError(e).replace(`${path}: `, '')}`)
       return
     }
     try {
