@@ -128,6 +128,7 @@ class TailEngine {
   }
 
   private lastDirs: string[] = []
+  private releaseTimer?: NodeJS.Timeout
 
   private onChanged(path: string): void {
     const t = this.byPath.get(path)
@@ -355,7 +356,13 @@ class TailEngine {
     if (this.config.follow) {
       // look again later for the ones still waiting out --rotate-wait
       const waiting = [...this.tails].some((t) => t.rotated && t.atEof)
-      if (waiting) setTimeout(() => this.signal(), Math.min(this.config.rotateWait, this.config.pollInterval)).unref()
+      if (waiting && !this.releaseTimer) {
+        this.releaseTimer = setTimeout(() => {
+          this.releaseTimer = undefined
+          this.signal()
+        }, Math.min(this.config.rotateWait, this.config.pollInterval))
+        this.releaseTimer.unref()
+      }
     }
   }
 

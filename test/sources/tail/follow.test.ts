@@ -174,6 +174,9 @@ t.test('a killed downstream: tail exits 4, its checkpoint is within what was dur
   process.kill(pidIn(`${dir}/reader.pid`), 'SIGKILL')
   await p.done
   t.equal(exitIn(`${dir}/tail.exit`), 4, 'tail: downstream lost')
+  // a sink killed mid-write cuts its torn last record on start; do the same for the file it left
+  const written = text(`${dir}/out.ndjson`)
+  writeFileSync(`${dir}/out.ndjson`, written.slice(0, written.lastIndexOf('\n') + 1))
   const durable = events(`${dir}/out.ndjson`)
   const ck = JSON.parse(text(`${dir}/st/checkpoints.json`)) as { files: { seq: number }[] }
   t.ok(ck.files[0]!.seq <= durable.length, `checkpoint seq ${ck.files[0]!.seq} <= durable ${durable.length}`)
