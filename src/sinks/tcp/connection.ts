@@ -57,6 +57,10 @@ export class WireConnection extends EventEmitter {
     super()
   }
 
+  get isEnded(): boolean {
+    return this.ended
+  }
+
   get inFlight(): number {
     return this.inflight.size
   }

@@ -205,6 +205,8 @@ export class TcpSink extends EventEmitter {
     conn.open().then(
       () => {
         if (this.closed) return conn.close()
+        // it may have ended in the same tick it opened (a collector closing with an error frame)
+        if (t.conn !== conn || conn.isEnded) return
         const wasDown = t.failures > 0 || t.lastError
         t.state = 'up'
         this.options.counters.add('ConnectionCreatedCount')

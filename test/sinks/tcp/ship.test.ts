@@ -120,3 +120,71 @@ t.test('usage errors exit 2', async (t) => {
     t.equal(await p.exited, 2, `ship ${args}: ${p.stderr().trim()}`)
   }
 })
+
+t.test('a collector that accepts and handshakes but never acks is detected; the batch goes to the next one', async (t) => {
+  const dir = t.testdir()
+  // a black hole speaking the real handshake, then swallowing every frame
+  const { createServer } = await import('node:net')
+  const hs = await import('../../../src/core/wire/handshake.js')
+  const swallowed: number[] = []
+  const hole = createServer((s) => {
+    const lines = new hs.LineReader()
+    let step = 0
+    s.on('error', () => undefined)
+    s.on('data', (chunk: Buffer) => {
+      if (step === 2) return void swallowed.push(chunk.length)
+      lines.push(chunk)
+      for (let l = lines.next(); l !== undefined && step < 2; l = lines.next()) {
+        if (step === 0) s.write(hs.challengeLine(hs.newNonce(), false, false))
+        else s.write(hs.okLine(undefined))
+        step++
+      }
+    })
+  }).listen(0, '127.0.0.1')
+  await new Promise((r) => hole.once('listening', r))
+  t.teardown(() => hole.close())
+  const holePort = (hole.address() as { port: number }).port
+  const good = await startCollect(dir, '', 'good.ndjson')
+  cleanup(t, good)
+  const ship = run(`seq 1 100 | ${tsf} ship 127.0.0.1:${holePort},127.0.0.1:${good.port} --ack-timeout 1s --max-penalty 60s`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.ok(swallowed.length > 0, 'the black hole got the batch first')
+  t.match(ship.stderr(), new RegExp(`127\\.0\\.0\\.1:${holePort}: no ack within 1000 ms`))
+  t.same(bodies(`${dir}/good.ndjson`).map(Number), Array.from({ length: 100 }, (_, i) => i + 1), 'all of it, in order, at the next collector')
+})
+
+t.test('the linked upstream writer dies: ship finishes what it holds and exits 3', async (t) => {
+  const dir = t.testdir()
+  const col = await startCollect(dir, '', 'out.ndjson')
+  cleanup(t, col)
+  const pipeline = run(`node ${fixture('link-writer.mjs')} 100000000 ckpt --forever --rate 2000 | ${tsf} ship 127.0.0.1:${col.port}`, dir)
+  cleanup(t, pipeline)
+  await until(() => bodies(`${dir}/out.ndjson`).length >= 200, 20_000, 'events flowing')
+  const writerPid = Number(
+    // the writer is a child of our own shell: find it there and kill it by id
+    (await import('node:child_process')).execFileSync('pgrep', ['-f', '-P', String(pipeline.child.pid), '^node .*link-writer.mjs'], { encoding: 'utf8' }).trim(),
+  )
+  process.kill(writerPid, 'SIGKILL')
+  t.equal(await pipeline.exited, 3, pipeline.stderr())
+  t.match(pipeline.stderr(), /upstream went away/)
+})
+
+t.test('invalid UTF-8, NUL bytes, broken JSON and an oversize line arrive intact', async (t) => {
+  const dir = t.testdir()
+  const col = await startCollect(dir, '', 'out.ndjson')
+  cleanup(t, col)
+  const { writeFileSync } = await import('node:fs')
+  const big = 'y'.repeat(3000)
+  writeFileSync(`${dir}/in.txt`, Buffer.concat([Buffer.from('ok\n'), Buffer.from([0x61, 0xff, 0x00, 0x62, 0x0a]), Buffer.from(`{"body": broken\n${big}\n`)]))
+  const ship = run(`${tsf} ship 127.0.0.1:${col.port} --max-line 1K < in.txt`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const events = (await import('./helpers.js')).lines(`${dir}/out.ndjson`).map((l) => JSON.parse(l) as { body: string; body64?: string; cont?: boolean })
+  t.equal(events[0]!.body, 'ok')
+  t.same(Buffer.from(events[1]!.body64!, 'base64'), Buffer.from([0x61, 0xff, 0x00, 0x62]), 'exact bytes in body64')
+  t.equal(events[2]!.body, '{"body": broken')
+  const pieces = events.slice(3)
+  t.equal(pieces.map((e) => e.body).join(''), big, 'the oversize line, whole across its pieces')
+  t.same(pieces.map((e) => Boolean(e.cont)), [true, true, false])
+})

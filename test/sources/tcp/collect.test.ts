@@ -183,3 +183,26 @@ t.test('--print shows time, host, headers and body with unprintable bytes escape
   const text = lines(`${dir}/printed.txt`)
   t.same(text, ['1970-01-01T00:00:00.000Z web1 {path=/var/log/x} tab\\t\\xff\\x1b'])
 })
+
+t.test("collect's downstream reader dies: collect exits 4, the restarted pipeline gets everything", async (t) => {
+  const dir = t.testdir()
+  const { fixture, missing } = await import('../../sinks/tcp/helpers.js')
+  // collect's own exit status, as the shell only reports the last command's
+  const first = run(`{ ${tsf} collect --listen 127.0.0.1:0; echo $? > collect.rc; } | node ${fixture('link-reader.mjs')} a.ndjson --delay 20`, dir)
+  kill(t, first)
+  const port = Number((await first.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1])
+  const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1500 | ${tsf} ship 127.0.0.1:${port} --max-penalty 300ms`, dir)
+  kill(t, ship)
+  await until(() => lines(`${dir}/a.ndjson`).length >= 300, 20_000, 'events flowing')
+  const { execFileSync } = await import('node:child_process')
+  const reader = Number(execFileSync('pgrep', ['-f', '-P', String(first.child.pid), '^node .*link-reader.mjs'], { encoding: 'utf8' }).trim())
+  process.kill(reader, 'SIGKILL')
+  await first.exited
+  await until(() => lines(`${dir}/collect.rc`).length > 0, 10_000, 'collect to exit')
+  t.equal(lines(`${dir}/collect.rc`)[0], '4', 'collect stops at once when its linked reader dies')
+  const second = run(`exec ${tsf} collect --listen 127.0.0.1:${port} | node ${fixture('link-reader.mjs')} b.ndjson`, dir)
+  kill(t, second)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const all = [...bodies(`${dir}/a.ndjson`), ...bodies(`${dir}/b.ndjson`)]
+  t.same(missing(all, 3000), [], 'nothing lost')
+})
