@@ -105,7 +105,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
         print: Boolean(flags.print),
         connectTimeout: 5_000,
         requestTimeout: 30_000,
-        sessionTimeout: 30_000,
+        sessionTimeout: 10_000,
         commitInterval: 200,
         maxBytesPerPartition: 1024 * 1024,
         shutdownTimeout: flags.shutdownTimeout,
