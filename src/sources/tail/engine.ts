@@ -465,6 +465,9 @@ class TailEngine {
       }
       else this.report(`missing:${path}`, `${path}: no such file or directory`)
     }
+    for (const path of found.notFiles) {
+      this.report(`notfile:${path}`, `${path}: not a regular file (tail reads files; pipe other input into tsf channel or tsf ship)`)
+    }
     const seen = new Set<FileTail>()
     let adopted = false
     for (const path of found.files) {

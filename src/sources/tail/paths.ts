@@ -18,6 +18,8 @@ export interface Expansion {
   dirs: string[]
   // explicit file operands that do not exist (yet)
   missing: string[]
+  // explicit operands that are neither regular files nor directories (a FIFO, a device)
+  notFiles: string[]
   // directories that could not be read, with the reason
   errors: { path: string; error: NodeJS.ErrnoException }[]
 }
@@ -123,7 +125,7 @@ const walkGlob = (base: string, segments: string[], rules: PathRules, out: Expan
 }
 
 export const expand = (operands: string[], rules: PathRules): Expansion => {
-  const out: Expansion = { files: [], dirs: [], missing: [], errors: [] }
+  const out: Expansion = { files: [], dirs: [], missing: [], notFiles: [], errors: [] }
   for (const operand of operands) {
     const abs = resolve(operand)
     if (isGlob(operand)) {
@@ -142,6 +144,7 @@ export const expand = (operands: string[], rules: PathRules): Expansion => {
       continue
     }
     if (st.isDirectory()) walkDir(abs, rules.recurse, rules, out)
+    else if (!st.isFile()) out.notFiles.push(abs)
     else {
       out.files.push(abs)
       out.dirs.push(dirname(abs))

@@ -95,11 +95,13 @@ t.test('a file that cannot be read: one clear line naming it, the other files ar
   t.same(events(`${dir}/out`).map((e) => e.body), ['fine'])
 })
 
-t.test('a missing file: one clear line, exit 1, the others are read', async (t) => {
+t.test('a missing file or a FIFO: one clear line each, exit 1, the others are read', async (t) => {
   const dir = t.testdir({ 'ok.log': 'fine\n' })
-  const r = run(`${tsf} tail ok.log gone.log --state st > out`, dir)
+  run('mkfifo fifo', dir)
+  const r = run(`${tsf} tail ok.log gone.log fifo --state st > out`, dir)
   t.equal(r.code, 1)
   t.match(r.stderr, /gone\.log: no such file or directory/)
+  t.match(r.stderr, /fifo: not a regular file/)
   t.same(events(`${dir}/out`).map((e) => e.body), ['fine'])
 })
 
