@@ -91,7 +91,8 @@ class SpoolEngine {
   constructor(private readonly config: SpoolConfig, private readonly rt: Runtime, private readonly state: SpoolState) {
     this.rules = {
       ignore: config.ignore,
-      doneSuffix: config.deleteDone ? undefined : config.doneSuffix,
+      // skipped with --delete too: switching to it must not ingest the files renamed before
+      doneSuffix: config.doneSuffix,
       recurse: config.recurse,
       skip: new Set([config.stateDir, config.quarantineDir]),
     }

@@ -8,7 +8,7 @@ export type SpoolOrder = 'oldest' | 'youngest' | 'name'
 export interface ListRules {
   // matched against each file (and, with recurse, directory) name: matching ones are left alone
   ignore: RegExp
-  // finished files carry it (rename mode): never candidates
+  // finished files carry it: never candidates
   doneSuffix?: string
   recurse: boolean
   // our own state and quarantine directories, never listed even when inside the spool dir

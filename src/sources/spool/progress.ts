@@ -10,6 +10,7 @@ export class ProgressLine {
 
   start(): void {
     if (!process.stderr.isTTY) return
+    this.draw()
     this.timer = setInterval(() => this.draw(), this.every)
     this.timer.unref()
   }
