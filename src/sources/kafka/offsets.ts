@@ -29,10 +29,12 @@ export class OffsetCommitter {
     const old = this.due.get(key)
     if (old && BigInt(old.offset) >= BigInt(next)) return
     this.due.set(key, { topic, partition, offset: next })
-    this.timer ??= setTimeout(() => {
+    if (this.timer) return
+    this.timer = setTimeout(() => {
       this.timer = undefined
       void this.flush()
     }, this.options.interval)
+    this.timer.unref()
   }
 
   get pending(): number {
