@@ -110,7 +110,8 @@ export class WireConnection extends EventEmitter {
           for (let line = lines.next(); line !== undefined && step !== 'frames'; line = lines.next()) {
             const msg = parseHandshakeLine(line)
             if (!msg) throw new ConnectionError('not a tsf collector (unexpected reply to the hello)')
-            if (msg.verb === 'REFUSED') throw new ConnectionError(`refused us: ${msg.rest || 'no reason given'}`, true)
+            // "busy: ..." (too many connections) is worth retrying; a token or version refusal is not
+            if (msg.verb === 'REFUSED') throw new ConnectionError(`refused us: ${msg.rest || 'no reason given'}`, !msg.rest.startsWith('busy'))
             if (msg.version !== WIRE_VERSION) throw new ConnectionError(`speaks protocol version ${msg.version}, we speak ${WIRE_VERSION}`, true)
             if (step === 'challenge' && msg.verb === 'CHALLENGE' && validNonce(msg.fields.nonce)) {
               sn = msg.fields.nonce

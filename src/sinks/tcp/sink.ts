@@ -30,6 +30,7 @@ interface Target {
   state: 'idle' | 'connecting' | 'up' | 'down'
   failures: number
   penaltyUntil: number
+  upSince: number
   refused?: string
   lastError?: string
 }
@@ -55,7 +56,7 @@ export class TcpSink extends EventEmitter {
 
   constructor(private readonly options: TcpSinkOptions) {
     super()
-    this.targets = options.destinations.map((dest, priority) => ({ dest, priority, state: 'idle', failures: 0, penaltyUntil: 0 }))
+    this.targets = options.destinations.map((dest, priority) => ({ dest, priority, state: 'idle', failures: 0, penaltyUntil: 0, upSince: 0 }))
     options.counters.gauge('ChannelSize', () => this.unacked)
   }
 
@@ -209,6 +210,7 @@ export class TcpSink extends EventEmitter {
         if (t.conn !== conn || conn.isEnded) return
         const wasDown = t.failures > 0 || t.lastError
         t.state = 'up'
+        t.upSince = Date.now()
         this.options.counters.add('ConnectionCreatedCount')
         if (wasDown) info(`connected to ${t.dest.name}`)
         this.emit('up', t.dest)
@@ -247,7 +249,11 @@ export class TcpSink extends EventEmitter {
     }
     if (this.activeFailover === t) this.activeFailover = undefined
     if (this.closed) return
-    if (error) this.onDown(t, error)
+    // a connection with nothing in flight that closes (idle timeout, collector restart) is not a
+    // failure yet: reconnect quietly, and let the reconnect decide
+    // (unless it lived only briefly: a collector that closes every connection must not be a busy loop)
+    const quiet = !unacked.length && !error?.refused && t.state === 'up' && Date.now() - t.upSince > 5000
+    if (error && !quiet) this.onDown(t, error)
     else {
       t.state = 'idle'
       t.conn = undefined

@@ -64,7 +64,7 @@ export class TcpListeners {
       warnOnce('max-connections', `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`)
       this.counters.add('ConnectionRefusedCount')
       socket.on('error', () => socket.destroy())
-      socket.end(refusedLine('too many connections'))
+      socket.end(refusedLine('busy: too many connections'))
       setTimeout(() => socket.destroy(), 1000).unref()
       return
     }

@@ -160,7 +160,7 @@ t.test('--max-connections refuses the extra connection with a reason', async (t)
   kill(t, col)
   const first = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'a' }, { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 })
   await first.open()
-  await t.rejects(sendOne(col.port, 'second'), /refused us: too many connections/)
+  await t.rejects(sendOne(col.port, 'second'), /refused us: busy: too many connections/)
   first.close()
 })
 
