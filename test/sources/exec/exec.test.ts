@@ -113,3 +113,44 @@ t.test('a command that cannot be started is one clear line and exit 1; usage err
   t.equal(bad.code, 2)
   t.match(bad.stderr, /--restart-delay: expected a duration/)
 })
+
+t.test('NUL bytes, control characters and invalid UTF-8 in the output are carried exactly', async (t) => {
+  const base = scratch()
+  const out = join(base, 'out')
+  const r = await sh(t, `${tsf} exec -- printf 'a\\000b\\n\\033[1mbold\\n\\377\\376 raw\\n' | ${reader} ${out}`).done
+  t.equal(r.code, 0)
+  const evs = events(out) as unknown as { body: string; body64?: string }[]
+  t.same(evs[0], { ...evs[0], body: 'a\u0000b' })
+  t.equal(evs[1]!.body, '\u001b[1mbold')
+  t.same(Buffer.from(evs[2]!.body64!, 'base64'), Buffer.from([0xff, 0xfe, 0x20, 0x72, 0x61, 0x77]))
+})
+
+t.test('when its tsf reader dies, exec exits 4 at once and the command goes with it', async (t) => {
+  const base = scratch()
+  const out = join(base, 'out')
+  const run = sh(t, `{ ${tsf} exec -- sh -c 'echo $$ > ${base}/child; echo ready; exec sleep 600'; echo $? > ${base}/rc; } | ${reader} ${out}`)
+  await until(() => events(out).some((e) => e.body === 'ready'), 30_000, 'the command to start', run.stderr)
+  const child = Number(readFileSync(join(base, 'child'), 'utf8'))
+  process.kill(pidBelow(run.child.pid!, 'link-reader.mjs')!, 'SIGKILL')
+  await run.done
+  t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '4', 'exit 4: downstream lost')
+  await until(() => !alive(child), 10_000, 'the command to be gone')
+  t.pass('the command was terminated')
+})
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+t.test('--shell runs the command line through /bin/sh', async (t) => {
+  const base = scratch()
+  const out = join(base, 'out')
+  const r = await sh(t, `${tsf} exec --shell -- 'echo piped | tr a-z A-Z' | ${reader} ${out}`).done
+  t.equal(r.code, 0)
+  t.same(events(out).map((e) => e.body), ['PIPED'])
+})
