@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { userInfo } from 'node:os'
 import { UsageError } from '../core/errors.js'
+import { ExitCode } from '../core/exit-codes.js'
 import { warn } from '../core/log.js'
 import { runCommand } from '../core/runtime.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
@@ -29,7 +30,7 @@ interface RollCliOptions extends ReaderOptions, RunnerOptions {
 
 // A local directory, or hdfs://namenode:port/path (the NameNode's WebHDFS port). Escapes stay out
 // of URL parsing: the root (before the first escape) is the URL, the rest is the template.
-const openStorage = (dir: string, prefix: string, suffix: string, hdfsUser?: string): { layout: Layout; storage: RollStorage } => {
+const openStorage = (dir: string, prefix: string, suffix: string, hdfsUser: string | undefined, starting: AbortSignal): { layout: Layout; storage: RollStorage } => {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) {
     const layout = compileLayout({ dir, prefix, suffix })
     return { layout, storage: new LocalStorage(layout.root) }
@@ -43,7 +44,7 @@ const openStorage = (dir: string, prefix: string, suffix: string, hdfsUser?: str
     // say it on the first retry of a call and now and then after, not on every backoff step
     if (info.attempt === 1 || ++said % 20 === 0) warn(`${info.error.message}; retrying`)
   }
-  return { layout, storage: new HdfsStorage(new WebHdfs(url.webhdfsBase, user, { onRetry }), layout.root) }
+  return { layout, storage: new HdfsStorage(new WebHdfs(url.webhdfsBase, user, { onRetry, signal: starting }), layout.root) }
 }
 
 // tsf roll DIR: events on stdin → rolled files, exactly once (see src/sinks/roll/roller.ts).
@@ -68,7 +69,9 @@ export const makeRollCommand = (): Command => {
   return cmd.action(async (dir: string, options: RollCliOptions) => {
     if (options.maxOpen < 1) throw new UsageError('--max-open: must be at least 1')
     const suffix = (options.suffix ?? defaultSuffix(options.format)) + (options.gzip && !(options.suffix ?? '').endsWith('.gz') ? '.gz' : '')
-    const { layout, storage } = openStorage(dir, options.prefix, suffix, options.hdfsUser)
+    // a SIGTERM while roll is still starting (HDFS unreachable, say) ends the start at once
+    const starting = new AbortController()
+    const { layout, storage } = openStorage(dir, options.prefix, suffix, options.hdfsUser, starting.signal)
     const code = await runCommand({ component: 'roll', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => {
       const roller = new Roller(
         {
@@ -86,7 +89,16 @@ export const makeRollCommand = (): Command => {
         },
         rt.counters,
       )
-      await roller.start()
+      const abortStart = (): void => starting.abort()
+      rt.stop.addEventListener('abort', abortStart, { once: true })
+      try {
+        await roller.start()
+      } catch (error) {
+        if (rt.stop.aborted) return ExitCode.ok
+        throw error
+      } finally {
+        rt.stop.removeEventListener('abort', abortStart)
+      }
       const input = rt.input({ maxLine: options.maxLine, truncate: options.truncate })
       return roller.run(input, rt.stop, options.shutdownTimeout)
     })

@@ -66,8 +66,14 @@ export class Roller {
 
   async start(): Promise<void> {
     await this.options.storage.lock()
-    await this.state.load()
-    await recover(this.options.storage, this.state)
+    try {
+      await this.state.load()
+      await recover(this.options.storage, this.state)
+    } catch (error) {
+      await this.state.close().catch(() => undefined)
+      await this.options.storage.unlock().catch(() => undefined)
+      throw error
+    }
   }
 
   // Reads every batch until the input ends (EOF, a signal, upstream loss).
