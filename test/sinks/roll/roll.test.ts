@@ -184,3 +184,20 @@ t.test('the writer upstream killed -9: roll writes what it read, exits 3; a rest
   t.same(missing, [])
   t.same(duplicated, [])
 })
+
+t.test('hostile header values in path escapes stay inside the root', async (t) => {
+  const dir = t.testdir({ root: {} })
+  const hostile = ['../../escaped', '/etc/passwd', '..', '.tsf-roll', '.hidden', 'a\u0000b', 'tab\tnewline\n', 'ok']
+  const input = hostile.map((app, i) => event({ body: `line ${i}`, ts: t0, headers: { app } })).join('\n') + '\n'
+  const run = sh(t, `${roll} '${dir}/root/%{app}' --prefix '%{app}-'`, input)
+  t.equal((await run.done).code, 0, run.stderr())
+  const { readdirSync } = await import('node:fs')
+  t.same(readdirSync(dir), ['root'], 'nothing was written next to the root')
+  const files = finalFiles(join(dir, 'root'))
+  t.equal(files.length, hostile.length, files.join(' | '))
+  for (const f of files) {
+    t.notOk(f.split('/').some((s) => s.startsWith('.') || s === '..'), `no hidden or parent segment: ${JSON.stringify(f)}`)
+    t.notMatch(f, /[\u0000-\u001f]/, 'no control characters in names')
+  }
+  t.same(finalLines(join(dir, 'root')).sort(), hostile.map((_, i) => `line ${i}`).sort(), 'every event written once')
+})
