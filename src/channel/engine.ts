@@ -62,6 +62,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
     ? new LogReader(dir, readerName, {
         onDropped: (n) => counters.add('EventDropCount', n),
         onQuarantined: (n) => counters.add('EventQuarantineCount', n),
+        recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
       })
     : undefined
 
@@ -211,7 +212,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       await idle(writer ? 1000 : 100)
     }
     const left = await out.end(config.shutdownTimeout)
-    reader.saveNow()
+    await reader.saveNow()
     if (left) info(`${left} event(s) sent downstream but not acked within --shutdown-timeout: they stay in the channel and are sent again next time`)
     return left
   }
@@ -243,7 +244,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
     if (left && !rt.bySignal) code = ExitCode.failure
   } finally {
     clearInterval(sweeper)
-    reader?.close()
+    await reader?.close()
     if (writer) {
       sweep()
       writer.close()

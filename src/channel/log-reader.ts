@@ -1,6 +1,8 @@
 import { closeSync, existsSync, fstatSync, openSync } from 'node:fs'
+import type { EventHead } from '../core/event.js'
 import { warn } from '../core/log.js'
-import { loadOffset, saveOffset, type Offset } from './offsets.js'
+import type { Appended } from './log-writer.js'
+import { loadOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
 import { quarantine } from './quarantine.js'
 import { checkRecord, HEADER, resync } from './record.js'
 import { readAt } from './recovery.js'
@@ -11,13 +13,15 @@ import { listSegments, segmentPath } from './segments.js'
 // offset moves when the engine says the events are durable downstream (commit()).
 
 export interface ReadBatch {
-  heads: Buffer[]
+  heads: EventHead[]
   end: Offset // the offset after the last record of the batch
 }
 
 export interface ReaderEvents {
   onDropped?: (n: number) => void
   onQuarantined?: (n: number) => void
+  // a writer in the same process: batches it just appended, when the reader is at their place
+  recent?: (segment: number, pos: number) => Appended | undefined
 }
 
 const CHUNK = 1024 * 1024
@@ -30,6 +34,7 @@ export class LogReader {
   saved: Offset // the durable offset (what segment deletion may rely on)
   private pending?: Offset // acked downstream, not saved yet
   private saveTimer?: NodeJS.Timeout
+  private saving?: Promise<void>
 
   constructor(
     private readonly dir: string,
@@ -97,6 +102,12 @@ export class LogReader {
         this.next = Math.max(this.next, oldest)
         this.open(oldest, 0)
         continue
+      }
+      const fresh = this.events.recent?.(this.segment, this.pos)
+      if (fresh && fresh.first === this.next) {
+        this.pos = fresh.end
+        this.next = fresh.first + fresh.heads.length
+        return { heads: fresh.heads as EventHead[], end: this.position() }
       }
       const size = fstatSync(this.fd).size
       if (this.pos >= size) {
@@ -170,20 +181,43 @@ export class LogReader {
   // The events up to `offset` are durable downstream: save it (coalesced, at most every 100 ms).
   commit(offset: Offset): void {
     this.pending = offset
-    this.saveTimer ??= setTimeout(() => this.saveNow(), 100)
+    this.saveTimer ??= setTimeout(() => this.saveLater(), 100)
   }
 
-  saveNow(): void {
+  private saveLater(): void {
+    this.saveTimer = undefined
+    if (this.saving || !this.pending) {
+      if (this.pending) this.saveTimer = setTimeout(() => this.saveLater(), 100)
+      return
+    }
+    const offset = this.pending
+    this.pending = undefined
+    this.saving = saveOffsetAsync(this.dir, this.name, offset).then(
+      () => {
+        this.saved = offset
+        this.saving = undefined
+      },
+      (error: Error) => {
+        this.saving = undefined
+        this.pending ??= offset
+        warn(`reader ${this.name}: could not save its offset: ${error.message}`)
+      },
+    )
+  }
+
+  // Saves the latest offset now (at the end: after any save still running).
+  async saveNow(): Promise<void> {
     if (this.saveTimer) clearTimeout(this.saveTimer)
     this.saveTimer = undefined
+    await this.saving
     if (!this.pending) return
     saveOffset(this.dir, this.name, this.pending)
     this.saved = this.pending
     this.pending = undefined
   }
 
-  close(): void {
-    this.saveNow()
+  async close(): Promise<void> {
+    await this.saveNow()
     if (this.fd >= 0) closeSync(this.fd)
     this.fd = -1
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fsync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { TsfError, describeSystemError } from '../core/errors.js'
 import type { EventHead } from '../core/event.js'
 import { encodeRecords } from './record.js'
@@ -18,6 +18,18 @@ export interface LogWriterOptions {
   segmentSize: number
   fsync: FsyncPolicy
 }
+
+// A batch just appended, kept in memory for a reader in the same process that is caught up: it
+// takes the heads from here instead of reading back (and re-checking) what was just written.
+export interface Appended {
+  segment: number
+  start: number // byte position of its first record in the segment
+  end: number
+  first: number // index of its first record
+  heads: readonly EventHead[]
+}
+
+const RECENT_BYTES = 32 * 1024 * 1024
 
 interface Waiter {
   upTo: number
@@ -42,6 +54,9 @@ export class LogWriter extends EventEmitter {
   private waiters: Waiter[] = []
   private retired: number[] = [] // fds of sealed segments, closed once no fsync can be using them
   private failed?: Error
+  private dirDirty = false
+  private readonly recent = new Map<string, Appended>()
+  private recentBytes = 0
 
   private constructor(private readonly options: LogWriterOptions) {
     super()
@@ -77,16 +92,12 @@ export class LogWriter extends EventEmitter {
     this.sizes.set(base, size)
   }
 
-  private create(base: number): void {
+  private create(base: number, syncDirNow = true): void {
     const { dir } = this.options
     this.fd = openSync(segmentPath(dir, base), 'wx')
-    // the new name must survive a power loss too
-    const dfd = openSync(dir, 'r')
-    try {
-      fsyncSync(dfd)
-    } finally {
-      closeSync(dfd)
-    }
+    // the new name must survive a power loss too: now, or with the next group commit
+    if (syncDirNow) syncDir(dir)
+    else this.dirDirty = true
     this.active = base
     this.activeSize = 0
     this.nextIndex = base
@@ -118,6 +129,7 @@ export class LogWriter extends EventEmitter {
       }
       throw error
     }
+    this.remember({ segment: this.active, start: this.activeSize, end: this.activeSize + data.length, first: this.nextIndex, heads })
     this.activeSize += data.length
     this.track(this.active, this.activeSize)
     this.nextIndex += heads.length
@@ -130,16 +142,35 @@ export class LogWriter extends EventEmitter {
     return promise
   }
 
-  // Seal the active segment (its data goes to disk now) and start the next one.
-  private roll(): void {
-    fdatasyncSync(this.fd)
-    this.retired.push(this.fd)
-    this.create(this.nextIndex)
-    if (!this.syncing) this.closeRetired()
+  private remember(batch: Appended): void {
+    this.recent.set(`${batch.segment}:${batch.start}`, batch)
+    this.recentBytes += batch.end - batch.start
+    for (const [key, old] of this.recent) {
+      if (this.recentBytes <= RECENT_BYTES) break
+      this.recent.delete(key)
+      this.recentBytes -= old.end - old.start
+    }
   }
 
-  private closeRetired(): void {
-    for (const fd of this.retired.splice(0)) closeSync(fd)
+  // The batch appended at this place, if it is still in memory; it is handed out once.
+  take(segment: number, pos: number): Appended | undefined {
+    const key = `${segment}:${pos}`
+    const batch = this.recent.get(key)
+    if (!batch) return undefined
+    // everything before it was read already (or never will be from memory)
+    for (const [k, old] of this.recent) {
+      this.recent.delete(k)
+      this.recentBytes -= old.end - old.start
+      if (k === key) break
+    }
+    return batch
+  }
+
+  // Seal the active segment and start the next one. The sealed one is fsynced (and closed) by the
+  // next group commit, together with the new one and the directory.
+  private roll(): void {
+    this.retired.push(this.fd)
+    this.create(this.nextIndex, false)
   }
 
   private kick(): void {
@@ -159,10 +190,15 @@ export class LogWriter extends EventEmitter {
     this.syncing = true
     this.lastSync = Date.now()
     const upTo = this.written
-    fdatasync(this.fd, (error) => {
+    const sealed = this.retired.splice(0)
+    const dir = this.dirDirty
+    this.dirDirty = false
+    const jobs = [...sealed, this.fd].map((fd) => new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve()))))
+    if (dir) jobs.push(new Promise<void>((resolve, reject) => syncDirAsync(this.options.dir, (e) => (e ? reject(e) : resolve()))))
+    Promise.all(jobs).then(() => undefined, (e: Error) => e).then((error) => {
       this.syncing = false
-      this.closeRetired()
-      if (error) return this.fail(new TsfError(`fsync of ${segmentPath(this.options.dir, this.active)} failed: ${describeSystemError(error)}`))
+      for (const fd of sealed) closeSync(fd)
+      if (error) return this.fail(new TsfError(`fsync in ${this.options.dir} failed: ${describeSystemError(error)}`))
       this.synced = upTo
       let i = 0
       while (i < this.waiters.length && this.waiters[i]!.upTo <= upTo) this.waiters[i++]!.resolve()
@@ -211,9 +247,31 @@ export class LogWriter extends EventEmitter {
   close(): void {
     if (this.syncTimer) clearTimeout(this.syncTimer)
     if (!this.syncing) {
-      this.closeRetired()
+      for (const fd of this.retired.splice(0)) closeSync(fd)
       if (this.fd >= 0) closeSync(this.fd)
       this.fd = -1
     }
   }
+}
+
+const syncDir = (dir: string): void => {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const syncDirAsync = (dir: string, done: (error: Error | null) => void): void => {
+  let fd: number
+  try {
+    fd = openSync(dir, 'r')
+  } catch (error) {
+    return done(error as Error)
+  }
+  fsync(fd, (error) => {
+    closeSync(fd)
+    done(error)
+  })
 }

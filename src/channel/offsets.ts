@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readersDir } from './segments.js'
 
@@ -44,6 +45,20 @@ export const saveOffset = (dir: string, name: string, offset: Offset): void => {
     closeSync(fd)
   }
   renameSync(tmp, path)
+}
+
+// The same, off the event loop (the periodic saves of a running reader).
+export const saveOffsetAsync = async (dir: string, name: string, offset: Offset): Promise<void> => {
+  const path = offsetPath(dir, name)
+  const tmp = `${path}.${process.pid}.tmp`
+  const file = await open(tmp, 'w')
+  try {
+    await file.write(JSON.stringify(offset) + '\n')
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+  await rename(tmp, path)
 }
 
 // The names of every reader that registered on this dir.

@@ -9,12 +9,12 @@ t.test('two named readers at different speeds each get every event', async (t) =
   const dir = t.testdir()
   const n = 5000
   const q = `${dir}/q`
-  const writer = sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader fast --reader slow --segment-size 16K`)
-  const fast = sh(t, `${tsf} channel --dir ${q} --read-only --reader fast | ${linkReader} ${dir}/fast`)
-  const slow = sh(t, `${tsf} channel --dir ${q} --read-only --reader slow | ${linkReader} ${dir}/slow --delay 200 --start-after 3000`)
-  const w = await ended(writer, 60_000)
+  const w = await ended(sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader fast --reader slow --segment-size 16K`), 60_000)
   t.equal(w.code, 0, `the writer side ends once everything is on disk: ${w.stderr}`)
   t.equal(readNumber(`${dir}/cp`), n, 'every event was acked to the writer once stored')
+  // the slow one takes at least a second per batch of the link reader (64K of events)
+  const fast = sh(t, `${tsf} channel --dir ${q} --read-only --reader fast | ${linkReader} ${dir}/fast`)
+  const slow = sh(t, `${tsf} channel --dir ${q} --read-only --reader slow | ${linkReader} ${dir}/slow --delay 1000`)
   await until(() => seqsIn(`${dir}/fast`).length >= n, 30_000, 'the fast reader')
   t.ok(seqsIn(`${dir}/slow`).length < n, 'the slow reader is behind when the fast one is done')
   const stat = await ended(sh(t, `${tsf} channel --dir ${q} --stat`))
