@@ -118,7 +118,7 @@ t.test('NUL bytes, control characters and invalid UTF-8 in the output are carrie
   const base = scratch()
   const out = join(base, 'out')
   const r = await sh(t, `${tsf} exec -- printf 'a\\000b\\n\\033[1mbold\\n\\377\\376 raw\\n' | ${reader} ${out}`).done
-  t.equal(r.code, 0)
+  t.equal(r.code, 0, r.stderr)
   const evs = events(out) as unknown as { body: string; body64?: string }[]
   t.same(evs[0], { ...evs[0], body: 'a\u0000b' })
   t.equal(evs[1]!.body, '\u001b[1mbold')
