@@ -5,7 +5,7 @@ import type { Appended } from './log-writer.js'
 import { loadOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
 import { quarantine } from './quarantine.js'
 import { checkRecord, HEADER, resync } from './record.js'
-import { readAt } from './recovery.js'
+import { endIndex, readAt } from './recovery.js'
 import { listSegments, segmentPath } from './segments.js'
 
 // One named reader of the log: reads records from its durable offset on, across segments, and
@@ -42,7 +42,14 @@ export class LogReader {
     private readonly events: ReaderEvents = {},
   ) {
     const bases = listSegments(dir)
-    const offset = loadOffset(dir, name) ?? { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
+    let offset = loadOffset(dir, name) ?? { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
+    // Past the end of the log: the channel lost data that was not yet fsynced (a power loss) and
+    // the upstream re-sends it under the same indexes. Start at the end, or those would be skipped.
+    const end = bases.length ? endIndex(dir, bases.at(-1)!) : 0
+    if (offset.index > end) {
+      warn(`reader ${name}: its offset ${offset.index} is past the end of the log (${end}), as after a power loss: reading from ${end}`)
+      offset = { index: end, segment: bases.at(-1) ?? 0, pos: 0 }
+    }
     this.saved = offset
     this.next = offset.index
     this.seek(offset, bases)

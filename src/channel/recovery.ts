@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, fsyncSync, openSync, readSync } from 'node:fs'
 import { warn } from '../core/log.js'
-import { checkRecord, resync } from './record.js'
+import { checkRecord, HEADER, resync } from './record.js'
 import { quarantine } from './quarantine.js'
 import { segmentPath } from './segments.js'
 
@@ -86,3 +86,39 @@ export const recoverSegment = (dir: string, base: number): Recovered => {
     closeSync(fd)
   }
 }
+
+// The index after the last whole record of a segment, walking record lengths (no checksums).
+export const endIndex = (dir: string, base: number): number => {
+  let fd: number
+  try {
+    fd = openSync(segmentPath(dir, base), 'r')
+  } catch {
+    return base
+  }
+  try {
+    const size = fstatSync(fd).size
+    let pos = 0
+    let next = base
+    while (pos + HEADER <= size) {
+      const buf = readAt(fd, pos, Math.min(4 * 1024 * 1024, size - pos))
+      let at = 0
+      while (at + HEADER <= buf.length) {
+        const n = buf.readUInt32LE(at)
+        if (at + HEADER + n + 1 > buf.length) break
+        next = buf.readUIntLE(at + 8, 6) + 1
+        at += HEADER + n + 1
+      }
+      if (at === 0) {
+        const n = buf.readUInt32LE(0)
+        if (pos + HEADER + n + 1 > size) break // torn tail
+        next = buf.readUIntLE(8, 6) + 1
+        at = HEADER + n + 1
+      }
+      pos += at
+    }
+    return next
+  } finally {
+    closeSync(fd)
+  }
+}
+

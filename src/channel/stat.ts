@@ -1,50 +1,15 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, statfsSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, statfsSync } from 'node:fs'
 import { TsfError } from '../core/errors.js'
 import { formatBytes } from '../core/units.js'
 import { lockHolder } from './lock.js'
 import { allOffsets, type Offset } from './offsets.js'
 import { HEADER } from './record.js'
-import { readAt } from './recovery.js'
+import { endIndex, readAt } from './recovery.js'
 import { listSegments, quarantineDir, segmentPath, segmentSize } from './segments.js'
 
 // `tsf channel --dir DIR --stat`: the state of a channel dir, read without taking any lock and
 // without touching it (safe next to a running channel). Reads the headers of the active segment
 // only, so it is quick whatever the backlog.
-
-// The index after the last whole record of a segment, walking record lengths (no checksums).
-const endIndex = (dir: string, base: number): number => {
-  let fd: number
-  try {
-    fd = openSync(segmentPath(dir, base), 'r')
-  } catch {
-    return base
-  }
-  try {
-    const size = fstatSync(fd).size
-    let pos = 0
-    let next = base
-    while (pos + HEADER <= size) {
-      const buf = readAt(fd, pos, Math.min(4 * 1024 * 1024, size - pos))
-      let at = 0
-      while (at + HEADER <= buf.length) {
-        const n = buf.readUInt32LE(at)
-        if (at + HEADER + n + 1 > buf.length) break
-        next = buf.readUIntLE(at + 8, 6) + 1
-        at += HEADER + n + 1
-      }
-      if (at === 0) {
-        const n = buf.readUInt32LE(0)
-        if (pos + HEADER + n + 1 > size) break // torn tail
-        next = buf.readUIntLE(8, 6) + 1
-        at = HEADER + n + 1
-      }
-      pos += at
-    }
-    return next
-  } finally {
-    closeSync(fd)
-  }
-}
 
 // The time a record was stored, at an offset; undefined at the end of the log.
 const timeAt = (dir: string, offset: Offset, bases: number[]): number | undefined => {
