@@ -86,6 +86,8 @@ export const makeRollCommand = (): Command => {
           maxOpen: options.maxOpen,
           horizon: options.dedupeHorizon,
           useLocalTime: options.useLocalTime,
+          // an HDFS APPEND costs round trips and a lease recovery: fewer, larger commits
+          maxStaged: storage instanceof HdfsStorage ? 32 * 1024 * 1024 : undefined,
         },
         rt.counters,
       )
