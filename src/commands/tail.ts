@@ -62,6 +62,13 @@ export const makeTailCommand = (): Command => {
     .addOption(new Option('--window <size>', 'most bytes of events written but not yet acked; reading pauses beyond it').default(8 * 1024 * 1024, '8M').argParser(size('--window')))
     .addOption(new Option('--checkpoint-interval <duration>', 'how often acked positions are saved (one fsync for all files)').default(200, '200ms').argParser(duration('--checkpoint-interval')))
   addRunnerOptions(cmd)
+  cmd.addHelpText('after', `
+Examples:
+  tsf tail -F '/var/log/app/*.log' -H service=web | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020
+  tsf tail -F /var/log/nginx/access.log --ts-format clf | tsf ship c1:52020,c2:52020
+  tsf tail /var/log/app.log --state /var/lib/tsf/app > app.ndjson     # catch up once, then exit
+
+See man tsf-tail and docs/tail.md.`)
   return cmd.action(async (operands: string[], options: TailOptions) => {
     const rules = { match: regex('--match', options.match), exclude: regex('--exclude', options.exclude), recurse: options.recurse }
     const multilineStart = regex('--multiline-start', options.multilineStart)

@@ -162,3 +162,19 @@ t.test('usage errors exit 2 with one line', async (t) => {
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line')
   }
 })
+
+t.test('--ts-format clf on plain access-log lines (the block fast path) takes each line\'s own time', async (t) => {
+  const dir = t.testdir({
+    'access.log': [
+      '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 5',
+      '1.2.3.4 - - [10/Oct/2000:13:55:37 -0700] "GET /a HTTP/1.1" 200 5',
+      'no time on this line',
+      '',
+    ].join('\n'),
+  })
+  const r = run(`${tsf} tail access.log --state st --ts-format clf > out`, dir)
+  t.equal(r.code, 0, r.stderr)
+  const out = events(`${dir}/out`)
+  t.same(out.slice(0, 2).map((e) => e.ts), [Date.UTC(2000, 9, 10, 20, 55, 36), Date.UTC(2000, 9, 10, 20, 55, 37)])
+  t.ok(Math.abs(out[2]!.ts - Date.now()) < 60_000, 'a line without a time keeps the read time')
+})
