@@ -99,6 +99,8 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   }
   counters.add('EventPutSuccessCount', 0)
   counters.add('EventTakeSuccessCount', 0)
+  counters.add('EventDropCount', 0)
+  counters.add('EventQuarantineCount', 0)
   info(`${dir}: ready (${mode === 'pass' ? `pass-through, reader '${readerName}'` : mode === 'write' ? 'write-only' : `reader '${readerName}'`})`)
 
   let writingDone = !writing
