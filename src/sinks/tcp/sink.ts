@@ -53,6 +53,7 @@ export class TcpSink extends EventEmitter {
   private heldBytes = 0
   private closed = false
   private activeFailover?: Target
+  private lastActive?: Target // for saying where traffic moved
 
   constructor(private readonly options: TcpSinkOptions) {
     super()
@@ -137,8 +138,9 @@ export class TcpSink extends EventEmitter {
         return undefined
       }
       if (active !== best) {
-        if (active) info(`sending to ${best.dest.name}${best.priority < active.priority ? ' (back to a higher priority destination)' : ''}`)
-        this.activeFailover = best
+        const before = active ?? this.lastActive
+        if (before && before !== best) info(`sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`)
+        this.activeFailover = this.lastActive = best
       }
       return slots(best) ? best : undefined
     }
