@@ -402,7 +402,8 @@ class TailEngine {
       }
       return byKey
     }
-    for (const entry of this.store.entries) {
+    // newest first: after a copytruncate the current generation claims the inode, not the old one
+    for (const entry of [...this.store.entries].reverse()) {
       if (entry.released) continue
       const candidates = [entry.lastPath, ...(siblings(dirname(entry.lastPath)).get(inodeKey(entry)) ?? [])]
       let found: { fd: number; st: Stats; path: string } | undefined
