@@ -188,3 +188,25 @@ t.test('a killed downstream: tail exits 4, its checkpoint is within what was dur
   await stop(t, dir, p2)
   expectExactlyOnce(t, events(`${dir}/out.ndjson`), Array.from({ length: 50_000 }, (_, i) => `k ${i}`))
 })
+
+t.test('1,000 files followed in one directory: appends to any of them and new files arrive', async (t) => {
+  const dir = t.testdir({ logs: {} })
+  for (let i = 0; i < 1000; i++) writeFileSync(`${dir}/logs/f${i}.log`, `f${i} 0\n`)
+  const p = pipeline(t, dir, `-F logs --state st ${FAST}`)
+  await delivered(t, dir, 1000, 60_000)
+  const want = Array.from({ length: 1000 }, (_, i) => `f${i} 0`)
+  for (let i = 0; i < 1000; i += 7) {
+    appendFileSync(`${dir}/logs/f${i}.log`, `f${i} 1\n`)
+    want.push(`f${i} 1`)
+  }
+  for (let i = 0; i < 10; i++) {
+    writeFileSync(`${dir}/logs/new${i}.log`, `new${i} 0\n`)
+    want.push(`new${i} 0`)
+  }
+  await delivered(t, dir, want.length, 60_000)
+  const pid = pidIn(`${dir}/tail.pid`)
+  const open = readdirSync(`/proc/${pid}/fd`).length
+  t.ok(open >= 1010, `one descriptor per followed file (${open})`)
+  await stop(t, dir, p)
+  expectExactlyOnce(t, events(`${dir}/out.ndjson`), want)
+})
