@@ -178,12 +178,15 @@ export class EventInput extends EventEmitter {
   private async lastLine(): Promise<InputBatch | undefined> {
     const rest = this.splitter.rest()
     if (!rest) return undefined
-    const linked = [...this.links.values()].filter((l) => l.state !== 'unreachable')
-    if (linked.length) {
-      if (linked.some((l) => !l.fin)) {
-        warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
-        return undefined
-      }
+    const unfinished = [...this.links.values()].filter((l) => !l.fin)
+    // A writer we could not reach (it died before we linked up) never finished either: a last
+    // line without a whole cursor is its torn last write, not a line (a capture replayed from a
+    // file may end without a newline: its last line still carries its cursor and is kept).
+    const torn =
+      unfinished.some((l) => l.state !== 'unreachable') || (unfinished.length > 0 && classifyLine(rest).cursor === undefined)
+    if (torn) {
+      warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
+      return undefined
     }
     const heads: EventHead[] = []
     const positions = new Map<string, number>()
