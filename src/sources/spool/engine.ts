@@ -37,6 +37,8 @@ const BUDGET = 256 * 1024
 const READ_CHUNK = 256 * 1024
 // the first bytes of a file: a NUL among them means binary
 const SNIFF_BYTES = 8192
+// files adopted (and their srcs saved) together
+const ADOPT_GROUP = 64
 // the fingerprint that tells, after a restart, that the file at a path is still the one adopted
 const HEAD_BYTES = 1024
 
@@ -134,9 +136,9 @@ class SpoolEngine {
       if (first || this.queue.length === 0) this.scan(first)
       first = false
       while (this.queue.length && !this.stopping) {
+        if (!('entry' in this.queue[0]!)) this.adoptGroup()
         const next = this.queue.shift()!
-        const job = 'entry' in next ? next : this.adopt(next)
-        if (job) await this.ingest(job)
+        if ('entry' in next) await this.ingest(next)
       }
       if (this.stopping) break
       if (this.config.once && this.pendingOnce!.size === 0) break
@@ -228,6 +230,17 @@ class SpoolEngine {
     }
   }
 
+  // Adopts the next candidates together, so that one save (two fsyncs) makes all their srcs
+  // durable instead of one save per small file.
+  private adoptGroup(): void {
+    const jobs: Job[] = []
+    while (jobs.length < ADOPT_GROUP && this.queue.length && !('entry' in this.queue[0]!)) {
+      const job = this.adopt(this.queue.shift() as Candidate)
+      if (job) jobs.push(job)
+    }
+    this.queue.unshift(...jobs)
+  }
+
   // Looks at a settled file once before taking it: readable, not binary, its name not reused.
   private adopt(c: Candidate): Job | undefined {
     const { path } = c
@@ -279,8 +292,8 @@ class SpoolEngine {
   // Reads one file to its end (or until stopped); marks it done once its events are durable.
   private async ingest(job: Job): Promise<void> {
     const { entry, path } = job
-    // the src is durable before the first event (the save also covers acks and renames since the last one)
-    this.state.save()
+    // the src is durable before the first event (one save covers the group adopted together)
+    if (!this.state.isSaved(entry)) this.state.save()
     let fd: number
     try {
       fd = openSync(path, 'r')

@@ -36,6 +36,8 @@ export class SpoolState {
   private closed = false
   // directories in which files were renamed since the last save: fsynced before the state
   private readonly touchedDirs = new Set<string>()
+  // entries set since the last save
+  private readonly unsaved = new Set<SpoolEntry>()
   private readonly statePath: string
   private readonly lockPath: string
   // a save from the timer failed (disk full, read-only): the engine stops on it
@@ -60,7 +62,13 @@ export class SpoolState {
 
   set(entry: SpoolEntry): void {
     this.entries.set(entry.path, entry)
+    this.unsaved.add(entry)
     this.markDirty()
+  }
+
+  // Is this entry (its src) on disk yet? Its first event must wait until it is.
+  isSaved(entry: SpoolEntry): boolean {
+    return !this.unsaved.has(entry)
   }
 
   delete(path: string): void {
@@ -97,6 +105,7 @@ export class SpoolState {
     this.touchedDirs.clear()
     const state: StateFile = { version: 1, files: [...this.entries.values()] }
     atomicWrite(this.statePath, JSON.stringify(state))
+    this.unsaved.clear()
   }
 
   close(): void {
