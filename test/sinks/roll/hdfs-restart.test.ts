@@ -21,7 +21,7 @@ t.test('real HDFS: a NameNode restart mid-stream: roll waits, then carries on, e
   t.teardown(() => c.close())
   const dir = `/tsf-test/${uniqueName('roll-nn')}`
   const ck = path.join(t.testdir(), 'ck')
-  const N = 6_000
+  const N = 4_000
   const run = sh(t, `${writer} ${N} ${ck} --rate 2000 --end-timeout 110000 | ${tsf} roll '${hdfsRoot(url, dir)}' --hdfs-user tsf --count 2000`)
   await until(() => readNumber(ck) > 0, 60_000, 'acks to start', run.stderr)
   await servers.restartNameNode({ downMs: 1500, signal: 'SIGKILL' })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { content, exactlyOnce, finalFiles, finalLines, inProgressFiles, pidIn, readNumber, rollPid, sh, tsf, until, writer } from './fixtures/procs.js'
@@ -103,14 +103,17 @@ t.test('--gzip writes valid gzip that holds every line', async (t) => {
 
 t.test('--idle closes a quiet file while roll keeps running', async (t) => {
   const dir = t.testdir()
-  const run = sh(t, `(printf 'a\\nb\\n'; sleep 5; printf 'c\\n') | ${roll} ${dir} --idle 300ms`)
-  await until(() => finalFiles(dir).length === 1, 20_000, 'the idle file to be published', run.stderr)
+  const out = join(dir, 'out')
+  // the last line waits for the test's go-ahead, so roll stays up however slow the machine is
+  const run = sh(t, `(printf 'a\\nb\\n'; while [ ! -e '${dir}/go' ]; do sleep 0.05; done; printf 'c\\n') | ${roll} ${out} --idle 300ms`)
+  await until(() => finalFiles(out).length === 1, 20_000, 'the idle file to be published', run.stderr)
   t.equal(run.child.exitCode, null, 'roll still runs')
-  t.equal(content(dir, finalFiles(dir)[0]!).toString(), 'a\nb\n')
-  t.same(inProgressFiles(dir), [])
+  t.equal(content(out, finalFiles(out)[0]!).toString(), 'a\nb\n')
+  t.same(inProgressFiles(out), [])
+  writeFileSync(join(dir, 'go'), '')
   t.equal((await run.done).code, 0, run.stderr())
-  t.same(finalLines(dir), ['a', 'b', 'c'])
-  t.equal(finalFiles(dir).length, 2)
+  t.same(finalLines(out), ['a', 'b', 'c'])
+  t.equal(finalFiles(out).length, 2)
 })
 
 t.test('SIGHUP closes and reopens files', async (t) => {
