@@ -80,7 +80,13 @@ export class Roller {
   async run(input: EventInput, stop: AbortSignal, shutdownTimeout: number): Promise<number> {
     this.input = input
     this.stop = stop
-    stop.addEventListener('abort', () => (this.giveUpAt = Date.now() + shutdownTimeout), { once: true })
+    const giveUpSoon = (): void => {
+      this.giveUpAt = Math.min(this.giveUpAt, Date.now() + shutdownTimeout)
+    }
+    stop.addEventListener('abort', giveUpSoon, { once: true })
+    // the writer upstream died: it re-sends what we did not ack after the pipeline restarts, so
+    // a failing storage is retried for the shutdown timeout only, not forever
+    input.once('upstream-lost', giveUpSoon)
     const tick = this.options.interval || this.options.idle ? setInterval(() => this.schedule('maintain'), Math.min(1000, this.options.interval || 1000, this.options.idle || 1000)) : undefined
     tick?.unref()
     const onHup = (): void => {
@@ -105,7 +111,8 @@ export class Roller {
       const unwritten = this.staged.events
       if (unwritten) {
         warn(`${unwritten} events were not written (${this.failing ?? 'stopped'}); they stay unacked with the upstream, which sends them again`)
-        return stop.aborted ? 0 : 1
+        // after a signal or the upstream's death that is expected (the runtime makes the latter 3)
+        return stop.aborted || input.upstreamLost ? 0 : 1
       }
       await this.state.compact().catch((error) => warn(`could not compact the state: ${describeSystemError(error)}`))
       return 0
