@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import split2 from 'split2'
 import type { EventHead } from '../event.js'
 import { info } from '../log.js'
+import { aborted } from '../shutdown.js'
 import { newLinkId, socketPath } from './cursor.js'
 import { ackPattern, helloPattern } from './protocol.js'
 import { pipeReader, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
@@ -294,16 +295,24 @@ export class EventOutput extends EventEmitter {
   async end(timeout: number, signal?: AbortSignal): Promise<number> {
     this.flush()
     this.ended = true
-    if (!this.closed) {
-      // Ending our stdout lets the reader see EOF while we stay alive to collect its acks.
-      await new Promise<void>((resolve) => {
-        if (this.out === process.stdout) process.stdout.write('', () => resolve())
-        else this.out.end(() => resolve())
-      })
-      ;(this.out as Partial<Socket>).destroy?.()
-      for (const link of this.links) link.write(`FIN ${this.position}\n`)
-    }
     const deadline = Date.now() + timeout
+    if (!this.closed) {
+      // Ending our stdout lets the reader see EOF while we stay alive to collect its acks. A
+      // reader that takes nothing more must not hold us past the timeout (or a second stop):
+      // what it did not take is not acked, and without a FIN it knows we did not finish.
+      let timer: NodeJS.Timeout | undefined
+      const flushed = await Promise.race([
+        new Promise<boolean>((resolve) => {
+          if (this.out === process.stdout) process.stdout.write('', () => resolve(true))
+          else this.out.end(() => resolve(true))
+        }),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
+        ...(signal ? [aborted(signal).then(() => false)] : []),
+      ])
+      clearTimeout(timer)
+      ;(this.out as Partial<Socket>).destroy?.()
+      if (flushed) for (const link of this.links) link.write(`FIN ${this.position}\n`)
+    }
     while (this.durable < this.position && !this.closed && !signal?.aborted) {
       const left = deadline - Date.now()
       if (left <= 0) break
