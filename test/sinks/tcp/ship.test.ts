@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { bodies, fixture, missing, run, seqOf, startCollect, tsf, until, type Proc } from './helpers.js'
+import { bodies, fixture, missing, run, seqOf, startCollect, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 
 const cleanup = (t: Tap.Test, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 declare namespace Tap {
@@ -50,7 +50,7 @@ t.test('failover: the secondary takes over when the primary dies, traffic return
   cleanup(t, a, b)
   const ship = run(`node ${fixture('link-writer.mjs')} 6000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`, dir)
   cleanup(t, ship)
-  await until(() => bodies(`${dir}/a1.ndjson`).length >= 300, 20_000, 'primary gets events')
+  await until(() => bodies(`${dir}/a1.ndjson`).length >= 300, 30_000, () => `primary gets events; ship: ${ship.stderr()}`)
   t.equal(bodies(`${dir}/b.ndjson`).length, 0, 'nothing goes to the secondary while the primary lives')
   a.kill('SIGKILL')
   await a.exited
@@ -180,7 +180,7 @@ t.test('invalid UTF-8, NUL bytes, broken JSON and an oversize line arrive intact
   const ship = run(`${tsf} ship 127.0.0.1:${col.port} --max-line 1K < in.txt`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
-  const events = (await import('./helpers.js')).lines(`${dir}/out.ndjson`).map((l) => JSON.parse(l) as { body: string; body64?: string; cont?: boolean })
+  const events = (await import('../../fixtures/tcp-helpers.js')).lines(`${dir}/out.ndjson`).map((l) => JSON.parse(l) as { body: string; body64?: string; cont?: boolean })
   t.equal(events[0]!.body, 'ok')
   t.same(Buffer.from(events[1]!.body64!, 'base64'), Buffer.from([0x61, 0xff, 0x00, 0x62]), 'exact bytes in body64')
   t.equal(events[2]!.body, '{"body": broken')

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
-import { bodies, lines, run, startCollect, tsf, until, type Proc } from '../../sinks/tcp/helpers.js'
+import { bodies, lines, run, startCollect, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 import { WireConnection } from '../../../src/sinks/tcp/connection.js'
 import { encodeBatch } from '../../../src/core/wire/batch.js'
 import { encodeHeader, FrameType } from '../../../src/core/wire/frames.js'
@@ -186,7 +186,7 @@ t.test('--print shows time, host, headers and body with unprintable bytes escape
 
 t.test("collect's downstream reader dies: collect exits 4, the restarted pipeline gets everything", async (t) => {
   const dir = t.testdir()
-  const { fixture, missing } = await import('../../sinks/tcp/helpers.js')
+  const { fixture, missing } = await import('../../fixtures/tcp-helpers.js')
   // collect's own exit status, as the shell only reports the last command's
   const first = run(`{ ${tsf} collect --listen 127.0.0.1:0; echo $? > collect.rc; } | node ${fixture('link-reader.mjs')} a.ndjson --delay 20`, dir)
   kill(t, first)
@@ -231,13 +231,13 @@ t.test('gzip batches are negotiated and counted exactly; a gzip bomb costs only 
 
 t.test('SIGTERM: collect stops taking input, acks what its downstream took, exits 0; ship delivers the rest elsewhere', async (t) => {
   const dir = t.testdir()
-  const { fixture, missing } = await import('../../sinks/tcp/helpers.js')
+  const { fixture, missing } = await import('../../fixtures/tcp-helpers.js')
   const a = await startCollect(dir, '', 'a.ndjson')
   const b = await startCollect(dir, '', 'b.ndjson')
   kill(t, a, b)
   const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1500 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`, dir)
   kill(t, ship)
-  await until(() => lines(`${dir}/a.ndjson`).length >= 300, 20_000, 'events flowing to the primary')
+  await until(() => lines(`${dir}/a.ndjson`).length >= 300, 30_000, () => `events flowing to the primary (a: ${lines(`${dir}/a.ndjson`).length}, b: ${lines(`${dir}/b.ndjson`).length}); ship: ${ship.stderr()}`)
   a.kill('SIGTERM')
   t.equal(await a.exited, 0, a.stderr())
   t.match(a.stderr(), /stopped on SIGTERM/)

@@ -4,7 +4,7 @@ import t from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
-import { lines, run, tsf, until, type Proc } from '../../sinks/tcp/helpers.js'
+import { lines, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 
 type Ev = { body: string; ts: number; host: string; headers: Record<string, string> }
 const events = (file: string): Ev[] => lines(file).map((l) => JSON.parse(l) as Ev)
