@@ -29,7 +29,7 @@ export interface Appended {
   heads: readonly EventHead[]
 }
 
-const RECENT_BYTES = 32 * 1024 * 1024
+const RECENT_BYTES = 8 * 1024 * 1024
 
 interface Waiter {
   upTo: number
@@ -55,6 +55,8 @@ export class LogWriter extends EventEmitter {
   private retired: number[] = [] // fds of sealed segments, closed once no fsync can be using them
   private failed?: Error
   private dirDirty = false
+  // reused for every batch: written out synchronously, so free again before the next one
+  private readonly scratch = Buffer.allocUnsafe(1024 * 1024)
   private readonly recent = new Map<string, Appended>()
   private recentBytes = 0
 
@@ -117,7 +119,7 @@ export class LogWriter extends EventEmitter {
   // cutting the partial write back off) so the caller can wait for space and retry.
   append(heads: readonly EventHead[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed)
-    const data = encodeRecords(heads, this.nextIndex, Date.now())
+    const data = encodeRecords(heads, this.nextIndex, Date.now(), this.scratch)
     let done = 0
     try {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.activeSize + done)

@@ -46,8 +46,10 @@ export const crc32Range = (b: Uint8Array, from: number, to: number): number => {
 
 export const crc32 = (b: Uint8Array): number => crc32Range(b, 0, b.length)
 
-// Encodes event heads as records, one buffer for the whole batch (one write, one copy).
-export const encodeRecords = (heads: readonly EventHead[], firstIndex: number, time: number): Buffer => {
+// Encodes event heads as records, one buffer for the whole batch (one write, one copy). With a
+// scratch buffer big enough, encodes into it (no allocation per batch: the caller writes it out
+// before the next batch).
+export const encodeRecords = (heads: readonly EventHead[], firstIndex: number, time: number, scratch?: Buffer): Buffer => {
   let total = 0
   const lengths = new Array<number>(heads.length)
   for (let i = 0; i < heads.length; i++) {
@@ -56,7 +58,7 @@ export const encodeRecords = (heads: readonly EventHead[], firstIndex: number, t
     lengths[i] = n
     total += OVERHEAD + n
   }
-  const out = Buffer.allocUnsafe(total)
+  const out = scratch && scratch.length >= total ? scratch.subarray(0, total) : Buffer.allocUnsafe(total)
   let at = 0
   for (let i = 0; i < heads.length; i++) {
     const h = heads[i]!
