@@ -5,6 +5,7 @@ import { ExitCode } from '../../core/exit-codes.js'
 import type { EventOutput } from '../../core/link/writer.js'
 import { error as logError, info, warn, warnOnce } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
+import { aborted } from '../../core/shutdown.js'
 import { hashBytes, readAt } from '../tail/identity.js'
 import { SpoolFileReader, type ReadResult, type SpoolReadConfig } from './file-reader.js'
 import { isSettled, listCandidates, orderCandidates, type Candidate, type ListRules, type SpoolOrder } from './listing.js'
@@ -86,6 +87,7 @@ class SpoolEngine {
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK)
   private wakeUp?: () => void
   private fatal?: unknown
+  private readonly stopped: Promise<void>
   private failures = 0
   private filesDone = 0
   private bytesRead = 0
@@ -103,6 +105,7 @@ class SpoolEngine {
       this.signal()
     }
     rt.stop.addEventListener('abort', () => this.signal(), { once: true })
+    this.stopped = aborted(rt.stop)
     rt.counters.gauge('FileActiveCount', () => this.active.size)
   }
 
@@ -324,7 +327,8 @@ class SpoolEngine {
           )
         }
         this.write(job, r)
-        await this.out.ready()
+        // a stalled downstream must not keep SIGTERM from ending the read
+        await Promise.race([this.out.ready(), this.stopped])
         if (r.eof) break
         if (this.stopping) return // the acked part is checkpointed; a restart resumes there
       }
