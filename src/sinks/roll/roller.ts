@@ -360,7 +360,8 @@ export class Roller {
         await this.options.storage.remove(f.rel)
         await this.state.closed([f.rel])
       } else {
-        await publishFile(this.options.storage, this.state, f.rel, { stem: f.stem, suffix: f.suffix })
+        // a retry resumes under the name an earlier attempt recorded
+        await publishFile(this.options.storage, this.state, f.rel, { stem: f.stem, suffix: f.suffix, final: this.state.files.get(f.rel)?.final })
         this.counters.add('RollCount')
       }
     } catch (error) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { TsfError } from '../../core/errors.js'
+import { describeSystemError, TsfError } from '../../core/errors.js'
 import { warn } from '../../core/log.js'
 import { RangeSet, type Range } from './ranges.js'
 import type { RollStorage, StateLog } from './storage.js'
@@ -143,6 +143,7 @@ export class RollState {
     if (files.size) record.files = Object.fromEntries(files)
     if (seqs.size) record.seqs = Object.fromEntries([...seqs].map(([src, set]) => [src, set.ranges]))
     await this.append(record)
+    await this.compactIfLarge()
   }
 
   async publishing(rel: string, final: string): Promise<void> {
@@ -151,7 +152,14 @@ export class RollState {
 
   async closed(rels: string[]): Promise<void> {
     if (rels.length) await this.append({ closed: rels })
-    if (this.log!.size > COMPACT_AT) await this.compact()
+    await this.compactIfLarge()
+  }
+
+  // The record before this is committed whatever happens here: a failed compaction is only
+  // retried later, never reported as a failed commit (the caller would undo committed data).
+  private async compactIfLarge(): Promise<void> {
+    if (this.log!.size <= COMPACT_AT) return
+    await this.compact().catch((error) => warn(`could not compact roll's state (retried later): ${describeSystemError(error)}`))
   }
 
   isDuplicate(src: string, seq: number): boolean {
