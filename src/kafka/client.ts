@@ -84,6 +84,26 @@ const newKafka = (options: ClientOptions, retries: number) =>
     logCreator,
   })
 
+// Kafka's default partitioner (murmur2 of the key, as the Java client), remembering each key's
+// partition: a key is a stream's src, the same for thousands of records in a row.
+type PartitionerArgs = { topic: string; partitionMetadata: { partitionId: number }[]; message: { key?: unknown; partition?: number } }
+const memoizedPartitioner = () => {
+  const partition = Partitioners.DefaultPartitioner() as unknown as (args: PartitionerArgs) => number
+  const known = new Map<string, number>()
+  return (args: PartitionerArgs): number => {
+    const key = args.message.key
+    if (typeof key !== 'string' || args.message.partition !== undefined) return partition(args)
+    const id = `${args.topic}\0${args.partitionMetadata.length}\0${key}`
+    let p = known.get(id)
+    if (p === undefined) {
+      p = partition(args)
+      if (known.size >= 10_000) known.clear()
+      known.set(id, p)
+    }
+    return p
+  }
+}
+
 const acksNumber = (acks: Acks): number => (acks === 'all' ? -1 : Number(acks))
 
 // Errors that say the request itself is wrong: re-sending the same records cannot help.
@@ -115,7 +135,7 @@ export class KafkaProducer {
       maxInFlightRequests: this.idempotent ? 1 : undefined,
       retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
       allowAutoTopicCreation: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: memoizedPartitioner,
     })
   }
 
