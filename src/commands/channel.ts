@@ -10,15 +10,15 @@ import { addReaderOptions, addRunnerOptions, choice, size, type ReaderOptions, t
 
 interface ChannelOptions extends ReaderOptions, RunnerOptions {
   dir?: string
-  writeOnly: boolean
-  readOnly: boolean
+  writeOnly?: boolean
+  readOnly?: boolean
   reader?: string[]
   fsync: string
   maxSize: number
   minFree: number
   whenFull: WhenFull
   segmentSize?: number
-  stat: boolean
+  stat?: boolean
 }
 
 const fsyncPolicy = (value: string): FsyncPolicy => {
@@ -36,15 +36,15 @@ export const makeChannelCommand = (): Command => {
   const cmd = new Command('channel')
     .description('durable disk queue between two stages: appends events to a checksummed segment log, acks upstream after fsync, streams them on to one or more named readers')
     .addOption(new Option('--dir <dir>', 'the channel directory (created if missing)'))
-    .addOption(new Option('--write-only', 'only append stdin to the channel (readers run as separate --read-only processes)').default(false).conflicts('readOnly'))
-    .addOption(new Option('--read-only', 'only stream the channel to stdout, as the reader named by --reader, from its durable offset on').default(false))
+    .addOption(new Option('--write-only', 'only append stdin to the channel (readers run as separate --read-only processes)').conflicts('readOnly'))
+    .addOption(new Option('--read-only', 'only stream the channel to stdout, as the reader named by --reader, from its durable offset on'))
     .addOption(new Option('--reader <name>', 'the reader this process reads as (default "default"); with --write-only, readers to register up front so nothing is deleted before they first run (repeatable)').argParser(readerName))
     .addOption(new Option('--fsync <policy>', 'when appended events are fsynced (and then acked upstream): batch (group commit), always (each batch on its own), or a duration such as 500ms').default('batch'))
     .addOption(new Option('--max-size <size>', 'most bytes the channel holds on disk').default(1024 ** 3, '1G').argParser(size('--max-size')))
     .addOption(new Option('--when-full <policy>', 'when --max-size or --min-free is reached: block (back pressure upstream), drop-oldest or drop-newest; drops are counted').default('block').argParser(choice('--when-full', ['block', 'drop-oldest', 'drop-newest'])))
     .addOption(new Option('--min-free <size>', 'stop accepting events before the file system has less free space than this').default(500 * 1024 ** 2, '500M').argParser(size('--min-free')))
     .addOption(new Option('--segment-size <size>', 'size at which a segment file is sealed and the next one started (default 64M, at most a quarter of --max-size)').argParser(size('--segment-size')))
-    .option('--stat', 'print the state of the channel dir (depth, per-reader lag, oldest event age, segments, free space) and exit', false)
+    .option('--stat', 'print the state of the channel dir (depth, per-reader lag, oldest event age, segments, free space) and exit')
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   cmd.addHelpText('after', `
