@@ -154,3 +154,22 @@ t.test('--shell runs the command line through /bin/sh', async (t) => {
   t.equal(r.code, 0)
   t.same(events(out).map((e) => e.body), ['PIPED'])
 })
+
+t.test('SIGTERM with a downstream that takes nothing: exec ends after --shutdown-timeout and says what was not delivered', async (t) => {
+  const base = scratch()
+  const out = join(base, 'out')
+  const run = sh(t, `{ ${tsf} exec --shutdown-timeout 1s -- seq 1 100000000; echo $? > ${base}/rc; } | ${reader} ${out} --start-after 600000`)
+  await until(() => /started seq/.test(run.stderr()), 30_000, 'the command to start', run.stderr)
+  await new Promise((r) => setTimeout(r, 300))
+  process.kill(pidBelow(run.child.pid!, 'exec')!, 'SIGTERM')
+  const exited = (): boolean => {
+    try {
+      return readFileSync(join(base, 'rc'), 'utf8').length > 0
+    } catch {
+      return false
+    }
+  }
+  await until(exited, 30_000, 'exec to exit', run.stderr)
+  t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '0')
+  t.match(run.stderr(), /\d+ events not acked by the downstream within the shutdown timeout; a command cannot replay them/)
+})
