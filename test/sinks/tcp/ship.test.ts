@@ -188,3 +188,28 @@ t.test('invalid UTF-8, NUL bytes, broken JSON and an oversize line arrive intact
   t.equal(pieces.map((e) => e.body).join(''), big, 'the oversize line, whole across its pieces')
   t.same(pieces.map((e) => Boolean(e.cont)), [true, true, false])
 })
+
+t.test('kill -9 of ship between tsf tail and a collector: the restarted pipeline delivers every line', async (t) => {
+  const dir = t.testdir()
+  const { writeFileSync } = await import('node:fs')
+  const { execFileSync } = await import('node:child_process')
+  const n = 30000
+  writeFileSync(`${dir}/app.log`, Array.from({ length: n }, (_, i) => `app line ${i + 1}\n`).join(''))
+  const col = await startCollect(dir, '', 'out.ndjson')
+  cleanup(t, col)
+  // small batches, one in flight: slow enough that the kill lands mid-stream
+  const first = run(`${tsf} tail --state st app.log | ${tsf} ship 127.0.0.1:${col.port} --batch 200 --in-flight 1`, dir)
+  cleanup(t, first)
+  await until(() => bodies(`${dir}/out.ndjson`).length >= 2000, 30_000, () => `first events; ${first.stderr()}`)
+  const ship = Number(execFileSync('pgrep', ['-f', '-P', String(first.child.pid), '^node .*tsf.js ship'], { encoding: 'utf8' }).trim())
+  process.kill(ship, 'SIGKILL')
+  await first.exited
+  const before = bodies(`${dir}/out.ndjson`).length
+  const second = run(`${tsf} tail --state st app.log | ${tsf} ship 127.0.0.1:${col.port}`, dir)
+  cleanup(t, second)
+  t.equal(await second.exited, 0, second.stderr())
+  const got = bodies(`${dir}/out.ndjson`)
+  t.ok(before < n, `the kill landed mid-stream (${before} of ${n} delivered before it)`)
+  t.same(missing(got, n, 'app line '), [], 'every line delivered')
+  t.ok(got.length - n < 5000, `re-sent lines are bounded (${got.length - n})`)
+})
