@@ -1,7 +1,7 @@
 import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
-import { fixture, missing, run, tsf, until, type Proc } from '../tcp/helpers.js'
+import { bodies, fixture, missing, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 import { createTopic, readTopic, topicSize } from './kafka.js'
 import { privateBrokerAvailable, startPrivateBroker } from './private-broker.js'
 
@@ -10,7 +10,7 @@ const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): v
 const checkpoint = (path: string): number => (existsSync(path) ? Number(readFileSync(path, 'utf8') || 0) : 0)
 const bodyOf = (value: Buffer): string => (JSON.parse(value.toString()) as { body: string }).body
 
-t.test('the broker is killed and restarted mid-stream: ship waits, retries, loses nothing; the upstream checkpoint never passes what Kafka holds', { skip: privateBrokerAvailable() ? false : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)' }, async (t) => {
+t.test('the broker is killed and restarted mid-stream: ship waits, retries, loses nothing, the upstream checkpoint never passes what Kafka holds; a collector reading meanwhile carries on', { skip: privateBrokerAvailable() ? false : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)' }, async (t) => {
   if (!kafkaBrokers(t)) return
   const dir = t.testdir()
   const broker = await startPrivateBroker(dir)
@@ -19,6 +19,8 @@ t.test('the broker is killed and restarted mid-stream: ship waits, retries, lose
   await createTopic(broker.brokers, topic)
   const ship = run(`node ${fixture('link-writer.mjs')} 5000 ckpt --rate 200 | ${tsf} ship kafka://${broker.brokers}/${topic} --max-penalty 1s --connect-timeout 1s`, dir)
   cleanup(t, ship)
+  const col = run(`exec ${tsf} collect --from kafka://${broker.brokers}/${topic} --group ${uniqueName('g')} | node ${fixture('link-reader.mjs')} col.ndjson`, dir)
+  cleanup(t, col)
   await until(() => checkpoint(`${dir}/ckpt`) >= 300, 30_000, 'first acks')
   await broker.stop('SIGKILL')
   const acked = checkpoint(`${dir}/ckpt`)
@@ -31,4 +33,6 @@ t.test('the broker is killed and restarted mid-stream: ship waits, retries, lose
   const records = await readTopic(broker.brokers, topic, 5000, 60_000)
   t.same(missing(records.map((r) => bodyOf(r.value)), 5000), [], 'every event is in the topic')
   t.ok(acked <= (await topicSize(broker.brokers, topic)), 'what was acked before the crash had been acked by Kafka')
+  await until(() => missing(bodies(`${dir}/col.ndjson`), 5000).length === 0, 60_000, 'the collector has every event')
+  t.notOk(col.stderr().includes('at '), 'no stack trace from the collector')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
-import { fixture, missing, run, tsf, type Proc } from '../tcp/helpers.js'
+import { fixture, missing, run, tsf, type Proc } from '../../fixtures/tcp-helpers.js'
 import { createTopic, readTopic } from './kafka.js'
 
 const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))

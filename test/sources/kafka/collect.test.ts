@@ -1,6 +1,6 @@
 import t from 'tap'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
-import { bodies, lines, missing, run, tsf, until } from '../../sinks/tcp/helpers.js'
+import { bodies, lines, missing, run, tsf, until } from '../../fixtures/tcp-helpers.js'
 import { createTopic, produce } from '../../sinks/kafka/kafka.js'
 import { cleanup, rolledLines, stopCollector } from './procs.js'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
-import { bodies, fixture, missing, run, tsf, until, type Proc } from '../../sinks/tcp/helpers.js'
+import { bodies, fixture, missing, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 import { createTopic } from '../../sinks/kafka/kafka.js'
 import { cleanup, stopCollector } from './procs.js'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
-import { fixture, missing, run, tsf, until, type Proc } from '../../sinks/tcp/helpers.js'
+import { fixture, missing, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 import { createTopic } from '../../sinks/kafka/kafka.js'
 import { cleanup, collectorPid, duplicates, rolledLines, stopCollector } from './procs.js'
 

@@ -1,7 +1,7 @@
 // Process helpers for the Kafka collect tests: roll's output, the collector inside a pipeline.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Proc } from '../../sinks/tcp/helpers.js'
+import type { Proc } from '../../fixtures/tcp-helpers.js'
 
 export const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 
