@@ -32,7 +32,7 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
       syslog.stop()
       const left = await sink.end(config.shutdownTimeout)
       if (left) warn(`${left} events were not acked downstream; their senders were not acked either and will re-send them`)
-      else info('all events acked downstream')
+      else if (rt.counters.get('EventReceivedCount')) info('all events acked downstream')
       return ExitCode.ok
     } finally {
       listeners.close()

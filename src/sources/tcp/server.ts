@@ -14,6 +14,12 @@ export interface ListenerOptions extends SessionOptions {
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer }
 }
 
+// the option already names the address: say only what went wrong
+const withoutAddress = (e: unknown): string => {
+  const err = e as NodeJS.ErrnoException
+  return describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)
+}
+
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.')
 
 // The collector's TCP listeners: sessions for every accepted connection, bounded in number.
@@ -46,14 +52,14 @@ export class TcpListeners {
       try {
         await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])
       } catch (e) {
-        throw new TsfError(`--listen ${address.host}:${address.port}: ${describeSystemError(e)}`)
+        throw new TsfError(`--listen ${address.host}:${address.port}: ${withoutAddress(e)}`)
       }
       server.on('error', (e) => warn(`listener ${address.host}:${address.port}: ${describeSystemError(e)}`))
       this.servers.push(server)
       const bound = server.address() as { address: string; port: number }
       info(`listening on ${tls ? 'tls://' : ''}${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
       if (!isLoopback(address.host) && !options.token && !tls?.ca) {
-        warn(`${address.host}:${address.port} is reachable beyond this machine and anyone who can reach it may send events: consider --token-file or --tls-ca`)
+        warn(`${address.host}:${bound.port} is reachable beyond this machine and anyone who can reach it may send events: consider --token-file or --tls-ca`)
       }
     }
   }

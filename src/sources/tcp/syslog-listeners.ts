@@ -79,7 +79,8 @@ export class SyslogListeners {
           info(`syslog listening on udp://${b.address}:${b.port}`)
         }
       } catch (e) {
-        throw new TsfError(`${where}: ${describeSystemError(e)}`)
+        const err = e as NodeJS.ErrnoException
+        throw new TsfError(`${where}: ${describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)}`)
       }
     }
   }
