@@ -156,6 +156,7 @@ export class Session {
         if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
         let payload = frame.payload
         if (frame.flags & FLAG_GZIP) {
+          this.counters.add('BatchCompressedCount')
           try {
             payload = await gunzipAsync(payload, { maxOutputLength: this.options.maxBatchBytes })
           } catch (e) {

@@ -209,12 +209,16 @@ t.test("collect's downstream reader dies: collect exits 4, the restarted pipelin
 
 t.test('gzip batches are negotiated and counted exactly; a gzip bomb costs only its connection', async (t) => {
   const dir = t.testdir()
-  const col = await startCollect(dir, '--max-batch-bytes 1M', 'out.ndjson')
+  const col = await startCollect(dir, '--max-batch-bytes 1M --metrics 127.0.0.1:0', 'out.ndjson')
   kill(t, col)
+  const metricsPort = Number((await col.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)/))[1])
   const ship = run(`seq 1 50000 | ${tsf} ship 127.0.0.1:${col.port} --compress gzip --batch 1000`, dir)
   kill(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
   t.equal(bodies(`${dir}/out.ndjson`).length, 50000)
+  const counters = ((await (await fetch(`http://127.0.0.1:${metricsPort}/metrics.json`)).json()) as { collect: Record<string, number> }).collect
+  t.ok(counters.BatchCompressedCount! > 0, `batches arrived compressed (${counters.BatchCompressedCount})`)
+  t.equal(counters.EventAcceptedCount, 50000)
   // 64 MiB of zeros in a 64 KiB gzip frame: refused when inflating past --max-batch-bytes
   const { gzipSync } = await import('node:zlib')
   const { FLAG_GZIP } = await import('../../../src/core/wire/frames.js')
