@@ -52,6 +52,8 @@ export class Roller {
   private readonly contBucket = new Map<string, Bucket>()
   private readonly contOwner = new Map<string, string>()
   private giveUpAt = Infinity
+  // the group a commit is writing: its seqs count as seen for what is staged meanwhile
+  private committing?: Staged
   private stop?: AbortSignal
   private input?: EventInput
   // final names taken by files in progress
@@ -139,7 +141,8 @@ export class Roller {
       const seq = typeof event.seq === 'number' && Number.isSafeInteger(event.seq) ? event.seq : undefined
       if (src !== undefined && seq !== undefined) {
         let pending = staged.seqs.get(src)
-        if (this.state.isDuplicate(src, seq) || pending?.has(seq)) {
+        // seen if committed, staged before, or in the group being committed right now
+        if (this.state.isDuplicate(src, seq) || pending?.has(seq) || this.committing?.seqs.get(src)?.has(seq)) {
           duplicates++
           continue
         }
@@ -232,6 +235,15 @@ export class Roller {
     const staged = this.staged
     if (staged.batches.length === 0) return
     this.staged = new Staged()
+    this.committing = staged
+    try {
+      await this.commitWithRetry(staged)
+    } finally {
+      this.committing = undefined
+    }
+  }
+
+  private async commitWithRetry(staged: Staged): Promise<void> {
     let delay = RETRY_MIN
     let since = 0
     for (;;) {
