@@ -108,6 +108,8 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
   // message.max.bytes (1M by default)
   const batchEvents = cmd.getOptionValueSource('batch') === 'default' ? 10_000 : flags.batch
   const batchBytes = cmd.getOptionValueSource('batchBytes') === 'default' ? 900 * 1024 : flags.batchBytes
+  // a piece of a cut line must fit in one record, escapes and envelope included
+  const maxLine = cmd.getOptionValueSource('maxLine') === 'default' ? 512 * 1024 : flags.maxLine
   return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
     runKafkaShip(
       {
@@ -122,7 +124,7 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         requestTimeout: flags.ackTimeout,
         maxBackoff: Math.max(flags.maxPenalty, 100),
         window: Math.max(batchBytes * 4, 16 * 1024 * 1024),
-        maxLine: flags.maxLine,
+        maxLine,
         truncate: flags.truncate,
         shutdownTimeout: flags.shutdownTimeout,
       },
