@@ -97,3 +97,24 @@ t.test('usage errors exit 2 with one line', async (t) => {
     t.equal(p.stderr().trim().split('\n').length, 1, `one line: ${p.stderr().trim()}`)
   }
 })
+
+t.test('an oversize line is cut into pieces that each fit a record; one event too large for the broker is a clear failure', async (t) => {
+  const brokers = kafkaBrokers(t)
+  if (!brokers) return
+  const dir = t.testdir()
+  const topic = uniqueName('ship-big')
+  await createTopic(brokers, topic)
+  writeFileSync(`${dir}/big.log`, 'x'.repeat(2_000_000) + '\nsmall\n')
+  const ship = run(`${tsf} ship kafka://${brokers}/${topic} < big.log`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const records = await readTopic(brokers, topic, 5)
+  const pieces = records.map((r) => JSON.parse(r.value.toString()) as { body: string; cont?: boolean })
+  t.equal(pieces.map((p) => p.body).join('').length, 2_000_005, 'every byte, in order')
+  t.same(pieces.map((p) => Boolean(p.cont)), [true, true, true, false, false])
+  const tooBig = run(`${tsf} ship kafka://${brokers}/${topic} --max-line 2M < big.log`, dir)
+  cleanup(t, tooBig)
+  t.equal(await tooBig.exited, 1)
+  t.match(tooBig.stderr(), /MESSAGE_TOO_LARGE.*an event of \d+ bytes; lower --max-line or raise the topic's max\.message\.bytes\); \d+ events stay unacked upstream/)
+  t.notMatch(tooBig.stderr(), /at .*\.js:\d+/, 'no stack trace')
+})
