@@ -39,25 +39,22 @@ export const isTsfCommandLine = (argv: string[]): boolean => {
 
 const shells = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'busybox', 'fish'])
 
-// On Linux the writer can see who holds the read end of its stdout pipe: every /proc/<pid>/fd
-// entry that links to pipe:[inode] and is open read-only. 'unknown' while the only readers are
-// shells that have not exec'd the real command yet, or node programs that have not announced
-// themselves yet (the caller asks again a little later).
-export const pipeReader = (fd = 1): PipeReader => {
-  let inode: number
-  try {
-    inode = fstatSync(fd).ino
-  } catch {
-    return 'other'
-  }
-  const target = `pipe:[${inode}]`
-  let sawShell = false
-  let sawOther = false
+interface PipeHolder {
+  argv: string[]
+  reads: boolean
+}
+
+// On Linux a process can see who holds its stdout pipe: every /proc/<pid>/fd entry that links to
+// pipe:[inode], with the access mode in /proc/<pid>/fdinfo. Processes we may not look at are skipped.
+const pipeHolders = (fd: number): PipeHolder[] => {
+  const holders: PipeHolder[] = []
+  let target: string
   let pids: string[]
   try {
+    target = `pipe:[${fstatSync(fd).ino}]`
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
   } catch {
-    return 'other'
+    return holders
   }
   for (const pid of pids) {
     if (Number(pid) === process.pid) continue
@@ -68,31 +65,38 @@ export const pipeReader = (fd = 1): PipeReader => {
       continue // not ours to look at, or gone
     }
     for (const f of fds) {
-      let link: string
       try {
-        link = readlinkSync(`/proc/${pid}/fd/${f}`)
-      } catch {
-        continue
-      }
-      if (link !== target) continue
-      try {
+        if (readlinkSync(`/proc/${pid}/fd/${f}`) !== target) continue
         const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${f}`, 'latin1'))
-        if (flags && (parseInt(flags[1]!, 8) & 3) !== 0) continue // a write end
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
-        if (isTsfCommandLine(argv)) return 'tsf'
-        // A shell may still exec into a tsf reader, and a node program may be one that has not
-        // announced itself yet: both are 'unknown' for a while (see the writer's shellGrace).
-        const exe = basename(argv[0] ?? '').replace(/^-/, '')
-        if (shells.has(exe) || /^node(js)?(\d+)?$/.test(exe)) sawShell = true
-        else sawOther = true
+        holders.push({ argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
       } catch {
-        continue
+        continue // gone meanwhile
       }
     }
   }
-  if (sawOther) return 'other'
-  return sawShell ? 'unknown' : 'other'
+  return holders
 }
+
+const isShellOrNode = (argv: string[]): boolean => {
+  const exe = basename(argv[0] ?? '').replace(/^-/, '')
+  return shells.has(exe) || /^node(js)?(\d+)?$/.test(exe)
+}
+
+// Who reads our stdout pipe. 'unknown' while the only readers are shells that have not exec'd
+// the real command yet, or node programs that have not announced themselves yet (the caller asks
+// again a little later).
+export const pipeReader = (fd = 1): PipeReader => {
+  const readers = pipeHolders(fd).filter((h) => h.reads)
+  if (readers.some((h) => isTsfCommandLine(h.argv))) return 'tsf'
+  if (readers.some((h) => !isShellOrNode(h.argv))) return 'other'
+  return readers.length ? 'unknown' : 'other'
+}
+
+// Another program writes into the same pipe (`{ tsf tail a & tsf tail b; } | tsf ship`): writes
+// must then be whole lines of at most PIPE_BUF bytes, or lines of the two writers interleave.
+// Shells holding the write end only to wait for their children do not count.
+export const pipeShared = (fd = 1): boolean => pipeHolders(fd).some((h) => !h.reads && !shells.has(basename(h.argv[0] ?? '').replace(/^-/, '')))
 
 // Whether a tsf reader announced itself on our stdout pipe (see readerAnnouncePath).
 export const readerAnnounced = (fd = 1): Promise<boolean> =>

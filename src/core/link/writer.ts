@@ -4,11 +4,11 @@ import { createServer, Socket, type Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import split2 from 'split2'
 import type { EventHead } from '../event.js'
-import { info } from '../log.js'
+import { info, warnOnce } from '../log.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId, socketPath } from './cursor.js'
 import { ackPattern, helloPattern } from './protocol.js'
-import { pipeReader, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
+import { pipeReader, pipeShared, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
 
 // How the writer decides that an event is safe to checkpoint upstream (DESIGN.md §2):
 //   acked   — a tsf reader linked up and acked it
@@ -45,6 +45,7 @@ export class EventOutput extends EventEmitter {
   readonly link = newLinkId()
   private readonly nonce = randomBytes(12).toString('base64url')
   private readonly prefix: string
+  private readonly prefixBytes: Buffer
   private position = 0 // last position handed out
   private written = 0 // last position handed to the kernel
   private synced = 0 // last position fsynced (file mode)
@@ -54,9 +55,10 @@ export class EventOutput extends EventEmitter {
   private bytesDurable = 0
   private marks: Mark[] = []
   private markHead = 0
-  private chunk: (string | Buffer)[] = []
+  private chunk = Buffer.allocUnsafe(CHUNK * 2)
   private chunkBytes = 0
   private flushScheduled = false
+  private lineAtomic = false // another writer shares our stdout pipe
   private server?: Server
   private links = new Set<Socket>()
   private everLinked = false
@@ -77,6 +79,7 @@ export class EventOutput extends EventEmitter {
     this.out = options.stream ?? openStdout(this.kind, options.fd ?? 1)
     this.window = options.window ?? 16 * 1024 * 1024
     this.prefix = `,"_ack":"${this.link}.${this.nonce}.`
+    this.prefixBytes = Buffer.from(this.prefix, 'latin1')
     // nobody can link through a terminal: keep the screen free of cursors
     this.withCursor = this.kind !== 'terminal'
     this.out.on('error', (error: NodeJS.ErrnoException) => this.onStdoutError(error))
@@ -88,6 +91,13 @@ export class EventOutput extends EventEmitter {
     else if (this.kind === 'file') this.setMode('file')
     if (this.withCursor) await this.listen()
     if (this.kind === 'pipe' || this.kind === 'socket') this.decide()
+    if (this.kind === 'pipe') {
+      for (const after of [1000, 3000, 10_000]) {
+        const timer = setTimeout(() => this.checkShared(), after)
+        timer.unref()
+        this.timers.push(timer)
+      }
+    }
     return this
   }
 
@@ -105,6 +115,7 @@ export class EventOutput extends EventEmitter {
     const look = async (): Promise<void> => {
       if (this.mode !== 'pending') return
       const fd = this.options.fd ?? 1
+      this.checkShared()
       const reader = this.kind !== 'pipe' ? 'other' : (await readerAnnounced(fd)) ? 'tsf' : pipeReader(fd)
       if (this.mode !== 'pending') return
       if (reader === 'tsf') {
@@ -125,6 +136,15 @@ export class EventOutput extends EventEmitter {
       this.timers.push(timer)
     }
     void look()
+  }
+
+  // Other writers of the same pipe may start a little after us: look a few times.
+  private checkShared(): void {
+    if (this.lineAtomic || this.kind !== 'pipe') return
+    if (pipeShared(this.options.fd ?? 1)) {
+      this.lineAtomic = true
+      info('another program writes into the same pipe: writing whole lines of at most 4096 bytes (PIPE_BUF) so lines never interleave')
+    }
   }
 
   private setMode(mode: OutputMode): void {
@@ -200,22 +220,31 @@ export class EventOutput extends EventEmitter {
   write(heads: EventHead[], onDurable?: () => void): void {
     if (this.closed) return
     const n = heads.length
-    let bytes = 0
+    const start = this.chunkBytes
+    // Render straight into one buffer: per-event strings, a join and a UTF-8 encode of the join
+    // cost about three times as much (see BENCHMARKS.md, codec).
     for (let i = 0; i < n; i++) {
       const head = heads[i]!
       const pos = ++this.position
-      const tail = this.withCursor ? `${this.prefix}${pos}"}\n` : '}\n'
-      if (typeof head === 'string') {
-        const line = head + tail
-        this.chunk.push(line)
-        bytes += line.length // close enough for the window; exact bytes are not needed
-      } else {
-        this.chunk.push(head, tail)
-        bytes += head.length + tail.length
+      const room = (typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24
+      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+      const buf = this.chunk as RawBuffer
+      let at = this.chunkBytes
+      if (typeof head === 'string') at += buf.utf8Write(head, at)
+      else {
+        buf.set(head, at)
+        at += head.length
       }
+      if (this.withCursor) {
+        buf.set(this.prefixBytes, at)
+        at = writeDigits(buf, at + this.prefixBytes.length, pos)
+        buf[at++] = 0x22 // "
+      }
+      buf[at++] = 0x7d // }
+      buf[at++] = 0x0a // \n
+      this.chunkBytes = at
     }
-    this.chunkBytes += bytes
-    this.bytesOut += bytes
+    this.bytesOut += this.chunkBytes - start
     if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
     if (this.chunkBytes >= CHUNK) this.flush()
     else if (!this.flushScheduled) {
@@ -223,6 +252,14 @@ export class EventOutput extends EventEmitter {
       setImmediate(() => this.flush())
     }
   }
+
+  // Makes room for at least `need` more bytes, keeping what the chunk holds.
+  private grow(need: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(CHUNK * 2, this.chunkBytes + need + CHUNK))
+    this.chunk.copy(bigger, 0, 0, this.chunkBytes)
+    this.chunk = bigger
+  }
+
 
   // Resolves once stdout drained and the unacked window has room.
   async ready(): Promise<void> {
@@ -242,19 +279,21 @@ export class EventOutput extends EventEmitter {
 
   private flush(): void {
     this.flushScheduled = false
-    if (this.chunk.length === 0 || this.closed) return
-    const parts = this.chunk
-    this.chunk = []
+    if (this.chunkBytes === 0 || this.closed) return
+    // hand the filled part to the stream and start a fresh buffer: the stream owns that memory now
+    const data = this.chunk.subarray(0, this.chunkBytes)
+    this.chunk = Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     const upTo = this.position
-    const data = parts.length === 1 ? parts[0]! : parts.every((p) => typeof p === 'string') ? parts.join('') : joinParts(parts)
-    this.out.write(data, (error) => {
+    if (this.lineAtomic) for (const piece of atomicPieces(data)) this.out.write(piece)
+    this.out.write(this.lineAtomic ? Buffer.alloc(0) : data, (error) => {
       if (error) return
       if (upTo > this.written) this.written = upTo
       if (this.mode === 'file') this.sync()
       else this.advance()
     })
   }
+
 
   // Group commit for a regular-file stdout: one fsync covers everything written before it began.
   private sync(): void {
@@ -331,16 +370,40 @@ export class EventOutput extends EventEmitter {
   }
 }
 
-// Buffer heads and string tails into one buffer, encoding the strings in place: no intermediate
-// Buffer per event (collect forwards Buffer heads; this was its largest cost).
-const joinParts = (parts: (string | Buffer)[]): Buffer => {
-  let size = 0
-  for (const p of parts) size += typeof p === 'string' ? Buffer.byteLength(p) : p.length
-  const data = Buffer.allocUnsafe(size)
-  let at = 0
-  for (const p of parts) at += typeof p === 'string' ? data.write(p, at) : p.copy(data, at)
-  return data
+const PIPE_BUF = 4096
+
+// Cuts a run of whole lines into pieces of at most PIPE_BUF bytes that end with a newline: the
+// kernel writes each such piece to a pipe atomically. A longer line stays one piece (and may
+// interleave with another writer's: nothing can prevent that).
+const atomicPieces = (data: Buffer): Buffer[] => {
+  const pieces: Buffer[] = []
+  let start = 0
+  while (data.length - start > PIPE_BUF) {
+    let cut = data.lastIndexOf(0x0a, start + PIPE_BUF - 1)
+    if (cut < start) {
+      cut = data.indexOf(0x0a, start + PIPE_BUF)
+      warnOnce('long-line-shared-pipe', 'a line longer than 4096 bytes went into a pipe shared with another writer: it may interleave with theirs')
+      if (cut === -1) break
+    }
+    pieces.push(data.subarray(start, cut + 1))
+    start = cut + 1
+  }
+  if (start < data.length) pieces.push(data.subarray(start))
+  return pieces
 }
+
+// Writes a position in decimal without making a string of it.
+const writeDigits = (buf: Buffer, at: number, n: number): number => {
+  let digits = 1
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++
+  let i = at + digits
+  for (let v = n; i > at; v = Math.floor(v / 10)) buf[--i] = 0x30 + (v % 10)
+  return at + digits
+}
+
+// Node's direct encoders (Buffer.write without the argument juggling); present since Node 0.x but
+// not in @types/node.
+type RawBuffer = Buffer & { utf8Write(s: string, offset: number): number }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

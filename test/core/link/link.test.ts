@@ -109,4 +109,5 @@ t.test('two writers feeding one reader: both linked, both fully acked', async (t
   t.equal(out.filter((l) => l.includes('"a event')).length, 3000, 'every event of writer a')
   t.equal(out.filter((l) => l.includes('"b event')).length, 3000, 'every event of writer b')
   t.equal(out.length, 6000, 'and nothing else')
+  t.match(r.stderr, /another program writes into the same pipe/, 'each writer noticed the other and wrote whole lines')
 })
