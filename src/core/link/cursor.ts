@@ -57,6 +57,8 @@ export const classifyLine = (line: Buffer, flags?: { cont?: boolean; truncated?:
   }
   const event = tryParseEvent(line.toString('utf8'))
   if (!event) return { head: plainLineHead(line) }
+  // an event without a cursor (a capture, roll --format json output) keeps its own bytes
+  if (event._ack === undefined) return { head: line.subarray(0, n - 1) }
   const cursor = typeof event._ack === 'string' && cursorPattern.test(event._ack) ? event._ack : undefined
   return { head: eventHeadFromObject(event), cursor }
 }
