@@ -15,7 +15,7 @@ t.test('file → ship kafka:// → collect --from kafka:// → roll: every line 
   t.equal(await ship.exited, 0, ship.stderr())
   const col = run(`${tsf} collect --from kafka://${brokers}/${topic} --group ${uniqueName('g')} | ${tsf} roll out`, dir)
   cleanup(t, col)
-  await until(() => rolledLines(`${dir}/out`).length >= 20000, 60_000, '20000 rolled lines')
+  await until(() => rolledLines(`${dir}/out`).length >= 20000, 90_000, () => `20000 rolled lines (have ${rolledLines(`${dir}/out`).length}): ${col.stderr()}`)
   await stopCollector(col)
   t.equal(await col.exited, 0, col.stderr())
   const got = rolledLines(`${dir}/out`)
