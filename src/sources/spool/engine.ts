@@ -227,10 +227,9 @@ class SpoolEngine {
       if (isSettled(c.st, this.config.settle, now)) ready.push(c)
     }
     if (pending) for (const p of pending) if (!present.has(p) || this.stuck.has(p)) pending.delete(p)
-    for (const c of orderCandidates(ready, this.config.order)) {
-      pending?.delete(c.path)
-      this.queue.push(c)
-    }
+    // (--once: a candidate leaves pendingOnce when it is adopted or quarantined, so one that
+    // changed again before adoption is looked at again)
+    for (const c of orderCandidates(ready, this.config.order)) this.queue.push(c)
   }
 
   // Adopts the next candidates together, so that one save (two fsyncs) makes all their srcs
@@ -281,6 +280,7 @@ class SpoolEngine {
         pos: 0,
       }
       this.state.set(entry)
+      this.pendingOnce?.delete(path)
       const job: Job = { path, entry, inflight: 0, readDone: false }
       this.active.set(path, job)
       return job
@@ -405,6 +405,7 @@ class SpoolEngine {
   // A file that cannot be ingested goes to the quarantine with one line saying why; if even
   // that fails, it is skipped until it changes. The source goes on either way.
   private quarantine(path: string, why: string, st?: Stats): void {
+    this.pendingOnce?.delete(path)
     this.failures++
     this.rt.counters.add('FileQuarantinedCount')
     try {

@@ -183,12 +183,18 @@ export class SpoolState {
   }
 }
 
+// A zombie (killed, not yet reaped: a container whose init does not reap) holds no lock.
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
+  } catch {
+    return true // no /proc: trust kill(0)
   }
 }
 

@@ -128,7 +128,8 @@ t.test('NUL bytes, control characters and invalid UTF-8 in the output are carrie
 t.test('when its tsf reader dies, exec exits 4 at once and the command goes with it', async (t) => {
   const base = scratch()
   const out = join(base, 'out')
-  const run = sh(t, `{ ${tsf} exec -- sh -c 'echo $$ > ${base}/child; echo ready; exec sleep 600'; echo $? > ${base}/rc; } | ${reader} ${out}`)
+  // the command keeps printing: a reader killed before it linked up is noticed on the next write
+  const run = sh(t, `{ ${tsf} exec -- sh -c 'echo $$ > ${base}/child; echo ready; while :; do echo tick; sleep 0.2; done'; echo $? > ${base}/rc; } | ${reader} ${out}`)
   await until(() => events(out).some((e) => e.body === 'ready'), 30_000, 'the command to start', run.stderr)
   const child = Number(readFileSync(join(base, 'child'), 'utf8'))
   process.kill(pidBelow(run.child.pid!, 'link-reader.mjs')!, 'SIGKILL')

@@ -71,7 +71,7 @@ t.test('a file rewritten while spool was down is quarantined on restart, not res
   appendFileSync(join(d, 'a.log'), 'more\n')
   await sleep(200)
   const again = await sh(t, `{ ${tsf} spool ${d} --once --settle 100ms; echo $? > ${base}/rc; } | ${reader} ${out}.2`).done
-  t.match(again.stderr, /a\.log: changed after it was picked up \(size \d+ -> \d+ bytes\) while spool was down; 0 events of it were already sent: moved to/)
+  t.match(again.stderr, /a\.log: changed after it was picked up \(size \d+ -> \d+ bytes\) while spool was down; 0 events of it were already sent: moved to/, again.stderr)
   t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '1', '--once exits 1 when a file was quarantined')
   t.same(events(`${out}.2`), [], 'nothing re-sent from the changed file')
 })
