@@ -300,9 +300,15 @@ export class Roller {
     } catch (error) {
       // nothing of this commit may stay in a file: cut every written file back
       for (const w of writes) await w.file.file.truncate(w.file.len).catch(() => undefined)
-      // each bucket keeps its first file; files opened for the overflow are removed (empty)
+      // each bucket keeps its first file; files opened for the overflow go away at once (empty;
+      // a retry would otherwise open new ones each time). Their state entries hold 0 bytes and
+      // are dropped by the next start.
       for (const [key, f] of firsts) this.open.set(key, f)
-      for (const f of opened) this.retiring.add(f)
+      for (const f of opened) {
+        await f.file.close().catch(() => undefined)
+        await this.options.storage.remove(f.rel).catch(() => undefined)
+        this.claimed.delete(f.stem + f.suffix)
+      }
       throw error
     }
     const now = Date.now()
