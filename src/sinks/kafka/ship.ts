@@ -156,6 +156,8 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
 
   const sending = sender().catch((error: Error) => {
     fatal = error
+    // stop waiting for input that may be slow to come (tail -F): the failure is to be said now
+    input.stop()
     events.emit('progress')
   })
 
