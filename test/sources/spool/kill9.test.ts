@@ -30,7 +30,8 @@ t.test(`${FILES} files, kill -9 of spool or of its reader at random moments: eac
   for (let round = 0; round < ROUNDS; round++) {
     const out = join(base, `out.${round}`)
     outs.push(out)
-    const run = sh(t, `${tsf} spool ${d} --settle 100ms --poll-interval 100ms | ${reader} ${out}`)
+    // the reader paces itself (50 ms per batch) so that every round is cut in the middle of the work
+    const run = sh(t, `${tsf} spool ${d} --settle 100ms --poll-interval 100ms | ${reader} ${out} --delay 50`)
     // a random moment once the round delivered something
     const target = Math.floor(Math.random() * 150_000)
     let ended = false
