@@ -111,7 +111,7 @@ class SpoolEngine {
 
   async run(): Promise<number> {
     this.out = await this.rt.output({ window: this.config.window })
-    const progress = new ProgressLine(() => ({ done: this.filesDone, left: this.active.size + this.queue.filter((q) => !('entry' in q)).length + (this.pendingOnce?.size ?? 0), bytes: this.bytesRead }))
+    const progress = new ProgressLine(() => ({ done: this.filesDone, left: this.active.size + (this.pendingOnce?.size ?? this.queue.filter((q) => !('entry' in q)).length), bytes: this.bytesRead }))
     progress.start()
     try {
       this.recover()
