@@ -5,7 +5,7 @@ _tsf() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   cmd="${COMP_WORDS[1]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "tail spool exec channel ship collect roll completion help --help --version" -- "$cur") )
+    COMPREPLY=( $(compgen -W "tail spool exec channel ship collect roll demo completion help --help --version" -- "$cur") )
     return
   fi
   case "$cmd" in
@@ -18,14 +18,16 @@ _tsf() {
       ;;
     spool)
       case "$prev" in
+        --settle|--ignore|--order|--done-suffix|--state|--quarantine|-H|--header|--host|--max-line|--poll-interval|--window|--checkpoint-interval|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "-h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--settle --ignore --order --recurse --done-suffix --delete --state --quarantine --once -H --header --host --max-line --truncate --poll-interval --window --checkpoint-interval --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     exec)
       case "$prev" in
+        --restart-delay|--kill-after|-H|--header|--host|--max-line|--window|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "-h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--stderr --restart --restart-delay --kill-after --shell -H --header --host --max-line --truncate --window --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     channel)
@@ -37,23 +39,30 @@ _tsf() {
       ;;
     ship)
       case "$prev" in
-        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--acks|--key-header|--topic-header|--value|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --acks --key-header --topic-header --value --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     collect)
       case "$prev" in
-        --listen|--token-file|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--idle-timeout|--read-timeout|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --listen|--syslog|--token-file|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--idle-timeout|--read-timeout|--from|--group|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--listen --plain --print --token-file --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --idle-timeout --read-timeout --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--listen --syslog --plain --print --token-file --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --idle-timeout --read-timeout --from --group --from-beginning --from-end --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     roll)
       case "$prev" in
-        --prefix|--suffix|--format|--interval|--size|--count|--idle|--max-open|--dedupe-horizon|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --prefix|--suffix|--format|--interval|--size|--count|--idle|--max-open|--dedupe-horizon|--hdfs-user|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--prefix --suffix --format --gzip --interval --size --count --idle --max-open --dedupe-horizon --use-local-time --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--prefix --suffix --format --gzip --interval --size --count --idle --max-open --dedupe-horizon --use-local-time --hdfs-user --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
+      ;;
+    demo)
+      case "$prev" in
+        --out|--rate|--duration) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+      esac
+      COMPREPLY=( $(compgen -W "--out --print --rate --duration -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     completion)
