@@ -132,7 +132,13 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
           if (droppedNewest === 0) warn(`${dir}: ${why}: dropping new events (--when-full drop-newest), counted in EventDropCount`)
           return 'drop'
         }
-        const sealed = writer.sealed()
+        let sealed = writer.sealed()
+        if (config.whenFull === 'drop-oldest' && !sealed.length && writer.totalBytes > 0) {
+          // everything sits in the active segment (a batch larger than what sealed segments
+          // would free): seal it so it can be dropped, rather than block for ever
+          writer.roll()
+          sealed = writer.sealed()
+        }
         if (config.whenFull === 'drop-oldest' && sealed.length) {
           const base = sealed[0]!
           const n = Math.max(0, writer.endOf(base) - Math.max(base, minReaderIndex))

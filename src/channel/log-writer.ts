@@ -170,7 +170,7 @@ export class LogWriter extends EventEmitter {
 
   // Seal the active segment and start the next one. The sealed one is fsynced (and closed) by the
   // next group commit, together with the new one and the directory.
-  private roll(): void {
+  roll(): void {
     this.retired.push(this.fd)
     this.create(this.nextIndex, false)
   }

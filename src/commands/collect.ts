@@ -4,7 +4,6 @@ import { runCollect } from '../sources/tcp/collect.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
-import { runKafkaCollect } from '../sources/kafka/collect.js'
 import { addRunnerOptions, collect, count, duration, hostPort, size, type RunnerOptions } from './common.js'
 import { readSecretFile, readToken } from '../core/wire/secrets.js'
 
@@ -96,8 +95,9 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
   }
-  return runCommand({ component: 'collect', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
-    runKafkaCollect(
+  return runCommand({ component: 'collect', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, async (rt) =>
+    // kafkajs loads only when Kafka is used: every other command starts faster
+    (await import('../sources/kafka/collect.js')).runKafkaCollect(
       {
         url,
         group: flags.group!,

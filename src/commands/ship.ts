@@ -2,7 +2,6 @@ import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
-import { runKafkaShip } from '../sinks/kafka/ship.js'
 import { readSecretFile, readToken } from '../core/wire/secrets.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
@@ -110,8 +109,9 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
   const batchBytes = cmd.getOptionValueSource('batchBytes') === 'default' ? 900 * 1024 : flags.batchBytes
   // a piece of a cut line must fit in one record, escapes and envelope included
   const maxLine = cmd.getOptionValueSource('maxLine') === 'default' ? 512 * 1024 : flags.maxLine
-  return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
-    runKafkaShip(
+  return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, async (rt) =>
+    // kafkajs loads only when Kafka is used: every other command starts faster
+    (await import('../sinks/kafka/ship.js')).runKafkaShip(
       {
         url,
         rules: { keyHeader: flags.keyHeader, topicHeader: flags.topicHeader, value: flags.value },
