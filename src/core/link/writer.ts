@@ -46,6 +46,7 @@ export class EventOutput extends EventEmitter {
   private readonly nonce = randomBytes(12).toString('base64url')
   private readonly prefix: string
   private readonly prefixBytes: Buffer
+  private readonly digits = new Counter()
   private position = 0 // last position handed out
   private written = 0 // last position handed to the kernel
   private synced = 0 // last position fsynced (file mode)
@@ -131,8 +132,9 @@ export class EventOutput extends EventEmitter {
         info(`stdout is not read by a tsf command and none linked up within ${limit} ms: checkpointing on write (best effort)`)
         return
       }
+      // kept referenced: a writer waiting for room while this decides must not see the event
+      // loop run dry (node would exit 13 in the middle of the input)
       const timer = setTimeout(() => void look(), reader === 'unknown' ? 20 : 50)
-      timer.unref()
       this.timers.push(timer)
     }
     void look()
@@ -220,14 +222,17 @@ export class EventOutput extends EventEmitter {
   write(heads: EventHead[], onDurable?: () => void): void {
     if (this.closed) return
     const n = heads.length
-    const start = this.chunkBytes
     // Render straight into one buffer: per-event strings, a join and a UTF-8 encode of the join
-    // cost about three times as much (see BENCHMARKS.md, codec).
+    // cost about three times as much (see BENCHMARKS.md, codec). A full chunk is handed to the
+    // stream at once, so a large write never grows (and copies) the buffer.
     for (let i = 0; i < n; i++) {
       const head = heads[i]!
-      const pos = ++this.position
+      this.position++
       const room = (typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24
-      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+      if (this.chunkBytes + room > this.chunk.length) {
+        if (this.chunkBytes >= CHUNK / 2) this.flush()
+        if (room > this.chunk.length) this.grow(room)
+      }
       const buf = this.chunk as RawBuffer
       let at = this.chunkBytes
       if (typeof head === 'string') at += buf.utf8Write(head, at)
@@ -237,21 +242,23 @@ export class EventOutput extends EventEmitter {
       }
       if (this.withCursor) {
         buf.set(this.prefixBytes, at)
-        at = writeDigits(buf, at + this.prefixBytes.length, pos)
+        at += this.prefixBytes.length
+        at += this.digits.next(buf, at)
         buf[at++] = 0x22 // "
       }
       buf[at++] = 0x7d // }
       buf[at++] = 0x0a // \n
+      this.bytesOut += at - this.chunkBytes
       this.chunkBytes = at
     }
-    this.bytesOut += this.chunkBytes - start
     if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
     if (this.chunkBytes >= CHUNK) this.flush()
-    else if (!this.flushScheduled) {
+    else if (!this.flushScheduled && this.chunkBytes > 0) {
       this.flushScheduled = true
       setImmediate(() => this.flush())
     }
   }
+
 
   // Makes room for at least `need` more bytes, keeping what the chunk holds.
   private grow(need: number): void {
@@ -392,13 +399,20 @@ const atomicPieces = (data: Buffer): Buffer[] => {
   return pieces
 }
 
-// Writes a position in decimal without making a string of it.
-const writeDigits = (buf: Buffer, at: number, n: number): number => {
-  let digits = 1
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++
-  let i = at + digits
-  for (let v = n; i > at; v = Math.floor(v / 10)) buf[--i] = 0x30 + (v % 10)
-  return at + digits
+// The position counter kept as ASCII digits and incremented in place: positions go 1, 2, 3 …, so
+// writing the next one is a copy and (nearly always) one digit change, not a number-to-text.
+class Counter {
+  private digits = Buffer.from('0')
+
+  // Advances to the next position and writes it at `at`; returns its length.
+  next(buf: Buffer, at: number): number {
+    let i = this.digits.length - 1
+    while (i >= 0 && this.digits[i] === 0x39) this.digits[i--] = 0x30
+    if (i < 0) this.digits = Buffer.concat([Buffer.from('1'), this.digits])
+    else this.digits[i]!++
+    buf.set(this.digits, at)
+    return this.digits.length
+  }
 }
 
 // Node's direct encoders (Buffer.write without the argument juggling); present since Node 0.x but

@@ -60,6 +60,15 @@ t.test('a non-tsf reader (cat > file): after the grace period, checkpoint on wri
   t.equal(r.stderr.match(/checkpointing on write/g)?.length, 1, r.stderr)
 })
 
+t.test('a writer that fills its window while deciding who reads it waits, and does not exit half way', async (t) => {
+  const dir = tmpdir(t)
+  // more than the window before the grace period ends: the writer must wait for the decision
+  const r = await sh(t, `{ ${W} 5000 ck --grace 1500 --window 20000; echo $? > wexit; } | wc -l`, { cwd: dir }).done
+  t.equal(r.stdout.trim(), '5000', 'every event written')
+  t.equal(exitOf(`${dir}/wexit`), 0, r.stderr)
+  t.equal(readNumber(`${dir}/ck`), 5000)
+})
+
 t.test('stdout a regular file: fsync then checkpoint', async (t) => {
   const dir = tmpdir(t)
   const r = await sh(t, `${W} 3000 ck > o`, { cwd: dir }).done
