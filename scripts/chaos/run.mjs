@@ -94,7 +94,8 @@ for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true })
 const out = { a: join(dirs.a, 'out'), b: join(dirs.b, 'out') }
 const [portA, portB] = [await freePort(), await freePort()]
 
-// The primary collector's roll output lives on a small tmpfs that the suite fills up.
+// The primary collector's roll output lives on a small tmpfs that the suite fills up: room for
+// about three times what the run can write (~200 bytes a line), the filler takes the rest.
 const estimate = Math.ceil((rate * (duration / 1000 + 60) * 200) / (1 << 20))
 const disk = new SmallDisk(out.a, `${Math.max(16, estimate * 3)}m`)
 const diskSkipped = disk.mount()
@@ -243,7 +244,7 @@ const fullDisk = async (startIn, length) => {
 // Outages and full disks at random moments of the run, spread so each kind happens at least once.
 const span = (k, n) => [duration * (0.1 + (0.75 * k) / n), duration * (0.1 + (0.75 * (k + 1)) / n)]
 const outagesEach = Math.max(1, Math.round(duration / 40_000))
-for (const [i, chain] of [chains.a, chains.b].entries())
+for (const [i, chain] of [chains.a, chains.b, chains.agent].entries())
   for (let k = 0; k < outagesEach; k++) {
     const [lo, hi] = span(k, outagesEach)
     pending.push(outage(chain, rnd.int(lo, hi) + i * 500, rnd.int(2000, 6000), rnd.next() < 0.5))
@@ -283,10 +284,12 @@ cleanupChainsOnly()
 
 const switches = (chains.agent.text().match(/tsf ship: sending to /g) ?? []).length
 const verdict = verify({ run, written, roots: { 'collector-a': out.a, 'collector-b': out.b }, switches })
+for (const o of injected.outages) if (!o.stoppedInTime) verdict.failures.push(`${o.chain} did not stop within 30 s at the start of an outage (${o.how})`)
 for (const [name, ok] of Object.entries(stopped)) if (!ok) verdict.failures.push(`${name} did not stop gracefully within ${opts['stop-timeout']}`)
 verdict.pass = verdict.failures.length === 0
 const restarts = Object.fromEntries(Object.values(chains).map((c) => [c.name, c.restarts()]))
-const report = { seed, run, duration: opts.duration, rate, work, injected, diskSkipped, restarts, drained, ...verdict }
+const unaskedCleanEnds = Object.fromEntries(Object.values(chains).map((c) => [c.name, c.unaskedCleanEnds()]))
+const report = { seed, run, duration: opts.duration, rate, work, injected, diskSkipped, restarts, unaskedCleanEnds, drained, ...verdict }
 
 function cleanupChainsOnly() {
   for (const c of Object.values(chains)) c.killAll()
@@ -297,16 +300,20 @@ const kills = Object.entries(injected.kills)
 const lines = [
   `tsf chaos: ${opts.duration} at ${rate} lines/s, seed ${seed}`,
   `injected: kill -9 ×${kills.reduce((a, [, n]) => a + n, 0)} (${kills.map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}; ${injected.killsSkipped} skipped: no chain running whole)`,
-  `          collector outages ×${injected.outages.length} (${injected.outages.map((o) => `${o.chain} ${o.seconds} s ${o.how}`).join(', ')})`,
+  `          outages ×${injected.outages.length} (${injected.outages.map((o) => `${o.chain} ${o.seconds} s ${o.how}`).join(', ')})`,
   `          full disk ×${injected.diskFull.length}${diskSkipped ? ` (skipped: ${diskSkipped})` : ` (${injected.diskFull.map((d) => `${d.chain} ${d.seconds} s`).join(', ')})`}`,
   `          log rotations ×${injected.rotations}`,
   `restarts: ${Object.entries(restarts).map(([k, n]) => `${k} ${n}`).join(', ')}; ship switched destination ${switches} times`,
+  ...(Object.values(unaskedCleanEnds).some(Boolean)
+    ? [`warning:  pipelines that ended with status 0 after a crash (systemd Restart=on-failure would leave them down): ${Object.entries(unaskedCleanEnds).map(([k, n]) => `${k} ${n}`).join(', ')}`]
+    : []),
   `written:  ${written} lines, sha256 of the sorted set ${verdict.expectedSha256}`,
   ...Object.entries(verdict.collectors).map(
     ([name, c]) => `${name}: ${c.lines} lines in ${c.files} files, ${c.distinct} distinct, ${c.twice} twice, ${c.unexpected} foreign, sha256 ${c.sha256}`,
   ),
   `union:    ${verdict.union.distinct} distinct, ${verdict.union.missing} missing, sha256 ${verdict.union.sha256}${verdict.union.complete ? ' (= written)' : ' (≠ written)'}`,
   `across collectors: ${verdict.acrossCollectors.lines} lines on both, in ${verdict.acrossCollectors.runs} runs of consecutive lines (failover copies)`,
+  `runner:   ${((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)} CPU s for the suite's own work (schedule, /proc, drain check, verification)`,
   verdict.pass ? 'verdict:  PASS' : `verdict:  FAIL\n${verdict.failures.map((f) => `  - ${f}`).join('\n')}`,
 ]
 process.stdout.write(lines.join('\n') + '\n')
