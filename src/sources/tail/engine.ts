@@ -117,6 +117,14 @@ class TailEngine {
       // the first listing ran before the watches: list again once they are in place
       this.watcher.setDirs(this.lastDirs)
       this.rescanDue = true
+      // the readiness line: from here on every append, new file and rotation is seen. What was
+      // rotated out of the watched names before it cannot be (see "Limits" in docs/tail.md), so
+      // whatever starts writing and rotating right after starting tail must wait for this line.
+      const files = this.tails.size
+      const dirs = this.lastDirs.length
+      info(
+        `following ${files} file${files === 1 ? '' : 's'}; watching ${dirs} director${dirs === 1 ? 'y' : 'ies'} for new and rotated files (${this.config.inotify ? 'inotify, and ' : ''}polling every ${this.config.pollInterval} ms)`,
+      )
     }
     try {
       await this.loop()

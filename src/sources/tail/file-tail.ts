@@ -98,12 +98,19 @@ export class FileTail {
     const grew = st.size > this.size
     this.size = st.size
     if (st.size < this.readPos) return 'truncated'
+    // The same size is not "nothing new": truncated (copytruncate) and written again up to the
+    // very size we had read, all between two looks, the file holds new bytes where ours were.
+    // The bytes before our position tell (timestamps would not: they can be coarser than that).
+    if (this.rewritten()) return 'truncated'
     if (st.size === this.readPos) return 'same'
-    if (this.atEof && this.lastBytes.length && !readAt(this.fd, this.readPos - this.lastBytes.length, this.lastBytes.length).equals(this.lastBytes)) {
-      return 'truncated'
-    }
     if (grew) this.lastActivity = Date.now()
     return 'grown'
+  }
+
+  // Are the bytes just before our read position no longer the ones we read there?
+  private rewritten(): boolean {
+    const n = this.lastBytes.length
+    return this.atEof && n > 0 && !readAt(this.fd, this.readPos - n, n).equals(this.lastBytes)
   }
 
   // Reads at most `budget` bytes into `buf`-sized chunks; returns the events they completed.
