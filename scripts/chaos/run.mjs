@@ -91,14 +91,18 @@ const freePort = () =>
 // ---------- the chains ----------
 const dirs = { src: join(work, 'src'), agent: join(work, 'agent'), a: join(work, 'collector-a'), b: join(work, 'collector-b') }
 for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true })
-const out = { a: join(dirs.a, 'out'), b: join(dirs.b, 'out') }
+// A collector's channel and roll output share one data dir: for collector-a a small file system.
+const data = { a: join(dirs.a, 'data'), b: join(dirs.b, 'data') }
+const out = { a: join(data.a, 'out'), b: join(data.b, 'out') }
 const [portA, portB] = [await freePort(), await freePort()]
 
-// The primary collector's roll output lives on a small tmpfs that the suite fills up: room for
-// about three times what the run can write (~200 bytes a line), the filler takes the rest.
+// The primary collector's data (channel and roll output) lives on a small tmpfs that the suite
+// fills up: room for about three times what the run can write (~200 bytes a line); when the filler
+// strikes it takes the rest, the channel stops taking events, collect stops acking, ship fails over.
 const estimate = Math.ceil((rate * (duration / 1000 + 60) * 200) / (1 << 20))
-const disk = new SmallDisk(out.a, `${Math.max(16, estimate * 3)}m`)
+const disk = new SmallDisk(data.a, `${Math.max(16, estimate * 3)}m`)
 const diskSkipped = disk.mount()
+mkdirSync(out.a, { recursive: true })
 mkdirSync(out.b, { recursive: true })
 
 const collector = (name, port) =>
@@ -108,7 +112,7 @@ const collector = (name, port) =>
     tsf: TSF,
     stages: [
       { cmd: 'collect', args: ['--listen', `127.0.0.1:${port}`, '--shutdown-timeout', '10s'] },
-      { cmd: 'channel', args: ['--dir', join(dirs[name], 'q'), '--max-size', '64M', '--segment-size', '1M', '--min-free', '1M', '--shutdown-timeout', '10s'] },
+      { cmd: 'channel', args: ['--dir', join(data[name], 'q'), '--max-size', '64M', '--segment-size', '1M', '--min-free', '1M', '--shutdown-timeout', '10s'] },
       { cmd: 'roll', args: [out[name], '--interval', '3s', '--shutdown-timeout', '10s'] },
     ],
   })
@@ -158,7 +162,7 @@ const watchdog = setTimeout(() => abort('the whole run took too long'), duration
 watchdog.unref()
 
 say(`seed ${seed}, run ${run}, ${opts.duration} at ${rate} lines/s, work ${work}`)
-say(`collector-a on 127.0.0.1:${portA} (roll output on ${diskSkipped ? 'the normal disk' : `a ${disk.size} tmpfs`}), collector-b on 127.0.0.1:${portB}`)
+say(`collector-a on 127.0.0.1:${portA} (channel and roll output on ${diskSkipped ? 'the normal disk' : `a ${disk.size} tmpfs`}), collector-b on 127.0.0.1:${portB}`)
 if (diskSkipped) say(`full-disk injection skipped: cannot mount a tmpfs (${diskSkipped})`)
 
 chains.a.start()
