@@ -43,12 +43,16 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
     input(inputOptions) {
       if (input) return input
       const created = new EventInput(inputOptions)
-      created.on('upstream-lost', () => warn('the tsf writer upstream went away without a clean end: finishing what we hold, then exiting non-zero'))
+      created.on('upstream-lost', () => {
+        warn('the pipeline upstream broke (a tsf writer died without a clean end): finishing what we hold, then exiting non-zero')
+        output?.markUpstreamLost()
+      })
       stopper.signal.addEventListener('abort', () => created.stop(), { once: true })
       return (input = created)
     },
     async output(outputOptions) {
       output ??= await new EventOutput(outputOptions).open()
+      if (input?.upstreamLost) output.markUpstreamLost()
       output.on('downstream-lost', (error: Error) => {
         if (shutdown.by) process.exit(ExitCode.ok)
         warn(`${error.message}: stopping (nothing was checkpointed past its acks)`)

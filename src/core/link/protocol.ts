@@ -4,9 +4,13 @@
 //   writer → reader   OK                  the link is up
 //   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
 //   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
+//   writer → reader   LOST <position>     the same, but because the writer's own upstream died: the
+//                                        reader finishes and exits non-zero too (exit 3), so the
+//                                        whole pipeline restarts under Restart=on-failure
 // A link that closes without FIN means the writer died: the reader finishes and exits non-zero.
 export const PROTOCOL_VERSION = '1'
 export const hello = (nonce: string): string => `HELLO ${PROTOCOL_VERSION} ${nonce}\n`
 export const helloPattern = /^HELLO 1 ([A-Za-z0-9_-]+)$/
 export const ackPattern = /^ACK (\d+)$/
 export const finPattern = /^FIN (\d+)$/
+export const lostPattern = /^LOST (\d+)$/

@@ -6,7 +6,7 @@ import { plainLineHead, type EventHead } from '../event.js'
 import { LineSplitter, type LinePiece } from '../lines.js'
 import { warnOnce } from '../log.js'
 import { classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, finPattern, hello } from './protocol.js'
+import { ackPattern, finPattern, hello, lostPattern } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -220,6 +220,11 @@ export class EventInput extends EventEmitter {
         l.state = 'up'
         this.sendAcks()
       } else if (finPattern.test(line)) l.fin = true
+      else if (lostPattern.test(line)) {
+        // a clean end of its output (no torn line), but the pipeline upstream of it is broken
+        l.fin = true
+        this.loseUpstream()
+      }
       else if (ackPattern.test(line)) {
         // not sent by writers; ignored
       }
@@ -228,14 +233,17 @@ export class EventInput extends EventEmitter {
       const wasUp = l.state === 'up'
       if (l.state === 'connecting') l.state = 'unreachable'
       l.closed = true
-      if (wasUp && !l.fin && !this.upstreamLost) {
-        this.upstreamLost = true
-        this.emit('upstream-lost')
-        // finish what is already in the pipe, as far as that is quick, then stop reading
-        setTimeout(() => this.stop(), this.options.finishAfterLoss ?? 2000).unref()
-      }
+      if (wasUp && !l.fin) this.loseUpstream()
     })
     return link
+  }
+
+  private loseUpstream(): void {
+    if (this.upstreamLost) return
+    this.upstreamLost = true
+    this.emit('upstream-lost')
+    // finish what is already in the pipe, as far as that is quick, then stop reading
+    setTimeout(() => this.stop(), this.options.finishAfterLoss ?? 2000).unref()
   }
 
   // The engine made this batch durable: ack upstream once every earlier batch is durable too.

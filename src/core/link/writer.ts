@@ -60,6 +60,7 @@ export class EventOutput extends EventEmitter {
   private chunkBytes = 0
   private flushScheduled = false
   private lineAtomic = false // another writer shares our stdout pipe
+  private upstreamLost = false
   private server?: Server
   private links = new Set<Socket>()
   private everLinked = false
@@ -184,7 +185,7 @@ export class EventOutput extends EventEmitter {
         this.links.add(socket)
         this.everLinked = true
         socket.write('OK\n')
-        if (this.ended) socket.write(`FIN ${this.position}\n`)
+        if (this.ended) socket.write(this.endMessage())
         if (this.mode === 'pending' || this.mode === 'write') this.setMode('acked')
         return
       }
@@ -357,7 +358,7 @@ export class EventOutput extends EventEmitter {
       ])
       clearTimeout(timer)
       ;(this.out as Partial<Socket>).destroy?.()
-      if (flushed) for (const link of this.links) link.write(`FIN ${this.position}\n`)
+      if (flushed) for (const link of this.links) link.write(this.endMessage())
     }
     while (this.durable < this.position && !this.closed && !signal?.aborted) {
       const left = deadline - Date.now()
@@ -368,6 +369,16 @@ export class EventOutput extends EventEmitter {
       round.abort()
     }
     return this.position - this.durable
+  }
+
+  // Our upstream writer died: our own end must not look clean to the reader after us, or the
+  // last stage of the pipeline exits 0 and a supervisor with Restart=on-failure does not restart it.
+  markUpstreamLost(): void {
+    this.upstreamLost = true
+  }
+
+  private endMessage(): string {
+    return `${this.upstreamLost ? 'LOST' : 'FIN'} ${this.position}\n`
   }
 
   close(): void {

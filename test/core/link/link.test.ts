@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { fixture, lines, pidOf, readNumber, sh, tmpdir, until } from '../../fixtures/procs.js'
+import { fixture, lines, pidOf, readNumber, sh, tmpdir, tsf, until } from '../../fixtures/procs.js'
 
 // Real processes over real pipes: test/fixtures/link-writer.mjs emits numbered events and saves
 // the highest number it may checkpoint; link-reader.mjs appends, fsyncs, then acks.
@@ -41,6 +41,17 @@ t.test('writer killed -9 mid-stream: no half line reaches the reader, which exit
   const out = lines(`${dir}/out`)
   for (const line of out) JSON.parse(line)
   t.ok(out.length > 500)
+})
+
+t.test('a loss upstream travels down the whole pipeline: every later stage exits 3, none 0', async (t) => {
+  const dir = tmpdir(t)
+  const run = sh(t, `${W} 10000000 ck --rate 3000 | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
+  await until(() => lines(`${dir}/out`).length > 300, 20_000, 'events through the channel', run.stderr)
+  process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
+  await run.done
+  t.equal(exitOf(`${dir}/cexit`), 3, 'the channel reports the lost writer')
+  t.equal(exitOf(`${dir}/rexit`), 3, `and so does the stage after it, so Restart=on-failure restarts the pipeline: ${run.stderr()}`)
+  for (const line of lines(`${dir}/out`)) JSON.parse(line)
 })
 
 t.test('| head -1 ends the writer quietly with 0', async (t) => {
