@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
-import { atomicWrite } from '../tail/checkpoint-store.js'
+import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
 
 // The state of one `tsf spool`: a persistent agent id and one entry per adopted file that is
 // not finished yet (renamed or deleted). Written atomically; the entry of a file is saved before
@@ -51,8 +51,8 @@ export class SpoolState {
     } catch (e) {
       throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
     }
-    this.lock()
-    this.agent = this.agentId()
+    lockStateDir(dir, 'tsf spool')
+    this.agent = agentIdOf(dir)
     this.load()
   }
 
@@ -139,64 +139,8 @@ export class SpoolState {
     }
     for (const f of state.files) this.entries.set(f.path, f)
   }
-
-  private agentId(): string {
-    const path = join(this.dir, 'agent-id')
-    try {
-      const id = readFileSync(path, 'utf8').trim()
-      if (/^[A-Za-z0-9_-]{8,64}$/.test(id)) return id
-    } catch {
-      // first run
-    }
-    const id = randomBytes(9).toString('base64url')
-    atomicWrite(path, `${id}\n`)
-    return id
-  }
-
-  // One spool per state dir: two would ingest the same files.
-  private lock(): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.lockPath, 'wx')
-        writeSync(fd, `${process.pid}\n`)
-        closeSync(fd)
-        return
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new TsfError(`--state ${this.dir}: ${describeSystemError(e)}`)
-      }
-      let pid = 0
-      try {
-        pid = Number(readFileSync(this.lockPath, 'utf8').trim())
-      } catch {
-        // removed meanwhile
-      }
-      if (pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new TsfError(`--state ${this.dir} is in use by another tsf spool (pid ${pid})`)
-      }
-      try {
-        unlinkSync(this.lockPath) // left by a process that died (kill -9)
-      } catch {
-        // someone else took it over: the next attempt tells
-      }
-    }
-    throw new TsfError(`--state ${this.dir}: cannot take the lock`)
-  }
 }
 
-// A zombie (killed, not yet reaped: a container whose init does not reap) holds no lock.
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
-  } catch {
-    return true // no /proc: trust kill(0)
-  }
-}
 
 export const fsyncDir = (dir: string): void => {
   let fd: number | undefined

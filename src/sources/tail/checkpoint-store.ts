@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { mkdirSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
 import type { FileIdentity } from './identity.js'
 
 // The checkpoints of one `tsf tail`: one entry per adopted file generation, keyed by identity
@@ -55,8 +56,8 @@ export class CheckpointStore {
     } catch (e) {
       throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
     }
-    this.lock()
-    this.agent = this.agentId()
+    lockStateDir(dir, 'tsf tail')
+    this.agent = agentIdOf(dir)
     this.load()
   }
 
@@ -138,69 +139,5 @@ export class CheckpointStore {
     }
     for (const f of state.files) this.entries.add(f)
   }
-
-  private agentId(): string {
-    const path = join(this.dir, 'agent-id')
-    try {
-      const id = readFileSync(path, 'utf8').trim()
-      if (/^[A-Za-z0-9_-]{8,64}$/.test(id)) return id
-    } catch {
-      // first run
-    }
-    const id = randomBytes(9).toString('base64url')
-    atomicWrite(path, `${id}\n`)
-    return id
-  }
-
-  // One tail per state dir: two would hand out the same checkpoints.
-  private lock(): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.lockPath, 'wx')
-        writeSync(fd, `${process.pid}\n`)
-        closeSync(fd)
-        return
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new TsfError(`--state ${this.dir}: ${describeSystemError(e)}`)
-      }
-      const pid = Number(readFileSync(this.lockPath, 'utf8').trim())
-      if (pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new TsfError(`--state ${this.dir} is in use by another tsf tail (pid ${pid})`)
-      }
-      unlinkSync(this.lockPath) // left by a process that died (kill -9)
-    }
-    throw new TsfError(`--state ${this.dir}: cannot take the lock`)
-  }
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-// tmp + fsync + rename + fsync(dir): after a crash the file is either the old or the new one.
-export const atomicWrite = (path: string, data: string): void => {
-  const tmp = `${path}.tmp`
-  try {
-    const fd = openSync(tmp, 'w')
-    try {
-      writeSync(fd, data)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, path)
-    const dir = openSync(join(path, '..'), 'r')
-    try {
-      fsyncSync(dir)
-    } finally {
-      closeSync(dir)
-    }
-  } catch (e) {
-    throw new TsfError(`${path}: cannot save the checkpoints: ${describeSystemError(e)}`)
-  }
-}
