@@ -44,7 +44,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       if (input) return input
       const created = new EventInput(inputOptions)
       created.on('upstream-lost', () => {
-        warn('the pipeline upstream broke (a tsf writer died without a clean end): finishing what we hold, then exiting non-zero')
+        warn('the tsf writer upstream went away without a clean end (it or a stage before it died): finishing what we hold, then exiting non-zero')
         output?.markUpstreamLost()
       })
       stopper.signal.addEventListener('abort', () => created.stop(), { once: true })
