@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { GroupedSave } from '../state/grouped-save.js'
 import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
 
 // The state of one `tsf spool`: a persistent agent id and one entry per adopted file that is
@@ -31,19 +32,18 @@ interface StateFile {
 export class SpoolState {
   readonly entries = new Map<string, SpoolEntry>()
   readonly agent: string
-  private dirty = false
-  private timer?: NodeJS.Timeout
-  private closed = false
   // directories in which files were renamed since the last save: fsynced before the state
   private readonly touchedDirs = new Set<string>()
   // entries set since the last save
   private readonly unsaved = new Set<SpoolEntry>()
   private readonly statePath: string
   private readonly lockPath: string
+  private readonly saver: GroupedSave
   // a save from the timer failed (disk full, read-only): the engine stops on it
   onError?: (error: unknown) => void
 
-  constructor(readonly dir: string, private readonly interval = 200) {
+  constructor(readonly dir: string, interval = 200) {
+    this.saver = new GroupedSave(interval, () => this.write(), (e) => this.onError?.(e))
     this.statePath = join(dir, 'spool.json')
     this.lockPath = join(dir, 'lock')
     try {
@@ -83,24 +83,14 @@ export class SpoolState {
 
   // Save soon: one save (and one fsync) covers many acks and renames.
   markDirty(): void {
-    this.dirty = true
-    if (this.timer || this.closed) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      try {
-        this.save()
-      } catch (e) {
-        this.dirty = true
-        this.onError?.(e)
-      }
-    }, this.interval)
+    this.saver.markDirty()
   }
 
   save(): void {
-    if (!this.dirty) return
-    this.dirty = false
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
+    this.saver.saveNow()
+  }
+
+  private write(): void {
     for (const dir of this.touchedDirs) fsyncDir(dir)
     this.touchedDirs.clear()
     const state: StateFile = { version: 1, files: [...this.entries.values()] }
@@ -110,9 +100,8 @@ export class SpoolState {
 
   close(): void {
     try {
-      this.save()
+      this.saver.close()
     } finally {
-      this.closed = true
       try {
         unlinkSync(this.lockPath)
       } catch {

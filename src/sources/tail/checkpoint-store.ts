@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { GroupedSave } from '../state/grouped-save.js'
 import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
 import type { FileIdentity } from './identity.js'
 
@@ -40,15 +41,14 @@ const KEEP_RELEASED = 4096
 export class CheckpointStore {
   readonly entries = new Set<FileEntry>()
   readonly agent: string
-  private dirty = false
-  private timer?: NodeJS.Timeout
   private readonly statePath: string
   private readonly lockPath: string
-  private closed = false
+  private readonly saver: GroupedSave
   // a save from the timer failed (disk full, read-only): the engine stops on it
   onError?: (error: unknown) => void
 
-  private constructor(readonly dir: string, private readonly interval: number) {
+  private constructor(readonly dir: string, interval: number) {
+    this.saver = new GroupedSave(interval, () => this.write(), (e) => this.onError?.(e))
     this.statePath = join(dir, 'checkpoints.json')
     this.lockPath = join(dir, 'lock')
     try {
@@ -82,33 +82,22 @@ export class CheckpointStore {
 
   // Something changed: save soon (saves are grouped, one fsync covers many acks).
   markDirty(): void {
-    this.dirty = true
-    if (this.timer || this.closed) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      try {
-        this.save()
-      } catch (e) {
-        this.dirty = true
-        this.onError?.(e)
-      }
-    }, this.interval)
+    this.saver.markDirty()
   }
 
   // Save now if anything changed (before the first event of a new src is emitted, at exit).
   save(): void {
-    if (!this.dirty) return
-    this.dirty = false
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
+    this.saver.saveNow()
+  }
+
+  private write(): void {
     this.prune()
     const state: StateFile = { version: 1, files: [...this.entries] }
     atomicWrite(this.statePath, JSON.stringify(state))
   }
 
   close(): void {
-    this.save()
-    this.closed = true
+    this.saver.close()
     try {
       unlinkSync(this.lockPath)
     } catch {
