@@ -19,12 +19,12 @@
 //   -Dsun.reflect.debugModuleAccessChecks=true over create/append/truncate + block recovery/rename/
 //   list/delete/open and a NameNode restart: no other module access was denied.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fetchJars, jarsFetched } from './_maven.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = path.join(ROOT, 'test-servers', 'hdfs');
@@ -33,7 +33,6 @@ const LIB = path.join(DIR, 'lib');
 const RUN = path.join(DIR, 'run');
 const LOGS = path.join(RUN, 'logs');
 const CPDIR = path.join(RUN, 'cp');
-const STAMP = path.join(LIB, '.fetched');
 
 const HOST = '127.0.0.1';
 const PORTS = { nnRpc: 19000, nnHttp: 19870, dnData: 19866, dnHttp: 19864, dnIpc: 19867 };
@@ -71,32 +70,10 @@ const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
 
 // ---- fetch ----
 
-function pomHash() {
-  return createHash('sha256').update(fs.readFileSync(path.join(DIR, 'pom.xml'))).digest('hex');
-}
-
-function isFetched() {
-  try {
-    return fs.readFileSync(STAMP, 'utf8').trim() === pomHash();
-  } catch {
-    return false;
-  }
-}
-
 /** Download the jars with Maven, unless lib/ already holds what pom.xml asks for. */
 export async function fetch() {
-  if (isFetched()) return;
-  fs.rmSync(LIB, { recursive: true, force: true });
-  say('fetching jars from Maven Central (mvn dependency:copy-dependencies)...');
-  // -DoutputDirectory must be absolute: a relative one is resolved against the pom's directory.
-  const r = spawnSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(DIR, 'pom.xml'),
-    'dependency:copy-dependencies', `-DoutputDirectory=${LIB}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.error) throw new Error(`hdfs: cannot run mvn: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`hdfs: mvn dependency:copy-dependencies failed (exit ${r.status})`);
-  for (const jar of ['hadoop-common-3.3.6.jar', 'hadoop-hdfs-3.3.6.jar', 'hadoop-hdfs-client-3.3.6.jar']) {
-    if (!fs.existsSync(path.join(LIB, jar))) throw new Error(`hdfs: mvn succeeded but ${LIB} holds no ${jar}`);
-  }
-  fs.writeFileSync(STAMP, pomHash() + '\n');
+  fetchJars('hdfs', DIR, LIB, (lib) =>
+    ['hadoop-common-3.3.6.jar', 'hadoop-hdfs-3.3.6.jar', 'hadoop-hdfs-client-3.3.6.jar'].find((jar) => !fs.existsSync(path.join(lib, jar))));
 }
 
 // ---- processes ----
@@ -248,7 +225,7 @@ function removeData() {
  * (always after stop(), which removes the data).
  */
 export async function start() {
-  if (!isFetched()) await fetch();
+  await fetch();
   for (const name of Object.keys(DAEMONS)) {
     const pid = running(name);
     if (pid) throw new Error(`hdfs: the ${name} is already running (pid ${pid}); run: node scripts/servers.mjs stop hdfs`);
@@ -317,7 +294,7 @@ export async function status() {
     running: up,
     pid: nn,
     pids: { namenode: nn, datanode: dn },
-    fetched: isFetched(),
+    fetched: jarsFetched(DIR, LIB),
     env: up ? { ...env } : {},
     logs: [logFile('namenode'), logFile('datanode')],
   };

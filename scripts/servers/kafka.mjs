@@ -3,11 +3,11 @@
 // Jars come from Maven Central (test-servers/kafka/pom.xml -> test-servers/kafka/lib);
 // runtime files (data, log, pid, generated properties) live in test-servers/kafka/run/.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fetchJars, jarsFetched } from './_maven.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = path.join(ROOT, 'test-servers', 'kafka');
@@ -17,7 +17,6 @@ const DATA = path.join(RUN, 'data');
 const LOG = path.join(RUN, 'kafka.log');
 const PIDFILE = path.join(RUN, 'kafka.pid');
 const PROPS = path.join(RUN, 'server.properties');
-const STAMP = path.join(LIB, '.fetched');
 
 const HOST = '127.0.0.1';
 const PORT = 19092;
@@ -39,35 +38,10 @@ const JAVA_OPTS = [
   `-Dkafka.logs.dir=${path.join(RUN, 'logs')}`,
 ];
 
-function pomHash() {
-  return createHash('sha256').update(fs.readFileSync(path.join(DIR, 'pom.xml'))).digest('hex');
-}
-
-function isFetched() {
-  try {
-    return fs.readFileSync(STAMP, 'utf8').trim() === pomHash();
-  } catch {
-    return false;
-  }
-}
-
 /** Download the jars with Maven, unless lib/ already holds what pom.xml asks for. */
 export async function fetch() {
-  if (isFetched()) return;
-  fs.rmSync(LIB, { recursive: true, force: true });
-  process.stderr.write('servers: kafka: fetching jars from Maven Central (mvn dependency:copy-dependencies)...\n');
-  const r = spawnSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(DIR, 'pom.xml'),
-    'dependency:copy-dependencies', `-DoutputDirectory=${LIB}`],
-  { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.error) throw new Error(`kafka: cannot run mvn: ${r.error.message}`);
-  // Debian's Maven 3.8 prints bare colour resets even with -B; show only real text.
-  const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/\x1b\[[0-9;]*m/g, '').trim();
-  if (said) process.stderr.write(said + '\n');
-  if (r.status !== 0) throw new Error(`kafka: mvn dependency:copy-dependencies failed (exit ${r.status})`);
-  if (!fs.existsSync(LIB) || !fs.readdirSync(LIB).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
-    throw new Error(`kafka: mvn succeeded but ${LIB} holds no kafka_2.13 jar`);
-  }
-  fs.writeFileSync(STAMP, pomHash() + '\n');
+  fetchJars('kafka', DIR, LIB, (lib) =>
+    (fs.existsSync(lib) && fs.readdirSync(lib).some((f) => /^kafka_2\.13-.*\.jar$/.test(f)) ? undefined : 'kafka_2.13 jar'));
 }
 
 function readPid() {
@@ -128,7 +102,7 @@ async function describeCluster() {
 
 /** Start the broker (detached, survives the calling process) and resolve once it serves requests. */
 export async function start() {
-  if (!isFetched()) await fetch();
+  await fetch();
   const old = readPid();
   if (old && isOurs(old)) throw new Error(`kafka: already running (pid ${old}); run: node scripts/servers.mjs stop kafka`);
   for (const p of [PORT, CONTROLLER_PORT]) {
@@ -199,5 +173,5 @@ export async function stop() {
 export async function status() {
   const pid = readPid();
   const running = !!pid && isOurs(pid);
-  return { running, pid: running ? pid : null, fetched: isFetched(), env: running ? { ...env } : {}, log: LOG };
+  return { running, pid: running ? pid : null, fetched: jarsFetched(DIR, LIB), env: running ? { ...env } : {}, log: LOG };
 }
