@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 import { GroupedSave } from '../state/grouped-save.js'
@@ -46,11 +46,6 @@ export class SpoolState {
     this.saver = new GroupedSave(interval, () => this.write(), (e) => this.onError?.(e))
     this.statePath = join(dir, 'spool.json')
     this.lockPath = join(dir, 'lock')
-    try {
-      mkdirSync(dir, { recursive: true })
-    } catch (e) {
-      throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
-    }
     lockStateDir(dir, 'tsf spool')
     this.agent = agentIdOf(dir)
     this.load()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 
@@ -21,8 +21,14 @@ export const agentIdOf = (dir: string): string => {
   return id
 }
 
-// Takes dir/lock for this process; `who` names the command in the refusal ("tsf tail").
+// Creates the state dir if needed and takes dir/lock for this process; `who` names the command
+// in the refusal ("tsf tail").
 export const lockStateDir = (dir: string, who: string): string => {
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (e) {
+    throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
+  }
   const lockPath = join(dir, 'lock')
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, unlinkSync } from 'node:fs'
+import { readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 import { GroupedSave } from '../state/grouped-save.js'
@@ -51,11 +51,6 @@ export class CheckpointStore {
     this.saver = new GroupedSave(interval, () => this.write(), (e) => this.onError?.(e))
     this.statePath = join(dir, 'checkpoints.json')
     this.lockPath = join(dir, 'lock')
-    try {
-      mkdirSync(dir, { recursive: true })
-    } catch (e) {
-      throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
-    }
     lockStateDir(dir, 'tsf tail')
     this.agent = agentIdOf(dir)
     this.load()
