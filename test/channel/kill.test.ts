@@ -31,6 +31,9 @@ t.test('kill -9 of the writer, the channel or the reader loses nothing', async (
   t.same(missing(seqs, n), [], 'nothing lost')
   let restarts = 0
   for (let i = 1; i < seqs.length; i++) if (seqs[i]! <= seqs[i - 1]!) restarts++
-  t.ok(restarts <= rounds, `events go back in sequence only at a restart (${restarts} times)`)
+  // each start of the pipeline (the rounds and the last run) can go back twice: the channel
+  // re-sends what its reader had not acked, and a restarted writer re-sends what the channel had
+  // not acked, which the reader meets later in the log
+  t.ok(restarts <= 2 * (rounds + 1), `events go back in sequence only at a restart (${restarts} times)`)
   t.comment(`${seqs.length - n} duplicates over ${rounds} kills`)
 })
