@@ -20,6 +20,8 @@ export interface ObjectScan {
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66)
+
 // 32-bit words over the buffer, so a string's plain stretches are skipped four bytes at a time
 let wordsOf: ArrayBufferLike | undefined
 // drop the word view (it keeps its buffer alive) once a batch is checked
@@ -53,10 +55,7 @@ const skipString = (b: Uint8Array, base: number, at: number, end: number): numbe
       const e = b[++i]
       if (e === 0x75 /* u */) {
         if (i + 4 >= end) return -1
-        for (let k = 1; k <= 4; k++) {
-          const h = b[i + k]! | 0x20
-          if (!((h >= 0x30 && h <= 0x39) || (h >= 0x61 && h <= 0x66))) return -1
-        }
+        for (let k = 1; k <= 4; k++) if (!isHex(b[i + k]!)) return -1
         i += 4
       } else if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1
     }
