@@ -19,8 +19,8 @@ const prof = flags.includes('--prof') ? flags[flags.indexOf('--prof') + 1] : und
 const dir = mkdtempSync(`${tmpdir()}/tsf-net-chain-`)
 writeFileSync(`${dir}/token`, 'bench-secret\n')
 writeFileSync(`${dir}/agents`, 'bench:bench-secret\n')
-const env = { ...process.env, TSF_RUSAGE_DIR: dir, NODE_OPTIONS: `--require ${root}scripts/bench/rusage-preload.cjs${prof ? ` --cpu-prof --cpu-prof-dir=${prof}` : ''}` }
-const tsf = `node ${root}bin/tsf.js`
+const env = { ...process.env, TSF_RUSAGE_DIR: dir, NODE_OPTIONS: `--require ${root}scripts/bench/rusage-preload.cjs` }
+const tsf = `node ${prof ? `--cpu-prof --cpu-prof-dir=${prof} ` : ''}${root}bin/tsf.js`
 const auth = has('--agents') ? [`--agent-tokens ${dir}/agents`, `--agent bench --token-file ${dir}/token`] : has('--token') ? [`--token-file ${dir}/token`, `--token-file ${dir}/token`] : ['', '']
 
 const collect = spawn('sh', ['-c', `exec ${tsf} collect --listen 127.0.0.1:0 ${auth[0]} > /dev/null`], { env, stdio: ['ignore', 'ignore', 'pipe'] })

@@ -10,12 +10,11 @@
 export const MAX_DEPTH = 64
 const stack = new Uint8Array(MAX_DEPTH)
 
-export interface ObjectScan {
-  // the line is one JSON object whose top-level "body" is a string (a tsf event)
-  event: boolean
-  // offset of the first byte after the opening quote of the top-level "src" string, or -1
-  srcAt: number
-}
+// What scanObject finds (a number, so a hot loop allocates nothing per line):
+export const NOT_JSON = -3 // not exactly one JSON object
+export const NOT_EVENT = -2 // a JSON object, but its top-level "body" is not a string
+export const NO_SRC = -1 // a tsf event without a top-level "src" string
+// ≥ 0: a tsf event; the offset of the first byte of its top-level "src" string (after the quote)
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -24,8 +23,12 @@ const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >=
 
 // 32-bit words over the buffer, so a string's plain stretches are skipped four bytes at a time
 let wordsOf: ArrayBufferLike | undefined
+let viewOf: Buffer | undefined
+let view: Uint8Array<ArrayBufferLike> = new Uint8Array(0)
 // drop the word view (it keeps its buffer alive) once a batch is checked
 export const releaseScanBuffer = (): void => {
+  viewOf = undefined
+  view = new Uint8Array(0)
   wordsOf = undefined
   words = new Uint32Array(0)
 }
@@ -33,6 +36,7 @@ let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0)
 
 // the byte after a string that starts at `at` (just past its opening quote), or -1 when invalid
 const skipString = (b: Uint8Array, base: number, at: number, end: number): number => {
+  const W = words
   let i = at
   while (i < end) {
     // whole words holding no quote, backslash or control byte
@@ -40,7 +44,7 @@ const skipString = (b: Uint8Array, base: number, at: number, end: number): numbe
       let w = (base + i) >>> 2
       const last = ((base + end) >>> 2) - 1
       while (w < last) {
-        const x = words[w]!
+        const x = W[w]!
         const q = x ^ 0x22222222
         const e = x ^ 0x5c5c5c5c
         if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e) | ((x - 0x20202020) & ~x)) & 0x80808080) break
@@ -101,11 +105,17 @@ const keyIs = (b: Uint8Array, start: number, stop: number, key: string): boolean
   return true
 }
 
-// Checks b[start, end) is exactly one JSON object (surrounding spaces allowed); undefined if not.
-export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan | undefined => {
+// Checks b[start, end) is exactly one JSON object (surrounding spaces allowed).
+// Views are made once per buffer (the lines of a batch come one after another); call
+// releaseScanBuffer after the last line so they do not keep the buffer alive.
+export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => {
   // a plain Uint8Array view: element reads on it are faster than on a Buffer
   const ab = buf.buffer
-  const b = new Uint8Array(ab, buf.byteOffset, buf.length)
+  if (viewOf !== buf) {
+    viewOf = buf
+    view = new Uint8Array(ab, buf.byteOffset, buf.length)
+  }
+  const b = view
   const base = buf.byteOffset
   if (wordsOf !== ab) {
     wordsOf = ab
@@ -113,7 +123,7 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan
   }
   let i = start
   while (i < end && isSpace(b[i])) i++
-  if (b[i] !== 0x7b) return undefined
+  if (b[i] !== 0x7b) return NOT_JSON
   // open containers: 1 = object, 2 = array
   let depth = 0
   let event = false
@@ -138,16 +148,16 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan
         if (depth === 0) break
         continue
       }
-      if (c !== QUOTE) return undefined
+      if (c !== QUOTE) return NOT_JSON
       const after = skipString(b, base, i + 1, end)
-      if (after < 0) return undefined
+      if (after < 0) return NOT_JSON
       if (depth === 1) {
         topKeyStart = i + 1
         topKeyEnd = after - 1
       }
       i = after
       while (i < end && isSpace(b[i])) i++
-      if (b[i] !== 0x3a) return undefined
+      if (b[i] !== 0x3a) return NOT_JSON
       i++
       expectKey = false
       expectValue = true
@@ -165,14 +175,14 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan
       const top = depth === 1 && topKeyStart >= 0
       if (c === QUOTE) {
         const after = skipString(b, base, i + 1, end)
-        if (after < 0) return undefined
+        if (after < 0) return NOT_JSON
         if (top) {
           if (keyIs(b, topKeyStart, topKeyEnd, 'body')) event = true
           else if (keyIs(b, topKeyStart, topKeyEnd, 'src') && srcAt < 0) srcAt = i + 1
         }
         i = after
       } else if (c === 0x7b || c === 0x5b) {
-        if (depth === MAX_DEPTH) return undefined
+        if (depth === MAX_DEPTH) return NOT_JSON
         if (top && keyIs(b, topKeyStart, topKeyEnd, 'body')) event = false
         stack[depth++] = c === 0x7b ? 1 : 2
         i++
@@ -184,7 +194,7 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan
       } else {
         if (top && keyIs(b, topKeyStart, topKeyEnd, 'body')) event = false
         const after = c === 0x74 ? literal(b, i, end, 'true') : c === 0x66 ? literal(b, i, end, 'false') : c === 0x6e ? literal(b, i, end, 'null') : skipNumber(b, i, end)
-        if (after < 0) return undefined
+        if (after < 0) return NOT_JSON
         i = after
       }
       if (top && depth === 1) topKeyStart = -1
@@ -192,7 +202,7 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan
       continue
     }
     // after a value: , or the close of its container
-    if (depth === 0) return undefined
+    if (depth === 0) return NOT_JSON
     const open = stack[depth - 1]
     if (c === 0x2c) {
       i++
@@ -206,12 +216,12 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): ObjectScan
       if (depth === 0) break
       continue
     }
-    return undefined
+    return NOT_JSON
   }
-  if (depth !== 0) return undefined
+  if (depth !== 0) return NOT_JSON
   while (i < end && isSpace(b[i])) i++
-  if (i !== end) return undefined
-  return { event, srcAt }
+  if (i !== end) return NOT_JSON
+  return event ? srcAt : NOT_EVENT
 }
 
 const prevNonSpace = (b: Uint8Array, i: number, start: number): number => {

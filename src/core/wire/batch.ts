@@ -1,6 +1,6 @@
 import type { EventHead } from '../event.js'
 import { plainLineHead } from '../event.js'
-import { releaseScanBuffer, scanObject } from '../json-check.js'
+import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-check.js'
 
 // A batch payload is the events as NDJSON lines, exactly what a tsf command writes to stdout minus
 // the ack cursor: head + "}\n". No parsing on either side: the sender closes heads, the receiver
@@ -52,12 +52,12 @@ export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[
           heads.push(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
         }
       } else {
-        const scan = payload[start] === 0x7b && payload[end - 1] === 0x7d ? scanObject(payload, start, end) : undefined
-        if (!scan?.event) {
+        const srcAt = payload[start] === 0x7b && payload[end - 1] === 0x7d ? scanObject(payload, start, end) : NOT_JSON
+        if (srcAt < NO_SRC) {
           if (payload[start] === 0x7b) options.onNotEvent?.()
           heads.push(plainLineHead(payload.subarray(start, end)))
-        } else if (options.srcPrefix && scan.srcAt >= 0 && !startsWith(payload, scan.srcAt, options.srcPrefix)) {
-          heads.push(Buffer.concat([payload.subarray(start, scan.srcAt), options.srcPrefix, payload.subarray(scan.srcAt, end - 1)]))
+        } else if (options.srcPrefix && srcAt >= 0 && !startsWith(payload, srcAt, options.srcPrefix)) {
+          heads.push(Buffer.concat([payload.subarray(start, srcAt), options.srcPrefix, payload.subarray(srcAt, end - 1)]))
         } else heads.push(payload.subarray(start, end - 1))
       }
     }
