@@ -51,7 +51,7 @@ export const makeCollectCommand = (): Command => {
     .addOption(new Option('--max-event-size <size>', 'longest event kept whole; longer ones are cut into pieces marked "cont"').default(8 * 1024 * 1024, '8M').argParser(size('--max-event-size')))
     .addOption(new Option('--max-batch-bytes <size>', 'largest batch frame accepted (after gunzip); a larger one closes the connection').default(64 * 1024 * 1024, '64M').argParser(size('--max-batch-bytes')))
     .addOption(new Option('--max-connections <n>', 'connections at once; more are refused').default(1024).argParser(count('--max-connections')))
-    .addOption(new Option('--max-buffer <size>', 'bytes all connections may hold at once (partial and queued batches); past it reads pause').default(256 * 1024 * 1024, '256M').argParser(size('--max-buffer')))
+    .addOption(new Option('--max-buffer <size>', 'bytes all connections may hold at once (partial and queued batches); past it reads pause').default(64 * 1024 * 1024, '64M').argParser(size('--max-buffer')))
     .addOption(new Option('--handshake-timeout <duration>', 'a connection must finish its hello within this of connecting').default(10_000, '10s').argParser(duration('--handshake-timeout')))
     .addOption(new Option('--idle-timeout <duration>', 'close a connection silent for this long').default(600_000, '10m').argParser(duration('--idle-timeout')))
     .addOption(new Option('--read-timeout <duration>', 'a hello, frame or line once started must arrive whole within this').default(30_000, '30s').argParser(duration('--read-timeout')))
