@@ -8,10 +8,11 @@
 //   --stalled N  tsf connections that declare a 64 MiB batch, send 60 MiB of it and stop
 // It starts `tsf collect --listen 127.0.0.1:0 ARGS > /dev/null`, opens the connections, holds them
 // for --seconds, ships one line with a real `tsf ship` meanwhile, and prints what it measured.
-import { spawn, execFile } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { connect } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { startBareCollect } from './bare-collect.mjs'
 import { promisify } from 'node:util'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -29,16 +30,7 @@ const rate = Number(arg('--rate', 1))
 const seconds = Number(arg('--seconds', 20))
 const collectArgs = arg('--collect-args', '')
 
-const collect = spawn('sh', ['-c', `exec node ${root}bin/tsf.js collect --listen 127.0.0.1:0 ${collectArgs} > /dev/null`], { stdio: ['ignore', 'ignore', 'pipe'] })
-let err = ''
-const port = await new Promise((resolve, reject) => {
-  collect.stderr.on('data', (d) => {
-    err += d
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err)
-    if (m) resolve(Number(m[1]))
-  })
-  collect.on('exit', () => reject(new Error(err)))
-})
+const { child: collect, port } = await startBareCollect(`node ${root}bin/tsf.js`, collectArgs)
 const pid = collect.pid
 const tick = 100 // clock ticks per second on Linux
 const proc = () => {

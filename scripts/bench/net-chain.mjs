@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { startBareCollect } from './bare-collect.mjs'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const [file, ...flags] = process.argv.slice(2)
@@ -23,16 +24,7 @@ const env = { ...process.env, TSF_RUSAGE_DIR: dir, NODE_OPTIONS: `--require ${ro
 const tsf = `node ${prof ? `--cpu-prof --cpu-prof-dir=${prof} ` : ''}${root}bin/tsf.js`
 const auth = has('--agents') ? [`--agent-tokens ${dir}/agents`, `--agent bench --token-file ${dir}/token`] : has('--token') ? [`--token-file ${dir}/token`, `--token-file ${dir}/token`] : ['', '']
 
-const collect = spawn('sh', ['-c', `exec ${tsf} collect --listen 127.0.0.1:0 ${auth[0]} > /dev/null`], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-let err = ''
-const port = await new Promise((resolve, reject) => {
-  collect.stderr.on('data', (d) => {
-    err += d
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err)
-    if (m) resolve(Number(m[1]))
-  })
-  collect.on('exit', () => reject(new Error(err)))
-})
+const { child: collect, port } = await startBareCollect(tsf, auth[0], env)
 const started = Date.now()
 const agent = spawn('sh', ['-c', `${tsf} tail --state ${dir}/tail-state ${file} | ${tsf} ship 127.0.0.1:${port} ${auth[1]} ${has('--gzip') ? '--compress gzip' : ''}`], { env, stdio: ['ignore', 'inherit', 'inherit'] })
 const code = await new Promise((resolve) => agent.on('exit', resolve))
