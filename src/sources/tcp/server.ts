@@ -22,6 +22,8 @@ const withoutAddress = (e: unknown): string => {
   return describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)
 }
 
+export const IDLE_BEFORE_EVICTION = 30_000
+
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.')
 
 // The collector's TCP listeners: sessions for every accepted connection, bounded in number.
@@ -73,12 +75,15 @@ export class TcpListeners {
   }
 
   // Full: the connection to close for a new one. Those still in their handshake go first (oldest
-  // first), then those idle the longest; a connection with a batch in flight is never closed.
+  // first), then those idle the longest, if for IDLE_BEFORE_EVICTION at least (so agents that
+  // outnumber the slots take turns instead of closing each other in a loop); a connection with a
+  // batch in flight is never closed.
   private victim(): Session | undefined {
     let idle: Session | undefined
+    const before = Date.now() - IDLE_BEFORE_EVICTION
     for (const s of this.sessions) {
       if (s.unproven) return s // a Set iterates in insertion order: the first is the oldest
-      if (s.idle && (!idle || s.lastActive < idle.lastActive)) idle = s
+      if (s.idle && s.lastActive <= before && (!idle || s.lastActive < idle.lastActive)) idle = s
     }
     return idle
   }

@@ -123,3 +123,20 @@ t.test('--agent-tokens from a directory, and bad token files named in one line',
     t.notMatch(p.stderr(), /at .*\.js:\d+/)
   }
 })
+
+t.test('a ship with a token refuses a collector that does not authenticate frames (an older collect), unless over TLS', async (t) => {
+  const dir = t.testdir()
+  writeFileSync(`${dir}/token`, 's3cret\n')
+  // an older collector: asks for the token but answers no mac= field
+  const server = createServer((s: Socket) => {
+    s.on('error', () => undefined)
+    s.once('data', () => s.write('TSF/1 CHALLENGE nonce=bbbbbbbbbbbbbbbbbbbbbbbb auth=token compress=none\n'))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => server.close())
+  const port = (server.address() as { port: number }).port
+  const ship = run(`echo x | ${tsf} ship 127.0.0.1:${port} --token-file token --shutdown-timeout 2s`, dir)
+  kill(t, ship)
+  t.equal(await ship.exited, 1)
+  t.match(ship.stderr(), /does not authenticate frames \(an older tsf collect\?\): upgrade it, or use tls:\/\//)
+})
