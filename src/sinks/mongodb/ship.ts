@@ -1,0 +1,349 @@
+import { EventEmitter } from 'node:events'
+import { open, type FileHandle } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { MongoBulkWriteError, MongoClient, type Document } from 'mongodb'
+import type { ReaderOptions } from '../../commands/common.js'
+import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
+import { ExitCode } from '../../core/exit-codes.js'
+import { quote } from '../../core/json-string.js'
+import type { InputBatch } from '../../core/link/reader.js'
+import { info, warn } from '../../core/log.js'
+import type { Runtime } from '../../core/runtime.js'
+import { toWrite, type DocumentProblem, type DocumentRules, type DocumentWrite } from './documents.js'
+import { describeMongoError, isAuthError, isRetryable, isRetryableCode } from './errors.js'
+import type { MongoUrl } from './url.js'
+
+export interface MongoShipConfig extends ReaderOptions {
+  url: MongoUrl
+  rules: Omit<DocumentRules, 'database' | 'collection'>
+  // most documents / bytes in one send (one unordered bulk write per collection)
+  batchEvents: number
+  batchBytes: number
+  // sends in flight at once
+  inFlight: number
+  // with sends in flight, how long a partial batch may wait to fill
+  linger: number
+  connectTimeout: number
+  requestTimeout: number
+  // longest wait between two attempts while MongoDB is unreachable
+  maxBackoff: number
+  // most input bytes held before we stop reading stdin
+  window: number
+  shutdownTimeout: number
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }
+  // events MongoDB refuses are appended here (else their lines go to stderr)
+  rejects?: string
+}
+
+// An input batch: acked upstream once each of its documents is written or set aside.
+interface Item {
+  batch: InputBatch
+  writes: DocumentWrite[]
+  next: number
+  left: number
+}
+
+interface Pending {
+  write: DocumentWrite
+  item: Item
+}
+
+// If the linked upstream writer died, finish what we hold only as far as that is quick.
+const UPSTREAM_LOST_GRACE = 5000
+const CLOSING = new Error('closing')
+const networkText = /connect|ECONN|EPIPE|socket|timed? ?out|closed|server selection|pool|network|shutdown/i
+
+// tsf ship mongodb://hosts/DB/COLLECTION: stdin → MongoDB. Sends are unordered bulk writes with a
+// journaled write concern, several in flight; an input batch is acked upstream only once every
+// document of it is written (or set aside). Inserts carry an _id derived from the event's src and
+// seq, so a re-sent event is a duplicate key, counted as already written: exactly once.
+export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promise<number> => {
+  const rules: DocumentRules = { ...config.rules, database: config.url.database, collection: config.url.collection }
+  const where = config.url.name
+  let client: MongoClient
+  try {
+    client = new MongoClient(config.url.connection, {
+      appName: `tsf-ship@${hostname()}`,
+      serverSelectionTimeoutMS: config.connectTimeout,
+      connectTimeoutMS: config.connectTimeout,
+      socketTimeoutMS: config.requestTimeout,
+      // acked upstream only once MongoDB wrote the journal
+      journal: true,
+      maxPoolSize: Math.max(config.inFlight * 2, 10),
+      ...(config.tls.ca || config.tls.cert ? { tls: true } : {}),
+      ...(config.tls.ca ? { ca: config.tls.ca } : {}),
+      ...(config.tls.cert ? { cert: config.tls.cert, key: config.tls.key } : {}),
+    })
+  } catch (error) {
+    throw new UsageError(`${where}: ${describeMongoError(error)}`)
+  }
+  client.on('connectionCreated', () => rt.counters.add('ConnectionCreatedCount'))
+  client.on('connectionClosed', () => rt.counters.add('ConnectionClosedCount'))
+  let rejects: FileHandle | undefined
+  if (config.rejects) {
+    try {
+      rejects = await open(config.rejects, 'a')
+    } catch (error) {
+      await client.close().catch(() => undefined)
+      throw new TsfError(`--rejects ${config.rejects}: ${describeSystemError(error)}`)
+    }
+  }
+  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+  const queue: Item[] = []
+  const inflightKeys = new Set<string>()
+  let queuedBytes = 0
+  let queuedEvents = 0
+  let inflightEvents = 0
+  let inflight = 0
+  let ended = false
+  let closing = false
+  let fatal: Error | undefined
+  let lastError: string | undefined
+  let failingSince = 0
+  let setAsideCount = 0
+  const events = new EventEmitter()
+  events.setMaxListeners(0)
+  rt.counters.gauge('ChannelSize', () => queuedEvents + inflightEvents)
+
+  const changed = (): void => void events.emit('change')
+  const nextChange = (): Promise<void> => new Promise((resolve) => events.once('change', () => resolve()))
+  // a pause that closing cuts short
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
+    const timer = setTimeout(() => { events.off('close', done); resolve() }, ms)
+    const done = (): void => { clearTimeout(timer); resolve() }
+    events.once('close', done)
+  })
+
+  const finish = (item: Item, n: number): void => {
+    item.left -= n
+    if (item.left === 0) input.done(item.batch)
+  }
+
+  // Documents MongoDB cannot take: one line each on stderr, the event kept in --rejects (synced
+  // before its batch is acked) or, without it, in that line.
+  let asideChain = Promise.resolve()
+  const setAside = (problems: DocumentProblem[]): Promise<void> => {
+    rt.counters.add('EventWriteFailCount', problems.length)
+    setAsideCount += problems.length
+    for (const p of problems) warn(`${where}: ${p.where}: event ${p.label} set aside: ${p.error}${rejects ? ` (kept in ${config.rejects})` : `: ${p.line}`}`)
+    if (!rejects) return Promise.resolve()
+    const file = rejects
+    const text = problems.map((p) => `${p.line.slice(0, p.line.lastIndexOf('}'))},"mongodb_error":${quote(`${p.where}: ${p.error}`)}}\n`).join('')
+    // one append at a time, so lines never interleave
+    asideChain = asideChain.then(async () => {
+      await file.appendFile(text)
+      await file.datasync()
+    })
+    return asideChain
+  }
+
+  const failed = (error: unknown): void => {
+    const text = describeMongoError(error)
+    rt.counters.add('ConnectionFailedCount')
+    if (!failingSince) {
+      failingSince = Date.now()
+      warn(`${where}: ${text}; retrying, nothing is dropped`)
+    } else if (text !== lastError) warn(`${where}: ${text}`)
+    lastError = text
+  }
+  const succeeded = (): void => {
+    if (failingSince) info(`${where}: writing again after ${Math.round((Date.now() - failingSince) / 1000)} s`)
+    failingSince = 0
+    lastError = undefined
+  }
+
+  // Writes one collection's share of a send until each document is written, a duplicate of a
+  // written one, or refused; retries with back-off while the server is away.
+  const writeGroup = async (list: Pending[], refused: DocumentProblem[]): Promise<void> => {
+    const { db, coll } = list[0]!.write
+    let todo = list
+    let backoff = 200
+    for (;;) {
+      if (closing) throw CLOSING
+      try {
+        await client.db(db).collection<Document>(coll).bulkWrite(todo.map((p) => p.write.model), { ordered: false })
+        rt.counters.add('EventDrainSuccessCount', todo.length)
+        succeeded()
+        return
+      } catch (error) {
+        if (isAuthError(error)) throw new TsfError(`${where}: ${describeMongoError(error)}`)
+        let again: Pending[] = todo
+        if (error instanceof MongoBulkWriteError && error.writeErrors && (!Array.isArray(error.writeErrors) || error.writeErrors.length)) {
+          again = []
+          const bad = new Set<number>()
+          let duplicates = 0
+          for (const we of Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) {
+            const p = todo[we.index]!
+            bad.add(we.index)
+            if (we.code === 11000 && p.write.op === 'insert') duplicates++
+            else if (isRetryableCode(we.code)) again.push(p)
+            else refused.push({ line: p.write.line, where: p.write.ns, label: p.write.label, error: `${we.errmsg ?? 'refused'} (code ${we.code})` })
+          }
+          if (duplicates) rt.counters.add('EventDuplicateCount', duplicates)
+          // a write concern error: what was written may not be durable yet, so it is written again
+          if (error.result?.getWriteConcernError()) again = todo.filter((_, i) => !bad.has(i)).concat(again)
+          else rt.counters.add('EventDrainSuccessCount', todo.length - bad.size + duplicates)
+          if (again.length === 0) {
+            succeeded()
+            return
+          }
+          failed(error)
+        } else if (error instanceof MongoBulkWriteError && error.result?.getWriteConcernError() && !isRetryableCode(error.code)) {
+          throw new TsfError(`${where}: the write concern cannot be met: ${describeMongoError(error)} (ship needs journaled writes)`)
+        } else if (isRetryable(error) || (error instanceof MongoBulkWriteError && networkText.test(String(error.message)))) {
+          failed(error)
+        } else if (todo.length > 1) {
+          // the server (or the driver) refused the whole request: halve it to find the documents
+          const half = todo.length >> 1
+          await Promise.all([writeGroup(todo.slice(0, half), refused), writeGroup(todo.slice(half), refused)])
+          return
+        } else {
+          refused.push({ line: todo[0]!.write.line, where: todo[0]!.write.ns, label: todo[0]!.write.label, error: describeMongoError(error) })
+          return
+        }
+        todo = again
+        await sleep(backoff)
+        backoff = Math.min(backoff * 2, config.maxBackoff)
+      }
+    }
+  }
+
+  const send = async (taken: Pending[]): Promise<void> => {
+    rt.counters.add('EventDrainAttemptCount', taken.length)
+    rt.counters.add(taken.length >= config.batchEvents ? 'BatchCompleteCount' : 'BatchUnderflowCount')
+    inflightEvents += taken.length
+    const groups = new Map<string, Pending[]>()
+    for (const p of taken) {
+      if (p.write.key) inflightKeys.add(p.write.key)
+      const list = groups.get(p.write.ns)
+      if (list) list.push(p)
+      else groups.set(p.write.ns, [p])
+    }
+    const refused: DocumentProblem[] = []
+    await Promise.all([...groups.values()].map((list) => writeGroup(list, refused)))
+    if (refused.length) await setAside(refused)
+    inflightEvents -= taken.length
+    for (const p of taken) {
+      if (p.write.key) inflightKeys.delete(p.write.key)
+      finish(p.item, 1)
+    }
+  }
+
+  // The next send: documents in input order up to --batch/--batch-bytes, stopping before one
+  // whose document is still being written by an earlier send (writes to one _id stay in order).
+  const take = (): Pending[] => {
+    const out: Pending[] = []
+    const keys = new Set<string>()
+    let bytes = 0
+    while (queue.length) {
+      const item = queue[0]!
+      while (item.next < item.writes.length) {
+        const write = item.writes[item.next]!
+        if (out.length && (out.length >= config.batchEvents || bytes + write.bytes > config.batchBytes)) return out
+        if (write.key && (inflightKeys.has(write.key) || keys.has(write.key))) return out
+        if (write.key) keys.add(write.key)
+        out.push({ write, item })
+        item.next++
+        bytes += write.bytes
+        queuedBytes -= write.bytes
+        queuedEvents--
+      }
+      queue.shift()
+    }
+    return out
+  }
+
+  const sender = async (): Promise<void> => {
+    while (!closing && !fatal) {
+      if (inflight >= config.inFlight) {
+        await nextChange()
+        continue
+      }
+      if (queuedEvents === 0) {
+        if (ended && inflight === 0) return
+        await nextChange()
+        continue
+      }
+      if (config.linger > 0 && inflight > 0 && !ended && queuedEvents < config.batchEvents && queuedBytes < config.batchBytes) {
+        await Promise.race([sleep(config.linger), nextChange()])
+      }
+      const taken = take()
+      if (taken.length === 0) {
+        await nextChange()
+        continue
+      }
+      inflight++
+      send(taken)
+        .catch((error: Error) => {
+          if (error !== CLOSING) fatal ??= error
+        })
+        .finally(() => {
+          inflight--
+          changed()
+        })
+    }
+  }
+
+  const sending = sender().then(() => {
+    if (fatal) input.stop()
+  })
+  const fatalWatch = (): void => {
+    if (fatal) input.stop()
+  }
+  events.on('change', fatalWatch)
+
+  const stopped = new Promise<void>((resolve) => rt.stop.addEventListener('abort', () => resolve(), { once: true }))
+  try {
+    for await (const batch of input.batches()) {
+      const writes: DocumentWrite[] = []
+      const problems: DocumentProblem[] = []
+      for (const head of batch.heads) {
+        const w = toWrite(head, rules)
+        if ('model' in w) writes.push(w)
+        else problems.push(w)
+      }
+      rt.counters.add('EventTakeSuccessCount', batch.heads.length)
+      const item: Item = { batch, writes, next: 0, left: writes.length + (problems.length ? 1 : 0) }
+      if (item.left === 0) input.done(batch)
+      if (problems.length) void setAside(problems).then(() => finish(item, 1), (error: Error) => { fatal ??= new TsfError(`--rejects ${config.rejects}: ${describeSystemError(error)}`); changed() })
+      if (writes.length) {
+        queue.push(item)
+        for (const w of writes) queuedBytes += w.bytes
+        queuedEvents += writes.length
+        changed()
+      }
+      while (queuedBytes > config.window && !fatal && !rt.stop.aborted) await Promise.race([nextChange(), stopped])
+      if (fatal) break
+    }
+    ended = true
+    changed()
+    const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
+    const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
+    const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${queuedEvents + inflightEvents} events to be written to MongoDB`), 1000)
+    const drained = async (): Promise<void> => {
+      await sending
+      while (inflight > 0) await nextChange()
+    }
+    await Promise.race([drained(), new Promise((resolve) => setTimeout(resolve, wait).unref())])
+    clearTimeout(telling)
+    const left = queuedEvents + inflightEvents
+    if (fatal) throw new TsfError(`${fatal.message}; ${left} events stay unacked upstream`)
+    if (setAsideCount) warn(`${setAsideCount} events set aside${rejects ? ` in ${config.rejects}` : ' (their lines are above)'}`)
+    if (left === 0) return ExitCode.ok
+    if (rt.bySignal) {
+      warn(`${left} events stay unacked upstream (the upstream still holds them)${lastError ? `: ${lastError}` : ''}`)
+      return ExitCode.ok
+    }
+    if (input.upstreamLost) {
+      warn(`${left} events unacked; the upstream re-sends them on restart`)
+      return ExitCode.upstreamLost
+    }
+    throw new TsfError(`delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where}: ${lastError ?? 'no answer from MongoDB'}`)
+  } finally {
+    closing = true
+    events.emit('close')
+    changed()
+    await Promise.race([client.close(true).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
+    await rejects?.close().catch(() => undefined)
+  }
+}
