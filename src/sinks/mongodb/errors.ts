@@ -40,6 +40,7 @@ export const isRetryableCode = (code: unknown): boolean => typeof code === 'numb
 export const describeMongoError = (error: unknown): string => {
   const e = error as DriverError
   if (!e || typeof e !== 'object') return String(error)
+  if (/^Mongo(Parse|InvalidArgument|API)Error$/.test(e.name ?? '')) return oneLine(e.message)
   if (isAuthError(e)) return `authentication failed: ${oneLine(innermost(e).message ?? e.message)}`
   let text = oneLine(e.message ?? String(error))
   const serverErrors = [...(e.reason?.servers?.values() ?? [])].map((s) => s.error?.message).filter((m): m is string => Boolean(m))

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { MongoBulkWriteError, MongoClient, type Document } from 'mongodb'
+import { MongoBulkWriteError, MongoClient, type Document, type MongoClientOptions } from 'mongodb'
 import type { ReaderOptions } from '../../commands/common.js'
 import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
@@ -60,31 +60,61 @@ const networkText = /connect|ECONN|EPIPE|socket|timed? ?out|closed|server select
 export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promise<number> => {
   const rules: DocumentRules = { ...config.rules, database: config.url.database, collection: config.url.collection }
   const where = config.url.name
-  let client: MongoClient
+  const clientOptions: MongoClientOptions = {
+    appName: `tsf-ship@${hostname()}`,
+    serverSelectionTimeoutMS: config.connectTimeout,
+    connectTimeoutMS: config.connectTimeout,
+    socketTimeoutMS: config.requestTimeout,
+    // acked upstream only once MongoDB wrote the journal
+    journal: true,
+    maxPoolSize: Math.max(config.inFlight * 2, 10),
+    ...(config.tls.ca || config.tls.cert ? { tls: true } : {}),
+    ...(config.tls.ca ? { ca: config.tls.ca } : {}),
+    ...(config.tls.cert ? { cert: config.tls.cert, key: config.tls.key } : {}),
+  }
+  const newClient = (): MongoClient => {
+    const client = new MongoClient(config.url.connection, clientOptions)
+    client.on('connectionCreated', () => rt.counters.add('ConnectionCreatedCount'))
+    client.on('connectionClosed', () => rt.counters.add('ConnectionClosedCount'))
+    return client
+  }
   try {
-    client = new MongoClient(config.url.connection, {
-      appName: `tsf-ship@${hostname()}`,
-      serverSelectionTimeoutMS: config.connectTimeout,
-      connectTimeoutMS: config.connectTimeout,
-      socketTimeoutMS: config.requestTimeout,
-      // acked upstream only once MongoDB wrote the journal
-      journal: true,
-      maxPoolSize: Math.max(config.inFlight * 2, 10),
-      ...(config.tls.ca || config.tls.cert ? { tls: true } : {}),
-      ...(config.tls.ca ? { ca: config.tls.ca } : {}),
-      ...(config.tls.cert ? { cert: config.tls.cert, key: config.tls.key } : {}),
-    })
+    // options the driver refuses are usage errors, said before reading anything
+    await newClient().close()
   } catch (error) {
     throw new UsageError(`${where}: ${describeMongoError(error)}`)
   }
-  client.on('connectionCreated', () => rt.counters.add('ConnectionCreatedCount'))
-  client.on('connectionClosed', () => rt.counters.add('ConnectionClosedCount'))
+  // A client whose first connect failed stays closed ("Topology is closed"): each attempt until
+  // one connects starts a new one. Once connected, the driver itself follows the server.
+  let client: MongoClient | undefined
+  let connecting: Promise<MongoClient> | undefined
+  const connected = (): Promise<MongoClient> => {
+    if (client) return Promise.resolve(client)
+    connecting ??= (async () => {
+      const fresh = newClient()
+      try {
+        await fresh.connect()
+        client = fresh
+        return fresh
+      } catch (error) {
+        void fresh.close().catch(() => undefined)
+        throw error
+      } finally {
+        connecting = undefined
+      }
+    })()
+    return connecting
+  }
+  const reconnect = (error: unknown): void => {
+    if ((error as Error)?.name !== 'MongoTopologyClosedError' || !client) return
+    void client.close().catch(() => undefined)
+    client = undefined
+  }
   let rejects: FileHandle | undefined
   if (config.rejects) {
     try {
       rejects = await open(config.rejects, 'a')
     } catch (error) {
-      await client.close().catch(() => undefined)
       throw new TsfError(`--rejects ${config.rejects}: ${describeSystemError(error)}`)
     }
   }
@@ -161,12 +191,13 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     for (;;) {
       if (closing) throw CLOSING
       try {
-        await client.db(db).collection<Document>(coll).bulkWrite(todo.map((p) => p.write.model), { ordered: false })
+        await (await connected()).db(db).collection<Document>(coll).bulkWrite(todo.map((p) => p.write.model), { ordered: false })
         rt.counters.add('EventDrainSuccessCount', todo.length)
         succeeded()
         return
       } catch (error) {
         if (isAuthError(error)) throw new TsfError(`${where}: ${describeMongoError(error)}`)
+        reconnect(error)
         let again: Pending[] = todo
         if (error instanceof MongoBulkWriteError && error.writeErrors && (!Array.isArray(error.writeErrors) || error.writeErrors.length)) {
           again = []
@@ -343,7 +374,11 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     closing = true
     events.emit('close')
     changed()
-    await Promise.race([client.close(true).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
+    const closeClient = async (): Promise<void> => {
+      const last = client ?? (await connecting?.catch(() => undefined))
+      await last?.close(true).catch(() => undefined)
+    }
+    await Promise.race([closeClient(), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
     await rejects?.close().catch(() => undefined)
   }
 }

@@ -19,3 +19,12 @@ export const countDocs = (address: string, db: string, coll: string): Promise<nu
 
 // MongoDB database names: no '-' trouble, but at most 63 bytes and no '.'
 export const dbName = (prefix: string): string => uniqueName(prefix).replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60)
+
+// Polls an async check until it holds (bounded).
+export const eventually = async (check: () => Promise<boolean>, ms: number, what: () => string): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

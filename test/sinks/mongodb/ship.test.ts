@@ -1,0 +1,161 @@
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { mongodbAddress } from '../../fixtures/servers.js'
+import { fixture, run, tsf, type Proc } from '../../fixtures/tcp-helpers.js'
+import { countDocs, dbName, eventually, findAll } from './mongo.js'
+
+const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
+
+t.test("Flume's classic flow: exec with -H db/collection/op=upsert → channel → ship mongodb://…/%{db}/%{collection} --timestamp-field _S", async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  const db = dbName('flow')
+  // each run of the script prints the same 200 documents with its run number; --restart runs it again
+  writeFileSync(
+    `${dir}/gen.mjs`,
+    `import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+const run = existsSync('runs') ? Number(readFileSync('runs', 'utf8')) + 1 : 1
+writeFileSync('runs', String(run))
+for (let i = 1; i <= 200; i++) console.log(JSON.stringify({ _id: 'doc' + i, run, _S: run === 1 ? 1700000000000 + i : new Date(1700000000000 + i).toISOString() }))
+if (run >= 2) setInterval(() => {}, 1000)
+`,
+  )
+  const pipeline = run(
+    `${tsf} exec --restart --restart-delay 200ms --stderr -H db=${db} -H collection=cswuyg_test -H op=upsert --shell -- 'node gen.mjs' | ${tsf} channel --dir chan | ${tsf} ship 'mongodb://${address}/%{db}/%{collection}' --timestamp-field _S`,
+    dir,
+  )
+  cleanup(t, pipeline)
+  await eventually(async () => (await findAll(address, db, 'cswuyg_test')).filter((d) => d.run === 2).length === 200, 60_000, () => `200 documents of the second run: ${pipeline.stderr()}`)
+  pipeline.kill('SIGTERM')
+  await pipeline.exited
+  const docs = await findAll(address, db, 'cswuyg_test')
+  t.equal(docs.length, 200, 'one document per _id: the second run upserted over the first')
+  t.ok(docs.every((d) => d.run === 2))
+  t.ok(docs.every((d) => d._S instanceof Date), '_S is a date, from epoch ms (run 1) and ISO text (run 2)')
+  t.same(docs.find((d) => d._id === 'doc7')!._S, new Date(1700000000007))
+  t.notMatch(pipeline.stderr(), /set aside|error/, pipeline.stderr())
+})
+
+t.test('inserts: every event once with an _id from src and seq; the same events again are duplicates, not errors', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  const db = dbName('insert')
+  const ship = run(`node ${fixture('link-writer.mjs')} 5000 ckpt | ${tsf} ship mongodb://${address}/${db}/events --batch 300 --in-flight 3`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.equal(readFileSync(`${dir}/ckpt`, 'utf8'), '5000', 'the writer saw every event acked')
+  const docs = await findAll(address, db, 'events')
+  t.equal(docs.length, 5000)
+  t.equal(new Set(docs.map((d) => d._id)).size, 5000)
+  t.same(docs.find((d) => d._id === 'w:42'), { _id: 'w:42', body: 'w event 42' }, 'a plain body is wrapped; the _id is src:seq')
+  // the writer sends the same (src, seq) again, as a replay after a crash would
+  const again = run(`node ${fixture('link-writer.mjs')} 5000 ckpt2 | ${tsf} ship mongodb://${address}/${db}/events --metrics 127.0.0.1:0 --shutdown-timeout 5s`, dir)
+  cleanup(t, again)
+  t.equal(await again.exited, 0, again.stderr())
+  t.equal(readFileSync(`${dir}/ckpt2`, 'utf8'), '5000', 'acked: already written counts as written')
+  t.equal(await countDocs(address, db, 'events'), 5000, 'still each event once')
+  t.notMatch(again.stderr(), /set aside|E11000/, 'duplicates are not reported as failures')
+})
+
+t.test('dynamic routing: headers pick database and collection, :- defaults for events without them; op header per event', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  const a = dbName('route_a')
+  const b = dbName('route_b')
+  const events = [
+    { body: '{"_id":1,"n":1}', headers: { db: a, app: 'web' }, src: 's', seq: 1 },
+    { body: '{"_id":1,"m":2}', headers: { db: a, app: 'web', op: 'upsert' }, src: 's', seq: 2 },
+    { body: '{"_id":2,"n":1}', headers: { db: b }, src: 's', seq: 3 },
+    { body: '{"_id":2,"k":9}', headers: { db: b, op: 'replace' }, src: 's', seq: 4 },
+  ]
+  writeFileSync(`${dir}/in.ndjson`, events.map((e) => JSON.stringify(e)).join('\n') + '\n')
+  const ship = run(`${tsf} ship 'mongodb://${address}/%{db}/logs_%{app:-other}' < in.ndjson`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.same(await findAll(address, a, 'logs_web'), [{ _id: 1, n: 1, m: 2 }], 'upsert sets fields on the inserted document')
+  t.same(await findAll(address, b, 'logs_other'), [{ _id: 2, k: 9 }], 'replace replaces it')
+})
+
+t.test('bad events are set aside one line each, kept in --rejects, and never stop the rest', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  const db = dbName('bad')
+  const events = [
+    { body: '{"_id":"good1"}', headers: { db, collection: 'c' }, src: 's', seq: 1 },
+    { body: '{"n":1}', headers: { db, collection: 'c', op: 'upsert' }, src: 's', seq: 2 },
+    { body: '{"_id":"x"}', headers: { db: 'no/such.db', collection: 'c' }, src: 's', seq: 3 },
+    { body: '{"_id":[1,2]}', headers: { db, collection: 'c' }, src: 's', seq: 4 },
+    { body: '{"_id":"y"}', headers: { collection: 'c' }, src: 's', seq: 5 },
+    { body: '{"_id":"z"}', headers: { db, collection: 'c', op: 'remove' }, src: 's', seq: 6 },
+    { body: '{"_id":"good2"}', headers: { db, collection: 'c' }, src: 's', seq: 7 },
+  ]
+  writeFileSync(`${dir}/in.ndjson`, events.map((e) => JSON.stringify(e)).join('\n') + '\n')
+  const ship = run(`${tsf} ship 'mongodb://${address}/%{db}/%{collection}' --rejects rejects.ndjson < in.ndjson`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.same((await findAll(address, db, 'c')).map((d) => d._id), ['good1', 'good2'], 'the good ones are written')
+  const said = ship.stderr().split('\n').filter((l) => l.includes('set aside:'))
+  t.equal(said.length, 5, ship.stderr())
+  t.match(ship.stderr(), /event s:2 set aside: upsert needs the document's own _id/)
+  t.match(ship.stderr(), /no\/such\.db\.c: event s:3 set aside: headers name an invalid namespace: database name 'no\/such\.db' holds '\/'/)
+  t.match(ship.stderr(), /\.c: event s:4 set aside: The '_id' value cannot be of type array \(code 53\) \(kept in rejects\.ndjson\)/, 'what the server refused, with its code')
+  t.match(ship.stderr(), /event s:5 set aside: no header 'db' to name the database/)
+  t.match(ship.stderr(), /event s:6 set aside: header op='remove'/)
+  t.match(ship.stderr(), /5 events set aside in rejects\.ndjson/)
+  t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
+  const rejects = readFileSync(`${dir}/rejects.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; body: string; mongodb_error: string })
+  t.same(rejects.map((r) => r.seq).sort(), [2, 3, 4, 5, 6], 'each refused event is kept whole')
+  t.equal(rejects.find((r) => r.seq === 4)!.body, '{"_id":[1,2]}')
+  t.match(rejects.find((r) => r.seq === 4)!.mongodb_error, /cannot be of type array/)
+  // without --rejects the event itself is in its line
+  const bare = run(`${tsf} ship 'mongodb://${address}/%{db}/%{collection}' < in.ndjson`, dir)
+  cleanup(t, bare)
+  t.equal(await bare.exited, 0, bare.stderr())
+  t.match(bare.stderr(), /event s:2 set aside: upsert needs the document's own _id, and this one has none: \{"body":"\{\\"n\\":1\}"/)
+  t.match(bare.stderr(), /5 events set aside \(their lines are above\)/)
+})
+
+t.test('an unreachable server: a clear error naming it and the unacked count, exit 1, no hang', async (t) => {
+  const dir = t.testdir()
+  const ship = run(`seq 1 10 | ${tsf} ship mongodb://127.0.0.1:1/db/c --connect-timeout 300ms --shutdown-timeout 1500ms`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 1, ship.stderr())
+  t.match(ship.stderr(), /mongodb:\/\/127\.0\.0\.1:1\/db\/c: connection refused \(127\.0\.0\.1:1\); retrying, nothing is dropped/)
+  t.match(ship.stderr(), /error: delivery failed: 10 events unacked after 1500 ms .*connection refused/)
+  t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
+})
+
+t.test('SIGTERM while MongoDB is unreachable: says what stays upstream, exits 0', async (t) => {
+  const dir = t.testdir()
+  const ship = run(`exec ${tsf} ship mongodb://127.0.0.1:1/db/c --connect-timeout 300ms --shutdown-timeout 500ms < /dev/zero`, dir)
+  cleanup(t, ship)
+  await ship.waitFor(/connection refused/)
+  ship.kill('SIGTERM')
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.match(ship.stderr(), /events stay unacked upstream/)
+})
+
+t.test('usage errors exit 2 with one line', async (t) => {
+  const dir = t.testdir()
+  for (const args of [
+    'mongodb://h/db',
+    'mongodb://h/bad.db/c',
+    "'mongodb://h/%{db/c'",
+    'mongodb://h/d/c mongodb://h/d/e',
+    'mongodb://h/d/c --op delete',
+    'mongodb://h/d/c --balance random',
+    'mongodb://h/d/c --acks 1',
+    'mongodb://h/d/c --timestamp-field a..b',
+    "'mongodb://h/d/c?tls=maybe'",
+    'c:1 --timestamp-field ts',
+    'kafka://b/t --op upsert',
+  ]) {
+    const p = run(`${tsf} ship ${args} < /dev/null`, dir)
+    t.equal(await p.exited, 2, `ship ${args}: ${p.stderr().trim()}`)
+    t.equal(p.stderr().trim().split('\n').length, 1, `one line: ${p.stderr().trim()}`)
+  }
+})
