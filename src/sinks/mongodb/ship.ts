@@ -36,15 +36,22 @@ export interface MongoShipConfig extends ReaderOptions {
 }
 
 // An input batch: acked upstream once each of its documents is written or set aside.
+// Its events stay heads (bytes) until a send takes them: what is held waiting is the input's size.
 interface Item {
   batch: InputBatch
-  writes: DocumentWrite[]
   next: number
   left: number
+  // converted, but held back by a write in flight to the same document
+  peeked?: DocumentWrite
 }
 
 interface Pending {
   write: DocumentWrite
+  item: Item
+}
+
+interface Refused {
+  problem: DocumentProblem
   item: Item
 }
 
@@ -239,10 +246,11 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     }
   }
 
-  const send = async (taken: Pending[]): Promise<void> => {
-    rt.counters.add('EventDrainAttemptCount', taken.length)
-    rt.counters.add(taken.length >= config.batchEvents ? 'BatchCompleteCount' : 'BatchUnderflowCount')
-    inflightEvents += taken.length
+  const send = async (taken: Pending[], unwritable: Refused[]): Promise<void> => {
+    const n = taken.length + unwritable.length
+    rt.counters.add('EventDrainAttemptCount', n)
+    rt.counters.add(n >= config.batchEvents ? 'BatchCompleteCount' : 'BatchUnderflowCount')
+    inflightEvents += n
     const groups = new Map<string, Pending[]>()
     for (const p of taken) {
       if (p.write.key) inflightKeys.add(p.write.key)
@@ -250,38 +258,49 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
       if (list) list.push(p)
       else groups.set(p.write.ns, [p])
     }
-    const refused: DocumentProblem[] = []
+    const refused: DocumentProblem[] = unwritable.map((r) => r.problem)
     await Promise.all([...groups.values()].map((list) => writeGroup(list, refused)))
     if (refused.length) await setAside(refused)
-    inflightEvents -= taken.length
+    inflightEvents -= n
     for (const p of taken) {
       if (p.write.key) inflightKeys.delete(p.write.key)
       finish(p.item, 1)
     }
+    for (const r of unwritable) finish(r.item, 1)
   }
 
-  // The next send: documents in input order up to --batch/--batch-bytes, stopping before one
-  // whose document is still being written by an earlier send (writes to one _id stay in order).
-  const take = (): Pending[] => {
-    const out: Pending[] = []
+  // The next send: events in input order, converted now, up to --batch/--batch-bytes, stopping
+  // before one whose document is still being written by an earlier send (writes to one _id stay
+  // in order). Events that cannot be written go along, to be set aside.
+  const take = (): { taken: Pending[]; unwritable: Refused[] } => {
+    const taken: Pending[] = []
+    const unwritable: Refused[] = []
     const keys = new Set<string>()
     let bytes = 0
     while (queue.length) {
       const item = queue[0]!
-      while (item.next < item.writes.length) {
-        const write = item.writes[item.next]!
-        if (out.length && (out.length >= config.batchEvents || bytes + write.bytes > config.batchBytes)) return out
-        if (write.key && (inflightKeys.has(write.key) || keys.has(write.key))) return out
-        if (write.key) keys.add(write.key)
-        out.push({ write, item })
-        item.next++
-        bytes += write.bytes
-        queuedBytes -= write.bytes
+      const heads = item.batch.heads
+      while (item.next < heads.length) {
+        if (taken.length + unwritable.length >= config.batchEvents) return { taken, unwritable }
+        const converted = item.peeked ?? toWrite(heads[item.next]!, rules)
+        item.peeked = undefined
+        if ('model' in converted) {
+          const blocked = converted.key !== undefined && (inflightKeys.has(converted.key) || keys.has(converted.key))
+          if (blocked || (taken.length && bytes + converted.bytes > config.batchBytes)) {
+            item.peeked = converted
+            return { taken, unwritable }
+          }
+          if (converted.key) keys.add(converted.key)
+          taken.push({ write: converted, item })
+          bytes += converted.bytes
+        } else unwritable.push({ problem: converted, item })
+        queuedBytes -= heads[item.next]!.length
         queuedEvents--
+        item.next++
       }
       queue.shift()
     }
-    return out
+    return { taken, unwritable }
   }
 
   const sender = async (): Promise<void> => {
@@ -298,13 +317,13 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
       if (config.linger > 0 && inflight > 0 && !ended && queuedEvents < config.batchEvents && queuedBytes < config.batchBytes) {
         await Promise.race([sleep(config.linger), nextChange()])
       }
-      const taken = take()
-      if (taken.length === 0) {
+      const { taken, unwritable } = take()
+      if (taken.length + unwritable.length === 0) {
         await nextChange()
         continue
       }
       inflight++
-      send(taken)
+      send(taken, unwritable)
         .catch((error: Error) => {
           if (error !== CLOSING) fatal ??= error
         })
@@ -326,23 +345,15 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   const stopped = new Promise<void>((resolve) => rt.stop.addEventListener('abort', () => resolve(), { once: true }))
   try {
     for await (const batch of input.batches()) {
-      const writes: DocumentWrite[] = []
-      const problems: DocumentProblem[] = []
-      for (const head of batch.heads) {
-        const w = toWrite(head, rules)
-        if ('model' in w) writes.push(w)
-        else problems.push(w)
-      }
       rt.counters.add('EventTakeSuccessCount', batch.heads.length)
-      const item: Item = { batch, writes, next: 0, left: writes.length + (problems.length ? 1 : 0) }
-      if (item.left === 0) input.done(batch)
-      if (problems.length) void setAside(problems).then(() => finish(item, 1), (error: Error) => { fatal ??= new TsfError(`--rejects ${config.rejects}: ${describeSystemError(error)}`); changed() })
-      if (writes.length) {
-        queue.push(item)
-        for (const w of writes) queuedBytes += w.bytes
-        queuedEvents += writes.length
-        changed()
+      if (batch.heads.length === 0) {
+        input.done(batch)
+        continue
       }
+      queue.push({ batch, next: 0, left: batch.heads.length })
+      for (const head of batch.heads) queuedBytes += head.length
+      queuedEvents += batch.heads.length
+      changed()
       while (queuedBytes > config.window && !fatal && !rt.stop.aborted) await Promise.race([nextChange(), stopped])
       if (fatal) break
     }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { mongodbAddress } from '../../fixtures/servers.js'
 import { fixture, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
-import { countDocs, findAll } from './mongo.js'
+import { countDocs, eventually, findAll } from './mongo.js'
 import { privateServerAvailable, startPrivateServer } from './private-server.js'
 
 // A server of this test's own is stopped and started again (the shared one must stay up).
@@ -14,12 +14,18 @@ t.test('the server is stopped and restarted mid-stream: ship waits, retries, los
   const dir = t.testdir()
   const server = await startPrivateServer(dir)
   t.teardown(() => server.stop())
-  const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 300 | ${tsf} ship mongodb://${server.address}/restart/events --batch 50 --max-penalty 1s --connect-timeout 1s`, dir)
+  const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 300 | ${tsf} ship mongodb://${server.address}/restart/events --batch 50 --max-penalty 300ms --connect-timeout 300ms --metrics 127.0.0.1:0`, dir)
   cleanup(t, ship)
+  const metrics = (await ship.waitFor(/metrics on (http:\/\/\S+)\/metrics /))[1]
+  const failures = async (): Promise<number> => ((await (await fetch(`${metrics}/metrics.json`)).json()) as { ship: Record<string, number> }).ship.ConnectionFailedCount ?? 0
   await until(() => checkpoint(`${dir}/ckpt`) >= 300, 30_000, () => `first acks: ${ship.stderr()}`)
   await server.stop()
-  const acked = checkpoint(`${dir}/ckpt`)
   await ship.waitFor(/retrying, nothing is dropped/, 30_000)
+  // sends the server answered before it stopped may still be acked on their way up: read the
+  // checkpoint once ship has failed, then again after three more failed attempts
+  const acked = checkpoint(`${dir}/ckpt`)
+  const failed = await failures()
+  await eventually(async () => (await failures()) >= failed + 3, 30_000, () => `more failed attempts: ${ship.stderr()}`)
   t.equal(checkpoint(`${dir}/ckpt`), acked, 'no acks while the server is down')
   await server.start()
   t.equal(await ship.exited, 0, ship.stderr())
