@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchJars, jarsFetched } from './_maven.mjs';
+import { readPid as readPidFile, stopGroup } from './_process.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = path.join(ROOT, 'test-servers', 'mongodb');
@@ -41,14 +42,7 @@ export function serverCommand(port, h2) {
   return [JAVA, [...JAVA_OPTS, '-cp', path.join(LIB, '*'), MAIN, String(port), ...(h2 ? [h2] : [])]];
 }
 
-function readPid() {
-  try {
-    const pid = Number(fs.readFileSync(PIDFILE, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
+const readPid = () => readPidFile(PIDFILE);
 
 /** True when pid is alive and is our server JVM (guards against pid reuse). */
 function isOurs(pid) {
@@ -99,16 +93,7 @@ export async function start() {
 /** Kill the server's process group and wait for it to go. Safe when not running. */
 export async function stop() {
   const pid = readPid();
-  if (pid && isOurs(pid)) {
-    const kill = (sig) => { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } };
-    kill('SIGTERM');
-    const until = Date.now() + 10_000;
-    while (isOurs(pid) && Date.now() < until) await sleep(100);
-    if (isOurs(pid)) {
-      kill('SIGKILL');
-      while (isOurs(pid)) await sleep(50);
-    }
-  }
+  if (pid && isOurs(pid)) await stopGroup(pid, () => isOurs(pid), { timeoutMs: 10_000 });
   fs.rmSync(PIDFILE, { force: true });
   fs.rmSync(ADDRESS, { force: true });
 }

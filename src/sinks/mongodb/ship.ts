@@ -4,11 +4,11 @@ import { hostname } from 'node:os'
 import { MongoBulkWriteError, MongoClient, type Document, type MongoClientOptions } from 'mongodb'
 import type { ReaderOptions } from '../../commands/common.js'
 import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
-import { ExitCode } from '../../core/exit-codes.js'
 import { quote } from '../../core/json-string.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
+import { awaitDelivery, deliveryExit } from '../delivery-end.js'
 import { toWrite, type DocumentProblem, type DocumentRules, type DocumentWrite } from './documents.js'
 import { describeMongoError, isAuthError, isRetryable, isRetryableCode } from './errors.js'
 import type { MongoUrl } from './url.js'
@@ -55,8 +55,6 @@ interface Refused {
   item: Item
 }
 
-// If the linked upstream writer died, finish what we hold only as far as that is quick.
-const UPSTREAM_LOST_GRACE = 5000
 const CLOSING = new Error('closing')
 const networkText = /connect|ECONN|EPIPE|socket|timed? ?out|closed|server selection|pool|network|shutdown/i
 
@@ -359,28 +357,16 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     }
     ended = true
     changed()
-    const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
-    const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
-    const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${queuedEvents + inflightEvents} events to be written to MongoDB`), 1000)
+    const end = { rt, input, shutdownTimeout: config.shutdownTimeout }
     const drained = async (): Promise<void> => {
       await sending
       while (inflight > 0) await nextChange()
     }
-    await Promise.race([drained(), new Promise((resolve) => setTimeout(resolve, wait).unref())])
-    clearTimeout(telling)
+    const wait = await awaitDelivery(end, drained(), () => queuedEvents + inflightEvents, 'written to MongoDB')
     const left = queuedEvents + inflightEvents
     if (fatal) throw new TsfError(`${fatal.message}; ${left} events stay unacked upstream`)
     if (setAsideCount) warn(`${setAsideCount} events set aside${rejects ? ` in ${config.rejects}` : ' (their lines are above)'}`)
-    if (left === 0) return ExitCode.ok
-    if (rt.bySignal) {
-      warn(`${left} events stay unacked upstream (the upstream still holds them)${lastError ? `: ${lastError}` : ''}`)
-      return ExitCode.ok
-    }
-    if (input.upstreamLost) {
-      warn(`${left} events unacked; the upstream re-sends them on restart`)
-      return ExitCode.upstreamLost
-    }
-    throw new TsfError(`delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where}: ${lastError ?? 'no answer from MongoDB'}`)
+    return deliveryExit(end, left, wait, where, lastError ?? 'no answer from MongoDB')
   } finally {
     closing = true
     events.emit('close')
