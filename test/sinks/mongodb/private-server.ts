@@ -3,9 +3,9 @@
 // disturbing the other tests that share the common server.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../fixtures/tcp-helpers.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const DIR = join(root, 'test-servers', 'mongodb')
@@ -14,16 +14,6 @@ const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') 
 const JAVA_OPTS = ['-Xms32m', '-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-Djava.net.preferIPv4Stack=true', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn']
 
 export const privateServerAvailable = (): boolean => existsSync(join(LIB, '.fetched'))
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 export interface PrivateServer {
   address: string
