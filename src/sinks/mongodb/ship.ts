@@ -5,11 +5,11 @@ import { MongoBulkWriteError, MongoClient, type Document, type MongoClientOption
 import type { ReaderOptions } from '../../commands/common.js'
 import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
 import { quote } from '../../core/json-string.js'
-import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { awaitDelivery, deliveryExit } from '../delivery-end.js'
-import { toWrite, type DocumentProblem, type DocumentRules, type DocumentWrite } from './documents.js'
+import { toWrite, type DocumentProblem, type DocumentRules } from './documents.js'
+import { SendQueue, type Item, type Pending, type Refused } from './send-queue.js'
 import { describeMongoError, isAuthError, isRetryable, isRetryableCode } from './errors.js'
 import type { MongoUrl } from './url.js'
 
@@ -36,24 +36,6 @@ export interface MongoShipConfig extends ReaderOptions {
 }
 
 // An input batch: acked upstream once each of its documents is written or set aside.
-// Its events stay heads (bytes) until a send takes them: what is held waiting is the input's size.
-interface Item {
-  batch: InputBatch
-  next: number
-  left: number
-  // converted, but held back by a write in flight to the same document
-  peeked?: DocumentWrite
-}
-
-interface Pending {
-  write: DocumentWrite
-  item: Item
-}
-
-interface Refused {
-  problem: DocumentProblem
-  item: Item
-}
 
 const CLOSING = new Error('closing')
 const networkText = /connect|ECONN|EPIPE|socket|timed? ?out|closed|server selection|pool|network|shutdown/i
@@ -124,10 +106,7 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     }
   }
   const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
-  const queue: Item[] = []
-  const inflightKeys = new Set<string>()
-  let queuedBytes = 0
-  let queuedEvents = 0
+  const queue = new SendQueue((head) => toWrite(head, rules), config)
   let inflightEvents = 0
   let inflight = 0
   let ended = false
@@ -138,7 +117,7 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   let setAsideCount = 0
   const events = new EventEmitter()
   events.setMaxListeners(0)
-  rt.counters.gauge('ChannelSize', () => queuedEvents + inflightEvents)
+  rt.counters.gauge('ChannelSize', () => queue.events + inflightEvents)
 
   const changed = (): void => void events.emit('change')
   const nextChange = (): Promise<void> => new Promise((resolve) => events.once('change', () => resolve()))
@@ -172,8 +151,10 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     return asideChain
   }
 
+  const tlsOn = Boolean(clientOptions.tls) || /[?&](tls|ssl)=true\b/i.test(config.url.connection)
   const failed = (error: unknown): void => {
-    const text = describeMongoError(error)
+    let text = describeMongoError(error)
+    if (tlsOn && text.startsWith('no server available')) text += ' (TLS is on: does the server speak TLS, and does --tls-ca or tlsCAFile name its CA?)'
     rt.counters.add('ConnectionFailedCount')
     if (!failingSince) {
       failingSince = Date.now()
@@ -251,7 +232,6 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     inflightEvents += n
     const groups = new Map<string, Pending[]>()
     for (const p of taken) {
-      if (p.write.key) inflightKeys.add(p.write.key)
       const list = groups.get(p.write.ns)
       if (list) list.push(p)
       else groups.set(p.write.ns, [p])
@@ -260,45 +240,9 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     await Promise.all([...groups.values()].map((list) => writeGroup(list, refused)))
     if (refused.length) await setAside(refused)
     inflightEvents -= n
-    for (const p of taken) {
-      if (p.write.key) inflightKeys.delete(p.write.key)
-      finish(p.item, 1)
-    }
+    queue.release(taken)
+    for (const p of taken) finish(p.item, 1)
     for (const r of unwritable) finish(r.item, 1)
-  }
-
-  // The next send: events in input order, converted now, up to --batch/--batch-bytes, stopping
-  // before one whose document is still being written by an earlier send (writes to one _id stay
-  // in order). Events that cannot be written go along, to be set aside.
-  const take = (): { taken: Pending[]; unwritable: Refused[] } => {
-    const taken: Pending[] = []
-    const unwritable: Refused[] = []
-    const keys = new Set<string>()
-    let bytes = 0
-    while (queue.length) {
-      const item = queue[0]!
-      const heads = item.batch.heads
-      while (item.next < heads.length) {
-        if (taken.length + unwritable.length >= config.batchEvents) return { taken, unwritable }
-        const converted = item.peeked ?? toWrite(heads[item.next]!, rules)
-        item.peeked = undefined
-        if ('model' in converted) {
-          const blocked = converted.key !== undefined && (inflightKeys.has(converted.key) || keys.has(converted.key))
-          if (blocked || (taken.length && bytes + converted.bytes > config.batchBytes)) {
-            item.peeked = converted
-            return { taken, unwritable }
-          }
-          if (converted.key) keys.add(converted.key)
-          taken.push({ write: converted, item })
-          bytes += converted.bytes
-        } else unwritable.push({ problem: converted, item })
-        queuedBytes -= heads[item.next]!.length
-        queuedEvents--
-        item.next++
-      }
-      queue.shift()
-    }
-    return { taken, unwritable }
   }
 
   const sender = async (): Promise<void> => {
@@ -307,15 +251,15 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
         await nextChange()
         continue
       }
-      if (queuedEvents === 0) {
+      if (queue.events === 0) {
         if (ended && inflight === 0) return
         await nextChange()
         continue
       }
-      if (config.linger > 0 && inflight > 0 && !ended && queuedEvents < config.batchEvents && queuedBytes < config.batchBytes) {
+      if (config.linger > 0 && inflight > 0 && !ended && queue.events < config.batchEvents && queue.bytes < config.batchBytes) {
         await Promise.race([sleep(config.linger), nextChange()])
       }
-      const { taken, unwritable } = take()
+      const { taken, unwritable } = queue.take()
       if (taken.length + unwritable.length === 0) {
         await nextChange()
         continue
@@ -348,11 +292,9 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
         input.done(batch)
         continue
       }
-      queue.push({ batch, next: 0, left: batch.heads.length })
-      for (const head of batch.heads) queuedBytes += head.length
-      queuedEvents += batch.heads.length
+      queue.push(batch)
       changed()
-      while (queuedBytes > config.window && !fatal && !rt.stop.aborted) await Promise.race([nextChange(), stopped])
+      while (queue.bytes > config.window && !fatal && !rt.stop.aborted) await Promise.race([nextChange(), stopped])
       if (fatal) break
     }
     ended = true
@@ -362,8 +304,8 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
       await sending
       while (inflight > 0) await nextChange()
     }
-    const wait = await awaitDelivery(end, drained(), () => queuedEvents + inflightEvents, 'written to MongoDB')
-    const left = queuedEvents + inflightEvents
+    const wait = await awaitDelivery(end, drained(), () => queue.events + inflightEvents, 'written to MongoDB')
+    const left = queue.events + inflightEvents
     if (fatal) throw new TsfError(`${fatal.message}; ${left} events stay unacked upstream`)
     if (setAsideCount) warn(`${setAsideCount} events set aside${rejects ? ` in ${config.rejects}` : ' (their lines are above)'}`)
     return deliveryExit(end, left, wait, where, lastError ?? 'no answer from MongoDB')

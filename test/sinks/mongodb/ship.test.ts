@@ -159,3 +159,50 @@ t.test('usage errors exit 2 with one line', async (t) => {
     t.equal(p.stderr().trim().split('\n').length, 1, `one line: ${p.stderr().trim()}`)
   }
 })
+
+t.test('the same events twice in one run: each document once, the second copies counted as duplicates (--metrics)', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  const db = dbName('dups')
+  writeFileSync(`${dir}/in.ndjson`, Array.from({ length: 300 }, (_, i) => JSON.stringify({ body: `line ${i + 1}`, src: 'd', seq: i + 1 })).join('\n') + '\n')
+  // stdin stays open (the fifo's writer waits), so ship is still there to be asked
+  const ship = run(`mkfifo hold; { cat in.ndjson in.ndjson; cat hold; } | exec ${tsf} ship mongodb://${address}/${db}/c --batch 100 --metrics 127.0.0.1:0`, dir)
+  cleanup(t, ship)
+  const metrics = (await ship.waitFor(/metrics on (http:\/\/\S+)\/metrics /))[1]
+  const counters = async (): Promise<Record<string, number>> => ((await (await fetch(`${metrics}/metrics.json`)).json()) as { ship: Record<string, number> }).ship
+  await eventually(async () => (await counters()).EventDrainSuccessCount === 600, 30_000, () => `600 drained: ${ship.stderr()}`)
+  const c = await counters()
+  t.equal(c.EventTakeSuccessCount, 600)
+  t.equal(c.EventDuplicateCount, 300, 'the second copies met their own _id')
+  t.equal(c.EventWriteFailCount ?? 0, 0, 'and are not failures')
+  t.equal(c.BatchCompleteCount, 6, 'six sends of --batch 100')
+  t.ok(c.ConnectionCreatedCount >= 1)
+  t.equal(await countDocs(address, db, 'c'), 300)
+  writeFileSync(`${dir}/hold`, '')
+  t.equal(await ship.exited, 0, ship.stderr())
+})
+
+t.test('writes to one _id stay in input order with several sends in flight', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  const db = dbName('order')
+  const lines: string[] = []
+  for (let i = 1; i <= 600; i++) {
+    // three documents rewritten in turn, by replace and upsert; others inserted between them
+    lines.push(JSON.stringify({ body: JSON.stringify({ _id: `k${i % 3}`, n: i, [`f${i % 2}`]: i }), headers: { op: i % 2 ? 'replace' : 'upsert' }, src: 'o', seq: i }))
+    lines.push(JSON.stringify({ body: JSON.stringify({ i }), src: 'p', seq: i }))
+  }
+  writeFileSync(`${dir}/in.ndjson`, lines.join('\n') + '\n')
+  const ship = run(`${tsf} ship mongodb://${address}/${db}/c --batch 5 --in-flight 8 < in.ndjson`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  const docs = await findAll(address, db, 'c')
+  t.equal(docs.length, 603, '600 inserts and 3 rewritten documents')
+  const k = Object.fromEntries(docs.filter((d) => String(d._id).startsWith('k')).map((d) => [d._id, d]))
+  // last writes: k0 by 600 (upsert, after replace 597), k1 by 598 (upsert after replace 595), k2 by 599 (replace)
+  t.same(k.k0, { _id: 'k0', n: 600, f1: 597, f0: 600 }, 'upsert $set over the last replace')
+  t.same(k.k1, { _id: 'k1', n: 598, f1: 595, f0: 598 })
+  t.same(k.k2, { _id: 'k2', n: 599, f1: 599 }, 'the last replace, whole')
+})
