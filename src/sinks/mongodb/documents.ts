@@ -2,7 +2,7 @@ import { Binary, type AnyBulkWriteOperation, type Document } from 'mongodb'
 import { parseEventLine, type EventHead, type TsfEvent } from '../../core/event.js'
 import { warnOnce } from '../../core/log.js'
 import { OPS, type Op } from './ops.js'
-import { collectionProblem, databaseProblem, expand, type MongoUrl } from './url.js'
+import { collectionProblem, databaseProblem, expand, shown, type MongoUrl } from './url.js'
 
 
 export interface DocumentRules {
@@ -48,19 +48,20 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   const headers = event.headers && typeof event.headers === 'object' ? event.headers : undefined
   const db = expand(rules.database, headers)
   const coll = expand(rules.collection, headers)
-  const label = typeof event.src === 'string' && typeof event.seq === 'number' ? `${event.src}:${event.seq}` : 'without src'
-  const where = `${'name' in db ? db.name : `%{${db.missing}}`}.${'name' in coll ? coll.name : `%{${coll.missing}}`}`
+  const id = typeof event.src === 'string' && typeof event.seq === 'number' ? `${event.src}:${event.seq}` : 'without src'
+  const label = /[\x00-\x1f\x7f\u2028\u2029]/.test(id) ? JSON.stringify(id) : id
+  const ns = `${'name' in db ? db.name : `%{${db.missing}}`}.${'name' in coll ? coll.name : `%{${coll.missing}}`}`
+  const where = /[\x00-\x1f\x7f\u2028\u2029]/.test(ns) ? JSON.stringify(ns) : ns
   if ('missing' in db) return { line, where, error: `no header '${db.missing}' to name the database`, label }
   if ('missing' in coll) return { line, where, error: `no header '${coll.missing}' to name the collection`, label }
   const problem = databaseProblem(db.name) ?? collectionProblem(coll.name)
   if (problem) return { line, where, error: `headers name an invalid namespace: ${problem}`, label }
   const wanted = headers?.op ?? rules.op
-  if (!OPS.includes(wanted as Op)) return { line, where, error: `header op='${wanted}' is not insert, upsert or replace`, label }
+  if (!OPS.includes(wanted as Op)) return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
   const op = wanted as Op
   const doc = toDocument(event)
   for (const path of rules.timestampFields) toDate(doc, path, 0)
   const bytes = line.length
-  const ns = where
   if (op === 'insert') {
     let derivedId = false
     if (doc._id === undefined && typeof event.src === 'string' && typeof event.seq === 'number') {
@@ -68,16 +69,16 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
       doc._id = `${event.src}:${event.seq}`
       derivedId = true
     }
-    return { db: db.name, coll: coll.name, ns, op, model: { insertOne: { document: doc } }, line, bytes, derivedId, label }
+    return { db: db.name, coll: coll.name, ns: where, op, model: { insertOne: { document: doc } }, line, bytes, derivedId, label }
   }
   if (doc._id === undefined || doc._id === null) return { line, where, error: `${op} needs the document's own _id, and this one has none`, label }
-  const key = `${ns}\0${typeof doc._id === 'object' ? JSON.stringify(doc._id) : `${typeof doc._id}:${String(doc._id)}`}`
+  const key = `${where}\0${typeof doc._id === 'object' ? JSON.stringify(doc._id) : `${typeof doc._id}:${String(doc._id)}`}`
   const { _id, ...fields } = doc
   const model: AnyBulkWriteOperation<Document> =
     op === 'upsert' && Object.keys(fields).length > 0
       ? { updateOne: { filter: { _id }, update: { $set: fields }, upsert: true } }
       : { replaceOne: { filter: { _id }, replacement: doc, upsert: true } }
-  return { db: db.name, coll: coll.name, ns, op, model, key, line, bytes, derivedId: false, label }
+  return { db: db.name, coll: coll.name, ns: where, op, model, key, line, bytes, derivedId: false, label }
 }
 
 // A body holding a JSON object is the document; anything else is wrapped as {body, ts, host,

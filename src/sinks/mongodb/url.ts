@@ -24,20 +24,23 @@ export interface MongoUrl {
 
 // MongoDB's rules: a database name is 1-63 bytes without / \ . " $ space or NUL; a collection name
 // is non-empty, has no $ or NUL, does not start with "system.", and ns "db.coll" stays under 255 bytes.
+// A name as messages show it: as it is, or JSON-quoted when it holds controls (one line, always).
+export const shown = (name: string): string => (/[\x00-\x1f\x7f\u2028\u2029']/.test(name) ? JSON.stringify(name) : `'${name}'`)
+
 export const databaseProblem = (name: string): string | undefined => {
   if (name === '') return 'an empty database name'
-  if (Buffer.byteLength(name) > 63) return `database name '${name}' is longer than 63 bytes`
+  if (Buffer.byteLength(name) > 63) return `database name ${shown(name)} is longer than 63 bytes`
   const bad = /[/\\. "$\0]/.exec(name)
-  if (bad) return `database name '${name}' holds '${bad[0] === '\0' ? '\\0' : bad[0]}' (not allowed: / \\ . " $ space)`
+  if (bad) return `database name ${shown(name)} holds ${shown(bad[0]!)} (not allowed: / \\ . " $ space)`
   return undefined
 }
 
 export const collectionProblem = (name: string): string | undefined => {
   if (name === '') return 'an empty collection name'
-  if (/[$\0]/.test(name)) return `collection name '${name}' holds '$' or NUL`
-  if (name.startsWith('system.')) return `collection name '${name}' is reserved (system.*)`
-  if (name.startsWith('.') || name.endsWith('.')) return `collection name '${name}' starts or ends with '.'`
-  if (Buffer.byteLength(name) > 200) return `collection name '${name}' is longer than 200 bytes`
+  if (/[$\0]/.test(name)) return `collection name ${shown(name)} holds '$' or NUL`
+  if (name.startsWith('system.')) return `collection name ${shown(name)} is reserved (system.*)`
+  if (name.startsWith('.') || name.endsWith('.')) return `collection name ${shown(name)} starts or ends with '.'`
+  if (Buffer.byteLength(name) > 200) return `collection name ${shown(name)} is longer than 200 bytes`
   return undefined
 }
 
