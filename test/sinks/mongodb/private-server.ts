@@ -1,6 +1,6 @@
 // A MongoDB test server of this test's own (the jars and main class of scripts/servers/mongodb.mjs),
 // on a free port with an H2 file, so a test can stop it and start it again, finding its data, without
-// disturbing the other tests that share the common server.
+// disturbing the other tests that share the common server; optionally TLS only.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,12 +23,13 @@ export interface PrivateServer {
   start: () => Promise<void>
 }
 
-export const startPrivateServer = async (dir: string): Promise<PrivateServer> => {
+export const startPrivateServer = async (dir: string, options: { tls?: { key: string; cert: string } } = {}): Promise<PrivateServer> => {
   const port = await freePort()
   const file = join(dir, 'mongo.h2')
+  const tls = options.tls ? ['--tls', options.tls.key, options.tls.cert] : []
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
-    const proc = spawn(JAVA, [...JAVA_OPTS, '-cp', join(LIB, '*'), join(DIR, 'TsfMongoServer.java'), String(port), file], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(JAVA, [...JAVA_OPTS, '-cp', join(LIB, '*'), join(DIR, 'TsfMongoServer.java'), String(port), file, ...tls], { stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
     let said = ''
     await new Promise<void>((resolve, reject) => {
