@@ -1,3 +1,4 @@
+import type { ReaderOptions } from '../commands/common.js'
 import { TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
 import type { EventInput } from '../core/link/reader.js'
@@ -6,6 +7,22 @@ import type { Runtime } from '../core/runtime.js'
 
 // How a sink that delivers to a server (Kafka, MongoDB) ends once its input is over: it waits for
 // what it holds, then says what stays upstream and picks the exit code.
+
+// What such a sink is told about sending, whatever the server.
+export interface ServerShipConfig extends ReaderOptions {
+  // most events / bytes in one send
+  batchEvents: number
+  batchBytes: number
+  // how long a partial batch may wait to fill (see each engine for when)
+  linger: number
+  connectTimeout: number
+  requestTimeout: number
+  // longest wait between two attempts while the server is unreachable
+  maxBackoff: number
+  // most input bytes held before we stop reading stdin
+  window: number
+  shutdownTimeout: number
+}
 
 export interface DeliveryEnd {
   rt: Runtime

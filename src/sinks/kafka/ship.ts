@@ -1,32 +1,21 @@
 import { EventEmitter, once } from 'node:events'
 import { hostname } from 'node:os'
-import type { ReaderOptions } from '../../commands/common.js'
 import { TsfError } from '../../core/errors.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { describeKafkaError, KafkaProducer, KafkaRejected, kafkaErrorType, type Acks } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
-import { awaitDelivery, deliveryExit } from '../delivery-end.js'
+import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
 
-export interface KafkaShipConfig extends ReaderOptions {
+// A send is one Produce request per broker; linger: how long a partial batch may wait when
+// nothing is in flight.
+export interface KafkaShipConfig extends ServerShipConfig {
   url: KafkaUrl
   rules: Omit<RecordRules, 'topic'>
   acks: Acks
   gzip: boolean
-  // most events / bytes in one send (a send is one Produce request per broker)
-  batchEvents: number
-  batchBytes: number
-  // how long a partial batch may wait to fill when nothing is in flight
-  linger: number
-  connectTimeout: number
-  requestTimeout: number
-  // longest wait between two attempts while Kafka is unreachable
-  maxBackoff: number
-  // most input bytes held before we stop reading stdin
-  window: number
-  shutdownTimeout: number
 }
 
 interface Queued {

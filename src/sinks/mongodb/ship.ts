@@ -2,40 +2,27 @@ import { EventEmitter } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { MongoBulkWriteError, MongoClient, type Document, type MongoClientOptions } from 'mongodb'
-import type { ReaderOptions } from '../../commands/common.js'
 import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
 import { quote } from '../../core/json-string.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { awaitDelivery, deliveryExit } from '../delivery-end.js'
+import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
 import { toWrite, type DocumentProblem, type DocumentRules } from './documents.js'
 import { SendQueue, type Item, type Pending, type Refused } from './send-queue.js'
 import { describeMongoError, isAuthError, isRetryable, isRetryableCode } from './errors.js'
 import type { MongoUrl } from './url.js'
 
-export interface MongoShipConfig extends ReaderOptions {
+// A send is one unordered bulk write per collection; linger: how long a partial batch may wait
+// while other sends are in flight.
+export interface MongoShipConfig extends ServerShipConfig {
   url: MongoUrl
   rules: Omit<DocumentRules, 'database' | 'collection'>
-  // most documents / bytes in one send (one unordered bulk write per collection)
-  batchEvents: number
-  batchBytes: number
   // sends in flight at once
   inFlight: number
-  // with sends in flight, how long a partial batch may wait to fill
-  linger: number
-  connectTimeout: number
-  requestTimeout: number
-  // longest wait between two attempts while MongoDB is unreachable
-  maxBackoff: number
-  // most input bytes held before we stop reading stdin
-  window: number
-  shutdownTimeout: number
   tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }
   // events MongoDB refuses are appended here (else their lines go to stderr)
   rejects?: string
 }
-
-// An input batch: acked upstream once each of its documents is written or set aside.
 
 const CLOSING = new Error('closing')
 const networkText = /connect|ECONN|EPIPE|socket|timed? ?out|closed|server selection|pool|network|shutdown/i
