@@ -195,8 +195,9 @@ export class LocalStorage implements RollStorage {
   }
 
   // link(2) fails instead of replacing an existing name (rename(2) would replace it); the unlink
-  // after it finishes the move. A crash between the two leaves both names on one inode, which the
-  // next attempt recognises and finishes.
+  // right after it finishes the move (both names are visible only for that instant), then one
+  // fsync of the directory makes both durable. A crash between the two leaves both names on one
+  // inode, which the next attempt recognises and finishes.
   async publish(from: string, to: string): Promise<PublishResult> {
     const src = this.abs(from)
     const dst = this.abs(to)
@@ -216,9 +217,9 @@ export class LocalStorage implements RollStorage {
       const toStat = await stat(dst)
       if (toStat.ino !== fromStat.ino || toStat.dev !== fromStat.dev) return 'exists'
     }
-    await syncDir(dirname(dst))
     await unlink(src)
-    await syncDir(dirname(src))
+    await syncDir(dirname(dst))
+    if (dirname(src) !== dirname(dst)) await syncDir(dirname(src))
     return 'done'
   }
 
