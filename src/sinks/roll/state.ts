@@ -142,6 +142,8 @@ export class RollState {
     let goodEnd = 0 // the end of the last intact record
     let damaged = 0
     let lastDamaged = -1 // index of the last damaged record
+    let middle = 0 // damaged records with an intact one after them
+    let trailing = 0 // damaged records after the last intact one
     const lastTouched = new Map<string, number>() // file → index of the last intact record naming it
     let at = 0
     for (let index = 0; at < logBytes.length; index++) {
@@ -151,9 +153,12 @@ export class RollState {
       at = nl + 1
       if (!record) {
         damaged++
+        trailing++
         lastDamaged = index
         continue
       }
+      middle += trailing
+      trailing = 0
       if (record.c > since) this.apply(record)
       if (record.open !== undefined) lastTouched.set(record.open, index)
       for (const rel of Object.keys(record.files ?? {})) lastTouched.set(rel, index)
@@ -166,9 +171,10 @@ export class RollState {
       warn(`${logName}: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of roll's commit log, applied every intact one${kept}; the dedupe ranges of what was skipped are lost`)
     }
     if (torn > 0) info(`${logName}: cut an incomplete last record of ${torn} bytes (a commit cut short by a crash, never acked)`)
-    // damaged records before the end stay in the log until the snapshot below replaces it
-    this.log = await this.storage.openLog(lastDamaged === -1 ? goodEnd : at)
-    if (damaged > 0) await this.compact().catch((error) => warn(`could not compact roll's state (retried later): ${describeSystemError(error)}`))
+    // damaged records at the end are cut with the torn end; those before an intact record stay
+    // in the log until the snapshot below replaces it
+    this.log = await this.storage.openLog(middle > 0 ? at : goodEnd)
+    if (middle > 0) await this.compact().catch((error) => warn(`could not compact roll's state (retried later): ${describeSystemError(error)}`))
   }
 
   private apply(record: Record_): void {
