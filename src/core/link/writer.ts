@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events'
-import { fsync } from 'node:fs'
+import { fstatSync, fsync } from 'node:fs'
 import { createServer, Socket, type Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import split2 from 'split2'
@@ -71,6 +71,7 @@ export class EventOutput extends EventEmitter {
   private ended = false
   private closed = false
   private readonly withCursor: boolean
+  private pipeInode = -1
   readonly kind: StdoutKind
   private readonly out: NodeJS.WritableStream & { writableNeedDrain?: boolean }
   private readonly window: number
@@ -84,6 +85,13 @@ export class EventOutput extends EventEmitter {
     this.prefixBytes = Buffer.from(this.prefix, 'latin1')
     // nobody can link through a terminal: keep the screen free of cursors
     this.withCursor = this.kind !== 'terminal'
+    if (this.kind === 'pipe' && !options.stream) {
+      try {
+        this.pipeInode = fstatSync(options.fd ?? 1).ino
+      } catch {
+        // closed meanwhile: the reader takes the checked path
+      }
+    }
     this.out.on('error', (error: NodeJS.ErrnoException) => this.onStdoutError(error))
   }
 
@@ -185,6 +193,8 @@ export class EventOutput extends EventEmitter {
         this.links.add(socket)
         this.everLinked = true
         socket.write('OK\n')
+        // tells a reader whose stdin is our stdout that our lines reach it unfiltered
+        if (this.pipeInode >= 0) socket.write(`PIPE ${this.pipeInode}\n`)
         if (this.ended) socket.write(this.endMessage())
         if (this.mode === 'pending' || this.mode === 'write') this.setMode('acked')
         return

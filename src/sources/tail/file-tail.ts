@@ -1,9 +1,9 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
-import { blockLines } from './block-lines.js'
+import { CONT, LineFramer, TRUNCATED, type LineSink } from '../../core/lines.js'
+import { frameChunk, type BlockSink } from '../file/frame-chunk.js'
 import type { FileEntry } from './checkpoint-store.js'
 import { readAt } from './identity.js'
-import { CONT, LineFramer, TRUNCATED, type LineSink } from './line-framer.js'
 import { Multiline } from './multiline.js'
 import type { TimestampParser } from './timestamp.js'
 
@@ -142,24 +142,12 @@ export class FileTail {
     return this.take()
   }
 
-  // Frames a chunk read at readPos: the bulk of it as one block when it allows (block-lines.ts),
-  // the line it completes and the partial line it ends with through the framer.
+  // Frames a chunk read at readPos (frame-chunk.ts; multi-line events go line by line).
   private frame(chunk: Buffer): void {
-    const at = this.readPos
-    if (this.multiline || !this.framer.ordinary) return this.framer.push(chunk, at, this.sink)
-    let start = 0
-    if (this.framer.buffered) {
-      const first = chunk.indexOf(10)
-      if (first === -1) return this.framer.push(chunk, at, this.sink)
-      start = first + 1
-      this.framer.push(chunk.subarray(0, start), at, this.sink)
-    }
-    const last = chunk.lastIndexOf(10)
-    const block = last > start ? blockLines(chunk.subarray(start, last), this.config.maxLine) : undefined
-    if (!block) return this.framer.push(chunk.subarray(start), at + start, this.sink)
-    this.emitBlock(block.lines, block.escaped, at + start)
-    if (last + 1 < chunk.length) this.framer.push(chunk.subarray(last + 1), at + last + 1, this.sink)
+    frameChunk(this.framer, chunk, this.readPos, this.config.maxLine, this.sink, this.multiline ? undefined : this.block)
   }
+
+  private readonly block: BlockSink = (lines, escaped, at) => this.emitBlock(lines, escaped, at)
 
   // Complete ASCII lines, already escaped (block-lines.ts), the first starting at file offset
   // `at`. The heads are exactly sourceEventHead()'s (a test holds them to it), built from the
