@@ -10,6 +10,7 @@ import { eventHeadFromObject, plainLineHead, tryParseEvent, type EventHead } fro
 
 export const ACK_KEY = ',"_ack":"'
 const ACK_KEY_BYTES = Buffer.from(ACK_KEY)
+const ACK_NAME = Buffer.from('"_ack"')
 export const socketPath = (link: string): string => `\0tsf-link.${link}`
 
 // A tsf reader of a pipe announces itself on this name, so the writer of that pipe knows early
@@ -56,9 +57,10 @@ export const classifyLine = (line: Buffer, flags?: { cont?: boolean; truncated?:
   const cursor = typeof event._ack === 'string' && cursorPattern.test(event._ack) ? event._ack : undefined
   if (cursor !== undefined && line[n - 2] === 0x22) {
     // in valid JSON the text ,"_ack":" can only be a key of the top-level object: if the line
-    // ends with it and holds no other, it is the last field and cutting it leaves valid JSON
+    // ends with it and holds no other "_ack" (a second key), it is the last field and cutting it
+    // leaves valid JSON
     const at = line.lastIndexOf(ACK_KEY_BYTES, n - 3)
-    if (at > 0 && at + ACK_KEY_BYTES.length + cursor.length === n - 2 && line.lastIndexOf(ACK_KEY_BYTES, at - 1) === -1) {
+    if (at > 0 && at + ACK_KEY_BYTES.length + cursor.length === n - 2 && line.lastIndexOf(ACK_NAME, at) === -1) {
       return { head: line.subarray(0, at), cursor }
     }
   }

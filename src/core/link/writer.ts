@@ -60,6 +60,9 @@ export class EventOutput extends EventEmitter {
   private chunkBytes = 0
   private flushScheduled = false
   private lineAtomic = false // another writer shares our stdout pipe
+  private atomicQueue: ({ data: Buffer; done?: (error?: Error | null) => void } | undefined)[] = []
+  private atomicHead = 0
+  private atomicBusy = false
   private upstreamLost = false
   private server?: Server
   private links = new Set<Socket>()
@@ -303,12 +306,40 @@ export class EventOutput extends EventEmitter {
     this.chunk = Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     const upTo = this.position
-    if (this.lineAtomic) for (const piece of atomicPieces(data)) this.out.write(piece)
-    this.out.write(this.lineAtomic ? Buffer.alloc(0) : data, (error) => {
+    const done = (error?: Error | null): void => {
       if (error) return
       if (upTo > this.written) this.written = upTo
       if (this.mode === 'file') this.sync()
       else this.advance()
+    }
+    if (!this.lineAtomic) this.out.write(data, done)
+    else {
+      const pieces = atomicPieces(data)
+      for (let i = 0; i < pieces.length; i++) this.atomicQueue.push({ data: pieces[i]!, done: i === pieces.length - 1 ? done : undefined })
+      this.pumpAtomic()
+    }
+  }
+
+  // Shared pipe: one piece per write(2), the next only once the last is in the pipe. A stream
+  // with writes queued hands them to the kernel as one writev(), which is atomic only up to
+  // PIPE_BUF in total: lines of several writers tore in the middle (one in a few thousand).
+  private pumpAtomic(): void {
+    if (this.atomicBusy) return
+    const next = this.closed ? undefined : this.atomicQueue[this.atomicHead]
+    if (!next) {
+      this.emit('atomic-idle')
+      return
+    }
+    this.atomicQueue[this.atomicHead++] = undefined
+    if (this.atomicHead === this.atomicQueue.length) {
+      this.atomicQueue = []
+      this.atomicHead = 0
+    }
+    this.atomicBusy = true
+    this.out.write(next.data, (error) => {
+      this.atomicBusy = false
+      next.done?.(error)
+      this.pumpAtomic()
     })
   }
 
@@ -359,10 +390,13 @@ export class EventOutput extends EventEmitter {
       // what it did not take is not acked, and without a FIN it knows we did not finish.
       let timer: NodeJS.Timeout | undefined
       const flushed = await Promise.race([
-        new Promise<boolean>((resolve) => {
-          if (this.out === process.stdout) process.stdout.write('', () => resolve(true))
-          else this.out.end(() => resolve(true))
-        }),
+        this.atomicDrained().then(
+          () =>
+            new Promise<boolean>((resolve) => {
+              if (this.out === process.stdout) process.stdout.write('', () => resolve(true))
+              else this.out.end(() => resolve(true))
+            }),
+        ),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
         ...(signal ? [aborted(signal).then(() => false)] : []),
       ])
@@ -379,6 +413,10 @@ export class EventOutput extends EventEmitter {
       round.abort()
     }
     return this.position - this.durable
+  }
+
+  private async atomicDrained(): Promise<void> {
+    if (!this.closed && (this.atomicBusy || this.atomicHead < this.atomicQueue.length)) await once(this, 'atomic-idle')
   }
 
   // Our upstream writer died: our own end must not look clean to the reader after us, or the
