@@ -3,7 +3,7 @@ import { fstatSync, fsync } from 'node:fs'
 import { createServer, Socket, type Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import split2 from 'split2'
-import type { EventHead } from '../event.js'
+import { isHeadBlock, type Heads } from '../head-block.js'
 import { info, warnOnce } from '../log.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId, socketPath } from './cursor.js'
@@ -56,7 +56,8 @@ export class EventOutput extends EventEmitter {
   private bytesDurable = 0
   private marks: Mark[] = []
   private markHead = 0
-  private chunk = Buffer.allocUnsafe(CHUNK * 2)
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
+  private readonly spare: Buffer[] = []
   private chunkBytes = 0
   private flushScheduled = false
   private lineAtomic = false // another writer shares our stdout pipe
@@ -231,39 +232,33 @@ export class EventOutput extends EventEmitter {
     this.emit('downstream-lost', error)
   }
 
-  // Writes events (heads: event JSON without the closing brace). onDurable runs once all of
-  // them are durable by the current mode's rule. Call ready() before writing more.
-  write(heads: EventHead[], onDurable?: () => void): void {
+  // Writes events (heads: event JSON without the closing brace, or a block that renders them).
+  // onDurable runs once all of them are durable by the current mode's rule. Call ready() before
+  // writing more.
+  write(heads: Heads, onDurable?: () => void): void {
     if (this.closed) return
     const n = heads.length
     // Render straight into one buffer: per-event strings, a join and a UTF-8 encode of the join
     // cost about three times as much (see BENCHMARKS.md, codec). A full chunk is handed to the
     // stream at once, so a large write never grows (and copies) the buffer.
-    for (let i = 0; i < n; i++) {
-      const head = heads[i]!
-      this.position++
-      const room = (typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24
-      if (this.chunkBytes + room > this.chunk.length) {
-        if (this.chunkBytes >= CHUNK / 2) this.flush()
-        if (room > this.chunk.length) this.grow(room)
+    const tail = this.prefix.length + 24
+    if (isHeadBlock(heads)) {
+      for (let i = 0; i < n; i++) {
+        this.room(heads.size(i) + tail)
+        this.endEvent(heads.render(i, this.chunk, this.chunkBytes))
       }
-      const buf = this.chunk as RawBuffer
-      let at = this.chunkBytes
-      if (typeof head === 'string') at += buf.utf8Write(head, at)
-      else {
-        buf.set(head, at)
-        at += head.length
+    } else {
+      for (let i = 0; i < n; i++) {
+        const head = heads[i]!
+        this.room((typeof head === 'string' ? head.length * 3 : head.length) + tail)
+        const buf = this.chunk as RawBuffer
+        const at = this.chunkBytes
+        if (typeof head === 'string') this.endEvent(at + buf.utf8Write(head, at))
+        else {
+          buf.set(head, at)
+          this.endEvent(at + head.length)
+        }
       }
-      if (this.withCursor) {
-        buf.set(this.prefixBytes, at)
-        at += this.prefixBytes.length
-        at += this.digits.next(buf, at)
-        buf[at++] = 0x22 // "
-      }
-      buf[at++] = 0x7d // }
-      buf[at++] = 0x0a // \n
-      this.bytesOut += at - this.chunkBytes
-      this.chunkBytes = at
     }
     if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
     if (this.chunkBytes >= CHUNK) this.flush()
@@ -273,6 +268,29 @@ export class EventOutput extends EventEmitter {
     }
   }
 
+  // Makes sure the chunk has `room` more bytes: hands a well-filled chunk to the stream first.
+  private room(room: number): void {
+    if (this.chunkBytes + room > this.chunk.length) {
+      if (this.chunkBytes >= CHUNK / 2) this.flush()
+      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+    }
+  }
+
+  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow.
+  private endEvent(at: number): void {
+    const buf = this.chunk
+    this.position++
+    if (this.withCursor) {
+      buf.set(this.prefixBytes, at)
+      at += this.prefixBytes.length
+      at += this.digits.next(buf, at)
+      buf[at++] = 0x22 // "
+    }
+    buf[at++] = 0x7d // }
+    buf[at++] = 0x0a // \n
+    this.bytesOut += at - this.chunkBytes
+    this.chunkBytes = at
+  }
 
   // Makes room for at least `need` more bytes, keeping what the chunk holds.
   private grow(need: number): void {
@@ -301,13 +319,17 @@ export class EventOutput extends EventEmitter {
   private flush(): void {
     this.flushScheduled = false
     if (this.chunkBytes === 0 || this.closed) return
-    // hand the filled part to the stream and start a fresh buffer: the stream owns that memory now
-    const data = this.chunk.subarray(0, this.chunkBytes)
-    this.chunk = Buffer.allocUnsafe(CHUNK * 2)
+    // hand the filled part to the stream and go on in another buffer: the stream owns that memory
+    // until its write is done, then it comes back for reuse (fresh ones each time grew the heap
+    // by megabytes of garbage before a collection)
+    const full = this.chunk
+    const data = full.subarray(0, this.chunkBytes)
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     const upTo = this.position
     const done = (error?: Error | null): void => {
       if (error) return
+      if (full.length === CHUNK * 2 && this.spare.length < 4) this.spare.push(full)
       if (upTo > this.written) this.written = upTo
       if (this.mode === 'file') this.sync()
       else this.advance()

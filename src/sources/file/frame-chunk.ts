@@ -1,15 +1,16 @@
 import type { LineFramer, LineSink } from '../../core/lines.js'
-import { blockLines } from './block-lines.js'
 
-// The framing step tail and spool share: a chunk read at file offset `at` goes, where it can,
-// as one block of complete ASCII lines (block-lines.ts: a few native calls for the whole block),
-// and only the line it completes and the partial line it ends with go through the framer. The
-// events are the same either way (a test holds the block path to sourceEventHead()).
+// The framing step tail and spool share: the complete lines of a chunk read at file offset `at`
+// go, where they can, to the source's block path as one region (ascii-block.ts, block-lines.ts:
+// a few native calls for the whole region), and only what it leaves, the line the chunk completes
+// and the partial line it ends with go through the framer. The events are the same either way (a
+// test holds the block paths to sourceEventHead()).
 
-// complete lines (as they are, and escaped for a JSON string), the first starting at offset `at`
-export type BlockSink = (lines: string[], escaped: string[], at: number) => void
+// region: complete lines, each with its newline, the first starting at file offset `at`; returns
+// how many bytes of it (whole lines) became events; the framer takes the rest
+export type BlockSink = (region: Buffer, at: number) => number
 
-export const frameChunk = (framer: LineFramer, chunk: Buffer, at: number, maxLine: number, sink: LineSink, block?: BlockSink): void => {
+export const frameChunk = (framer: LineFramer, chunk: Buffer, at: number, sink: LineSink, block?: BlockSink): void => {
   if (!block || !framer.ordinary) return framer.push(chunk, at, sink)
   let start = 0
   if (framer.buffered) {
@@ -19,8 +20,6 @@ export const frameChunk = (framer: LineFramer, chunk: Buffer, at: number, maxLin
     framer.push(chunk.subarray(0, start), at, sink)
   }
   const last = chunk.lastIndexOf(10)
-  const lines = last > start ? blockLines(chunk.subarray(start, last), maxLine) : undefined
-  if (!lines) return framer.push(chunk.subarray(start), at + start, sink)
-  block(lines.lines, lines.escaped, at + start)
-  if (last + 1 < chunk.length) framer.push(chunk.subarray(last + 1), at + last + 1, sink)
+  if (last >= start) start += block(chunk.subarray(start, last + 1), at + start)
+  if (start < chunk.length) framer.push(chunk.subarray(start), at + start, sink)
 }

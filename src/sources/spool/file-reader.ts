@@ -2,6 +2,7 @@ import { readSync } from 'node:fs'
 import { basename } from 'node:path'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
 import { CONT, LineFramer, TRUNCATED, type LineSink } from '../../core/lines.js'
+import { blockRegion } from '../file/block-lines.js'
 import { frameChunk, type BlockSink } from '../file/frame-chunk.js'
 import type { SpoolEntry } from './state.js'
 
@@ -73,10 +74,10 @@ export class SpoolFileReader {
 
   // Frames a chunk read at readPos (frame-chunk.ts, as tail does).
   private frame(chunk: Buffer): void {
-    frameChunk(this.framer, chunk, this.readPos, this.maxLine, this.sink, this.block)
+    frameChunk(this.framer, chunk, this.readPos, this.sink, this.block)
   }
 
-  private readonly block: BlockSink = (lines, escaped, at) => this.emitBlock(lines, escaped, at)
+  private readonly block: BlockSink = (region, at) => blockRegion(region, this.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))
 
   // Complete ASCII lines, already escaped, the first starting at offset `at`: the parts that are
   // the same for the whole block are built once (this loop is most of spool's CPU).

@@ -1,6 +1,9 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
 import { CONT, LineFramer, TRUNCATED, type LineSink } from '../../core/lines.js'
+import type { Heads } from '../../core/head-block.js'
+import { LineBlock } from '../file/line-block.js'
+import { blockRegion } from '../file/block-lines.js'
 import { frameChunk, type BlockSink } from '../file/frame-chunk.js'
 import type { FileEntry } from './checkpoint-store.js'
 import { readAt } from './identity.js'
@@ -21,7 +24,7 @@ export interface ReadConfig {
 }
 
 export interface ReadResult {
-  heads: EventHead[]
+  heads: Heads
   // the generation, offset and seq after the last of these heads
   entry: FileEntry
   pos: number
@@ -113,20 +116,24 @@ export class FileTail {
     return this.atEof && n > 0 && !readAt(this.fd, this.readPos - n, n).equals(this.lastBytes)
   }
 
-  // Reads at most `budget` bytes into `buf`-sized chunks; returns the events they completed.
-  read(buf: Buffer, budget: number): ReadResult[] {
+  // Reads at most `budget` bytes, in chunks of at most `chunkSize`, one after the other into
+  // `buf` (never over each other); returns the events they completed. The events may point into
+  // buf: write them before the next read into it.
+  read(buf: Buffer, budget: number, chunkSize = buf.length): ReadResult[] {
     this.now = Date.now()
-    let left = budget
+    let left = Math.min(budget, buf.length)
+    let used = 0
     let cut = this.nextCut()
     while (left > 0) {
-      const want = Math.min(buf.length, left, cut === undefined ? Infinity : cut - this.readPos)
-      const n = readSync(this.fd, buf, 0, want, this.readPos)
+      const want = Math.min(chunkSize, left, cut === undefined ? Infinity : cut - this.readPos)
+      const n = readSync(this.fd, buf, used, want, this.readPos)
       if (n === 0) {
         this.atEof = true
         break
       }
       this.atEof = false
-      const chunk = buf.subarray(0, n)
+      const chunk = buf.subarray(used, used + n)
+      used += n
       this.frame(chunk)
       this.readPos += n
       this.lastBytes = Buffer.from(chunk.subarray(Math.max(0, n - LAST_BYTES)))
@@ -144,10 +151,34 @@ export class FileTail {
 
   // Frames a chunk read at readPos (frame-chunk.ts; multi-line events go line by line).
   private frame(chunk: Buffer): void {
-    frameChunk(this.framer, chunk, this.readPos, this.config.maxLine, this.sink, this.multiline ? undefined : this.block)
+    frameChunk(this.framer, chunk, this.readPos, this.sink, this.multiline ? undefined : this.block)
   }
 
-  private readonly block: BlockSink = (lines, escaped, at) => this.emitBlock(lines, escaped, at)
+  // Complete lines: clean ASCII ones as blocks that render themselves into the output (bytes
+  // copied, no string per event), others through block-lines.ts, the rest through the framer.
+  private readonly block: BlockSink = (region, at) => {
+    const blocks = this.config.timestamp ? undefined : LineBlock.split(region, GROUP, this.config.maxLine, this.middle(), this.emitSeq, at)
+    if (!blocks) return blockRegion(region, this.config.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))
+    this.closeGroup()
+    for (const block of blocks) {
+      this.emitSeq += block.length
+      this.emitPos = block.end
+      this.groups.push({ heads: block, entry: this.entry, pos: this.emitPos, seq: this.emitSeq })
+    }
+    return region.length
+  }
+
+  private middleAt = -1
+  private middleBytes = Buffer.alloc(0)
+
+  // ","ts":<now><envelope>,"src":"S","seq": of the events read now
+  private middle(): Buffer {
+    if (this.middleAt !== this.now) {
+      this.middleAt = this.now
+      this.middleBytes = Buffer.from(`","ts":${this.now}${this.envelope},"src":"${this.entry.src}","seq":`)
+    }
+    return this.middleBytes
+  }
 
   // Complete ASCII lines, already escaped (block-lines.ts), the first starting at file offset
   // `at`. The heads are exactly sourceEventHead()'s (a test holds them to it), built from the
@@ -216,6 +247,7 @@ export class FileTail {
     this.atEof = false
     this.size = 0
     this.envelope = this.makeEnvelope()
+    this.middleAt = -1
   }
 
   close(): void {
