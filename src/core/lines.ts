@@ -15,6 +15,10 @@ export type PieceKind = typeof WHOLE | typeof CONT | typeof TRUNCATED
 // reused); end: the stream offset just past it
 export type LineSink = (bytes: Buffer, end: number, kind: PieceKind) => void
 
+// region: complete lines, each with its newline, the first starting at stream offset `at`;
+// returns how many bytes of it (whole lines) became events; the framer takes the rest
+export type BlockSink = (region: Buffer, at: number) => number
+
 // Back up from `cut` to the start of a UTF-8 character so a cut never splits one.
 const charBoundary = (buf: Buffer, from: number, cut: number): number => {
   for (let i = cut, k = 0; k < 4 && i > from; k++, i--) if ((buf[i]! & 0xc0) !== 0x80) return i
@@ -35,6 +39,24 @@ export class LineFramer {
     // called once per oversize line, to report it
     private readonly onOversize?: () => void,
   ) {}
+
+  // Frames a chunk that starts at stream offset `at`. With a block sink, the complete lines the
+  // chunk holds go to it as one region where they can (a few native calls for the whole region
+  // instead of a call per line); the framer takes what it leaves, the line the chunk completes and
+  // the partial line it ends with. The events must be the same either way.
+  pushBlocks(chunk: Buffer, at: number, sink: LineSink, block: BlockSink): void {
+    if (!this.ordinary) return this.push(chunk, at, sink)
+    let start = 0
+    if (this.buffered) {
+      const first = chunk.indexOf(10)
+      if (first === -1) return this.push(chunk, at, sink)
+      start = first + 1
+      this.push(chunk.subarray(0, start), at, sink)
+    }
+    const last = chunk.lastIndexOf(10)
+    if (last >= start) start += block(chunk.subarray(start, last + 1), at + start)
+    if (start < chunk.length) this.push(chunk.subarray(start), at + start, sink)
+  }
 
   // Frames a chunk that starts at stream offset `at`.
   push(chunk: Buffer, at: number, sink: LineSink): void {

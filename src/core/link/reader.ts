@@ -3,7 +3,7 @@ import { fstatSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import split2 from 'split2'
 import { plainLineHead, type EventHead } from '../event.js'
-import { CONT, LineFramer, TRUNCATED, WHOLE, type PieceKind } from '../lines.js'
+import { CONT, LineFramer, TRUNCATED, WHOLE, type BlockSink, type PieceKind } from '../lines.js'
 import { warnOnce } from '../log.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
 import { ackPattern, finPattern, hello, lostPattern, pipePattern } from './protocol.js'
@@ -49,6 +49,7 @@ interface Link {
 export class EventInput extends EventEmitter {
   readonly maxLine: number
   private readonly framer: LineFramer
+  private readonly frameMax: number
   private readonly sink = (bytes: Buffer, _end: number, kind: PieceKind): void => this.take(bytes, kind)
   // the batch being framed
   private heads: EventHead[] = []
@@ -78,7 +79,8 @@ export class EventInput extends EventEmitter {
     this.maxLine = options.maxLine ?? 1024 * 1024
     // An event line may be much longer than its body (escapes, base64): frame generously here and
     // cut plain text at maxLine after classifying it.
-    this.framer = new LineFramer(this.maxLine * 8 + 65536, false, () => this.countOversize())
+    this.frameMax = this.maxLine * 8 + 65536
+    this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
     if (!options.stream) this.announce()
   }
 
@@ -151,7 +153,7 @@ export class EventInput extends EventEmitter {
   }
 
   private batchOf(chunk: Buffer): InputBatch | undefined {
-    this.framer.push(chunk, 0, this.sink)
+    this.framer.pushBlocks(chunk, 0, this.sink, this.block)
     if (this.heads.length === 0) return undefined
     const batch = this.newBatch(this.heads, chunk.length, this.positions)
     this.heads = []
@@ -164,7 +166,7 @@ export class EventInput extends EventEmitter {
     const n = bytes.length
     if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0) {
       // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
-      const position = this.fast ? this.cutFast(bytes, this.fast) : -1
+      const position = this.fast ? this.cutFast(bytes, 0, n, this.fast) : -1
       if (position >= 0) {
         this.heads.push(bytes.subarray(0, this.cutAt))
         this.positions.set(this.fast!.id, position)
@@ -192,21 +194,43 @@ export class EventInput extends EventEmitter {
     if (link.state !== 'unreachable') this.positions.set(parsed.link, parsed.position)
   }
 
-  // The position of a line that ends with this link's cursor (its prefix, 1-15 digits, "}), with
-  // cutAt set where the cursor starts; -1 if it does not. No string is made.
-  private cutFast(bytes: Buffer, link: Link): number {
-    let i = bytes.length - 3
+  // Complete lines of a chunk: while a direct link is known, each line of it costs one Buffer view
+  // (its head) and no parsing; any other line goes through take().
+  private readonly block: BlockSink = (region) => {
+    if (this.fast === undefined) return 0
+    const max = this.frameMax
+    let start = 0
+    while (start < region.length) {
+      const nl = region.indexOf(10, start)
+      if (nl - start > max) break // the framer cuts it
+      const fast = this.fast
+      const position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
+      if (position >= 0) {
+        this.lines++
+        this.heads.push(region.subarray(start, this.cutAt))
+        this.positions.set(fast.id, position)
+      } else this.take(region.subarray(start, nl), WHOLE)
+      start = nl + 1
+    }
+    return start
+  }
+
+  // The position of the line bytes[start, end) when it ends with this link's cursor (its prefix,
+  // 1-15 digits, "}), with cutAt set where the cursor starts; -1 if it does not. No string is made.
+  private cutFast(bytes: Buffer, start: number, end: number, link: Link): number {
+    if (bytes[end - 1] !== 0x7d || bytes[end - 2] !== 0x22) return -1
+    let i = end - 3
     let position = 0
     let scale = 1
-    while (i >= 0 && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) {
+    while (i >= start && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) {
       position += (bytes[i]! - 0x30) * scale
       scale *= 10
       i--
     }
-    const digits = bytes.length - 3 - i
+    const digits = end - 3 - i
     const prefix = link.prefix
     const at = i + 1 - prefix.length
-    if (digits === 0 || digits > 15 || at < 1 || bytes.compare(prefix, 0, prefix.length, at, i + 1) !== 0) return -1
+    if (digits === 0 || digits > 15 || at < start + 1 || bytes.compare(prefix, 0, prefix.length, at, i + 1) !== 0) return -1
     this.cutAt = at
     return position
   }

@@ -1,9 +1,8 @@
 import { readSync } from 'node:fs'
 import { basename } from 'node:path'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
-import { CONT, LineFramer, TRUNCATED, type LineSink } from '../../core/lines.js'
+import { CONT, LineFramer, TRUNCATED, type BlockSink, type LineSink } from '../../core/lines.js'
 import { blockRegion } from '../file/block-lines.js'
-import { frameChunk, type BlockSink } from '../file/frame-chunk.js'
 import type { SpoolEntry } from './state.js'
 
 // Reads one adopted file from its checkpoint to its end and turns its lines into event heads
@@ -72,9 +71,9 @@ export class SpoolFileReader {
     return { ...this.take(), eof }
   }
 
-  // Frames a chunk read at readPos (frame-chunk.ts, as tail does).
+  // Frames a chunk read at readPos (LineFramer.pushBlocks, as tail does).
   private frame(chunk: Buffer): void {
-    frameChunk(this.framer, chunk, this.readPos, this.sink, this.block)
+    this.framer.pushBlocks(chunk, this.readPos, this.sink, this.block)
   }
 
   private readonly block: BlockSink = (region, at) => blockRegion(region, this.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))

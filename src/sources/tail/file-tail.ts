@@ -1,10 +1,9 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
-import { CONT, LineFramer, TRUNCATED, type LineSink } from '../../core/lines.js'
+import { CONT, LineFramer, TRUNCATED, type BlockSink, type LineSink } from '../../core/lines.js'
 import type { Heads } from '../../core/head-block.js'
 import { LineBlock } from '../file/line-block.js'
 import { blockRegion } from '../file/block-lines.js'
-import { frameChunk, type BlockSink } from '../file/frame-chunk.js'
 import type { FileEntry } from './checkpoint-store.js'
 import { readAt } from './identity.js'
 import { Multiline } from './multiline.js'
@@ -149,9 +148,10 @@ export class FileTail {
     return this.take()
   }
 
-  // Frames a chunk read at readPos (frame-chunk.ts; multi-line events go line by line).
+  // Frames a chunk read at readPos (LineFramer.pushBlocks; multi-line events go line by line).
   private frame(chunk: Buffer): void {
-    frameChunk(this.framer, chunk, this.readPos, this.sink, this.multiline ? undefined : this.block)
+    if (this.multiline) this.framer.push(chunk, this.readPos, this.sink)
+    else this.framer.pushBlocks(chunk, this.readPos, this.sink, this.block)
   }
 
   // Complete lines: clean ASCII ones as blocks that render themselves into the output (bytes
