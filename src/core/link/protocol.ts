@@ -7,6 +7,8 @@
 //                                        writer's own lines (no filter in between) and may cut
 //                                        their cursors without checking them; older readers
 //                                        ignore the line
+//   writer → reader   SHARED              another program writes into that pipe too (found
+//                                        later): its lines take the checked path again
 //   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
 //   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
 //   writer → reader   LOST <position>     the same, but because the writer's own upstream died: the
@@ -20,3 +22,4 @@ export const ackPattern = /^ACK (\d+)$/
 export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
 export const pipePattern = /^PIPE (\d+)$/
+export const sharedPattern = /^SHARED$/

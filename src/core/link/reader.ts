@@ -6,7 +6,7 @@ import { plainLineHead, type EventHead } from '../event.js'
 import { CONT, LineFramer, TRUNCATED, WHOLE, type BlockSink, type PieceKind } from '../lines.js'
 import { warnOnce } from '../log.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, finPattern, hello, lostPattern, pipePattern } from './protocol.js'
+import { ackPattern, finPattern, hello, lostPattern, pipePattern, sharedPattern } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -316,6 +316,12 @@ export class EventInput extends EventEmitter {
           l.direct = true
           this.directLinks++
           this.fast = l
+        }
+      } else if (sharedPattern.test(line)) {
+        if (l.direct) {
+          l.direct = false
+          this.directLinks--
+          if (this.fast === l) this.fast = undefined
         }
       }
       else if (lostPattern.test(line)) {

@@ -158,6 +158,7 @@ export class EventOutput extends EventEmitter {
     if (this.lineAtomic || this.kind !== 'pipe') return
     if (pipeShared(this.options.fd ?? 1)) {
       this.lineAtomic = true
+      for (const link of this.links) link.write('SHARED\n')
       info('another program writes into the same pipe: writing whole lines of at most 4096 bytes (PIPE_BUF) so lines never interleave')
     }
   }
@@ -198,7 +199,8 @@ export class EventOutput extends EventEmitter {
         this.everLinked = true
         socket.write('OK\n')
         // tells a reader whose stdin is our stdout that our lines reach it unfiltered
-        if (this.pipeInode >= 0) socket.write(`PIPE ${this.pipeInode}\n`)
+        // (not when another program writes into the pipe too: its bytes could land inside a long line)
+        if (this.pipeInode >= 0 && !this.lineAtomic) socket.write(`PIPE ${this.pipeInode}\n`)
         if (this.ended) socket.write(this.endMessage())
         if (this.mode === 'pending' || this.mode === 'write') this.setMode('acked')
         return
