@@ -58,6 +58,8 @@ export class EventOutput extends EventEmitter {
   private markHead = 0
   private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
   private readonly spare: Buffer[] = []
+  private flushes = 0
+  private flushesAtYield = 0
   private chunkBytes = 0
   private flushScheduled = false
   private lineAtomic = false // another writer shares our stdout pipe
@@ -304,6 +306,13 @@ export class EventOutput extends EventEmitter {
 
   // Resolves once stdout drained and the unacked window has room.
   async ready(): Promise<void> {
+    // A synchronous stdout (a file, /dev/null) never makes us wait: give the event loop a turn
+    // now and then, or the stream's write callbacks (which return our output chunks for reuse)
+    // pile up behind a source that reads and writes without pause.
+    if (this.flushes - this.flushesAtYield >= 4) {
+      this.flushesAtYield = this.flushes
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
     while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
       else await once(this, 'progress')
@@ -325,13 +334,14 @@ export class EventOutput extends EventEmitter {
     // until its write is done, then it comes back for reuse (fresh ones each time grew the heap
     // by megabytes of garbage before a collection)
     const full = this.chunk
+    this.flushes++
     const data = full.subarray(0, this.chunkBytes)
     this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     const upTo = this.position
     const done = (error?: Error | null): void => {
       if (error) return
-      if (full.length === CHUNK * 2 && this.spare.length < 4) this.spare.push(full)
+      if (full.length === CHUNK * 2 && this.spare.length < 8) this.spare.push(full)
       if (upTo > this.written) this.written = upTo
       if (this.mode === 'file') this.sync()
       else this.advance()
