@@ -31,6 +31,7 @@ export interface ChannelConfig {
   metrics?: { host: string; port: number }
 }
 
+const EMPTY = Buffer.alloc(0)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 // most bytes written but not yet fsynced before the channel stops reading its input
 const MAX_UNSYNCED = 16 * 1024 * 1024
@@ -181,6 +182,9 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
         }
       }
       if (!durable) break
+      // the log holds the events now: let go of the heads (views into stdin's chunks) while the
+      // batch waits for its fsync, or they outlive young-generation GCs and cost full ones
+      batch.heads.length = 0
       free.wrote(bytes)
       durable.then(
         () => {
@@ -206,9 +210,12 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       if (rt.stop.aborted || fatal) break
       const batch = reader.read()
       if (batch) {
-        const n = batch.heads.length
+        const n = batch.count
         const end = batch.end
-        out.write(batch.heads, () => {
+        // the runs are views into the reader's buffer: written (copied) before the next read
+        const last = batch.runs.length - 1
+        for (let i = 0; i < last; i++) out.writeLines(batch.runs[i]!)
+        out.writeLines(batch.runs[last] ?? EMPTY, () => {
           reader.commit(end)
           counters.add('EventTakeSuccessCount', n)
         })
