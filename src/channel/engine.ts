@@ -64,6 +64,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
         onDropped: (n) => counters.add('EventDropCount', n),
         onQuarantined: (n) => counters.add('EventQuarantineCount', n),
         recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
+        segments: writer ? () => writer.bases() : undefined,
       })
     : undefined
 

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { warn } from '../core/log.js'
 import type { Taken } from './log-writer.js'
 import { loadOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
@@ -24,11 +24,14 @@ export interface ReaderEvents {
   onQuarantined?: (n: number) => void
   // a writer in the same process: batches it just appended, when the reader is at their place
   recent?: (segment: number, pos: number) => Taken | undefined
+  // ... and the segments it knows, oldest first
+  segments?: () => number[]
 }
 
 const CHUNK = 1024 * 1024
 // the events of one read(), at most (a batch is written downstream in one go)
 const MAX_BATCH_EVENTS = 16384
+const SAVE_EVERY = 250
 
 export class LogReader {
   private fd = -1
@@ -100,6 +103,12 @@ export class LogReader {
     return { index: this.next, segment: this.segment, pos: this.pos }
   }
 
+  // The segments of the log, oldest first: from the writer in this process if there is one (no
+  // directory listing for every read), else from the directory.
+  private segments(): number[] {
+    return this.events.segments?.() ?? listSegments(this.dir)
+  }
+
   // The next records, or undefined when there is nothing new yet (the caller waits and retries).
   read(): ReadBatch | undefined {
     for (let guard = 0; guard < 1000; guard++) {
@@ -107,15 +116,6 @@ export class LogReader {
         const bases = listSegments(this.dir)
         if (bases.length === 0) return undefined
         this.open(bases[0]!, 0)
-      }
-      if (!existsSync(segmentPath(this.dir, this.segment))) {
-        // dropped under us (drop-oldest): jump to the oldest segment left
-        const oldest = listSegments(this.dir).find((b) => b > this.segment)
-        if (oldest === undefined) return undefined
-        this.dropped(oldest - this.next)
-        this.next = Math.max(this.next, oldest)
-        this.open(oldest, 0)
-        continue
       }
       const fresh = this.events.recent?.(this.segment, this.pos)
       if (fresh && fresh.first === this.next) {
@@ -125,9 +125,19 @@ export class LogReader {
         this.next = fresh.first + fresh.count
         return { runs: fresh.runs, count: fresh.count, end: this.position() }
       }
-      const size = fstatSync(this.fd).size
+      const stat = fstatSync(this.fd)
+      if (stat.nlink === 0) {
+        // dropped under us (drop-oldest): jump to the oldest segment left
+        const oldest = this.segments().find((b) => b > this.segment)
+        if (oldest === undefined) return undefined
+        this.dropped(oldest - this.next)
+        this.next = Math.max(this.next, oldest)
+        this.open(oldest, 0)
+        continue
+      }
+      const size = stat.size
       if (this.pos >= size) {
-        const later = listSegments(this.dir).find((b) => b > this.segment)
+        const later = this.segments().find((b) => b > this.segment)
         // re-check: the writer may have appended before it rolled
         if (later === undefined || fstatSync(this.fd).size > this.pos) return undefined
         this.open(later, 0)
@@ -204,7 +214,7 @@ export class LogReader {
     // Nothing intact after it. In the active segment that is a record being written (or a torn
     // one the writer cuts off when it starts): wait. A sealed segment never changes again: keep
     // its bad end in quarantine and go on with the next segment (what is missing is said there).
-    const sealed = listSegments(this.dir).some((b) => b > this.segment)
+    const sealed = this.segments().some((b) => b > this.segment)
     if (!sealed || fstatSync(this.fd).size !== size) return false
     const where = quarantine(this.dir, this.segment, this.pos, bad.bytes)
     warn(`${segmentPath(this.dir, this.segment)}: ${bad.bytes.length} bad bytes at the end (byte ${this.pos}), kept in ${where}`)
@@ -212,16 +222,17 @@ export class LogReader {
     return true
   }
 
-  // The events up to `offset` are durable downstream: save it (coalesced, at most every 100 ms).
+  // The events up to `offset` are durable downstream: save it (coalesced, at most every 250 ms: a
+  // save is an open, write, fsync and rename; what a crash loses of it is only sent again).
   commit(offset: Offset): void {
     this.pending = offset
-    this.saveTimer ??= setTimeout(() => this.saveLater(), 100)
+    this.saveTimer ??= setTimeout(() => this.saveLater(), SAVE_EVERY)
   }
 
   private saveLater(): void {
     this.saveTimer = undefined
     if (this.saving || !this.pending) {
-      if (this.pending) this.saveTimer = setTimeout(() => this.saveLater(), 100)
+      if (this.pending) this.saveTimer = setTimeout(() => this.saveLater(), SAVE_EVERY)
       return
     }
     const offset = this.pending

@@ -120,6 +120,11 @@ export class LogWriter extends EventEmitter {
     return this.active
   }
 
+  // Every segment on disk, oldest first; the last one is the active segment.
+  bases(): number[] {
+    return [...this.sizes.keys()].sort((a, b) => a - b)
+  }
+
   // The sealed segments, oldest first (the active one is never deleted).
   sealed(): number[] {
     return [...this.sizes.keys()].filter((b) => b !== this.active).sort((a, b) => a - b)
