@@ -3,7 +3,7 @@ import { mkdirSync, unlinkSync } from 'node:fs'
 import { describeSystemError, TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
 import { formatBytes } from '../core/units.js'
-import { info, warn } from '../core/log.js'
+import { info, warn, warnOnce } from '../core/log.js'
 import { runCommand, type Runtime } from '../core/runtime.js'
 import { acquireLock } from './lock.js'
 import { LogReader } from './log-reader.js'
@@ -32,6 +32,17 @@ export interface ChannelConfig {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+// A file of the channel that cannot be opened or read as one (a directory under a segment's name,
+// no permission): refuse to start with one line naming it, never a stack trace.
+const refuseOnSystemError = <T>(dir: string, open: () => T): T => {
+  try {
+    return open()
+  } catch (error) {
+    if (error instanceof TsfError || typeof (error as NodeJS.ErrnoException).code !== 'string') throw error
+    throw new TsfError(`${dir}: ${describeSystemError(error)}`)
+  }
+}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 // most bytes written but not yet fsynced before the channel stops reading its input
 const MAX_UNSYNCED = 16 * 1024 * 1024
@@ -53,19 +64,19 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   if (writing) locks.push(await acquireLock(dir, 'writer', 'another tsf channel is already writing to it'))
   if (readerName) locks.push(await acquireLock(dir, `reader.${readerName}`, `another tsf channel is already reading it as reader '${readerName}'`))
   const counters = rt.counters
-  const writer = writing ? LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync }) : undefined
+  const writer = writing ? refuseOnSystemError(dir, () => LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync })) : undefined
   if (writer?.recoveredQuarantine) counters.add('EventQuarantineCount', writer.recoveredQuarantine)
   if (mode === 'write') {
     const oldest = listSegments(dir)[0] ?? 0
     for (const name of config.readers) if (!loadOffset(dir, name)) saveOffset(dir, name, { index: oldest, segment: oldest, pos: 0 })
   }
   const reader = readerName
-    ? new LogReader(dir, readerName, {
+    ? refuseOnSystemError(dir, () => new LogReader(dir, readerName, {
         onDropped: (n) => counters.add('EventDropCount', n),
         onQuarantined: (n) => counters.add('EventQuarantineCount', n),
         recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
         segments: writer ? () => writer.bases() : undefined,
-      })
+      }))
     : undefined
 
   // --- segment deletion: sealed segments every registered reader has durably passed ---------
@@ -91,7 +102,14 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
     }
   }
   sweep()
-  const sweeper = setInterval(sweep, 250)
+  const sweeper = setInterval(() => {
+    try {
+      sweep()
+    } catch (error) {
+      // a segment that cannot be deleted stays on disk (counted in --stat); nothing is lost
+      warnOnce('sweep', `${dir}: could not delete a consumed segment: ${describeSystemError(error)}`)
+    }
+  }, 250)
   sweeper.unref()
 
   if (writer) {

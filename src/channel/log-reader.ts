@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { warn } from '../core/log.js'
 import type { Taken } from './log-writer.js'
-import { loadOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
+import { readOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
 import { quarantine } from './quarantine.js'
 import { checkRecord, linesOf } from './record.js'
 import { endIndex, readAt, skipBad } from './recovery.js'
@@ -44,6 +44,7 @@ export class LogReader {
   private saving?: Promise<void>
   // one buffer for every read: records are checked in it and heads handed out as views
   private buf = Buffer.allocUnsafe(CHUNK)
+  private left?: number // the segment read before this one
 
   constructor(
     private readonly dir: string,
@@ -51,7 +52,12 @@ export class LogReader {
     private readonly events: ReaderEvents = {},
   ) {
     const bases = listSegments(dir)
-    let offset = loadOffset(dir, name) ?? { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
+    const loaded = readOffset(dir, name)
+    const oldest = { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
+    if (loaded && !loaded.ok) {
+      warn(`reader ${name}: ${loaded.path}: ${loaded.why}, so its place is unknown: reading from the oldest record (index ${oldest.index}); what it had taken is sent again`)
+    }
+    let offset = loaded?.ok ? loaded.offset : oldest
     // Past the end of the log: the channel lost data that was not yet fsynced (a power loss) and
     // the upstream re-sends it under the same indexes. Start at the end, or those would be skipped.
     const end = bases.length ? endIndex(dir, bases.at(-1)!) : 0
@@ -88,6 +94,7 @@ export class LogReader {
 
   private open(base: number, pos: number): void {
     if (this.fd >= 0) closeSync(this.fd)
+    this.left = this.fd >= 0 ? this.segment : undefined
     this.fd = openSync(segmentPath(this.dir, base), 'r')
     this.segment = base
     this.pos = pos
@@ -196,7 +203,9 @@ export class LogReader {
   // Events that should have been here are not: a segment was cut short or emptied (by hand, or
   // by a disk that lost them) after they were written. Said once per gap, and counted.
   private missing(n: number, pos: number): void {
-    warn(`${segmentPath(this.dir, this.segment)}: ${n} event(s) missing before byte ${pos} (index ${this.next} to ${this.next + n - 1}): a segment file was cut short or emptied`)
+    // at the start of a segment, they were at the end of the one before
+    const where = pos === 0 && this.left !== undefined ? segmentPath(this.dir, this.left) : `${segmentPath(this.dir, this.segment)} (before byte ${pos})`
+    warn(`${where}: ${n} event(s) missing (index ${this.next} to ${this.next + n - 1}): the file was cut short or emptied`)
     this.events.onQuarantined?.(n)
     this.next += n
   }
