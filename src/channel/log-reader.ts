@@ -223,10 +223,13 @@ export class LogReader {
     // Nothing intact after it. In the active segment that is a record being written (or a torn
     // one the writer cuts off when it starts): wait. A sealed segment never changes again: keep
     // its bad end in quarantine and go on with the next segment (what is missing is said there).
-    const sealed = this.segments().some((b) => b > this.segment)
-    if (!sealed || fstatSync(this.fd).size !== size) return false
+    const later = this.segments().find((b) => b > this.segment)
+    if (later === undefined || fstatSync(this.fd).size !== size) return false
+    const lost = Math.max(0, later - this.next)
     const where = quarantine(this.dir, this.segment, this.pos, bad.bytes)
-    warn(`${segmentPath(this.dir, this.segment)}: ${bad.bytes.length} bad bytes at the end (byte ${this.pos}), kept in ${where}`)
+    warn(`${segmentPath(this.dir, this.segment)}: ${lost} event(s) skipped in ${bad.bytes.length} bad bytes at its end (byte ${this.pos}), kept in ${where}`)
+    if (lost) this.events.onQuarantined?.(lost)
+    this.next = Math.max(this.next, later)
     this.pos = size
     return true
   }
