@@ -26,7 +26,7 @@ const offsetPath = (dir: string, name: string): string => join(readersDir(dir), 
 export type LoadedOffset = { ok: true; offset: Offset } | { ok: false; path: string; why: string } | undefined
 
 const bare = (o: Offset): string => `{"index":${o.index},"segment":${o.segment},"pos":${o.pos}}`
-const encodeOffset = (o: Offset): string => `${bare(o).slice(0, -1)},"crc":${crc32(Buffer.from(bare(o)))}}\n`
+export const encodeOffset = (o: Offset): string => `${bare(o).slice(0, -1)},"crc":${crc32(Buffer.from(bare(o)))}}\n`
 
 // A reader's offset file: its offset, or why it cannot be used (the caller says so and reads from
 // the oldest record: duplicates, never loss), or undefined when there is none.
