@@ -11,7 +11,10 @@ import { LogWriter, type FsyncPolicy } from './log-writer.js'
 import { allOffsets, ensureReadersDir, loadOffset, saveOffset } from './offsets.js'
 import { OVERHEAD } from './record.js'
 import { listSegments, segmentPath } from './segments.js'
+import { DrainProgress } from './progress.js'
+import { endIndex } from './recovery.js'
 import { FreeSpace, type WhenFull } from './space.js'
+import { lagBytes } from './stat.js'
 
 export type ChannelMode = 'pass' | 'write' | 'read'
 
@@ -112,10 +115,14 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   }, 250)
   sweeper.unref()
 
+  // Flume's names mean events (ChannelSize) or a share (ChannelFillPercentage); bytes have names
+  // of their own (docs/channel.md, Metrics)
   if (writer) {
     counters.gauge('ChannelSize', () => Math.max(0, writer.nextIndex - minReaderIndex))
-    counters.gauge('ChannelCapacity', () => config.maxSize)
     counters.gauge('ChannelFillPercentage', () => Math.round((writer.totalBytes / config.maxSize) * 10000) / 100)
+    counters.gauge('ChannelSizeBytes', () => writer.totalBytes)
+    counters.gauge('ChannelCapacityBytes', () => config.maxSize)
+    if (reader) counters.gauge('ReaderBacklogEvents', () => Math.max(0, writer.nextIndex - reader.next))
   }
   counters.add('EventPutSuccessCount', 0)
   counters.add('EventTakeSuccessCount', 0)
@@ -225,19 +232,23 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   const readLoop = async (): Promise<number> => {
     if (!reader) return 0
     const out = await rt.output()
+    const bases = listSegments(dir)
+    const end = writer ? writer.nextIndex : bases.length ? endIndex(dir, bases.at(-1)!) : 0
+    const backlog = Math.max(0, end - reader.next)
+    const progress = new DrainProgress(reader.name, backlog, backlog ? lagBytes(dir, reader.position(), bases) : 0)
     for (;;) {
       if (rt.stop.aborted || fatal) break
       const batch = reader.read()
       if (batch) {
         const n = batch.count
-        const end = batch.end
         // the runs are views into the reader's buffer: written (copied) before the next read
         const last = batch.runs.length - 1
         for (let i = 0; i < last; i++) out.writeLines(batch.runs[i]!)
         out.writeLines(batch.runs[last] ?? EMPTY, () => {
-          reader.commit(end)
+          reader.commit(batch.end)
           counters.add('EventTakeSuccessCount', n)
         })
+        progress.took(n)
         await out.ready()
         continue
       }
@@ -245,6 +256,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       // nothing new: wait for the writer in this process, or poll the files for one elsewhere
       await idle(writer ? 1000 : 100)
     }
+    progress.done()
     const left = await out.end(config.shutdownTimeout)
     await reader.saveNow()
     if (left) info(`${left} event(s) sent downstream but not acked within --shutdown-timeout: they stay in the channel and are sent again next time`)
