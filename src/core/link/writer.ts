@@ -229,11 +229,7 @@ export class EventOutput extends EventEmitter {
     for (let i = 0; i < n; i++) {
       const head = heads[i]!
       this.position++
-      const room = (typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24
-      if (this.chunkBytes + room > this.chunk.length) {
-        if (this.chunkBytes >= CHUNK / 2) this.flush()
-        if (room > this.chunk.length) this.grow(room)
-      }
+      this.makeRoom((typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24)
       const buf = this.chunk as RawBuffer
       let at = this.chunkBytes
       if (typeof head === 'string') at += buf.utf8Write(head, at)
@@ -241,18 +237,36 @@ export class EventOutput extends EventEmitter {
         buf.set(head, at)
         at += head.length
       }
-      if (this.withCursor) {
-        buf.set(this.prefixBytes, at)
-        at += this.prefixBytes.length
-        at += this.digits.next(buf, at)
-        buf[at++] = 0x22 // "
-      }
-      buf[at++] = 0x7d // }
-      buf[at++] = 0x0a // \n
-      this.bytesOut += at - this.chunkBytes
-      this.chunkBytes = at
+      this.endLine(at)
     }
-    if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
+    this.wrote(onDurable, n > 0)
+  }
+
+  // Room in the chunk for a line of up to `room` bytes: hand on a well-filled chunk, or grow it.
+  private makeRoom(room: number): void {
+    if (this.chunkBytes + room <= this.chunk.length) return
+    if (this.chunkBytes >= CHUNK / 2) this.flush()
+    if (room > this.chunk.length) this.grow(room)
+  }
+
+  // Ends the line being rendered at `at` in the chunk: the cursor (when there is one), "}\n".
+  private endLine(at: number): void {
+    const buf = this.chunk
+    if (this.withCursor) {
+      buf.set(this.prefixBytes, at)
+      at += this.prefixBytes.length
+      at += this.digits.next(buf, at)
+      buf[at++] = 0x22 // "
+    }
+    buf[at++] = 0x7d // }
+    buf[at++] = 0x0a // \n
+    this.bytesOut += at - this.chunkBytes
+    this.chunkBytes = at
+  }
+
+  // After a write: its mark for onDurable, and the chunk handed on when full (or soon).
+  private wrote(onDurable: (() => void) | undefined, any: boolean): void {
+    if (onDurable || any) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
     if (this.chunkBytes >= CHUNK) this.flush()
     else if (!this.flushScheduled && this.chunkBytes > 0) {
       this.flushScheduled = true
@@ -270,32 +284,12 @@ export class EventOutput extends EventEmitter {
     while (at < lines.length) {
       let nl = lines.indexOf(0x0a, at)
       if (nl === -1) nl = lines.length
-      const room = nl - at + tail
-      if (this.chunkBytes + room > this.chunk.length) {
-        if (this.chunkBytes >= CHUNK / 2) this.flush()
-        if (room > this.chunk.length) this.grow(room)
-      }
-      const buf = this.chunk
-      let to = this.chunkBytes + lines.copy(buf, this.chunkBytes, at, nl)
+      this.makeRoom(nl - at + tail)
       this.position++
-      if (this.withCursor) {
-        buf.set(this.prefixBytes, to)
-        to += this.prefixBytes.length
-        to += this.digits.next(buf, to)
-        buf[to++] = 0x22 // "
-      }
-      buf[to++] = 0x7d // }
-      buf[to++] = 0x0a // \n
-      this.bytesOut += to - this.chunkBytes
-      this.chunkBytes = to
+      this.endLine(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
       at = nl + 1
     }
-    if (onDurable || lines.length) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
-    if (this.chunkBytes >= CHUNK) this.flush()
-    else if (!this.flushScheduled && this.chunkBytes > 0) {
-      this.flushScheduled = true
-      setImmediate(() => this.flush())
-    }
+    this.wrote(onDurable, lines.length > 0)
   }
 
   // Makes room for at least `need` more bytes, keeping what the chunk holds.
