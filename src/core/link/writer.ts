@@ -226,32 +226,53 @@ export class EventOutput extends EventEmitter {
     // Render straight into one buffer: per-event strings, a join and a UTF-8 encode of the join
     // cost about three times as much (see BENCHMARKS.md, codec). A full chunk is handed to the
     // stream at once, so a large write never grows (and copies) the buffer.
+    const tail = this.prefix.length + 24
     for (let i = 0; i < n; i++) {
       const head = heads[i]!
-      this.position++
-      this.makeRoom((typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24)
+      this.room((typeof head === 'string' ? head.length * 3 : head.length) + tail)
       const buf = this.chunk as RawBuffer
-      let at = this.chunkBytes
-      if (typeof head === 'string') at += buf.utf8Write(head, at)
+      const at = this.chunkBytes
+      if (typeof head === 'string') this.endEvent(at + buf.utf8Write(head, at))
       else {
         buf.set(head, at)
-        at += head.length
+        this.endEvent(at + head.length)
       }
-      this.endLine(at)
     }
-    this.wrote(onDurable, n > 0)
+    if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
+    if (this.chunkBytes >= CHUNK) this.flush()
+    else if (!this.flushScheduled && this.chunkBytes > 0) {
+      this.flushScheduled = true
+      setImmediate(() => this.flush())
+    }
   }
 
-  // Room in the chunk for a line of up to `room` bytes: hand on a well-filled chunk, or grow it.
-  private makeRoom(room: number): void {
-    if (this.chunkBytes + room <= this.chunk.length) return
-    if (this.chunkBytes >= CHUNK / 2) this.flush()
-    if (room > this.chunk.length) this.grow(room)
+  // The same as write() for events given as one run of bytes: event heads, each followed by "\n"
+  // (a channel block). No object per event: each line is copied and its cursor added.
+  writeLines(lines: Buffer, onDurable?: () => void): void {
+    if (this.closed) return
+    const tail = this.prefix.length + 24
+    for (let at = 0; at < lines.length; ) {
+      let nl = lines.indexOf(0x0a, at)
+      if (nl === -1) nl = lines.length
+      this.room(nl - at + tail)
+      this.endEvent(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
+      at = nl + 1
+    }
+    this.write(NO_HEADS, onDurable) // the mark for onDurable, and the chunk handed on
   }
 
-  // Ends the line being rendered at `at` in the chunk: the cursor (when there is one), "}\n".
-  private endLine(at: number): void {
+  // Makes sure the chunk has `room` more bytes: hands a well-filled chunk to the stream first.
+  private room(room: number): void {
+    if (this.chunkBytes + room > this.chunk.length) {
+      if (this.chunkBytes >= CHUNK / 2) this.flush()
+      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+    }
+  }
+
+  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow.
+  private endEvent(at: number): void {
     const buf = this.chunk
+    this.position++
     if (this.withCursor) {
       buf.set(this.prefixBytes, at)
       at += this.prefixBytes.length
@@ -262,34 +283,6 @@ export class EventOutput extends EventEmitter {
     buf[at++] = 0x0a // \n
     this.bytesOut += at - this.chunkBytes
     this.chunkBytes = at
-  }
-
-  // After a write: its mark for onDurable, and the chunk handed on when full (or soon).
-  private wrote(onDurable: (() => void) | undefined, any: boolean): void {
-    if (onDurable || any) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
-    if (this.chunkBytes >= CHUNK) this.flush()
-    else if (!this.flushScheduled && this.chunkBytes > 0) {
-      this.flushScheduled = true
-      setImmediate(() => this.flush())
-    }
-  }
-
-
-  // The same as write() for events given as one run of bytes: event heads, each followed
-  // by "\n" (a channel block). No object per event: each line is copied with its cursor added.
-  writeLines(lines: Buffer, onDurable?: () => void): void {
-    if (this.closed) return
-    const tail = this.withCursor ? this.prefixBytes.length + 24 : 2
-    let at = 0
-    while (at < lines.length) {
-      let nl = lines.indexOf(0x0a, at)
-      if (nl === -1) nl = lines.length
-      this.makeRoom(nl - at + tail)
-      this.position++
-      this.endLine(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
-      at = nl + 1
-    }
-    this.wrote(onDurable, lines.length > 0)
   }
 
   // Makes room for at least `need` more bytes, keeping what the chunk holds.
@@ -420,6 +413,7 @@ export class EventOutput extends EventEmitter {
 }
 
 const PIPE_BUF = 4096
+const NO_HEADS: EventHead[] = []
 
 // Cuts a run of whole lines into pieces of at most PIPE_BUF bytes that end with a newline: the
 // kernel writes each such piece to a pipe atomically. A longer line stays one piece (and may
