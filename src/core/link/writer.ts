@@ -413,7 +413,7 @@ export class EventOutput extends EventEmitter {
 }
 
 const PIPE_BUF = 4096
-const NO_HEADS: EventHead[] = []
+const NO_HEADS: never[] = [] // write(NO_HEADS, onDurable): only the mark and the flush
 
 // Cuts a run of whole lines into pieces of at most PIPE_BUF bytes that end with a newline: the
 // kernel writes each such piece to a pipe atomically. A longer line stays one piece (and may
