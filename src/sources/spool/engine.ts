@@ -140,8 +140,9 @@ class SpoolEngine {
       first = false
       while (this.queue.length && !this.stopping) {
         if (!('entry' in this.queue[0]!)) this.adoptGroup()
-        const next = this.queue.shift()!
-        if ('entry' in next) await this.ingest(next)
+        // every candidate of the group may have been rejected (quarantined, gone, changed)
+        const next = this.queue.shift()
+        if (next && 'entry' in next) await this.ingest(next)
       }
       if (this.stopping) break
       if (this.config.once && this.pendingOnce!.size === 0) break
