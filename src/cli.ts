@@ -30,11 +30,26 @@ export const commandFactories: (() => Command)[] = [
   makeCompletionCommand,
 ]
 
+// Help and version text on stdout: a reader that stops early (`tsf --help | head -1`) is not an
+// error, so EPIPE ends the write quietly instead of as an unhandled 'error' event.
+let helpErrorsHandled = false
+const writeHelp = (s: string): void => {
+  if (!helpErrorsHandled) {
+    helpErrorsHandled = true
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') process.stderr.write(`tsf: stdout: ${e.message}\n`)
+    })
+  }
+  process.stdout.write(s)
+}
+
 export const makeProgram = (): Command => {
   const program = new Command('tsf')
     .description('log collection as small Unix commands: sources, a durable channel and sinks joined by pipes and TCP')
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
+    // options after a command name are that command's (exec passes its command's options through)
+    .enablePositionalOptions()
     .addHelpText('after', `
 Examples:
   tsf tail -F /var/log/app.log | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020,c2:52020
@@ -44,9 +59,11 @@ Examples:
 Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
   for (const make of commandFactories) program.addCommand(make())
   program.exitOverride()
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  const output = { writeOut: writeHelp, writeErr: (s: string) => process.stderr.write(s) }
+  program.configureOutput(output)
   for (const cmd of program.commands) {
     cmd.exitOverride()
+    cmd.configureOutput(output)
     cmd.hook('preAction', () => setLogPrefix(`tsf ${cmd.name()}`))
   }
   return program
