@@ -288,7 +288,7 @@ export class TcpSink extends EventEmitter {
 
   // Resolves when the events held are under the limit (back pressure on the input loop).
   async room(limit: number, signal?: AbortSignal): Promise<void> {
-    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress')
+    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress', { signal }).catch(() => undefined)
   }
 
   // Sends what is left and waits until all is acked or the deadline passes; returns events unacked.
@@ -298,9 +298,23 @@ export class TcpSink extends EventEmitter {
     while (this.unacked > 0 && !this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) break
-      await Promise.race([once(this, 'progress'), sleep(Math.min(left, 200))])
+      await this.progressOrTimeout(Math.min(left, 200))
     }
     return this.unacked
+  }
+
+  // The next 'progress', or the timeout, whichever comes first; the listener goes either way (a
+  // dead destination would otherwise pile up one per wait: MaxListenersExceededWarning).
+  private progressOrTimeout(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.off('progress', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.on('progress', done)
+    })
   }
 
   close(): void {
@@ -312,4 +326,3 @@ export class TcpSink extends EventEmitter {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
