@@ -78,6 +78,7 @@ See man tsf-tail and docs/tail.md.`)
       operands,
       follow: options.follow,
       stateDir: options.state ?? defaultStateDir(operands, rules),
+      defaultState: options.state === undefined,
       fromEnd: options.fromEnd,
       rules,
       read: {

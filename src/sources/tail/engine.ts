@@ -9,12 +9,15 @@ import { CheckpointStore, type FileEntry } from './checkpoint-store.js'
 import { FileTail, type ReadConfig, type ReadResult } from './file-tail.js'
 import { FINGERPRINT_BYTES, hashBytes, identify, isSameFile, markAt, markMatches, readAt } from './identity.js'
 import { expand, type PathRules } from './paths.js'
+import { refuseIfCheckpointedElsewhere } from './state-elsewhere.js'
 import { Watcher } from './watcher.js'
 
 export interface TailConfig {
   operands: string[]
   follow: boolean
   stateDir: string
+  // stateDir is the default one for these paths (no --state): refuse files checkpointed elsewhere
+  defaultState?: boolean
   fromEnd: boolean
   rules: PathRules
   read: ReadConfig
@@ -53,6 +56,7 @@ const sameFileAt = (path: string, st: Stats): boolean => {
 const inodeKey = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`
 
 export const runTail = async (config: TailConfig, rt: Runtime): Promise<number> => {
+  if (config.defaultState) refuseIfCheckpointedElsewhere(config.stateDir, expand(config.operands, config.rules).files)
   const store = CheckpointStore.open(config.stateDir, config.checkpointInterval)
   try {
     return await new TailEngine(config, rt, store).run()
