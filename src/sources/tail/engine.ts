@@ -464,6 +464,26 @@ class TailEngine {
     return best
   }
 
+  // Is this file, new to us by its inode, a copy of a generation we know (same first bytes, and
+  // the bytes before that generation's checkpoint the same)? The released generation it copies,
+  // or 'wait' when that generation is still being read (a copy of a live file: its lines come
+  // through the original) or the copy is shorter than what we read (still being copied).
+  private copyOf(fd: number, st: Stats): FileEntry | 'wait' | undefined {
+    const heads = new Map<number, string>()
+    let best: FileEntry | undefined
+    for (const e of this.store.entries) {
+      if (e.headLen === 0 || st.size < e.headLen) continue
+      let head = heads.get(e.headLen)
+      if (head === undefined) heads.set(e.headLen, (head = hashBytes(readAt(fd, 0, e.headLen))))
+      if (head !== e.headHash) continue
+      if (st.size < e.pos) return 'wait'
+      if (!markMatches(fd, e.pos, e)) continue
+      if (!e.released || this.retiring.has(e)) return 'wait'
+      if (!best || e.released > best.released!) best = e
+    }
+    return best
+  }
+
   // Lists the operands and adopts the files not followed yet; a followed file no longer at any
   // watched path was rotated away (or deleted): it is finished, then let go.
   private scan(): void {
@@ -477,6 +497,10 @@ class TailEngine {
         if (this.initial) this.report(`missing:${path}`, `${path}: no such file (yet): waiting for it to appear`, false)
       }
       else this.report(`missing:${path}`, `${path}: no such file or directory`)
+    }
+    if (found.compressed.length) {
+      const n = found.compressed.length
+      this.report('compressed', `skipping ${n} compressed file${n === 1 ? '' : 's'} (${found.compressed.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}): rotated copies whose lines were read from the live file; --compressed reads them as they are`, false)
     }
     for (const path of found.notFiles) {
       this.report(`notfile:${path}`, `${path}: not a regular file (tail reads files; pipe other input into tsf channel or tsf ship)`)
@@ -526,6 +550,24 @@ class TailEngine {
         warn(`${path}: truncated or rewritten since it was last read (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
         this.retire(entry)
         entry = undefined
+      }
+      if (!entry) {
+        const copy = this.copyOf(fd, fst)
+        if (copy === 'wait') {
+          closeSync(fd) // a copy of a file still being read, or still being copied: looked at again later
+          continue
+        }
+        if (copy) {
+          // copytruncate's copy (app.log.1) of a generation we read: its stream goes on from the
+          // copy where our checkpoint stood, so what was written after it is read and nothing twice
+          info(`${path}: a copy of ${copy.lastPath} (copytruncate?): continuing its stream from offset ${copy.pos}, nothing read twice`)
+          copy.released = undefined
+          copy.dev = fst.dev
+          copy.ino = fst.ino
+          copy.lastPath = path
+          this.store.markDirty()
+          entry = copy
+        }
       }
       if (entry) {
         if (entry.released) info(`${path}: known as ${entry.path}; continuing from offset ${entry.pos}`)
