@@ -9,6 +9,7 @@ import { makeRollCommand } from './commands/roll.js'
 import { makeShipCommand } from './commands/ship.js'
 import { makeSpoolCommand } from './commands/spool.js'
 import { makeTailCommand } from './commands/tail.js'
+import { makeTopCommand } from './commands/top.js'
 import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
@@ -26,6 +27,7 @@ export const commandFactories: (() => Command)[] = [
   makeShipCommand,
   makeCollectCommand,
   makeRollCommand,
+  makeTopCommand,
   makeDemoCommand,
   makeCompletionCommand,
 ]

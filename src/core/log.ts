@@ -1,11 +1,12 @@
 import { chalkStderr } from 'chalk'
+import { colourFor } from './colour.js'
 
 // Diagnostics of the tool itself: one line each on stderr, "tsf <cmd>: message".
 // stdout carries only events. Colour only on a TTY and never when NO_COLOR is set.
 let prefix = 'tsf'
 let quiet = false
 const useColour = (): boolean =>
-  Boolean(process.stderr.isTTY) && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '') && chalkStderr.level > 0
+  colourFor(process.stderr) && chalkStderr.level > 0
 
 export const setLogPrefix = (name: string): void => { prefix = name }
 export const setQuiet = (value: boolean): void => { quiet = value }

@@ -46,6 +46,8 @@ export class WireConnection extends EventEmitter {
   private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
   private nextId = 1
   private gzip = false
+  // the collector takes agent report frames (it said report=1)
+  private reports = false
   private ended = false
   private ackTimer?: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
@@ -96,7 +98,7 @@ export class WireConnection extends EventEmitter {
       }
       const timer = setTimeout(() => fail(new ConnectionError(`no handshake within ${options.connectTimeout} ms`)), options.connectTimeout)
       const cn = newNonce()
-      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip)))
+      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip, true)))
       socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describe(e))))
       socket.on('close', () => fail(new ConnectionError(opened ? 'connection closed' : 'connection closed during the handshake')))
       const lines = new LineReader()
@@ -118,6 +120,7 @@ export class WireConnection extends EventEmitter {
               if (msg.fields.auth === 'token' && !options.token) throw new ConnectionError('asks for a token and we have none (--token-file)', true)
               if (msg.fields.auth !== 'token' && options.token) throw new ConnectionError('does not ask for a token although we have one: not the collector we were told to trust', true)
               this.gzip = options.gzip && msg.fields.compress === 'gzip'
+              this.reports = msg.fields.report === '1'
               socket.write(authLine(options.token ? clientProof(options.token, cn, sn) : undefined))
               step = 'ok'
             } else if (step === 'ok' && msg.verb === 'OK') {
@@ -179,6 +182,15 @@ export class WireConnection extends EventEmitter {
     socket.write(header)
     socket.write(payload)
     socket.uncork()
+  }
+
+  // A report goes out only to a collector that asked for them, and only when nothing is backed up:
+  // it never makes a batch wait. Dropped otherwise (the next one says the same, newer).
+  sendReport(frame: Buffer): void {
+    if (!this.reports || this.ended || !this.socket || this.socket.writableNeedDrain) return
+    this.writing = this.writing.then(() => {
+      if (!this.ended && this.socket && !this.socket.writableNeedDrain) this.socket.write(frame)
+    })
   }
 
   get needDrain(): boolean {

@@ -54,6 +54,7 @@ export class TcpSink extends EventEmitter {
   private closed = false
   private activeFailover?: Target
   private lastActive?: Target // for saying where traffic moved
+  lastFailure?: { at: number; message: string }
 
   constructor(private readonly options: TcpSinkOptions) {
     super()
@@ -139,6 +140,7 @@ export class TcpSink extends EventEmitter {
       }
       if (active !== best) {
         const before = active ?? this.lastActive
+        if (before && before !== best) this.options.counters.add('FailoverCount')
         if (before && before !== best) info(`sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`)
         this.activeFailover = this.lastActive = best
       }
@@ -283,7 +285,18 @@ export class TcpSink extends EventEmitter {
       if (t.lastError !== message) warn(`${t.dest.name}: ${message} (retrying in ${Math.round(penalty / 100) / 10} s)`)
     }
     t.lastError = message
+    this.lastFailure = { at: Date.now(), message: `${t.dest.name}: ${message}` }
     this.connectWhatIsNeeded()
+  }
+
+  // For the agent report: where traffic goes now, and the last thing that went wrong.
+  get activeName(): string | undefined {
+    return (this.activeFailover ?? this.live()[0])?.dest.name
+  }
+
+  // Sends a report frame on every connection whose collector takes them and has room.
+  sendReport(frame: Buffer): void {
+    for (const t of this.live()) t.conn?.sendReport(frame)
   }
 
   // Resolves when the events held are under the limit (back pressure on the input loop).

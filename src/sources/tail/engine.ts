@@ -94,6 +94,23 @@ class TailEngine {
     }
     rt.stop.addEventListener('abort', () => this.signal(), { once: true })
     rt.counters.gauge('OpenFileCount', () => this.tails.size)
+    // lag: bytes in the files past the acked checkpoint (read at each scrape, one fstat per file)
+    rt.counters.gauge('TailLagBytes', () => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0))
+    rt.counters.table('files', 'file', () => this.lagRows())
+  }
+
+  lagRows(): { file: string; SizeBytes: number; AckedBytes: number; LagBytes: number }[] {
+    const rows = []
+    for (const t of this.tails) {
+      let size = t.entry.pos
+      try {
+        if (!t.closed) size = fstatSync(t.fd).size
+      } catch {
+        // closed meanwhile: nothing left to read from it
+      }
+      rows.push({ file: t.path, SizeBytes: size, AckedBytes: t.entry.pos, LagBytes: Math.max(0, size - t.entry.pos) })
+    }
+    return rows
   }
 
   async run(): Promise<number> {

@@ -6,6 +6,7 @@ import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
 import type { EventSink } from './event-sink.js'
+import { Agents } from './agents.js'
 import { Session, type SessionOptions } from './session.js'
 
 export interface ListenerOptions extends SessionOptions {
@@ -26,6 +27,7 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 export class TcpListeners {
   private readonly servers: Server[] = []
   private readonly sessions = new Set<Session>()
+  private readonly agents: Agents
 
   constructor(
     private readonly options: ListenerOptions,
@@ -33,6 +35,7 @@ export class TcpListeners {
     private readonly counters: Counters,
   ) {
     counters.gauge('OpenConnectionCount', () => this.sessions.size)
+    this.agents = new Agents(counters)
   }
 
   async start(): Promise<void> {
@@ -74,7 +77,7 @@ export class TcpListeners {
       setTimeout(() => socket.destroy(), 1000).unref()
       return
     }
-    const session = new Session(socket, this.sink, this.options, this.counters)
+    const session = new Session(socket, this.sink, this.options, this.counters, this.agents)
     this.sessions.add(session)
     socket.on('close', () => {
       this.sessions.delete(session)

@@ -22,6 +22,8 @@ import {
   validNonce,
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
+import { decodeReport } from '../../core/wire/report.js'
+import type { AgentRecord, Agents } from './agents.js'
 import type { EventSink } from './event-sink.js'
 
 const gunzipAsync = promisify(gunzip)
@@ -54,12 +56,15 @@ export class Session {
   private sn = ''
   private readTimer?: NodeJS.Timeout
   private splitter?: LineSplitter
+  private agent?: AgentRecord
+  private reports = false
 
   constructor(
     private readonly socket: Socket,
     private readonly sink: EventSink,
     private readonly options: SessionOptions,
     private readonly counters: Counters,
+    private readonly agents?: Agents,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     this.decoder = new FrameDecoder(options.maxBatchBytes)
@@ -119,7 +124,8 @@ export class Session {
         this.cn = msg.fields.nonce
         this.sn = newNonce()
         const gzip = this.options.gzip && (msg.fields.compress ?? '').split(',').includes('gzip')
-        this.socket.write(challengeLine(this.sn, Boolean(this.options.token), gzip))
+        this.reports = msg.fields.report === '1'
+        this.socket.write(challengeLine(this.sn, Boolean(this.options.token), gzip, this.reports))
         this.mode = 'auth'
       } else if (this.mode === 'auth') {
         if (msg.verb !== 'AUTH') return this.fail('sent a malformed hello')
@@ -130,6 +136,7 @@ export class Session {
         }
         this.socket.write(okLine(token ? serverProof(token, this.cn, this.sn) : undefined))
         this.mode = 'frames'
+        this.agent = this.agents?.connected(this.peer)
         this.disarmReadTimer()
         const rest = this.lines.rest()
         if (rest.length) this.onFrameBytes(rest)
@@ -139,6 +146,7 @@ export class Session {
   }
 
   private onFrameBytes(chunk: Buffer): void {
+    if (this.agent) this.agent.lastContact = Date.now()
     this.decoder.push(chunk, (frame) => this.frames.push(frame))
     if (this.decoder.partial) this.armReadTimer()
     else this.disarmReadTimer()
@@ -153,6 +161,11 @@ export class Session {
     try {
       while (this.frames.length && !this.closed) {
         const frame = this.frames.shift()!
+        if (frame.type === FrameType.report && this.reports) {
+          const report = decodeReport(frame.payload)
+          if (report && this.agent) this.agent.report = report
+          continue
+        }
         if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
         let payload = frame.payload
         if (frame.flags & FLAG_GZIP) {
@@ -170,10 +183,17 @@ export class Session {
         })
         const id = frame.id
         const n = heads.length
+        const bytes = payload.length
         this.counters.add('EventReceivedCount', n)
+        this.counters.add('ByteReceivedCount', bytes)
         this.counters.add('BatchReceivedCount')
+        if (this.agent) {
+          this.agent.events += n
+          this.agent.bytes += bytes
+          this.agent.batches++
+        }
         // the callback may be kept a while after it ran: it must not hold the batch's bytes
-        this.sink.write(heads, () => this.acked(id, n))
+        this.sink.write(heads, () => this.acked(id, n, bytes))
         await this.sink.ready()
       }
     } finally {
@@ -182,8 +202,13 @@ export class Session {
     }
   }
 
-  private acked(id: number, n: number): void {
+  private acked(id: number, n: number, bytes: number): void {
     this.counters.add('EventAcceptedCount', n)
+    this.counters.add('ByteAcceptedCount', bytes)
+    if (this.agent) {
+      this.agent.accepted += n
+      this.agent.acceptedBytes += bytes
+    }
     if (!this.closed) this.socket.write(ackFrame(id))
   }
 
@@ -239,6 +264,7 @@ export class Session {
   }
 
   private onClose(): void {
+    if (this.agent) this.agents?.disconnected(this.agent)
     if (this.mode === 'plain' && !this.closed) this.flushPlain()
     this.closed = true
     this.disarmReadTimer()
