@@ -52,7 +52,17 @@ const MiB = 1024 * 1024
 const rate = (now: number | undefined, before: number | undefined, seconds: number): number =>
   now === undefined || before === undefined || seconds <= 0 || now < before ? 0 : (now - before) / seconds
 
-export const buildFleet = (samples: CollectorSample[], previous?: CollectorSample[]): Fleet => {
+// An agent's own figures come with its reports (every few seconds), not with each scrape: their
+// rate is measured between two reports, and kept while no newer report came.
+const reportRate = (a: Record<string, unknown>, pa: Record<string, unknown> | undefined, kept: number | undefined, field: string): number => {
+  const r = a.report as { at: number; ship: Record<string, number> } | undefined
+  const pr = pa?.report as { at: number; ship: Record<string, number> } | undefined
+  if (!r || !pr) return 0
+  if (r.at === pr.at) return kept ?? 0
+  return rate(r.ship[field], pr.ship[field], (r.at - pr.at) / 1000)
+}
+
+export const buildFleet = (samples: CollectorSample[], previous?: CollectorSample[], before?: Fleet): Fleet => {
   const collectors: CollectorRow[] = []
   const agents: AgentRow[] = []
   for (const s of samples) {
@@ -86,7 +96,7 @@ export const buildFleet = (samples: CollectorSample[], previous?: CollectorSampl
         host: String(a.host ?? '?'),
         peer: String(a.peer ?? ''),
         connected: a.connected !== false,
-        eventsInPerSec: rate(get(a, 'EventTakeSuccessCount'), get(pa, 'EventTakeSuccessCount'), seconds),
+        eventsInPerSec: reportRate(a, pa, before?.agents.find((x) => x.collector === s.target.name && x.agent === a.agent)?.eventsInPerSec, 'EventTakeSuccessCount'),
         eventsOutPerSec: rate(get(a, 'EventAcceptedCount'), get(pa, 'EventAcceptedCount'), seconds),
         mibOutPerSec: rate(get(a, 'ByteAcceptedCount'), get(pa, 'ByteAcceptedCount'), seconds) / MiB,
         received: get(a, 'EventReceivedCount') ?? 0,

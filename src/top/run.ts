@@ -63,6 +63,7 @@ export const runTop = async (config: TopConfig): Promise<number> => {
 
   if (interactive) process.stdout.write(ENTER_SCREEN)
   let previous: CollectorSample[] | undefined
+  let last: Fleet | undefined
   let anyUp = false
   try {
     // rates need two looks: the first view comes one interval after the first sample
@@ -72,8 +73,9 @@ export const runTop = async (config: TopConfig): Promise<number> => {
       await pause(config.interval)
       if (stop.signal.aborted) break
       const samples = await sampleAll(config.targets, config.timeout)
-      const fleet = buildFleet(samples, previous)
+      const fleet = buildFleet(samples, previous, last)
       previous = samples
+      last = fleet
       anyUp = fleet.collectors.some((c) => c.up)
       show(fleet)
       if (config.once) break
