@@ -11,7 +11,14 @@ const useColour = (): boolean =>
 export const setLogPrefix = (name: string): void => { prefix = name }
 export const setQuiet = (value: boolean): void => { quiet = value }
 
+// a progress line on the terminal is wiped before a diagnostic line, and redrawn by its timer
+let beforeLine: (() => void) | undefined
+export const setBeforeLine = (f: (() => void) | undefined): void => {
+  beforeLine = f
+}
+
 const emit = (text: string): void => {
+  beforeLine?.()
   try {
     process.stderr.write(`${text}\n`)
   } catch {

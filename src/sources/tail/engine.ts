@@ -11,6 +11,7 @@ import { FINGERPRINT_BYTES, hashBytes, identify, isSameFile, markAt, markMatches
 import { expand, type PathRules } from './paths.js'
 import { refuseIfCheckpointedElsewhere } from './state-elsewhere.js'
 import { Watcher } from './watcher.js'
+import { mib, Progress, Rate } from '../../core/progress.js'
 
 export interface TailConfig {
   operands: string[]
@@ -29,6 +30,8 @@ export interface TailConfig {
   inotify: boolean
 }
 
+// the progress line shows when tail is at least this far behind
+const PROGRESS_MIN_LAG = 1024 * 1024
 // bytes read from one file before the others get their turn
 const BUDGET = 256 * 1024
 const READ_CHUNK = 64 * 1024
@@ -86,6 +89,7 @@ class TailEngine {
   private failures = 0
   private fatal?: unknown
   private initial = true
+  private ackedBytes = 0
 
   constructor(private readonly config: TailConfig, private readonly rt: Runtime, private readonly store: CheckpointStore) {
     store.onError = (e) => {
@@ -97,6 +101,35 @@ class TailEngine {
     // lag: bytes in the files past the acked checkpoint (read at each scrape, one fstat per file)
     rt.counters.gauge('TailLagBytes', () => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0))
     rt.counters.table('files', 'file', () => this.lagRows())
+  }
+
+  // On a terminal, a progress line while tail is more than a MiB behind (catching up after a start
+  // or an outage downstream); the catch-up after the start ends with one summary line.
+  private showProgress(): () => void {
+    const rate = new Rate()
+    const lagNow = (): number => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0)
+    const progress = new Progress('tsf tail', () => {
+      const rows = this.lagRows().filter((r) => r.LagBytes > 0)
+      const lag = rows.reduce((sum, r) => sum + r.LagBytes, 0)
+      const perSecond = rate.perSecond(this.ackedBytes)
+      return lag >= PROGRESS_MIN_LAG ? `catching up: ${mib(lag)} MiB behind in ${rows.length} file${rows.length === 1 ? '' : 's'}, ${mib(perSecond)} MiB/s` : undefined
+    })
+    progress.start()
+    let caughtUp = false
+    const summary = (): void => {
+      if (caughtUp) return
+      caughtUp = true
+      if (this.ackedBytes > 0 && progress.worthSaying(this.ackedBytes)) info(`caught up: ${mib(this.ackedBytes)} MiB from ${this.tails.size} file${this.tails.size === 1 ? '' : 's'} in ${progress.elapsed.toFixed(1)} s`)
+    }
+    const check = setInterval(() => {
+      if (lagNow() === 0) summary()
+    }, 1000)
+    check.unref()
+    return () => {
+      clearInterval(check)
+      progress.stop()
+      summary()
+    }
   }
 
   lagRows(): { file: string; SizeBytes: number; AckedBytes: number; LagBytes: number }[] {
@@ -118,6 +151,7 @@ class TailEngine {
     this.recover()
     this.scan()
     this.initial = false
+    const progress = this.showProgress()
     if (this.config.follow) {
       this.watcher = new Watcher(
         {
@@ -151,6 +185,7 @@ class TailEngine {
       await this.loop()
     } finally {
       this.watcher?.close()
+      progress()
     }
     if (this.fatal) throw this.fatal
     return this.finish()
@@ -267,6 +302,7 @@ class TailEngine {
   private durable(t: FileTail, entry: FileEntry, pos: number, seq: number, n: number): void {
     this.rt.counters.add('EventAcceptedCount', n)
     if (pos > entry.pos) {
+      this.ackedBytes += pos - entry.pos
       entry.pos = pos
       entry.seq = seq
       if (entry.cuts) {
