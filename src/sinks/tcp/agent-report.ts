@@ -21,6 +21,7 @@ const readUpstream = async (endpoint: { host: string; port: number }): Promise<R
   try {
     const res = await fetch(`http://${where}/metrics.json`, { signal: AbortSignal.timeout(UPSTREAM_TIMEOUT) })
     const body = (await res.json()) as Record<string, unknown>
+    // per-file rows: the files furthest behind are the ones worth the report's room
     for (const [k, v] of Object.entries(body)) {
       if (Array.isArray(v)) body[k] = [...v].sort((a, b) => Number((b as Record<string, number>).LagBytes ?? 0) - Number((a as Record<string, number>).LagBytes ?? 0)).slice(0, MAX_ROWS)
     }

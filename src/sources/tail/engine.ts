@@ -99,7 +99,7 @@ class TailEngine {
     rt.stop.addEventListener('abort', () => this.signal(), { once: true })
     rt.counters.gauge('OpenFileCount', () => this.tails.size)
     // lag: bytes in the files past the acked checkpoint (read at each scrape, one fstat per file)
-    rt.counters.gauge('TailLagBytes', () => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0))
+    rt.counters.gauge('LagBytes', () => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0))
     rt.counters.table('files', 'file', () => this.lagRows())
   }
 

@@ -25,18 +25,18 @@ export class AgentRecord {
   }
 }
 
-// Sums of a numeric counter over the upstream stages an agent reported.
-const upstreamSum = (report: AgentReport | undefined, field: string): number | undefined => {
+// Sums of one counter of one kind of upstream stage (tail's LagBytes, channel's ChannelSize) over
+// the stages an agent reported; undefined when it reported none of that kind.
+const upstreamSum = (report: AgentReport | undefined, component: string, field: string): number | undefined => {
   let sum: number | undefined
   for (const u of report?.upstream ?? []) {
-    for (const v of Object.values(u)) {
-      if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as Record<string, unknown>)[field] === 'number') {
-        sum = (sum ?? 0) + ((v as Record<string, number>)[field] ?? 0)
-      }
-    }
+    const v = (u[component] as Record<string, unknown> | undefined)?.[field]
+    if (typeof v === 'number') sum = (sum ?? 0) + v
   }
   return sum
 }
+
+const defined = (key: string, v: number | undefined): Record<string, number> => (v === undefined ? {} : { [key]: v })
 
 export class Agents {
   private readonly live = new Set<AgentRecord>()
@@ -84,8 +84,8 @@ export class Agents {
               PendingEvents: r.ship.ChannelSize ?? 0,
               FailoverCount: r.failovers,
               ErrorCount: r.errors,
-              ...(upstreamSum(r, 'TailLagBytes') !== undefined ? { TailLagBytes: upstreamSum(r, 'TailLagBytes') } : {}),
-              ...(upstreamSum(r, 'ChannelSize') !== undefined ? { ChannelBacklog: upstreamSum(r, 'ChannelSize') } : {}),
+              ...defined('TailLagBytes', upstreamSum(r, 'tail', 'LagBytes')),
+              ...defined('ChannelBacklog', upstreamSum(r, 'channel', 'ChannelSize')),
               ReportAgoSeconds: Math.round((now - r.at) / 100) / 10,
               lastError: r.lastError,
               active: r.active,

@@ -28,9 +28,9 @@ t.test('a stalled downstream: the lag per file and in total; once all is acked: 
   t.equal(row.SizeBytes, size)
   t.equal(row.LagBytes, size - row.AckedBytes)
   t.ok(row.LagBytes > 1024 * 1024, `megabytes behind (${row.LagBytes})`)
-  t.equal(m!.tail.TailLagBytes, row.LagBytes, 'the total is the sum of the files')
+  t.equal(m!.tail.LagBytes, row.LagBytes, 'the total is the sum of the files')
   const prom = await metrics(21720, '/metrics')
-  t.match(prom, /^tsf_tail_tail_lag_bytes \d+$/m)
+  t.match(prom, /^tsf_tail_lag_bytes \d+$/m)
   t.match(prom, new RegExp(`^tsf_tail_files_lag_bytes\\{file="${log.replace(/[.\\/]/g, '\\$&')}"\\} \\d+$`, 'm'), 'per file, labelled, in Prometheus text')
   stalled.child.kill('SIGKILL')
 
@@ -44,7 +44,7 @@ t.test('a stalled downstream: the lag per file and in total; once all is acked: 
     await new Promise((r) => setTimeout(r, 50))
   }
   t.equal(done!.tail.EventAcceptedCount, 100_000)
-  t.equal(done!.tail.TailLagBytes, 0, 'caught up: no lag')
+  t.equal(done!.tail.LagBytes, 0, 'caught up: no lag')
   process.kill(Number(text(`${dir}/tail.pid`).trim()), 'SIGTERM')
   await p.done
 })
