@@ -1,19 +1,12 @@
 import { Command, Option } from 'commander'
 import { colourFor } from '../core/colour.js'
 import { UsageError } from '../core/errors.js'
-import { SORT_KEYS, type SortKey } from '../top/fleet.js'
-import { runTop } from '../top/run.js'
+import { SORT_KEYS } from '../top/fleet.js'
+import { runTop, type TopConfig } from '../top/run.js'
 import { parseTarget } from '../top/sample.js'
 import { choice, duration } from './common.js'
 
-interface TopOptions {
-  interval: number
-  timeout: number
-  once: boolean
-  json: boolean
-  sort: SortKey
-  filter?: string
-}
+type TopOptions = Omit<TopConfig, 'targets' | 'colour'>
 
 export const makeTopCommand = (): Command => {
   const cmd = new Command('top')
@@ -40,6 +33,6 @@ See man tsf-top and docs/top.md.`)
     const targets = operands.flatMap((o) => o.split(',')).filter(Boolean).map(parseTarget)
     if (targets.length === 0) throw new UsageError('expected the --metrics address of at least one collector, as in: tsf top c1:9100')
     if (options.interval < 100) throw new UsageError('--interval: at least 100ms')
-    process.exitCode = await runTop({ targets, interval: options.interval, timeout: options.timeout, once: options.once, json: options.json, sort: options.sort, filter: options.filter, colour: colourFor(process.stdout) })
+    process.exitCode = await runTop({ ...options, targets, colour: colourFor(process.stdout) })
   })
 }

@@ -4,9 +4,8 @@ import { appendFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { createServer } from 'node:net'
 import t from 'tap'
-import { sh } from '../fixtures/procs.js'
+import { closedPort, sh } from '../fixtures/procs.js'
 import { until } from '../fixtures/tcp-helpers.js'
 import { startAgent, startCollector, tsf } from './fleet-procs.js'
 
@@ -18,13 +17,6 @@ interface TopJson {
 const topJson = (t: Tap.Test, args: string): Promise<{ code: number | null; view?: TopJson; stderr: string }> =>
   sh(t, `${tsf} top ${args} --once --json --interval 200ms`).done.then((r) => ({ code: r.code, stderr: r.stderr, view: r.stdout ? (JSON.parse(r.stdout) as TopJson) : undefined }))
 
-const closedPort = async (): Promise<number> => {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 const lines = (from: number, n: number): string => Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join('')
 

@@ -7,6 +7,7 @@ import { encodeBatch } from '../../core/wire/batch.js'
 import { ConnectionError, WireConnection, type ConnectionOptions } from './connection.js'
 import type { TcpDestination } from './destination.js'
 import type { InputShare, OutBatch } from './out-batch.js'
+import { eventOrTimeout } from '../../core/wait.js'
 import { penaltyFor } from './penalty.js'
 
 export type Policy = 'failover' | 'round-robin' | 'random'
@@ -311,24 +312,11 @@ export class TcpSink extends EventEmitter {
     while (this.unacked > 0 && !this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) break
-      await this.progressOrTimeout(Math.min(left, 200))
+      await eventOrTimeout(this, 'progress', Math.min(left, 200))
     }
     return this.unacked
   }
 
-  // The next 'progress', or the timeout, whichever comes first; the listener goes either way (a
-  // dead destination would otherwise pile up one per wait: MaxListenersExceededWarning).
-  private progressOrTimeout(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        this.off('progress', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      this.on('progress', done)
-    })
-  }
 
   close(): void {
     this.closed = true

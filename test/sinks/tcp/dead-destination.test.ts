@@ -1,14 +1,6 @@
-import { createServer } from 'node:net'
 import t from 'tap'
-import { sh, tsf } from '../../fixtures/procs.js'
+import { closedPort, sh, tsf } from '../../fixtures/procs.js'
 
-const closedPort = async (): Promise<number> => {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 // flush() waited on 'progress' with a timeout and left a listener behind at each round: after ten
 // rounds on a dead destination Node printed MaxListenersExceededWarning.

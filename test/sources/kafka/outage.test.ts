@@ -1,17 +1,9 @@
 // collect --from kafka:// stopped while no broker answers (an outage): it used to end with a
 // kafkajs stack trace and exit 70 (the consumer was paused before it ever ran). No broker is
 // needed: the URL points at a port nobody listens on.
-import { createServer } from 'node:net'
 import t from 'tap'
-import { sh, tsf, until } from '../../fixtures/procs.js'
+import { closedPort, sh, tsf, until } from '../../fixtures/procs.js'
 
-const closedPort = async (): Promise<number> => {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 t.test('SIGTERM during a broker outage: exit 0, one line, no stack trace', async (t) => {
   const port = await closedPort()
