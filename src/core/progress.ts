@@ -1,8 +1,8 @@
-import { info, setBeforeLine } from './log.js'
+import { setBeforeLine } from './log.js'
 
-// A progress line on stderr for long work (tail catching up, a spool backlog): redrawn in place
-// at most once a second, and only when stderr is a terminal, so logs read by programs never see
-// it. Work that took a while ends with one summary line instead, terminal or not.
+// A progress line on stderr for long work (tail catching up, a spool backlog): drawn at start, then
+// redrawn in place at most once a second, and only when stderr is a terminal, so logs read by
+// programs never see it. The caller ends work that took a while with one summary line.
 export class Progress {
   private timer?: NodeJS.Timeout
   private shown = false
@@ -18,6 +18,7 @@ export class Progress {
 
   start(): void {
     if (!process.stderr.isTTY) return
+    this.draw()
     this.timer = setInterval(() => this.draw(), this.every)
     this.timer.unref()
     setBeforeLine(() => this.clear())
@@ -45,15 +46,14 @@ export class Progress {
     return this.elapsed >= 1 || bytes >= 1024 * 1024
   }
 
-  // Ends the line, then says the summary if there is one.
-  stop(summary?: string | false): void {
+  // Ends the line (the caller says its summary, if any, after this).
+  stop(): void {
     if (this.stopped) return
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     this.clear()
     setBeforeLine(undefined)
-    if (summary) info(summary)
   }
 }
 

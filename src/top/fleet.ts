@@ -55,11 +55,9 @@ const rate = (now: number | undefined, before: number | undefined, seconds: numb
 // An agent's own figures come with its reports (every few seconds), not with each scrape: their
 // rate is measured between two reports, and kept while no newer report came.
 const reportRate = (a: Record<string, unknown>, pa: Record<string, unknown> | undefined, kept: number | undefined, field: string): number => {
-  const r = a.report as { at: number; ship: Record<string, number> } | undefined
-  const pr = pa?.report as { at: number; ship: Record<string, number> } | undefined
-  if (!r || !pr) return 0
-  if (r.at === pr.at) return kept ?? 0
-  return rate(r.ship[field], pr.ship[field], (r.at - pr.at) / 1000)
+  if (typeof a.reportAt !== 'string' || typeof pa?.reportAt !== 'string') return 0
+  if (a.reportAt === pa.reportAt) return kept ?? 0
+  return rate(num(a[field]), num(pa[field]), (Date.parse(a.reportAt) - Date.parse(pa.reportAt)) / 1000)
 }
 
 export const buildFleet = (samples: CollectorSample[], previous?: CollectorSample[], before?: Fleet): Fleet => {
@@ -108,7 +106,7 @@ export const buildFleet = (samples: CollectorSample[], previous?: CollectorSampl
         errors: get(a, 'ErrorCount'),
         lastError: lastError ? lastError.message : undefined,
         lastContactSeconds: get(a, 'LastContactAgoSeconds') ?? 0,
-        reports: a.report !== undefined,
+        reports: a.reportAt !== undefined,
       })
     }
   }

@@ -3,7 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { gzip, constants as zlibConstants } from 'node:zlib'
 import { promisify } from 'node:util'
-import { encodeHeader, FLAG_GZIP, FrameDecoder, FrameType, type Frame } from '../../core/wire/frames.js'
+import { encodeHeader, FLAG_GZIP, FRAME_HEADER, FrameDecoder, FrameType, type Frame } from '../../core/wire/frames.js'
 import {
   authLine,
   clientProof,
@@ -189,7 +189,8 @@ export class WireConnection extends EventEmitter {
   sendReport(frame: Buffer): void {
     if (!this.reports || this.ended || !this.socket || this.socket.writableNeedDrain) return
     this.writing = this.writing.then(() => {
-      if (!this.ended && this.socket && !this.socket.writableNeedDrain) this.socket.write(frame)
+      // through writeFrame like a batch, so whatever the frame layer adds to every frame applies
+      if (!this.ended && this.socket && !this.socket.writableNeedDrain) this.writeFrame(frame.subarray(0, FRAME_HEADER), frame.subarray(FRAME_HEADER))
     })
   }
 

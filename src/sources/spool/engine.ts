@@ -121,7 +121,7 @@ class SpoolEngine {
       this.recover()
       await this.loop()
     } finally {
-      progress.stop(progress.worthSaying(this.bytesRead) && `ingested ${this.filesDone} files (${mib(this.bytesRead)} MiB) in ${progress.elapsed.toFixed(1)} s`)
+      progress.stop() // finish() says how many files were ingested
     }
     if (this.fatal) throw this.fatal
     return this.finish()
