@@ -6,6 +6,7 @@ import { readSecretFile, readToken } from '../core/wire/secrets.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
+import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 interface ShipFlags extends ReaderOptions, RunnerOptions {
@@ -34,7 +35,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
     .description('send events from stdin to tsf collectors over TCP, acked end to end, with failover or load balancing')
-    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC')
+    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION')
     .option('--failover', 'send to the first live destination in the order given (the default with several)')
     .addOption(new Option('--balance <how>', 'spread batches over live destinations').argParser(choice('--balance', ['round-robin', 'random'])))
     .addOption(new Option('--batch <events>', 'most events in one batch').default(2000).argParser(count('--batch')))
@@ -55,9 +56,15 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--report-interval <duration>', "how often ship tells its collectors how it is doing (for tsf top; 0: never)").default(5000, '5s').argParser(duration('--report-interval')))
     .addOption(new Option('--report-upstream <host:port>', 'the --metrics address of a stage before ship (tail, channel) whose lag and backlog go into the reports (repeatable)').argParser(collect(hostPort('--report-upstream'))))
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
+  addMongoOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
+    if (dests.some(isMongoUrl)) {
+      process.exitCode = await shipToMongo(dests, flags, cmd)
+      return
+    }
+    refuseMongoOptions(cmd)
     if (dests.some(isKafkaUrl)) {
       process.exitCode = await shipToKafka(dests, flags, cmd)
       return
