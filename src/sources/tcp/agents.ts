@@ -18,10 +18,11 @@ export class AgentRecord {
   accepted = 0
   acceptedBytes = 0
   report?: AgentReport
-  constructor(readonly peer: string) {}
+  // authenticated: the name it proved with its token (ship --agent, collect --agents)
+  constructor(readonly peer: string, readonly authenticatedAs?: string) {}
 
   get name(): string {
-    return this.report ? `${this.report.host}/${this.report.pid}` : this.peer
+    return this.authenticatedAs ?? (this.report ? `${this.report.host}/${this.report.pid}` : this.peer)
   }
 }
 
@@ -46,8 +47,8 @@ export class Agents {
     counters.table('agents', 'agent', () => this.rows())
   }
 
-  connected(peer: string): AgentRecord {
-    const a = new AgentRecord(peer)
+  connected(peer: string, authenticatedAs?: string): AgentRecord {
+    const a = new AgentRecord(peer, authenticatedAs)
     this.live.add(a)
     return a
   }

@@ -28,8 +28,8 @@ t.test('a report frame round-trips; oversize or malformed payloads are not repor
 t.test('the hello offers reports and the challenge accepts them; peers without the field ignore it', async (t) => {
   t.equal(parse(helloLine('n'.repeat(24), false, true))!.fields.report, '1')
   t.notOk('report' in parse(helloLine('n'.repeat(24), true))!.fields)
-  t.equal(parse(challengeLine('n'.repeat(24), false, false, true))!.fields.report, '1')
-  t.notOk('report' in parse(challengeLine('n'.repeat(24), false, false))!.fields)
+  t.equal(parse(challengeLine('n'.repeat(24), false, false, false, true))!.fields.report, '1')
+  t.notOk('report' in parse(challengeLine('n'.repeat(24), false, false, false))!.fields)
 })
 
 // A minimal collector: handshake (with or without report=1), acks every batch, records frame types.
