@@ -19,9 +19,11 @@ t.test('a stalled downstream: the lag per file and in total; once all is acked: 
   const stalled = sh(t, `${tsf} tail ${log} -F --state st1 --metrics 127.0.0.1:21720 | sleep 60`, { cwd: dir })
   let m: { tail: Record<string, number>; files: { file: string; SizeBytes: number; AckedBytes: number; LagBytes: number }[] } | undefined
   await until(() => /metrics on/.test(stalled.stderr()), 20_000, 'the metrics line', stalled.stderr)
-  for (let i = 0; i < 100; i++) {
+  // the metrics server answers before tail has listed its files: poll until the row is there
+  for (let i = 0; i < 200; i++) {
     m = JSON.parse(await metrics(21720))
-    if (m!.files.length === 1 && m!.files[0]!.LagBytes > 0) break
+    if (m!.files?.length === 1 && m!.files[0]!.LagBytes > 0) break
+    await new Promise((r) => setTimeout(r, 50))
   }
   const row = m!.files[0]!
   t.equal(row.file, log)
