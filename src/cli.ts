@@ -18,6 +18,7 @@ const commandLoaders: Record<string, () => Promise<() => Command>> = {
   ship: async () => (await import('./commands/ship.js')).makeShipCommand,
   collect: async () => (await import('./commands/collect.js')).makeCollectCommand,
   roll: async () => (await import('./commands/roll.js')).makeRollCommand,
+  top: async () => (await import('./commands/top.js')).makeTopCommand,
   demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
   completion: async () => (await import('./commands/completion.js')).makeCompletionCommand,
 }
@@ -28,6 +29,19 @@ export const commandNames = Object.keys(commandLoaders)
 export const loadCommandFactories = async (names: string[] = commandNames): Promise<(() => Command)[]> =>
   Promise.all(commandNames.filter((n) => names.includes(n)).map((n) => commandLoaders[n]!()))
 
+// Help and version text on stdout: a reader that stops early (`tsf --help | head -1`) is not an
+// error, so EPIPE ends the write quietly instead of as an unhandled 'error' event.
+let helpErrorsHandled = false
+const writeHelp = (s: string): void => {
+  if (!helpErrorsHandled) {
+    helpErrorsHandled = true
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') process.stderr.write(`tsf: stdout: ${e.message}\n`)
+    })
+  }
+  process.stdout.write(s)
+}
+
 // The program with every command (help, docs checks, completions), or with the given ones only.
 export const makeProgram = async (names: string[] = commandNames): Promise<Command> => {
   const factories = await loadCommandFactories(names)
@@ -35,6 +49,8 @@ export const makeProgram = async (names: string[] = commandNames): Promise<Comma
     .description('log collection as small Unix commands: sources, a durable channel and sinks joined by pipes and TCP')
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
+    // options after a command name are that command's (exec passes its command's options through)
+    .enablePositionalOptions()
     .addHelpText('after', `
 Examples:
   tsf tail -F /var/log/app.log | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020,c2:52020
@@ -44,9 +60,11 @@ Examples:
 Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
   for (const make of factories) program.addCommand(make())
   program.exitOverride()
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  const output = { writeOut: writeHelp, writeErr: (s: string) => process.stderr.write(s) }
+  program.configureOutput(output)
   for (const cmd of program.commands) {
     cmd.exitOverride()
+    cmd.configureOutput(output)
     cmd.hook('preAction', () => setLogPrefix(`tsf ${cmd.name()}`))
   }
   return program

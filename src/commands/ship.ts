@@ -8,7 +8,7 @@ import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
-import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 interface ShipFlags extends ReaderOptions, RunnerOptions {
   failover?: boolean
@@ -30,6 +30,8 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   keyHeader?: string
   topicHeader?: string
   value: 'event' | 'body'
+  reportInterval: number
+  reportUpstream?: { host: string; port: number }[]
 }
 
 export const makeShipCommand = (): Command => {
@@ -54,6 +56,8 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--acks <acks>', 'kafka://: acks Kafka must give before an event counts as delivered (all: idempotent, every in-sync replica)').default('all').argParser(choice('--acks', ['all', '1', '0'])))
     .option('--key-header <name>', "kafka://: the record key is this header's value (default: the event's src, keeping a stream in one partition)")
     .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
+    .addOption(new Option('--report-interval <duration>', "how often ship tells its collectors how it is doing (for tsf top; 0: never)").default(5000, '5s').argParser(duration('--report-interval')))
+    .addOption(new Option('--report-upstream <host:port>', 'the --metrics address of a stage before ship (tail, channel) whose lag and backlog go into the reports (repeatable)').argParser(collect(hostPort('--report-upstream'))))
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
   addMongoOptions(cmd)
   addReaderOptions(cmd)
@@ -98,6 +102,7 @@ export const makeShipCommand = (): Command => {
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
       agent: flags.agent,
       window: Math.max(flags.batchBytes * flags.inFlight * 2, 4 * 1024 * 1024),
+      report: { interval: flags.reportInterval, upstream: flags.reportUpstream ?? [] },
       maxLine: flags.maxLine,
       truncate: flags.truncate,
       shutdownTimeout: flags.shutdownTimeout,
@@ -111,7 +116,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent']) {
+  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }

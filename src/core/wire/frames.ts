@@ -4,11 +4,12 @@
 //   'B' batch  client→server  id = batch id, count = events, payload = event lines ("...}\n"), gzip when flags & 1
 //   'A' ack    server→client  id = the batch id now durable downstream; no payload
 //   'E' error  either way     payload = one UTF-8 line saying why the sender is closing
+//   'R' report client→server  payload = the agent's state as JSON, only when negotiated (report.ts)
 //   with a token, a 32-byte MAC follows every payload (frame-mac.ts); length does not count it
 import { MAC_LENGTH, type FrameMac } from './frame-mac.js'
 
 export const FRAME_HEADER = 14
-export const FrameType = { batch: 0x42, ack: 0x41, error: 0x45 } as const
+export const FrameType = { batch: 0x42, ack: 0x41, error: 0x45, report: 0x52 } as const
 export const FLAG_GZIP = 1
 
 export interface Frame {
@@ -80,7 +81,7 @@ export class FrameDecoder {
     let at = 0
     while (chunk.length - at >= FRAME_HEADER) {
       const type = chunk[at]!
-      if (type !== FrameType.batch && type !== FrameType.ack && type !== FrameType.error) {
+      if (type !== FrameType.batch && type !== FrameType.ack && type !== FrameType.error && type !== FrameType.report) {
         throw new FrameError(`not a tsf frame (type byte 0x${type.toString(16).padStart(2, '0')})`)
       }
       const length = chunk.readUInt32BE(at + 10)

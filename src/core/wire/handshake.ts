@@ -64,9 +64,12 @@ export const parseHandshakeLine = (line: string): HandshakeLine | undefined => {
 }
 
 // A hello always offers frame MACs; older collectors ignore the field.
-export const helloLine = (cn: string, gzip: boolean): string => `TSF/${WIRE_VERSION} HELLO nonce=${cn} compress=${gzip ? 'gzip' : ''} mac=hmac-sha256\n`
-export const challengeLine = (sn: string, token: boolean, gzip: boolean, mac: boolean): string =>
-  `TSF/${WIRE_VERSION} CHALLENGE nonce=${sn} auth=${token ? 'token' : 'none'} compress=${gzip ? 'gzip' : 'none'} mac=${mac ? 'hmac-sha256' : 'none'}\n`
+// report=1: the client offers agent report frames (report.ts); a server that takes them answers
+// report=1. Peers that predate it ignore the field, and then no report is ever sent.
+export const helloLine = (cn: string, gzip: boolean, report = false): string =>
+  `TSF/${WIRE_VERSION} HELLO nonce=${cn} compress=${gzip ? 'gzip' : ''} mac=hmac-sha256${report ? ' report=1' : ''}\n`
+export const challengeLine = (sn: string, token: boolean, gzip: boolean, mac: boolean, report = false): string =>
+  `TSF/${WIRE_VERSION} CHALLENGE nonce=${sn} auth=${token ? 'token' : 'none'} compress=${gzip ? 'gzip' : 'none'} mac=${mac ? 'hmac-sha256' : 'none'}${report ? ' report=1' : ''}\n`
 export const authLine = (p: string | undefined, agent?: string): string => `TSF/${WIRE_VERSION} AUTH proof=${p ?? '-'}${agent ? ` agent=${agent}` : ''}\n`
 export const okLine = (p: string | undefined): string => `TSF/${WIRE_VERSION} OK proof=${p ?? '-'}\n`
 export const refusedLine = (reason: string): string => `TSF/${WIRE_VERSION} REFUSED ${reason.replace(/\n/g, ' ')}\n`

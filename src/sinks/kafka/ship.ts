@@ -6,6 +6,7 @@ import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { describeKafkaError, KafkaProducer, KafkaRejected, kafkaErrorType, type Acks } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
+import { eventOrTimeout } from '../../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
 
@@ -56,16 +57,7 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   rt.counters.gauge('ChannelSize', () => queuedEvents + inflightEvents)
 
   // a pause that closing cuts short
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        events.off('wake', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      events.on('wake', done)
-    })
+  const sleep = (ms: number): Promise<void> => eventOrTimeout(events, 'wake', ms)
 
   // Sends records, splitting a request Kafka finds too large; resolves once all are acked.
   const sendAll = async (records: KafkaRecord[]): Promise<void> => {

@@ -3,7 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { gzip, constants as zlibConstants } from 'node:zlib'
 import { promisify } from 'node:util'
-import { encodeHeader, FLAG_GZIP, FrameDecoder, framePieces, FrameType, type Frame } from '../../core/wire/frames.js'
+import { encodeHeader, FLAG_GZIP, FRAME_HEADER, FrameDecoder, framePieces, FrameType, type Frame } from '../../core/wire/frames.js'
 import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
   authLine,
@@ -49,6 +49,8 @@ export class WireConnection extends EventEmitter {
   private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
   private nextId = 1
   private gzip = false
+  // the collector takes agent report frames (it said report=1)
+  private reports = false
   private ended = false
   private ackTimer?: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
@@ -100,7 +102,7 @@ export class WireConnection extends EventEmitter {
       }
       const timer = setTimeout(() => fail(new ConnectionError(`no handshake within ${options.connectTimeout} ms`)), options.connectTimeout)
       const cn = newNonce()
-      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip)))
+      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip, true)))
       socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describe(e))))
       socket.on('close', () => fail(new ConnectionError(opened ? 'connection closed' : 'connection closed during the handshake')))
       const lines = new LineReader()
@@ -128,6 +130,7 @@ export class WireConnection extends EventEmitter {
                 throw new ConnectionError('does not authenticate frames (an older tsf collect?): upgrade it, or use tls://', true)
               }
               this.gzip = options.gzip && msg.fields.compress === 'gzip'
+              this.reports = msg.fields.report === '1'
               socket.write(authLine(options.token ? clientProof(options.token, cn, sn, { mac, agent: options.agent }) : undefined, options.agent))
               step = 'ok'
             } else if (step === 'ok' && msg.verb === 'OK') {
@@ -192,6 +195,16 @@ export class WireConnection extends EventEmitter {
     socket.cork()
     for (const piece of framePieces(header, payload, this.sendMac)) socket.write(piece)
     socket.uncork()
+  }
+
+  // A report goes out only to a collector that asked for them, and only when nothing is backed up:
+  // it never makes a batch wait. Dropped otherwise (the next one says the same, newer).
+  sendReport(frame: Buffer): void {
+    if (!this.reports || this.ended || !this.socket || this.socket.writableNeedDrain) return
+    this.writing = this.writing.then(() => {
+      // through writeFrame like a batch, so whatever the frame layer adds to every frame applies
+      if (!this.ended && this.socket && !this.socket.writableNeedDrain) this.writeFrame(frame.subarray(0, FRAME_HEADER), frame.subarray(FRAME_HEADER))
+    })
   }
 
   get needDrain(): boolean {

@@ -7,6 +7,7 @@ import { encodeBatch } from '../../core/wire/batch.js'
 import { ConnectionError, WireConnection, type ConnectionOptions } from './connection.js'
 import type { TcpDestination } from './destination.js'
 import type { InputShare, OutBatch } from './out-batch.js'
+import { eventOrTimeout } from '../../core/wait.js'
 import { penaltyFor } from './penalty.js'
 
 export type Policy = 'failover' | 'round-robin' | 'random'
@@ -54,6 +55,7 @@ export class TcpSink extends EventEmitter {
   private closed = false
   private activeFailover?: Target
   private lastActive?: Target // for saying where traffic moved
+  lastFailure?: { at: number; message: string }
 
   constructor(private readonly options: TcpSinkOptions) {
     super()
@@ -139,6 +141,7 @@ export class TcpSink extends EventEmitter {
       }
       if (active !== best) {
         const before = active ?? this.lastActive
+        if (before && before !== best) this.options.counters.add('FailoverCount')
         if (before && before !== best) info(`sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`)
         this.activeFailover = this.lastActive = best
       }
@@ -284,12 +287,23 @@ export class TcpSink extends EventEmitter {
       if (t.lastError !== message) warn(`${t.dest.name}: ${message} (retrying in ${Math.round(penalty / 100) / 10} s)`)
     }
     t.lastError = message
+    this.lastFailure = { at: Date.now(), message: `${t.dest.name}: ${message}` }
     this.connectWhatIsNeeded()
+  }
+
+  // For the agent report: where traffic goes now, and the last thing that went wrong.
+  get activeName(): string | undefined {
+    return (this.activeFailover ?? this.live()[0])?.dest.name
+  }
+
+  // Sends a report frame on every connection whose collector takes them and has room.
+  sendReport(frame: Buffer): void {
+    for (const t of this.live()) t.conn?.sendReport(frame)
   }
 
   // Resolves when the events held are under the limit (back pressure on the input loop).
   async room(limit: number, signal?: AbortSignal): Promise<void> {
-    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress')
+    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress', { signal }).catch(() => undefined)
   }
 
   // Sends what is left and waits until all is acked or the deadline passes; returns events unacked.
@@ -299,10 +313,11 @@ export class TcpSink extends EventEmitter {
     while (this.unacked > 0 && !this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) break
-      await Promise.race([once(this, 'progress'), sleep(Math.min(left, 200))])
+      await eventOrTimeout(this, 'progress', Math.min(left, 200))
     }
     return this.unacked
   }
+
 
   close(): void {
     this.closed = true
@@ -313,4 +328,3 @@ export class TcpSink extends EventEmitter {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

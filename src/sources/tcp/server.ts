@@ -6,6 +6,7 @@ import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
 import type { EventSink } from './event-sink.js'
+import { Agents } from './agents.js'
 import { MemoryBudget } from './memory-budget.js'
 import { Session, type SessionOptions } from './session.js'
 
@@ -31,6 +32,8 @@ export class TcpListeners {
   private readonly servers: Server[] = []
   private readonly sessions = new Set<Session>()
   private readonly budget: MemoryBudget
+  // who is connected and how they are doing (collect's "agents" metrics, for tsf top)
+  private readonly roster: Agents
 
   constructor(
     private readonly options: ListenerOptions,
@@ -41,6 +44,7 @@ export class TcpListeners {
     // one batch of the largest size must always fit
     this.budget = new MemoryBudget(Math.max(options.maxBuffer, options.maxBatchBytes))
     counters.gauge('BufferedBytes', () => this.budget.held)
+    this.roster = new Agents(counters)
   }
 
   async start(): Promise<void> {
@@ -105,7 +109,7 @@ export class TcpListeners {
       setTimeout(() => socket.destroy(), 1000).unref()
       return
     }
-    const session = new Session(socket, this.sink, this.options, this.counters, this.budget)
+    const session = new Session(socket, this.sink, this.options, this.counters, this.budget, this.roster)
     this.sessions.add(session)
     socket.on('close', () => {
       this.sessions.delete(session)

@@ -24,6 +24,8 @@ import {
   validNonce,
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
+import { decodeReport } from '../../core/wire/report.js'
+import type { AgentRecord, Agents } from './agents.js'
 import type { EventSink } from './event-sink.js'
 import type { MemoryBudget } from './memory-budget.js'
 
@@ -64,6 +66,9 @@ export class Session {
   private readTimer?: NodeJS.Timeout
   private handshakeTimer?: NodeJS.Timeout
   private splitter?: LineSplitter
+  // this connection in collect's list of agents (for tsf top), and whether it sends reports
+  private agent?: AgentRecord
+  private reports = false
   private gzip = false
   private sendMac?: FrameMac
   private srcPrefix?: Buffer
@@ -82,6 +87,7 @@ export class Session {
     private readonly options: SessionOptions,
     private readonly counters: Counters,
     private readonly budget?: MemoryBudget,
+    private readonly roster?: Agents,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     this.decoder = new FrameDecoder(options.maxBatchBytes)
@@ -189,7 +195,8 @@ export class Session {
           return this.refuse('frame MACs are required with a token and without TLS: this tsf ship is older than this collector (upgrade it, or use TLS)')
         }
         this.mac = auth && macOffered
-        this.socket.write(challengeLine(this.sn, auth, this.gzip, this.mac))
+        this.reports = msg.fields.report === '1'
+        this.socket.write(challengeLine(this.sn, auth, this.gzip, this.mac, this.reports))
         this.mode = 'auth'
       } else if (this.mode === 'auth') {
         if (msg.verb !== 'AUTH') return this.fail('sent a malformed hello')
@@ -217,6 +224,7 @@ export class Session {
         if (this.options.agents) this.srcPrefix = Buffer.from(`${agent}/`)
         this.mode = 'frames'
         this.endHandshake()
+        this.agent = this.roster?.connected(this.peer, agent)
         this.disarmReadTimer()
         const rest = this.lines.rest()
         if (rest.length) this.onFrameBytes(rest)
@@ -226,6 +234,7 @@ export class Session {
   }
 
   private onFrameBytes(chunk: Buffer): void {
+    if (this.agent) this.agent.lastContact = Date.now()
     this.decoder.push(chunk, (frame) => {
       this.frames.push(frame)
       this.queued += frame.payload.length
@@ -245,6 +254,11 @@ export class Session {
       while (this.frames.length && !this.closed) {
         const frame = this.frames.shift()!
         this.queued -= frame.payload.length
+        if (frame.type === FrameType.report && this.reports) {
+          const report = decodeReport(frame.payload)
+          if (report && this.agent) this.agent.report = report
+          continue
+        }
         if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
         let payload = frame.payload
         if (frame.flags & FLAG_GZIP) {
@@ -270,11 +284,18 @@ export class Session {
         })
         const id = frame.id
         const n = heads.length
+        const bytes = payload.length
         this.counters.add('EventReceivedCount', n)
+        this.counters.add('ByteReceivedCount', bytes)
         this.counters.add('BatchReceivedCount')
+        if (this.agent) {
+          this.agent.events += n
+          this.agent.bytes += bytes
+          this.agent.batches++
+        }
         this.unacked++
         // the callback may be kept a while after it ran: it must not hold the batch's bytes
-        this.sink.write(heads, () => this.acked(id, n))
+        this.sink.write(heads, () => this.acked(id, n, bytes))
         await this.sink.ready()
         this.inflated = 0
         this.account()
@@ -287,8 +308,13 @@ export class Session {
     }
   }
 
-  private acked(id: number, n: number): void {
+  private acked(id: number, n: number, bytes: number): void {
     this.counters.add('EventAcceptedCount', n)
+    this.counters.add('ByteAcceptedCount', bytes)
+    if (this.agent) {
+      this.agent.accepted += n
+      this.agent.acceptedBytes += bytes
+    }
     this.unacked--
     this.lastActive = Date.now()
     if (!this.closed) this.socket.write(ackFrame(id, this.sendMac))
@@ -363,6 +389,7 @@ export class Session {
   }
 
   private onClose(): void {
+    if (this.agent) this.roster?.disconnected(this.agent)
     if (this.mode === 'plain' && !this.closed) this.flushPlain()
     this.release()
   }
