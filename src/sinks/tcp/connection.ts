@@ -39,9 +39,21 @@ export class ConnectionError extends Error {
   }
 }
 
+// What the sink needs of a connection to one destination (a tsf collector here; a Flume avro
+// source in src/sinks/flume-avro): emits 'ack' (batch), 'drain', and once 'end' (error | undefined,
+// batches still unacked, in send order).
+export interface SinkConnection extends EventEmitter {
+  open(): Promise<void>
+  send(batch: OutBatch): void
+  readonly inFlight: number
+  readonly needDrain: boolean
+  readonly isEnded: boolean
+  close(): void
+}
+
 // One client connection to a collector: connect, handshake, then batches out and acks back.
 // Emits 'ack' (batch) and, once, 'end' (error | undefined, batches still unacked, in send order).
-export class WireConnection extends EventEmitter {
+export class WireConnection extends EventEmitter implements SinkConnection {
   private socket?: Socket
   private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
   private nextId = 1
@@ -97,7 +109,7 @@ export class WireConnection extends EventEmitter {
       const timer = setTimeout(() => fail(new ConnectionError(`no handshake within ${options.connectTimeout} ms`)), options.connectTimeout)
       const cn = newNonce()
       socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip)))
-      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describe(e))))
+      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describeSocketError(e))))
       socket.on('close', () => fail(new ConnectionError(opened ? 'connection closed' : 'connection closed during the handshake')))
       const lines = new LineReader()
       let step: 'challenge' | 'ok' | 'frames' = 'challenge'
@@ -218,7 +230,7 @@ export class WireConnection extends EventEmitter {
   }
 }
 
-const describe = (e: NodeJS.ErrnoException): string => {
+export const describeSocketError = (e: NodeJS.ErrnoException): string => {
   const known: Record<string, string> = {
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',

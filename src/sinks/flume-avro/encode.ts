@@ -1,0 +1,276 @@
+import type { EventHead } from '../../core/event.js'
+import { writeLong } from '../../flume-avro/avro.js'
+import { HEADER_PREFIX } from '../../flume-avro/tsf-headers.js'
+
+// Event heads (JSON text without the closing brace) → appendBatch parameters, array<AvroFlumeEvent>.
+// A byte scanner walks each head once and copies string bytes straight into the output: no
+// JSON.parse, no event object, no per-event buffer (string heads are written into one reused
+// scratch buffer). Only strings holding escapes and body64 take a slower exact path.
+//
+//   body / body64  → body bytes (body64 wins: it holds the exact bytes)
+//   ts             → header timestamp (epoch ms, what Flume's timestamp interceptor sets)
+//   host           → header host
+//   headers        → headers
+//   src, seq, pos, cont, truncated, any other field → header tsf.<name> (src as text, others as JSON)
+
+const Q = 0x22 // "
+const BS = 0x5c // \
+
+// spans found in one head, as offsets into the scanned bytes
+interface Scan {
+  bodyStart: number
+  bodyEnd: number
+  bodyEscaped: boolean
+  body64Start: number
+  body64End: number
+  // headers as flat [keyStart, keyEnd, keyFlags, valStart, valEnd, valFlags, ...]; flags: 1 escaped, 2 raw JSON
+  headers: number[]
+  // header names that come from fields, to skip the same names in "headers"
+  hasTimestamp: boolean
+  hasHost: boolean
+}
+
+const TIMESTAMP = Buffer.from('timestamp')
+const HOST = Buffer.from('host')
+
+export class FlumeBatchEncoder {
+  private out = Buffer.allocUnsafe(64 * 1024)
+  private at = 0
+  private scratch = Buffer.allocUnsafe(16 * 1024)
+  private readonly scan: Scan = { bodyStart: -1, bodyEnd: -1, bodyEscaped: false, body64Start: -1, body64End: -1, headers: [], hasTimestamp: false, hasHost: false }
+  // extra header names made on the fly (TIMESTAMP, HOST and tsf.<name>), kept as [bytes]
+  private readonly names: Buffer[] = []
+
+  // heads → the appendBatch parameters (one buffer, the only allocation per batch)
+  encode(heads: readonly EventHead[]): Buffer {
+    this.at = 0
+    if (heads.length) {
+      this.long(heads.length)
+      for (const head of heads) this.event(head)
+    }
+    this.ensure(1)
+    this.out[this.at++] = 0
+    return Buffer.from(this.out.subarray(0, this.at))
+  }
+
+  private event(head: EventHead): void {
+    let src: Buffer
+    let len: number
+    if (typeof head === 'string') {
+      if (this.scratch.length < head.length * 3) this.scratch = Buffer.allocUnsafe(Math.max(head.length * 3, this.scratch.length * 2))
+      len = this.scratch.write(head, 0)
+      src = this.scratch
+    } else {
+      src = head
+      len = head.length
+    }
+    const s = this.scan
+    s.bodyStart = s.bodyEnd = s.body64Start = s.body64End = -1
+    s.bodyEscaped = s.hasTimestamp = s.hasHost = false
+    s.headers.length = 0
+    this.names.length = 0
+    scanHead(src, len, s, this.names)
+    // headers map: one block of all entries, then the end block
+    const h = s.headers
+    const count = h.length / 6
+    if (count) {
+      this.long(count)
+      for (let i = 0; i < h.length; i += 6) {
+        this.text(src, h[i]!, h[i + 1]!, h[i + 2]!)
+        this.text(src, h[i + 3]!, h[i + 4]!, h[i + 5]!)
+      }
+    }
+    this.ensure(1)
+    this.out[this.at++] = 0
+    if (s.body64Start >= 0) {
+      const bytes = Buffer.from(src.toString('latin1', s.body64Start, s.body64End), 'base64')
+      this.bytes(bytes, 0, bytes.length)
+    } else if (s.bodyStart >= 0) this.text(src, s.bodyStart, s.bodyEnd, s.bodyEscaped ? 1 : 0)
+    else this.long(0)
+  }
+
+  // a string span: raw bytes, or (escaped) the JSON string's value, or a name made on the fly
+  private text(src: Buffer, start: number, end: number, flags: number): void {
+    if (flags & 4) {
+      const name = this.names[start]!
+      return this.bytes(name, 0, name.length)
+    }
+    if (flags & 1) {
+      const value = Buffer.from(JSON.parse(src.toString('utf8', start - 1, end + 1)) as string, 'utf8')
+      return this.bytes(value, 0, value.length)
+    }
+    this.bytes(src, start, end)
+  }
+
+  private bytes(src: Buffer, start: number, end: number): void {
+    const n = end - start
+    this.ensure(n + 10)
+    this.at = writeLong(this.out, this.at, n)
+    src.copy(this.out, this.at, start, end)
+    this.at += n
+  }
+
+  private long(n: number): void {
+    this.ensure(10)
+    this.at = writeLong(this.out, this.at, n)
+  }
+
+  private ensure(n: number): void {
+    if (this.at + n <= this.out.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.at + n))
+    this.out.copy(bigger, 0, 0, this.at)
+    this.out = bigger
+  }
+}
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
+
+// Walks `{"k":v,...` (no closing brace needed) and fills scan. Unknown shapes never throw: a head
+// that is not an object becomes the body of an event, as everywhere in tsf.
+const scanHead = (b: Buffer, len: number, s: Scan, names: Buffer[]): void => {
+  let i = skipSpace(b, 0, len)
+  if (b[i] !== 0x7b) {
+    s.bodyStart = 0
+    s.bodyEnd = len
+    return
+  }
+  i++
+  for (;;) {
+    i = skipSpace(b, i, len)
+    if (i >= len || b[i] === 0x7d) return
+    if (b[i] === 0x2c) {
+      i++
+      continue
+    }
+    if (b[i] !== Q) return
+    const keyStart = i + 1
+    const keyEnd = stringEnd(b, keyStart, len)
+    const keyEscaped = hasEscape(b, keyStart, keyEnd)
+    i = skipSpace(b, keyEnd + 1, len)
+    if (b[i] !== 0x3a) return
+    i = skipSpace(b, i + 1, len)
+    const valStart = i
+    const isString = b[i] === Q
+    const valEnd = isString ? stringEnd(b, i + 1, len) : valueEnd(b, i, len)
+    const key = keyEscaped ? '' : keyName(b, keyStart, keyEnd)
+    if (isString && key === 'body') {
+      s.bodyStart = valStart + 1
+      s.bodyEnd = valEnd
+      s.bodyEscaped = hasEscape(b, valStart + 1, valEnd)
+    } else if (isString && key === 'body64') {
+      s.body64Start = valStart + 1
+      s.body64End = valEnd
+    } else if (key === 'ts' && !isString) {
+      pushName(s, names, TIMESTAMP, valStart, valEnd, 0)
+      s.hasTimestamp = true
+    } else if (key === 'host' && isString) {
+      pushName(s, names, HOST, valStart + 1, valEnd, hasEscape(b, valStart + 1, valEnd) ? 1 : 0)
+      s.hasHost = true
+    } else if (key === 'headers' && b[valStart] === 0x7b) {
+      scanHeaders(b, valStart + 1, valEnd, s)
+    } else if (key === '_ack') {
+      // the link's cursor never travels
+    } else {
+      // src (as text) and every other field as its JSON text, under tsf.<name>
+      const name = fieldHeaderName(b, keyStart, keyEnd, keyEscaped)
+      if (isString && key === 'src') pushName(s, names, name, valStart + 1, valEnd, hasEscape(b, valStart + 1, valEnd) ? 1 : 0)
+      else pushName(s, names, name, valStart, isString ? valEnd + 1 : valEnd, 0)
+    }
+    i = isString ? valEnd + 1 : valEnd
+  }
+}
+
+// the names of the fields we act on are short ASCII: compare without making strings for others
+const keyName = (b: Buffer, start: number, end: number): string => {
+  const n = end - start
+  return n >= 2 && n <= 7 ? b.toString('latin1', start, end) : ''
+}
+
+// tsf.<name> header names, made once per field name
+const fieldNames = new Map<string, Buffer>()
+const fieldHeaderName = (b: Buffer, start: number, end: number, escaped: boolean): Buffer => {
+  const key = escaped ? (JSON.parse(b.toString('utf8', start - 1, end + 1)) as string) : b.toString('utf8', start, end)
+  let name = fieldNames.get(key)
+  if (!name) {
+    if (fieldNames.size > 1000) fieldNames.clear() // events with ever new field names: stay bounded
+    name = Buffer.from(HEADER_PREFIX + key, 'utf8')
+    fieldNames.set(key, name)
+  }
+  return name
+}
+
+const pushName = (s: Scan, names: Buffer[], name: Buffer, valStart: number, valEnd: number, valFlags: number): void => {
+  names.push(name)
+  s.headers.push(names.length - 1, 0, 4, valStart, valEnd, valFlags)
+}
+
+// "headers":{"k":"v",...}: string values as they are, others as their JSON text; names that a
+// field already set (timestamp from ts, host from host) are left out
+const scanHeaders = (b: Buffer, from: number, to: number, s: Scan): void => {
+  let i = from
+  for (;;) {
+    i = skipSpace(b, i, to)
+    if (i >= to || b[i] === 0x7d) return
+    if (b[i] === 0x2c) {
+      i++
+      continue
+    }
+    if (b[i] !== Q) return
+    const keyStart = i + 1
+    const keyEnd = stringEnd(b, keyStart, to)
+    i = skipSpace(b, keyEnd + 1, to)
+    if (b[i] !== 0x3a) return
+    i = skipSpace(b, i + 1, to)
+    const isString = b[i] === Q
+    const valStart = isString ? i + 1 : i
+    const valEnd = isString ? stringEnd(b, i + 1, to) : valueEnd(b, i, to)
+    const dup = (s.hasTimestamp && equalsAt(b, keyStart, keyEnd, TIMESTAMP)) || (s.hasHost && equalsAt(b, keyStart, keyEnd, HOST))
+    if (!dup) s.headers.push(keyStart, keyEnd, hasEscape(b, keyStart, keyEnd) ? 1 : 0, valStart, valEnd, isString && hasEscape(b, valStart, valEnd) ? 1 : 0)
+    i = isString ? valEnd + 1 : valEnd
+  }
+}
+
+const equalsAt = (b: Buffer, start: number, end: number, name: Buffer): boolean => end - start === name.length && b.compare(name, 0, name.length, start, end) === 0
+
+const skipSpace = (b: Buffer, i: number, len: number): number => {
+  while (i < len && isSpace(b[i]!)) i++
+  return i
+}
+
+// index of the closing quote of a string whose content starts at i
+const stringEnd = (b: Buffer, i: number, len: number): number => {
+  for (;;) {
+    const q = b.indexOf(Q, i)
+    if (q === -1 || q >= len) return len
+    let k = q - 1
+    while (k >= i && b[k] === BS) k--
+    if ((q - 1 - k) % 2 === 0) return q
+    i = q + 1
+  }
+}
+
+const hasEscape = (b: Buffer, start: number, end: number): boolean => {
+  const k = b.indexOf(BS, start)
+  return k !== -1 && k < end
+}
+
+// end of a number, literal, object or array starting at i (strings inside skipped)
+const valueEnd = (b: Buffer, i: number, len: number): number => {
+  let depth = 0
+  while (i < len) {
+    const c = b[i]!
+    if (c === Q) {
+      i = stringEnd(b, i + 1, len) + 1
+      continue
+    }
+    if (c === 0x7b || c === 0x5b) depth++
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth === 0) break
+      depth--
+      if (depth === 0) return i + 1
+    } else if (c === 0x2c && depth === 0) break
+    i++
+  }
+  while (i > 0 && isSpace(b[i - 1]!)) i--
+  return i
+}
