@@ -1,7 +1,9 @@
 // The few Avro binary primitives Flume's RPC needs: zig-zag varints, length-prefixed bytes, and
 // blocked maps/arrays. Hand-written so the hot path reads spans of the frame, never Avro objects.
 
-export class AvroError extends Error {}
+export class AvroError extends Error {
+  override name = 'AvroError'
+}
 
 // A read position over one decoded message. Spans are [start, end) offsets into buf.
 export class AvroReader {

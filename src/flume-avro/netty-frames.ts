@@ -2,7 +2,9 @@
 // length:int32be + bytes. Buffer boundaries mean nothing: the message is their concatenation, and
 // empty buffers are legal (a Java answer has one where the handshake would be).
 
-export class FrameError extends Error {}
+export class FrameError extends Error {
+  override name = 'FrameError'
+}
 
 export interface NettyFrame {
   serial: number

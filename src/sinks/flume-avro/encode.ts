@@ -96,7 +96,7 @@ export class FlumeBatchEncoder {
       return this.bytes(name, 0, name.length)
     }
     if (flags & 1) {
-      const value = Buffer.from(JSON.parse(src.toString('utf8', start - 1, end + 1)) as string, 'utf8')
+      const value = Buffer.from(unescape(src, start, end), 'utf8')
       return this.bytes(value, 0, value.length)
     }
     this.bytes(src, start, end)
@@ -120,6 +120,16 @@ export class FlumeBatchEncoder {
     const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.at + n))
     this.out.copy(bigger, 0, 0, this.at)
     this.out = bigger
+  }
+}
+
+// a JSON string's value; a broken escape (never from tsf, maybe from a hand-written line) keeps the text as is
+const unescape = (b: Buffer, start: number, end: number): string => {
+  const text = b.toString('utf8', start, end)
+  try {
+    return JSON.parse(`"${text}"`) as string
+  } catch {
+    return text
   }
 }
 
@@ -189,7 +199,7 @@ const keyName = (b: Buffer, start: number, end: number): string => {
 // tsf.<name> header names, made once per field name
 const fieldNames = new Map<string, Buffer>()
 const fieldHeaderName = (b: Buffer, start: number, end: number, escaped: boolean): Buffer => {
-  const key = escaped ? (JSON.parse(b.toString('utf8', start - 1, end + 1)) as string) : b.toString('utf8', start, end)
+  const key = escaped ? unescape(b, start, end) : b.toString('utf8', start, end)
   let name = fieldNames.get(key)
   if (!name) {
     if (fieldNames.size > 1000) fieldNames.clear() // events with ever new field names: stay bounded
@@ -255,7 +265,8 @@ const hasEscape = (b: Buffer, start: number, end: number): boolean => {
 }
 
 // end of a number, literal, object or array starting at i (strings inside skipped)
-const valueEnd = (b: Buffer, i: number, len: number): number => {
+const valueEnd = (b: Buffer, start: number, len: number): number => {
+  let i = start
   let depth = 0
   while (i < len) {
     const c = b[i]!
@@ -271,6 +282,6 @@ const valueEnd = (b: Buffer, i: number, len: number): number => {
     } else if (c === 0x2c && depth === 0) break
     i++
   }
-  while (i > 0 && isSpace(b[i - 1]!)) i--
+  while (i > start && isSpace(b[i - 1]!)) i--
   return i
 }

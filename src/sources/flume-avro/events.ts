@@ -11,7 +11,8 @@ import { HEADER_PREFIX } from '../../flume-avro/tsf-headers.js'
 // `host` becomes host; tsf.* headers written by `tsf ship flume+avro://` give src, seq and the
 // other tsf fields back, so a tsf collector behind a Flume hop still deduplicates.
 
-const DIGITS = /^\d{1,16}$/
+// a JSON number as Flume's interceptors write epoch ms (no sign, no leading zero)
+const DIGITS = /^(?:0|[1-9]\d{0,15})$/
 
 // fields whose type a tsf.* header restores (others carry JSON text)
 const NUMBER_FIELDS = new Set(['seq', 'pos'])

@@ -117,7 +117,8 @@ t.test('kill -9 of tsf collect | tsf roll while Flume sends: Flume keeps and re-
   await until(() => written === n, 60_000, 'all lines written')
   const seen = (): Set<string> => new Set(rolled(join(dir, 'out')).map((e) => e.body))
   await until(() => seen().size >= n, 180_000, () => `all ${n} lines after the restart (have ${seen().size}); collect said:\n${collect.stderr()}`)
-  const missing = Array.from({ length: n }, (_, i) => lineN(i + 1)).filter((l) => !seen().has(l))
+  const got = seen()
+  const missing = Array.from({ length: n }, (_, i) => lineN(i + 1)).filter((l) => !got.has(l))
   t.same(missing, [], 'every line delivered (Flume re-sends what was not answered OK: duplicates allowed, no loss)')
 })
 
