@@ -8,6 +8,7 @@ import { APPEND_BATCH_HEAD, callHead, decodeAnswer, FlumeStatus, STATUS_NAMES } 
 import { FrameError, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../flume-avro/netty-frames.js'
 import { ConnectionError, describeSocketError, type SinkConnection } from '../tcp/connection.js'
 import type { TcpDestination } from '../tcp/destination.js'
+import { InFlight } from '../tcp/in-flight.js'
 import type { OutBatch } from '../tcp/out-batch.js'
 
 export interface FlumeConnectionOptions {
@@ -29,17 +30,17 @@ const PING = callHead('')
 export class FlumeConnection extends EventEmitter implements SinkConnection {
   private socket?: Socket
   private link?: Duplex
-  private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
+  private readonly inflight: InFlight
   private readonly reader = new AvroReader()
   private nextSerial = 1
   private ended = false
-  private ackTimer?: NodeJS.Timeout
 
   constructor(
     readonly dest: TcpDestination,
     private readonly options: FlumeConnectionOptions,
   ) {
     super()
+    this.inflight = new InFlight(options.ackTimeout, () => this.finish(new ConnectionError(`no answer within ${options.ackTimeout} ms`)))
   }
 
   get isEnded(): boolean {
@@ -110,23 +111,19 @@ export class FlumeConnection extends EventEmitter implements SinkConnection {
   }
 
   private onAnswer(frame: NettyFrame): void {
-    const entry = this.inflight.get(frame.serial)
-    if (!entry) return // an answer to a call we already gave up on
+    if (!this.inflight.has(frame.serial)) return // an answer to a call we already gave up on
     const answer = decodeAnswer(this.reader.reset(frame.payload))
     if ('error' in answer) return this.finish(new ConnectionError(`answered with an error: ${answer.error.slice(0, 300)}`))
     if (answer.status !== FlumeStatus.ok) {
       return this.finish(new ConnectionError(`answered ${STATUS_NAMES[answer.status]} (its channel did not take the batch: full, or failing)`))
     }
-    this.inflight.delete(frame.serial)
-    this.emit('ack', entry.batch)
-    if (this.inflight.size === 0) this.stopAckTimer()
+    this.emit('ack', this.inflight.take(frame.serial)!)
   }
 
   send(batch: OutBatch): void {
     const serial = this.nextSerial++
     if (this.nextSerial > 0x7fffffff) this.nextSerial = 1
-    this.inflight.set(serial, { batch, sentAt: Date.now() })
-    this.startAckTimer()
+    this.inflight.add(serial, batch)
     this.write(serial, [APPEND_BATCH_HEAD, batch.payload])
   }
 
@@ -138,29 +135,12 @@ export class FlumeConnection extends EventEmitter implements SinkConnection {
     link.uncork()
   }
 
-  private startAckTimer(): void {
-    if (this.ackTimer) return
-    const every = Math.max(50, Math.min(1000, this.options.ackTimeout / 4))
-    this.ackTimer = setInterval(() => {
-      const oldest = this.inflight.values().next().value
-      if (oldest && Date.now() - oldest.sentAt > this.options.ackTimeout) this.finish(new ConnectionError(`no answer within ${this.options.ackTimeout} ms`))
-    }, every)
-    this.ackTimer.unref()
-  }
-
-  private stopAckTimer(): void {
-    if (this.ackTimer) clearInterval(this.ackTimer)
-    this.ackTimer = undefined
-  }
-
   private finish(error?: ConnectionError): void {
     if (this.ended) return
     this.ended = true
-    this.stopAckTimer()
     this.link?.destroy()
     this.socket?.destroy()
-    const unacked = [...this.inflight.values()].map((e) => e.batch)
-    this.inflight.clear()
+    const unacked = this.inflight.drain()
     this.emit('end', error, unacked)
   }
 

@@ -17,6 +17,7 @@ import {
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
 import type { TcpDestination } from './destination.js'
+import { InFlight } from './in-flight.js'
 import type { OutBatch } from './out-batch.js'
 
 const gzipAsync = promisify(gzip)
@@ -55,11 +56,10 @@ export interface SinkConnection extends EventEmitter {
 // Emits 'ack' (batch) and, once, 'end' (error | undefined, batches still unacked, in send order).
 export class WireConnection extends EventEmitter implements SinkConnection {
   private socket?: Socket
-  private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
+  private readonly inflight: InFlight
   private nextId = 1
   private gzip = false
   private ended = false
-  private ackTimer?: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
 
   constructor(
@@ -67,6 +67,7 @@ export class WireConnection extends EventEmitter implements SinkConnection {
     private readonly options: ConnectionOptions,
   ) {
     super()
+    this.inflight = new InFlight(options.ackTimeout, () => this.finish(new ConnectionError(`no ack within ${options.ackTimeout} ms`)))
   }
 
   get isEnded(): boolean {
@@ -153,11 +154,8 @@ export class WireConnection extends EventEmitter implements SinkConnection {
 
   private onFrame(frame: Frame): void {
     if (frame.type === FrameType.ack) {
-      const entry = this.inflight.get(frame.id)
-      if (!entry) return // an ack for a batch we already gave up on
-      this.inflight.delete(frame.id)
-      this.emit('ack', entry.batch)
-      if (this.inflight.size === 0) this.stopAckTimer()
+      const batch = this.inflight.take(frame.id)
+      if (batch) this.emit('ack', batch) // else an ack for a batch we already gave up on
     } else if (frame.type === FrameType.error) {
       this.finish(new ConnectionError(`closed the connection: ${frame.payload.toString('utf8')}`))
     } else {
@@ -169,8 +167,7 @@ export class WireConnection extends EventEmitter implements SinkConnection {
   send(batch: OutBatch): void {
     const id = this.nextId++
     if (this.nextId > 0xffffffff) this.nextId = 1
-    this.inflight.set(id, { batch, sentAt: Date.now() })
-    this.startAckTimer()
+    this.inflight.add(id, batch)
     const raw = batch.payload
     if (!this.gzip) {
       this.writeFrame(encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw)
@@ -197,31 +194,11 @@ export class WireConnection extends EventEmitter implements SinkConnection {
     return Boolean(this.socket?.writableNeedDrain)
   }
 
-  // A collector that accepts but never acks: the oldest batch waiting past the ack timeout ends the connection.
-  private startAckTimer(): void {
-    if (this.ackTimer) return
-    const every = Math.max(50, Math.min(1000, this.options.ackTimeout / 4))
-    this.ackTimer = setInterval(() => {
-      const oldest = this.inflight.values().next().value
-      if (oldest && Date.now() - oldest.sentAt > this.options.ackTimeout) {
-        this.finish(new ConnectionError(`no ack within ${this.options.ackTimeout} ms`))
-      }
-    }, every)
-    this.ackTimer.unref()
-  }
-
-  private stopAckTimer(): void {
-    if (this.ackTimer) clearInterval(this.ackTimer)
-    this.ackTimer = undefined
-  }
-
   private finish(error?: ConnectionError): void {
     if (this.ended) return
     this.ended = true
-    this.stopAckTimer()
     this.socket?.destroy()
-    const unacked = [...this.inflight.values()].map((e) => e.batch)
-    this.inflight.clear()
+    const unacked = this.inflight.drain()
     this.emit('end', error, unacked)
   }
 
