@@ -314,7 +314,7 @@ const valueEnd = (b: Buffer, start: number, len: number): number => {
   while (i < len) {
     const c = b[i]!
     if (c === Q) {
-      i = stringEnd(b, i + 1, len) + 1
+      i = Math.min(len, stringEnd(b, i + 1, len) + 1) // an unclosed string ends the value at len
       continue
     }
     if (c === 0x7b || c === 0x5b) depth++
