@@ -39,9 +39,9 @@ _tsf() {
       ;;
     ship)
       case "$prev" in
-        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--acks|--key-header|--topic-header|--value|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--acks|--key-header|--topic-header|--value|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --flume-ssl --tls-ca --tls-cert --tls-key --token-file --acks --key-header --topic-header --value --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --acks --key-header --topic-header --value --timestamp-field --op --rejects --flume-ssl --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     collect)

@@ -6,8 +6,8 @@ import { readSecretFile, readToken } from '../core/wire/secrets.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
-import { isFlumeUrl, parseFlumeDestinations } from '../sinks/flume-avro/destination.js'
-import { runFlumeShip } from '../sinks/flume-avro/ship.js'
+import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
+import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 interface ShipFlags extends ReaderOptions, RunnerOptions {
@@ -21,7 +21,6 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   connectTimeout: number
   ackTimeout: number
   compress?: 'gzip' | 'deflate'
-  flumeSsl?: boolean
   tlsCa?: string
   tlsCert?: string
   tlsKey?: string
@@ -35,7 +34,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
     .description('send events from stdin to tsf collectors over TCP, acked end to end, with failover or load balancing')
-    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC; or Flume avro sources, flume+avro://HOST:PORT[,HOST:PORT...]')
+    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION; or Flume avro sources, flume+avro://HOST:PORT[,HOST:PORT...]')
     .option('--failover', 'send to the first live destination in the order given (the default with several)')
     .addOption(new Option('--balance <how>', 'spread batches over live destinations').argParser(choice('--balance', ['round-robin', 'random'])))
     .addOption(new Option('--batch <events>', 'most events in one batch').default(2000).argParser(count('--batch')))
@@ -46,7 +45,6 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--connect-timeout <duration>', 'connect and handshake deadline').default(5_000, '5s').argParser(duration('--connect-timeout')))
     .addOption(new Option('--ack-timeout <duration>', 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)').default(30_000, '30s').argParser(duration('--ack-timeout')))
     .addOption(new Option('--compress <how>', 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source').argParser(choice('--compress', ['gzip', 'deflate'])))
-    .option('--flume-ssl', 'flume+avro://: TLS (ssl = true on the Flume source), verified with --tls-ca or the system CAs')
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
@@ -55,14 +53,21 @@ export const makeShipCommand = (): Command => {
     .option('--key-header <name>', "kafka://: the record key is this header's value (default: the event's src, keeping a stream in one partition)")
     .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
+  addMongoOptions(cmd)
+  addFlumeOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
+    if (dests.some(isMongoUrl)) {
+      process.exitCode = await shipToMongo(dests, flags, cmd)
+      return
+    }
+    refuseMongoOptions(cmd)
     if (dests.some(isFlumeUrl)) {
       process.exitCode = await shipToFlume(dests, flags, cmd)
       return
     }
-    if (flags.flumeSsl || flags.compress === 'deflate') throw new UsageError('--flume-ssl and --compress deflate apply to flume+avro:// destinations only')
+    refuseFlumeOptions(flags)
     if (dests.some(isKafkaUrl)) {
       process.exitCode = await shipToKafka(dests, flags, cmd)
       return
@@ -100,42 +105,6 @@ export const makeShipCommand = (): Command => {
       metrics: flags.metrics,
     })
     process.exitCode = code
-  })
-}
-
-// flume+avro://host:port[,...]: Flume avro sources, with the TCP destinations' failover and balance
-// (src/sinks/flume-avro). One call in flight per source unless told otherwise: Flume's source may
-// commit pipelined calls out of order.
-const shipToFlume = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
-  for (const [set, name] of [[flags.tokenFile, '--token-file'], [flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [flags.compress === 'gzip', '--compress gzip']] as const) {
-    if (set) throw new UsageError(`${name} does not apply to flume+avro:// destinations`)
-  }
-  if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
-  if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
-  const inFlight = cmd.getOptionValueSource('inFlight') === 'default' ? 1 : flags.inFlight
-  // Flume's avro sink sends batch-size 100 by default; bigger batches are fine for its source
-  const batch = cmd.getOptionValueSource('batch') === 'default' ? 1000 : flags.batch
-  return runFlumeShip({
-    destinations: parseFlumeDestinations(dests, Boolean(flags.flumeSsl)),
-    policy: flags.balance ?? 'failover',
-    batchEvents: batch,
-    batchBytes: flags.batchBytes,
-    linger: flags.linger,
-    inFlight,
-    maxPenalty: Math.max(flags.maxPenalty, 1),
-    connectTimeout: flags.connectTimeout,
-    ackTimeout: flags.ackTimeout,
-    tls: {
-      ca: flags.tlsCa ? readSecretFile(flags.tlsCa, '--tls-ca') : undefined,
-      cert: flags.tlsCert ? readSecretFile(flags.tlsCert, '--tls-cert') : undefined,
-      key: flags.tlsKey ? readSecretFile(flags.tlsKey, '--tls-key') : undefined,
-    },
-    flume: { deflate: flags.compress === 'deflate' },
-    window: Math.max(flags.batchBytes * inFlight * 2, 4 * 1024 * 1024),
-    maxLine: flags.maxLine,
-    truncate: flags.truncate,
-    shutdownTimeout: flags.shutdownTimeout,
-    metrics: flags.metrics,
   })
 }
 

@@ -7,6 +7,7 @@ import channel from './channel.mjs'
 import codec from './codec.mjs'
 import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
+import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
 import { syslogRsyslog, syslogTsf } from './syslog.mjs'
 import ship from './ship.mjs'
@@ -14,4 +15,4 @@ import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
 // three Flume workloads run one after the other for the same reason
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, flumeToFlume, flumeToTsf, tsfToFlume]
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, flumeToFlume, flumeToTsf, tsfToFlume]
