@@ -3,31 +3,13 @@ import { UsageError } from '../core/errors.js'
 import { readSecretFile } from '../core/wire/secrets.js'
 import { isFlumeUrl, parseFlumeDestinations } from '../sinks/flume-avro/destination.js'
 import { runFlumeShip } from '../sinks/flume-avro/ship.js'
-import type { ReaderOptions, RunnerOptions } from './common.js'
+import type { ShipFlags } from './ship.js'
 
 // ship's flume+avro:// destination: its option, and the wiring to src/sinks/flume-avro/ship.ts.
 
 export { isFlumeUrl }
 
-export interface FlumeFlags extends ReaderOptions, RunnerOptions {
-  failover?: boolean
-  balance?: 'round-robin' | 'random'
-  batch: number
-  batchBytes: number
-  linger: number
-  inFlight: number
-  maxPenalty: number
-  connectTimeout: number
-  ackTimeout: number
-  compress?: 'gzip' | 'deflate'
-  flumeSsl?: boolean
-  tlsCa?: string
-  tlsCert?: string
-  tlsKey?: string
-  tokenFile?: string
-  keyHeader?: string
-  topicHeader?: string
-}
+type FlumeFlags = ShipFlags
 
 export const addFlumeOptions = (cmd: Command): Command =>
   cmd.option('--flume-ssl', 'flume+avro://: TLS (ssl = true on the Flume source), verified with --tls-ca or the system CAs')

@@ -11,7 +11,7 @@ import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './
 import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
-interface ShipFlags extends ReaderOptions, RunnerOptions {
+export interface ShipFlags extends ReaderOptions, RunnerOptions {
   failover?: boolean
   balance?: 'round-robin' | 'random'
   batch: number
@@ -22,6 +22,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   connectTimeout: number
   ackTimeout: number
   compress?: 'gzip' | 'deflate'
+  flumeSsl?: boolean
   tlsCa?: string
   tlsCert?: string
   tlsKey?: string
