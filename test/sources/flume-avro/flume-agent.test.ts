@@ -21,8 +21,8 @@ interface Out {
 const rolled = (dir: string): Out[] => {
   if (!existsSync(dir)) return []
   const out: Out[] = []
-  // closed files, and the open one (hidden, .inprogress)
-  const files = readdirSync(dir).filter((f) => /\.ndjson(\.inprogress)?$/.test(f))
+  // closed files, and the one being written (NAME.tmp)
+  const files = readdirSync(dir).filter((f) => /\.ndjson(\.tmp)?$/.test(f))
   for (const f of files.sort((a, b) => a.replace(/^\./, '').localeCompare(b.replace(/^\./, '')))) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as Out)
   }
