@@ -4,12 +4,15 @@ import { runCollect } from '../sources/tcp/collect.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
-import { addRunnerOptions, collect, count, duration, hostPort, size, type RunnerOptions } from './common.js'
+import { addRunnerOptions, choice, collect, count, duration, hostPort, size, type RunnerOptions } from './common.js'
 import { readAgentTokens, readSecretFile, readToken } from '../core/wire/secrets.js'
 
 interface CollectFlags extends RunnerOptions {
   listen?: { host: string; port: number }[]
   syslog?: SyslogAddress[]
+  flumeAvro?: { host: string; port: number }[]
+  flumeCompression?: 'deflate' | 'none'
+  flumeSsl?: boolean
   plain?: boolean
   print?: boolean
   tokenFile?: string
@@ -40,6 +43,9 @@ export const makeCollectCommand = (): Command => {
     .description('receive events from tsf ship (and, with --plain, nc or scripts) over TCP, or from a Kafka topic (--from); write them to stdout, acking senders (committing offsets) once stdout acked')
     .addOption(new Option('--listen <host:port>', 'address to listen on, repeatable (default 127.0.0.1:52020)').argParser(collect(hostPort('--listen'))))
     .addOption(new Option('--syslog <proto://host:port>', 'take syslog (RFC 3164/5424) on tcp://HOST:PORT (newline or octet-counted framing) or udp://HOST:PORT, repeatable').argParser(collect(parseSyslogAddress)))
+    .addOption(new Option('--flume-avro <host:port>', "take Flume avro sinks' appendBatch calls (Flume's avro source), answered OK once stdout acked, repeatable").argParser(collect(hostPort('--flume-avro'))))
+    .addOption(new Option('--flume-compression <type>', 'with --flume-avro: compression-type of the Flume sinks (deflate must be set on both ends)').default('none').argParser(choice('--flume-compression', ['none', 'deflate'])))
+    .option('--flume-ssl', 'with --flume-avro: serve TLS (ssl = true on the Flume sinks) with --tls-cert and --tls-key')
     .option('--plain', 'also accept bare NDJSON or text lines from nc or a script (best effort, no acks)')
     .option('--print', 'human-readable, coloured console output instead of NDJSON (for debugging)')
     .option('--token-file <file>', 'shared secret every sender must prove in its hello (without TLS it also authenticates every frame)')
@@ -69,11 +75,18 @@ export const makeCollectCommand = (): Command => {
     if (flags.plain && (flags.tokenFile || flags.agentTokens)) throw new UsageError(`--plain and ${flags.tokenFile ? '--token-file' : '--agent-tokens'} exclude each other: plain senders cannot prove a token`)
     if (flags.tokenFile && flags.agentTokens) throw new UsageError('--token-file and --agent-tokens exclude each other: give every agent its own secret in --agent-tokens')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
+    if (flags.flumeSsl && !flags.tlsCert) throw new UsageError('--flume-ssl needs --tls-cert and --tls-key')
+    if ((flags.flumeSsl || cmd.getOptionValueSource('flumeCompression') !== 'default') && !flags.flumeAvro?.length) throw new UsageError('--flume-ssl and --flume-compression go with --flume-avro HOST:PORT')
     if (flags.tlsCa && !flags.tlsCert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
     const code = await runCollect({
-      // no input option at all: the loopback default; --syslog alone listens for syslog only
-      listen: flags.listen?.length ? flags.listen : flags.syslog?.length ? [] : [DEFAULT_LISTEN],
+      // no input option at all: the loopback default; --syslog or --flume-avro alone listen for those only
+      listen: flags.listen?.length ? flags.listen : flags.syslog?.length || flags.flumeAvro?.length ? [] : [DEFAULT_LISTEN],
       syslog: flags.syslog ?? [],
+      flumeAvro: {
+        addresses: flags.flumeAvro ?? [],
+        deflate: flags.flumeCompression === 'deflate',
+        tls: flags.flumeSsl ? { cert: readSecretFile(flags.tlsCert!, '--tls-cert'), key: readSecretFile(flags.tlsKey!, '--tls-key') } : undefined,
+      },
       plain: Boolean(flags.plain),
       print: Boolean(flags.print),
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
@@ -101,7 +114,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
   const url = parseKafkaUrl(flags.from!, '--from')
   if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
   if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
-  for (const name of ['listen', 'syslog', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa']) {
+  for (const name of ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
   }

@@ -8,9 +8,10 @@ import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
+import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
 import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
-interface ShipFlags extends ReaderOptions, RunnerOptions {
+export interface ShipFlags extends ReaderOptions, RunnerOptions {
   failover?: boolean
   balance?: 'round-robin' | 'random'
   batch: number
@@ -20,7 +21,8 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   maxPenalty: number
   connectTimeout: number
   ackTimeout: number
-  compress?: 'gzip'
+  compress?: 'gzip' | 'deflate'
+  flumeSsl?: boolean
   tlsCa?: string
   tlsCert?: string
   tlsKey?: string
@@ -37,7 +39,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
     .description('send events from stdin to tsf collectors over TCP, acked end to end, with failover or load balancing')
-    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION')
+    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION; or Flume avro sources, flume+avro://HOST:PORT[,HOST:PORT...]')
     .option('--failover', 'send to the first live destination in the order given (the default with several)')
     .addOption(new Option('--balance <how>', 'spread batches over live destinations').argParser(choice('--balance', ['round-robin', 'random'])))
     .addOption(new Option('--batch <events>', 'most events in one batch').default(2000).argParser(count('--batch')))
@@ -47,7 +49,7 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--max-penalty <duration>', 'longest back-off of a failed destination').default(30_000, '30s').argParser(duration('--max-penalty')))
     .addOption(new Option('--connect-timeout <duration>', 'connect and handshake deadline').default(5_000, '5s').argParser(duration('--connect-timeout')))
     .addOption(new Option('--ack-timeout <duration>', 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)').default(30_000, '30s').argParser(duration('--ack-timeout')))
-    .addOption(new Option('--compress <how>', 'compress batches when the collector agrees').argParser(choice('--compress', ['gzip'])))
+    .addOption(new Option('--compress <how>', 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source').argParser(choice('--compress', ['gzip', 'deflate'])))
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
@@ -60,6 +62,7 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--report-upstream <host:port>', 'the --metrics address of a stage before ship (tail, channel) whose lag and backlog go into the reports (repeatable)').argParser(collect(hostPort('--report-upstream'))))
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
   addMongoOptions(cmd)
+  addFlumeOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
@@ -68,6 +71,11 @@ export const makeShipCommand = (): Command => {
       return
     }
     refuseMongoOptions(cmd)
+    if (dests.some(isFlumeUrl)) {
+      process.exitCode = await shipToFlume(dests, flags, cmd)
+      return
+    }
+    refuseFlumeOptions(flags)
     if (dests.some(isKafkaUrl)) {
       process.exitCode = await shipToKafka(dests, flags, cmd)
       return

@@ -5,6 +5,7 @@ import { chain, chainWithChannels } from './chain.mjs'
 import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
+import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
@@ -12,5 +13,6 @@ import { syslogRsyslog, syslogTsf } from './syslog.mjs'
 import ship from './ship.mjs'
 import tail from './tail.mjs'
 
-// rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver]
+// rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
+// three Flume workloads run one after the other for the same reason
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, flumeToFlume, flumeToTsf, tsfToFlume]

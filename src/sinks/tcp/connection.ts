@@ -18,6 +18,7 @@ import {
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
 import type { TcpDestination } from './destination.js'
+import { InFlight } from './in-flight.js'
 import type { OutBatch } from './out-batch.js'
 
 const gzipAsync = promisify(gzip)
@@ -42,17 +43,30 @@ export class ConnectionError extends Error {
   }
 }
 
+// What the sink needs of a connection to one destination (a tsf collector here; a Flume avro
+// source in src/sinks/flume-avro): emits 'ack' (batch), 'drain', and once 'end' (error | undefined,
+// batches still unacked, in send order).
+export interface SinkConnection extends EventEmitter {
+  open(): Promise<void>
+  send(batch: OutBatch): void
+  readonly inFlight: number
+  readonly needDrain: boolean
+  readonly isEnded: boolean
+  close(): void
+  // an agent report frame, where the peer takes them (tsf collectors that said report=1)
+  sendReport?(frame: Buffer): void
+}
+
 // One client connection to a collector: connect, handshake, then batches out and acks back.
 // Emits 'ack' (batch) and, once, 'end' (error | undefined, batches still unacked, in send order).
-export class WireConnection extends EventEmitter {
+export class WireConnection extends EventEmitter implements SinkConnection {
   private socket?: Socket
-  private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
+  private readonly inflight: InFlight
   private nextId = 1
   private gzip = false
   // the collector takes agent report frames (it said report=1)
   private reports = false
   private ended = false
-  private ackTimer?: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
   private sendMac?: FrameMac
 
@@ -61,6 +75,7 @@ export class WireConnection extends EventEmitter {
     private readonly options: ConnectionOptions,
   ) {
     super()
+    this.inflight = new InFlight(options.ackTimeout, () => this.finish(new ConnectionError(`no ack within ${options.ackTimeout} ms`)))
   }
 
   get isEnded(): boolean {
@@ -103,7 +118,7 @@ export class WireConnection extends EventEmitter {
       const timer = setTimeout(() => fail(new ConnectionError(`no handshake within ${options.connectTimeout} ms`)), options.connectTimeout)
       const cn = newNonce()
       socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip, true)))
-      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describe(e))))
+      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describeSocketError(e))))
       socket.on('close', () => fail(new ConnectionError(opened ? 'connection closed' : 'connection closed during the handshake')))
       const lines = new LineReader()
       let step: 'challenge' | 'ok' | 'frames' = 'challenge'
@@ -158,11 +173,8 @@ export class WireConnection extends EventEmitter {
 
   private onFrame(frame: Frame): void {
     if (frame.type === FrameType.ack) {
-      const entry = this.inflight.get(frame.id)
-      if (!entry) return // an ack for a batch we already gave up on
-      this.inflight.delete(frame.id)
-      this.emit('ack', entry.batch)
-      if (this.inflight.size === 0) this.stopAckTimer()
+      const batch = this.inflight.take(frame.id)
+      if (batch) this.emit('ack', batch) // else an ack for a batch we already gave up on
     } else if (frame.type === FrameType.error) {
       this.finish(new ConnectionError(`closed the connection: ${frame.payload.toString('utf8')}`))
     } else {
@@ -174,8 +186,7 @@ export class WireConnection extends EventEmitter {
   send(batch: OutBatch): void {
     const id = this.nextId++
     if (this.nextId > 0xffffffff) this.nextId = 1
-    this.inflight.set(id, { batch, sentAt: Date.now() })
-    this.startAckTimer()
+    this.inflight.add(id, batch)
     const raw = batch.payload
     if (!this.gzip) {
       this.writeFrame(encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw)
@@ -211,31 +222,11 @@ export class WireConnection extends EventEmitter {
     return Boolean(this.socket?.writableNeedDrain)
   }
 
-  // A collector that accepts but never acks: the oldest batch waiting past the ack timeout ends the connection.
-  private startAckTimer(): void {
-    if (this.ackTimer) return
-    const every = Math.max(50, Math.min(1000, this.options.ackTimeout / 4))
-    this.ackTimer = setInterval(() => {
-      const oldest = this.inflight.values().next().value
-      if (oldest && Date.now() - oldest.sentAt > this.options.ackTimeout) {
-        this.finish(new ConnectionError(`no ack within ${this.options.ackTimeout} ms`))
-      }
-    }, every)
-    this.ackTimer.unref()
-  }
-
-  private stopAckTimer(): void {
-    if (this.ackTimer) clearInterval(this.ackTimer)
-    this.ackTimer = undefined
-  }
-
   private finish(error?: ConnectionError): void {
     if (this.ended) return
     this.ended = true
-    this.stopAckTimer()
     this.socket?.destroy()
-    const unacked = [...this.inflight.values()].map((e) => e.batch)
-    this.inflight.clear()
+    const unacked = this.inflight.drain()
     this.emit('end', error, unacked)
   }
 
@@ -244,7 +235,7 @@ export class WireConnection extends EventEmitter {
   }
 }
 
-const describe = (e: NodeJS.ErrnoException): string => {
+export const describeSocketError = (e: NodeJS.ErrnoException): string => {
   const known: Record<string, string> = {
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',

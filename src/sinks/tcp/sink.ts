@@ -4,7 +4,7 @@ import type { InputBatch } from '../../core/link/reader.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn } from '../../core/log.js'
 import { encodeBatch } from '../../core/wire/batch.js'
-import { ConnectionError, WireConnection, type ConnectionOptions } from './connection.js'
+import { ConnectionError, WireConnection, type ConnectionOptions, type SinkConnection } from './connection.js'
 import type { TcpDestination } from './destination.js'
 import type { InputShare, OutBatch } from './out-batch.js'
 import { eventOrTimeout } from '../../core/wait.js'
@@ -22,12 +22,18 @@ export interface TcpSinkOptions extends ConnectionOptions {
   inFlight: number // batches in flight per destination
   maxPenalty: number
   counters: Counters
+  // another protocol to the same kind of destinations (Flume's avro source): its connections and
+  // its batch encoding; selection, failover, balance and back-off stay the same
+  protocol?: {
+    connect(dest: TcpDestination): SinkConnection
+    encode(heads: readonly EventHead[]): Buffer
+  }
 }
 
 interface Target {
   dest: TcpDestination
   priority: number
-  conn?: WireConnection
+  conn?: SinkConnection
   state: 'idle' | 'connecting' | 'up' | 'down'
   failures: number
   penaltyUntil: number
@@ -118,7 +124,7 @@ export class TcpSink extends EventEmitter {
     if (!f.heads.length) return
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
-    this.queue.push({ seq: this.nextSeq++, payload: encodeBatch(f.heads), count: f.heads.length, shares: f.shares })
+    this.queue.push({ seq: this.nextSeq++, payload: this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads), count: f.heads.length, shares: f.shares })
     this.queuedEvents += f.heads.length
     this.filling = { heads: [], bytes: 0, shares: [] }
   }
@@ -203,7 +209,7 @@ export class TcpSink extends EventEmitter {
 
   private connect(t: Target): void {
     t.state = 'connecting'
-    const conn = new WireConnection(t.dest, this.options)
+    const conn = this.options.protocol ? this.options.protocol.connect(t.dest) : new WireConnection(t.dest, this.options)
     t.conn = conn
     conn.on('ack', (batch: OutBatch) => this.onAck(t, batch))
     conn.on('drain', () => this.pump())
@@ -241,7 +247,7 @@ export class TcpSink extends EventEmitter {
     this.pump()
   }
 
-  private onEnd(t: Target, conn: WireConnection, error: ConnectionError | undefined, unacked: OutBatch[]): void {
+  private onEnd(t: Target, conn: SinkConnection, error: ConnectionError | undefined, unacked: OutBatch[]): void {
     if (t.conn !== conn) return
     if (unacked.length) {
       let n = 0
@@ -298,7 +304,7 @@ export class TcpSink extends EventEmitter {
 
   // Sends a report frame on every connection whose collector takes them and has room.
   sendReport(frame: Buffer): void {
-    for (const t of this.live()) t.conn?.sendReport(frame)
+    for (const t of this.live()) t.conn?.sendReport?.(frame)
   }
 
   // Resolves when the events held are under the limit (back pressure on the input loop).
