@@ -40,6 +40,7 @@ export const isTsfCommandLine = (argv: string[]): boolean => {
 const shells = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'busybox', 'fish'])
 
 interface PipeHolder {
+  pid: number
   argv: string[]
   reads: boolean
 }
@@ -47,11 +48,18 @@ interface PipeHolder {
 // On Linux a process can see who holds its stdout pipe: every /proc/<pid>/fd entry that links to
 // pipe:[inode], with the access mode in /proc/<pid>/fdinfo. Processes we may not look at are skipped.
 const pipeHolders = (fd: number): PipeHolder[] => {
+  try {
+    return holdersOf(fstatSync(fd).ino)
+  } catch {
+    return []
+  }
+}
+
+const holdersOf = (inode: number): PipeHolder[] => {
   const holders: PipeHolder[] = []
-  let target: string
+  const target = `pipe:[${inode}]`
   let pids: string[]
   try {
-    target = `pipe:[${fstatSync(fd).ino}]`
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
   } catch {
     return holders
@@ -69,7 +77,7 @@ const pipeHolders = (fd: number): PipeHolder[] => {
         if (readlinkSync(`/proc/${pid}/fd/${f}`) !== target) continue
         const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${f}`, 'latin1'))
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
-        holders.push({ argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
+        holders.push({ pid: Number(pid), argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
       } catch {
         continue // gone meanwhile
       }
@@ -93,20 +101,63 @@ export const pipeReader = (fd = 1): PipeReader => {
   return readers.length ? 'unknown' : 'other'
 }
 
+// Our pipe is read by a program that is not tsf (grep, jq, sed): is a tsf reader further down,
+// reading that program's stdout (`tsf tail | grep x | tsf ship`)? Then acks will come once the
+// filter passes a cursor through, however long it buffers: 'tsf'. 'unknown' when a shell or a
+// node program further down may still become one; 'none' otherwise. Looks at most `depth` filters down.
+export type Downstream = 'tsf' | 'unknown' | 'none'
+export const readerDownstream = async (fd = 1, depth = 4): Promise<Downstream> => {
+  let inodes: number[]
+  try {
+    inodes = [fstatSync(fd).ino]
+  } catch {
+    return 'none'
+  }
+  let unknown = false
+  for (let hop = 0; hop < depth && inodes.length; hop++) {
+    const next: number[] = []
+    for (const inode of inodes) {
+      for (const holder of holdersOf(inode)) {
+        if (!holder.reads) continue
+        if (isTsfCommandLine(holder.argv)) return 'tsf'
+        if (hop > 0 && isShellOrNode(holder.argv)) unknown = true
+        const out = pipeInodeOf(holder.pid)
+        if (out === undefined) continue
+        if (await announcedOn(out)) return 'tsf'
+        next.push(out)
+      }
+    }
+    inodes = next
+  }
+  return unknown ? 'unknown' : 'none'
+}
+
+// The inode of the pipe a process writes its stdout into, if it is a pipe.
+const pipeInodeOf = (pid: number): number | undefined => {
+  try {
+    const m = /^pipe:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/1`))
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 // Another program writes into the same pipe (`{ tsf tail a & tsf tail b; } | tsf ship`): writes
 // must then be whole lines of at most PIPE_BUF bytes, or lines of the two writers interleave.
 // Shells holding the write end only to wait for their children do not count.
 export const pipeShared = (fd = 1): boolean => pipeHolders(fd).some((h) => !h.reads && !shells.has(basename(h.argv[0] ?? '').replace(/^-/, '')))
 
 // Whether a tsf reader announced itself on our stdout pipe (see readerAnnouncePath).
-export const readerAnnounced = (fd = 1): Promise<boolean> =>
+export const readerAnnounced = (fd = 1): Promise<boolean> => {
+  try {
+    return announcedOn(fstatSync(fd).ino)
+  } catch {
+    return Promise.resolve(false)
+  }
+}
+
+const announcedOn = (inode: number): Promise<boolean> =>
   new Promise((resolve) => {
-    let inode: number
-    try {
-      inode = fstatSync(fd).ino
-    } catch {
-      return resolve(false)
-    }
     const socket = connect({ path: readerAnnouncePath(inode) })
     socket.on('connect', () => {
       socket.destroy()
