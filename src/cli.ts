@@ -5,6 +5,7 @@ import { makeCollectCommand } from './commands/collect.js'
 import { makeCompletionCommand } from './commands/completion.js'
 import { makeDemoCommand } from './commands/demo.js'
 import { makeExecCommand } from './commands/exec.js'
+import { makeFilterCommand } from './commands/filter.js'
 import { makeRollCommand } from './commands/roll.js'
 import { makeShipCommand } from './commands/ship.js'
 import { makeSpoolCommand } from './commands/spool.js'
@@ -23,6 +24,7 @@ export const commandFactories: (() => Command)[] = [
   makeSpoolCommand,
   makeExecCommand,
   makeChannelCommand,
+  makeFilterCommand,
   makeShipCommand,
   makeCollectCommand,
   makeRollCommand,
