@@ -12,6 +12,7 @@ import { allOffsets, ensureReadersDir, loadOffset, saveOffset } from './offsets.
 import { OVERHEAD } from './record.js'
 import { listSegments, segmentPath } from './segments.js'
 import { FreeSpace, type WhenFull } from './space.js'
+import { staticHeaders } from '../transforms/static-headers.js'
 
 export type ChannelMode = 'pass' | 'write' | 'read'
 
@@ -29,6 +30,8 @@ export interface ChannelConfig {
   truncate: boolean
   shutdownTimeout: number
   metrics?: { host: string; port: number }
+  // -H K=V: static headers set on every event appended
+  headers?: Record<string, string>
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -154,9 +157,11 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       }
     }
     const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+    const addHeaders = staticHeaders(config.headers)
     let noSpaceSaid = false
     for await (const batch of input.batches()) {
       if (fatal) break
+      addHeaders?.(batch.heads)
       const n = batch.heads.length
       const bytes = batch.bytes + n * OVERHEAD
       const verdict = await admit(bytes)

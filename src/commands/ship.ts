@@ -6,7 +6,7 @@ import { readSecretFile, readToken } from '../core/wire/secrets.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
-import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { addReaderOptions, addRunnerOptions, choice, count, duration, header, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 interface ShipFlags extends ReaderOptions, RunnerOptions {
   failover?: boolean
@@ -27,6 +27,8 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   keyHeader?: string
   topicHeader?: string
   value: 'event' | 'body'
+  header?: Record<string, string>
+  bestEffort?: boolean
 }
 
 export const makeShipCommand = (): Command => {
@@ -50,6 +52,8 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--acks <acks>', 'kafka://: acks Kafka must give before an event counts as delivered (all: idempotent, every in-sync replica)').default('all').argParser(choice('--acks', ['all', '1', '0'])))
     .option('--key-header <name>', "kafka://: the record key is this header's value (default: the event's src, keeping a stream in one partition)")
     .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
+    .option('-H, --header <K=V>', 'a static header on every event sent, kept when the event has one (repeatable)', header)
+    .option('--best-effort', "never make the source wait: ack every event upstream at once and drop (count, report) what the collectors cannot take while they are down (Flume OG's agentBESink)")
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
@@ -89,6 +93,8 @@ export const makeShipCommand = (): Command => {
       truncate: flags.truncate,
       shutdownTimeout: flags.shutdownTimeout,
       metrics: flags.metrics,
+      headers: flags.header,
+      bestEffort: flags.bestEffort,
     })
     process.exitCode = code
   })
@@ -98,7 +104,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile']) {
+  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'header', 'bestEffort']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }
