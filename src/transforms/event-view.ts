@@ -39,10 +39,10 @@ export class EventView {
     if (t.startsWith(BODY_PREFIX)) {
       const end = stringEnd(t, BODY_PREFIX.length - 1)
       const raw = t.slice(BODY_PREFIX.length, end)
-      return (this.bodyText = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw)
+      return (this.bodyText = raw.includes('\\') ? unquote(`"${raw}"`) : raw)
     }
     const value = this.raw('body')
-    return (this.bodyText = value !== undefined && value.charCodeAt(0) === 0x22 ? (JSON.parse(value) as string) : '')
+    return (this.bodyText = value !== undefined && value.charCodeAt(0) === 0x22 ? unquote(value) : '')
   }
 
   // A field as text: body, any top-level field (host, src, ts ...), or headers.NAME.
@@ -51,14 +51,15 @@ export class EventView {
     if (name.startsWith('headers.')) return this.headers()[name.slice(8)]
     const value = this.raw(name)
     if (value === undefined) return undefined
-    return value.charCodeAt(0) === 0x22 ? (JSON.parse(value) as string) : value
+    return value.charCodeAt(0) === 0x22 ? unquote(value) : value
   }
 
   // The JSON text of a top-level value, as it is now.
   raw(key: string): string | undefined {
     const replaced = this.replaced?.get(key)
     if (replaced !== undefined) return replaced
-    const span = this.scan().find((s) => s.key === key)
+    // the last of duplicate keys wins, as in JSON.parse
+    const span = this.scan().findLast((s) => s.key === key)
     return span ? this.text.slice(span.start, span.end) : undefined
   }
 
@@ -102,9 +103,15 @@ export class EventView {
     const replaced = new Map(this.replaced ?? [])
     if (this.headersChanged) replaced.set('headers', encodeHeaders(this.headerMap!))
     let out = '{'
+    const done = new Set<string>()
     for (const span of this.scan()) {
+      // a replaced field goes where it first was; its duplicates (valid JSON, odd) go away
+      if (done.has(span.key)) continue
       const value = replaced.get(span.key)
-      if (value !== undefined) replaced.delete(span.key)
+      if (value !== undefined) {
+        replaced.delete(span.key)
+        done.add(span.key)
+      }
       if (span.key === 'headers' && value === '{}') continue
       out += `${out.length > 1 ? ',' : ''}${quote(span.key)}:${value ?? this.text.slice(span.start, span.end)}`
     }
@@ -117,6 +124,16 @@ export class EventView {
 
   private scan(): Span[] {
     return (this.spans ??= scanFields(this.text))
+  }
+}
+
+// A JSON string literal's value; a damaged one (a line that only looks like a tsf event) is
+// taken as the text between its quotes: a filter never throws on its input.
+const unquote = (literal: string): string => {
+  try {
+    return String(JSON.parse(literal))
+  } catch {
+    return literal.slice(1, -1)
   }
 }
 
@@ -144,7 +161,7 @@ const scanFields = (t: string): Span[] => {
     if (i >= n || t.charCodeAt(i) !== 0x22) return spans
     const keyEnd = stringEnd(t, i)
     const keyText = t.slice(i + 1, keyEnd)
-    const key = keyText.includes('\\') ? (JSON.parse(`"${keyText}"`) as string) : keyText
+    const key = keyText.includes('\\') ? unquote(`"${keyText}"`) : keyText
     i = keyEnd + 1
     while (i < n && (isSpace(t.charCodeAt(i)) || t.charCodeAt(i) === 0x3a)) i++
     const start = i
