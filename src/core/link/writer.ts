@@ -250,7 +250,12 @@ export class EventOutput extends EventEmitter {
   async ready(): Promise<void> {
     while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
-      else await once(this, 'progress')
+      else {
+        // a referenced timer while we wait: until the reader links up and acks, nothing else may
+        // keep the event loop alive (stdin paused, stdout idle), and node would exit 13 mid-input
+        const keepAlive = setInterval(() => undefined, 60_000)
+        await once(this, 'progress').finally(() => clearInterval(keepAlive))
+      }
     }
   }
 
