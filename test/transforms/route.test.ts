@@ -1,6 +1,7 @@
 import t from 'tap'
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { rolledLines as rolled, stagePid } from '../fixtures/pipelines.js'
 import { root, sh, tmpdir, until, type Running } from '../fixtures/procs.js'
 
 // The routing recipe of docs/filter.md (Flume's multiplexing selector), run as written with only
@@ -20,33 +21,6 @@ const localize = (line: string, dir: string): string =>
     .replace(/\/var\/lib\/tsf\//g, `${dir}/state/`)
     .replace(/\/var\/spool\/tsf\//g, `${dir}/spool/`)
     .replace(/\/data\//g, `${dir}/data/`)
-
-// The pid of the stage of a pipeline whose command line has `command` (tail, filter, channel, roll).
-const stagePid = (shell: Running, command: string): number => {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid !== shell.child.pid) continue
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-      if (argv[2] === command) return Number(pid)
-    } catch {
-      // gone
-    }
-  }
-  throw new Error(`no ${command} stage in pipeline ${shell.child.pid}`)
-}
-
-// Bodies in roll's files, published or still in progress.
-const rolled = (dir: string): string[] => {
-  if (!existsSync(dir)) return []
-  const out: string[] = []
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const p = join(dir, name)
-    if (statSync(p).isFile() && /events-.*\.log(\.inprogress)?$/.test(name)) out.push(...readFileSync(p, 'utf8').split('\n').filter(Boolean))
-  }
-  return out
-}
 
 t.test('routing by header, as documented: kill -9 of every stage loses nothing and mixes no routes', async (t) => {
   const dir = tmpdir(t)
