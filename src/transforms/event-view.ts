@@ -14,18 +14,45 @@ interface Span {
 }
 
 const BODY_PREFIX = '{"body":"'
+const BODY_PREFIX_BYTES = Buffer.from(BODY_PREFIX)
 
 export class EventView {
-  readonly text: string
+  private textCache?: string
   private bodyText?: string
+  private bodyRawText?: string
   private spans?: Span[]
   private headerMap?: Record<string, string>
   private headersChanged = false
   // top-level fields replaced or added, as JSON value text
   private replaced?: Map<string, string>
 
-  constructor(readonly head: EventHead) {
-    this.text = typeof head === 'string' ? head : head.toString('utf8')
+  constructor(readonly head: EventHead) {}
+
+  // The whole head as text, decoded only when a step needs more than the body.
+  get text(): string {
+    return (this.textCache ??= typeof this.head === 'string' ? this.head : this.head.toString('utf8'))
+  }
+
+  // The JSON text inside the body's quotes when the head starts {"body":" (every tsf event):
+  // found in the bytes, so the rest of the line is never decoded for a body-only step.
+  private bodyRaw(): string | undefined {
+    if (this.bodyRawText !== undefined) return this.bodyRawText
+    const head = this.head
+    if (typeof head === 'string' || this.textCache !== undefined) {
+      const t = this.text
+      if (!t.startsWith(BODY_PREFIX)) return undefined
+      return (this.bodyRawText = t.slice(BODY_PREFIX.length, stringEnd(t, BODY_PREFIX.length - 1)))
+    }
+    if (head.length < BODY_PREFIX.length || head.compare(BODY_PREFIX_BYTES, 0, BODY_PREFIX.length, 0, BODY_PREFIX.length) !== 0) return undefined
+    // UTF-8 continuation bytes are >= 0x80: a 0x22 or 0x5c byte is always that ASCII character
+    let at = head.indexOf(0x22, BODY_PREFIX.length)
+    while (at !== -1) {
+      let slashes = 0
+      while (head[at - 1 - slashes] === 0x5c) slashes++
+      if (slashes % 2 === 0) break
+      at = head.indexOf(0x22, at + 1)
+    }
+    return (this.bodyRawText = head.toString('utf8', BODY_PREFIX.length, at === -1 ? head.length : at))
   }
 
   get changed(): boolean {
@@ -35,14 +62,17 @@ export class EventView {
   // The body as a string (its readable rendering when the bytes were not UTF-8).
   body(): string {
     if (this.bodyText !== undefined) return this.bodyText
-    const t = this.text
-    if (t.startsWith(BODY_PREFIX)) {
-      const end = stringEnd(t, BODY_PREFIX.length - 1)
-      const raw = t.slice(BODY_PREFIX.length, end)
-      return (this.bodyText = raw.includes('\\') ? unquote(`"${raw}"`) : raw)
-    }
+    const raw = this.bodyRaw()
+    if (raw !== undefined) return (this.bodyText = unescapeBody(raw))
     const value = this.raw('body')
     return (this.bodyText = value !== undefined && value.charCodeAt(0) === 0x22 ? unquote(value) : '')
+  }
+
+  // For a search of a literal without quotes or backslashes: the body's JSON text itself when its
+  // only escapes are \" (access logs), where such a literal matches exactly as in the body.
+  bodyForLiteral(): string {
+    const raw = this.bodyText === undefined ? this.bodyRaw() : undefined
+    return raw !== undefined && onlyQuoteEscapes(raw) ? raw : this.body()
   }
 
   // A field as text: body, any top-level field (host, src, ts ...), or headers.NAME.
@@ -102,6 +132,35 @@ export class EventView {
     if (!this.changed) return this.head
     const replaced = new Map(this.replaced ?? [])
     if (this.headersChanged) replaced.set('headers', encodeHeaders(this.headerMap!))
+    return this.splice(replaced) ?? this.rebuild(replaced)
+  }
+
+  // The common case: values replaced in place and new fields appended, the rest of the text
+  // copied in slices. undefined when a field must go (empty headers, duplicate keys).
+  private splice(replaced: Map<string, string>): string | undefined {
+    const t = this.text
+    let out = ''
+    let from = 0
+    const seen = new Set<string>()
+    for (const span of this.scan()) {
+      if (seen.has(span.key)) return undefined
+      seen.add(span.key)
+      const value = replaced.get(span.key)
+      if (value === undefined) continue
+      if (value === '{}' && span.key === 'headers') return undefined
+      out += t.slice(from, span.start) + value
+      from = span.end
+    }
+    out += t.slice(from)
+    for (const [key, value] of replaced) {
+      if (seen.has(key)) continue
+      if (key === 'headers' && value === '{}') continue
+      out += `${out.length > 1 ? ',' : ''}${quote(key)}:${value}`
+    }
+    return out
+  }
+
+  private rebuild(replaced: Map<string, string>): string {
     let out = '{'
     const done = new Set<string>()
     for (const span of this.scan()) {
@@ -135,6 +194,18 @@ const unquote = (literal: string): string => {
   } catch {
     return literal.slice(1, -1)
   }
+}
+
+// The text of a JSON string's inside. Log lines mostly have no escapes, or only \" (access
+// logs): those take an indexOf loop and one replace instead of a JSON.parse.
+const unescapeBody = (raw: string): string => {
+  if (raw.indexOf('\\') === -1) return raw
+  return onlyQuoteEscapes(raw) ? raw.replaceAll('\\"', '"') : unquote(`"${raw}"`)
+}
+
+const onlyQuoteEscapes = (raw: string): boolean => {
+  for (let at = raw.indexOf('\\'); at !== -1; at = raw.indexOf('\\', at + 2)) if (raw.charCodeAt(at + 1) !== 0x22) return false
+  return true
 }
 
 // The index of the quote that closes the JSON string opening at `open`.

@@ -22,15 +22,25 @@ const regex = (option: string, text: string): RegExp => {
   }
 }
 
+// A pattern that is a plain literal without quotes or backslashes matches the body's JSON text
+// exactly as it matches the body when the only escapes are \" (EventView.bodyForLiteral): no decoding.
+const plainLiteral = /^[A-Za-z0-9 _\-:\/=,;@#%&'<>!~`]+$/
+
+const bodyMatcher = (option: string, pattern: string): ((e: EventView) => boolean) => {
+  const re = regex(option, pattern)
+  if (plainLiteral.test(pattern)) return (e) => re.test(e.bodyForLiteral())
+  return (e) => re.test(e.body())
+}
+
 // regex_filter: keep (or drop) the events whose body matches.
 export const keepBody = (pattern: string): Step => {
-  const re = regex('--keep', pattern)
-  return { name: `--keep ${pattern}`, apply: (e) => re.test(e.body()) }
+  const matches = bodyMatcher('--keep', pattern)
+  return { name: `--keep ${pattern}`, apply: matches }
 }
 
 export const dropBody = (pattern: string): Step => {
-  const re = regex('--drop', pattern)
-  return { name: `--drop ${pattern}`, apply: (e) => !re.test(e.body()) }
+  const matches = bodyMatcher('--drop', pattern)
+  return { name: `--drop ${pattern}`, apply: (e) => !matches(e) }
 }
 
 // A condition on a field: FIELD=VALUE (exactly that value) or FIELD~REGEX. FIELD is body, host,
