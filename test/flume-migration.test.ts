@@ -1,8 +1,7 @@
 import t from 'tap'
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { rolledLines, stagePid } from './fixtures/pipelines.js'
+import { freePort, rolledLines, stagePid } from './fixtures/pipelines.js'
 import { root, sh, tmpdir, until, type Running } from './fixtures/procs.js'
 
 // Every agent and collector recipe of docs/flume-migration.md, run as written with only its paths
@@ -14,14 +13,6 @@ const doc = readFileSync(join(root, 'docs/flume-migration.md'), 'utf8')
 const recipes = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\\\n\s*/g, '').trim())
 const collector = recipes.filter((r) => r.startsWith('tsf collect'))
 const agents = recipes.filter((r) => r.startsWith('tsf tail'))
-
-const freePort = async (): Promise<number> => {
-  const s = createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => s.once('listening', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 const tsfCommand = (line: string): string => line.replace(/(^|\| )tsf /g, `$1node ${root}bin/tsf.js `)
 

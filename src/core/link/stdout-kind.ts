@@ -120,7 +120,9 @@ export const readerDownstream = async (fd = 1, depth = 4): Promise<Downstream> =
       for (const holder of holdersOf(inode)) {
         if (!holder.reads) continue
         if (isTsfCommandLine(holder.argv)) return 'tsf'
-        if (hop > 0 && isShellOrNode(holder.argv)) unknown = true
+        // a shell further down may still exec into a tsf reader (a node program is seen as tsf
+        // from its command line at once)
+        if (hop > 0 && shells.has(basename(holder.argv[0] ?? '').replace(/^-/, ''))) unknown = true
         const out = pipeInodeOf(holder.pid)
         if (out === undefined) continue
         if (await announcedOn(out)) return 'tsf'

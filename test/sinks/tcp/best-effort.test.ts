@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort as deadPort } from '../../fixtures/pipelines.js'
 import { bodies, fixture, run, startCollect, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 
 // ship --best-effort (Flume OG's agentBESink): the source is acked at once and never waits; what
@@ -8,13 +8,6 @@ import { bodies, fixture, run, startCollect, tsf, until, type Proc } from '../..
 const W = `node ${fixture('link-writer.mjs')}`
 const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 const dropped = (stderr: string): number => Math.max(0, ...[...stderr.matchAll(/dropped (\d+) event/g)].map((m) => Number(m[1])))
-const deadPort = async (): Promise<number> => {
-  const s = createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => s.once('listening', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 t.test('with the collector up, best effort delivers everything and drops nothing', async (t) => {
   const dir = t.testdir()
