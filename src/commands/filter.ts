@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { runFilter } from '../transforms/engine.js'
@@ -59,7 +59,7 @@ export const makeFilterCommand = (): Command => {
     .option('--set <K=V>', 'a header, replacing the value the event has (static)')
     .option('--remove-header <name>', 'remove a header, or every header matching /REGEX/ (remove_header)')
     .option('--rename-header <OLD=NEW>', 'rename a header')
-    .addOption(new Option('--host [name]', "set the host field (default: this machine's name) (host)").preset(''))
+    .option('--host [name]', "set the host field (default: this machine's name) (host)")
     .option('--host-ip', "set the host field to this machine's IP address (host, useIP)")
     .option('--ts-now', 'set ts to the time the filter saw the event (timestamp)')
     .option('--ts-field <field>', 'set ts from a field: headers.NAME or a top-level field, epoch s or ms or ISO 8601 (timestamp)')

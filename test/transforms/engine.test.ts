@@ -105,3 +105,15 @@ t.test('bad usage: one line, exit 2', async (t) => {
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line')
   }
 })
+
+t.test("docs/filter.md's collector example: -H, --host-ip and --ts-format clf on access-log lines", async (t) => {
+  const dir = tmpdir(t)
+  writeFileSync(`${dir}/in.log`, '10.0.0.1 - - [02/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"\n')
+  const r = await sh(t, `${tsf} tail in.log --state st | ${tsf} filter -H dc=eu1 --host-ip --ts-format clf | ${R} out`, { cwd: dir }).done
+  t.equal(r.code, 0, r.stderr)
+  const [e] = lines(`${dir}/out`).map((l) => JSON.parse(l) as { ts: number; host: string; headers: Record<string, string> })
+  t.equal(e!.ts, Date.parse('2026-12-02T10:00:00Z'), 'the time of the line')
+  t.match(e!.host, /^[0-9a-f.:]+$/, 'an IP address')
+  t.equal(e!.headers.dc, 'eu1')
+  t.ok(e!.headers.file, 'the headers the source set are kept')
+})

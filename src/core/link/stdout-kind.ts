@@ -103,8 +103,8 @@ export const pipeReader = (fd = 1): PipeReader => {
 
 // Our pipe is read by a program that is not tsf (grep, jq, sed): is a tsf reader further down,
 // reading that program's stdout (`tsf tail | grep x | tsf ship`)? Then acks will come once the
-// filter passes a cursor through, however long it buffers: 'tsf'. 'unknown' when a shell or a
-// node program further down may still become one; 'none' otherwise. Looks at most `depth` filters down.
+// filter passes a cursor through, however long it buffers: 'tsf'. 'unknown' when a shell or node
+// program further down may still become one; 'none' otherwise. Looks at most `depth` filters down.
 export type Downstream = 'tsf' | 'unknown' | 'none'
 export const readerDownstream = async (fd = 1, depth = 4): Promise<Downstream> => {
   let inodes: number[]
@@ -120,9 +120,9 @@ export const readerDownstream = async (fd = 1, depth = 4): Promise<Downstream> =
       for (const holder of holdersOf(inode)) {
         if (!holder.reads) continue
         if (isTsfCommandLine(holder.argv)) return 'tsf'
-        // a shell further down may still exec into a tsf reader (a node program is seen as tsf
-        // from its command line at once)
-        if (hop > 0 && shells.has(basename(holder.argv[0] ?? '').replace(/^-/, ''))) unknown = true
+        // a shell further down may still exec into a tsf reader, a node program may not have
+        // announced itself yet
+        if (hop > 0 && isShellOrNode(holder.argv)) unknown = true
         const out = pipeInodeOf(holder.pid)
         if (out === undefined) continue
         if (await announcedOn(out)) return 'tsf'
