@@ -83,8 +83,8 @@ async function main() {
     loud([
       `java and/or mvn are missing (java: ${javaOk ? 'ok' : 'MISSING'}, mvn: ${mvnOk ? 'ok' : 'MISSING'}).`,
       `The real test servers (${names.join(', ')}) cannot run without them, so every test that`,
-      'needs Kafka or HDFS will be SKIPPED. Install OpenJDK 17 and Maven (apt-get install -y',
-      'openjdk-17-jre-headless maven) to run them, or see docs/test-servers.md.',
+      'needs Kafka, HDFS or MongoDB will be SKIPPED. Install OpenJDK 17 and Maven (apt-get install -y',
+      'openjdk-17-jdk-headless maven) to run them, or see docs/test-servers.md.',
       ...(CI ? ['CI=true: this is an error.'] : []),
     ]);
     if (CI) return 1;

@@ -79,6 +79,7 @@ const RATIOS = [
   ['ship', 'rsyslog', 'tail | ship → collect vs rsyslog W1 (target ≥ 1.5× Fluent Bit, 48 MiB/s on the reference machines)'],
   ['chain-channel', 'chain', 'W1 with channels vs without (target ≥ 70%)'],
   ['syslog', 'rsyslog-syslog', 'W2 tsf vs rsyslog'],
+  ['mongodb', 'mongodb-driver', "tsf ship mongodb:// vs the driver's own insertMany of the same documents"],
 ]
 
 export const comparisons = (results) => {

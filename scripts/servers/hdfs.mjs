@@ -25,6 +25,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchJars, jarsFetched } from './_maven.mjs';
+import { readPid as readPidFile, stopGroup } from './_process.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = path.join(ROOT, 'test-servers', 'hdfs');
@@ -78,14 +79,7 @@ export async function fetch() {
 
 // ---- processes ----
 
-function readPid(name) {
-  try {
-    const pid = Number(fs.readFileSync(pidFile(name), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
+const readPid = (name) => readPidFile(pidFile(name));
 
 /** True when pid is alive and is our daemon (guards against pid reuse). */
 function isOurs(pid, name) {
@@ -140,16 +134,7 @@ function spawnDaemon(name, args = [], { append = false } = {}) {
 /** SIGTERM (or the given signal) to the daemon's process group, wait; SIGKILL after a timeout. */
 async function stopDaemon(name, signal = 'SIGTERM') {
   const pid = running(name);
-  if (pid) {
-    const kill = (sig) => { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } };
-    kill(signal);
-    const until = Date.now() + STOP_TIMEOUT_MS;
-    while (isOurs(pid, name) && Date.now() < until) await sleep(50);
-    if (isOurs(pid, name)) {
-      kill('SIGKILL');
-      while (isOurs(pid, name)) await sleep(50);
-    }
-  }
+  if (pid) await stopGroup(pid, () => isOurs(pid, name), { signal, timeoutMs: STOP_TIMEOUT_MS });
   fs.rmSync(pidFile(name), { force: true });
 }
 

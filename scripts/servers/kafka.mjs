@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchJars, jarsFetched } from './_maven.mjs';
+import { readPid as readPidFile, stopGroup } from './_process.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = path.join(ROOT, 'test-servers', 'kafka');
@@ -44,14 +45,7 @@ export async function fetch() {
     (fs.existsSync(lib) && fs.readdirSync(lib).some((f) => /^kafka_2\.13-.*\.jar$/.test(f)) ? undefined : 'kafka_2.13 jar'));
 }
 
-function readPid() {
-  try {
-    const pid = Number(fs.readFileSync(PIDFILE, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
+const readPid = () => readPidFile(PIDFILE);
 
 /** True when pid is alive and is our Kafka JVM (guards against pid reuse). */
 function isOurs(pid) {
@@ -156,16 +150,7 @@ export async function start() {
 /** Kill the broker's process group, wait for it to go, remove its data. Safe when not running. */
 export async function stop() {
   const pid = readPid();
-  if (pid && isOurs(pid)) {
-    const kill = (sig) => { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } } };
-    kill('SIGTERM');
-    const until = Date.now() + 15_000;
-    while (isOurs(pid) && Date.now() < until) await sleep(100);
-    if (isOurs(pid)) {
-      kill('SIGKILL');
-      while (isOurs(pid)) await sleep(50);
-    }
-  }
+  if (pid && isOurs(pid)) await stopGroup(pid, () => isOurs(pid));
   fs.rmSync(DATA, { recursive: true, force: true });
   fs.rmSync(PIDFILE, { force: true });
 }

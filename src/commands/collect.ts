@@ -5,7 +5,7 @@ import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-li
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
 import { addRunnerOptions, collect, count, duration, header, hostPort, size, type RunnerOptions } from './common.js'
-import { readSecretFile, readToken } from '../core/wire/secrets.js'
+import { readAgentTokens, readSecretFile, readToken } from '../core/wire/secrets.js'
 
 interface CollectFlags extends RunnerOptions {
   listen?: { host: string; port: number }[]
@@ -13,6 +13,7 @@ interface CollectFlags extends RunnerOptions {
   plain?: boolean
   print?: boolean
   tokenFile?: string
+  agentTokens?: string
   tlsCert?: string
   tlsKey?: string
   tlsCa?: string
@@ -20,6 +21,8 @@ interface CollectFlags extends RunnerOptions {
   maxEventSize: number
   maxBatchBytes: number
   maxConnections: number
+  maxBuffer: number
+  handshakeTimeout: number
   idleTimeout: number
   readTimeout: number
   from?: string
@@ -40,7 +43,8 @@ export const makeCollectCommand = (): Command => {
     .addOption(new Option('--syslog <proto://host:port>', 'take syslog (RFC 3164/5424) on tcp://HOST:PORT (newline or octet-counted framing) or udp://HOST:PORT, repeatable').argParser(collect(parseSyslogAddress)))
     .option('--plain', 'also accept bare NDJSON or text lines from nc or a script (best effort, no acks)')
     .option('--print', 'human-readable, coloured console output instead of NDJSON (for debugging)')
-    .option('--token-file <file>', 'shared secret every sender must prove in its hello')
+    .option('--token-file <file>', 'shared secret every sender must prove in its hello (without TLS it also authenticates every frame)')
+    .option('--agent-tokens <file|dir>', 'one secret per agent ("NAME:SECRET" lines, or a directory of files named for the agents); each event\'s src is bound to the agent that sent it')
     .option('--tls-cert <file>', 'serve TLS with this certificate')
     .option('--tls-key <file>', 'private key of --tls-cert')
     .option('--tls-ca <file>', 'require client certificates signed by these CAs')
@@ -48,6 +52,8 @@ export const makeCollectCommand = (): Command => {
     .addOption(new Option('--max-event-size <size>', 'longest event kept whole; longer ones are cut into pieces marked "cont"').default(8 * 1024 * 1024, '8M').argParser(size('--max-event-size')))
     .addOption(new Option('--max-batch-bytes <size>', 'largest batch frame accepted (after gunzip); a larger one closes the connection').default(64 * 1024 * 1024, '64M').argParser(size('--max-batch-bytes')))
     .addOption(new Option('--max-connections <n>', 'connections at once; more are refused').default(1024).argParser(count('--max-connections')))
+    .addOption(new Option('--max-buffer <size>', 'bytes all connections may hold at once (partial and queued batches); past it reads pause').default(64 * 1024 * 1024, '64M').argParser(size('--max-buffer')))
+    .addOption(new Option('--handshake-timeout <duration>', 'a connection must finish its hello within this of connecting').default(10_000, '10s').argParser(duration('--handshake-timeout')))
     .addOption(new Option('--idle-timeout <duration>', 'close a connection silent for this long').default(600_000, '10m').argParser(duration('--idle-timeout')))
     .addOption(new Option('--read-timeout <duration>', 'a hello, frame or line once started must arrive whole within this').default(30_000, '30s').argParser(duration('--read-timeout')))
     .option('-H, --header <K=V>', 'a static header on every event received, kept when the event has one (repeatable)', header)
@@ -62,7 +68,8 @@ export const makeCollectCommand = (): Command => {
       return
     }
     if (flags.group || flags.fromBeginning || flags.fromEnd) throw new UsageError('--group, --from-beginning and --from-end go with --from kafka://...')
-    if (flags.plain && flags.tokenFile) throw new UsageError('--plain and --token-file exclude each other: plain senders cannot prove a token')
+    if (flags.plain && (flags.tokenFile || flags.agentTokens)) throw new UsageError(`--plain and ${flags.tokenFile ? '--token-file' : '--agent-tokens'} exclude each other: plain senders cannot prove a token`)
+    if (flags.tokenFile && flags.agentTokens) throw new UsageError('--token-file and --agent-tokens exclude each other: give every agent its own secret in --agent-tokens')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
     if (flags.tlsCa && !flags.tlsCert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
     const code = await runCollect({
@@ -72,6 +79,7 @@ export const makeCollectCommand = (): Command => {
       plain: Boolean(flags.plain),
       print: Boolean(flags.print),
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
+      agents: flags.agentTokens ? readAgentTokens(flags.agentTokens) : undefined,
       tls: flags.tlsCert
         ? { cert: readSecretFile(flags.tlsCert, '--tls-cert'), key: readSecretFile(flags.tlsKey!, '--tls-key'), ca: flags.tlsCa ? readSecretFile(flags.tlsCa, '--tls-ca') : undefined }
         : undefined,
@@ -79,6 +87,8 @@ export const makeCollectCommand = (): Command => {
       maxEvent: Math.max(flags.maxEventSize, 16),
       maxBatchBytes: Math.max(flags.maxBatchBytes, 1024),
       maxConnections: Math.max(flags.maxConnections, 1),
+      maxBuffer: flags.maxBuffer,
+      handshakeTimeout: Math.max(flags.handshakeTimeout, 1),
       idleTimeout: flags.idleTimeout,
       readTimeout: flags.readTimeout,
       shutdownTimeout: flags.shutdownTimeout,
@@ -94,7 +104,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
   const url = parseKafkaUrl(flags.from!, '--from')
   if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
   if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
-  for (const name of ['listen', 'syslog', 'plain', 'tokenFile', 'tlsCert', 'tlsKey', 'tlsCa', 'header']) {
+  for (const name of ['listen', 'syslog', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'header']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
   }

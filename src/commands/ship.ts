@@ -3,9 +3,11 @@ import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
 import { readSecretFile, readToken } from '../core/wire/secrets.js'
+import { agentNamePattern } from '../core/wire/handshake.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
+import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, header, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 interface ShipFlags extends ReaderOptions, RunnerOptions {
@@ -23,6 +25,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   tlsCert?: string
   tlsKey?: string
   tokenFile?: string
+  agent?: string
   acks: 'all' | '1' | '0'
   keyHeader?: string
   topicHeader?: string
@@ -34,7 +37,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
     .description('send events from stdin to tsf collectors over TCP, acked end to end, with failover or load balancing')
-    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC')
+    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION')
     .option('--failover', 'send to the first live destination in the order given (the default with several)')
     .addOption(new Option('--balance <how>', 'spread batches over live destinations').argParser(choice('--balance', ['round-robin', 'random'])))
     .addOption(new Option('--batch <events>', 'most events in one batch').default(2000).argParser(count('--batch')))
@@ -48,16 +51,24 @@ export const makeShipCommand = (): Command => {
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
-    .option('--token-file <file>', 'shared secret proven to collectors by challenge-response (never sent)')
+    .option('--token-file <file>', 'secret proven to collectors by challenge-response (never sent); without TLS it also authenticates every frame')
+    .option('--agent <name>', 'with --token-file: the agent name the secret belongs to, for collectors with --agent-tokens')
     .addOption(new Option('--acks <acks>', 'kafka://: acks Kafka must give before an event counts as delivered (all: idempotent, every in-sync replica)').default('all').argParser(choice('--acks', ['all', '1', '0'])))
     .option('--key-header <name>', "kafka://: the record key is this header's value (default: the event's src, keeping a stream in one partition)")
     .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
     .option('-H, --header <K=V>', 'a static header on every event sent, kept when the event has one (repeatable)', header)
     .option('--best-effort', "never make the source wait: ack every event upstream at once and drop (count, report) what the collectors cannot take while they are down (Flume OG's agentBESink)")
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
+  addMongoOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
+    if (dests.some(isMongoUrl)) {
+      if (flags.header || flags.bestEffort) throw new UsageError(`${flags.header ? '-H' : '--best-effort'} applies to tcp:// and tls:// destinations (put tsf filter -H before ship for headers)`)
+      process.exitCode = await shipToMongo(dests, flags, cmd)
+      return
+    }
+    refuseMongoOptions(cmd)
     if (dests.some(isKafkaUrl)) {
       process.exitCode = await shipToKafka(dests, flags, cmd)
       return
@@ -68,6 +79,8 @@ export const makeShipCommand = (): Command => {
     const destinations = parseDestinations(dests)
     if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
+    if (flags.agent !== undefined && !flags.tokenFile) throw new UsageError('--agent goes with --token-file (the agent\'s own secret)')
+    if (flags.agent !== undefined && !agentNamePattern.test(flags.agent)) throw new UsageError(`--agent: '${flags.agent.slice(0, 80)}' must be 1-64 of A-Z a-z 0-9 . _ -`)
     if (flags.batch < 1) throw new UsageError('--batch: at least 1')
     if (flags.inFlight < 1) throw new UsageError('--in-flight: at least 1')
     const policy: Policy = flags.balance ?? 'failover'
@@ -88,6 +101,7 @@ export const makeShipCommand = (): Command => {
         key: flags.tlsKey ? readSecretFile(flags.tlsKey, '--tls-key') : undefined,
       },
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
+      agent: flags.agent,
       window: Math.max(flags.batchBytes * flags.inFlight * 2, 4 * 1024 * 1024),
       maxLine: flags.maxLine,
       truncate: flags.truncate,
@@ -104,7 +118,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'header', 'bestEffort']) {
+  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'header', 'bestEffort']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }

@@ -6,10 +6,11 @@ import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
+import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
 import { syslogRsyslog, syslogTsf } from './syslog.mjs'
 import ship from './ship.mjs'
 import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog]
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver]

@@ -1,32 +1,21 @@
 import { EventEmitter, once } from 'node:events'
 import { hostname } from 'node:os'
-import type { ReaderOptions } from '../../commands/common.js'
 import { TsfError } from '../../core/errors.js'
-import { ExitCode } from '../../core/exit-codes.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { describeKafkaError, KafkaProducer, KafkaRejected, kafkaErrorType, type Acks } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
+import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
 
-export interface KafkaShipConfig extends ReaderOptions {
+// A send is one Produce request per broker; linger: how long a partial batch may wait when
+// nothing is in flight.
+export interface KafkaShipConfig extends ServerShipConfig {
   url: KafkaUrl
   rules: Omit<RecordRules, 'topic'>
   acks: Acks
   gzip: boolean
-  // most events / bytes in one send (a send is one Produce request per broker)
-  batchEvents: number
-  batchBytes: number
-  // how long a partial batch may wait to fill when nothing is in flight
-  linger: number
-  connectTimeout: number
-  requestTimeout: number
-  // longest wait between two attempts while Kafka is unreachable
-  maxBackoff: number
-  // most input bytes held before we stop reading stdin
-  window: number
-  shutdownTimeout: number
 }
 
 interface Queued {
@@ -35,8 +24,6 @@ interface Queued {
   bytes: number
 }
 
-// If the linked upstream writer died, finish what we hold only as far as that is quick.
-const UPSTREAM_LOST_GRACE = 5000
 // Errors after which the producer starts over with a new connection and producer id.
 const resetTypes = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING'])
 const sizeTypes = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
@@ -178,23 +165,11 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     ended = true
     events.emit('more')
     events.emit('full')
-    const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
-    const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
-    const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${queuedEvents + inflightEvents} events to be acked by Kafka`), 1000)
-    await Promise.race([sending, new Promise((resolve) => setTimeout(resolve, wait).unref())])
-    clearTimeout(telling)
+    const end = { rt, input, shutdownTimeout: config.shutdownTimeout }
+    const wait = await awaitDelivery(end, sending, () => queuedEvents + inflightEvents, 'acked by Kafka')
     const left = queuedEvents + inflightEvents
     if (fatal) throw new TsfError(`${fatal.message}; ${left} events stay unacked upstream`)
-    if (left === 0) return ExitCode.ok
-    if (rt.bySignal) {
-      warn(`${left} events stay unacked upstream (the upstream still holds them)${lastError ? `: ${lastError}` : ''}`)
-      return ExitCode.ok
-    }
-    if (input.upstreamLost) {
-      warn(`${left} events unacked; the upstream re-sends them on restart`)
-      return ExitCode.upstreamLost
-    }
-    throw new TsfError(`delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where}: ${lastError ?? 'no ack from Kafka'}`)
+    return deliveryExit(end, left, wait, where, lastError ?? 'no ack from Kafka')
   } finally {
     closing = true
     events.emit('wake')

@@ -3,7 +3,8 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { gzip, constants as zlibConstants } from 'node:zlib'
 import { promisify } from 'node:util'
-import { encodeHeader, FLAG_GZIP, FrameDecoder, FrameType, type Frame } from '../../core/wire/frames.js'
+import { encodeHeader, FLAG_GZIP, FrameDecoder, framePieces, FrameType, type Frame } from '../../core/wire/frames.js'
+import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
   authLine,
   clientProof,
@@ -23,6 +24,8 @@ const gzipAsync = promisify(gzip)
 
 export interface ConnectionOptions {
   token?: Buffer
+  // the agent name proven with the token to collectors with per-agent tokens (--agent)
+  agent?: string
   gzip: boolean
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer }
   connectTimeout: number
@@ -49,6 +52,7 @@ export class WireConnection extends EventEmitter {
   private ended = false
   private ackTimer?: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
+  private sendMac?: FrameMac
 
   constructor(
     readonly dest: TcpDestination,
@@ -103,6 +107,7 @@ export class WireConnection extends EventEmitter {
       let step: 'challenge' | 'ok' | 'frames' = 'challenge'
       const decoder = new FrameDecoder(1024 * 1024)
       let sn = ''
+      let mac = false
       socket.on('data', (chunk: Buffer) => {
         try {
           if (step === 'frames') return decoder.push(chunk, (f) => this.onFrame(f))
@@ -117,12 +122,21 @@ export class WireConnection extends EventEmitter {
               sn = msg.fields.nonce
               if (msg.fields.auth === 'token' && !options.token) throw new ConnectionError('asks for a token and we have none (--token-file)', true)
               if (msg.fields.auth !== 'token' && options.token) throw new ConnectionError('does not ask for a token although we have one: not the collector we were told to trust', true)
+              mac = Boolean(options.token) && msg.fields.mac === MAC_NAME
+              // without TLS, frames without a MAC could be rewritten by anyone on the path
+              if (options.token && !mac && dest.kind !== 'tls') {
+                throw new ConnectionError('does not authenticate frames (an older tsf collect?): upgrade it, or use tls://', true)
+              }
               this.gzip = options.gzip && msg.fields.compress === 'gzip'
-              socket.write(authLine(options.token ? clientProof(options.token, cn, sn) : undefined))
+              socket.write(authLine(options.token ? clientProof(options.token, cn, sn, { mac, agent: options.agent }) : undefined, options.agent))
               step = 'ok'
             } else if (step === 'ok' && msg.verb === 'OK') {
-              if (options.token && !proofMatches(serverProof(options.token, cn, sn), msg.fields.proof ?? '')) {
+              if (options.token && !proofMatches(serverProof(options.token, cn, sn, { mac, agent: options.agent }), msg.fields.proof ?? '')) {
                 throw new ConnectionError('answered with a wrong token proof: not the collector we were told to trust', true)
+              }
+              if (options.token && mac) {
+                decoder.authenticate(FrameMac.of(options.token, 'server', cn, sn))
+                this.sendMac = FrameMac.of(options.token, 'client', cn, sn)
               }
               step = 'frames'
               opened = true
@@ -172,12 +186,11 @@ export class WireConnection extends EventEmitter {
     })
   }
 
-  // header and payload in one writev, without copying the payload into a new buffer
+  // header, payload (and MAC) in one writev, without copying the payload into a new buffer
   private writeFrame(header: Buffer, payload: Buffer): void {
     const socket = this.socket!
     socket.cork()
-    socket.write(header)
-    socket.write(payload)
+    for (const piece of framePieces(header, payload, this.sendMac)) socket.write(piece)
     socket.uncork()
   }
 

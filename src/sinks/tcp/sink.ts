@@ -260,8 +260,9 @@ export class TcpSink extends EventEmitter {
       t.state = 'idle'
       t.conn = undefined
     }
+    // reconnects only for work waiting (pump), or after a failure (onDown): an idle connection the
+    // collector closed (to make room, idle timeout) comes back when there is something to send
     this.pump()
-    this.connectWhatIsNeeded()
     this.emit('progress')
   }
 

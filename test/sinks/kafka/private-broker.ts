@@ -3,9 +3,9 @@
 // disturbing the other tests that share the common broker.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../fixtures/tcp-helpers.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const KAFKA = join(root, 'test-servers', 'kafka')
@@ -14,16 +14,6 @@ const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') 
 const JAVA_OPTS = ['-Xms64m', '-Xmx384m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-Djava.net.preferIPv4Stack=true', `-Dlog4j.configuration=file:${join(KAFKA, 'log4j.properties')}`]
 
 export const privateBrokerAvailable = (): boolean => existsSync(LIB) && existsSync(join(LIB, '.fetched'))
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 
 export interface PrivateBroker {
   brokers: string

@@ -1,0 +1,127 @@
+import { Binary, type AnyBulkWriteOperation, type Document } from 'mongodb'
+import { parseEventLine, type EventHead, type TsfEvent } from '../../core/event.js'
+import { warnOnce } from '../../core/log.js'
+import { OPS, type Op } from './ops.js'
+import { collectionProblem, databaseProblem, expand, shown, type MongoUrl } from './url.js'
+
+
+export interface DocumentRules {
+  database: MongoUrl['database']
+  collection: MongoUrl['collection']
+  // the operation of events without an "op" header (Flume's default: insert)
+  op: Op
+  // dotted paths of fields turned into dates (epoch milliseconds or ISO-8601 text)
+  timestampFields: string[][]
+}
+
+// One event, ready to write: its namespace, the operation, and the key that orders writes to the
+// same document (upserts and replaces only).
+export interface DocumentWrite {
+  db: string
+  coll: string
+  ns: string
+  op: Op
+  model: AnyBulkWriteOperation<Document>
+  key?: string
+  // the event line as it came (for rejects, with an error added)
+  line: string
+  bytes: number
+  // insert with an _id derived from src and seq: a duplicate key means "already written"
+  derivedId: boolean
+  // which event, for messages: "src:seq", or the _id
+  label: string
+}
+
+export interface DocumentProblem {
+  line: string
+  where: string
+  error: string
+  label: string
+}
+
+const CLOSE = Buffer.from('}')
+
+// An event head → the write that stores it, or the reason it cannot be written (set aside).
+export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | DocumentProblem => {
+  const line = typeof head === 'string' ? head + '}' : Buffer.concat([head, CLOSE]).toString('utf8')
+  const event = parseEventLine(line)
+  const headers = event.headers && typeof event.headers === 'object' ? event.headers : undefined
+  const db = expand(rules.database, headers)
+  const coll = expand(rules.collection, headers)
+  const id = typeof event.src === 'string' && typeof event.seq === 'number' ? `${event.src}:${event.seq}` : 'without src'
+  const label = /[\x00-\x1f\x7f\u2028\u2029]/.test(id) ? JSON.stringify(id) : id
+  const ns = `${'name' in db ? db.name : `%{${db.missing}}`}.${'name' in coll ? coll.name : `%{${coll.missing}}`}`
+  const where = /[\x00-\x1f\x7f\u2028\u2029]/.test(ns) ? JSON.stringify(ns) : ns
+  if ('missing' in db) return { line, where, error: `no header '${db.missing}' to name the database`, label }
+  if ('missing' in coll) return { line, where, error: `no header '${coll.missing}' to name the collection`, label }
+  const problem = databaseProblem(db.name) ?? collectionProblem(coll.name)
+  if (problem) return { line, where, error: `headers name an invalid namespace: ${problem}`, label }
+  const wanted = headers?.op ?? rules.op
+  if (!OPS.includes(wanted as Op)) return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
+  const op = wanted as Op
+  const doc = toDocument(event)
+  for (const path of rules.timestampFields) toDate(doc, path, 0)
+  const bytes = line.length
+  if (op === 'insert') {
+    let derivedId = false
+    if (doc._id === undefined && typeof event.src === 'string' && typeof event.seq === 'number') {
+      // the same event delivered again gets the same _id: MongoDB refuses it as a duplicate
+      doc._id = `${event.src}:${event.seq}`
+      derivedId = true
+    }
+    return { db: db.name, coll: coll.name, ns: where, op, model: { insertOne: { document: doc } }, line, bytes, derivedId, label }
+  }
+  if (doc._id === undefined || doc._id === null) return { line, where, error: `${op} needs the document's own _id, and this one has none`, label }
+  const key = `${where}\0${typeof doc._id === 'object' ? JSON.stringify(doc._id) : `${typeof doc._id}:${String(doc._id)}`}`
+  const { _id, ...fields } = doc
+  const model: AnyBulkWriteOperation<Document> =
+    op === 'upsert' && Object.keys(fields).length > 0
+      ? { updateOne: { filter: { _id }, update: { $set: fields }, upsert: true } }
+      : { replaceOne: { filter: { _id }, replacement: doc, upsert: true } }
+  return { db: db.name, coll: coll.name, ns: where, op, model, key, line, bytes, derivedId: false, label }
+}
+
+// A body holding a JSON object is the document; anything else is wrapped as {body, ts, host,
+// headers} (Flume's autoWrap), with the exact bytes as binary when they are not UTF-8.
+export const toDocument = (event: TsfEvent): Document => {
+  const body = event.body
+  if (body.charCodeAt(0) === 0x7b /* { */ && event.body64 === undefined) {
+    try {
+      const value = JSON.parse(body) as unknown
+      if (value && typeof value === 'object' && !Array.isArray(value)) return value as Document
+    } catch {
+      // not JSON: wrapped below
+    }
+  }
+  const doc: Document = { body: typeof event.body64 === 'string' ? new Binary(Buffer.from(event.body64, 'base64')) : body }
+  if (typeof event.ts === 'number') doc.ts = new Date(event.ts)
+  if (typeof event.host === 'string') doc.host = event.host
+  if (event.headers && typeof event.headers === 'object') doc.headers = event.headers
+  return doc
+}
+
+// Numbers are epoch milliseconds; text is anything Date.parse reads (ISO-8601). Arrays on the path
+// are walked element by element.
+const toDate = (node: unknown, path: string[], at: number): void => {
+  if (Array.isArray(node)) {
+    for (const item of node) toDate(item, path, at)
+    return
+  }
+  if (!node || typeof node !== 'object') return
+  const record = node as Record<string, unknown>
+  const key = path[at]!
+  if (!(key in record)) return
+  if (at < path.length - 1) toDate(record[key], path, at + 1)
+  else record[key] = Array.isArray(record[key]) ? (record[key] as unknown[]).map((v) => asDate(v, path)) : asDate(record[key], path)
+}
+
+const asDate = (value: unknown, path: string[]): unknown => {
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value)
+  if (typeof value === 'string') {
+    const ms = Date.parse(value)
+    if (!Number.isNaN(ms)) return new Date(ms)
+  }
+  if (value instanceof Date || value === null || value === undefined) return value
+  warnOnce(`timestamp:${path.join('.')}`, `--timestamp-field ${path.join('.')}: ${JSON.stringify(value)} is neither epoch milliseconds nor a date text; such values are written as they are`)
+  return value
+}
