@@ -34,7 +34,7 @@ _tsf() {
       case "$prev" in
         --dir|--reader|--fsync|--max-size|--when-full|--min-free|--segment-size|-H|--header|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--dir --write-only --read-only --reader --fsync --max-size --when-full --min-free --segment-size -H --header --stat --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--dir --write-only --read-only --reader --fsync --max-size --when-full --min-free --segment-size -H --header --stat --json --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     filter)

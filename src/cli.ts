@@ -1,15 +1,5 @@
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
-import { makeChannelCommand } from './commands/channel.js'
-import { makeCollectCommand } from './commands/collect.js'
-import { makeCompletionCommand } from './commands/completion.js'
-import { makeDemoCommand } from './commands/demo.js'
-import { makeExecCommand } from './commands/exec.js'
-import { makeFilterCommand } from './commands/filter.js'
-import { makeRollCommand } from './commands/roll.js'
-import { makeShipCommand } from './commands/ship.js'
-import { makeSpoolCommand } from './commands/spool.js'
-import { makeTailCommand } from './commands/tail.js'
 import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
@@ -18,21 +8,30 @@ const version = (): string =>
   (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 // Every command, in the order `tsf --help` lists them. Each factory lives in src/commands/<cmd>.ts
-// and only turns options into a typed config for an engine.
-export const commandFactories: (() => Command)[] = [
-  makeTailCommand,
-  makeSpoolCommand,
-  makeExecCommand,
-  makeChannelCommand,
-  makeFilterCommand,
-  makeShipCommand,
-  makeCollectCommand,
-  makeRollCommand,
-  makeDemoCommand,
-  makeCompletionCommand,
-]
+// and only turns options into a typed config for an engine. They load on demand: `tsf tail ...`
+// loads tail's modules only (start-up CPU and memory are what every stage of a pipeline pays).
+const commandLoaders: Record<string, () => Promise<() => Command>> = {
+  tail: async () => (await import('./commands/tail.js')).makeTailCommand,
+  spool: async () => (await import('./commands/spool.js')).makeSpoolCommand,
+  exec: async () => (await import('./commands/exec.js')).makeExecCommand,
+  channel: async () => (await import('./commands/channel.js')).makeChannelCommand,
+  filter: async () => (await import('./commands/filter.js')).makeFilterCommand,
+  ship: async () => (await import('./commands/ship.js')).makeShipCommand,
+  collect: async () => (await import('./commands/collect.js')).makeCollectCommand,
+  roll: async () => (await import('./commands/roll.js')).makeRollCommand,
+  demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
+  completion: async () => (await import('./commands/completion.js')).makeCompletionCommand,
+}
 
-export const makeProgram = (): Command => {
+export const commandNames = Object.keys(commandLoaders)
+
+// The factories of the named commands (all of them by default), in the order of commandNames.
+export const loadCommandFactories = async (names: string[] = commandNames): Promise<(() => Command)[]> =>
+  Promise.all(commandNames.filter((n) => names.includes(n)).map((n) => commandLoaders[n]!()))
+
+// The program with every command (help, docs checks, completions), or with the given ones only.
+export const makeProgram = async (names: string[] = commandNames): Promise<Command> => {
+  const factories = await loadCommandFactories(names)
   const program = new Command('tsf')
     .description('log collection as small Unix commands: sources, a durable channel and sinks joined by pipes and TCP')
     .version(version(), '-V, --version')
@@ -44,7 +43,7 @@ Examples:
   tsf collect --print
 
 Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
-  for (const make of commandFactories) program.addCommand(make())
+  for (const make of factories) program.addCommand(make())
   program.exitOverride()
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) })
   for (const cmd of program.commands) {
@@ -54,8 +53,12 @@ Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
   return program
 }
 
+// The command a command line names: its first word that is not an option.
+const commandOf = (argv: string[]): string | undefined => argv.slice(2).find((a) => !a.startsWith('-'))
+
 export const main = async (argv: string[]): Promise<void> => {
-  const program = makeProgram()
+  const named = commandOf(argv)
+  const program = await makeProgram(named !== undefined && named in commandLoaders ? [named] : commandNames)
   try {
     await program.parseAsync(argv)
   } catch (e) {

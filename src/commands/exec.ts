@@ -2,7 +2,6 @@ import { Command, Option } from 'commander'
 import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
-import { runExec } from '../sources/exec/engine.js'
 import { addRunnerOptions, duration, header, size, type RunnerOptions } from './common.js'
 
 interface ExecOptions extends RunnerOptions {
@@ -53,6 +52,6 @@ export const makeExecCommand = (): Command => {
       window: options.window,
       shutdownTimeout: options.shutdownTimeout,
     }
-    process.exitCode = await runCommand({ component: 'exec', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, (rt) => runExec(config, rt))
+    process.exitCode = await runCommand({ component: 'exec', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => (await import('../sources/exec/engine.js')).runExec(config, rt))
   })
 }

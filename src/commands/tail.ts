@@ -3,7 +3,6 @@ import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { addRunnerOptions, count, duration, header, size, type RunnerOptions } from './common.js'
-import { runTail } from '../sources/tail/engine.js'
 import { defaultStateDir } from '../sources/tail/state-dir.js'
 import { makeTimestampParser } from '../sources/tail/timestamp.js'
 
@@ -95,6 +94,6 @@ See man tsf-tail and docs/tail.md.`)
       shutdownTimeout: options.shutdownTimeout,
       inotify: !options.pollOnly,
     }
-    process.exitCode = await runCommand({ component: 'tail', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, (rt) => runTail(config, rt))
+    process.exitCode = await runCommand({ component: 'tail', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => (await import('../sources/tail/engine.js')).runTail(config, rt))
   })
 }

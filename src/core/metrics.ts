@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { once } from 'node:events'
 import { TsfError } from './errors.js'
 import { info } from './log.js'
@@ -44,6 +44,8 @@ export class Counters {
 }
 
 export const serveMetrics = async (address: { host: string; port: number }, counters: Counters): Promise<Server> => {
+  // node:http loads only for --metrics
+  const { createServer } = await import('node:http')
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/metrics') {

@@ -77,7 +77,8 @@ class TailEngine {
   private wakeUp?: () => void
   private watcher?: Watcher
   private out!: EventOutput
-  private readonly buf = Buffer.allocUnsafe(READ_CHUNK)
+  // one turn's reads, one after the other: the events point into it until they are written
+  private readonly buf = Buffer.allocUnsafe(BUDGET)
   private readonly reported = new Set<string>()
   private failures = 0
   private fatal?: unknown
@@ -218,7 +219,7 @@ class TailEngine {
 
   private read(t: FileTail): ReadResult[] {
     const before = t.oversize
-    const result = t.read(this.buf, BUDGET)
+    const result = t.read(this.buf, BUDGET, READ_CHUNK)
     if (t.oversize > before) {
       warnOnce(
         `oversize:${t.path}`,
