@@ -5,7 +5,7 @@ _tsf() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   cmd="${COMP_WORDS[1]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "tail spool exec channel ship collect roll top demo completion help --help --version" -- "$cur") )
+    COMPREPLY=( $(compgen -W "tail spool exec channel filter ship collect roll top demo completion help --help --version" -- "$cur") )
     return
   fi
   case "$cmd" in
@@ -32,23 +32,30 @@ _tsf() {
       ;;
     channel)
       case "$prev" in
-        --dir|--reader|--fsync|--max-size|--when-full|--min-free|--segment-size|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --dir|--reader|--fsync|--max-size|--when-full|--min-free|--segment-size|-H|--header|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--dir --write-only --read-only --reader --fsync --max-size --when-full --min-free --segment-size --stat --json --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--dir --write-only --read-only --reader --fsync --max-size --when-full --min-free --segment-size -H --header --stat --json --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
+      ;;
+    filter)
+      case "$prev" in
+        --keep|--drop|--keep-if|--drop-if|--extract|-H|--header|--set|--remove-header|--rename-header|--host|--ts-field|--ts-regex|--ts-format|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+      esac
+      COMPREPLY=( $(compgen -W "--keep --drop --keep-if --drop-if --extract -H --header --set --remove-header --rename-header --host --host-ip --ts-now --ts-field --ts-regex --ts-format --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     ship)
       case "$prev" in
-        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--agent|--acks|--key-header|--topic-header|--report-interval|--report-upstream|--value|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--agent|--acks|--key-header|--topic-header|--report-interval|--report-upstream|-H|--header|--value|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --agent --acks --key-header --topic-header --report-interval --report-upstream --value --timestamp-field --op --rejects --flume-ssl --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --agent --acks --key-header --topic-header --report-interval --report-upstream -H --header --best-effort --value --timestamp-field --op --rejects --flume-ssl --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     collect)
       case "$prev" in
-        --listen|--syslog|--flume-avro|--flume-compression|--token-file|--agent-tokens|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--max-buffer|--handshake-timeout|--idle-timeout|--read-timeout|--from|--group|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --listen|--syslog|--flume-avro|--flume-compression|--token-file|--agent-tokens|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--max-buffer|--handshake-timeout|--idle-timeout|--read-timeout|-H|--header|--from|--group|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--listen --syslog --flume-avro --flume-compression --flume-ssl --plain --print --token-file --agent-tokens --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --max-buffer --handshake-timeout --idle-timeout --read-timeout --from --group --from-beginning --from-end --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--listen --syslog --flume-avro --flume-compression --flume-ssl --plain --print --token-file --agent-tokens --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --max-buffer --handshake-timeout --idle-timeout --read-timeout -H --header --from --group --from-beginning --from-end --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     roll)

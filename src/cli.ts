@@ -15,6 +15,7 @@ const commandLoaders: Record<string, () => Promise<() => Command>> = {
   spool: async () => (await import('./commands/spool.js')).makeSpoolCommand,
   exec: async () => (await import('./commands/exec.js')).makeExecCommand,
   channel: async () => (await import('./commands/channel.js')).makeChannelCommand,
+  filter: async () => (await import('./commands/filter.js')).makeFilterCommand,
   ship: async () => (await import('./commands/ship.js')).makeShipCommand,
   collect: async () => (await import('./commands/collect.js')).makeCollectCommand,
   roll: async () => (await import('./commands/roll.js')).makeRollCommand,

@@ -14,6 +14,7 @@ import { listSegments, segmentPath } from './segments.js'
 import { DrainProgress } from './progress.js'
 import { endIndex } from './recovery.js'
 import { FreeSpace, type WhenFull } from './space.js'
+import { staticHeaders } from '../transforms/static-headers.js'
 import { lagBytes } from './stat.js'
 
 export type ChannelMode = 'pass' | 'write' | 'read'
@@ -32,6 +33,8 @@ export interface ChannelConfig {
   truncate: boolean
   shutdownTimeout: number
   metrics?: { host: string; port: number }
+  // -H K=V: static headers set on every event appended
+  headers?: Record<string, string>
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -181,9 +184,11 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       }
     }
     const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+    const addHeaders = staticHeaders(config.headers)
     let noSpaceSaid = false
     for await (const batch of input.batches()) {
       if (fatal) break
+      addHeaders?.(batch.heads)
       const n = batch.heads.length
       const bytes = batch.bytes + n * OVERHEAD
       const verdict = await admit(bytes)

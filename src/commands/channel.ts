@@ -6,7 +6,7 @@ import type { FsyncPolicy } from '../channel/log-writer.js'
 import { readerNamePattern } from '../channel/offsets.js'
 import { printStat } from '../channel/stat.js'
 import type { WhenFull } from '../channel/space.js'
-import { addReaderOptions, addRunnerOptions, choice, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { addReaderOptions, addRunnerOptions, choice, header, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 interface ChannelOptions extends ReaderOptions, RunnerOptions {
   dir?: string
@@ -19,6 +19,7 @@ interface ChannelOptions extends ReaderOptions, RunnerOptions {
   whenFull: WhenFull
   segmentSize?: number
   stat?: boolean
+  header?: Record<string, string>
   json?: boolean
 }
 
@@ -45,6 +46,7 @@ export const makeChannelCommand = (): Command => {
     .addOption(new Option('--when-full <policy>', 'when --max-size or --min-free is reached: block (back pressure upstream), drop-oldest or drop-newest; drops are counted').default('block').argParser(choice('--when-full', ['block', 'drop-oldest', 'drop-newest'])))
     .addOption(new Option('--min-free <size>', 'stop accepting events before the file system has less free space than this').default(500 * 1024 ** 2, '500M').argParser(size('--min-free')))
     .addOption(new Option('--segment-size <size>', 'size at which a segment file is sealed and the next one started (default 64M, at most a quarter of --max-size)').argParser(size('--segment-size')))
+    .option('-H, --header <K=V>', 'a static header on every event appended, kept when the event has one (repeatable)', header)
     .option('--stat', 'print the state of the channel dir (depth, per-reader lag, oldest event age, segments, free space) and exit')
     .option('--json', 'with --stat: print it as one JSON document (a stable shape, for scripts and monitoring)')
   addReaderOptions(cmd)
@@ -66,6 +68,7 @@ Examples:
     if (o.fsync !== undefined) fsyncPolicy(o.fsync)
     const mode: ChannelMode = o.writeOnly ? 'write' : o.readOnly ? 'read' : 'pass'
     const readers = o.reader ?? (mode === 'write' ? [] : ['default'])
+    if (o.header && mode === 'read') throw new UsageError('-H sets headers on events appended: not with --read-only (put tsf filter -H after the reader)')
     if (mode !== 'write' && readers.length > 1) throw new UsageError('--reader: give one name, except with --write-only')
     if (o.maxSize < 64 * 1024) throw new UsageError(`--max-size: at least 64K, got ${o.maxSize}`)
     const segmentSize = Math.max(4096, Math.min(o.segmentSize ?? 64 * 1024 ** 2, Math.floor(o.maxSize / 4)))
@@ -82,6 +85,7 @@ Examples:
       truncate: o.truncate,
       shutdownTimeout: o.shutdownTimeout,
       metrics: o.metrics,
+      headers: o.header,
     })
   })
 }

@@ -4,7 +4,7 @@ import { runCollect } from '../sources/tcp/collect.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
-import { addRunnerOptions, choice, collect, count, duration, hostPort, size, type RunnerOptions } from './common.js'
+import { addRunnerOptions, choice, collect, count, duration, header, hostPort, size, type RunnerOptions } from './common.js'
 import { readAgentTokens, readSecretFile, readToken } from '../core/wire/secrets.js'
 
 interface CollectFlags extends RunnerOptions {
@@ -32,6 +32,7 @@ interface CollectFlags extends RunnerOptions {
   group?: string
   fromBeginning?: boolean
   fromEnd?: boolean
+  header?: Record<string, string>
 }
 
 // With no input option at all a collector listens on loopback only: it is reachable from the
@@ -61,6 +62,7 @@ export const makeCollectCommand = (): Command => {
     .addOption(new Option('--handshake-timeout <duration>', 'a connection must finish its hello within this of connecting').default(10_000, '10s').argParser(duration('--handshake-timeout')))
     .addOption(new Option('--idle-timeout <duration>', 'close a connection silent for this long').default(600_000, '10m').argParser(duration('--idle-timeout')))
     .addOption(new Option('--read-timeout <duration>', 'a hello, frame or line once started must arrive whole within this').default(30_000, '30s').argParser(duration('--read-timeout')))
+    .option('-H, --header <K=V>', 'a static header on every event received, kept when the event has one (repeatable)', header)
     .option('--from <url>', 'consume kafka://BROKER[,BROKER...]/TOPIC instead of listening (offsets committed only once acked downstream)')
     .option('--group <name>', 'with --from: the Kafka consumer group; members split the partitions')
     .option('--from-beginning', 'with --from: a group without committed offsets starts at the oldest record (the default)')
@@ -104,6 +106,7 @@ export const makeCollectCommand = (): Command => {
       readTimeout: flags.readTimeout,
       shutdownTimeout: flags.shutdownTimeout,
       metrics: flags.metrics,
+      headers: flags.header,
     })
     process.exitCode = code
   })
@@ -114,7 +117,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
   const url = parseKafkaUrl(flags.from!, '--from')
   if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
   if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
-  for (const name of ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa']) {
+  for (const name of ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'header']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
   }

@@ -52,5 +52,7 @@ export const shipToFlume = (dests: string[], flags: FlumeFlags, cmd: Command): P
     truncate: flags.truncate,
     shutdownTimeout: flags.shutdownTimeout,
     metrics: flags.metrics,
+    headers: flags.header,
+    bestEffort: flags.bestEffort,
   })
 }

@@ -9,7 +9,7 @@ import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
-import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, header, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
 export interface ShipFlags extends ReaderOptions, RunnerOptions {
   failover?: boolean
@@ -34,6 +34,8 @@ export interface ShipFlags extends ReaderOptions, RunnerOptions {
   value: 'event' | 'body'
   reportInterval: number
   reportUpstream?: { host: string; port: number }[]
+  header?: Record<string, string>
+  bestEffort?: boolean
 }
 
 export const makeShipCommand = (): Command => {
@@ -60,6 +62,8 @@ export const makeShipCommand = (): Command => {
     .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
     .addOption(new Option('--report-interval <duration>', "how often ship tells its collectors how it is doing (for tsf top; 0: never)").default(5000, '5s').argParser(duration('--report-interval')))
     .addOption(new Option('--report-upstream <host:port>', 'the --metrics address of a stage before ship (tail, channel) whose lag and backlog go into the reports (repeatable)').argParser(collect(hostPort('--report-upstream'))))
+    .option('-H, --header <K=V>', 'a static header on every event sent, kept when the event has one (repeatable)', header)
+    .option('--best-effort', "never make the source wait: ack every event upstream at once and drop (count, report) what the collectors cannot take while they are down (Flume OG's agentBESink)")
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
   addMongoOptions(cmd)
   addFlumeOptions(cmd)
@@ -67,6 +71,7 @@ export const makeShipCommand = (): Command => {
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
     if (dests.some(isMongoUrl)) {
+      if (flags.header || flags.bestEffort) throw new UsageError(`${flags.header ? '-H' : '--best-effort'} applies to tcp:// and tls:// destinations (put tsf filter -H before ship for headers)`)
       process.exitCode = await shipToMongo(dests, flags, cmd)
       return
     }
@@ -115,6 +120,8 @@ export const makeShipCommand = (): Command => {
       truncate: flags.truncate,
       shutdownTimeout: flags.shutdownTimeout,
       metrics: flags.metrics,
+      headers: flags.header,
+      bestEffort: flags.bestEffort,
     })
     process.exitCode = code
   })
@@ -124,7 +131,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream']) {
+  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }

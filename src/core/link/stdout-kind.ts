@@ -48,11 +48,18 @@ interface PipeHolder {
 // On Linux a process can see who holds its stdout pipe: every /proc/<pid>/fd entry that links to
 // pipe:[inode], with the access mode in /proc/<pid>/fdinfo. Processes we may not look at are skipped.
 const pipeHolders = (fd: number): PipeHolder[] => {
+  try {
+    return holdersOf(fstatSync(fd).ino)
+  } catch {
+    return []
+  }
+}
+
+const holdersOf = (inode: number): PipeHolder[] => {
   const holders: PipeHolder[] = []
-  let target: string
+  const target = `pipe:[${inode}]`
   let pids: string[]
   try {
-    target = `pipe:[${fstatSync(fd).ino}]`
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
   } catch {
     return holders
@@ -94,6 +101,49 @@ export const pipeReader = (fd = 1): PipeReader => {
   return readers.length ? 'unknown' : 'other'
 }
 
+// Our pipe is read by a program that is not tsf (grep, jq, sed): is a tsf reader further down,
+// reading that program's stdout (`tsf tail | grep x | tsf ship`)? Then acks will come once the
+// filter passes a cursor through, however long it buffers: 'tsf'. 'unknown' when a shell or node
+// program further down may still become one; 'none' otherwise. Looks at most `depth` filters down.
+export type Downstream = 'tsf' | 'unknown' | 'none'
+export const readerDownstream = async (fd = 1, depth = 4): Promise<Downstream> => {
+  let inodes: number[]
+  try {
+    inodes = [fstatSync(fd).ino]
+  } catch {
+    return 'none'
+  }
+  let unknown = false
+  for (let hop = 0; hop < depth && inodes.length; hop++) {
+    const next: number[] = []
+    for (const inode of inodes) {
+      for (const holder of holdersOf(inode)) {
+        if (!holder.reads) continue
+        if (isTsfCommandLine(holder.argv)) return 'tsf'
+        // a shell further down may still exec into a tsf reader, a node program may not have
+        // announced itself yet
+        if (hop > 0 && isShellOrNode(holder.argv)) unknown = true
+        const out = pipeInodeOf(holder.pid)
+        if (out === undefined) continue
+        if (await announcedOn(out)) return 'tsf'
+        next.push(out)
+      }
+    }
+    inodes = next
+  }
+  return unknown ? 'unknown' : 'none'
+}
+
+// The inode of the pipe a process writes its stdout into, if it is a pipe.
+const pipeInodeOf = (pid: number): number | undefined => {
+  try {
+    const m = /^pipe:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/1`))
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 // Our parent, its parent, and so on: processes that hold our stdout only because they started
 // us (a shell waiting for its children, GNU time, timeout, sudo, a supervisor).
 const ancestors = (): Set<number> => {
@@ -123,14 +173,16 @@ export const pipeShared = (fd = 1): boolean => {
 }
 
 // Whether a tsf reader announced itself on our stdout pipe (see readerAnnouncePath).
-export const readerAnnounced = (fd = 1): Promise<boolean> =>
+export const readerAnnounced = (fd = 1): Promise<boolean> => {
+  try {
+    return announcedOn(fstatSync(fd).ino)
+  } catch {
+    return Promise.resolve(false)
+  }
+}
+
+const announcedOn = (inode: number): Promise<boolean> =>
   new Promise((resolve) => {
-    let inode: number
-    try {
-      inode = fstatSync(fd).ino
-    } catch {
-      return resolve(false)
-    }
     const socket = connect({ path: readerAnnouncePath(inode) })
     socket.on('connect', () => {
       socket.destroy()

@@ -8,21 +8,17 @@ import { info, warnOnce } from '../log.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId, socketPath } from './cursor.js'
 import { ackPattern, helloPattern } from './protocol.js'
-import { pipeReader, pipeShared, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
+import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
+import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
 
-// How the writer decides that an event is safe to checkpoint upstream (DESIGN.md §2):
-//   acked   — a tsf reader linked up and acked it
-//   write   — it was handed to the kernel (terminal, /dev/null, a non-tsf reader after the grace period)
-//   file    — stdout is a regular file and it was fsynced
-//   pending — deciding: nothing is checkpointed yet
-export type OutputMode = 'acked' | 'write' | 'file' | 'pending'
+export type { OutputMode } from './mode.js'
 
 export interface OutputOptions {
   // how long a non-tsf reader (grep, jq, a socket) gets for a tsf reader further down to link up
   grace?: number
   // how long a shell holding the read end may take to exec into a tsf reader
   shellGrace?: number
-  // linked through a filter: after this long without ack progress the writer checkpoints on write
+  // linked through a filter: after this long without ack progress the writer says so (it stays acked)
   linkTimeout?: number
   // most bytes written but not yet durable; writing waits beyond it
   window?: number
@@ -126,33 +122,27 @@ export class EventOutput extends EventEmitter {
   }
 
   private decide(): void {
-    const grace = this.options.grace ?? 3000
-    const started = Date.now()
-    const look = async (): Promise<void> => {
-      if (this.mode !== 'pending') return
-      const fd = this.options.fd ?? 1
-      this.checkShared()
-      const reader = this.kind !== 'pipe' ? 'other' : (await readerAnnounced(fd)) ? 'tsf' : pipeReader(fd)
-      if (this.mode !== 'pending') return
-      if (reader === 'tsf') {
-        this.direct = true
-        this.setMode('acked')
-        return
-      }
-      // A shell that has not exec'd yet (`| (sleep 1; exec tsf ship)`) may still become a tsf
-      // reader: it gets longer than a plain non-tsf reader, but not forever (`| while read`).
-      const limit = reader === 'unknown' ? Math.max(grace, this.options.shellGrace ?? 10_000) : grace
-      if (Date.now() - started >= limit) {
-        this.setMode('write')
-        info(`stdout is not read by a tsf command and none linked up within ${limit} ms: checkpointing on write (best effort)`)
-        return
-      }
-      // kept referenced: a writer waiting for room while this decides must not see the event
-      // loop run dry (node would exit 13 in the middle of the input)
-      const timer = setTimeout(() => void look(), reader === 'unknown' ? 20 : 50)
-      this.timers.push(timer)
+    decideMode(this.modeHost(), this.options)
+  }
+
+  // What the mode decision (mode.ts) sees of this writer.
+  private modeHost(): ModeHost {
+    const writer = this
+    return {
+      kind: this.kind,
+      fd: this.options.fd ?? 1,
+      get mode() {
+        return writer.mode
+      },
+      setMode: (mode, direct) => {
+        if (direct) this.direct = true
+        this.setMode(mode)
+      },
+      waiting: () => this.durable < this.written,
+      sinceProgress: () => Date.now() - this.lastProgress,
+      onLook: () => this.checkShared(),
+      timers: this.timers,
     }
-    void look()
   }
 
   // Other writers of the same pipe may start a little after us: look a few times.
@@ -169,22 +159,7 @@ export class EventOutput extends EventEmitter {
     this.mode = mode
     this.lastProgress = Date.now()
     this.advance()
-    if (mode === 'acked' && !this.direct) this.watchLink()
-  }
-
-  // Linked through a filter that passes nothing: do not stall forever (DESIGN.md §2).
-  private watchLink(): void {
-    const timeout = this.options.linkTimeout ?? 10_000
-    const timer = setInterval(() => {
-      if (this.mode !== 'acked' || this.direct) return clearInterval(timer)
-      if (this.durable < this.written && Date.now() - this.lastProgress > timeout) {
-        info(`no acks for ${timeout} ms from the linked reader (a filter in between passing nothing?): checkpointing on write`)
-        clearInterval(timer)
-        this.setMode('write')
-      }
-    }, Math.min(1000, timeout))
-    timer.unref()
-    this.timers.push(timer)
+    if (mode === 'acked' && !this.direct) watchSilence(this.modeHost(), this.options)
   }
 
   private onLink(socket: Socket): void {
@@ -204,13 +179,15 @@ export class EventOutput extends EventEmitter {
         // (not when another program writes into the pipe too: its bytes could land inside a long line)
         if (this.pipeInode >= 0 && !this.lineAtomic) socket.write(`PIPE ${this.pipeInode}\n`)
         if (this.ended) socket.write(this.endMessage())
-        if (this.mode === 'pending' || this.mode === 'write') this.setMode('acked')
+        if (this.mode === 'pending') this.setMode('acked')
+        else linkedAgain(this.modeHost())
         return
       }
       const m = ackPattern.exec(line)
       if (!m) return
       const position = Math.min(Number(m[1]), this.position)
       if (position > this.acked) {
+        if (this.mode === 'write') linkedAgain(this.modeHost())
         this.acked = position
         this.lastProgress = Date.now()
         this.advance()
@@ -330,7 +307,12 @@ export class EventOutput extends EventEmitter {
     }
     while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
-      else await once(this, 'progress')
+      else {
+        // a referenced timer while we wait: until the reader links up and acks, nothing else may
+        // keep the event loop alive (stdin paused, stdout idle), and node would exit 13 mid-input
+        const keepAlive = setInterval(() => undefined, 60_000)
+        await once(this, 'progress').finally(() => clearInterval(keepAlive))
+      }
     }
   }
 

@@ -6,12 +6,18 @@ import { runCommand } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import type { ReaderOptions, RunnerOptions } from '../../commands/common.js'
 import { AgentReporter, type ReportOptions } from './agent-report.js'
+import { staticHeaders } from '../../transforms/static-headers.js'
+import { BestEffort } from './best-effort.js'
 import { TcpSink, type TcpSinkOptions } from './sink.js'
 
 export interface ShipConfig extends ReaderOptions, RunnerOptions, Omit<TcpSinkOptions, 'counters'> {
   // most input bytes held (queued or in flight) before we stop reading stdin
   window: number
   report: ReportOptions
+  // -H K=V: static headers set on every event sent
+  headers?: Record<string, string>
+  // drop what the collectors cannot take instead of waiting (best-effort.ts)
+  bestEffort?: boolean
 }
 
 // If the linked upstream writer died, finish what we hold only as far as that is quick.
@@ -38,12 +44,16 @@ export const runShip = (config: ShipConfig): Promise<number> =>
     sink.start()
     const reporter = new AgentReporter(sink, rt.counters, config.report)
     reporter.start()
+    const addHeaders = staticHeaders(config.headers)
+    const bestEffort = config.bestEffort ? new BestEffort(input, rt.counters, config.window) : undefined
     const stopped = aborted(rt.stop)
     try {
       for await (const batch of input.batches()) {
         rt.counters.add('EventTakeSuccessCount', batch.heads.length)
+        addHeaders?.(batch.heads)
+        if (bestEffort && !bestEffort.admit(batch, sink.bytesHeld)) continue
         sink.add(batch)
-        if (sink.bytesHeld > config.window) {
+        if (!bestEffort && sink.bytesHeld > config.window) {
           await Promise.race([sink.room(config.window, rt.stop), stopped, fatalSeen])
         }
         if (refusal.error) break
@@ -56,6 +66,7 @@ export const runShip = (config: ShipConfig): Promise<number> =>
       const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
       clearTimeout(telling)
       throwIfRefused()
+      if (bestEffort) return (bestEffort.finish(left), ExitCode.ok)
       if (left === 0) return ExitCode.ok
       if (rt.bySignal) {
         warn(`${left} events stay unacked upstream (the upstream still holds them): ${sink.lastErrors()}`)

@@ -1,9 +1,11 @@
+import type { EventHead } from '../../core/event.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import { info, warn } from '../../core/log.js'
 import { runCommand } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import type { RunnerOptions } from '../../commands/common.js'
 import { PrintSink } from '../../sinks/print.js'
+import { staticHeaders } from '../../transforms/static-headers.js'
 import type { EventSink } from './event-sink.js'
 import { TcpListeners, type ListenerOptions } from './server.js'
 import { SyslogListeners, type SyslogAddress } from './syslog-listeners.js'
@@ -13,6 +15,8 @@ export interface CollectConfig extends RunnerOptions, ListenerOptions {
   print: boolean
   syslog: SyslogAddress[]
   flumeAvro: Pick<FlumeAvroOptions, 'addresses' | 'deflate' | 'tls'>
+  // -H K=V: static headers set on every event received (collector-side static interceptor)
+  headers?: Record<string, string>
 }
 
 // tsf collect: TCP senders → stdout. A sender's batch is acked once stdout's reader acked it (or,
@@ -23,6 +27,8 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
     let printer: PrintSink | undefined
     if (config.print) sink = printer = new PrintSink()
     else sink = await rt.output()
+    const addHeaders = staticHeaders(config.headers)
+    if (addHeaders) sink = withHeaders(sink, addHeaders)
     const listeners = new TcpListeners(config, sink, rt.counters)
     const syslog = new SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters)
     const flume = new FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters)
@@ -45,3 +51,9 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
       flume.close()
     }
   })
+
+const withHeaders = (sink: EventSink, addHeaders: (heads: EventHead[]) => void): EventSink => ({
+  write: (heads, onDurable) => (addHeaders(heads), sink.write(heads, onDurable)),
+  ready: () => sink.ready(),
+  end: (timeout, signal) => sink.end(timeout, signal),
+})
