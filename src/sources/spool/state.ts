@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { checkEntries } from '../state/entry-shape.js'
 import { GroupedSave } from '../state/grouped-save.js'
 import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
 
@@ -23,6 +24,18 @@ export interface SpoolEntry {
   seq: number
   pos: number
 }
+
+const ENTRY_SHAPE = {
+  path: 'string',
+  dev: 'number',
+  ino: 'number',
+  size: 'count',
+  mtimeMs: 'number',
+  headHash: 'string',
+  src: 'string',
+  seq: 'count',
+  pos: 'count',
+} as const
 
 interface StateFile {
   version: 1
@@ -121,6 +134,7 @@ export class SpoolState {
       // written atomically, so never torn: refuse rather than guess
       throw new TsfError(`${this.statePath}: not a tsf spool state file (remove it to start over)`)
     }
+    checkEntries(this.statePath, state.files, ENTRY_SHAPE, 'tsf spool state file')
     for (const f of state.files) this.entries.set(f.path, f)
   }
 }

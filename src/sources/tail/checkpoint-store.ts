@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { checkEntries } from '../state/entry-shape.js'
 import { GroupedSave } from '../state/grouped-save.js'
 import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
 import type { FileIdentity } from './identity.js'
@@ -34,6 +35,22 @@ interface StateFile {
   version: 1
   files: FileEntry[]
 }
+
+const ENTRY_SHAPE = {
+  dev: 'number',
+  ino: 'number',
+  headLen: 'count',
+  headHash: 'string',
+  src: 'string',
+  seq: 'count',
+  pos: 'count',
+  markLen: 'count',
+  markHash: 'string',
+  path: 'string',
+  lastPath: 'string',
+  released: 'count?',
+  cuts: 'counts?',
+} as const
 
 // Released entries are kept a while so a rotated file matched again by a glob is not re-read.
 const KEEP_RELEASED = 4096
@@ -121,6 +138,7 @@ export class CheckpointStore {
       // written atomically, so this is not a torn write: refuse rather than re-read everything
       throw new TsfError(`${this.statePath}: not a tsf tail checkpoint file (remove it to start over)`)
     }
+    checkEntries(this.statePath, state.files, ENTRY_SHAPE, 'tsf tail checkpoint file')
     for (const f of state.files) this.entries.add(f)
   }
 }
