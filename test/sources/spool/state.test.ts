@@ -1,10 +1,10 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { TsfError } from '../../../src/core/errors.js'
 import { SpoolState } from '../../../src/sources/spool/state.js'
 import { fuzz, mutate, type Rng } from '../../fixtures/fuzz.js'
+import { loadsOrRefuses } from '../../fixtures/state-files.js'
 
 // spool's spool.json truncated, bit-flipped, emptied or given a wrong shape: spool either loads
 // entries that are all well formed, or refuses to start with one line naming the file.
@@ -38,21 +38,7 @@ t.test('a damaged spool state loads only well-formed entries, or is refused nami
   const valid = validState(st)
   await fuzz(t, 'spool state damaged', { cases: 400 }, (rng) => {
     writeFileSync(join(st, 'spool.json'), rng.bool(0.5) ? reshaped(rng, valid) : mutate(rng, valid))
-    let state: SpoolState | undefined
-    try {
-      state = new SpoolState(st)
-      for (const e of state.entries.values()) if (!wellFormed(e as unknown as Record<string, unknown>)) throw new Error(`loaded a damaged entry: ${JSON.stringify(e)}`)
-    } catch (e) {
-      if (!(e instanceof TsfError)) throw e
-      if (!e.message.includes(join(st, 'spool.json')) || e.message.includes('\n')) throw new Error(`not one line naming the file: ${e.message}`)
-    } finally {
-      state?.close()
-      try {
-        unlinkSync(join(st, 'lock'))
-      } catch {
-        // closed already
-      }
-    }
+    loadsOrRefuses(st, 'spool.json', () => new SpoolState(st), (s) => s.entries.values(), wellFormed)
   })
 })
 

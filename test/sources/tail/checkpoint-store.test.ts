@@ -1,10 +1,10 @@
 import t from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { TsfError } from '../../../src/core/errors.js'
 import { CheckpointStore } from '../../../src/sources/tail/checkpoint-store.js'
 import { fuzz, mutate, type Rng } from '../../fixtures/fuzz.js'
+import { loadsOrRefuses } from '../../fixtures/state-files.js'
 
 // tail's checkpoints.json truncated, bit-flipped, emptied or given a wrong shape: tail either
 // loads entries that are all well formed, or refuses to start with one line naming the file.
@@ -45,22 +45,7 @@ t.test('a damaged checkpoint file loads only well-formed entries, or is refused 
   await fuzz(t, 'tail checkpoints damaged', { cases: 400 }, (rng) => {
     const damaged = rng.bool(0.5) ? reshaped(rng, valid) : mutate(rng, valid)
     writeFileSync(join(st, 'checkpoints.json'), damaged)
-    let store: CheckpointStore | undefined
-    try {
-      store = CheckpointStore.open(st)
-      for (const e of store.entries) if (!wellFormed(e as unknown as Record<string, unknown>)) throw new Error(`loaded a damaged entry: ${JSON.stringify(e)}`)
-    } catch (e) {
-      if (!(e instanceof TsfError)) throw e
-      if (!e.message.includes(join(st, 'checkpoints.json'))) throw new Error(`the refusal names no file: ${e.message}`)
-      if (e.message.includes('\n')) throw new Error(`the refusal is not one line: ${e.message}`)
-    } finally {
-      store?.close()
-      try {
-        unlinkSync(join(st, 'lock'))
-      } catch {
-        // closed already
-      }
-    }
+    loadsOrRefuses(st, 'checkpoints.json', () => CheckpointStore.open(st), (s) => s.entries, wellFormed)
   })
 })
 
