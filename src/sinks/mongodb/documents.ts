@@ -60,6 +60,9 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   if (!OPS.includes(wanted as Op)) return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
   const op = wanted as Op
   const doc = toDocument(event)
+  // MongoDB stores no more than 100 levels of nesting, and the driver's serialiser recurses: a
+  // deeper poison event would throw a RangeError for the whole batch, so it is set aside here
+  if (deeperThan(doc, MAX_DEPTH)) return { line, where, error: `the document is nested deeper than MongoDB's ${MAX_DEPTH} levels`, label }
   for (const path of rules.timestampFields) toDate(doc, path, 0)
   const bytes = line.length
   if (op === 'insert') {
@@ -79,6 +82,22 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
       ? { updateOne: { filter: { _id }, update: { $set: fields }, upsert: true } }
       : { replaceOne: { filter: { _id }, replacement: doc, upsert: true } }
   return { db: db.name, coll: coll.name, ns: where, op, model, key, line, bytes, derivedId: false, label }
+}
+
+const MAX_DEPTH = 100
+
+// Whether a parsed JSON value holds objects or arrays more than `levels` deep (stops early).
+const deeperThan = (value: object, levels: number): boolean => {
+  if (levels === 0) return true
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === 'object' && deeperThan(v as object, levels - 1)) return true
+    return false
+  }
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k]
+    if (v !== null && typeof v === 'object' && deeperThan(v, levels - 1)) return true
+  }
+  return false
 }
 
 // A body holding a JSON object is the document; anything else is wrapped as {body, ts, host,

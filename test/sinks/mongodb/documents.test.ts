@@ -82,3 +82,17 @@ t.test('events that cannot be written say why', async (t) => {
   t.match(problem({ body: '{"n":1}', headers: { db: 'd', collection: 'c' } }, 'upsert'), /upsert needs the document's own _id, and this one has none/)
   t.match(problem({ body: 'text', headers: { db: 'd', collection: 'c', op: 'replace' } }), /replace needs the document's own _id/)
 })
+
+t.test('a document nested deeper than MongoDB stores is set aside, not a RangeError for the batch', async (t) => {
+  const { BSON } = await import('mongodb')
+  const nested = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+  for (const body of [`{"_id":1,"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, nested(20_000), nested(101)]) {
+    for (const op of ['insert', 'upsert', 'replace'] as const) {
+      const w = toWrite(`{"body":${JSON.stringify(body)},"src":"s","seq":1`, rules({ op }))
+      t.match(w, { error: /nested deeper than MongoDB's 100 levels/ }, `${op} of ${body.length} bytes: set aside`)
+    }
+  }
+  const ok = toWrite(`{"body":${JSON.stringify(nested(99))},"src":"s","seq":1`, rules()) as DocumentWrite
+  t.ok('model' in ok, '99 levels are written')
+  t.ok(BSON.serialize((ok.model as { insertOne: { document: object } }).insertOne.document).length > 0)
+})
