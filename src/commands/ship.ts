@@ -105,7 +105,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile']) {
+  for (const name of ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }
@@ -124,6 +124,7 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         rules: { keyHeader: flags.keyHeader, topicHeader: flags.topicHeader, value: flags.value },
         acks: flags.acks,
         gzip: flags.compress === 'gzip',
+        inFlight: flags.inFlight,
         batchEvents,
         batchBytes,
         linger: flags.linger,
