@@ -5,6 +5,7 @@ import { chain, chainWithChannels } from './chain.mjs'
 import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
+import { kafkaKcat, kafkaTsf } from './kafka.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
@@ -13,4 +14,4 @@ import ship from './ship.mjs'
 import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver]
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, kafkaTsf, kafkaKcat]
