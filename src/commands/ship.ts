@@ -19,7 +19,7 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   maxPenalty: number
   connectTimeout: number
   ackTimeout: number
-  compress?: 'gzip'
+  compress?: 'gzip' | 'snappy'
   tlsCa?: string
   tlsCert?: string
   tlsKey?: string
@@ -43,7 +43,7 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--max-penalty <duration>', 'longest back-off of a failed destination').default(30_000, '30s').argParser(duration('--max-penalty')))
     .addOption(new Option('--connect-timeout <duration>', 'connect and handshake deadline').default(5_000, '5s').argParser(duration('--connect-timeout')))
     .addOption(new Option('--ack-timeout <duration>', 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)').default(30_000, '30s').argParser(duration('--ack-timeout')))
-    .addOption(new Option('--compress <how>', 'compress batches when the collector agrees').argParser(choice('--compress', ['gzip'])))
+    .addOption(new Option('--compress <how>', 'compress batches: gzip (when the collector agrees), or for kafka:// gzip or snappy').argParser(choice('--compress', ['gzip', 'snappy'])))
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
@@ -68,6 +68,7 @@ export const makeShipCommand = (): Command => {
     for (const [set, name] of [[flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [cmd.getOptionValueSource('acks') !== 'default', '--acks'], [cmd.getOptionValueSource('value') !== 'default', '--value']] as const) {
       if (set) throw new UsageError(`${name} applies to kafka:// destinations only`)
     }
+    if (flags.compress === 'snappy') throw new UsageError('--compress snappy applies to kafka:// destinations only (tsf collect takes gzip)')
     const destinations = parseDestinations(dests)
     if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
@@ -123,7 +124,7 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         url,
         rules: { keyHeader: flags.keyHeader, topicHeader: flags.topicHeader, value: flags.value },
         acks: flags.acks,
-        gzip: flags.compress === 'gzip',
+        compression: flags.compress ?? 'none',
         inFlight: flags.inFlight,
         batchEvents,
         batchBytes,

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module'
 import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs'
 // must run before kafkajs loads: it puts tsf's versions of some kafkajs modules in their place
-import './kafkajs-patches.js'
+import { SEND_QUEUED } from './kafkajs-patches.js'
 
 const require = createRequire(import.meta.url)
 const kafkajs = require('kafkajs') as typeof import('kafkajs')
@@ -24,7 +24,21 @@ export interface ProducerOptions extends ClientOptions {
   acks: Acks
   // idempotent production (acks=all only); falls back to plain if the cluster refuses it
   idempotent: boolean
-  gzip: boolean
+  compression: Compression
+}
+
+// gzip is kafkajs' own; snappy comes from kafkajs-snappy (pure JavaScript), registered on first use.
+export type Compression = 'none' | 'gzip' | 'snappy'
+let snappyLoaded = false
+const codecType = (c: Compression): number => {
+  if (c === 'gzip') return CompressionTypes.GZIP
+  if (c === 'snappy') {
+    // kafkajs' placeholder throws "not implemented"
+    if (!snappyLoaded) kafkajs.CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy') as () => unknown
+    snappyLoaded = true
+    return CompressionTypes.Snappy
+  }
+  return CompressionTypes.None
 }
 
 export interface OutRecord {
@@ -144,20 +158,31 @@ export class KafkaProducer {
   }
 
   // Sends records grouped by topic; resolves once Kafka acked them (per --acks).
+  // Sends may overlap: each starts once the one before has all its requests queued on the
+  // connections (see kafkajs-patches.ts), so a partition gets them in the order send() was called.
+  private queued: Promise<void> = Promise.resolve()
+
   async send(byTopic: Map<string, OutRecord[]>): Promise<void> {
-    await this.connect()
+    const before = this.queued
+    let queued!: () => void
+    this.queued = new Promise((resolve) => (queued = resolve))
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages: messages.map(toMessage) }))
     try {
+      await before
+      await this.connect()
+      ;(globalThis as { [SEND_QUEUED]?: () => void })[SEND_QUEUED] = queued
       await this.producer!.sendBatch({
         topicMessages,
         acks: acksNumber(this.options.acks),
         timeout: this.options.requestTimeout,
-        compression: this.options.gzip ? CompressionTypes.GZIP : CompressionTypes.None,
+        compression: codecType(this.options.compression),
       })
     } catch (error) {
       const type = kafkaErrorType(error)
       if (type && fatalTypes.has(type)) throw new KafkaRejected(describeKafkaError(error), type)
       throw error
+    } finally {
+      queued()
     }
   }
 

@@ -62,6 +62,7 @@ provide('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPar
 // kafkajs (its retry would roll back sequence numbers that later in-flight requests already use):
 // the caller starts a fresh producer (new producer id, sequences from 0) and re-sends in order.
 const PRODUCE_ENCODED = Symbol.for('tsf.kafka.produceEncoded')
+export const SEND_QUEUED = Symbol.for('tsf.kafka.sendQueued')
 type Slot = { [PRODUCE_ENCODED]?: () => void }
 const replaceOnce = (source: string, from: string, to: string): string => {
   // c8 ignore next 2 -- only if kafkajs changed under us (the version is pinned in package.json)
@@ -69,10 +70,15 @@ const replaceOnce = (source: string, from: string, to: string): string => {
   return source.replace(from, to)
 }
 patchModule('kafkajs/src/producer/sendMessages.js', (source) => {
-  let s = replaceOnce(source, `        await eosManager.acquireBrokerLock(broker)\n`, `        await eosManager.acquireBrokerLock(broker)\n        let locked = true\n        const unlock = () => { if (locked) { locked = false; eosManager.releaseBrokerLock(broker) } }\n`)
+  // (3) a send tells when all its requests are queued (SEND_QUEUED, taken at its synchronous
+  // start): the next send must not take a broker's lock before it, or its records would get the
+  // partition's earlier sequence numbers
+  let s = replaceOnce(source, `  return async ({ acks, timeout, compression, topicMessages }) => {\n`, `  return async ({ acks, timeout, compression, topicMessages }) => {\n    const tsfQueued = globalThis[Symbol.for('tsf.kafka.sendQueued')] || (() => {})\n    globalThis[Symbol.for('tsf.kafka.sendQueued')] = undefined\n    let tsfPending = 0\n`)
+  s = replaceOnce(s, `      return brokersWithoutResponse.map(async broker => {\n`, `      tsfPending = brokersWithoutResponse.length\n      if (tsfPending === 0) tsfQueued()\n      return brokersWithoutResponse.map(async broker => {\n`)
+  s = replaceOnce(s, `        await eosManager.acquireBrokerLock(broker)\n`, `        await eosManager.acquireBrokerLock(broker)\n        let locked = true\n        const unlock = () => { if (locked) { locked = false; eosManager.releaseBrokerLock(broker); if (--tsfPending === 0) tsfQueued() } }\n`)
   s = replaceOnce(s, `          let response\n`, `          let response\n          globalThis[Symbol.for('tsf.kafka.produceEncoded')] = unlock\n`)
   s = replaceOnce(s, `          await eosManager.releaseBrokerLock(broker)\n`, `          unlock()\n`)
-  s = replaceOnce(s, `      } catch (e) {\n        if (e.name === 'KafkaJSConnectionClosedError') {`, `      } catch (e) {\n        if (e.name !== 'KafkaJSMetadataNotLoaded') {\n          bail(e)\n          return\n        }\n        if (e.name === 'KafkaJSConnectionClosedError') {`)
+  s = replaceOnce(s, `      } catch (e) {\n        if (e.name === 'KafkaJSConnectionClosedError') {`, `      } catch (e) {\n        tsfQueued()\n        if (e.name !== 'KafkaJSMetadataNotLoaded') {\n          bail(e)\n          return\n        }\n        if (e.name === 'KafkaJSConnectionClosedError') {`)
   return s
 })
 {

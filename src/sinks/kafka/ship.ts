@@ -4,7 +4,7 @@ import { TsfError } from '../../core/errors.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { describeKafkaError, KafkaProducer, KafkaRejected, type Acks } from '../../kafka/client.js'
+import { describeKafkaError, KafkaProducer, KafkaRejected, type Acks, type Compression } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
@@ -15,7 +15,7 @@ export interface KafkaShipConfig extends ServerShipConfig {
   url: KafkaUrl
   rules: Omit<RecordRules, 'topic'>
   acks: Acks
-  gzip: boolean
+  compression: Compression
   // sends in flight at once (idempotent producer only; at most 5)
   inFlight: number
 }
@@ -51,7 +51,7 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     requestTimeout: config.requestTimeout,
     acks: config.acks,
     idempotent: config.acks === 'all',
-    gzip: config.gzip,
+    compression: config.compression,
   })
   const where = config.url.name
   const queue: Queued[] = []
