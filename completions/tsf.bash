@@ -5,7 +5,7 @@ _tsf() {
   prev="${COMP_WORDS[COMP_CWORD-1]}"
   cmd="${COMP_WORDS[1]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "tail spool exec channel ship collect roll demo completion help --help --version" -- "$cur") )
+    COMPREPLY=( $(compgen -W "tail spool exec channel ship collect roll top demo completion help --help --version" -- "$cur") )
     return
   fi
   case "$cmd" in
@@ -13,7 +13,7 @@ _tsf() {
       case "$prev" in
         --state|--match|--exclude|--recurse|--multiline-start|--multiline-timeout|-H|--header|--host|--ts-regex|--ts-format|--max-line|--poll-interval|--rotate-wait|--window|--checkpoint-interval|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "-F --follow --state --from-end --match --exclude --recurse --multiline-start --multiline-timeout -H --header --host --ts-regex --ts-format --max-line --truncate --poll-interval --poll-only --rotate-wait --window --checkpoint-interval --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "-F --follow --state --from-end --match --exclude --compressed --recurse --multiline-start --multiline-timeout -H --header --host --ts-regex --ts-format --max-line --truncate --poll-interval --poll-only --rotate-wait --window --checkpoint-interval --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     spool)
@@ -34,21 +34,21 @@ _tsf() {
       case "$prev" in
         --dir|--reader|--fsync|--max-size|--when-full|--min-free|--segment-size|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--dir --write-only --read-only --reader --fsync --max-size --when-full --min-free --segment-size --stat --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--dir --write-only --read-only --reader --fsync --max-size --when-full --min-free --segment-size --stat --json --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     ship)
       case "$prev" in
-        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--acks|--key-header|--topic-header|--value|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--agent|--acks|--key-header|--topic-header|--report-interval|--report-upstream|--value|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --acks --key-header --topic-header --value --timestamp-field --op --rejects --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --agent --acks --key-header --topic-header --report-interval --report-upstream --value --timestamp-field --op --rejects --flume-ssl --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     collect)
       case "$prev" in
-        --listen|--syslog|--token-file|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--idle-timeout|--read-timeout|--from|--group|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --listen|--syslog|--flume-avro|--flume-compression|--token-file|--agent-tokens|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--max-buffer|--handshake-timeout|--idle-timeout|--read-timeout|--from|--group|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--listen --syslog --plain --print --token-file --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --idle-timeout --read-timeout --from --group --from-beginning --from-end --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--listen --syslog --flume-avro --flume-compression --flume-ssl --plain --print --token-file --agent-tokens --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --max-buffer --handshake-timeout --idle-timeout --read-timeout --from --group --from-beginning --from-end --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     roll)
@@ -56,6 +56,13 @@ _tsf() {
         --prefix|--suffix|--format|--interval|--size|--count|--idle|--max-open|--dedupe-horizon|--hdfs-user|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
       COMPREPLY=( $(compgen -W "--prefix --suffix --format --gzip --interval --size --count --idle --max-open --dedupe-horizon --use-local-time --hdfs-user --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
+      ;;
+    top)
+      case "$prev" in
+        --interval|--timeout|--sort|--filter) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+      esac
+      COMPREPLY=( $(compgen -W "--interval --timeout --once --json --sort --filter -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     demo)

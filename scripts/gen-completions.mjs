@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { makeProgram } from '../dist/cli.js'
 import { render } from './completions.mjs'
 
-for (const [file, text] of Object.entries(render(makeProgram()))) {
+for (const [file, text] of Object.entries(render(await makeProgram()))) {
   writeFileSync(new URL(`../completions/${file}`, import.meta.url), text)
   process.stderr.write(`wrote completions/${file}\n`)
 }

@@ -1,14 +1,5 @@
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
-import { makeChannelCommand } from './commands/channel.js'
-import { makeCollectCommand } from './commands/collect.js'
-import { makeCompletionCommand } from './commands/completion.js'
-import { makeDemoCommand } from './commands/demo.js'
-import { makeExecCommand } from './commands/exec.js'
-import { makeRollCommand } from './commands/roll.js'
-import { makeShipCommand } from './commands/ship.js'
-import { makeSpoolCommand } from './commands/spool.js'
-import { makeTailCommand } from './commands/tail.js'
 import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
@@ -17,24 +8,49 @@ const version = (): string =>
   (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 // Every command, in the order `tsf --help` lists them. Each factory lives in src/commands/<cmd>.ts
-// and only turns options into a typed config for an engine.
-export const commandFactories: (() => Command)[] = [
-  makeTailCommand,
-  makeSpoolCommand,
-  makeExecCommand,
-  makeChannelCommand,
-  makeShipCommand,
-  makeCollectCommand,
-  makeRollCommand,
-  makeDemoCommand,
-  makeCompletionCommand,
-]
+// and only turns options into a typed config for an engine. They load on demand: `tsf tail ...`
+// loads tail's modules only (start-up CPU and memory are what every stage of a pipeline pays).
+const commandLoaders: Record<string, () => Promise<() => Command>> = {
+  tail: async () => (await import('./commands/tail.js')).makeTailCommand,
+  spool: async () => (await import('./commands/spool.js')).makeSpoolCommand,
+  exec: async () => (await import('./commands/exec.js')).makeExecCommand,
+  channel: async () => (await import('./commands/channel.js')).makeChannelCommand,
+  ship: async () => (await import('./commands/ship.js')).makeShipCommand,
+  collect: async () => (await import('./commands/collect.js')).makeCollectCommand,
+  roll: async () => (await import('./commands/roll.js')).makeRollCommand,
+  top: async () => (await import('./commands/top.js')).makeTopCommand,
+  demo: async () => (await import('./commands/demo.js')).makeDemoCommand,
+  completion: async () => (await import('./commands/completion.js')).makeCompletionCommand,
+}
 
-export const makeProgram = (): Command => {
+export const commandNames = Object.keys(commandLoaders)
+
+// The factories of the named commands (all of them by default), in the order of commandNames.
+export const loadCommandFactories = async (names: string[] = commandNames): Promise<(() => Command)[]> =>
+  Promise.all(commandNames.filter((n) => names.includes(n)).map((n) => commandLoaders[n]!()))
+
+// Help and version text on stdout: a reader that stops early (`tsf --help | head -1`) is not an
+// error, so EPIPE ends the write quietly instead of as an unhandled 'error' event.
+let helpErrorsHandled = false
+const writeHelp = (s: string): void => {
+  if (!helpErrorsHandled) {
+    helpErrorsHandled = true
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') process.stderr.write(`tsf: stdout: ${e.message}\n`)
+    })
+  }
+  process.stdout.write(s)
+}
+
+// The program with every command (help, docs checks, completions), or with the given ones only.
+export const makeProgram = async (names: string[] = commandNames): Promise<Command> => {
+  const factories = await loadCommandFactories(names)
   const program = new Command('tsf')
     .description('log collection as small Unix commands: sources, a durable channel and sinks joined by pipes and TCP')
     .version(version(), '-V, --version')
     .showSuggestionAfterError(true)
+    // options after a command name are that command's (exec passes its command's options through)
+    .enablePositionalOptions()
     .addHelpText('after', `
 Examples:
   tsf tail -F /var/log/app.log | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020,c2:52020
@@ -42,18 +58,24 @@ Examples:
   tsf collect --print
 
 Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
-  for (const make of commandFactories) program.addCommand(make())
+  for (const make of factories) program.addCommand(make())
   program.exitOverride()
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  const output = { writeOut: writeHelp, writeErr: (s: string) => process.stderr.write(s) }
+  program.configureOutput(output)
   for (const cmd of program.commands) {
     cmd.exitOverride()
+    cmd.configureOutput(output)
     cmd.hook('preAction', () => setLogPrefix(`tsf ${cmd.name()}`))
   }
   return program
 }
 
+// The command a command line names: its first word that is not an option.
+const commandOf = (argv: string[]): string | undefined => argv.slice(2).find((a) => !a.startsWith('-'))
+
 export const main = async (argv: string[]): Promise<void> => {
-  const program = makeProgram()
+  const named = commandOf(argv)
+  const program = await makeProgram(named !== undefined && named in commandLoaders ? [named] : commandNames)
   try {
     await program.parseAsync(argv)
   } catch (e) {

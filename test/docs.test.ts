@@ -9,7 +9,7 @@ import { describeProgram, render } from '../scripts/completions.mjs'
 const root = new URL('..', import.meta.url)
 const read = (p: string): string => readFileSync(new URL(p, root), 'utf8')
 type Described = { name: string; options: { flags: string[] }[] }
-const commands = describeProgram(makeProgram()) as Described[]
+const commands = describeProgram(await makeProgram()) as Described[]
 
 // roff writes a dash as \- (or \(hy); normalise before looking for an option
 const roffText = (s: string): string => s.replace(/\\-/g, '-').replace(/\\\(hy/g, '-').replace(/\\f[BIRP]/g, '')
@@ -43,7 +43,7 @@ t.test('package.json lists every man page', async (t) => {
 })
 
 t.test('the committed completions are what the commander definitions render', async (t) => {
-  const rendered = render(makeProgram()) as Record<string, string>
+  const rendered = render(await makeProgram()) as Record<string, string>
   for (const [file, text] of Object.entries(rendered)) {
     t.equal(read(`completions/${file}`), text, `completions/${file} is up to date (run: npm run build && node scripts/gen-completions.mjs)`)
   }

@@ -30,7 +30,8 @@ const rolledLines = (dir: string, inProgress = false): string[] => {
   const out: string[] = []
   const walk = (d: string): void => {
     for (const name of readdirSync(d)) {
-      if (name.startsWith('.') && !(inProgress && name.endsWith('.inprogress'))) continue
+      const writing = name.endsWith('.tmp') || name.endsWith('.inprogress') // roll's files in progress
+      if ((name.startsWith('.') || writing) && !(inProgress && writing)) continue
       const p = join(d, name)
       if (statSync(p).isDirectory()) walk(p)
       else out.push(...readFileSync(p, 'utf8').split('\n').filter(Boolean))

@@ -1,12 +1,17 @@
-// Runs a whole shell pipeline the way a user types it, with every stage wrapped in GNU time so
-// each process reports its own wall time, CPU seconds (user+sys, from wait4's rusage) and peak RSS.
+// Runs a whole shell pipeline the way a user types it, no wrapper around any stage. Each node
+// process reports its own CPU seconds and peak RSS from getrusage at exit (exit-usage.cjs, loaded
+// through NODE_OPTIONS); /proc is sampled every 100 ms to find each stage's pid, for its wall time,
+// and for processes that are not node (rsyslogd). BENCH_GNU_TIME=1 wraps every stage in GNU time
+// as older runs did: a wrapper holds the stage's pipes, so tsf sees a second writer of its stdout
+// pipe it cannot tell from a waiting parent on older commits (writes of at most 4096 bytes).
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export const GNU_TIME = '/usr/bin/time'
-// BENCH_NO_GNU_TIME=1 runs as on a machine without it (wall times and checks only)
-export const haveGnuTime = () => !process.env.BENCH_NO_GNU_TIME && existsSync(GNU_TIME)
+export const haveGnuTime = () => Boolean(process.env.BENCH_GNU_TIME) && existsSync(GNU_TIME)
+const USAGE_HOOK = fileURLToPath(new URL('./exit-usage.cjs', import.meta.url))
 
 // single-quote for sh
 export const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`
@@ -32,7 +37,11 @@ export class Pipeline {
     // the same pipeline as a user would type it (no timing wrappers), for the report
     this.command = stages.map(({ cmd }, i) => cmd + (i === 0 && stdin ? ` < ${sq(stdin)}` : '') + (i === stages.length - 1 && stdout ? ` > ${sq(stdout)}` : '')).join(' | ')
     this.started = process.hrtime.bigint()
-    this.child = spawn('sh', ['-c', this.script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } })
+    const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --require ${USAGE_HOOK}`.trim()
+    this.child = spawn('sh', ['-c', this.script], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: nodeOptions, TSF_BENCH_USAGE_DIR: dir, ...env },
+    })
     live.add(this)
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
       this.ended = process.hrtime.bigint()
@@ -69,10 +78,12 @@ export class Pipeline {
     throw new Error(`${label}: no ${pattern} on stderr within ${timeoutMs} ms${exited ? ' (the pipeline exited)' : ''}: ${tailOf(this.stderrOf(label))}`)
   }
 
-  // Without GNU time: read each stage's CPU ticks and VmHWM from /proc every 100 ms. The last
-  // interval before a process exits is lost, so these figures are a little low.
+  // Without GNU time: find each stage's pid and read its CPU ticks and VmHWM from /proc every
+  // 100 ms. Node stages replace these with their exact figures at exit (exit-usage.cjs); for the
+  // others the last interval before they exit is lost, so their figures are a little low.
   startSampling() {
     this.samples = new Map()
+    this.pids = new Map()
     const tick = Number(process.env.CLK_TCK ?? 100)
     const pids = new Map() // found once: a pid stays the same across exec
     this.sampler = setInterval(() => {
@@ -83,6 +94,7 @@ export class Pipeline {
           pids.delete(label)
           continue
         }
+        this.pids.set(label, pid)
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
           const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -173,6 +185,13 @@ export class Pipeline {
       } catch {
         const s = this.samples?.get(label)
         if (s) Object.assign(row, { wall: (s.last - s.first) / 1000, user: s.user, sys: s.sys, cpu: s.user + s.sys, rssKiB: s.rssKiB, sampled: true })
+        const pid = this.pids?.get(label)
+        try {
+          const u = JSON.parse(readFileSync(join(this.dir, `usage.${pid}.json`), 'utf8'))
+          Object.assign(row, { user: u.user, sys: u.sys, cpu: u.user + u.sys, rssKiB: Math.max(u.rssKiB, row.rssKiB ?? 0), exit: u.exit, sampled: false })
+        } catch {
+          // not node, or killed: the samples stand
+        }
         return row
       }
       const sig = /terminated by signal (\d+)/.exec(text)

@@ -82,7 +82,7 @@ const machine = () => {
 
 const m = machine()
 say(`${m.date}; ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB; node ${m.node}; input ${sizeLabel(size)}`)
-if (!haveGnuTime()) say('no /usr/bin/time (apt-get install time): CPU seconds and peak RSS are sampled from /proc every 100 ms (a little low), exit codes per process are unknown')
+if (haveGnuTime()) say('BENCH_GNU_TIME: every stage runs under /usr/bin/time (a wrapper that holds its pipes)')
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {

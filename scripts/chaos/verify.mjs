@@ -5,8 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { lineKey, lineNumber } from './lines.mjs'
 
-// Every file under a roll root, split into published files and hidden ones (in progress); the
-// roll state (.tsf-roll) and anything else starting with a dot (the disk filler) are not output.
+// Every file under a roll root, split into published files and those in progress (.tmp, or hidden
+// .inprogress from earlier versions of roll); the roll state (.tsf-roll) and anything else starting with a dot (the disk filler) are not output.
 export const rollFiles = (root) => {
   const published = []
   const inProgress = []
@@ -15,7 +15,7 @@ export const rollFiles = (root) => {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) {
         if (entry.name !== '.tsf-roll' && !entry.name.startsWith('.chaos')) walk(path)
-      } else if (entry.name.endsWith('.inprogress')) inProgress.push(path)
+      } else if (entry.name.endsWith('.tmp') || entry.name.endsWith('.inprogress')) inProgress.push(path)
       else if (!entry.name.startsWith('.')) published.push(path)
     }
   }

@@ -3,7 +3,7 @@ import { mkdirSync, unlinkSync } from 'node:fs'
 import { describeSystemError, TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
 import { formatBytes } from '../core/units.js'
-import { info, warn } from '../core/log.js'
+import { info, warn, warnOnce } from '../core/log.js'
 import { runCommand, type Runtime } from '../core/runtime.js'
 import { acquireLock } from './lock.js'
 import { LogReader } from './log-reader.js'
@@ -11,7 +11,10 @@ import { LogWriter, type FsyncPolicy } from './log-writer.js'
 import { allOffsets, ensureReadersDir, loadOffset, saveOffset } from './offsets.js'
 import { OVERHEAD } from './record.js'
 import { listSegments, segmentPath } from './segments.js'
+import { DrainProgress } from './progress.js'
+import { endIndex } from './recovery.js'
 import { FreeSpace, type WhenFull } from './space.js'
+import { lagBytes } from './stat.js'
 
 export type ChannelMode = 'pass' | 'write' | 'read'
 
@@ -31,6 +34,18 @@ export interface ChannelConfig {
   metrics?: { host: string; port: number }
 }
 
+const EMPTY = Buffer.alloc(0)
+
+// A file of the channel that cannot be opened or read as one (a directory under a segment's name,
+// no permission): refuse to start with one line naming it, never a stack trace.
+const refuseOnSystemError = <T>(dir: string, open: () => T): T => {
+  try {
+    return open()
+  } catch (error) {
+    if (error instanceof TsfError || typeof (error as NodeJS.ErrnoException).code !== 'string') throw error
+    throw new TsfError(`${dir}: ${describeSystemError(error)}`)
+  }
+}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 // most bytes written but not yet fsynced before the channel stops reading its input
 const MAX_UNSYNCED = 16 * 1024 * 1024
@@ -52,18 +67,19 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   if (writing) locks.push(await acquireLock(dir, 'writer', 'another tsf channel is already writing to it'))
   if (readerName) locks.push(await acquireLock(dir, `reader.${readerName}`, `another tsf channel is already reading it as reader '${readerName}'`))
   const counters = rt.counters
-  const writer = writing ? LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync }) : undefined
+  const writer = writing ? refuseOnSystemError(dir, () => LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync })) : undefined
   if (writer?.recoveredQuarantine) counters.add('EventQuarantineCount', writer.recoveredQuarantine)
   if (mode === 'write') {
     const oldest = listSegments(dir)[0] ?? 0
     for (const name of config.readers) if (!loadOffset(dir, name)) saveOffset(dir, name, { index: oldest, segment: oldest, pos: 0 })
   }
   const reader = readerName
-    ? new LogReader(dir, readerName, {
+    ? refuseOnSystemError(dir, () => new LogReader(dir, readerName, {
         onDropped: (n) => counters.add('EventDropCount', n),
         onQuarantined: (n) => counters.add('EventQuarantineCount', n),
         recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
-      })
+        segments: writer ? () => writer.bases() : undefined,
+      }))
     : undefined
 
   // --- segment deletion: sealed segments every registered reader has durably passed ---------
@@ -89,13 +105,24 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
     }
   }
   sweep()
-  const sweeper = setInterval(sweep, 250)
+  const sweeper = setInterval(() => {
+    try {
+      sweep()
+    } catch (error) {
+      // a segment that cannot be deleted stays on disk (counted in --stat); nothing is lost
+      warnOnce('sweep', `${dir}: could not delete a consumed segment: ${describeSystemError(error)}`)
+    }
+  }, 250)
   sweeper.unref()
 
+  // Flume's names mean events (ChannelSize) or a share (ChannelFillPercentage); bytes have names
+  // of their own (docs/channel.md, Metrics)
   if (writer) {
     counters.gauge('ChannelSize', () => Math.max(0, writer.nextIndex - minReaderIndex))
-    counters.gauge('ChannelCapacity', () => config.maxSize)
     counters.gauge('ChannelFillPercentage', () => Math.round((writer.totalBytes / config.maxSize) * 10000) / 100)
+    counters.gauge('ChannelSizeBytes', () => writer.totalBytes)
+    counters.gauge('ChannelCapacityBytes', () => config.maxSize)
+    if (reader) counters.gauge('ReaderBacklogEvents', () => Math.max(0, writer.nextIndex - reader.next))
   }
   counters.add('EventPutSuccessCount', 0)
   counters.add('EventTakeSuccessCount', 0)
@@ -181,6 +208,9 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
         }
       }
       if (!durable) break
+      // the log holds the events now: let go of the heads (views into stdin's chunks) while the
+      // batch waits for its fsync, or they outlive young-generation GCs and cost full ones
+      batch.heads.length = 0
       free.wrote(bytes)
       durable.then(
         () => {
@@ -202,16 +232,23 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   const readLoop = async (): Promise<number> => {
     if (!reader) return 0
     const out = await rt.output()
+    const bases = listSegments(dir)
+    const end = writer ? writer.nextIndex : bases.length ? endIndex(dir, bases.at(-1)!) : 0
+    const backlog = Math.max(0, end - reader.next)
+    const progress = new DrainProgress(reader.name, backlog, backlog ? lagBytes(dir, reader.position(), bases) : 0)
     for (;;) {
       if (rt.stop.aborted || fatal) break
       const batch = reader.read()
       if (batch) {
-        const n = batch.heads.length
-        const end = batch.end
-        out.write(batch.heads, () => {
-          reader.commit(end)
+        const n = batch.count
+        // the runs are views into the reader's buffer: written (copied) before the next read
+        const last = batch.runs.length - 1
+        for (let i = 0; i < last; i++) out.writeLines(batch.runs[i]!)
+        out.writeLines(batch.runs[last] ?? EMPTY, () => {
+          reader.commit(batch.end)
           counters.add('EventTakeSuccessCount', n)
         })
+        progress.took(n)
         await out.ready()
         continue
       }
@@ -219,6 +256,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       // nothing new: wait for the writer in this process, or poll the files for one elsewhere
       await idle(writer ? 1000 : 100)
     }
+    progress.done()
     const left = await out.end(config.shutdownTimeout)
     await reader.saveNow()
     if (left) info(`${left} event(s) sent downstream but not acked within --shutdown-timeout: they stay in the channel and are sent again next time`)

@@ -1,11 +1,10 @@
-import { closeSync, existsSync, fstatSync, openSync } from 'node:fs'
-import type { EventHead } from '../core/event.js'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { warn } from '../core/log.js'
-import type { Appended } from './log-writer.js'
-import { loadOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
+import type { Taken } from './log-writer.js'
+import { readOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
 import { quarantine } from './quarantine.js'
-import { checkRecord, HEADER, resync } from './record.js'
-import { endIndex, readAt } from './recovery.js'
+import { checkRecord, linesOf } from './record.js'
+import { endIndex, readAt, skipBad } from './recovery.js'
 import { listSegments, segmentPath } from './segments.js'
 
 // One named reader of the log: reads records from its durable offset on, across segments, and
@@ -13,7 +12,10 @@ import { listSegments, segmentPath } from './segments.js'
 // offset moves when the engine says the events are durable downstream (commit()).
 
 export interface ReadBatch {
-  heads: EventHead[]
+  // the events, as runs of heads each followed by "\n" (forEachLine() walks them one by one):
+  // views into the reader's buffer, valid until the next read() (write or copy them before)
+  runs: Buffer[]
+  count: number
   end: Offset // the offset after the last record of the batch
 }
 
@@ -21,10 +23,15 @@ export interface ReaderEvents {
   onDropped?: (n: number) => void
   onQuarantined?: (n: number) => void
   // a writer in the same process: batches it just appended, when the reader is at their place
-  recent?: (segment: number, pos: number) => Appended | undefined
+  recent?: (segment: number, pos: number) => Taken | undefined
+  // ... and the segments it knows, oldest first
+  segments?: () => number[]
 }
 
 const CHUNK = 1024 * 1024
+// the events of one read(), at most (a batch is written downstream in one go)
+const MAX_BATCH_EVENTS = 16384
+const SAVE_EVERY = 250
 
 export class LogReader {
   private fd = -1
@@ -35,6 +42,9 @@ export class LogReader {
   private pending?: Offset // acked downstream, not saved yet
   private saveTimer?: NodeJS.Timeout
   private saving?: Promise<void>
+  // one buffer for every read: records are checked in it and heads handed out as views
+  private buf = Buffer.allocUnsafe(CHUNK)
+  private left?: number // the segment read before this one
 
   constructor(
     private readonly dir: string,
@@ -42,7 +52,12 @@ export class LogReader {
     private readonly events: ReaderEvents = {},
   ) {
     const bases = listSegments(dir)
-    let offset = loadOffset(dir, name) ?? { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
+    const loaded = readOffset(dir, name)
+    const oldest = { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
+    if (loaded && !loaded.ok) {
+      warn(`reader ${name}: ${loaded.path}: ${loaded.why}, so its place is unknown: reading from the oldest record (index ${oldest.index}); what it had taken is sent again`)
+    }
+    let offset = loaded?.ok ? loaded.offset : oldest
     // Past the end of the log: the channel lost data that was not yet fsynced (a power loss) and
     // the upstream re-sends it under the same indexes. Start at the end, or those would be skipped.
     const end = bases.length ? endIndex(dir, bases.at(-1)!) : 0
@@ -72,12 +87,14 @@ export class LogReader {
     if (this.pos > size) this.pos = 0
     if (this.pos < size) {
       const check = checkRecord(readAt(this.fd, this.pos, Math.min(CHUNK, size - this.pos)), 0, Math.min(CHUNK, size - this.pos))
-      if (check.kind === 'ok' && check.record.index !== this.next) this.pos = 0
+      const holds = check.kind === 'ok' && check.record.index <= this.next && this.next < check.record.index + check.record.count
+      if (!holds) this.pos = 0
     }
   }
 
   private open(base: number, pos: number): void {
     if (this.fd >= 0) closeSync(this.fd)
+    this.left = this.fd >= 0 ? this.segment : undefined
     this.fd = openSync(segmentPath(this.dir, base), 'r')
     this.segment = base
     this.pos = pos
@@ -93,6 +110,12 @@ export class LogReader {
     return { index: this.next, segment: this.segment, pos: this.pos }
   }
 
+  // The segments of the log, oldest first: from the writer in this process if there is one (no
+  // directory listing for every read), else from the directory.
+  private segments(): number[] {
+    return this.events.segments?.() ?? listSegments(this.dir)
+  }
+
   // The next records, or undefined when there is nothing new yet (the caller waits and retries).
   read(): ReadBatch | undefined {
     for (let guard = 0; guard < 1000; guard++) {
@@ -101,24 +124,27 @@ export class LogReader {
         if (bases.length === 0) return undefined
         this.open(bases[0]!, 0)
       }
-      if (!existsSync(segmentPath(this.dir, this.segment))) {
+      const fresh = this.events.recent?.(this.segment, this.pos)
+      if (fresh && fresh.first === this.next) {
+        // just appended by the writer in this process: its bytes are in memory, no need to read
+        // them back and check them again
+        this.pos = fresh.end
+        this.next = fresh.first + fresh.count
+        return { runs: fresh.runs, count: fresh.count, end: this.position() }
+      }
+      const stat = fstatSync(this.fd)
+      if (stat.nlink === 0) {
         // dropped under us (drop-oldest): jump to the oldest segment left
-        const oldest = listSegments(this.dir).find((b) => b > this.segment)
+        const oldest = this.segments().find((b) => b > this.segment)
         if (oldest === undefined) return undefined
         this.dropped(oldest - this.next)
         this.next = Math.max(this.next, oldest)
         this.open(oldest, 0)
         continue
       }
-      const fresh = this.events.recent?.(this.segment, this.pos)
-      if (fresh && fresh.first === this.next) {
-        this.pos = fresh.end
-        this.next = fresh.first + fresh.heads.length
-        return { heads: fresh.heads as EventHead[], end: this.position() }
-      }
-      const size = fstatSync(this.fd).size
+      const size = stat.size
       if (this.pos >= size) {
-        const later = listSegments(this.dir).find((b) => b > this.segment)
+        const later = this.segments().find((b) => b > this.segment)
         // re-check: the writer may have appended before it rolled
         if (later === undefined || fstatSync(this.fd).size > this.pos) return undefined
         this.open(later, 0)
@@ -131,70 +157,94 @@ export class LogReader {
     return undefined
   }
 
+  // Reads into the shared buffer (a bigger one for a record longer than it).
+  private readChunk(length: number): Buffer {
+    if (length > this.buf.length) return readAt(this.fd, this.pos, length)
+    let got = 0
+    while (got < length) {
+      const n = readSync(this.fd, this.buf, got, length - got, this.pos + got)
+      if (n === 0) break
+      got += n
+    }
+    return this.buf.subarray(0, got)
+  }
+
   private parse(size: number): ReadBatch | undefined | 'moved' {
-    let want = Math.min(CHUNK, size - this.pos)
-    let buf = readAt(this.fd, this.pos, want)
-    const heads: Buffer[] = []
+    let buf = this.readChunk(Math.min(CHUNK, size - this.pos))
+    const runs: Buffer[] = []
+    let count = 0
     let at = 0
-    while (at < buf.length) {
+    while (at < buf.length && count < MAX_BATCH_EVENTS) {
       const check = checkRecord(buf, at, buf.length)
       if (check.kind === 'ok') {
         const r = check.record
-        if (r.index >= this.next) {
-          heads.push(r.payload)
-          this.next = r.index + 1
+        if (r.index > this.next) this.missing(r.index - this.next, this.pos + at)
+        if (r.index + r.count > this.next) {
+          const got = linesOf(r, this.next)
+          runs.push(got.lines)
+          count += got.count
+          this.next = r.index + r.count
         }
         at = r.end
         continue
       }
-      if (check.kind === 'partial' && at === 0 && this.pos + check.need <= size) {
-        // one record longer than the chunk: read it whole
-        want = check.need
-        buf = readAt(this.fd, this.pos, want)
+      if (at > 0) break // hand out what came before first; the rest is read from its start
+      if (check.kind === 'partial' && this.pos + check.need <= size && check.need > buf.length) {
+        buf = this.readChunk(check.need) // one record longer than the chunk: read it whole
         continue
       }
-      if (check.kind === 'partial' && at > 0) break
-      if (at > 0) break // hand out what came before the bad record first
-      if (this.skipCorrupt(size, check.kind === 'partial')) return 'moved'
+      if (this.skipCorrupt(size)) return 'moved'
       break
     }
     this.pos += at
-    return heads.length || at > 0 ? { heads, end: this.position() } : undefined
+    return count || at > 0 ? { runs, count, end: this.position() } : undefined
   }
 
-  // At this.pos is a record that is bad or cut short. Returns true when the reader moved past it.
-  private skipCorrupt(size: number, short: boolean): boolean {
-    const sealed = listSegments(this.dir).some((b) => b > this.segment)
-    const rest = readAt(this.fd, this.pos, size - this.pos)
-    const next = short ? -1 : resync(rest, 0, rest.length)
-    if (next === -1) {
-      // The end of the active segment: a record being written, or a torn one the writer cuts off
-      // when it starts. Wait. In a sealed segment nothing more will come: quarantine it.
-      if (!sealed || fstatSync(this.fd).size !== size) return false
-      const where = quarantine(this.dir, this.segment, this.pos, rest)
-      warn(`${segmentPath(this.dir, this.segment)}: ${rest.length} bad bytes at the end (byte ${this.pos}), kept in ${where}`)
-      this.pos = size
+  // Events that should have been here are not: a segment was cut short or emptied (by hand, or
+  // by a disk that lost them) after they were written. Said once per gap, and counted.
+  private missing(n: number, pos: number): void {
+    // at the start of a segment, they were at the end of the one before
+    const where = pos === 0 && this.left !== undefined ? segmentPath(this.dir, this.left) : `${segmentPath(this.dir, this.segment)} (before byte ${pos})`
+    warn(`${where}: ${n} event(s) missing (index ${this.next} to ${this.next + n - 1}): the file was cut short or emptied`)
+    this.events.onQuarantined?.(n)
+    this.next += n
+  }
+
+  // At this.pos is a record that fails its check, or whose length points past the end of the
+  // file. Returns true when the reader moved past it (skipBad, the same way recovery does).
+  private skipCorrupt(size: number): boolean {
+    const bad = skipBad(this.dir, this.segment, this.fd, this.pos, size, this.next)
+    if (!bad.tail) {
+      if (bad.lost) this.events.onQuarantined?.(bad.lost)
+      this.next = bad.nextIndex
+      this.pos = bad.to
       return true
     }
-    const after = checkRecord(rest, next, rest.length)
-    const lost = Math.max(1, after.kind === 'ok' ? after.record.index - this.next : 1)
-    const where = quarantine(this.dir, this.segment, this.pos, rest.subarray(0, next))
-    warn(`${segmentPath(this.dir, this.segment)}: corrupt record at byte ${this.pos}: ${lost} event(s) skipped, bytes kept in ${where}`)
-    this.events.onQuarantined?.(lost)
-    this.pos += next
+    // Nothing intact after it. In the active segment that is a record being written (or a torn
+    // one the writer cuts off when it starts): wait. A sealed segment never changes again: keep
+    // its bad end in quarantine and go on with the next segment (what is missing is said there).
+    const later = this.segments().find((b) => b > this.segment)
+    if (later === undefined || fstatSync(this.fd).size !== size) return false
+    const lost = Math.max(0, later - this.next)
+    const where = quarantine(this.dir, this.segment, this.pos, bad.bytes)
+    warn(`${segmentPath(this.dir, this.segment)}: ${lost} event(s) skipped in ${bad.bytes.length} bad bytes at its end (byte ${this.pos}), kept in ${where}`)
+    if (lost) this.events.onQuarantined?.(lost)
+    this.next = Math.max(this.next, later)
+    this.pos = size
     return true
   }
 
-  // The events up to `offset` are durable downstream: save it (coalesced, at most every 100 ms).
+  // The events up to `offset` are durable downstream: save it (coalesced, at most every 250 ms: a
+  // save is an open, write, fsync and rename; what a crash loses of it is only sent again).
   commit(offset: Offset): void {
     this.pending = offset
-    this.saveTimer ??= setTimeout(() => this.saveLater(), 100)
+    this.saveTimer ??= setTimeout(() => this.saveLater(), SAVE_EVERY)
   }
 
   private saveLater(): void {
     this.saveTimer = undefined
     if (this.saving || !this.pending) {
-      if (this.pending) this.saveTimer = setTimeout(() => this.saveLater(), 100)
+      if (this.pending) this.saveTimer = setTimeout(() => this.saveLater(), SAVE_EVERY)
       return
     }
     const offset = this.pending
@@ -230,4 +280,4 @@ export class LogReader {
   }
 }
 
-export { HEADER }
+

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { closeSync, fdatasync, fsync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { TsfError, describeSystemError } from '../core/errors.js'
 import type { EventHead } from '../core/event.js'
-import { encodeRecords } from './record.js'
+import { BLOCK_HEADER, blockSize, encodeBlock } from './record.js'
 import { recoverSegment } from './recovery.js'
 import { listSegments, segmentPath, segmentSize } from './segments.js'
 
@@ -19,17 +19,28 @@ export interface LogWriterOptions {
   fsync: FsyncPolicy
 }
 
-// A batch just appended, kept in memory for a reader in the same process that is caught up: it
-// takes the heads from here instead of reading back (and re-checking) what was just written.
+// Blocks just appended, kept in memory for a reader in the same process that is caught up: it
+// takes the events from here instead of reading back (and re-checking) what was just written.
+// Blocks are encoded into a ring buffer and written from it, so keeping them costs no allocation
+// and nothing per event; a block is forgotten when the ring comes round to its bytes again.
 export interface Appended {
   segment: number
   start: number // byte position of its first record in the segment
   end: number
-  first: number // index of its first record
-  heads: readonly EventHead[]
+  first: number // index of its first event
+  count: number
+  lines: Buffer // the events: heads each followed by "\n" (a view into the ring)
+  ring: number // where its record starts in the ring
 }
 
-const RECENT_BYTES = 8 * 1024 * 1024
+export interface Taken {
+  first: number // index of the first event
+  count: number
+  end: number // position in the segment after the last block
+  runs: Buffer[] // per block, its heads each followed by "\n"
+}
+
+const RING_BYTES = 4 * 1024 * 1024
 
 interface Waiter {
   upTo: number
@@ -55,10 +66,9 @@ export class LogWriter extends EventEmitter {
   private retired: number[] = [] // fds of sealed segments, closed once no fsync can be using them
   private failed?: Error
   private dirDirty = false
-  // reused for every batch: written out synchronously, so free again before the next one
-  private readonly scratch = Buffer.allocUnsafe(1024 * 1024)
-  private readonly recent = new Map<string, Appended>()
-  private recentBytes = 0
+  private readonly ring = Buffer.allocUnsafe(RING_BYTES)
+  private ringAt = 0
+  private recent: Appended[] = [] // oldest first, in ring order
 
   private constructor(private readonly options: LogWriterOptions) {
     super()
@@ -110,6 +120,11 @@ export class LogWriter extends EventEmitter {
     return this.active
   }
 
+  // Every segment on disk, oldest first; the last one is the active segment.
+  bases(): number[] {
+    return [...this.sizes.keys()].sort((a, b) => a - b)
+  }
+
   // The sealed segments, oldest first (the active one is never deleted).
   sealed(): number[] {
     return [...this.sizes.keys()].filter((b) => b !== this.active).sort((a, b) => a - b)
@@ -119,7 +134,11 @@ export class LogWriter extends EventEmitter {
   // cutting the partial write back off) so the caller can wait for space and retry.
   append(heads: readonly EventHead[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed)
-    const data = encodeRecords(heads, this.nextIndex, Date.now(), this.scratch)
+    const size = blockSize(heads)
+    const at = size > RING_BYTES / 4 ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
+    if (at >= 0) this.forget(at, at + size)
+    if (this.recent.length > 4096) this.recent.splice(0, 1024) // many tiny batches: keep the scan short
+    const data = encodeBlock(heads, this.nextIndex, Date.now(), at >= 0 ? this.ring.subarray(at) : undefined)
     let done = 0
     try {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.activeSize + done)
@@ -131,7 +150,11 @@ export class LogWriter extends EventEmitter {
       }
       throw error
     }
-    this.remember({ segment: this.active, start: this.activeSize, end: this.activeSize + data.length, first: this.nextIndex, heads })
+    if (at >= 0) {
+      this.ringAt = at + size
+      const lines = data.subarray(BLOCK_HEADER)
+      this.recent.push({ segment: this.active, start: this.activeSize, end: this.activeSize + size, first: this.nextIndex, count: heads.length, lines, ring: at })
+    }
     this.activeSize += data.length
     this.track(this.active, this.activeSize)
     this.nextIndex += heads.length
@@ -144,28 +167,36 @@ export class LogWriter extends EventEmitter {
     return promise
   }
 
-  private remember(batch: Appended): void {
-    this.recent.set(`${batch.segment}:${batch.start}`, batch)
-    this.recentBytes += batch.end - batch.start
-    for (const [key, old] of this.recent) {
-      if (this.recentBytes <= RECENT_BYTES) break
-      this.recent.delete(key)
-      this.recentBytes -= old.end - old.start
+  // The ring's bytes [from, to) are about to be overwritten: forget the blocks held there.
+  private forget(from: number, to: number): void {
+    // the queue is in ring order: every block older than one that overlaps goes too
+    let drop = 0
+    for (let i = 0; i < this.recent.length; i++) {
+      const r = this.recent[i]!
+      if (r.ring < to && r.ring + BLOCK_HEADER + r.lines.length > from) drop = i + 1
     }
+    if (drop) this.recent.splice(0, drop)
   }
 
-  // The batch appended at this place, if it is still in memory; it is handed out once.
-  take(segment: number, pos: number): Appended | undefined {
-    const key = `${segment}:${pos}`
-    const batch = this.recent.get(key)
-    if (!batch) return undefined
-    // everything before it was read already (or never will be from memory)
-    for (const [k, old] of this.recent) {
-      this.recent.delete(k)
-      this.recentBytes -= old.end - old.start
-      if (k === key) break
+  // The events appended from this place of the log on, if they are still in memory (the blocks
+  // that follow each other from there). Handed out once; the views stay valid until the next append.
+  take(segment: number, pos: number): Taken | undefined {
+    const recent = this.recent
+    let i = 0
+    while (i < recent.length && (recent[i]!.segment < segment || (recent[i]!.segment === segment && recent[i]!.start < pos))) i++
+    if (i) recent.splice(0, i) // behind the reader: it has them already
+    const first = recent[0]
+    if (!first || first.segment !== segment || first.start !== pos) return undefined
+    const taken: Taken = { first: first.first, count: 0, end: pos, runs: [] }
+    let n = 0
+    while (n < recent.length && n < 256 && recent[n]!.segment === segment && recent[n]!.start === taken.end) {
+      const r = recent[n++]!
+      taken.runs.push(r.lines)
+      taken.count += r.count
+      taken.end = r.end
     }
-    return batch
+    recent.splice(0, n)
+    return taken
   }
 
   // Seal the active segment and start the next one. The sealed one is fsynced (and closed) by the

@@ -1,19 +1,32 @@
+import * as zlib from 'node:zlib'
 import type { EventHead } from '../core/event.js'
 
-// One record of a segment file (DESIGN.md §4): an event head stored as bytes, never parsed.
+// The records of a segment file. Payloads are event heads stored as bytes, never parsed. Two
+// kinds share one header layout, told apart by the top bit of the first word:
 //
-//   0   u32 LE  payload length
-//   4   u32 LE  crc32 of bytes 8 .. 20+length (index, time, payload)
-//   8   u48 LE  index: the event's place in the channel, 0, 1, 2, ... across segments
+// A block (written since format 2): many events in one record, one checksum for all of them.
+//   0   u32 LE  0x80000000 | payload length
+//   4   u32 LE  crc32 of bytes 8 .. 24+length (index, time, count, payload)
+//   8   u48 LE  index of its first event: the event's place in the channel, 0, 1, 2, ...
 //   14  u48 LE  time the channel stored it, epoch ms (for the oldest-event age)
-//   20  payload (the event head: JSON without its closing brace, no newline inside)
+//   20  u32 LE  count: how many events the block holds
+//   24  payload: each event head followed by "\n" (heads never hold a raw newline)
+//
+// A single-event record (format 1, still read; written by older versions and by tests):
+//   0   u32 LE  payload length (top bit clear)
+//   4   u32 LE  crc32 of bytes 8 .. 20+length (index, time, payload)
+//   8   u48 LE  index
+//   14  u48 LE  time
+//   20  payload (one event head)
 //   20+length   "\n"
 //
-// The trailing newline lets recovery find the next record after a corrupt one: payloads never
-// contain a raw newline, so a record can only start right after one.
+// Both end with a newline and hold no other raw newline outside payload heads, so after a corrupt
+// record the next one can only start right after a newline: recovery and readers resync there.
 
 export const HEADER = 20
 export const OVERHEAD = HEADER + 1
+export const BLOCK_HEADER = 24
+const BLOCK_FLAG = 0x80000000
 // anything longer is a corrupt length field, not a record (EventInput frames lines far below it)
 export const MAX_PAYLOAD = 256 * 1024 * 1024
 
@@ -46,6 +59,50 @@ export const crc32Range = (b: Uint8Array, from: number, to: number): number => {
 
 export const crc32 = (b: Uint8Array): number => crc32Range(b, 0, b.length)
 
+// zlib's crc32 (Node 20.15+, 22.2+) runs in C at GB/s; one call per block makes its call cost
+// nothing. Older Node falls back to the JavaScript one (same values).
+const nativeCrc = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
+export const blockCrc = nativeCrc
+  ? (b: Buffer, from: number, to: number): number => nativeCrc(b.subarray(from, to))
+  : crc32Range
+
+// The size of the block record holding these heads.
+export const blockSize = (heads: readonly EventHead[]): number => {
+  let total = BLOCK_HEADER
+  for (let i = 0; i < heads.length; i++) {
+    const h = heads[i]!
+    total += (typeof h === 'string' ? Buffer.byteLength(h) : h.length) + 1
+  }
+  return total
+}
+
+// Encodes a batch of event heads as one block record (one copy of each head), into `into` when it
+// is given and big enough (no allocation per batch).
+export const encodeBlock = (heads: readonly EventHead[], firstIndex: number, time: number, into?: Buffer): Buffer => {
+  const total = blockSize(heads)
+  const out = into && into.length >= total ? into.subarray(0, total) : Buffer.allocUnsafe(total)
+  let at = BLOCK_HEADER
+  for (let i = 0; i < heads.length; i++) {
+    const h = heads[i]!
+    if (typeof h === 'string') at += out.write(h, at, 'utf8')
+    else {
+      out.set(h, at)
+      at += h.length
+    }
+    out[at++] = 0x0a
+  }
+  writeBlockHeader(out, firstIndex, time, heads.length)
+  return out
+}
+
+const writeBlockHeader = (out: Buffer, firstIndex: number, time: number, count: number): void => {
+  out.writeUInt32LE((BLOCK_FLAG | (out.length - BLOCK_HEADER)) >>> 0, 0)
+  out.writeUIntLE(firstIndex, 8, 6)
+  out.writeUIntLE(time, 14, 6)
+  out.writeUInt32LE(count, 20)
+  out.writeUInt32LE(blockCrc(out, 8, out.length), 4)
+}
+
 // Encodes event heads as records, one buffer for the whole batch (one write, one copy). With a
 // scratch buffer big enough, encodes into it (no allocation per batch: the caller writes it out
 // before the next batch).
@@ -76,9 +133,11 @@ export const encodeRecords = (heads: readonly EventHead[], firstIndex: number, t
 }
 
 export interface Record {
-  index: number
+  index: number // index of its (first) event
+  count: number // events in it: 1 for a single-event record
   time: number
-  payload: Buffer
+  block: boolean
+  payload: Buffer // a block: heads each followed by "\n"; a single record: the head
   start: number // offset of the record in the buffer
   end: number // offset just after it
 }
@@ -91,7 +150,29 @@ export type Check =
 // Checks the record starting at `at` in buf[0, end).
 export const checkRecord = (buf: Buffer, at: number, end: number): Check => {
   if (end - at < HEADER) return { kind: 'partial', need: HEADER }
-  const n = buf.readUInt32LE(at)
+  const word = buf.readUInt32LE(at)
+  if (word & BLOCK_FLAG) {
+    const n = word & ~BLOCK_FLAG
+    if (n > MAX_PAYLOAD || n < 2) return { kind: 'corrupt' }
+    const size = BLOCK_HEADER + n
+    if (end - at < size) return { kind: 'partial', need: size }
+    const count = buf.readUInt32LE(at + 20)
+    if (count < 1 || count > n / 2 || buf[at + size - 1] !== 0x0a) return { kind: 'corrupt' }
+    if (blockCrc(buf, at + 8, at + size) !== buf.readUInt32LE(at + 4)) return { kind: 'corrupt' }
+    return {
+      kind: 'ok',
+      record: {
+        index: buf.readUIntLE(at + 8, 6),
+        count,
+        time: buf.readUIntLE(at + 14, 6),
+        block: true,
+        payload: buf.subarray(at + BLOCK_HEADER, at + size),
+        start: at,
+        end: at + size,
+      },
+    }
+  }
+  const n = word
   if (n > MAX_PAYLOAD) return { kind: 'corrupt' }
   const size = OVERHEAD + n
   if (end - at < size) return { kind: 'partial', need: size }
@@ -101,12 +182,53 @@ export const checkRecord = (buf: Buffer, at: number, end: number): Check => {
     kind: 'ok',
     record: {
       index: buf.readUIntLE(at + 8, 6),
+      count: 1,
       time: buf.readUIntLE(at + 14, 6),
+      block: false,
       payload: buf.subarray(at + HEADER, at + HEADER + n),
       start: at,
       end: at + size,
     },
   }
+}
+
+// The event heads of a checked record from index `from` on, as one view of its bytes (each head
+// followed by "\n"; no copy), and how many they are. A single-event record's newline follows its
+// payload, so its view is the payload and that newline.
+export const linesOf = (record: Record, from: number): { lines: Buffer; count: number } => {
+  const skip = from - record.index
+  if (skip <= 0) return { lines: withNewline(record), count: record.count }
+  if (skip >= record.count) return { lines: record.payload.subarray(0, 0), count: 0 }
+  const p = record.payload
+  let at = 0
+  for (let k = 0; k < skip; k++) at = p.indexOf(0x0a, at) + 1
+  return { lines: p.subarray(at), count: record.count - skip }
+}
+
+const withNewline = (record: Record): Buffer =>
+  record.block ? record.payload : Buffer.from(record.payload.buffer, record.payload.byteOffset, record.payload.length + 1)
+
+// Calls `each` with every head of a run of lines (from linesOf): for a stage that looks at events
+// one by one (a filter); forwarding stages pass the run on whole.
+export const forEachLine = (lines: Buffer, each: (head: Buffer) => void): void => {
+  let at = 0
+  while (at < lines.length) {
+    const nl = lines.indexOf(0x0a, at)
+    each(lines.subarray(at, nl))
+    at = nl + 1
+  }
+}
+
+// The size of the record at `at` from its header alone (no checksum), or 0 if the header cannot
+// be one; and the index after it. For walking a segment quickly (the end of the log for --stat).
+export const peekRecord = (buf: Buffer, at: number): { size: number; next: number } => {
+  if (at + HEADER > buf.length) return { size: 0, next: 0 }
+  const word = buf.readUInt32LE(at)
+  const block = (word & BLOCK_FLAG) !== 0
+  const n = block ? word & ~BLOCK_FLAG : word
+  if (n > MAX_PAYLOAD || (block && at + BLOCK_HEADER > buf.length)) return { size: 0, next: 0 }
+  const count = block ? buf.readUInt32LE(at + 20) : 1
+  return { size: (block ? BLOCK_HEADER : OVERHEAD) + n, next: buf.readUIntLE(at + 8, 6) + count }
 }
 
 // After a corrupt record at `from`: the start of the next whole, valid record in buf[0, end), or

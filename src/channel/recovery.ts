@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, fsyncSync, openSync, readSync } from 'node:fs'
 import { warn } from '../core/log.js'
-import { checkRecord, HEADER, resync } from './record.js'
+import { BLOCK_HEADER, checkRecord, peekRecord, resync } from './record.js'
 import { quarantine } from './quarantine.js'
 import { segmentPath } from './segments.js'
 
@@ -29,6 +29,32 @@ export const readAt = (fd: number, pos: number, length: number): Buffer => {
   return got === length ? buf : buf.subarray(0, got)
 }
 
+export interface Skipped {
+  tail: boolean // nothing intact follows: the bad bytes run to the end of the file
+  to: number // where the next intact record starts (not tail)
+  lost: number // events in the bad bytes (not tail)
+  nextIndex: number // the index of the record at `to` (not tail)
+  bytes: Buffer // the bad bytes (tail: all of the rest)
+}
+
+// The one way past a bad record, shared by recovery and readers. At `pos` of a segment is a record
+// that fails its checksum, or whose length field points past the end of the file: the next intact
+// record can only start right after a newline (record.ts), so look for it in the rest of the file.
+// If one is found, the bad bytes are copied to quarantine/ and said on stderr, and the caller goes
+// on from there; if none, the caller decides (recovery cuts a torn tail, a reader of a sealed
+// segment quarantines it, a reader of the active one waits for the writer to finish its write).
+export const skipBad = (dir: string, base: number, fd: number, pos: number, fileSize: number, nextIndex: number): Skipped => {
+  const rest = readAt(fd, pos, fileSize - pos)
+  const next = resync(rest, 0, rest.length)
+  if (next === -1) return { tail: true, to: fileSize, lost: 0, nextIndex, bytes: rest }
+  const after = checkRecord(rest, next, rest.length)
+  const resumeAt = after.kind === 'ok' ? after.record.index : nextIndex + 1
+  const lost = Math.max(0, resumeAt - nextIndex)
+  const where = quarantine(dir, base, pos, rest.subarray(0, next))
+  warn(`${segmentPath(dir, base)}: corrupt record at byte ${pos}: ${lost} event(s) skipped, bytes kept in ${where}`)
+  return { tail: false, to: pos + next, lost, nextIndex: Math.max(resumeAt, nextIndex), bytes: rest.subarray(0, next) }
+}
+
 export const recoverSegment = (dir: string, base: number): Recovered => {
   const path = segmentPath(dir, base)
   const fd = openSync(path, 'r+')
@@ -47,8 +73,8 @@ export const recoverSegment = (dir: string, base: number): Recovered => {
       while (at < buf.length) {
         const check = checkRecord(buf, at, buf.length)
         if (check.kind === 'ok') {
-          nextIndex = check.record.index + 1
-          records++
+          nextIndex = check.record.index + check.record.count
+          records += check.record.count
           at = check.record.end
           continue
         }
@@ -64,22 +90,17 @@ export const recoverSegment = (dir: string, base: number): Recovered => {
         continue
       }
       pos += at
-      // rare path: look for the next good record in the rest of the file
-      const rest = readAt(fd, pos, fileSize - pos)
-      const next = resync(rest, 0, rest.length)
-      if (next === -1) {
-        const where = quarantine(dir, base, pos, rest)
-        warn(`${path}: cut off a torn or corrupt last record at byte ${pos} (${rest.length} bytes, kept in ${where})`)
+      const bad = skipBad(dir, base, fd, pos, fileSize, nextIndex)
+      if (bad.tail) {
+        const where = quarantine(dir, base, pos, bad.bytes)
+        warn(`${path}: cut off a torn or corrupt last record at byte ${pos} (${bad.bytes.length} bytes, kept in ${where})`)
         ftruncateSync(fd, pos)
         fsyncSync(fd)
         break
       }
-      const after = checkRecord(rest, next, rest.length)
-      const lost = after.kind === 'ok' ? after.record.index - nextIndex : 0
-      quarantined += Math.max(lost, 1)
-      const where = quarantine(dir, base, pos, rest.subarray(0, next))
-      warn(`${path}: corrupt record at byte ${pos}: ${Math.max(lost, 1)} event(s) skipped, bytes kept in ${where}`)
-      pos += next
+      quarantined += bad.lost
+      nextIndex = bad.nextIndex
+      pos = bad.to
     }
     return { size: Math.min(pos, fstatSync(fd).size), nextIndex, records, quarantined }
   } finally {
@@ -87,7 +108,8 @@ export const recoverSegment = (dir: string, base: number): Recovered => {
   }
 }
 
-// The index after the last whole record of a segment, walking record lengths (no checksums).
+// The index after the last whole record of a segment, walking record headers (checksums only to
+// get past a damaged record). Reads the file once, in chunks.
 export const endIndex = (dir: string, base: number): number => {
   let fd: number
   try {
@@ -99,21 +121,31 @@ export const endIndex = (dir: string, base: number): number => {
     const size = fstatSync(fd).size
     let pos = 0
     let next = base
-    while (pos + HEADER <= size) {
-      const buf = readAt(fd, pos, Math.min(4 * 1024 * 1024, size - pos))
+    let want = CHUNK
+    while (pos < size) {
+      const buf = readAt(fd, pos, Math.min(want, size - pos))
+      want = CHUNK
       let at = 0
-      while (at + HEADER <= buf.length) {
-        const n = buf.readUInt32LE(at)
-        if (at + HEADER + n + 1 > buf.length) break
-        next = buf.readUIntLE(at + 8, 6) + 1
-        at += HEADER + n + 1
+      for (;;) {
+        const r = peekRecord(buf, at)
+        if (r.size > 0 && at + r.size <= buf.length) {
+          next = r.next
+          at += r.size
+          continue
+        }
+        if (r.size > 0 && at === 0 && pos + r.size <= size) want = r.size // longer than the chunk
+        else if (at + BLOCK_HEADER > buf.length && pos + buf.length < size) {
+          // a header cut by the chunk's end: read on from it
+        } else if (r.size === 0 || pos + at + r.size > size) {
+          const after = resync(buf, at, buf.length) // damaged: past it, if the chunk holds more
+          if (after !== -1) {
+            at = after
+            continue
+          }
+        }
+        break
       }
-      if (at === 0) {
-        const n = buf.readUInt32LE(0)
-        if (pos + HEADER + n + 1 > size) break // torn tail
-        next = buf.readUIntLE(8, 6) + 1
-        at = HEADER + n + 1
-      }
+      if (at === 0 && want === CHUNK) break // nothing whole here: a torn or damaged tail
       pos += at
     }
     return next
@@ -121,4 +153,3 @@ export const endIndex = (dir: string, base: number): number => {
     closeSync(fd)
   }
 }
-

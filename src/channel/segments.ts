@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { TsfError } from '../core/errors.js'
 
 // Segment files are named by the index of their first record: 00000000000000012345.seg. The one
 // with the highest index is the active segment (the writer appends to it); every other one is
@@ -15,9 +16,12 @@ export const segmentPath = (dir: string, base: number): string => join(dir, segm
 // The bases of the segments in dir, oldest first.
 export const listSegments = (dir: string): number[] => {
   const bases: number[] = []
-  for (const name of readdirSync(dir)) {
-    const m = segmentPattern.exec(name)
-    if (m) bases.push(Number(m[1]))
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const m = segmentPattern.exec(entry.name)
+    if (!m) continue
+    // something else under a segment's name: refuse rather than guess what it holds
+    if (!entry.isFile()) throw new TsfError(`${join(dir, entry.name)}: not a regular file, where a segment of the channel should be: move it away`)
+    bases.push(Number(m[1]))
   }
   return bases.sort((a, b) => a - b)
 }

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, statfsSync } from 'node:f
 import { TsfError } from '../core/errors.js'
 import { formatBytes } from '../core/units.js'
 import { lockHolder } from './lock.js'
-import { allOffsets, type Offset } from './offsets.js'
+import { listReaders, readOffset, type Offset } from './offsets.js'
 import { HEADER } from './record.js'
 import { endIndex, readAt } from './recovery.js'
 import { listSegments, quarantineDir, segmentPath, segmentSize } from './segments.js'
@@ -33,7 +33,7 @@ const timeAt = (dir: string, offset: Offset, bases: number[]): number | undefine
   return undefined
 }
 
-const lagBytes = (dir: string, offset: Offset, bases: number[]): number => {
+export const lagBytes = (dir: string, offset: Offset, bases: number[]): number => {
   let total = 0
   for (const b of bases) {
     if (b < offset.segment) continue
@@ -42,54 +42,106 @@ const lagBytes = (dir: string, offset: Offset, bases: number[]): number => {
   return total
 }
 
-const age = (time: number | undefined): string => {
-  if (time === undefined) return '-'
-  const s = Math.max(0, (Date.now() - time) / 1000)
-  return s < 120 ? `${s.toFixed(1)}s` : s < 7200 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`
+// The state of a channel dir as one document: what `--stat --json` prints (a stable shape:
+// fields are only ever added) and what the text form shows.
+export interface ChannelStat {
+  version: 1
+  dir: string
+  writer: { running: boolean; pid: number | null }
+  segments: { count: number; bytes: number; firstIndex: number; nextIndex: number }
+  // not yet taken by the slowest reader (everything stored when no reader registered yet)
+  backlog: { events: number; bytes: number; oldestAgeMs: number | null }
+  disk: { usedBytes: number; freeBytes: number }
+  quarantine: { files: number; dir: string }
+  readers: ReaderStat[]
 }
 
-export const printStat = async (dir: string): Promise<number> => {
+export interface ReaderStat {
+  name: string
+  running: boolean
+  pid: number | null
+  backlog: { events: number; bytes: number; oldestAgeMs: number | null }
+  offset: Offset | null // null: none readable (the reader starts from the oldest record)
+  offsetProblem: string | null // why the offset file cannot be used, if it cannot
+}
+
+const ageMs = (time: number | undefined): number | null => (time === undefined ? null : Math.max(0, Date.now() - time))
+
+export const channelStat = async (dir: string): Promise<ChannelStat> => {
   if (!existsSync(dir)) throw new TsfError(`--dir ${dir}: no such directory`)
   const bases = listSegments(dir)
   const next = bases.length ? endIndex(dir, bases.at(-1)!) : 0
   const oldest = bases[0] ?? 0
   const bytes = bases.reduce((sum, b) => sum + segmentSize(dir, b), 0)
-  const offsets = allOffsets(dir)
   const fs = statfsSync(dir)
   const writer = await lockHolder(dir, 'writer')
-  const lines: [string, string][] = []
-  lines.push(['dir', dir])
-  lines.push(['writer', writer ? `running (pid ${writer})` : 'not running'])
-  lines.push(['segments', `${bases.length}, ${formatBytes(bytes)}`])
-  lines.push(['stored', `${next - oldest} events (index ${oldest} to ${next})`])
-  let slowest: Offset | undefined
-  for (const o of offsets.values()) {
-    const at = o ?? { index: oldest, segment: oldest, pos: 0 }
-    if (!slowest || at.index < slowest.index) slowest = at
-  }
-  if (slowest) {
-    const depth = Math.max(0, next - Math.max(slowest.index, oldest))
-    lines.push(['depth', `${depth} events, ${formatBytes(lagBytes(dir, slowest, bases))} not yet taken by the slowest reader`])
-    lines.push(['oldest', depth ? `${age(timeAt(dir, slowest, bases))} ago` : '-'])
-  } else {
-    lines.push(['depth', `${next - oldest} events, ${formatBytes(bytes)} (no reader registered yet)`])
-    lines.push(['oldest', next > oldest ? `${age(timeAt(dir, { index: oldest, segment: oldest, pos: 0 }, bases))} ago` : '-'])
-  }
-  lines.push(['free', formatBytes(fs.bavail * fs.bsize)])
   let quarantined = 0
   try {
     quarantined = readdirSync(quarantineDir(dir)).length
   } catch {
     // none yet
   }
-  lines.push(['quarantine', `${quarantined} file(s)${quarantined ? ` in ${quarantineDir(dir)}` : ''}`])
-  for (const [name, o] of offsets) {
-    const at = o ?? { index: oldest, segment: oldest, pos: 0 }
-    const lag = Math.max(0, next - Math.max(at.index, oldest))
+  const start = { index: oldest, segment: oldest, pos: 0 }
+  const backlogOf = (at: Offset): ReaderStat['backlog'] => {
+    const events = Math.max(0, next - Math.max(at.index, oldest))
+    return { events, bytes: events ? lagBytes(dir, at, bases) : 0, oldestAgeMs: events ? ageMs(timeAt(dir, at, bases)) : null }
+  }
+  const readers: ReaderStat[] = []
+  let slowest: Offset | undefined
+  for (const name of listReaders(dir)) {
+    const loaded = readOffset(dir, name)
+    const at = loaded?.ok ? loaded.offset : start
+    if (!slowest || at.index < slowest.index) slowest = at
     const holder = await lockHolder(dir, `reader.${name}`)
+    readers.push({
+      name,
+      running: holder !== undefined,
+      pid: holder === undefined ? null : Number(holder),
+      backlog: backlogOf(at),
+      offset: loaded?.ok ? loaded.offset : null,
+      offsetProblem: loaded && !loaded.ok ? loaded.why : null,
+    })
+  }
+  return {
+    version: 1,
+    dir,
+    writer: { running: writer !== undefined, pid: writer === undefined ? null : Number(writer) },
+    segments: { count: bases.length, bytes, firstIndex: oldest, nextIndex: next },
+    backlog: backlogOf(slowest ?? start),
+    disk: { usedBytes: bytes, freeBytes: fs.bavail * fs.bsize },
+    quarantine: { files: quarantined, dir: quarantineDir(dir) },
+    readers,
+  }
+}
+
+const age = (ms: number | null): string => {
+  if (ms === null) return '-'
+  const s = ms / 1000
+  return `${s < 120 ? `${s.toFixed(1)}s` : s < 7200 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`} ago`
+}
+
+export const printStat = async (dir: string, json = false): Promise<number> => {
+  const st = await channelStat(dir)
+  if (json) {
+    process.stdout.write(JSON.stringify(st, null, 2) + '\n')
+    return 0
+  }
+  const lines: [string, string][] = []
+  lines.push(['dir', dir])
+  lines.push(['writer', st.writer.running ? `running (pid ${st.writer.pid})` : 'not running'])
+  lines.push(['segments', `${st.segments.count}, ${formatBytes(st.segments.bytes)}`])
+  lines.push(['stored', `${st.segments.nextIndex - st.segments.firstIndex} events (index ${st.segments.firstIndex} to ${st.segments.nextIndex})`])
+  lines.push([
+    'depth',
+    `${st.backlog.events} events, ${formatBytes(st.backlog.bytes)} ${st.readers.length ? 'not yet taken by the slowest reader' : '(no reader registered yet)'}`,
+  ])
+  lines.push(['oldest', age(st.backlog.oldestAgeMs)])
+  lines.push(['free', formatBytes(st.disk.freeBytes)])
+  lines.push(['quarantine', `${st.quarantine.files} file(s)${st.quarantine.files ? ` in ${st.quarantine.dir}` : ''}`])
+  for (const r of st.readers) {
     lines.push([
-      `reader ${name}`,
-      `lag ${lag} events, ${formatBytes(lagBytes(dir, at, bases))}; oldest unread ${lag ? `${age(timeAt(dir, at, bases))} ago` : '-'}; ${holder ? `running (pid ${holder})` : 'not running'}`,
+      `reader ${r.name}`,
+      `lag ${r.backlog.events} events, ${formatBytes(r.backlog.bytes)}; oldest unread ${age(r.backlog.oldestAgeMs)}; ${r.running ? `running (pid ${r.pid})` : 'not running'}${r.offsetProblem ? `; offset file ${r.offsetProblem}: starts from the oldest record` : ''}`,
     ])
   }
   const width = Math.max(...lines.map(([k]) => k.length))

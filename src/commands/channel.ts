@@ -19,6 +19,7 @@ interface ChannelOptions extends ReaderOptions, RunnerOptions {
   whenFull: WhenFull
   segmentSize?: number
   stat?: boolean
+  json?: boolean
 }
 
 const fsyncPolicy = (value: string): FsyncPolicy => {
@@ -45,6 +46,7 @@ export const makeChannelCommand = (): Command => {
     .addOption(new Option('--min-free <size>', 'stop accepting events before the file system has less free space than this').default(500 * 1024 ** 2, '500M').argParser(size('--min-free')))
     .addOption(new Option('--segment-size <size>', 'size at which a segment file is sealed and the next one started (default 64M, at most a quarter of --max-size)').argParser(size('--segment-size')))
     .option('--stat', 'print the state of the channel dir (depth, per-reader lag, oldest event age, segments, free space) and exit')
+    .option('--json', 'with --stat: print it as one JSON document (a stable shape, for scripts and monitoring)')
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   cmd.addHelpText('after', `
@@ -52,11 +54,13 @@ Examples:
   tsf tail -F app.log | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020
   tsf collect --listen :52020 | tsf channel --dir q --write-only --reader hdfs --reader archive
   tsf channel --dir q --read-only --reader hdfs | tsf roll /data/logs
-  tsf channel --dir q --stat`)
+  tsf channel --dir q --stat
+  tsf channel --dir q --stat --json | jq '.readers[] | {name, events: .backlog.events}'`)
   return cmd.action(async (o: ChannelOptions) => {
     if (!o.dir) throw new UsageError('--dir is required')
+    if (o.json && !o.stat) throw new UsageError('--json goes with --stat')
     if (o.stat) {
-      process.exitCode = await printStat(o.dir)
+      process.exitCode = await printStat(o.dir, o.json)
       return
     }
     if (o.fsync !== undefined) fsyncPolicy(o.fsync)

@@ -54,7 +54,7 @@ export const refuseMongoOptions = (cmd: Command): void => {
 export const shipToMongo = (dests: string[], flags: MongoFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a mongodb:// destination goes alone: tsf ship mongodb://HOST[,HOST...]/DATABASE/COLLECTION (several hosts of a replica set go in the one URL)')
   const url = parseMongoUrl(dests[0]!)
-  for (const name of ['failover', 'balance', 'compress', 'tokenFile', 'acks', 'keyHeader', 'topicHeader', 'value']) {
+  for (const name of ['failover', 'balance', 'compress', 'tokenFile', 'agent', 'acks', 'keyHeader', 'topicHeader', 'value', 'reportInterval', 'reportUpstream']) {
     if (given(cmd, name)) throw new UsageError(`${optionName(name)} does not apply to mongodb:// destinations`)
   }
   if (flags.batch < 1) throw new UsageError('--batch: at least 1')

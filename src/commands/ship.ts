@@ -3,13 +3,15 @@ import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
 import { readSecretFile, readToken } from '../core/wire/secrets.js'
+import { agentNamePattern } from '../core/wire/handshake.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
-import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
+import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
-interface ShipFlags extends ReaderOptions, RunnerOptions {
+export interface ShipFlags extends ReaderOptions, RunnerOptions {
   failover?: boolean
   balance?: 'round-robin' | 'random'
   batch: number
@@ -19,21 +21,25 @@ interface ShipFlags extends ReaderOptions, RunnerOptions {
   maxPenalty: number
   connectTimeout: number
   ackTimeout: number
-  compress?: 'gzip' | 'snappy'
+  compress?: 'gzip' | 'deflate' | 'snappy'
+  flumeSsl?: boolean
   tlsCa?: string
   tlsCert?: string
   tlsKey?: string
   tokenFile?: string
+  agent?: string
   acks: 'all' | '1' | '0'
   keyHeader?: string
   topicHeader?: string
   value: 'event' | 'body'
+  reportInterval: number
+  reportUpstream?: { host: string; port: number }[]
 }
 
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
     .description('send events from stdin to tsf collectors over TCP, acked end to end, with failover or load balancing')
-    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION')
+    .argument('<dest...>', 'host:port, tcp://host:port or tls://host:port; several, comma-separated or repeated, in priority order; or one kafka://BROKER[,BROKER...]/TOPIC, or one mongodb://HOST[,HOST...]/DATABASE/COLLECTION; or Flume avro sources, flume+avro://HOST:PORT[,HOST:PORT...]')
     .option('--failover', 'send to the first live destination in the order given (the default with several)')
     .addOption(new Option('--balance <how>', 'spread batches over live destinations').argParser(choice('--balance', ['round-robin', 'random'])))
     .addOption(new Option('--batch <events>', 'most events in one batch').default(2000).argParser(count('--batch')))
@@ -43,16 +49,20 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--max-penalty <duration>', 'longest back-off of a failed destination').default(30_000, '30s').argParser(duration('--max-penalty')))
     .addOption(new Option('--connect-timeout <duration>', 'connect and handshake deadline').default(5_000, '5s').argParser(duration('--connect-timeout')))
     .addOption(new Option('--ack-timeout <duration>', 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)').default(30_000, '30s').argParser(duration('--ack-timeout')))
-    .addOption(new Option('--compress <how>', 'compress batches: gzip (when the collector agrees), or for kafka:// gzip or snappy').argParser(choice('--compress', ['gzip', 'snappy'])))
+    .addOption(new Option('--compress <how>', 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source; kafka://: gzip or snappy (record batches)').argParser(choice('--compress', ['gzip', 'deflate', 'snappy'])))
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
-    .option('--token-file <file>', 'shared secret proven to collectors by challenge-response (never sent)')
+    .option('--token-file <file>', 'secret proven to collectors by challenge-response (never sent); without TLS it also authenticates every frame')
+    .option('--agent <name>', 'with --token-file: the agent name the secret belongs to, for collectors with --agent-tokens')
     .addOption(new Option('--acks <acks>', 'kafka://: acks Kafka must give before an event counts as delivered (all: idempotent, every in-sync replica)').default('all').argParser(choice('--acks', ['all', '1', '0'])))
     .option('--key-header <name>', "kafka://: the record key is this header's value (default: the event's src, keeping a stream in one partition)")
     .option('--topic-header <name>', 'kafka://: send an event to the topic named by this header, when it has one')
+    .addOption(new Option('--report-interval <duration>', "how often ship tells its collectors how it is doing (for tsf top; 0: never)").default(5000, '5s').argParser(duration('--report-interval')))
+    .addOption(new Option('--report-upstream <host:port>', 'the --metrics address of a stage before ship (tail, channel) whose lag and backlog go into the reports (repeatable)').argParser(collect(hostPort('--report-upstream'))))
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
   addMongoOptions(cmd)
+  addFlumeOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
@@ -61,6 +71,11 @@ export const makeShipCommand = (): Command => {
       return
     }
     refuseMongoOptions(cmd)
+    if (dests.some(isFlumeUrl)) {
+      process.exitCode = await shipToFlume(dests, flags, cmd)
+      return
+    }
+    refuseFlumeOptions(flags)
     if (dests.some(isKafkaUrl)) {
       process.exitCode = await shipToKafka(dests, flags, cmd)
       return
@@ -72,6 +87,8 @@ export const makeShipCommand = (): Command => {
     const destinations = parseDestinations(dests)
     if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
+    if (flags.agent !== undefined && !flags.tokenFile) throw new UsageError('--agent goes with --token-file (the agent\'s own secret)')
+    if (flags.agent !== undefined && !agentNamePattern.test(flags.agent)) throw new UsageError(`--agent: '${flags.agent.slice(0, 80)}' must be 1-64 of A-Z a-z 0-9 . _ -`)
     if (flags.batch < 1) throw new UsageError('--batch: at least 1')
     if (flags.inFlight < 1) throw new UsageError('--in-flight: at least 1')
     const policy: Policy = flags.balance ?? 'failover'
@@ -92,7 +109,9 @@ export const makeShipCommand = (): Command => {
         key: flags.tlsKey ? readSecretFile(flags.tlsKey, '--tls-key') : undefined,
       },
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
+      agent: flags.agent,
       window: Math.max(flags.batchBytes * flags.inFlight * 2, 4 * 1024 * 1024),
+      report: { interval: flags.reportInterval, upstream: flags.reportUpstream ?? [] },
       maxLine: flags.maxLine,
       truncate: flags.truncate,
       shutdownTimeout: flags.shutdownTimeout,
@@ -106,7 +125,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile']) {
+  for (const name of ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }
@@ -124,7 +143,8 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         url,
         rules: { keyHeader: flags.keyHeader, topicHeader: flags.topicHeader, value: flags.value },
         acks: flags.acks,
-        compression: flags.compress ?? 'none',
+        // deflate was refused before (refuseFlumeOptions)
+        compression: flags.compress === 'gzip' || flags.compress === 'snappy' ? flags.compress : 'none',
         inFlight: flags.inFlight,
         batchEvents,
         batchBytes,

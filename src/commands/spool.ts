@@ -3,7 +3,6 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
-import { runSpool } from '../sources/spool/engine.js'
 import type { SpoolOrder } from '../sources/spool/listing.js'
 import { addRunnerOptions, choice, duration, header, size, type RunnerOptions } from './common.js'
 
@@ -75,6 +74,6 @@ export const makeSpoolCommand = (): Command => {
       checkpointInterval: options.checkpointInterval,
       shutdownTimeout: options.shutdownTimeout,
     }
-    process.exitCode = await runCommand({ component: 'spool', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, (rt) => runSpool(config, rt))
+    process.exitCode = await runCommand({ component: 'spool', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => (await import('../sources/spool/engine.js')).runSpool(config, rt))
   })
 }

@@ -3,7 +3,6 @@ import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { addRunnerOptions, count, duration, header, size, type RunnerOptions } from './common.js'
-import { runTail } from '../sources/tail/engine.js'
 import { defaultStateDir } from '../sources/tail/state-dir.js'
 import { makeTimestampParser } from '../sources/tail/timestamp.js'
 
@@ -14,6 +13,7 @@ interface TailOptions extends RunnerOptions {
   match?: string
   exclude?: string
   recurse: number
+  compressed: boolean
   multilineStart?: string
   multilineTimeout: number
   header?: Record<string, string>
@@ -47,6 +47,7 @@ export const makeTailCommand = (): Command => {
     .option('--from-end', 'start files never seen before at their end (only those found at start)', false)
     .option('--match <regex>', 'in directories and globs, only file names matching this')
     .option('--exclude <regex>', 'in directories and globs, skip file names matching this')
+    .option('--compressed', 'also read compressed files (.gz, .bz2, .xz, .zst ...) found in directories and globs, as they are (not decompressed); skipped by default', false)
     .addOption(new Option('--recurse <depth>', 'levels of subdirectories of a directory operand to search').default(0).argParser(count('--recurse')))
     .option('--multiline-start <regex>', 'a line matching starts a new event; other lines are appended to the current one')
     .addOption(new Option('--multiline-timeout <duration>', 'emit a pending multi-line event after this long without its next line').default(2000, '2s').argParser(duration('--multiline-timeout')))
@@ -70,7 +71,7 @@ Examples:
 
 See man tsf-tail and docs/tail.md.`)
   return cmd.action(async (operands: string[], options: TailOptions) => {
-    const rules = { match: regex('--match', options.match), exclude: regex('--exclude', options.exclude), recurse: options.recurse }
+    const rules = { match: regex('--match', options.match), exclude: regex('--exclude', options.exclude), recurse: options.recurse, compressed: options.compressed }
     const multilineStart = regex('--multiline-start', options.multilineStart)
     if (options.maxLine < 1) throw new UsageError('--max-line: must be at least 1 byte')
     if (options.pollInterval < 1) throw new UsageError('--poll-interval: must be more than 0')
@@ -78,6 +79,7 @@ See man tsf-tail and docs/tail.md.`)
       operands,
       follow: options.follow,
       stateDir: options.state ?? defaultStateDir(operands, rules),
+      defaultState: options.state === undefined,
       fromEnd: options.fromEnd,
       rules,
       read: {
@@ -95,6 +97,6 @@ See man tsf-tail and docs/tail.md.`)
       shutdownTimeout: options.shutdownTimeout,
       inotify: !options.pollOnly,
     }
-    process.exitCode = await runCommand({ component: 'tail', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, (rt) => runTail(config, rt))
+    process.exitCode = await runCommand({ component: 'tail', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => (await import('../sources/tail/engine.js')).runTail(config, rt))
   })
 }

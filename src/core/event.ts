@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { encodeHeaders, quote } from './json-string.js'
+import { warnOnce } from './log.js'
 
 // The event contract (DESIGN.md §1). Unknown fields are carried through untouched.
 export interface TsfEvent {
@@ -96,9 +97,17 @@ export const parseEventLine = (line: Buffer | string): TsfEvent => {
   return { body: text }
 }
 
-// Serialise a whole event object (slow path: sinks that build events from parts).
-export const eventHeadFromObject = (event: TsfEvent): string => {
+// Serialise a whole event object (slow path: sinks that build events from parts). undefined when
+// the event is nested too deep to serialise (JSON.parse takes any depth, JSON.stringify does not):
+// the caller keeps the original line as a plain body instead, and says so once.
+export const eventHeadFromObject = (event: TsfEvent): string | undefined => {
   const { _ack, ...rest } = event
   void _ack
-  return JSON.stringify(rest).slice(0, -1)
+  try {
+    return JSON.stringify(rest).slice(0, -1)
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    warnOnce('too-deep', 'an event nested too deep to re-encode was kept whole as the body of a plain event (counted as a bad event, nothing dropped)')
+    return undefined
+  }
 }

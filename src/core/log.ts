@@ -1,16 +1,24 @@
 import { chalkStderr } from 'chalk'
+import { colourFor } from './colour.js'
 
 // Diagnostics of the tool itself: one line each on stderr, "tsf <cmd>: message".
 // stdout carries only events. Colour only on a TTY and never when NO_COLOR is set.
 let prefix = 'tsf'
 let quiet = false
 const useColour = (): boolean =>
-  Boolean(process.stderr.isTTY) && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '') && chalkStderr.level > 0
+  colourFor(process.stderr) && chalkStderr.level > 0
 
 export const setLogPrefix = (name: string): void => { prefix = name }
 export const setQuiet = (value: boolean): void => { quiet = value }
 
+// a progress line on the terminal is wiped before a diagnostic line, and redrawn by its timer
+let beforeLine: (() => void) | undefined
+export const setBeforeLine = (f: (() => void) | undefined): void => {
+  beforeLine = f
+}
+
 const emit = (text: string): void => {
+  beforeLine?.()
   try {
     process.stderr.write(`${text}\n`)
   } catch {

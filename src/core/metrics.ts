@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { once } from 'node:events'
 import { TsfError } from './errors.js'
 import { info } from './log.js'
@@ -8,7 +8,21 @@ import { info } from './log.js'
 export class Counters {
   private readonly values = new Map<string, number>()
   private readonly gauges = new Map<string, () => number>()
+  private readonly tables = new Map<string, { read: () => Record<string, unknown>[]; label: string }>()
   constructor(readonly component: string) {}
+
+  // A list of things with their own figures (tail's files, collect's agents): served in the JSON
+  // under `key`, and in Prometheus as tsf_<component>_<key>_<field>{<label>="..."} for each
+  // numeric field of each row.
+  table(key: string, label: string, read: () => Record<string, unknown>[]): void {
+    this.tables.set(key, { read, label })
+  }
+
+  tablesSnapshot(): Record<string, Record<string, unknown>[]> {
+    const out: Record<string, Record<string, unknown>[]> = {}
+    for (const [k, t] of this.tables) out[k] = t.read()
+    return out
+  }
 
   add(name: string, n = 1): void {
     this.values.set(name, (this.values.get(name) ?? 0) + n)
@@ -37,13 +51,29 @@ export class Counters {
   prometheus(): string {
     const snap = this.snapshot()
     const name = (k: string): string => `tsf_${this.component}_${k.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()}`
-    return Object.entries(snap)
-      .map(([k, v]) => `# TYPE ${name(k)} ${/Count$/.test(k) ? 'counter' : 'gauge'}\n${name(k)} ${v}`)
-      .join('\n') + '\n'
+    const lines = Object.entries(snap).map(([k, v]) => `# TYPE ${name(k)} ${/Count$/.test(k) ? 'counter' : 'gauge'}\n${name(k)} ${v}`)
+    for (const [key, { read, label }] of this.tables) {
+      const rows = read()
+      const fields = new Set<string>()
+      for (const row of rows) for (const [f, v] of Object.entries(row)) if (typeof v === 'number') fields.add(f)
+      for (const f of fields) {
+        const metric = name(`${key}_${f}`).replace(/_+/g, '_')
+        lines.push(`# TYPE ${metric} ${/Count$/.test(f) ? 'counter' : 'gauge'}`)
+        for (const row of rows) {
+          const v = row[f]
+          if (typeof v === 'number') lines.push(`${metric}{${label}="${escapeLabel(String(row[label] ?? ''))}"} ${v}`)
+        }
+      }
+    }
+    return lines.join('\n') + '\n'
   }
 }
 
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+
 export const serveMetrics = async (address: { host: string; port: number }, counters: Counters): Promise<Server> => {
+  // node:http loads only for --metrics
+  const { createServer } = await import('node:http')
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/metrics') {
@@ -51,7 +81,7 @@ export const serveMetrics = async (address: { host: string; port: number }, coun
       res.end(counters.prometheus())
     } else if (path === '/' || path === '/metrics.json') {
       res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ [counters.component]: counters.snapshot() }) + '\n')
+      res.end(JSON.stringify({ [counters.component]: counters.snapshot(), ...counters.tablesSnapshot() }) + '\n')
     } else {
       res.writeHead(404).end()
     }

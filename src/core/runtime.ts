@@ -1,6 +1,6 @@
 import { ExitCode } from './exit-codes.js'
-import { EventInput, type InputOptions } from './link/reader.js'
-import { EventOutput, type OutputOptions } from './link/writer.js'
+import type { EventInput, InputOptions } from './link/reader.js'
+import type { EventOutput, OutputOptions } from './link/writer.js'
 import { info, warn } from './log.js'
 import { Counters, serveMetrics } from './metrics.js'
 import { onShutdown } from './shutdown.js'
@@ -34,6 +34,8 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
   let input: EventInput | undefined
   let output: EventOutput | undefined
   const metrics = options.metrics ? await serveMetrics(options.metrics, counters) : undefined
+  // the ack link loads when a command runs, not with its --help
+  const [{ EventInput }, { EventOutput }] = await Promise.all([import('./link/reader.js'), import('./link/writer.js')])
   const rt: Runtime = {
     stop: stopper.signal,
     get bySignal() {

@@ -86,6 +86,11 @@ const countLines = (dir: string): number => {
   return n
 }
 
+const caughtUp = async (done: () => boolean, timeout: number): Promise<void> => {
+  const deadline = Date.now() + timeout
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+}
+
 // A local agent → collector chain on a generated log, the shape of a real deployment:
 //   generator → app.log
 //   tsf tail -F app.log | tsf channel --dir q | tsf ship 127.0.0.1:P
@@ -117,7 +122,10 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
   // Stop the generator, let the agent catch up with the file, then stop agent and collector.
   await generator.stop()
   info('stopping: the agent drains what is in the file, then the collector')
-  await new Promise((r) => setTimeout(r, 2000))
+  // tail stops reading on SIGTERM, so wait until the chain has caught up with the file (files being
+  // written are visible as NAME.tmp) before stopping it; a loaded machine may need many seconds.
+  if (!options.print) await caughtUp(() => countLines(join(out, 'logs')) >= generator.written, 60_000)
+  else await new Promise((r) => setTimeout(r, 2000))
   await stopPipeline(agent, 'tail', 60_000)
   await stopPipeline(collector, 'collect', 60_000)
   shutdown.dispose()

@@ -240,6 +240,7 @@ export interface Assignment {
 export class KafkaConsumer {
   private readonly consumer: Consumer
   private assigned = new Set<string>()
+  private running = false
 
   constructor(private readonly options: ConsumerOptions) {
     this.consumer = newKafka(options, 5).consumer({
@@ -291,11 +292,14 @@ export class KafkaConsumer {
         })
       },
     })
+    this.running = true
   }
 
-  // Stops fetching every partition (shutdown: drain what is written, commit, then leave).
+  // Stops fetching every partition (shutdown: drain what is written, commit, then leave). A
+  // consumer that never got to run (stopped during a broker outage) fetches nothing: kafkajs
+  // would throw "Consumer group was not initialized".
   pauseAll(): void {
-    this.consumer.pause([{ topic: this.options.topic }])
+    if (this.running) this.consumer.pause([{ topic: this.options.topic }])
   }
 
   // Commits "next offset to read" per partition; kafkajs drops commits once it stopped running.

@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk'
 import { once } from 'node:events'
 import type { EventHead } from '../core/event.js'
+import { colourFor } from '../core/colour.js'
 import { bodyBytes, parseEventLine, type TsfEvent } from '../core/event.js'
 
 // --print: events for a human (Flume's logger sink): time, host, headers, body, one per line.
@@ -66,7 +67,7 @@ export class PrintSink {
 
   constructor(options: PrintSinkOptions = {}) {
     this.out = options.stream ?? process.stdout
-    const colour = options.colour ?? (Boolean(this.out.isTTY) && !('NO_COLOR' in process.env && process.env.NO_COLOR !== ''))
+    const colour = options.colour ?? colourFor(this.out)
     this.chalk = new Chalk({ level: colour ? 1 : 0 })
     this.out.on('error', () => {
       this.isClosed = true

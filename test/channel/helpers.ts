@@ -1,6 +1,7 @@
 // Shared by the channel's process tests: the commands they run and what they check.
-import { existsSync, readFileSync } from 'node:fs'
-import { fixture, root, tsf, until, type Running } from '../fixtures/procs.js'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { encodeBlock, encodeRecords } from '../../src/channel/record.js'
+import { fixture, root, sh, tsf, until, type Running } from '../fixtures/procs.js'
 
 export { fixture, root, tsf, until }
 export const replayWriter = `node ${root}test/channel/fixtures/replay-writer.mjs`
@@ -47,3 +48,45 @@ export const killGroup = (run: Running, signal: NodeJS.Signals = 'SIGTERM'): voi
     // gone already
   }
 }
+
+// Builds a stopped channel's directory by hand, as the channel writes it: `events` events with
+// seq 1..events, `perRecord` events per block record (format 2) or single-event records (format 1,
+// `single`), a new segment every `perSegment` events, and optionally reader offsets.
+export interface BuiltChannel {
+  dir: string
+  segments: string[] // paths, oldest first
+  records: { segment: string; start: number; end: number; first: number; count: number }[]
+}
+
+export const buildChannel = (
+  q: string,
+  options: { events: number; perRecord?: number; perSegment?: number; single?: boolean; offsets?: Record<string, unknown> },
+): BuiltChannel => {
+  const { events, perRecord = 10, perSegment = events, single = false } = options
+  mkdirSync(`${q}/readers`, { recursive: true })
+  const built: BuiltChannel = { dir: q, segments: [], records: [] }
+  for (let base = 0; base < events; base += perSegment) {
+    const path = `${q}/${String(base).padStart(20, '0')}.seg`
+    const parts: Buffer[] = []
+    let size = 0
+    for (let first = base; first < Math.min(events, base + perSegment); first += single ? 1 : perRecord) {
+      const count = single ? 1 : Math.min(perRecord, events - first, base + perSegment - first)
+      const heads = Array.from({ length: count }, (_, k) => `{"body":"event ${first + k + 1}","src":"w","seq":${first + k + 1}`)
+      const bytes = single ? encodeRecords(heads, first, Date.now()) : encodeBlock(heads, first, Date.now())
+      built.records.push({ segment: path, start: size, end: size + bytes.length, first, count })
+      parts.push(bytes)
+      size += bytes.length
+    }
+    writeFileSync(path, Buffer.concat(parts))
+    built.segments.push(path)
+  }
+  for (const [name, value] of Object.entries(options.offsets ?? {})) {
+    writeFileSync(`${q}/readers/${name}.offset`, typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value))
+  }
+  return built
+}
+
+// Drains a stopped channel to a link reader (pass-through with no input: it exits once all is
+// delivered and acked), bounded in time: a hang fails the test.
+export const drain = (t: Parameters<typeof sh>[0], q: string, out: string, reader = 'r', ms = 30_000): ReturnType<typeof ended> =>
+  ended(sh(t, `${tsf} channel --dir ${q} --reader ${reader} < /dev/null | ${linkReader} ${out}`), ms)

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { classifyLine, parseCursor } from '../../src/core/link/cursor.js'
+import { fuzz, mutations } from '../fixtures/fuzz.js'
 
 const cursor = 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.42'
 
@@ -32,4 +33,40 @@ t.test('plain text and non-event JSON become events, nothing dropped', async (t)
   t.same(JSON.parse(classifyLine(Buffer.from('{"body":"x"}')).head + '}'), { body: 'x' })
   const piece = classifyLine(Buffer.from('{"body":"x"}'), { cont: true })
   t.same(JSON.parse(piece.head + '}'), { body: '{"body":"x"}', cont: true }, 'a cut piece is always text')
+})
+
+t.test('a line that only looks like an event is text: every head closes into valid JSON', async (t) => {
+  for (const text of ['{}', '{,}', `{,"_ack":"${cursor}"}`, `{"body":,"_ack":"${cursor}"}`, `{"body":"x",,"_ack":"${cursor}"}`]) {
+    const c = classifyLine(Buffer.from(text))
+    t.equal(c.cursor, undefined, text)
+    t.same(JSON.parse(c.head.toString() + '}'), { body: text }, text)
+  }
+})
+
+t.test('a second _ack field does not survive the cut', async (t) => {
+  const c = classifyLine(Buffer.from(`{"body":"x","_ack":"${cursor}","_ack":"${cursor}"}`))
+  t.equal(c.cursor, cursor)
+  t.same(JSON.parse(c.head.toString() + '}'), { body: 'x' })
+})
+
+t.test('an event nested 20,000 deep whose cursor a filter moved: kept whole as a body, no RangeError', async (t) => {
+  const deep = `{"ts":1,"body":"x","_ack":"${cursor}","d":${'['.repeat(20000)}${']'.repeat(20000)}}`
+  const c = classifyLine(Buffer.from(deep))
+  t.equal(c.cursor, cursor, 'its place in the stream still acks')
+  t.equal(JSON.parse(c.head.toString() + '}').body, deep)
+})
+
+fuzz(t, 'classifyLine: any bytes give a valid event head and a well-formed cursor or none', { cases: 3000 }, (rng) => {
+  const valid = `{"body":"a \\"b\\" c","ts":1,"headers":{"k":"v"},"src":"s","seq":3,"_ack":"${cursor}"}`
+  const line = rng.pick([rng.bytes(rng.int(0, 120)), ...mutations(rng, valid), Buffer.from(valid)])
+  const c = classifyLine(line)
+  const event = JSON.parse(c.head.toString() + '}')
+  if (typeof event.body !== 'string' || '_ack' in event) throw new Error(`bad head ${c.head}`)
+  if (c.cursor !== undefined && !parseCursor(c.cursor)) throw new Error(`bad cursor ${c.cursor}`)
+})
+
+fuzz(t, 'parseCursor never throws and accepts only link.nonce.position', { cases: 2000 }, (rng) => {
+  const text = rng.pick([rng.bytes(rng.int(0, 60)).toString('latin1'), ...mutations(rng, cursor).map((b) => b.toString('latin1'))])
+  const c = parseCursor(text)
+  if (c && `${c.link}.${c.nonce}.${c.position}` !== text.replace(/\.0+(\d)/, '.$1')) throw new Error(`odd parse of ${JSON.stringify(text)}`)
 })

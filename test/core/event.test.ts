@@ -1,6 +1,7 @@
 import t from 'tap'
 import { bodyBytes, bodyFields, encodeEnvelope, eventHeadFromObject, parseEventLine, plainLineHead, sourceEventHead, tryParseEvent } from '../../src/core/event.js'
 import { quote, encodeHeaders } from '../../src/core/json-string.js'
+import { fuzz, mutations } from '../fixtures/fuzz.js'
 
 const asEvent = (head: string) => JSON.parse(head + '}')
 
@@ -45,4 +46,20 @@ t.test('a line that is not a tsf event becomes the body of one', async (t) => {
 
 t.test('an event object re-encodes without its cursor', async (t) => {
   t.same(asEvent(eventHeadFromObject({ body: 'b', ts: 1, _ack: 'x' })), { body: 'b', ts: 1 })
+})
+
+t.test('nesting 20,000 deep: parsed, but never re-encoded with a RangeError', async (t) => {
+  const deep = `{"body":"x","d":${'['.repeat(20000)}${']'.repeat(20000)}}`
+  const event = parseEventLine(deep)
+  t.equal(event.body, 'x')
+  t.equal(eventHeadFromObject(event), undefined, 'too deep to serialise: the caller keeps the line whole')
+})
+
+fuzz(t, 'sourceEventHead: any bytes give valid JSON whose body bytes are the line', { cases: 2000 }, (rng) => {
+  const bytes = rng.pick([rng.bytes(rng.int(0, 100)), ...mutations(rng, 'GET /é "q" \\ 200\t✓')])
+  const head = sourceEventHead(bytes, { ts: 1, src: 's', seq: 1, pos: 2 }, encodeEnvelope({ host: 'h', headers: { a: 'b' } }))
+  const event = JSON.parse(head + '}')
+  if (!bodyBytes(event).equals(bytes)) throw new Error(`body bytes differ for ${bytes.toString('hex')}`)
+  const plain = JSON.parse(plainLineHead(bytes) + '}')
+  if (!bodyBytes(plain).equals(bytes)) throw new Error(`plain body bytes differ for ${bytes.toString('hex')}`)
 })

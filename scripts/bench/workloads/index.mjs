@@ -5,6 +5,7 @@ import { chain, chainWithChannels } from './chain.mjs'
 import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
+import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
 import { kafkaKcat, kafkaTsf } from './kafka.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
@@ -13,5 +14,6 @@ import { syslogRsyslog, syslogTsf } from './syslog.mjs'
 import ship from './ship.mjs'
 import tail from './tail.mjs'
 
-// rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, kafkaTsf, kafkaKcat]
+// rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
+// three Flume workloads run one after the other for the same reason, and so do kafka and kafka-kcat
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, flumeToFlume, flumeToTsf, tsfToFlume, kafkaTsf, kafkaKcat]

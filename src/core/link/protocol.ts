@@ -2,6 +2,13 @@
 // Text lines, one message each:
 //   reader → writer   HELLO 1 <nonce>     first line; a wrong nonce closes the connection
 //   writer → reader   OK                  the link is up
+//   writer → reader   PIPE <inode>        (after OK) the inode of the pipe that is the writer's
+//                                        stdout: a reader whose stdin is that pipe reads the
+//                                        writer's own lines (no filter in between) and may cut
+//                                        their cursors without checking them; older readers
+//                                        ignore the line
+//   writer → reader   SHARED              another program writes into that pipe too (found
+//                                        later): its lines take the checked path again
 //   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
 //   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
 //   writer → reader   LOST <position>     the same, but because the writer's own upstream died: the
@@ -14,3 +21,5 @@ export const helloPattern = /^HELLO 1 ([A-Za-z0-9_-]+)$/
 export const ackPattern = /^ACK (\d+)$/
 export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
+export const pipePattern = /^PIPE (\d+)$/
+export const sharedPattern = /^SHARED$/

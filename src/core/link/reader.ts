@@ -3,10 +3,10 @@ import { fstatSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import split2 from 'split2'
 import { plainLineHead, type EventHead } from '../event.js'
-import { LineSplitter, type LinePiece } from '../lines.js'
+import { CONT, LineFramer, TRUNCATED, WHOLE, type BlockSink, type PieceKind } from '../lines.js'
 import { warnOnce } from '../log.js'
-import { classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, finPattern, hello, lostPattern } from './protocol.js'
+import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
+import { ackPattern, finPattern, hello, lostPattern, pipePattern, sharedPattern } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -31,9 +31,15 @@ export interface InputBatch {
 type LinkState = 'connecting' | 'up' | 'unreachable'
 
 interface Link {
+  id: string
   state: LinkState
   socket?: Socket
   nonce: string
+  // the writer's stdout is our stdin (it said so: PIPE <inode>): no filter in between, so its
+  // lines are its own, valid by construction, and take the fast path
+  direct: boolean
+  // ,"_ack":"<link>.<nonce>. as bytes, to recognise and cut this writer's cursors in place
+  prefix: Buffer
   fin: boolean
   closed: boolean
   sent: number // last position acked on the wire
@@ -42,7 +48,18 @@ interface Link {
 
 export class EventInput extends EventEmitter {
   readonly maxLine: number
-  private readonly splitter: LineSplitter
+  private readonly framer: LineFramer
+  private readonly frameMax: number
+  private readonly sink = (bytes: Buffer, _end: number, kind: PieceKind): void => this.take(bytes, kind)
+  // the batch being framed
+  private heads: EventHead[] = []
+  private positions = new Map<string, number>()
+  // the direct link whose cursor the last fast-path line carried
+  private fast?: Link
+  private directLinks = 0
+  private stdinInode = -1
+  // where take()'s fast cut found the cursor
+  private cutAt = 0
   private readonly links = new Map<string, Link>()
   private nextId = 0
   private ackedUpTo = 0 // batches [0, ackedUpTo) are done
@@ -53,7 +70,6 @@ export class EventInput extends EventEmitter {
   private announcer?: Server
   private lastPrefix?: string
   private lastLink?: Link
-  private lastLinkId?: string
   oversize = 0
   lines = 0
   upstreamLost = false
@@ -63,7 +79,8 @@ export class EventInput extends EventEmitter {
     this.maxLine = options.maxLine ?? 1024 * 1024
     // An event line may be much longer than its body (escapes, base64): frame generously here and
     // cut plain text at maxLine after classifying it.
-    this.splitter = new LineSplitter({ maxLine: this.maxLine * 8 + 65536, onOversize: () => this.countOversize() })
+    this.frameMax = this.maxLine * 8 + 65536
+    this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
     if (!options.stream) this.announce()
   }
 
@@ -72,6 +89,7 @@ export class EventInput extends EventEmitter {
     try {
       const st = fstatSync(0)
       if (!st.isFIFO()) return
+      this.stdinInode = st.ino
       const server = createServer((socket) => socket.on('error', () => undefined).end('tsf\n'))
       server.on('error', () => undefined) // another reader of the same pipe announced already
       server.listen({ path: readerAnnouncePath(st.ino) })
@@ -112,8 +130,10 @@ export class EventInput extends EventEmitter {
           if (last) yield last
           break
         }
+        // a chunk inside one long line completes no event: no batch (a batch that is never
+        // yielded would never be done, and would hold back every ack after it)
         const batch = this.batchOf(next.value)
-        if (batch.heads.length) yield batch
+        if (batch) yield batch
       }
     } finally {
       if (this.stopped) {
@@ -132,51 +152,121 @@ export class EventInput extends EventEmitter {
     return batch
   }
 
-  private batchOf(chunk: Buffer): InputBatch {
-    const heads: EventHead[] = []
-    const positions = new Map<string, number>()
-    this.splitter.push(chunk, (piece) => this.take(piece, heads, positions))
-    return this.newBatch(heads, chunk.length, positions)
+  private batchOf(chunk: Buffer): InputBatch | undefined {
+    this.framer.pushBlocks(chunk, 0, this.sink, this.block)
+    if (this.heads.length === 0) return undefined
+    const batch = this.newBatch(this.heads, chunk.length, this.positions)
+    this.heads = []
+    this.positions = new Map()
+    return batch
   }
 
-  private take(piece: LinePiece, heads: EventHead[], positions: Map<string, number>): void {
+  private take(bytes: Buffer, kind: PieceKind): void {
     this.lines++
-    const line = classifyLine(piece.bytes, piece)
-    if (line.cursor === undefined && piece.bytes.length > this.maxLine && !piece.cont && !piece.truncated) {
-      this.cutText(piece.bytes, heads)
+    const n = bytes.length
+    if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0) {
+      // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
+      const position = this.fast ? this.cutFast(bytes, 0, n, this.fast) : -1
+      if (position >= 0) {
+        this.heads.push(bytes.subarray(0, this.cutAt))
+        this.positions.set(this.fast!.id, position)
+        return
+      }
+      if (this.takeDirect(bytes)) return
+    }
+    const line = classifyLine(bytes, kind === CONT ? { cont: true } : kind === TRUNCATED ? { truncated: true } : undefined)
+    if (line.cursor === undefined && n > this.maxLine && kind === WHOLE) {
+      this.cutText(bytes)
       return
     }
-    heads.push(line.head)
+    this.heads.push(line.head)
     const cursor = line.cursor
     if (cursor === undefined) return
     // Most lines come from the same writer as the line before: skip parsing its name and nonce.
     if (this.lastPrefix !== undefined && cursor.startsWith(this.lastPrefix)) {
-      if (this.lastLink!.state !== 'unreachable') positions.set(this.lastLinkId!, Number(cursor.slice(this.lastPrefix.length)))
+      if (this.lastLink!.state !== 'unreachable') this.positions.set(this.lastLink!.id, Number(cursor.slice(this.lastPrefix.length)))
       return
     }
     const parsed = parseCursor(cursor)!
     const link = this.linkTo(parsed.link, parsed.nonce)
     this.lastPrefix = `${parsed.link}.${parsed.nonce}.`
     this.lastLink = link
-    this.lastLinkId = parsed.link
-    if (link.state !== 'unreachable') positions.set(parsed.link, parsed.position)
+    if (link.state !== 'unreachable') this.positions.set(parsed.link, parsed.position)
   }
 
-  private cutText(bytes: Buffer, heads: EventHead[]): void {
+  // Complete lines of a chunk: while a direct link is known, each line of it costs one Buffer view
+  // (its head) and no parsing; any other line goes through take().
+  private readonly block: BlockSink = (region) => {
+    if (this.fast === undefined) return 0
+    const max = this.frameMax
+    let start = 0
+    while (start < region.length) {
+      const nl = region.indexOf(10, start)
+      if (nl - start > max) break // the framer cuts it
+      const fast = this.fast
+      const position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
+      if (position >= 0) {
+        this.lines++
+        this.heads.push(region.subarray(start, this.cutAt))
+        this.positions.set(fast.id, position)
+      } else this.take(region.subarray(start, nl), WHOLE)
+      start = nl + 1
+    }
+    return start
+  }
+
+  // The position of the line bytes[start, end) when it ends with this link's cursor (its prefix,
+  // 1-15 digits, "}), with cutAt set where the cursor starts; -1 if it does not. No string is made.
+  private cutFast(bytes: Buffer, start: number, end: number, link: Link): number {
+    if (bytes[end - 1] !== 0x7d || bytes[end - 2] !== 0x22) return -1
+    let i = end - 3
+    let position = 0
+    let scale = 1
+    while (i >= start && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) {
+      position += (bytes[i]! - 0x30) * scale
+      scale *= 10
+      i--
+    }
+    const digits = end - 3 - i
+    const prefix = link.prefix
+    const at = i + 1 - prefix.length
+    if (digits === 0 || digits > 15 || at < start + 1 || bytes.compare(prefix, 0, prefix.length, at, i + 1) !== 0) return -1
+    this.cutAt = at
+    return position
+  }
+
+  // A line of another direct link (two tsf writers into one pipe): becomes the fast one.
+  private takeDirect(bytes: Buffer): boolean {
+    const n = bytes.length
+    const at = bytes.lastIndexOf(ackKeyBytes, n - 3)
+    if (at < 1) return false
+    const parsed = parseCursor(bytes.toString('latin1', at + ACK_KEY_LENGTH, n - 2))
+    const link = parsed && this.links.get(parsed.link)
+    if (!link || !link.direct || link.nonce !== parsed.nonce) return false
+    this.fast = link
+    this.heads.push(bytes.subarray(0, at))
+    this.positions.set(link.id, parsed.position)
+    return true
+  }
+
+  private cutText(bytes: Buffer): void {
     this.countOversize()
-    const pieces: LinePiece[] = []
-    const cutter = new LineSplitter({ maxLine: this.maxLine, truncate: this.options.truncate })
-    cutter.push(bytes, (p) => pieces.push(p))
-    const rest = cutter.rest()
-    if (rest) pieces.push({ bytes: rest })
-    else if (pieces.at(-1)?.cont) pieces.push({ bytes: Buffer.alloc(0) })
-    for (const p of pieces) heads.push(plainLineHead(p.bytes, p))
+    const cutter = new LineFramer(this.maxLine, this.options.truncate)
+    let last = WHOLE as PieceKind
+    const sink = (piece: Buffer, _end: number, kind: PieceKind): void => {
+      last = kind
+      this.heads.push(plainLineHead(piece, kind === CONT ? { cont: true } : kind === TRUNCATED ? { truncated: true } : undefined))
+    }
+    cutter.push(bytes, 0, sink)
+    const before = this.heads.length
+    cutter.flush(bytes.length, sink)
+    if (this.heads.length === before && last === CONT) this.heads.push(plainLineHead(Buffer.alloc(0)))
   }
 
   // At EOF: a line without its newline. If a linked writer died, it is the torn end of its last
   // write and is discarded (the writer re-sends it after restart); otherwise it is a line.
   private async lastLine(): Promise<InputBatch | undefined> {
-    const rest = this.splitter.rest()
+    const rest = this.framer.rest()
     if (!rest) return undefined
     const unfinished = [...this.links.values()].filter((l) => !l.fin)
     // A writer we could not reach (it died before we linked up) never finished either: a last
@@ -188,10 +278,11 @@ export class EventInput extends EventEmitter {
       warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
       return undefined
     }
-    const heads: EventHead[] = []
-    const positions = new Map<string, number>()
-    this.take({ bytes: rest }, heads, positions)
-    return this.newBatch(heads, rest.length, positions)
+    this.take(rest, WHOLE)
+    const batch = this.newBatch(this.heads, rest.length, this.positions)
+    this.heads = []
+    this.positions = new Map()
+    return batch
   }
 
   // At EOF: a clean writer has sent FIN (right after closing its stdout); one that died has its
@@ -205,7 +296,7 @@ export class EventInput extends EventEmitter {
   private linkTo(id: string, nonce: string): Link {
     let link = this.links.get(id)
     if (link) return link
-    link = { state: 'connecting', nonce, fin: false, closed: false, sent: 0, due: 0 }
+    link = { id, state: 'connecting', nonce, direct: false, prefix: Buffer.from(`${ACK_KEY}${id}.${nonce}.`, 'latin1'), fin: false, closed: false, sent: 0, due: 0 }
     this.links.set(id, link)
     const l = link
     const socket = connect({ path: socketPath(id) })
@@ -220,6 +311,19 @@ export class EventInput extends EventEmitter {
         l.state = 'up'
         this.sendAcks()
       } else if (finPattern.test(line)) l.fin = true
+      else if (pipePattern.test(line)) {
+        if (!l.direct && this.stdinInode >= 0 && Number(pipePattern.exec(line)![1]) === this.stdinInode) {
+          l.direct = true
+          this.directLinks++
+          this.fast = l
+        }
+      } else if (sharedPattern.test(line)) {
+        if (l.direct) {
+          l.direct = false
+          this.directLinks--
+          if (this.fast === l) this.fast = undefined
+        }
+      }
       else if (lostPattern.test(line)) {
         // a clean end of its output (no torn line), but the pipeline upstream of it is broken
         l.fin = true

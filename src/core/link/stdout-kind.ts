@@ -40,6 +40,7 @@ export const isTsfCommandLine = (argv: string[]): boolean => {
 const shells = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'busybox', 'fish'])
 
 interface PipeHolder {
+  pid: number
   argv: string[]
   reads: boolean
 }
@@ -69,7 +70,7 @@ const pipeHolders = (fd: number): PipeHolder[] => {
         if (readlinkSync(`/proc/${pid}/fd/${f}`) !== target) continue
         const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${f}`, 'latin1'))
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
-        holders.push({ argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
+        holders.push({ pid: Number(pid), argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
       } catch {
         continue // gone meanwhile
       }
@@ -93,10 +94,33 @@ export const pipeReader = (fd = 1): PipeReader => {
   return readers.length ? 'unknown' : 'other'
 }
 
+// Our parent, its parent, and so on: processes that hold our stdout only because they started
+// us (a shell waiting for its children, GNU time, timeout, sudo, a supervisor).
+const ancestors = (): Set<number> => {
+  const found = new Set<number>()
+  let pid = process.ppid
+  while (pid > 1 && !found.has(pid)) {
+    found.add(pid)
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    } catch {
+      break
+    }
+  }
+  return found
+}
+
 // Another program writes into the same pipe (`{ tsf tail a & tsf tail b; } | tsf ship`): writes
 // must then be whole lines of at most PIPE_BUF bytes, or lines of the two writers interleave.
-// Shells holding the write end only to wait for their children do not count.
-export const pipeShared = (fd = 1): boolean => pipeHolders(fd).some((h) => !h.reads && !shells.has(basename(h.argv[0] ?? '').replace(/^-/, '')))
+// A waiting parent (an ancestor of ours) does not count; any other holder of the write end does,
+// even a forked shell that has not exec'd its command yet: it is about to become a writer.
+export const pipeShared = (fd = 1): boolean => {
+  const writers = pipeHolders(fd).filter((h) => !h.reads)
+  if (writers.length === 0) return false
+  const mine = ancestors()
+  return writers.some((h) => !mine.has(h.pid))
+}
 
 // Whether a tsf reader announced itself on our stdout pipe (see readerAnnouncePath).
 export const readerAnnounced = (fd = 1): Promise<boolean> =>

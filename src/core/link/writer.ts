@@ -1,9 +1,9 @@
 import { EventEmitter, once } from 'node:events'
-import { fsync } from 'node:fs'
+import { fstatSync, fsync } from 'node:fs'
 import { createServer, Socket, type Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import split2 from 'split2'
-import type { EventHead } from '../event.js'
+import { isHeadBlock, type Heads } from '../head-block.js'
 import { info, warnOnce } from '../log.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId, socketPath } from './cursor.js'
@@ -56,10 +56,16 @@ export class EventOutput extends EventEmitter {
   private bytesDurable = 0
   private marks: Mark[] = []
   private markHead = 0
-  private chunk = Buffer.allocUnsafe(CHUNK * 2)
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
+  private readonly spare: Buffer[] = []
+  private flushes = 0
+  private flushesAtYield = 0
   private chunkBytes = 0
   private flushScheduled = false
   private lineAtomic = false // another writer shares our stdout pipe
+  private atomicQueue: ({ data: Buffer; done?: (error?: Error | null) => void } | undefined)[] = []
+  private atomicHead = 0
+  private atomicBusy = false
   private upstreamLost = false
   private server?: Server
   private links = new Set<Socket>()
@@ -71,6 +77,7 @@ export class EventOutput extends EventEmitter {
   private ended = false
   private closed = false
   private readonly withCursor: boolean
+  private pipeInode = -1
   readonly kind: StdoutKind
   private readonly out: NodeJS.WritableStream & { writableNeedDrain?: boolean }
   private readonly window: number
@@ -84,6 +91,13 @@ export class EventOutput extends EventEmitter {
     this.prefixBytes = Buffer.from(this.prefix, 'latin1')
     // nobody can link through a terminal: keep the screen free of cursors
     this.withCursor = this.kind !== 'terminal'
+    if (this.kind === 'pipe' && !options.stream) {
+      try {
+        this.pipeInode = fstatSync(options.fd ?? 1).ino
+      } catch {
+        // closed meanwhile: the reader takes the checked path
+      }
+    }
     this.out.on('error', (error: NodeJS.ErrnoException) => this.onStdoutError(error))
   }
 
@@ -146,6 +160,7 @@ export class EventOutput extends EventEmitter {
     if (this.lineAtomic || this.kind !== 'pipe') return
     if (pipeShared(this.options.fd ?? 1)) {
       this.lineAtomic = true
+      for (const link of this.links) link.write('SHARED\n')
       info('another program writes into the same pipe: writing whole lines of at most 4096 bytes (PIPE_BUF) so lines never interleave')
     }
   }
@@ -185,6 +200,9 @@ export class EventOutput extends EventEmitter {
         this.links.add(socket)
         this.everLinked = true
         socket.write('OK\n')
+        // tells a reader whose stdin is our stdout that our lines reach it unfiltered
+        // (not when another program writes into the pipe too: its bytes could land inside a long line)
+        if (this.pipeInode >= 0 && !this.lineAtomic) socket.write(`PIPE ${this.pipeInode}\n`)
         if (this.ended) socket.write(this.endMessage())
         if (this.mode === 'pending' || this.mode === 'write') this.setMode('acked')
         return
@@ -218,39 +236,33 @@ export class EventOutput extends EventEmitter {
     this.emit('downstream-lost', error)
   }
 
-  // Writes events (heads: event JSON without the closing brace). onDurable runs once all of
-  // them are durable by the current mode's rule. Call ready() before writing more.
-  write(heads: EventHead[], onDurable?: () => void): void {
+  // Writes events (heads: event JSON without the closing brace, or a block that renders them).
+  // onDurable runs once all of them are durable by the current mode's rule. Call ready() before
+  // writing more.
+  write(heads: Heads, onDurable?: () => void): void {
     if (this.closed) return
     const n = heads.length
     // Render straight into one buffer: per-event strings, a join and a UTF-8 encode of the join
     // cost about three times as much (see BENCHMARKS.md, codec). A full chunk is handed to the
     // stream at once, so a large write never grows (and copies) the buffer.
-    for (let i = 0; i < n; i++) {
-      const head = heads[i]!
-      this.position++
-      const room = (typeof head === 'string' ? head.length * 3 : head.length) + this.prefix.length + 24
-      if (this.chunkBytes + room > this.chunk.length) {
-        if (this.chunkBytes >= CHUNK / 2) this.flush()
-        if (room > this.chunk.length) this.grow(room)
+    const tail = this.prefix.length + 24
+    if (isHeadBlock(heads)) {
+      for (let i = 0; i < n; i++) {
+        this.room(heads.size(i) + tail)
+        this.endEvent(heads.render(i, this.chunk, this.chunkBytes))
       }
-      const buf = this.chunk as RawBuffer
-      let at = this.chunkBytes
-      if (typeof head === 'string') at += buf.utf8Write(head, at)
-      else {
-        buf.set(head, at)
-        at += head.length
+    } else {
+      for (let i = 0; i < n; i++) {
+        const head = heads[i]!
+        this.room((typeof head === 'string' ? head.length * 3 : head.length) + tail)
+        const buf = this.chunk as RawBuffer
+        const at = this.chunkBytes
+        if (typeof head === 'string') this.endEvent(at + buf.utf8Write(head, at))
+        else {
+          buf.set(head, at)
+          this.endEvent(at + head.length)
+        }
       }
-      if (this.withCursor) {
-        buf.set(this.prefixBytes, at)
-        at += this.prefixBytes.length
-        at += this.digits.next(buf, at)
-        buf[at++] = 0x22 // "
-      }
-      buf[at++] = 0x7d // }
-      buf[at++] = 0x0a // \n
-      this.bytesOut += at - this.chunkBytes
-      this.chunkBytes = at
     }
     if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
     if (this.chunkBytes >= CHUNK) this.flush()
@@ -260,6 +272,44 @@ export class EventOutput extends EventEmitter {
     }
   }
 
+  // The same as write() for events given as one run of bytes: event heads, each followed by "\n"
+  // (a channel block). No object per event: each line is copied and its cursor added.
+  writeLines(lines: Buffer, onDurable?: () => void): void {
+    if (this.closed) return
+    const tail = this.prefix.length + 24
+    for (let at = 0; at < lines.length; ) {
+      let nl = lines.indexOf(0x0a, at)
+      if (nl === -1) nl = lines.length
+      this.room(nl - at + tail)
+      this.endEvent(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
+      at = nl + 1
+    }
+    this.write(NO_HEADS, onDurable) // the mark for onDurable, and the chunk handed on
+  }
+
+  // Makes sure the chunk has `room` more bytes: hands a well-filled chunk to the stream first.
+  private room(room: number): void {
+    if (this.chunkBytes + room > this.chunk.length) {
+      if (this.chunkBytes >= CHUNK / 2) this.flush()
+      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+    }
+  }
+
+  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow.
+  private endEvent(at: number): void {
+    const buf = this.chunk
+    this.position++
+    if (this.withCursor) {
+      buf.set(this.prefixBytes, at)
+      at += this.prefixBytes.length
+      at += this.digits.next(buf, at)
+      buf[at++] = 0x22 // "
+    }
+    buf[at++] = 0x7d // }
+    buf[at++] = 0x0a // \n
+    this.bytesOut += at - this.chunkBytes
+    this.chunkBytes = at
+  }
 
   // Makes room for at least `need` more bytes, keeping what the chunk holds.
   private grow(need: number): void {
@@ -271,6 +321,13 @@ export class EventOutput extends EventEmitter {
 
   // Resolves once stdout drained and the unacked window has room.
   async ready(): Promise<void> {
+    // A synchronous stdout (a file, /dev/null) never makes us wait: give the event loop a turn
+    // now and then, or the stream's write callbacks (which return our output chunks for reuse)
+    // pile up behind a source that reads and writes without pause.
+    if (this.flushes - this.flushesAtYield >= 4) {
+      this.flushesAtYield = this.flushes
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
     while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
       else await once(this, 'progress')
@@ -288,17 +345,50 @@ export class EventOutput extends EventEmitter {
   private flush(): void {
     this.flushScheduled = false
     if (this.chunkBytes === 0 || this.closed) return
-    // hand the filled part to the stream and start a fresh buffer: the stream owns that memory now
-    const data = this.chunk.subarray(0, this.chunkBytes)
-    this.chunk = Buffer.allocUnsafe(CHUNK * 2)
+    // hand the filled part to the stream and go on in another buffer: the stream owns that memory
+    // until its write is done, then it comes back for reuse (fresh ones each time grew the heap
+    // by megabytes of garbage before a collection)
+    const full = this.chunk
+    this.flushes++
+    const data = full.subarray(0, this.chunkBytes)
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     const upTo = this.position
-    if (this.lineAtomic) for (const piece of atomicPieces(data)) this.out.write(piece)
-    this.out.write(this.lineAtomic ? Buffer.alloc(0) : data, (error) => {
+    const done = (error?: Error | null): void => {
       if (error) return
+      if (full.length === CHUNK * 2 && this.spare.length < 8) this.spare.push(full)
       if (upTo > this.written) this.written = upTo
       if (this.mode === 'file') this.sync()
       else this.advance()
+    }
+    if (!this.lineAtomic) this.out.write(data, done)
+    else {
+      const pieces = atomicPieces(data)
+      for (let i = 0; i < pieces.length; i++) this.atomicQueue.push({ data: pieces[i]!, done: i === pieces.length - 1 ? done : undefined })
+      this.pumpAtomic()
+    }
+  }
+
+  // Shared pipe: one piece per write(2), the next only once the last is in the pipe. A stream
+  // with writes queued hands them to the kernel as one writev(), which is atomic only up to
+  // PIPE_BUF in total: lines of several writers tore in the middle (one in a few thousand).
+  private pumpAtomic(): void {
+    if (this.atomicBusy) return
+    const next = this.closed ? undefined : this.atomicQueue[this.atomicHead]
+    if (!next) {
+      this.emit('atomic-idle')
+      return
+    }
+    this.atomicQueue[this.atomicHead++] = undefined
+    if (this.atomicHead === this.atomicQueue.length) {
+      this.atomicQueue = []
+      this.atomicHead = 0
+    }
+    this.atomicBusy = true
+    this.out.write(next.data, (error) => {
+      this.atomicBusy = false
+      next.done?.(error)
+      this.pumpAtomic()
     })
   }
 
@@ -349,10 +439,13 @@ export class EventOutput extends EventEmitter {
       // what it did not take is not acked, and without a FIN it knows we did not finish.
       let timer: NodeJS.Timeout | undefined
       const flushed = await Promise.race([
-        new Promise<boolean>((resolve) => {
-          if (this.out === process.stdout) process.stdout.write('', () => resolve(true))
-          else this.out.end(() => resolve(true))
-        }),
+        this.atomicDrained().then(
+          () =>
+            new Promise<boolean>((resolve) => {
+              if (this.out === process.stdout) process.stdout.write('', () => resolve(true))
+              else this.out.end(() => resolve(true))
+            }),
+        ),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
         ...(signal ? [aborted(signal).then(() => false)] : []),
       ])
@@ -369,6 +462,10 @@ export class EventOutput extends EventEmitter {
       round.abort()
     }
     return this.position - this.durable
+  }
+
+  private async atomicDrained(): Promise<void> {
+    if (!this.closed && (this.atomicBusy || this.atomicHead < this.atomicQueue.length)) await once(this, 'atomic-idle')
   }
 
   // Our upstream writer died: our own end must not look clean to the reader after us, or the
@@ -389,6 +486,7 @@ export class EventOutput extends EventEmitter {
 }
 
 const PIPE_BUF = 4096
+const NO_HEADS: never[] = [] // write(NO_HEADS, onDurable): only the mark and the flush
 
 // Cuts a run of whole lines into pieces of at most PIPE_BUF bytes that end with a newline: the
 // kernel writes each such piece to a pipe atomically. A longer line stays one piece (and may

@@ -1,5 +1,6 @@
 import type { EventHead } from '../event.js'
 import { plainLineHead } from '../event.js'
+import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-check.js'
 
 // A batch payload is the events as NDJSON lines, exactly what a tsf command writes to stdout minus
 // the ack cursor: head + "}\n". No parsing on either side: the sender closes heads, the receiver
@@ -25,10 +26,16 @@ export interface DecodeOptions {
   // longest line kept as an event head; longer ones become cut plain-text pieces
   maxEvent: number
   onOversize?: (bytes: number) => void
+  // "<agent>/": every event's top-level src is moved into this sender's space (unless already there),
+  // so one sender can never claim another's stream
+  srcPrefix?: Buffer
+  // a line shaped like {…} that is not a JSON event was kept as the body of a plain event
+  onNotEvent?: () => void
 }
 
-// payload → heads. A line that is not shaped like an event ({...}) becomes the body of one, so a
-// misbehaving sender can make odd events but never broken output. Heads are views into payload.
+// payload → heads. A line that is not a JSON object with a string body becomes the body of an event,
+// so a misbehaving sender can make odd events but never broken output (every line is checked in one
+// pass, without parsing). Heads are views into payload, except those whose src gets a prefix.
 export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => {
   const heads: EventHead[] = []
   let start = 0
@@ -44,10 +51,20 @@ export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[
           const stop = Math.min(end, at + options.maxEvent)
           heads.push(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
         }
-      } else if (payload[start] === 0x7b && payload[end - 1] === 0x7d) heads.push(payload.subarray(start, end - 1))
-      else heads.push(plainLineHead(payload.subarray(start, end)))
+      } else {
+        const srcAt = payload[start] === 0x7b && payload[end - 1] === 0x7d ? scanObject(payload, start, end) : NOT_JSON
+        if (srcAt < NO_SRC) {
+          if (payload[start] === 0x7b) options.onNotEvent?.()
+          heads.push(plainLineHead(payload.subarray(start, end)))
+        } else if (options.srcPrefix && srcAt >= 0 && !startsWith(payload, srcAt, options.srcPrefix)) {
+          heads.push(Buffer.concat([payload.subarray(start, srcAt), options.srcPrefix, payload.subarray(srcAt, end - 1)]))
+        } else heads.push(payload.subarray(start, end - 1))
+      }
     }
     start = end + 1
   }
+  releaseScanBuffer()
   return heads
 }
+
+const startsWith = (b: Buffer, at: number, prefix: Buffer): boolean => b.length - at >= prefix.length && b.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0

@@ -14,11 +14,26 @@ export const MAX_HANDSHAKE_LINE = 512
 
 export const newNonce = (): string => randomBytes(18).toString('base64url')
 
-const proof = (token: Buffer, role: 'client' | 'server', cn: string, sn: string): string =>
-  createHmac('sha256', token).update(`tsf/${WIRE_VERSION} ${role} ${cn} ${sn}`).digest('base64url')
+// What the proofs bind besides the nonces: whether frames carry MACs (so a relay cannot strip the
+// offer unseen) and the agent name a sender claims.
+export interface ProofTerms {
+  mac?: boolean
+  agent?: string
+}
 
-export const clientProof = (token: Buffer, cn: string, sn: string): string => proof(token, 'client', cn, sn)
-export const serverProof = (token: Buffer, cn: string, sn: string): string => proof(token, 'server', cn, sn)
+const proof = (token: Buffer, role: 'client' | 'server', cn: string, sn: string, terms: ProofTerms): string => {
+  let text = `tsf/${WIRE_VERSION} ${role} ${cn} ${sn}`
+  // the older form (no MAC, no agent) stays as it was, so older ships and collectors still agree
+  if (terms.mac) text += ' mac=hmac-sha256'
+  if (terms.agent) text += ` agent=${terms.agent}`
+  return createHmac('sha256', token).update(text).digest('base64url')
+}
+
+export const clientProof = (token: Buffer, cn: string, sn: string, terms: ProofTerms = {}): string => proof(token, 'client', cn, sn, terms)
+export const serverProof = (token: Buffer, cn: string, sn: string, terms: ProofTerms = {}): string => proof(token, 'server', cn, sn, terms)
+
+// an agent name: what collect prefixes its events' src with
+export const agentNamePattern = /^[A-Za-z0-9._-]{1,64}$/
 
 export const proofMatches = (expected: string, got: string): boolean => {
   const a = Buffer.from(expected)
@@ -48,10 +63,14 @@ export const parseHandshakeLine = (line: string): HandshakeLine | undefined => {
   return { version: Number(m[1]), verb: m[2]!, fields, rest }
 }
 
-export const helloLine = (cn: string, gzip: boolean): string => `TSF/${WIRE_VERSION} HELLO nonce=${cn} compress=${gzip ? 'gzip' : ''}\n`
-export const challengeLine = (sn: string, token: boolean, gzip: boolean): string =>
-  `TSF/${WIRE_VERSION} CHALLENGE nonce=${sn} auth=${token ? 'token' : 'none'} compress=${gzip ? 'gzip' : 'none'}\n`
-export const authLine = (p: string | undefined): string => `TSF/${WIRE_VERSION} AUTH proof=${p ?? '-'}\n`
+// A hello always offers frame MACs; older collectors ignore the field.
+// report=1: the client offers agent report frames (report.ts); a server that takes them answers
+// report=1. Peers that predate it ignore the field, and then no report is ever sent.
+export const helloLine = (cn: string, gzip: boolean, report = false): string =>
+  `TSF/${WIRE_VERSION} HELLO nonce=${cn} compress=${gzip ? 'gzip' : ''} mac=hmac-sha256${report ? ' report=1' : ''}\n`
+export const challengeLine = (sn: string, token: boolean, gzip: boolean, mac: boolean, report = false): string =>
+  `TSF/${WIRE_VERSION} CHALLENGE nonce=${sn} auth=${token ? 'token' : 'none'} compress=${gzip ? 'gzip' : 'none'} mac=${mac ? 'hmac-sha256' : 'none'}${report ? ' report=1' : ''}\n`
+export const authLine = (p: string | undefined, agent?: string): string => `TSF/${WIRE_VERSION} AUTH proof=${p ?? '-'}${agent ? ` agent=${agent}` : ''}\n`
 export const okLine = (p: string | undefined): string => `TSF/${WIRE_VERSION} OK proof=${p ?? '-'}\n`
 export const refusedLine = (reason: string): string => `TSF/${WIRE_VERSION} REFUSED ${reason.replace(/\n/g, ' ')}\n`
 

@@ -6,6 +6,7 @@ import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { describeKafkaError, KafkaProducer, KafkaRejected, type Acks, type Compression } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
+import { eventOrTimeout } from '../../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
 
@@ -70,16 +71,7 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   const maxInFlight = (): number => (producer.isIdempotent ? Math.min(config.inFlight, 5) : 1)
 
   // a pause that closing cuts short
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        events.off('wake', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      events.on('wake', done)
-    })
+  const sleep = (ms: number): Promise<void> => eventOrTimeout(events, 'wake', ms)
 
   // Sends records, splitting a request Kafka finds too large; resolves once all are acked.
   const sendAll = async (records: KafkaRecord[]): Promise<void> => {

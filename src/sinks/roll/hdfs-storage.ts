@@ -14,7 +14,8 @@ const join = (root: string, rel: string): string => (root === '/' ? `/${rel}` : 
 class HdfsFile implements RollFile {
   constructor(readonly rel: string, private readonly client: WebHdfs, private readonly path: string, private size = 0) {}
 
-  async append(data: Buffer): Promise<void> {
+  async append(parts: Buffer[]): Promise<void> {
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
     if (data.length === 0) return
     this.size = await this.client.append(this.path, data, { expectedLength: this.size })
   }

@@ -25,13 +25,18 @@ class LocalFile implements RollFile {
 
   constructor(readonly rel: string, private readonly fh: FileHandle) {}
 
-  async append(data: Buffer): Promise<void> {
-    let off = 0
-    while (off < data.length) {
-      const { bytesWritten } = await this.fh.write(data, off, data.length - off, this.size + off)
-      off += bytesWritten
+  // One writev for all the parts; a short write (rare: a signal, a nearly full disk) goes on
+  // with what is left.
+  async append(parts: Buffer[]): Promise<void> {
+    let rest = parts
+    let left = 0
+    for (const p of parts) left += p.length
+    while (left > 0) {
+      const { bytesWritten } = await this.fh.writev(rest, this.size)
+      this.size += bytesWritten
+      left -= bytesWritten
+      if (left > 0) rest = dropBytes(rest, bytesWritten)
     }
-    this.size += data.length
   }
 
   async sync(): Promise<void> {
@@ -47,6 +52,20 @@ class LocalFile implements RollFile {
   async close(): Promise<void> {
     await this.fh.close()
   }
+}
+
+// The parts after the first n bytes.
+const dropBytes = (parts: Buffer[], n: number): Buffer[] => {
+  const out: Buffer[] = []
+  for (const p of parts) {
+    if (n >= p.length) {
+      n -= p.length
+      continue
+    }
+    out.push(n ? p.subarray(n) : p)
+    n = 0
+  }
+  return out
 }
 
 class LocalLog implements StateLog {
@@ -176,8 +195,9 @@ export class LocalStorage implements RollStorage {
   }
 
   // link(2) fails instead of replacing an existing name (rename(2) would replace it); the unlink
-  // after it finishes the move. A crash between the two leaves both names on one inode, which the
-  // next attempt recognises and finishes.
+  // right after it finishes the move (both names are visible only for that instant), then one
+  // fsync of the directory makes both durable. A crash between the two leaves both names on one
+  // inode, which the next attempt recognises and finishes.
   async publish(from: string, to: string): Promise<PublishResult> {
     const src = this.abs(from)
     const dst = this.abs(to)
@@ -197,9 +217,9 @@ export class LocalStorage implements RollStorage {
       const toStat = await stat(dst)
       if (toStat.ino !== fromStat.ino || toStat.dev !== fromStat.dev) return 'exists'
     }
-    await syncDir(dirname(dst))
     await unlink(src)
-    await syncDir(dirname(src))
+    await syncDir(dirname(dst))
+    if (dirname(src) !== dirname(dst)) await syncDir(dirname(src))
     return 'done'
   }
 

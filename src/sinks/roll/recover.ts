@@ -18,6 +18,11 @@ export const recover = async (storage: RollStorage, state: RollState): Promise<v
       await state.closed([rel])
       continue
     }
+    if (length > entry.len && state.uncertain.has(rel)) {
+      // the record that committed these bytes may be a damaged one: keep them (a line
+      // written twice is better than an acked line lost)
+      entry.len = length
+    }
     if (entry.len === 0) {
       await storage.remove(rel)
       await state.closed([rel])

@@ -1,14 +1,16 @@
-import { parseEventLine, tryParseEvent, type EventHead, type TsfEvent } from '../../core/event.js'
+import { plainLineHead, type EventHead } from '../../core/event.js'
 import { describeSystemError } from '../../core/errors.js'
 import type { EventInput, InputBatch } from '../../core/link/reader.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
-import { encodeChunk, formatEvent, type RollFormat } from './format.js'
+import type { EscapeContext } from './escapes.js'
+import { EventFields } from './event-fields.js'
+import { encodeChunk, type RollFormat } from './format.js'
 import { fileNames, type Bucket, type Layout } from './layout.js'
 import type { OpenFile } from './open-file.js'
 import { publishFile } from './publish.js'
 import { RangeSet } from './ranges.js'
-import { addCut, addPart, sliceForFiles, Staged } from './staged.js'
+import { addCut, sliceForFiles, Staged } from './staged.js'
 import { recover } from './recover.js'
 import { RollState } from './state.js'
 import type { RollStorage } from './storage.js'
@@ -60,9 +62,23 @@ export class Roller {
   private readonly claimed = new Set<string>()
   // files being published; kept until that succeeds (a failure is retried at the next maintain)
   private readonly retiring = new Set<OpenFile>()
+  // the event being staged (one reader for all) and the escape context that reads from it
+  private readonly fields: EventFields
+  private readonly eventContext: EscapeContext
+  // set by bucketFor: end the partial line in the bucket first
+  private breakLine = false
+
 
   constructor(private readonly options: RollerOptions, private readonly counters: Counters) {
     this.state = new RollState(options.storage, options.horizon)
+    const fields = (this.fields = new EventFields(options.format === 'body'))
+    this.eventContext = {
+      ts: 0,
+      header: (name) => fields.header(name),
+      get host() {
+        return fields.host()
+      },
+    }
     counters.gauge('OpenFileCount', () => this.open.size)
   }
 
@@ -127,39 +143,79 @@ export class Roller {
     }
   }
 
-  // Parse, dedupe, format, group by bucket. No I/O: this runs while a commit is in flight.
+  // Read the fields roll needs, dedupe, format, group by bucket. No I/O: this runs while a commit
+  // is in flight. No JSON.parse and no per-event buffers: the body is copied (unescaped) straight
+  // into its bucket's staging chunks.
   private stage(batch: InputBatch): void {
     const staged = this.staged
     staged.batches.push(batch)
+    const received = batch.heads.length
+    const fields = this.fields
+    const json = this.options.format === 'json'
     const now = Date.now()
-    let received = 0
     let duplicates = 0
+    // the stream of the event before (most events of a batch share it): its string and seq sets
+    let lastSrc: string | undefined
+    let lastSrcBytes = EMPTY
+    let committed: RangeSet | undefined
+    let pending: RangeSet | undefined
+    let inFlight: RangeSet | undefined
     for (const head of batch.heads) {
-      received++
-      const event = parseHead(head)
-      const src = typeof event.src === 'string' ? event.src : undefined
-      const seq = typeof event.seq === 'number' && Number.isSafeInteger(event.seq) ? event.seq : undefined
-      if (src !== undefined && seq !== undefined) {
-        let pending = staged.seqs.get(src)
-        // seen if committed, staged before, or in the group being committed right now
-        if (this.state.isDuplicate(src, seq) || pending?.has(seq) || this.committing?.seqs.get(src)?.has(seq)) {
-          duplicates++
-          continue
-        }
-        if (!pending) staged.seqs.set(src, (pending = new RangeSet()))
-        pending.add(seq)
+      const buf = typeof head === 'string' ? Buffer.from(head) : head
+      if (!fields.read(buf)) {
+        this.stagePlain(buf, now)
+        continue
       }
-      const { bucket, breakLine } = this.bucketFor(event, src ?? '', now)
-      const entry = staged.entry(bucket)
-      if (breakLine) {
-        addPart(entry, NEWLINE)
+      let src: string | undefined
+      const seq = fields.seq
+      if (fields.srcStart !== -1 && Number.isSafeInteger(seq)) {
+        if (lastSrc !== undefined && fields.srcEquals(lastSrcBytes)) src = lastSrc
+        else {
+          src = fields.src()
+          if (src !== undefined) {
+            lastSrc = src
+            lastSrcBytes = buf.subarray(fields.srcStart, fields.srcEnd)
+            committed = this.state.streams.get(src)?.ranges
+            pending = staged.seqs.get(src)
+            inFlight = this.committing?.seqs.get(src)
+          }
+        }
+        if (src !== undefined) {
+          // seen if committed, staged before, or in the group being committed right now
+          if (committed?.has(seq) || pending?.has(seq) || inFlight?.has(seq)) {
+            duplicates++
+            continue
+          }
+          if (!pending) staged.seqs.set(src, (pending = new RangeSet()))
+          pending.add(seq)
+        }
+      }
+      const entry = staged.entry(this.bucketFor(fields.ts, src ?? '', fields.cont, now, this.eventContext))
+      if (this.breakLine) {
+        entry.data.appendByte(NL)
         addCut(entry)
       }
-      for (const part of formatEvent(this.options.format, head, event)) addPart(entry, part)
+      if (json) {
+        entry.data.append(buf)
+        entry.data.append(CLOSE_NL)
+      } else {
+        const out = entry.data.reserve(fields.bodyBound() + 1)
+        const at = entry.data.offset
+        const n = fields.writeBody(out, at)
+        if (n === -1) {
+          // a body with a malformed escape: its raw text, rather than nothing
+          warnOnce('bad-escape', 'an event body with a malformed escape was written as its raw JSON text')
+          entry.data.append(buf, fields.bodyStart, fields.bodyEnd)
+        } else entry.data.commit(n)
+        if (!fields.cont) entry.data.appendByte(NL)
+      }
       entry.events++
       staged.events++
-      if (event.cont !== true || this.options.format === 'json') addCut(entry)
+      if (!fields.cont || json) addCut(entry)
     }
+    // the heads point into the input's read buffers: drop them now that their bytes are copied,
+    // so that only the staged copy stays in memory until the ack
+    ;(batch.heads as EventHead[]).length = 0
     staged.bytes += batch.bytes
     this.counters.add('EventReceivedCount', received)
     if (duplicates) {
@@ -167,35 +223,57 @@ export class Roller {
       warnOnce('duplicates', `dropped events already written (same src and seq): redelivered after a restart or a retransmit (counted in EventDuplicateCount)`)
     }
   }
+  // A line that is not a tsf event (it only looked like one: "{" and "}" around it) is written as
+  // the text it is; in --format json as an event with that text as its body.
+  private stagePlain(head: Buffer, now: number): void {
+    warnOnce('bad-head', 'a line that looked like a tsf event was not valid JSON: written as plain text')
+    const line = Buffer.concat([head, CLOSE])
+    const entry = this.staged.entry(this.bucketFor(NaN, '', false, now, { ts: now }))
+    if (this.breakLine) {
+      entry.data.appendByte(NL)
+      addCut(entry)
+    }
+    if (this.options.format === 'json') {
+      entry.data.append(Buffer.from(plainLineHead(line)))
+      entry.data.append(CLOSE_NL)
+    } else {
+      entry.data.append(line)
+      entry.data.appendByte(NL)
+    }
+    entry.events++
+    this.staged.events++
+    addCut(entry)
+  }
 
   // The bucket an event belongs to: by its own time (never by arrival, unless --use-local-time).
   // The pieces of one cut line stay together in the bucket of the first piece. `breakLine` is set
   // when another stream's event lands in the middle of a cut line: the partial line is ended
   // rather than spliced with another line (nothing is lost; the rest follows as its own line).
-  private bucketFor(event: TsfEvent, stream: string, now: number): { bucket: Bucket; breakLine: boolean } {
+  private bucketFor(eventTs: number, stream: string, cont: boolean, now: number, context: EscapeContext): Bucket {
+    this.breakLine = false
     let ts = now
     if (!this.options.useLocalTime) {
-      if (typeof event.ts === 'number' && Number.isFinite(event.ts)) ts = event.ts
+      if (Number.isFinite(eventTs)) ts = eventTs
       else warnOnce('no-ts', 'an event without a numeric "ts" was bucketed by its arrival time')
     }
-    if (this.options.format !== 'body') return { bucket: this.options.layout.bucketOf({ ts, headers: event.headers }), breakLine: false }
-    const bucket = this.contBucket.get(stream) ?? this.options.layout.bucketOf({ ts, headers: event.headers })
-    let breakLine = false
+    context.ts = ts
+    if (this.options.format !== 'body' || (this.contBucket.size === 0 && !cont)) return this.options.layout.bucketOf(context)
+    const bucket = this.contBucket.get(stream) ?? this.options.layout.bucketOf(context)
     const owner = this.contOwner.get(bucket.key)
     if (owner !== undefined && owner !== stream) {
       warnOnce('cont-interleaved', 'a line cut into pieces was interleaved with events of another stream: its pieces are written as separate lines')
-      breakLine = true
+      this.breakLine = true
       this.contBucket.delete(owner)
       this.contOwner.delete(bucket.key)
     }
-    if (event.cont === true) {
+    if (cont) {
       this.contBucket.set(stream, bucket)
       this.contOwner.set(bucket.key, stream)
     } else if (this.contOwner.get(bucket.key) === stream) {
       this.contBucket.delete(stream)
       this.contOwner.delete(bucket.key)
     }
-    return { bucket, breakLine }
+    return bucket
   }
 
   private schedule(what: 'commit' | 'maintain'): void {
@@ -238,6 +316,8 @@ export class Roller {
     this.committing = staged
     try {
       await this.commitWithRetry(staged)
+      // committed (or, when giving up, moved back into this.staged: then its chunks live on)
+      if (this.staged !== staged) staged.release()
     } finally {
       this.committing = undefined
     }
@@ -287,7 +367,7 @@ export class Roller {
         for (const slice of sliceForFiles(entry, file, { count, size })) {
           const data = await encodeChunk(slice.parts, slice.bytes, gzip)
           writes.push({ file, len: file.len + data.length, raw: file.raw + slice.bytes, events: slice.events })
-          await file.file.append(data)
+          await file.file.append(data.parts)
           if (slice.fills) {
             filled.push(file)
             file = await this.openFile(entry.bucket, staged)
@@ -399,17 +479,10 @@ export class Roller {
   }
 }
 
-const CLOSE_BRACE = Buffer.from('}')
-
-// Heads are event JSON without the closing brace. The rare head that is not valid JSON (a line
-// that only looked like an event) becomes an event whose body is its exact bytes.
-const parseHead = (head: EventHead): TsfEvent => {
-  const event = tryParseEvent(typeof head === 'string' ? head + '}' : head.toString('utf8') + '}')
-  if (event) return event
-  warnOnce('bad-head', 'a line that looked like a tsf event was not valid JSON: written as plain text')
-  return parseEventLine(typeof head === 'string' ? head : Buffer.concat([head, CLOSE_BRACE]))
-}
-const NEWLINE = Buffer.from('\n')
+const CLOSE = Buffer.from('}')
+const CLOSE_NL = Buffer.from('}\n')
+const NL = 0x0a
+const EMPTY: Buffer = Buffer.alloc(0)
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {

@@ -2,15 +2,114 @@ import type { InputBatch } from '../../core/link/reader.js'
 import type { Bucket } from './layout.js'
 import { RangeSet } from './ranges.js'
 
-// What has been read but not yet committed: per bucket the formatted bytes of its events, in
-// order, and the places where a file may be cut (after a whole line, never inside a cut one).
+// What has been read but not yet committed: per bucket the formatted bytes of its events, copied
+// into a few large chunks (no per-event buffers), and the places where a file may be cut (after a
+// whole line, never inside a cut one).
+
+const FIRST_CHUNK = 16 * 1024
+const MAX_CHUNK = 1024 * 1024
+
+// Full-size chunks of committed groups, kept for the next ones: a buffer that lived through a
+// commit is old, and V8 frees old buffers only at its rare full collections, so without reuse the
+// memory would grow by a group per commit until one.
+const pool: Buffer[] = []
+const POOL_MAX = 24
+
+// Bytes appended into chunks that grow from 16 KiB to 1 MiB: a quiet bucket costs little, a busy
+// one writes in large blocks.
+export class ByteChunks {
+  private readonly sealed: Buffer[] = []
+  private readonly owned: Buffer[] = []
+  private current: Buffer = EMPTY
+  private used = 0
+  private sealedBytes = 0
+
+  get length(): number {
+    return this.sealedBytes + this.used
+  }
+
+  // Room for n more bytes in one piece: returns the buffer and the offset to write at; the
+  // caller then says how many it wrote (commit).
+  reserve(n: number): Buffer {
+    if (this.current.length - this.used >= n) return this.current
+    this.seal()
+    let size = Math.min(MAX_CHUNK, Math.max(FIRST_CHUNK, this.sealed.length ? this.sealedBytes : 0))
+    if (size < n) size = n
+    this.current = size === MAX_CHUNK && pool.length ? pool.pop()! : Buffer.allocUnsafeSlow(size)
+    this.owned.push(this.current)
+    return this.current
+  }
+
+  // Once the bytes are written and nothing refers to them any more: full-size chunks go back to
+  // the pool.
+  release(): void {
+    for (const chunk of this.owned) if (chunk.length === MAX_CHUNK && pool.length < POOL_MAX) pool.push(chunk)
+    this.owned.length = 0
+    this.sealed.length = 0
+    this.current = EMPTY
+    this.used = 0
+    this.sealedBytes = 0
+  }
+
+  get offset(): number {
+    return this.used
+  }
+
+  commit(n: number): void {
+    this.used += n
+  }
+
+  append(src: Buffer, start = 0, end = src.length): void {
+    const n = end - start
+    const into = this.reserve(n)
+    src.copy(into, this.used, start, end)
+    this.used += n
+  }
+
+  appendByte(byte: number): void {
+    const into = this.reserve(1)
+    into[this.used++] = byte
+  }
+
+  private seal(): void {
+    if (this.used === 0) return
+    this.sealed.push(this.current.subarray(0, this.used))
+    this.sealedBytes += this.used
+    this.current = this.current.subarray(this.used)
+    this.used = 0
+  }
+
+  // The bytes [from, to) as pieces (views, no copy).
+  slice(from: number, to: number): Buffer[] {
+    this.seal()
+    const out: Buffer[] = []
+    let at = 0
+    for (const chunk of this.sealed) {
+      const end = at + chunk.length
+      if (end > from && at < to) out.push(chunk.subarray(Math.max(0, from - at), Math.min(chunk.length, to - at)))
+      at = end
+      if (at >= to) break
+    }
+    return out
+  }
+
+  // Moves b's bytes after this one's.
+  absorb(b: ByteChunks): void {
+    this.seal()
+    b.seal()
+    for (const chunk of b.sealed) this.sealed.push(chunk)
+    for (const chunk of b.owned) this.owned.push(chunk)
+    this.sealedBytes += b.sealedBytes
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
 
 export interface StagedBucket {
   bucket: Bucket
-  parts: Buffer[]
-  bytes: number
+  data: ByteChunks
   events: number
-  // flat triples (part index, events, bytes) of the places a file may end
+  // flat pairs (bytes, events) of the places a file may end
   cuts: number[]
 }
 
@@ -21,9 +120,14 @@ export class Staged {
   bytes = 0 // input bytes, for back pressure
   events = 0
 
+  // After a successful commit: the staging memory is reused.
+  release(): void {
+    for (const entry of this.buckets.values()) entry.data.release()
+  }
+
   entry(bucket: Bucket): StagedBucket {
     let entry = this.buckets.get(bucket.key)
-    if (!entry) this.buckets.set(bucket.key, (entry = { bucket, parts: [], bytes: 0, events: 0, cuts: [] }))
+    if (!entry) this.buckets.set(bucket.key, (entry = { bucket, data: new ByteChunks(), events: 0, cuts: [] }))
     return entry
   }
 
@@ -35,9 +139,9 @@ export class Staged {
         this.buckets.set(key, from)
         continue
       }
-      for (let c = 0; c < from.cuts.length; c += 3) into.cuts.push(from.cuts[c]! + into.parts.length, from.cuts[c + 1]! + into.events, from.cuts[c + 2]! + into.bytes)
-      for (const p of from.parts) into.parts.push(p)
-      into.bytes += from.bytes
+      const bytes = into.data.length
+      for (let c = 0; c < from.cuts.length; c += 2) into.cuts.push(from.cuts[c]! + bytes, from.cuts[c + 1]! + into.events)
+      into.data.absorb(from.data)
       into.events += from.events
     }
     for (const [src, set] of b.seqs) {
@@ -51,13 +155,8 @@ export class Staged {
   }
 }
 
-export const addPart = (entry: StagedBucket, part: Buffer): void => {
-  entry.parts.push(part)
-  entry.bytes += part.length
-}
-
 export const addCut = (entry: StagedBucket): void => {
-  entry.cuts.push(entry.parts.length, entry.events, entry.bytes)
+  entry.cuts.push(entry.data.length, entry.events)
 }
 
 export interface Slice {
@@ -77,26 +176,28 @@ export interface FileFill {
 // once it reaches either (a size roll overshoots by less than one line); cuts only between lines.
 export const sliceForFiles = (entry: StagedBucket, first: FileFill, limits: { count: number; size: number }): Slice[] => {
   const out: Slice[] = []
-  let fromPart = 0
+  const total = entry.data.length
   let fromEvents = 0
   let fromBytes = 0
   let fileEvents = first.events
   let fileRaw = first.raw
   const cuts = entry.cuts
-  for (let c = 0; c < cuts.length; c += 3) {
-    const part = cuts[c]!
-    if (part >= entry.parts.length) break
-    const events = cuts[c + 1]!
-    const bytes = cuts[c + 2]!
-    const full = (limits.count > 0 && fileEvents + events - fromEvents >= limits.count) || (limits.size > 0 && fileRaw + bytes - fromBytes >= limits.size)
-    if (!full) continue
-    out.push({ parts: entry.parts.slice(fromPart, part), bytes: bytes - fromBytes, events: events - fromEvents, fills: true })
-    fromPart = part
-    fromEvents = events
-    fromBytes = bytes
-    fileEvents = 0
-    fileRaw = 0
+  // most commits fill no file: then no cut needs a look
+  const fills = (limits.count > 0 && fileEvents + entry.events >= limits.count) || (limits.size > 0 && fileRaw + total >= limits.size)
+  if (fills) {
+    for (let c = 0; c < cuts.length; c += 2) {
+      const bytes = cuts[c]!
+      if (bytes >= total) break
+      const events = cuts[c + 1]!
+      const full = (limits.count > 0 && fileEvents + events - fromEvents >= limits.count) || (limits.size > 0 && fileRaw + bytes - fromBytes >= limits.size)
+      if (!full) continue
+      out.push({ parts: entry.data.slice(fromBytes, bytes), bytes: bytes - fromBytes, events: events - fromEvents, fills: true })
+      fromEvents = events
+      fromBytes = bytes
+      fileEvents = 0
+      fileRaw = 0
+    }
   }
-  out.push({ parts: fromPart ? entry.parts.slice(fromPart) : entry.parts, bytes: entry.bytes - fromBytes, events: entry.events - fromEvents, fills: false })
+  out.push({ parts: entry.data.slice(fromBytes, total), bytes: total - fromBytes, events: entry.events - fromEvents, fills: false })
   return out
 }

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto'
 import { describeSystemError, TsfError } from '../../core/errors.js'
-import { warn } from '../../core/log.js'
+import { info, warn } from '../../core/log.js'
+import { IN_PROGRESS, LEGACY_IN_PROGRESS } from './layout.js'
 import { RangeSet, type Range } from './ranges.js'
-import type { RollStorage, StateLog } from './storage.js'
+import { STATE_DIR, type RollStorage, type StateLog } from './storage.js'
 
 // Roll's durable state: which in-progress files exist and how many of their bytes are committed,
 // the final name each is being published as, and per stream (src) the seq ranges already written.
 // File lengths and seq ranges are committed together, in one record of an append-only log, after
 // the data they cover was made durable: that record is the commit point of a batch. A snapshot
-// compacts the log now and then. Each record is "<8 hex checksum> <json>\n"; a torn or corrupt
-// tail (power loss) ends the replay there, which only forgets commits that were never acked.
+// compacts the log now and then. Each record is "<8 hex checksum> <json>\n"; a torn end (power
+// loss) is cut, a damaged record elsewhere is skipped (see load()).
 
 export interface FileEntry {
   len: number
@@ -50,6 +51,55 @@ interface Snapshot {
 
 const checksum = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8)
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isRanges = (v: unknown): v is Range[] =>
+  Array.isArray(v) && v.every((r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[0] <= r[1])
+const allValues = (v: unknown, test: (x: unknown) => boolean): boolean => v === undefined || (isObject(v) && Object.values(v).every(test))
+const optional = (v: unknown, type: string): boolean => v === undefined || typeof v === type
+
+// One log line, checked (checksum, then shape); undefined when damaged.
+const readRecord = (line: string): Record_ | undefined => {
+  const json = line.slice(9)
+  if (line[8] !== ' ' || checksum(json) !== line.slice(0, 8)) return undefined
+  let r: unknown
+  try {
+    r = JSON.parse(json)
+  } catch {
+    return undefined
+  }
+  if (!isObject(r) || !isCount(r.c)) return undefined
+  if (!optional(r.open, 'string') || !optional(r.stem, 'string') || !optional(r.suffix, 'string') || !optional(r.t, 'number')) return undefined
+  if (!allValues(r.files, isCount) || !allValues(r.seqs, isRanges) || !allValues(r.final, (x) => typeof x === 'string')) return undefined
+  if (!(r.closed === undefined || (Array.isArray(r.closed) && r.closed.every((x) => typeof x === 'string')))) return undefined
+  return r as unknown as Record_
+}
+
+// The snapshot, checked; a few words saying what is wrong when it is damaged.
+const readSnapshot = (bytes: Buffer): Snapshot | string => {
+  let snap: unknown
+  try {
+    snap = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return bytes.length === 0 ? 'empty' : 'not valid JSON'
+  }
+  if (!isObject(snap) || !isCount(snap.c) || !isObject(snap.files) || !isObject(snap.streams)) return 'not in the expected shape (c, files, streams)'
+  const fileOk = (e: unknown): boolean => isObject(e) && isCount(e.len) && typeof e.stem === 'string' && typeof e.suffix === 'string' && optional(e.final, 'string')
+  if (!Object.values(snap.files).every(fileOk)) return 'not in the expected shape (a file entry)'
+  if (!Object.values(snap.streams).every((st) => isObject(st) && isRanges(st.r) && typeof st.s === 'number')) return 'not in the expected shape (a stream entry)'
+  return snap as unknown as Snapshot
+}
+
+// An in-progress file known only by its name: "<stem><suffix>.tmp" (or an earlier version's
+// hidden ".<stem><suffix>.inprogress"); the suffix cannot be told from the stem, the whole is kept.
+const entryFromName = (rel: string): FileEntry => {
+  const slash = rel.lastIndexOf('/') + 1
+  let name = rel.slice(slash)
+  if (name.endsWith(IN_PROGRESS)) name = name.slice(0, -IN_PROGRESS.length)
+  else if (name.startsWith('.') && name.endsWith(LEGACY_IN_PROGRESS)) name = name.slice(1, -LEGACY_IN_PROGRESS.length)
+  return { len: 0, stem: rel.slice(0, slash) + name, suffix: '' }
+}
+
 const encode = (record: Record_): Buffer => {
   const json = JSON.stringify(record)
   return Buffer.from(`${checksum(json)} ${json}\n`)
@@ -66,51 +116,75 @@ export class RollState {
 
   constructor(private readonly storage: RollStorage, private readonly horizon: number) {}
 
-  // Loads the snapshot and replays the log after it.
+  // Files in progress whose committed length may be larger than the state says: a damaged record
+  // after their last intact one may have committed more of them. Recovery keeps their bytes.
+  readonly uncertain = new Set<string>()
+
+  // Loads the snapshot and replays the log after it. A damaged record is skipped and every intact
+  // one after it still applies (lengths are absolute). The files a damaged record may have touched
+  // keep all their bytes (a line written twice rather than an acked line lost); its seq ranges are
+  // lost. Only a torn end (no newline: an append cut short by a crash, never acked) is cut off. A
+  // damaged snapshot stops the start with the file named: without it the files in progress and the
+  // dedupe state are unknown.
   async load(): Promise<void> {
+    const snapshotName = this.storage.describe(`${STATE_DIR}/state.json`)
     const snapshotBytes = await this.storage.readSnapshot()
+    let since = 0
     if (snapshotBytes) {
-      let snap: Snapshot
-      try {
-        snap = JSON.parse(snapshotBytes.toString('utf8')) as Snapshot
-      } catch {
-        throw new TsfError(`${this.storage.describe('.tsf-roll/state.json')}: roll's state snapshot is not valid JSON (move it away to start without dedupe state)`)
-      }
-      this.commit = snap.c
+      const snap = readSnapshot(snapshotBytes)
+      if (typeof snap === 'string') throw new TsfError(`${snapshotName}: roll's state snapshot is ${snap} (move it away to start without dedupe state)`)
+      since = this.commit = snap.c
       for (const [rel, entry] of Object.entries(snap.files)) this.files.set(rel, entry)
-      for (const [src, s] of Object.entries(snap.streams)) this.streams.set(src, { ranges: new RangeSet(s.r), seen: s.s })
+      for (const [src, st] of Object.entries(snap.streams)) this.streams.set(src, { ranges: new RangeSet(st.r), seen: st.s })
     }
+    const logName = this.storage.describe(`${STATE_DIR}/commits.log`)
     const logBytes = (await this.storage.readLog()) ?? Buffer.alloc(0)
-    let good = 0
+    let goodEnd = 0 // the end of the last intact record
+    let damaged = 0
+    let lastDamaged = -1 // index of the last damaged record
+    let middle = 0 // damaged records with an intact one after them
+    let trailing = 0 // damaged records after the last intact one
+    const lastTouched = new Map<string, number>() // file → index of the last intact record naming it
     let at = 0
-    while (at < logBytes.length) {
+    for (let index = 0; at < logBytes.length; index++) {
       const nl = logBytes.indexOf(10, at)
       if (nl === -1) break
-      const line = logBytes.toString('utf8', at, nl)
-      const json = line.slice(9)
-      if (line[8] !== ' ' || checksum(json) !== line.slice(0, 8)) break
-      let record: Record_
-      try {
-        record = JSON.parse(json) as Record_
-      } catch {
-        break
-      }
-      if (record.c > this.commit) this.apply(record)
+      const record = readRecord(logBytes.toString('utf8', at, nl))
       at = nl + 1
-      good = at
+      if (!record) {
+        damaged++
+        trailing++
+        lastDamaged = index
+        continue
+      }
+      middle += trailing
+      trailing = 0
+      if (record.c > since) this.apply(record)
+      if (record.open !== undefined) lastTouched.set(record.open, index)
+      for (const rel of Object.keys(record.files ?? {})) lastTouched.set(rel, index)
+      goodEnd = at
     }
-    if (good < logBytes.length) {
-      warn(`${this.storage.describe('.tsf-roll/commits.log')}: cut a torn or corrupt tail of ${logBytes.length - good} bytes (commits that were never acked)`)
+    for (const rel of this.files.keys()) if ((lastTouched.get(rel) ?? -1) < lastDamaged) this.uncertain.add(rel)
+    const torn = logBytes.length - at
+    if (damaged > 0) {
+      const kept = this.uncertain.size ? `; ${this.uncertain.size} file${this.uncertain.size === 1 ? '' : 's'} in progress keep all their bytes (some lines may be written twice, none lost)` : ''
+      warn(`${logName}: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of roll's commit log, applied every intact one${kept}; the dedupe ranges of what was skipped are lost`)
     }
-    this.log = await this.storage.openLog(good)
+    if (torn > 0) info(`${logName}: cut an incomplete last record of ${torn} bytes (a commit cut short by a crash, never acked)`)
+    // damaged records at the end are cut with the torn end; those before an intact record stay
+    // in the log until the snapshot below replaces it
+    this.log = await this.storage.openLog(middle > 0 ? at : goodEnd)
+    if (middle > 0) await this.compact().catch((error) => warn(`could not compact roll's state (retried later): ${describeSystemError(error)}`))
   }
 
   private apply(record: Record_): void {
     this.commit = record.c
     if (record.open !== undefined) this.files.set(record.open, { len: 0, stem: record.stem ?? record.open, suffix: record.suffix ?? '' })
     for (const [rel, len] of Object.entries(record.files ?? {})) {
-      const entry = this.files.get(rel)
-      if (entry) entry.len = len
+      let entry = this.files.get(rel)
+      // its "open" record was lost (damaged): the name still says what the file is
+      if (!entry) this.files.set(rel, (entry = entryFromName(rel)))
+      entry.len = len
     }
     for (const [src, ranges] of Object.entries(record.seqs ?? {})) {
       let stream = this.streams.get(src)

@@ -5,8 +5,8 @@
 
 export interface RollFile {
   readonly rel: string
-  // Appends all of data (on failure part of it may have been written: truncate back).
-  append(data: Buffer): Promise<void>
+  // Appends all of the parts, in order (on failure part of them may have been written: truncate back).
+  append(parts: Buffer[]): Promise<void>
   // Makes everything appended so far durable.
   sync(): Promise<void>
   truncate(length: number): Promise<void>

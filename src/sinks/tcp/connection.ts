@@ -3,7 +3,8 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { gzip, constants as zlibConstants } from 'node:zlib'
 import { promisify } from 'node:util'
-import { encodeHeader, FLAG_GZIP, FrameDecoder, FrameType, type Frame } from '../../core/wire/frames.js'
+import { encodeHeader, FLAG_GZIP, FRAME_HEADER, FrameDecoder, framePieces, FrameType, type Frame } from '../../core/wire/frames.js'
+import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
   authLine,
   clientProof,
@@ -17,12 +18,15 @@ import {
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
 import type { TcpDestination } from './destination.js'
+import { InFlight } from './in-flight.js'
 import type { OutBatch } from './out-batch.js'
 
 const gzipAsync = promisify(gzip)
 
 export interface ConnectionOptions {
   token?: Buffer
+  // the agent name proven with the token to collectors with per-agent tokens (--agent)
+  agent?: string
   gzip: boolean
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer }
   connectTimeout: number
@@ -39,22 +43,39 @@ export class ConnectionError extends Error {
   }
 }
 
+// What the sink needs of a connection to one destination (a tsf collector here; a Flume avro
+// source in src/sinks/flume-avro): emits 'ack' (batch), 'drain', and once 'end' (error | undefined,
+// batches still unacked, in send order).
+export interface SinkConnection extends EventEmitter {
+  open(): Promise<void>
+  send(batch: OutBatch): void
+  readonly inFlight: number
+  readonly needDrain: boolean
+  readonly isEnded: boolean
+  close(): void
+  // an agent report frame, where the peer takes them (tsf collectors that said report=1)
+  sendReport?(frame: Buffer): void
+}
+
 // One client connection to a collector: connect, handshake, then batches out and acks back.
 // Emits 'ack' (batch) and, once, 'end' (error | undefined, batches still unacked, in send order).
-export class WireConnection extends EventEmitter {
+export class WireConnection extends EventEmitter implements SinkConnection {
   private socket?: Socket
-  private readonly inflight = new Map<number, { batch: OutBatch; sentAt: number }>()
+  private readonly inflight: InFlight
   private nextId = 1
   private gzip = false
+  // the collector takes agent report frames (it said report=1)
+  private reports = false
   private ended = false
-  private ackTimer?: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
+  private sendMac?: FrameMac
 
   constructor(
     readonly dest: TcpDestination,
     private readonly options: ConnectionOptions,
   ) {
     super()
+    this.inflight = new InFlight(options.ackTimeout, () => this.finish(new ConnectionError(`no ack within ${options.ackTimeout} ms`)))
   }
 
   get isEnded(): boolean {
@@ -96,13 +117,14 @@ export class WireConnection extends EventEmitter {
       }
       const timer = setTimeout(() => fail(new ConnectionError(`no handshake within ${options.connectTimeout} ms`)), options.connectTimeout)
       const cn = newNonce()
-      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip)))
-      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describe(e))))
+      socket.once(dest.kind === 'tls' ? 'secureConnect' : 'connect', () => socket.write(helloLine(cn, options.gzip, true)))
+      socket.on('error', (e: NodeJS.ErrnoException) => fail(new ConnectionError(describeSocketError(e))))
       socket.on('close', () => fail(new ConnectionError(opened ? 'connection closed' : 'connection closed during the handshake')))
       const lines = new LineReader()
       let step: 'challenge' | 'ok' | 'frames' = 'challenge'
       const decoder = new FrameDecoder(1024 * 1024)
       let sn = ''
+      let mac = false
       socket.on('data', (chunk: Buffer) => {
         try {
           if (step === 'frames') return decoder.push(chunk, (f) => this.onFrame(f))
@@ -117,12 +139,22 @@ export class WireConnection extends EventEmitter {
               sn = msg.fields.nonce
               if (msg.fields.auth === 'token' && !options.token) throw new ConnectionError('asks for a token and we have none (--token-file)', true)
               if (msg.fields.auth !== 'token' && options.token) throw new ConnectionError('does not ask for a token although we have one: not the collector we were told to trust', true)
+              mac = Boolean(options.token) && msg.fields.mac === MAC_NAME
+              // without TLS, frames without a MAC could be rewritten by anyone on the path
+              if (options.token && !mac && dest.kind !== 'tls') {
+                throw new ConnectionError('does not authenticate frames (an older tsf collect?): upgrade it, or use tls://', true)
+              }
               this.gzip = options.gzip && msg.fields.compress === 'gzip'
-              socket.write(authLine(options.token ? clientProof(options.token, cn, sn) : undefined))
+              this.reports = msg.fields.report === '1'
+              socket.write(authLine(options.token ? clientProof(options.token, cn, sn, { mac, agent: options.agent }) : undefined, options.agent))
               step = 'ok'
             } else if (step === 'ok' && msg.verb === 'OK') {
-              if (options.token && !proofMatches(serverProof(options.token, cn, sn), msg.fields.proof ?? '')) {
+              if (options.token && !proofMatches(serverProof(options.token, cn, sn, { mac, agent: options.agent }), msg.fields.proof ?? '')) {
                 throw new ConnectionError('answered with a wrong token proof: not the collector we were told to trust', true)
+              }
+              if (options.token && mac) {
+                decoder.authenticate(FrameMac.of(options.token, 'server', cn, sn))
+                this.sendMac = FrameMac.of(options.token, 'client', cn, sn)
               }
               step = 'frames'
               opened = true
@@ -141,11 +173,8 @@ export class WireConnection extends EventEmitter {
 
   private onFrame(frame: Frame): void {
     if (frame.type === FrameType.ack) {
-      const entry = this.inflight.get(frame.id)
-      if (!entry) return // an ack for a batch we already gave up on
-      this.inflight.delete(frame.id)
-      this.emit('ack', entry.batch)
-      if (this.inflight.size === 0) this.stopAckTimer()
+      const batch = this.inflight.take(frame.id)
+      if (batch) this.emit('ack', batch) // else an ack for a batch we already gave up on
     } else if (frame.type === FrameType.error) {
       this.finish(new ConnectionError(`closed the connection: ${frame.payload.toString('utf8')}`))
     } else {
@@ -157,8 +186,7 @@ export class WireConnection extends EventEmitter {
   send(batch: OutBatch): void {
     const id = this.nextId++
     if (this.nextId > 0xffffffff) this.nextId = 1
-    this.inflight.set(id, { batch, sentAt: Date.now() })
-    this.startAckTimer()
+    this.inflight.add(id, batch)
     const raw = batch.payload
     if (!this.gzip) {
       this.writeFrame(encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw)
@@ -172,44 +200,33 @@ export class WireConnection extends EventEmitter {
     })
   }
 
-  // header and payload in one writev, without copying the payload into a new buffer
+  // header, payload (and MAC) in one writev, without copying the payload into a new buffer
   private writeFrame(header: Buffer, payload: Buffer): void {
     const socket = this.socket!
     socket.cork()
-    socket.write(header)
-    socket.write(payload)
+    for (const piece of framePieces(header, payload, this.sendMac)) socket.write(piece)
     socket.uncork()
+  }
+
+  // A report goes out only to a collector that asked for them, and only when nothing is backed up:
+  // it never makes a batch wait. Dropped otherwise (the next one says the same, newer).
+  sendReport(frame: Buffer): void {
+    if (!this.reports || this.ended || !this.socket || this.socket.writableNeedDrain) return
+    this.writing = this.writing.then(() => {
+      // through writeFrame like a batch, so whatever the frame layer adds to every frame applies
+      if (!this.ended && this.socket && !this.socket.writableNeedDrain) this.writeFrame(frame.subarray(0, FRAME_HEADER), frame.subarray(FRAME_HEADER))
+    })
   }
 
   get needDrain(): boolean {
     return Boolean(this.socket?.writableNeedDrain)
   }
 
-  // A collector that accepts but never acks: the oldest batch waiting past the ack timeout ends the connection.
-  private startAckTimer(): void {
-    if (this.ackTimer) return
-    const every = Math.max(50, Math.min(1000, this.options.ackTimeout / 4))
-    this.ackTimer = setInterval(() => {
-      const oldest = this.inflight.values().next().value
-      if (oldest && Date.now() - oldest.sentAt > this.options.ackTimeout) {
-        this.finish(new ConnectionError(`no ack within ${this.options.ackTimeout} ms`))
-      }
-    }, every)
-    this.ackTimer.unref()
-  }
-
-  private stopAckTimer(): void {
-    if (this.ackTimer) clearInterval(this.ackTimer)
-    this.ackTimer = undefined
-  }
-
   private finish(error?: ConnectionError): void {
     if (this.ended) return
     this.ended = true
-    this.stopAckTimer()
     this.socket?.destroy()
-    const unacked = [...this.inflight.values()].map((e) => e.batch)
-    this.inflight.clear()
+    const unacked = this.inflight.drain()
     this.emit('end', error, unacked)
   }
 
@@ -218,7 +235,7 @@ export class WireConnection extends EventEmitter {
   }
 }
 
-const describe = (e: NodeJS.ErrnoException): string => {
+export const describeSocketError = (e: NodeJS.ErrnoException): string => {
   const known: Record<string, string> = {
     ECONNREFUSED: 'connection refused',
     ECONNRESET: 'connection reset',

@@ -5,11 +5,13 @@ import { info, warn } from '../../core/log.js'
 import { runCommand } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import type { ReaderOptions, RunnerOptions } from '../../commands/common.js'
+import { AgentReporter, type ReportOptions } from './agent-report.js'
 import { TcpSink, type TcpSinkOptions } from './sink.js'
 
 export interface ShipConfig extends ReaderOptions, RunnerOptions, Omit<TcpSinkOptions, 'counters'> {
   // most input bytes held (queued or in flight) before we stop reading stdin
   window: number
+  report: ReportOptions
 }
 
 // If the linked upstream writer died, finish what we hold only as far as that is quick.
@@ -34,6 +36,8 @@ export const runShip = (config: ShipConfig): Promise<number> =>
     }
     sink.on('done', (batch: InputBatch) => input.done(batch))
     sink.start()
+    const reporter = new AgentReporter(sink, rt.counters, config.report)
+    reporter.start()
     const stopped = aborted(rt.stop)
     try {
       for await (const batch of input.batches()) {
@@ -63,6 +67,7 @@ export const runShip = (config: ShipConfig): Promise<number> =>
       }
       throw new TsfError(`delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`)
     } finally {
+      reporter.stop()
       sink.close()
     }
   })

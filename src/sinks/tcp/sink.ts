@@ -4,9 +4,10 @@ import type { InputBatch } from '../../core/link/reader.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn } from '../../core/log.js'
 import { encodeBatch } from '../../core/wire/batch.js'
-import { ConnectionError, WireConnection, type ConnectionOptions } from './connection.js'
+import { ConnectionError, WireConnection, type ConnectionOptions, type SinkConnection } from './connection.js'
 import type { TcpDestination } from './destination.js'
 import type { InputShare, OutBatch } from './out-batch.js'
+import { eventOrTimeout } from '../../core/wait.js'
 import { penaltyFor } from './penalty.js'
 
 export type Policy = 'failover' | 'round-robin' | 'random'
@@ -21,12 +22,18 @@ export interface TcpSinkOptions extends ConnectionOptions {
   inFlight: number // batches in flight per destination
   maxPenalty: number
   counters: Counters
+  // another protocol to the same kind of destinations (Flume's avro source): its connections and
+  // its batch encoding; selection, failover, balance and back-off stay the same
+  protocol?: {
+    connect(dest: TcpDestination): SinkConnection
+    encode(heads: readonly EventHead[]): Buffer
+  }
 }
 
 interface Target {
   dest: TcpDestination
   priority: number
-  conn?: WireConnection
+  conn?: SinkConnection
   state: 'idle' | 'connecting' | 'up' | 'down'
   failures: number
   penaltyUntil: number
@@ -54,6 +61,7 @@ export class TcpSink extends EventEmitter {
   private closed = false
   private activeFailover?: Target
   private lastActive?: Target // for saying where traffic moved
+  lastFailure?: { at: number; message: string }
 
   constructor(private readonly options: TcpSinkOptions) {
     super()
@@ -116,7 +124,7 @@ export class TcpSink extends EventEmitter {
     if (!f.heads.length) return
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
-    this.queue.push({ seq: this.nextSeq++, payload: encodeBatch(f.heads), count: f.heads.length, shares: f.shares })
+    this.queue.push({ seq: this.nextSeq++, payload: this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads), count: f.heads.length, shares: f.shares })
     this.queuedEvents += f.heads.length
     this.filling = { heads: [], bytes: 0, shares: [] }
   }
@@ -139,6 +147,7 @@ export class TcpSink extends EventEmitter {
       }
       if (active !== best) {
         const before = active ?? this.lastActive
+        if (before && before !== best) this.options.counters.add('FailoverCount')
         if (before && before !== best) info(`sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`)
         this.activeFailover = this.lastActive = best
       }
@@ -200,7 +209,7 @@ export class TcpSink extends EventEmitter {
 
   private connect(t: Target): void {
     t.state = 'connecting'
-    const conn = new WireConnection(t.dest, this.options)
+    const conn = this.options.protocol ? this.options.protocol.connect(t.dest) : new WireConnection(t.dest, this.options)
     t.conn = conn
     conn.on('ack', (batch: OutBatch) => this.onAck(t, batch))
     conn.on('drain', () => this.pump())
@@ -238,7 +247,7 @@ export class TcpSink extends EventEmitter {
     this.pump()
   }
 
-  private onEnd(t: Target, conn: WireConnection, error: ConnectionError | undefined, unacked: OutBatch[]): void {
+  private onEnd(t: Target, conn: SinkConnection, error: ConnectionError | undefined, unacked: OutBatch[]): void {
     if (t.conn !== conn) return
     if (unacked.length) {
       let n = 0
@@ -260,8 +269,9 @@ export class TcpSink extends EventEmitter {
       t.state = 'idle'
       t.conn = undefined
     }
+    // reconnects only for work waiting (pump), or after a failure (onDown): an idle connection the
+    // collector closed (to make room, idle timeout) comes back when there is something to send
     this.pump()
-    this.connectWhatIsNeeded()
     this.emit('progress')
   }
 
@@ -283,12 +293,23 @@ export class TcpSink extends EventEmitter {
       if (t.lastError !== message) warn(`${t.dest.name}: ${message} (retrying in ${Math.round(penalty / 100) / 10} s)`)
     }
     t.lastError = message
+    this.lastFailure = { at: Date.now(), message: `${t.dest.name}: ${message}` }
     this.connectWhatIsNeeded()
+  }
+
+  // For the agent report: where traffic goes now, and the last thing that went wrong.
+  get activeName(): string | undefined {
+    return (this.activeFailover ?? this.live()[0])?.dest.name
+  }
+
+  // Sends a report frame on every connection whose collector takes them and has room.
+  sendReport(frame: Buffer): void {
+    for (const t of this.live()) t.conn?.sendReport?.(frame)
   }
 
   // Resolves when the events held are under the limit (back pressure on the input loop).
   async room(limit: number, signal?: AbortSignal): Promise<void> {
-    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress')
+    while (this.heldBytes > limit && !this.closed && !signal?.aborted) await once(this, 'progress', { signal }).catch(() => undefined)
   }
 
   // Sends what is left and waits until all is acked or the deadline passes; returns events unacked.
@@ -298,10 +319,11 @@ export class TcpSink extends EventEmitter {
     while (this.unacked > 0 && !this.closed) {
       const left = deadline - Date.now()
       if (left <= 0) break
-      await Promise.race([once(this, 'progress'), sleep(Math.min(left, 200))])
+      await eventOrTimeout(this, 'progress', Math.min(left, 200))
     }
     return this.unacked
   }
+
 
   close(): void {
     this.closed = true
@@ -312,4 +334,3 @@ export class TcpSink extends EventEmitter {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { sourceEventHead, type EventHead } from '../../core/event.js'
 import type { EventOutput } from '../../core/link/writer.js'
-import { LineSplitter } from '../../core/lines.js'
+import { CONT, LineFramer, TRUNCATED } from '../../core/lines.js'
 
 // One output stream of the child (stdout or stderr) to events. Reading waits for the output to
 // have room, so a slow downstream fills the pipe and the child blocks on write: nothing dropped.
@@ -29,25 +29,31 @@ export interface PumpHooks {
 }
 
 export const pumpLines = async (stream: Readable, config: StreamConfig, seq: Sequence, out: EventOutput, hooks: PumpHooks): Promise<void> => {
-  const splitter = new LineSplitter({ maxLine: config.maxLine, truncate: config.truncate, onOversize: hooks.oversize })
-  const emit = (heads: EventHead[]): void => {
+  const framer = new LineFramer(config.maxLine, config.truncate, hooks.oversize)
+  let heads: EventHead[] = []
+  let ts = 0
+  const sink = (bytes: Buffer, _end: number, kind: number): void => {
+    heads.push(sourceEventHead(bytes, { ts, src: seq.src, seq: ++seq.seq, cont: kind === CONT, truncated: kind === TRUNCATED }, config.envelope))
+  }
+  const emit = (): void => {
     const n = heads.length
     if (n === 0) return
     hooks.written(n)
     out.write(heads, () => hooks.durable(n))
+    heads = []
   }
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     hooks.seen()
-    const heads: EventHead[] = []
-    const ts = Date.now()
-    splitter.push(chunk, (piece) => heads.push(sourceEventHead(piece.bytes, { ts, src: seq.src, seq: ++seq.seq, cont: piece.cont, truncated: piece.truncated }, config.envelope)))
-    emit(heads)
+    ts = Date.now()
+    framer.push(chunk, 0, sink)
+    emit()
     if (!(await hooks.ready())) {
       stream.destroy()
       return
     }
   }
   // the child closed its output: an unterminated last line is an event too
-  const rest = splitter.rest()
-  if (rest) emit([sourceEventHead(rest, { ts: Date.now(), src: seq.src, seq: ++seq.seq }, config.envelope)])
+  ts = Date.now()
+  framer.flush(0, sink)
+  emit()
 }

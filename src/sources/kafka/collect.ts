@@ -66,6 +66,7 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
     await readyWithHeartbeats(sink, batch)
   }
 
+  let consuming = false
   const start = async (): Promise<void> => {
     let backoff = 500
     while (!stopping) {
@@ -88,6 +89,7 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
       consumer = c
       try {
         await c.start(onBatch)
+        consuming = true
         info(`consuming ${config.url.name} as group ${config.group}`)
         return
       } catch (error) {
@@ -108,7 +110,8 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
     consumer?.pauseAll()
     const left = await sink.end(config.shutdownTimeout)
     const uncommitted = await committer.drain(Date.now() + COMMIT_GRACE)
-    if (left) warn(`${left} events were not acked downstream; their offsets are not committed and they will be read again`)
+    if (!consuming) info(`stopped before ${config.url.name} could be reached: nothing was consumed`)
+    else if (left) warn(`${left} events were not acked downstream; their offsets are not committed and they will be read again`)
     else if (uncommitted) warn(`offsets of ${uncommitted} partitions could not be committed: their last records will be read again`)
     else info('all events acked downstream and their offsets committed')
     return ExitCode.ok

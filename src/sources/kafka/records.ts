@@ -17,14 +17,16 @@ export const recordHead = (topic: string, partition: number, record: FetchedReco
   }
   const seq = Number(record.offset) + 1
   const event = value[0] === 0x7b /* { */ && isUtf8(value) ? tryParseEvent(value.toString('utf8')) : undefined
-  if (event) return eventWithPlace(event, meta, topic, partition, seq)
+  // an event nested too deep to re-encode is kept whole as a plain body (see eventHeadFromObject)
+  const head = event && eventWithPlace(event, meta, topic, partition, seq)
+  if (head !== undefined) return head
   const ts = Number(record.timestamp)
   return `{${bodyFields(value)},"ts":${Number.isFinite(ts) ? ts : Date.now()},"headers":${encodeHeaders(meta)},"src":"kafka:${topic}:${partition}","seq":${seq}`
 }
 
 const EMPTY = Buffer.alloc(0)
 
-const eventWithPlace = (event: TsfEvent, meta: Record<string, string>, topic: string, partition: number, seq: number): string => {
+const eventWithPlace = (event: TsfEvent, meta: Record<string, string>, topic: string, partition: number, seq: number): string | undefined => {
   const own = event.headers && typeof event.headers === 'object' && !Array.isArray(event.headers) ? event.headers : {}
   event.headers = { ...own, ...meta }
   if (typeof event.src !== 'string') {

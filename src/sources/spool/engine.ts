@@ -9,7 +9,7 @@ import { aborted } from '../../core/shutdown.js'
 import { hashBytes, readAt } from '../tail/identity.js'
 import { SpoolFileReader, type ReadResult, type SpoolReadConfig } from './file-reader.js'
 import { isSettled, listCandidates, orderCandidates, type Candidate, type ListRules, type SpoolOrder } from './listing.js'
-import { ProgressLine } from './progress.js'
+import { mib, Progress, Rate } from '../../core/progress.js'
 import { moveToQuarantine } from './quarantine.js'
 import { SpoolState, type SpoolEntry } from './state.js'
 
@@ -111,13 +111,17 @@ class SpoolEngine {
 
   async run(): Promise<number> {
     this.out = await this.rt.output({ window: this.config.window })
-    const progress = new ProgressLine(() => ({ done: this.filesDone, left: this.active.size + (this.pendingOnce?.size ?? this.queue.filter((q) => !('entry' in q)).length), bytes: this.bytesRead }))
+    const rate = new Rate()
+    const progress = new Progress('tsf spool', () => {
+      const left = this.active.size + (this.pendingOnce?.size ?? this.queue.filter((q) => !('entry' in q)).length)
+      return `${this.filesDone} files done, ${left} left, ${mib(rate.perSecond(this.bytesRead))} MiB/s`
+    })
     progress.start()
     try {
       this.recover()
       await this.loop()
     } finally {
-      progress.stop()
+      progress.stop() // finish() says how many files were ingested
     }
     if (this.fatal) throw this.fatal
     return this.finish()
@@ -140,8 +144,9 @@ class SpoolEngine {
       first = false
       while (this.queue.length && !this.stopping) {
         if (!('entry' in this.queue[0]!)) this.adoptGroup()
-        const next = this.queue.shift()!
-        if ('entry' in next) await this.ingest(next)
+        // every candidate of the group may have been rejected (quarantined, gone, changed)
+        const next = this.queue.shift()
+        if (next && 'entry' in next) await this.ingest(next)
       }
       if (this.stopping) break
       if (this.config.once && this.pendingOnce!.size === 0) break

@@ -1,8 +1,8 @@
 import { readSync } from 'node:fs'
 import { basename } from 'node:path'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
-import { blockLines } from '../tail/block-lines.js'
-import { CONT, LineFramer, TRUNCATED, type LineSink } from '../tail/line-framer.js'
+import { CONT, LineFramer, TRUNCATED, type BlockSink, type LineSink } from '../../core/lines.js'
+import { blockRegion } from '../file/block-lines.js'
 import type { SpoolEntry } from './state.js'
 
 // Reads one adopted file from its checkpoint to its end and turns its lines into event heads
@@ -71,24 +71,12 @@ export class SpoolFileReader {
     return { ...this.take(), eof }
   }
 
-  // Frames a chunk read at readPos: the bulk of it as one block of ASCII lines when it allows
-  // (tail's block-lines.ts), the rest through the line framer. Same heads either way.
+  // Frames a chunk read at readPos (LineFramer.pushBlocks, as tail does).
   private frame(chunk: Buffer): void {
-    const at = this.readPos
-    if (!this.framer.ordinary) return this.framer.push(chunk, at, this.sink)
-    let start = 0
-    if (this.framer.buffered) {
-      const first = chunk.indexOf(10)
-      if (first === -1) return this.framer.push(chunk, at, this.sink)
-      start = first + 1
-      this.framer.push(chunk.subarray(0, start), at, this.sink)
-    }
-    const last = chunk.lastIndexOf(10)
-    const block = last > start ? blockLines(chunk.subarray(start, last), this.maxLine) : undefined
-    if (!block) return this.framer.push(chunk.subarray(start), at + start, this.sink)
-    this.emitBlock(block.lines, block.escaped, at + start)
-    if (last + 1 < chunk.length) this.framer.push(chunk.subarray(last + 1), at + last + 1, this.sink)
+    this.framer.pushBlocks(chunk, this.readPos, this.sink, this.block)
   }
+
+  private readonly block: BlockSink = (region, at) => blockRegion(region, this.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))
 
   // Complete ASCII lines, already escaped, the first starting at offset `at`: the parts that are
   // the same for the whole block are built once (this loop is most of spool's CPU).

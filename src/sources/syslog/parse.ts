@@ -10,8 +10,9 @@ export interface SyslogRecord {
   ts: number
   // the MSG part (after the header and, for RFC 3164, after `tag[pid]: `); the whole message when invalid
   body: Buffer
-  // Flume-like names: facility, severity, hostname, appname, procid, msgid, sd, sd.<id>.<name>,
-  // syslog.format (rfc5424|rfc3164), syslog.status (invalid|incomplete, only when not clean)
+  // Flume's names where Flume has them: Facility, Severity, host, flume.syslog.status
+  // (Invalid|Incomplete, only when not clean); then appname, procid, msgid, sd, sd.<id>.<name> and
+  // syslog.format (rfc5424|rfc3164), which Flume does not produce
   headers: Record<string, string>
 }
 
@@ -23,7 +24,7 @@ export interface ParseOptions {
   defaultYear?: number
 }
 
-export const SYSLOG_STATUS = 'syslog.status'
+export const SYSLOG_STATUS = 'flume.syslog.status'
 export const SYSLOG_FORMAT = 'syslog.format'
 
 const SP = 0x20
@@ -65,7 +66,7 @@ const text = (buf: Buffer, a: number, b: number): string => {
 const invalid = (msg: Buffer, end: number, receivedAt: number): SyslogRecord => ({
   ts: receivedAt,
   body: msg.subarray(0, end),
-  headers: { [SYSLOG_STATUS]: 'invalid' },
+  headers: { [SYSLOG_STATUS]: 'Invalid' },
 })
 
 // Two digits at i as a number, or -1.
@@ -233,8 +234,8 @@ export const parseSyslog = (msg: Buffer, opts: ParseOptions): SyslogRecord => {
 
 const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: ParseOptions): SyslogRecord => {
   const headers: Record<string, string> = {
-    facility: NUMBERS[pri >> 3]!,
-    severity: NUMBERS[pri & 7]!,
+    Facility: NUMBERS[pri >> 3]!,
+    Severity: NUMBERS[pri & 7]!,
     'syslog.format': 'rfc5424',
   }
 
@@ -253,7 +254,7 @@ const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
     while (j < end && msg[j] !== SP) j++
     if (j === i || (j === end && field < 3)) return invalid(msg, end, opts.receivedAt)
     if (j - i !== 1 || msg[i] !== DASH) {
-      headers[field === 0 ? 'hostname' : field === 1 ? 'appname' : field === 2 ? 'procid' : 'msgid'] = text(msg, i, j)
+      headers[field === 0 ? 'host' : field === 1 ? 'appname' : field === 2 ? 'procid' : 'msgid'] = text(msg, i, j)
     }
     i = j + 1
   }
@@ -281,7 +282,7 @@ const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
 
   // MSG, without a UTF-8 BOM
   if (end - i >= 3 && msg[i] === 0xef && msg[i + 1] === 0xbb && msg[i + 2] === 0xbf) i += 3
-  if (incomplete) headers[SYSLOG_STATUS] = 'incomplete'
+  if (incomplete) headers[SYSLOG_STATUS] = 'Incomplete'
   return { ts, body: msg.subarray(i, end), headers }
 }
 
@@ -372,8 +373,8 @@ const structuredData = (msg: Buffer, i: number, end: number, headers: Record<str
 
 const parse3164 = (msg: Buffer, i: number, end: number, pri: number, opts: ParseOptions): SyslogRecord => {
   const headers: Record<string, string> = {
-    facility: NUMBERS[pri >> 3]!,
-    severity: NUMBERS[pri & 7]!,
+    Facility: NUMBERS[pri >> 3]!,
+    Severity: NUMBERS[pri & 7]!,
     'syslog.format': 'rfc3164',
   }
 
@@ -400,7 +401,7 @@ const parse3164 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
     const limit = Math.min(end, i + MAX_HOST + 1)
     while (j < limit && msg[j] !== SP) j++
     if (j > i && (j === end || msg[j] === SP) && msg[j - 1] !== COLON) {
-      headers.hostname = text(msg, i, j)
+      headers.host = text(msg, i, j)
       i = j < end ? j + 1 : end
     }
   }
@@ -431,7 +432,7 @@ const parse3164 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
 
   if (incomplete) {
     ts = opts.receivedAt
-    headers[SYSLOG_STATUS] = 'incomplete'
+    headers[SYSLOG_STATUS] = 'Incomplete'
   }
   return { ts, body: msg.subarray(i, end), headers }
 }

@@ -9,12 +9,16 @@ import { CheckpointStore, type FileEntry } from './checkpoint-store.js'
 import { FileTail, type ReadConfig, type ReadResult } from './file-tail.js'
 import { FINGERPRINT_BYTES, hashBytes, identify, isSameFile, markAt, markMatches, readAt } from './identity.js'
 import { expand, type PathRules } from './paths.js'
+import { refuseIfCheckpointedElsewhere } from './state-elsewhere.js'
 import { Watcher } from './watcher.js'
+import { mib, Progress, Rate } from '../../core/progress.js'
 
 export interface TailConfig {
   operands: string[]
   follow: boolean
   stateDir: string
+  // stateDir is the default one for these paths (no --state): refuse files checkpointed elsewhere
+  defaultState?: boolean
   fromEnd: boolean
   rules: PathRules
   read: ReadConfig
@@ -26,6 +30,8 @@ export interface TailConfig {
   inotify: boolean
 }
 
+// the progress line shows when tail is at least this far behind
+const PROGRESS_MIN_LAG = 1024 * 1024
 // bytes read from one file before the others get their turn
 const BUDGET = 256 * 1024
 const READ_CHUNK = 64 * 1024
@@ -53,6 +59,7 @@ const sameFileAt = (path: string, st: Stats): boolean => {
 const inodeKey = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`
 
 export const runTail = async (config: TailConfig, rt: Runtime): Promise<number> => {
+  if (config.defaultState) refuseIfCheckpointedElsewhere(config.stateDir, expand(config.operands, config.rules).files)
   const store = CheckpointStore.open(config.stateDir, config.checkpointInterval)
   try {
     return await new TailEngine(config, rt, store).run()
@@ -77,11 +84,13 @@ class TailEngine {
   private wakeUp?: () => void
   private watcher?: Watcher
   private out!: EventOutput
-  private readonly buf = Buffer.allocUnsafe(READ_CHUNK)
+  // one turn's reads, one after the other: the events point into it until they are written
+  private readonly buf = Buffer.allocUnsafe(BUDGET)
   private readonly reported = new Set<string>()
   private failures = 0
   private fatal?: unknown
   private initial = true
+  private ackedBytes = 0
 
   constructor(private readonly config: TailConfig, private readonly rt: Runtime, private readonly store: CheckpointStore) {
     store.onError = (e) => {
@@ -90,6 +99,52 @@ class TailEngine {
     }
     rt.stop.addEventListener('abort', () => this.signal(), { once: true })
     rt.counters.gauge('OpenFileCount', () => this.tails.size)
+    // lag: bytes in the files past the acked checkpoint (read at each scrape, one fstat per file)
+    rt.counters.gauge('LagBytes', () => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0))
+    rt.counters.table('files', 'file', () => this.lagRows())
+  }
+
+  // On a terminal, a progress line while tail is more than a MiB behind (catching up after a start
+  // or an outage downstream); the catch-up after the start ends with one summary line.
+  private showProgress(): () => void {
+    const rate = new Rate()
+    const lagNow = (): number => this.lagRows().reduce((sum, r) => sum + r.LagBytes, 0)
+    const progress = new Progress('tsf tail', () => {
+      const rows = this.lagRows().filter((r) => r.LagBytes > 0)
+      const lag = rows.reduce((sum, r) => sum + r.LagBytes, 0)
+      const perSecond = rate.perSecond(this.ackedBytes)
+      return lag >= PROGRESS_MIN_LAG ? `catching up: ${mib(lag)} MiB behind in ${rows.length} file${rows.length === 1 ? '' : 's'}, ${mib(perSecond)} MiB/s` : undefined
+    })
+    progress.start()
+    let caughtUp = false
+    const summary = (): void => {
+      if (caughtUp) return
+      caughtUp = true
+      if (this.ackedBytes > 0 && progress.worthSaying(this.ackedBytes)) info(`caught up: ${mib(this.ackedBytes)} MiB from ${this.tails.size} file${this.tails.size === 1 ? '' : 's'} in ${progress.elapsed.toFixed(1)} s`)
+    }
+    const check = setInterval(() => {
+      if (lagNow() === 0) summary()
+    }, 1000)
+    check.unref()
+    return () => {
+      clearInterval(check)
+      progress.stop()
+      summary()
+    }
+  }
+
+  lagRows(): { file: string; SizeBytes: number; AckedBytes: number; LagBytes: number }[] {
+    const rows = []
+    for (const t of this.tails) {
+      let size = t.entry.pos
+      try {
+        if (!t.closed) size = fstatSync(t.fd).size
+      } catch {
+        // closed meanwhile: nothing left to read from it
+      }
+      rows.push({ file: t.path, SizeBytes: size, AckedBytes: t.entry.pos, LagBytes: Math.max(0, size - t.entry.pos) })
+    }
+    return rows
   }
 
   async run(): Promise<number> {
@@ -97,6 +152,7 @@ class TailEngine {
     this.recover()
     this.scan()
     this.initial = false
+    const progress = this.showProgress()
     if (this.config.follow) {
       this.watcher = new Watcher(
         {
@@ -130,6 +186,7 @@ class TailEngine {
       await this.loop()
     } finally {
       this.watcher?.close()
+      progress()
     }
     if (this.fatal) throw this.fatal
     return this.finish()
@@ -218,7 +275,7 @@ class TailEngine {
 
   private read(t: FileTail): ReadResult[] {
     const before = t.oversize
-    const result = t.read(this.buf, BUDGET)
+    const result = t.read(this.buf, BUDGET, READ_CHUNK)
     if (t.oversize > before) {
       warnOnce(
         `oversize:${t.path}`,
@@ -246,6 +303,7 @@ class TailEngine {
   private durable(t: FileTail, entry: FileEntry, pos: number, seq: number, n: number): void {
     this.rt.counters.add('EventAcceptedCount', n)
     if (pos > entry.pos) {
+      this.ackedBytes += pos - entry.pos
       entry.pos = pos
       entry.seq = seq
       if (entry.cuts) {
@@ -460,6 +518,26 @@ class TailEngine {
     return best
   }
 
+  // Is this file, new to us by its inode, a copy of a generation we know (same first bytes, and
+  // the bytes before that generation's checkpoint the same)? The released generation it copies,
+  // or 'wait' when that generation is still being read (a copy of a live file: its lines come
+  // through the original) or the copy is shorter than what we read (still being copied).
+  private copyOf(fd: number, st: Stats): FileEntry | 'wait' | undefined {
+    const heads = new Map<number, string>()
+    let best: FileEntry | undefined
+    for (const e of this.store.entries) {
+      if (e.headLen === 0 || st.size < e.headLen) continue
+      let head = heads.get(e.headLen)
+      if (head === undefined) heads.set(e.headLen, (head = hashBytes(readAt(fd, 0, e.headLen))))
+      if (head !== e.headHash) continue
+      if (st.size < e.pos) return 'wait'
+      if (!markMatches(fd, e.pos, e)) continue
+      if (!e.released || this.retiring.has(e)) return 'wait'
+      if (!best || e.released > best.released!) best = e
+    }
+    return best
+  }
+
   // Lists the operands and adopts the files not followed yet; a followed file no longer at any
   // watched path was rotated away (or deleted): it is finished, then let go.
   private scan(): void {
@@ -473,6 +551,10 @@ class TailEngine {
         if (this.initial) this.report(`missing:${path}`, `${path}: no such file (yet): waiting for it to appear`, false)
       }
       else this.report(`missing:${path}`, `${path}: no such file or directory`)
+    }
+    if (found.compressed.length) {
+      const n = found.compressed.length
+      this.report('compressed', `skipping ${n} compressed file${n === 1 ? '' : 's'} (${found.compressed.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}): rotated copies whose lines were read from the live file; --compressed reads them as they are`, false)
     }
     for (const path of found.notFiles) {
       this.report(`notfile:${path}`, `${path}: not a regular file (tail reads files; pipe other input into tsf channel or tsf ship)`)
@@ -522,6 +604,24 @@ class TailEngine {
         warn(`${path}: truncated or rewritten since it was last read (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
         this.retire(entry)
         entry = undefined
+      }
+      if (!entry) {
+        const copy = this.copyOf(fd, fst)
+        if (copy === 'wait') {
+          closeSync(fd) // a copy of a file still being read, or still being copied: looked at again later
+          continue
+        }
+        if (copy) {
+          // copytruncate's copy (app.log.1) of a generation we read: its stream goes on from the
+          // copy where our checkpoint stood, so what was written after it is read and nothing twice
+          info(`${path}: a copy of ${copy.lastPath} (copytruncate?): continuing its stream from offset ${copy.pos}, nothing read twice`)
+          copy.released = undefined
+          copy.dev = fst.dev
+          copy.ino = fst.ino
+          copy.lastPath = path
+          this.store.markDirty()
+          entry = copy
+        }
       }
       if (entry) {
         if (entry.released) info(`${path}: known as ${entry.path}; continuing from offset ${entry.pos}`)

@@ -1,9 +1,11 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { encodeEnvelope, sourceEventHead, type EventHead } from '../../core/event.js'
-import { blockLines } from './block-lines.js'
+import { CONT, LineFramer, TRUNCATED, type BlockSink, type LineSink } from '../../core/lines.js'
+import type { Heads } from '../../core/head-block.js'
+import { LineBlock } from '../file/line-block.js'
+import { blockRegion } from '../file/block-lines.js'
 import type { FileEntry } from './checkpoint-store.js'
 import { readAt } from './identity.js'
-import { CONT, LineFramer, TRUNCATED, type LineSink } from './line-framer.js'
 import { Multiline } from './multiline.js'
 import type { TimestampParser } from './timestamp.js'
 
@@ -21,7 +23,7 @@ export interface ReadConfig {
 }
 
 export interface ReadResult {
-  heads: EventHead[]
+  heads: Heads
   // the generation, offset and seq after the last of these heads
   entry: FileEntry
   pos: number
@@ -113,20 +115,24 @@ export class FileTail {
     return this.atEof && n > 0 && !readAt(this.fd, this.readPos - n, n).equals(this.lastBytes)
   }
 
-  // Reads at most `budget` bytes into `buf`-sized chunks; returns the events they completed.
-  read(buf: Buffer, budget: number): ReadResult[] {
+  // Reads at most `budget` bytes, in chunks of at most `chunkSize`, one after the other into
+  // `buf` (never over each other); returns the events they completed. The events may point into
+  // buf: write them before the next read into it.
+  read(buf: Buffer, budget: number, chunkSize = buf.length): ReadResult[] {
     this.now = Date.now()
-    let left = budget
+    let left = Math.min(budget, buf.length)
+    let used = 0
     let cut = this.nextCut()
     while (left > 0) {
-      const want = Math.min(buf.length, left, cut === undefined ? Infinity : cut - this.readPos)
-      const n = readSync(this.fd, buf, 0, want, this.readPos)
+      const want = Math.min(chunkSize, left, cut === undefined ? Infinity : cut - this.readPos)
+      const n = readSync(this.fd, buf, used, want, this.readPos)
       if (n === 0) {
         this.atEof = true
         break
       }
       this.atEof = false
-      const chunk = buf.subarray(0, n)
+      const chunk = buf.subarray(used, used + n)
+      used += n
       this.frame(chunk)
       this.readPos += n
       this.lastBytes = Buffer.from(chunk.subarray(Math.max(0, n - LAST_BYTES)))
@@ -142,23 +148,36 @@ export class FileTail {
     return this.take()
   }
 
-  // Frames a chunk read at readPos: the bulk of it as one block when it allows (block-lines.ts),
-  // the line it completes and the partial line it ends with through the framer.
+  // Frames a chunk read at readPos (LineFramer.pushBlocks; multi-line events go line by line).
   private frame(chunk: Buffer): void {
-    const at = this.readPos
-    if (this.multiline || !this.framer.ordinary) return this.framer.push(chunk, at, this.sink)
-    let start = 0
-    if (this.framer.buffered) {
-      const first = chunk.indexOf(10)
-      if (first === -1) return this.framer.push(chunk, at, this.sink)
-      start = first + 1
-      this.framer.push(chunk.subarray(0, start), at, this.sink)
+    if (this.multiline) this.framer.push(chunk, this.readPos, this.sink)
+    else this.framer.pushBlocks(chunk, this.readPos, this.sink, this.block)
+  }
+
+  // Complete lines: clean ASCII ones as blocks that render themselves into the output (bytes
+  // copied, no string per event), others through block-lines.ts, the rest through the framer.
+  private readonly block: BlockSink = (region, at) => {
+    const blocks = this.config.timestamp ? undefined : LineBlock.split(region, GROUP, this.config.maxLine, this.middle(), this.emitSeq, at)
+    if (!blocks) return blockRegion(region, this.config.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))
+    this.closeGroup()
+    for (const block of blocks) {
+      this.emitSeq += block.length
+      this.emitPos = block.end
+      this.groups.push({ heads: block, entry: this.entry, pos: this.emitPos, seq: this.emitSeq })
     }
-    const last = chunk.lastIndexOf(10)
-    const block = last > start ? blockLines(chunk.subarray(start, last), this.config.maxLine) : undefined
-    if (!block) return this.framer.push(chunk.subarray(start), at + start, this.sink)
-    this.emitBlock(block.lines, block.escaped, at + start)
-    if (last + 1 < chunk.length) this.framer.push(chunk.subarray(last + 1), at + last + 1, this.sink)
+    return region.length
+  }
+
+  private middleAt = -1
+  private middleBytes = Buffer.alloc(0)
+
+  // ","ts":<now><envelope>,"src":"S","seq": of the events read now
+  private middle(): Buffer {
+    if (this.middleAt !== this.now) {
+      this.middleAt = this.now
+      this.middleBytes = Buffer.from(`","ts":${this.now}${this.envelope},"src":"${this.entry.src}","seq":`)
+    }
+    return this.middleBytes
   }
 
   // Complete ASCII lines, already escaped (block-lines.ts), the first starting at file offset
@@ -228,6 +247,7 @@ export class FileTail {
     this.atEof = false
     this.size = 0
     this.envelope = this.makeEnvelope()
+    this.middleAt = -1
   }
 
   close(): void {

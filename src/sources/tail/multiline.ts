@@ -1,4 +1,4 @@
-import { WHOLE, type LineSink, type PieceKind } from './line-framer.js'
+import { WHOLE, type LineSink, type PieceKind } from '../../core/lines.js'
 
 // Multi-line events (Java stack traces): a line matching `start` begins a new event, any other
 // line is appended to the current one. An event is emitted when the next one starts, when it

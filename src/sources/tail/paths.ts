@@ -10,6 +10,8 @@ export interface PathRules {
   exclude?: RegExp
   // how many levels of subdirectories of a directory operand are searched (0: only its files)
   recurse: number
+  // also take compressed files (app.log.2.gz) found in directories and by globs; explicit files always count
+  compressed?: boolean
 }
 
 export interface Expansion {
@@ -22,7 +24,15 @@ export interface Expansion {
   notFiles: string[]
   // directories that could not be read, with the reason
   errors: { path: string; error: NodeJS.ErrnoException }[]
+  // compressed files found in directories and by globs, left alone (logrotate's compress)
+  compressed: string[]
 }
+
+// What logrotate and friends compress rotated logs into: tailing them gives binary garbage, and
+// their lines were read from the live file before it was rotated.
+const COMPRESSED = /\.(gz|tgz|bz2|tbz2?|xz|txz|zst|zstd|lz4|lzma|lz|lzo|z|Z|zip|7z|br|sz)$/
+
+export const isCompressedName = (name: string): boolean => COMPRESSED.test(name)
 
 const GLOB_CHARS = /[*?[]/
 const MAX_GLOBSTAR_DEPTH = 8
@@ -79,12 +89,19 @@ const kindOf = (path: string, entry: Dirent): 'file' | 'dir' | 'other' => {
 const accepted = (name: string, rules: PathRules): boolean =>
   (!rules.match || rules.match.test(name)) && !(rules.exclude && rules.exclude.test(name))
 
+// A file found by a directory or glob walk: taken, or noted as a compressed one left alone.
+const take = (path: string, name: string, rules: PathRules, out: Expansion): void => {
+  if (!accepted(name, rules)) return
+  if (!rules.compressed && isCompressedName(name)) out.compressed.push(path)
+  else out.files.push(path)
+}
+
 const walkDir = (dir: string, depth: number, rules: PathRules, out: Expansion): void => {
   out.dirs.push(dir)
   for (const entry of readDir(dir, out)) {
     const path = join(dir, entry.name)
     const kind = kindOf(path, entry)
-    if (kind === 'file' && accepted(entry.name, rules)) out.files.push(path)
+    if (kind === 'file') take(path, entry.name, rules, out)
     else if (kind === 'dir' && depth > 0) walkDir(path, depth - 1, rules, out)
   }
 }
@@ -96,7 +113,7 @@ const walkGlob = (base: string, segments: string[], rules: PathRules, out: Expan
     const path = join(base, segment)
     if (rest.length) return walkGlob(path, rest, rules, out)
     try {
-      if (statSync(path).isFile() && accepted(segment, rules)) out.files.push(path)
+      if (statSync(path).isFile()) take(path, segment, rules, out)
     } catch {
       // not there (yet): the directory watch notices it
     }
@@ -119,13 +136,13 @@ const walkGlob = (base: string, segments: string[], rules: PathRules, out: Expan
     const path = join(base, entry.name)
     const kind = kindOf(path, entry)
     if (rest.length === 0) {
-      if (kind === 'file' && accepted(entry.name, rules)) out.files.push(path)
+      if (kind === 'file') take(path, entry.name, rules, out)
     } else if (kind === 'dir') walkGlob(path, rest, rules, out)
   }
 }
 
 export const expand = (operands: string[], rules: PathRules): Expansion => {
-  const out: Expansion = { files: [], dirs: [], missing: [], notFiles: [], errors: [] }
+  const out: Expansion = { files: [], dirs: [], missing: [], notFiles: [], errors: [], compressed: [] }
   for (const operand of operands) {
     const abs = resolve(operand)
     if (isGlob(operand)) {
@@ -152,6 +169,7 @@ export const expand = (operands: string[], rules: PathRules): Expansion => {
   }
   out.files = [...new Set(out.files)]
   out.dirs = [...new Set(out.dirs)]
+  out.compressed = [...new Set(out.compressed)].filter((p) => !out.files.includes(p))
   return out
 }
 

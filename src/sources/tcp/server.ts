@@ -6,12 +6,15 @@ import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
 import type { EventSink } from './event-sink.js'
+import { Agents } from './agents.js'
+import { MemoryBudget } from './memory-budget.js'
 import { Session, type SessionOptions } from './session.js'
 
 export interface ListenerOptions extends SessionOptions {
   listen: { host: string; port: number }[]
   maxConnections: number
-  tls?: { cert: Buffer; key: Buffer; ca?: Buffer }
+  // bytes all connections may hold at once before reads pause
+  maxBuffer: number
 }
 
 // the option already names the address: say only what went wrong
@@ -20,12 +23,17 @@ const withoutAddress = (e: unknown): string => {
   return describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)
 }
 
+export const IDLE_BEFORE_EVICTION = 30_000
+
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.')
 
 // The collector's TCP listeners: sessions for every accepted connection, bounded in number.
 export class TcpListeners {
   private readonly servers: Server[] = []
   private readonly sessions = new Set<Session>()
+  private readonly budget: MemoryBudget
+  // who is connected and how they are doing (collect's "agents" metrics, for tsf top)
+  private readonly roster: Agents
 
   constructor(
     private readonly options: ListenerOptions,
@@ -33,6 +41,10 @@ export class TcpListeners {
     private readonly counters: Counters,
   ) {
     counters.gauge('OpenConnectionCount', () => this.sessions.size)
+    // one batch of the largest size must always fit
+    this.budget = new MemoryBudget(Math.max(options.maxBuffer, options.maxBatchBytes))
+    counters.gauge('BufferedBytes', () => this.budget.held)
+    this.roster = new Agents(counters)
   }
 
   async start(): Promise<void> {
@@ -58,14 +70,37 @@ export class TcpListeners {
       this.servers.push(server)
       const bound = server.address() as { address: string; port: number }
       info(`listening on ${tls ? 'tls://' : ''}${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
-      if (!isLoopback(address.host) && !options.token && !tls?.ca) {
-        warn(`${address.host}:${bound.port} is reachable beyond this machine and anyone who can reach it may send events: consider --token-file or --tls-ca`)
+      if (!isLoopback(address.host) && !options.token && !options.agents && !tls?.ca) {
+        warn(`${address.host}:${bound.port} is reachable beyond this machine and anyone who can reach it may send events: consider --agent-tokens, --token-file or --tls-ca`)
+      } else if (!isLoopback(address.host) && (options.token || options.agents) && !tls) {
+        warn(`${address.host}:${bound.port}: batches are authenticated by the token but travel in clear text: anyone on the path can read them (use --tls-cert and --tls-key to hide them; see docs/security.md)`)
       }
     }
   }
 
+  // Full: the connection to close for a new one. Those still in their handshake go first (oldest
+  // first), then those idle the longest, if for IDLE_BEFORE_EVICTION at least (so agents that
+  // outnumber the slots take turns instead of closing each other in a loop); a connection with a
+  // batch in flight is never closed.
+  private victim(): Session | undefined {
+    let idle: Session | undefined
+    const before = Date.now() - IDLE_BEFORE_EVICTION
+    for (const s of this.sessions) {
+      if (s.unproven) return s // a Set iterates in insertion order: the first is the oldest
+      if (s.idle && s.lastActive <= before && (!idle || s.lastActive < idle.lastActive)) idle = s
+    }
+    return idle
+  }
+
   private accept(socket: Socket): void {
     this.counters.add('ConnectionCreatedCount')
+    if (this.sessions.size >= this.options.maxConnections) {
+      const victim = this.victim()
+      if (victim) {
+        this.sessions.delete(victim)
+        victim.evict()
+      }
+    }
     if (this.sessions.size >= this.options.maxConnections) {
       warnOnce('max-connections', `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`)
       this.counters.add('ConnectionRefusedCount')
@@ -74,7 +109,7 @@ export class TcpListeners {
       setTimeout(() => socket.destroy(), 1000).unref()
       return
     }
-    const session = new Session(socket, this.sink, this.options, this.counters)
+    const session = new Session(socket, this.sink, this.options, this.counters, this.budget, this.roster)
     this.sessions.add(session)
     socket.on('close', () => {
       this.sessions.delete(session)

@@ -8,7 +8,9 @@ import type { Counters } from '../../core/metrics.js'
 import { warn, warnOnce } from '../../core/log.js'
 import { decodeBatch } from '../../core/wire/batch.js'
 import { ackFrame, errorFrame, FLAG_GZIP, FrameDecoder, FrameError, FrameType, type Frame } from '../../core/wire/frames.js'
+import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
+  agentNamePattern,
   challengeLine,
   clientProof,
   LineReader,
@@ -22,12 +24,18 @@ import {
   validNonce,
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
+import { decodeReport } from '../../core/wire/report.js'
+import type { AgentRecord, Agents } from './agents.js'
 import type { EventSink } from './event-sink.js'
+import type { MemoryBudget } from './memory-budget.js'
 
 const gunzipAsync = promisify(gunzip)
 
 export interface SessionOptions {
   token?: Buffer
+  // per-agent secrets (--agent-tokens): each sender proves one, and its events' src is bound to it
+  agents?: Map<string, Buffer>
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer }
   plain: boolean
   gzip: boolean
   maxEvent: number
@@ -36,6 +44,8 @@ export interface SessionOptions {
   readTimeout: number
   // how long a connection may stay silent
   idleTimeout: number
+  // how long a connection may take from accept to the end of its handshake
+  handshakeTimeout: number
 }
 
 // One sender connection on the collector: tsf hello → frames, or (with --plain) bare lines.
@@ -52,19 +62,39 @@ export class Session {
   private stopped = false
   private cn = ''
   private sn = ''
+  private mac = false
   private readTimer?: NodeJS.Timeout
+  private handshakeTimer?: NodeJS.Timeout
   private splitter?: LineSplitter
+  // this connection in collect's list of agents (for tsf top), and whether it sends reports
+  private agent?: AgentRecord
+  private reports = false
+  private gzip = false
+  private sendMac?: FrameMac
+  private srcPrefix?: Buffer
+  // bytes this connection holds, as counted in the shared budget
+  private held = 0
+  private queued = 0 // payload bytes of frames waiting in this.frames
+  private inflated = 0 // the batch being handled, once gunzipped
+  private budgetPaused = false
+  private unacked = 0 // batches handed downstream and not acked yet
+  // when this connection last sent or was sent something (to pick whom to close when full)
+  lastActive = Date.now()
 
   constructor(
     private readonly socket: Socket,
     private readonly sink: EventSink,
     private readonly options: SessionOptions,
     private readonly counters: Counters,
+    private readonly budget?: MemoryBudget,
+    private readonly roster?: Agents,
   ) {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     this.decoder = new FrameDecoder(options.maxBatchBytes)
     socket.setNoDelay(true)
     socket.setTimeout(options.idleTimeout, () => this.fail(`idle for ${options.idleTimeout} ms`, false))
+    // counted from accept: a connection that says nothing, or too little, cannot hold a slot for long
+    this.handshakeTimer = setTimeout(() => this.fail(`no handshake within ${options.handshakeTimeout} ms of connecting`), options.handshakeTimeout)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', () => this.close())
     socket.on('close', () => this.onClose())
@@ -83,8 +113,45 @@ export class Session {
     this.readTimer = undefined
   }
 
+  // still in its handshake: nothing proven yet, first to go when the collector is full
+  get unproven(): boolean {
+    return this.mode === 'sniff' || this.mode === 'hello' || this.mode === 'auth'
+  }
+
+  // nothing in flight either way: closing it loses the sender nothing but a reconnect
+  get idle(): boolean {
+    return !this.working && this.unacked === 0 && this.decoder.partial === 0 && !this.splitter?.buffered
+  }
+
+  private endHandshake(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = undefined
+  }
+
+  // Keeps this connection's share of the memory budget current; pauses reading when it grew past it.
+  private account(): void {
+    if (!this.budget) return
+    const now = this.closed ? 0 : this.decoder.partial + this.queued + this.inflated + (this.splitter?.buffered ?? 0)
+    const delta = now - this.held
+    this.held = now
+    if (delta) this.budget.change(delta)
+    if (delta > 0 && this.budget.over && !this.budgetPaused && !this.closed) {
+      this.budgetPaused = true
+      this.counters.add('ReadPausedCount')
+      warnOnce('memory-budget', `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`)
+      this.socket.pause()
+      this.budget.wait(this.resumeFromBudget)
+    }
+  }
+
+  private readonly resumeFromBudget = (): void => {
+    this.budgetPaused = false
+    if (!this.closed && !this.stopped && !this.working) this.socket.resume()
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed || this.stopped) return
+    this.lastActive = Date.now()
     try {
       if (this.mode === 'frames') return this.onFrameBytes(chunk)
       if (this.mode === 'plain') return this.onPlainBytes(chunk)
@@ -96,6 +163,7 @@ export class Session {
         if (head.toString('latin1', 0, n) !== MAGIC.slice(0, n)) {
           if (!this.options.plain) return this.fail('did not open with the tsf hello (a plain sender? collect takes those only with --plain)')
           this.mode = 'plain'
+          this.endHandshake()
           this.splitter = new LineSplitter({ maxLine: this.options.maxEvent, onOversize: () => warnOnce('plain-oversize', `${this.peer}: a plain line longer than ${this.options.maxEvent} bytes was cut into pieces marked "cont"`) })
           this.counters.add('PlainConnectionCount')
           return this.onPlainBytes(this.lines.rest())
@@ -118,18 +186,45 @@ export class Session {
         if (msg.verb !== 'HELLO' || !validNonce(msg.fields.nonce)) return this.fail('sent a malformed hello')
         this.cn = msg.fields.nonce
         this.sn = newNonce()
-        const gzip = this.options.gzip && (msg.fields.compress ?? '').split(',').includes('gzip')
-        this.socket.write(challengeLine(this.sn, Boolean(this.options.token), gzip))
+        this.gzip = this.options.gzip && (msg.fields.compress ?? '').split(',').includes('gzip')
+        const auth = Boolean(this.options.token || this.options.agents)
+        const macOffered = (msg.fields.mac ?? '').split(',').includes(MAC_NAME)
+        // without TLS the MAC is what keeps a relay from rewriting batches after the proof
+        if (auth && !macOffered && !this.options.tls) {
+          this.counters.add('ConnectionRefusedCount')
+          return this.refuse('frame MACs are required with a token and without TLS: this tsf ship is older than this collector (upgrade it, or use TLS)')
+        }
+        this.mac = auth && macOffered
+        this.reports = msg.fields.report === '1'
+        this.socket.write(challengeLine(this.sn, auth, this.gzip, this.mac, this.reports))
         this.mode = 'auth'
       } else if (this.mode === 'auth') {
         if (msg.verb !== 'AUTH') return this.fail('sent a malformed hello')
-        const token = this.options.token
-        if (token && !proofMatches(clientProof(token, this.cn, this.sn), msg.fields.proof ?? '')) {
-          this.counters.add('ConnectionRefusedCount')
-          return this.refuse(msg.fields.proof === '-' ? 'a token is required' : 'wrong token')
+        const agent = msg.fields.agent
+        if (agent !== undefined && !agentNamePattern.test(agent)) return this.fail('sent a malformed agent name')
+        let token = this.options.token
+        if (this.options.agents) {
+          if (agent === undefined) {
+            this.counters.add('ConnectionRefusedCount')
+            return this.refuse('an agent name is required (tsf ship --agent NAME)')
+          }
+          token = this.options.agents.get(agent)
         }
-        this.socket.write(okLine(token ? serverProof(token, this.cn, this.sn) : undefined))
+        const terms = { mac: this.mac, agent }
+        if ((this.options.token || this.options.agents) && (!token || !proofMatches(clientProof(token, this.cn, this.sn, terms), msg.fields.proof ?? ''))) {
+          this.counters.add('ConnectionRefusedCount')
+          return this.refuse(msg.fields.proof === '-' ? 'a token is required' : this.options.agents ? 'wrong agent name or token' : 'wrong token')
+        }
+        this.socket.write(okLine(token ? serverProof(token, this.cn, this.sn, terms) : undefined))
+        if (token && this.mac) {
+          this.decoder.authenticate(FrameMac.of(token, 'client', this.cn, this.sn))
+          this.sendMac = FrameMac.of(token, 'server', this.cn, this.sn)
+        }
+        // an agent's events live in its own src space: no other sender can claim (and so replace) them
+        if (this.options.agents) this.srcPrefix = Buffer.from(`${agent}/`)
         this.mode = 'frames'
+        this.endHandshake()
+        this.agent = this.roster?.connected(this.peer, agent)
         this.disarmReadTimer()
         const rest = this.lines.rest()
         if (rest.length) this.onFrameBytes(rest)
@@ -139,9 +234,14 @@ export class Session {
   }
 
   private onFrameBytes(chunk: Buffer): void {
-    this.decoder.push(chunk, (frame) => this.frames.push(frame))
+    if (this.agent) this.agent.lastContact = Date.now()
+    this.decoder.push(chunk, (frame) => {
+      this.frames.push(frame)
+      this.queued += frame.payload.length
+    })
     if (this.decoder.partial) this.armReadTimer()
     else this.disarmReadTimer()
+    this.account()
     if (!this.working && this.frames.length) void this.work()
   }
 
@@ -153,9 +253,16 @@ export class Session {
     try {
       while (this.frames.length && !this.closed) {
         const frame = this.frames.shift()!
+        this.queued -= frame.payload.length
+        if (frame.type === FrameType.report && this.reports) {
+          const report = decodeReport(frame.payload)
+          if (report && this.agent) this.agent.report = report
+          continue
+        }
         if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
         let payload = frame.payload
         if (frame.flags & FLAG_GZIP) {
+          if (!this.gzip) return this.fail('sent a gzip batch although compression was not agreed in the hello')
           this.counters.add('BatchCompressedCount')
           try {
             payload = await gunzipAsync(payload, { maxOutputLength: this.options.maxBatchBytes })
@@ -164,27 +271,53 @@ export class Session {
           }
         }
         if (this.closed) return
+        this.inflated = payload === frame.payload ? 0 : payload.length
+        this.account()
         const heads = decodeBatch(payload, {
           maxEvent: this.options.maxEvent,
+          srcPrefix: this.srcPrefix,
           onOversize: (n) => warnOnce('oversize-event', `${this.peer}: an event of ${n} bytes exceeds --max-event-size ${this.options.maxEvent}: kept as plain-text pieces marked "cont"`),
+          onNotEvent: () => {
+            this.counters.add('EventMalformedCount')
+            warnOnce('not-json', `${this.peer}: a batch line shaped like {…} is not a JSON event: kept as the body of a plain event (counted in EventMalformedCount)`)
+          },
         })
         const id = frame.id
         const n = heads.length
+        const bytes = payload.length
         this.counters.add('EventReceivedCount', n)
+        this.counters.add('ByteReceivedCount', bytes)
         this.counters.add('BatchReceivedCount')
+        if (this.agent) {
+          this.agent.events += n
+          this.agent.bytes += bytes
+          this.agent.batches++
+        }
+        this.unacked++
         // the callback may be kept a while after it ran: it must not hold the batch's bytes
-        this.sink.write(heads, () => this.acked(id, n))
+        this.sink.write(heads, () => this.acked(id, n, bytes))
         await this.sink.ready()
+        this.inflated = 0
+        this.account()
       }
     } finally {
       this.working = false
-      if (!this.closed && !this.stopped) this.socket.resume()
+      this.inflated = 0
+      this.account()
+      if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()
     }
   }
 
-  private acked(id: number, n: number): void {
+  private acked(id: number, n: number, bytes: number): void {
     this.counters.add('EventAcceptedCount', n)
-    if (!this.closed) this.socket.write(ackFrame(id))
+    this.counters.add('ByteAcceptedCount', bytes)
+    if (this.agent) {
+      this.agent.accepted += n
+      this.agent.acceptedBytes += bytes
+    }
+    this.unacked--
+    this.lastActive = Date.now()
+    if (!this.closed) this.socket.write(ackFrame(id, this.sendMac))
   }
 
   private onPlainBytes(chunk: Buffer): void {
@@ -192,6 +325,7 @@ export class Session {
     this.splitter!.push(chunk, (piece) => heads.push(classifyLine(piece.bytes, piece).head))
     if (this.splitter!.buffered) this.armReadTimer()
     else this.disarmReadTimer()
+    this.account()
     if (heads.length) this.writePlain(heads)
   }
 
@@ -206,7 +340,7 @@ export class Session {
     this.sink.write(heads, () => this.counters.add('EventAcceptedCount', n))
     this.socket.pause()
     void this.sink.ready().then(() => {
-      if (!this.closed && !this.stopped) this.socket.resume()
+      if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()
     })
   }
 
@@ -223,26 +357,41 @@ export class Session {
       warn(`${this.peer}: ${reason}: closing the connection`)
       this.counters.add('ConnectionFailedCount')
     }
-    if (this.mode === 'frames') this.socket.end(errorFrame(reason))
+    if (this.mode === 'frames') this.socket.end(errorFrame(reason, this.sendMac))
     else if (this.mode === 'auth' || this.mode === 'hello') this.socket.end(refusedLine(reason))
     this.close()
   }
 
-  private close(): void {
-    if (this.closed) return
+  // The collector is full and this connection is the one to go (see TcpListeners.accept).
+  evict(): void {
+    this.counters.add('ConnectionEvictedCount')
+    if (this.unproven) this.fail('closed to make room: the collector is at --max-connections and this connection had not finished its handshake')
+    else this.fail('closed to make room: the collector is at --max-connections and this connection was idle', false)
+  }
+
+  private release(): void {
     this.closed = true
     this.disarmReadTimer()
+    this.endHandshake()
     this.frames = []
+    this.queued = 0
+    this.inflated = 0
+    this.account()
+    this.budget?.cancel(this.resumeFromBudget)
+  }
+
+  private close(): void {
+    if (this.closed) return
+    this.release()
     // let a final error line go out, but never wait long on a peer that does not read
     setTimeout(() => this.socket.destroy(), 1000).unref()
     if (this.mode !== 'frames' && this.mode !== 'auth' && this.mode !== 'hello') this.socket.destroy()
   }
 
   private onClose(): void {
+    if (this.agent) this.roster?.disconnected(this.agent)
     if (this.mode === 'plain' && !this.closed) this.flushPlain()
-    this.closed = true
-    this.disarmReadTimer()
-    this.frames = []
+    this.release()
   }
 
   // stop taking input (shutdown): acks for what we already took still go out

@@ -38,7 +38,7 @@ export interface SyslogOptions {
 // HOSTNAME (else the sender's address), every parsed field as a header.
 export const syslogEventHead = (frame: SyslogFrame, peer: string, receivedAt: number): string => {
   const record = parseSyslog(frame.msg, { receivedAt })
-  const host = record.headers.hostname ?? peer
+  const host = record.headers.host ?? peer
   let head = `{${bodyFields(record.body)},"ts":${record.ts},"host":${quote(host)},"headers":${encodeHeaders(record.headers)}`
   if (frame.truncated) head += ',"truncated":true'
   return head

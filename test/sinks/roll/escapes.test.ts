@@ -71,12 +71,42 @@ t.test('bad layouts are usage errors', async (t) => {
   t.throws(() => compileLayout({ dir: '/d', prefix: '', suffix: '.inprogress' }), { exitCode: 2 })
 })
 
-t.test('in-progress names are hidden and distinct from final names', async (t) => {
+t.test('files in progress are visible, end in .tmp, and the prefix is separated from the counter', async (t) => {
   const names = fileNames({ dir: '2023/11', prefix: 'app-', suffix: '.log.gz' }, 1700000000123, 2)
   t.same(names, {
     stem: '2023/11/app-1700000000123-2',
     suffix: '.log.gz',
     final: '2023/11/app-1700000000123-2.log.gz',
-    inProgress: '2023/11/.app-1700000000123-2.log.gz.inprogress',
+    inProgress: '2023/11/app-1700000000123-2.log.gz.tmp',
   })
+  // a prefix made of a date is not glued to the counter (was 2026-12-021796205581065-1.txt)
+  t.equal(fileNames({ dir: '', prefix: '2026-12-02', suffix: '.txt' }, 1796205581065, 1).final, '2026-12-02-1796205581065-1.txt')
+  t.equal(fileNames({ dir: '', prefix: '', suffix: '.log' }, 5, 1).final, '5-1.log')
+  t.equal(fileNames({ dir: '', prefix: 'a_', suffix: '' }, 5, 1).final, 'a_5-1')
+  t.throws(() => compileLayout({ dir: '/d', prefix: '', suffix: '.tmp' }), { exitCode: 2 })
+})
+
+t.test('a header short in characters but long in bytes still makes a valid name (NAME_MAX in bytes)', async (t) => {
+  const layout = compileLayout({ dir: '/d/%{a}%{a}%{a}', prefix: '%{a}%{a}%{a}-', suffix: '%{a}.log' })
+  for (const a of ['😀'.repeat(100), 'é'.repeat(200), '中'.repeat(90), 'x'.repeat(300), '\ud800'.repeat(50) + 'é']) {
+    const names = fileNames(layout.bucketOf({ ts, headers: { a } }), 1700000000123, 99)
+    for (const segment of names.inProgress.split('/')) t.ok(Buffer.byteLength(segment) <= 255, `${Buffer.byteLength(segment)} bytes`)
+    t.ok(Buffer.byteLength(names.final.split('/').at(-1)! + '.99') <= 255, 'with an alternative number too')
+    t.notMatch(names.final, /\ufffd/, 'never half a character')
+    t.ok(Buffer.from(names.final).toString() === names.final, 'valid UTF-8')
+  }
+})
+
+t.test('a header value that is not a string is written stringified, never a crash', async (t) => {
+  const template = compileTemplate('%{n}-%{o}-%{b}-%{z}-%{deep}', 'x')
+  let deep: unknown = 1
+  for (let i = 0; i < 20_000; i++) deep = [deep]
+  t.equal(template.expand({ ts, headers: { n: 42, o: { k: 'v/w' }, b: true, z: null, deep } }), '42-{"k":"v_w"}-true-null-_')
+})
+
+t.test('%{host} is the header "host", else the event\'s host field', async (t) => {
+  const template = compileTemplate('%{host}', 'x')
+  t.equal(template.expand({ ts, host: 'web-1' }), 'web-1')
+  t.equal(template.expand({ ts, host: 'web-1', headers: { host: 'from-header' } }), 'from-header')
+  t.equal(template.expand({ ts, host: '../../etc' }), '.._.._etc'.replace(/^\./, '_'))
 })

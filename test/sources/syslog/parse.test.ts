@@ -16,10 +16,10 @@ t.test('RFC 5424', async (t) => {
     const r = parse('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] \u{feff}An application event log entry...')
     t.equal(r.ts, Date.UTC(2003, 9, 11, 22, 14, 15, 3))
     t.same(r.headers, {
-      facility: '20',
-      severity: '5',
+      Facility: '20',
+      Severity: '5',
       'syslog.format': 'rfc5424',
-      hostname: 'mymachine.example.com',
+      host: 'mymachine.example.com',
       appname: 'evntslog',
       msgid: 'ID47',
       sd: '[exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"]',
@@ -33,18 +33,18 @@ t.test('RFC 5424', async (t) => {
 
   t.test('the RFC examples without SD, with a negative offset and microseconds', async (t) => {
     const a = parse("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \u{feff}'su root' failed for lonvick on /dev/pts/8")
-    t.equal(a.headers.facility, '4')
-    t.equal(a.headers.severity, '2')
+    t.equal(a.headers.Facility, '4')
+    t.equal(a.headers.Severity, '2')
     t.equal(a.headers.appname, 'su')
     t.notOk('sd' in a.headers)
     t.equal(body(a), "'su root' failed for lonvick on /dev/pts/8")
 
     const b = parse("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.")
     t.equal(b.ts, Date.UTC(2003, 7, 24, 12, 14, 15, 0))
-    t.equal(b.headers.hostname, '192.0.2.1')
+    t.equal(b.headers.host, '192.0.2.1')
     t.equal(b.headers.procid, '8710')
     t.notOk('msgid' in b.headers)
-    t.notOk('syslog.status' in b.headers)
+    t.notOk('flume.syslog.status' in b.headers)
     t.equal(body(b), "%% It's time to make the do-nuts.")
   })
 
@@ -54,7 +54,7 @@ t.test('RFC 5424', async (t) => {
     t.equal(r.headers['sd.exampleSDID@32473.iut'], '3')
     t.equal(r.headers['sd.examplePriority@32473.class'], 'high')
     t.equal(r.body.length, 0)
-    t.notOk('syslog.status' in r.headers)
+    t.notOk('flume.syslog.status' in r.headers)
   })
 
   t.test('SD escapes: \\" \\\\ \\] are escapes, any other backslash is literal', async (t) => {
@@ -79,15 +79,15 @@ t.test('RFC 5424', async (t) => {
   t.test('NILVALUEs everywhere', async (t) => {
     const r = parse('<13>1 - - - - - -')
     t.equal(r.ts, receivedAt)
-    t.same(r.headers, { facility: '1', severity: '5', 'syslog.format': 'rfc5424', 'syslog.status': 'incomplete' })
+    t.same(r.headers, { Facility: '1', Severity: '5', 'syslog.format': 'rfc5424', 'flume.syslog.status': 'Incomplete' })
     t.equal(r.body.length, 0)
     const s = parse('<13>1 - - tsftest - - - bare')
     t.equal(s.headers.appname, 'tsftest')
-    t.equal(s.headers['syslog.status'], 'incomplete')
+    t.equal(s.headers['flume.syslog.status'], 'Incomplete')
     t.equal(body(s), 'bare')
     const u = parse('<13>1 2024-01-01T00:00:00Z - - - -')
     t.equal(u.ts, Date.UTC(2024, 0, 1))
-    t.notOk('syslog.status' in u.headers, 'a message ending after MSGID is fine')
+    t.notOk('flume.syslog.status' in u.headers, 'a message ending after MSGID is fine')
   })
 
   t.test('timestamps: zones, fractions, exact to the ms', async (t) => {
@@ -104,8 +104,8 @@ t.test('RFC 5424', async (t) => {
       '2024-01-01T00:00:00.Z', '2024-01-01T00:00:00+5:00', '2024-01-01T00:00:00Zjunk', 'yesterday', '2024']) {
       const r = parse(`<13>1 ${bad} h a - - - m`)
       t.equal(r.ts, receivedAt, bad)
-      t.equal(r.headers['syslog.status'], 'incomplete', bad)
-      t.equal(r.headers.hostname, 'h', `${bad}: the other fields still parse`)
+      t.equal(r.headers['flume.syslog.status'], 'Incomplete', bad)
+      t.equal(r.headers.host, 'h', `${bad}: the other fields still parse`)
       t.equal(body(r), 'm')
     }
     t.equal(parseRfc3339(Buffer.from('x1999-12-31T23:59:59Zx'), 1, 21), Date.UTC(1999, 11, 31, 23, 59, 59))
@@ -115,7 +115,7 @@ t.test('RFC 5424', async (t) => {
     const tail = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0x20, 0x0a, 0x41])
     const r = parse(Buffer.concat([Buffer.from('<13>1 2024-01-01T00:00:00Z h a - - - '), tail]))
     t.ok(r.body.equals(tail))
-    t.notOk('syslog.status' in r.headers)
+    t.notOk('flume.syslog.status' in r.headers)
   })
 
   t.test('one trailing LF or CRLF is transport and goes', async (t) => {
@@ -141,7 +141,7 @@ t.test('RFC 5424', async (t) => {
       '<13>1 2024-01-01T00:00:00Z h a p m -x',
     ]) {
       const r = parse(m)
-      t.same(r.headers, { 'syslog.status': 'invalid' }, m)
+      t.same(r.headers, { 'flume.syslog.status': 'Invalid' }, m)
       t.equal(body(r), m)
       t.equal(r.ts, receivedAt)
     }
@@ -154,7 +154,7 @@ t.test('RFC 3164', async (t) => {
   t.test('the RFC example', async (t) => {
     const r = parse("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8")
     t.equal(r.ts, local(2024, 9, 11, 22, 14, 15))
-    t.same(r.headers, { facility: '4', severity: '2', 'syslog.format': 'rfc3164', hostname: 'mymachine', appname: 'su' })
+    t.same(r.headers, { Facility: '4', Severity: '2', 'syslog.format': 'rfc3164', host: 'mymachine', appname: 'su' })
     t.equal(body(r), "'su root' failed for lonvick on /dev/pts/8")
   })
 
@@ -162,28 +162,28 @@ t.test('RFC 3164', async (t) => {
     for (const m of ['<13>Nov  5 03:04:05 host app[123]: msg', '<13>Nov 05 03:04:05 host app[123]: msg', '<13>Nov 5 03:04:05 host app[123]: msg']) {
       const r = parse(m)
       t.equal(r.ts, local(2023, 10, 5, 3, 4, 5), `${m}: more than a day after receivedAt, so last year`)
-      t.equal(r.headers.hostname, 'host')
+      t.equal(r.headers.host, 'host')
       t.equal(r.headers.appname, 'app')
       t.equal(r.headers.procid, '123')
       t.equal(body(r), 'msg')
-      t.notOk('syslog.status' in r.headers)
+      t.notOk('flume.syslog.status' in r.headers)
     }
   })
 
   t.test('without a hostname (local /dev/log style)', async (t) => {
     const a = parse('<13>Oct 22 00:16:03 tsftest[42]: hi there')
-    t.notOk('hostname' in a.headers)
+    t.notOk('host' in a.headers)
     t.equal(a.headers.appname, 'tsftest')
     t.equal(a.headers.procid, '42')
     t.equal(body(a), 'hi there')
     const b = parse('<13>Oct 22 00:16:03 postfix/smtpd: x')
-    t.notOk('hostname' in b.headers)
+    t.notOk('host' in b.headers)
     t.equal(b.headers.appname, 'postfix/smtpd')
   })
 
   t.test('tag[pid] without a colon (rsyslog traditional forward of an RFC 5424 message)', async (t) => {
     const r = parse('<13>Nov 22 00:20:42 vm tsftest[12488] hello relay')
-    t.equal(r.headers.hostname, 'vm')
+    t.equal(r.headers.host, 'vm')
     t.equal(r.headers.appname, 'tsftest')
     t.equal(r.headers.procid, '12488')
     t.equal(body(r), 'hello relay')
@@ -197,21 +197,21 @@ t.test('RFC 3164', async (t) => {
 
   t.test('no tag: the rest is the body', async (t) => {
     const r = parse('<13>Oct 22 00:16:03 host message text: here')
-    t.equal(r.headers.hostname, 'host')
+    t.equal(r.headers.host, 'host')
     t.notOk('appname' in r.headers)
     t.equal(body(r), 'message text: here')
     const e = parse('<13>Oct 22 00:16:03 host app:')
     t.equal(e.headers.appname, 'app')
     t.equal(e.body.length, 0)
     const h = parse('<13>Oct 22 00:16:03 host')
-    t.equal(h.headers.hostname, 'host')
+    t.equal(h.headers.host, 'host')
     t.equal(h.body.length, 0)
   })
 
   t.test('ISO timestamps (rsyslog forward formats) and fractions', async (t) => {
     const r = parse('<13>2026-11-22T00:16:03.530607+01:00 vm tsftest: hi')
     t.equal(r.ts, Date.UTC(2026, 10, 21, 23, 16, 3, 530))
-    t.equal(r.headers.hostname, 'vm')
+    t.equal(r.headers.host, 'vm')
     t.equal(r.headers.appname, 'tsftest')
     t.equal(r.headers['syslog.format'], 'rfc3164')
     t.equal(body(r), 'hi')
@@ -229,23 +229,23 @@ t.test('RFC 3164', async (t) => {
     t.equal(parse('<13>Feb 29 10:00:00 h a: m', { receivedAt: march }).ts, local(2024, 1, 29, 10, 0, 0), 'Feb 29 from a common year')
     t.equal(parse('<13>Dec 31 23:59:50 h a: m', { receivedAt: newYear, defaultYear: 2031 }).ts, local(2031, 11, 31, 23, 59, 50))
     const r = parse('<13>Feb 29 10:00:00 h a: m', { defaultYear: 2023 })
-    t.equal(r.headers['syslog.status'], 'incomplete', 'a date that does not exist in defaultYear')
+    t.equal(r.headers['flume.syslog.status'], 'Incomplete', 'a date that does not exist in defaultYear')
   })
 
   t.test('no or bad timestamp: incomplete, receivedAt, tag still parsed', async (t) => {
     const a = parse('<13>tsftest: hello')
     t.equal(a.ts, receivedAt)
-    t.equal(a.headers['syslog.status'], 'incomplete')
+    t.equal(a.headers['flume.syslog.status'], 'Incomplete')
     t.equal(a.headers.appname, 'tsftest')
-    t.notOk('hostname' in a.headers)
+    t.notOk('host' in a.headers)
     t.equal(body(a), 'hello')
     for (const m of ['<13>just some text', '<13>Foo 22 00:16:03 h a: m', '<13>Oct 32 00:16:03 h a: m', '<13>Oct 22 25:16:03 h a: m',
       '<13>Oct 22 00:16:03x h a: m', '<13>2024-01-01 h a: m', '<13>', '<13>Oct']) {
       const r = parse(m)
       t.equal(r.ts, receivedAt, m)
-      t.equal(r.headers['syslog.status'], 'incomplete', m)
+      t.equal(r.headers['flume.syslog.status'], 'Incomplete', m)
       t.equal(r.headers['syslog.format'], 'rfc3164', m)
-      t.notOk('hostname' in r.headers, m)
+      t.notOk('host' in r.headers, m)
       t.equal(body(r), m.slice(4), `${m}: the body is everything after PRI`)
     }
   })
@@ -253,18 +253,18 @@ t.test('RFC 3164', async (t) => {
   t.test('invalid UTF-8 body, binary host bytes', async (t) => {
     const tail = Buffer.from([0xc0, 0xaf, 0xff, 0x0d, 0x41])
     const r = parse(Buffer.concat([Buffer.from('<13>Oct 22 00:16:03 h\u00e9te app: '), tail]))
-    t.equal(r.headers.hostname, 'h\u00e9te')
+    t.equal(r.headers.host, 'h\u00e9te')
     t.ok(r.body.equals(tail))
   })
 })
 
 t.test('PRI', async (t) => {
-  t.equal(parse('<0>1 - h a - - - m').headers.facility, '0')
-  t.equal(parse('<191>1 - h a - - - m').headers.facility, '23')
-  t.equal(parse('<191>1 - h a - - - m').headers.severity, '7')
-  t.equal(parse('<132>Oct 22 00:16:03 h a: m').headers.facility, '16', 'local0')
-  t.equal(parse('<132>Oct 22 00:16:03 h a: m').headers.severity, '4', 'warning')
-  t.equal(parse('<013>1 - h a - - - m').headers.severity, '5', 'leading zeros tolerated')
+  t.equal(parse('<0>1 - h a - - - m').headers.Facility, '0')
+  t.equal(parse('<191>1 - h a - - - m').headers.Facility, '23')
+  t.equal(parse('<191>1 - h a - - - m').headers.Severity, '7')
+  t.equal(parse('<132>Oct 22 00:16:03 h a: m').headers.Facility, '16', 'local0')
+  t.equal(parse('<132>Oct 22 00:16:03 h a: m').headers.Severity, '4', 'warning')
+  t.equal(parse('<013>1 - h a - - - m').headers.Severity, '5', 'leading zeros tolerated')
 })
 
 t.test('garbage is invalid and kept whole', async (t) => {
@@ -282,14 +282,14 @@ t.test('garbage is invalid and kept whole', async (t) => {
   let invalid = 0
   for (const m of cases) {
     const r = parseSyslog(m, { receivedAt })
-    if (r.headers['syslog.status'] === 'invalid') {
+    if (r.headers['flume.syslog.status'] === 'Invalid') {
       invalid++
       if (!r.body.equals(stripEol(m))) t.fail(`invalid message not kept whole: ${m.toString('hex')}`)
     }
     if (!Buffer.isBuffer(r.body) || typeof r.ts !== 'number') t.fail(`bad record for ${m.toString('hex')}`)
   }
   t.ok(invalid >= 11, 'the hand-written cases are all invalid')
-  for (const m of cases.slice(0, 11)) t.equal(parseSyslog(m, { receivedAt }).headers['syslog.status'], 'invalid', JSON.stringify(m.toString('latin1')))
+  for (const m of cases.slice(0, 11)) t.equal(parseSyslog(m, { receivedAt }).headers['flume.syslog.status'], 'Invalid', JSON.stringify(m.toString('latin1')))
 })
 
 t.test('no super-linear blowup on hostile input', async (t) => {

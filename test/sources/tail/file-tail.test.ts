@@ -3,6 +3,7 @@
 import t from 'tap'
 import { openSync, closeSync, writeFileSync } from 'node:fs'
 import { encodeEnvelope, sourceEventHead } from '../../../src/core/event.js'
+import { headStrings } from '../../../src/core/head-block.js'
 import { FileTail, type ReadConfig } from '../../../src/sources/tail/file-tail.js'
 import type { FileEntry } from '../../../src/sources/tail/checkpoint-store.js'
 
@@ -32,10 +33,10 @@ const readAll = (path: string, chunk: number, cfg = config): string[] => {
   const heads: string[] = []
   const buf = Buffer.alloc(chunk)
   for (let i = 0; i < 100_000; i++) {
-    for (const g of tail.read(buf, chunk)) heads.push(...(g.heads as string[]))
+    for (const g of tail.read(buf, chunk)) heads.push(...headStrings(g.heads))
     if (tail.atEof) break
   }
-  for (const g of tail.flush(true)) heads.push(...(g.heads as string[]))
+  for (const g of tail.flush(true)) heads.push(...headStrings(g.heads))
   closeSync(fd)
   return heads
 }
@@ -75,4 +76,21 @@ t.test('a block of 5,000 short lines is written in groups with their own checkpo
   t.same(groups.map((g) => g.seq), [1024, 2048, 3072, 4096, 5000])
   t.equal(groups[0]!.pos, s.indexOf('l1024\n'), 'each group checkpoints just past its last line')
   t.equal(groups.at(-1)!.pos, s.length)
+})
+
+t.test('plain ASCII lines take the byte block path and make exactly the per-line heads', async (t) => {
+  const dir = t.testdir()
+  let s = ''
+  for (let i = 0; i < 3000; i++) s += i % 7 === 0 ? `GET /item/${i} 200 ${'x'.repeat(i % 60)}\n` : i % 11 === 0 ? '\n' : `line ${i} ~!@#$%^&*()_+{}[]|:;'<>,.?/\n`
+  writeFileSync(`${dir}/a.log`, s)
+  const content = Buffer.from(s)
+  const want = withoutTs(expected(content, `${dir}/a.log`, 0))
+  const fd = openSync(`${dir}/a.log`, 'r')
+  const tail = new FileTail(fd, entry(`${dir}/a.log`), `${dir}/a.log`, { ...config, maxLine: 1000 })
+  const groups = tail.read(Buffer.alloc(1 << 20), 1 << 20, 65536)
+  closeSync(fd)
+  t.ok(groups.some((g) => !Array.isArray(g.heads)), 'rendered as byte blocks')
+  t.same(withoutTs(groups.flatMap((g) => headStrings(g.heads))), want)
+  t.equal(groups.at(-1)!.pos, content.length)
+  t.equal(groups.at(-1)!.seq, 3000)
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Multiline } from '../../../src/sources/tail/multiline.js'
-import { CONT, WHOLE, type PieceKind } from '../../../src/sources/tail/line-framer.js'
+import { CONT, WHOLE, type PieceKind } from '../../../src/core/lines.js'
 
 const run = (lines: [string, PieceKind?][], max = 1000): [string, number][] => {
   const m = new Multiline(/^\d/, max)

@@ -109,14 +109,29 @@ t.test('the state: one lock per state dir, an agent id kept across runs, no tmp 
 })
 
 t.test('without --state, each distinct set of paths gets its own state under $XDG_STATE_HOME/tsf', async (t) => {
-  const dir = t.testdir({ 'a.log': 'x\n', 'b.log': 'y\n' })
+  const dir = t.testdir({ 'a.log': 'x\n', 'b.log': 'y\n', 'c.log': 'z\n' })
   const env = `XDG_STATE_HOME=${dir}/xdg`
   t.equal(run(`${env} ${tsf} tail a.log > o1`, dir).code, 0)
   t.equal(run(`${env} ${tsf} tail a.log > o2`, dir).code, 0)
-  t.equal(run(`${env} ${tsf} tail b.log a.log > o3`, dir).code, 0)
+  t.equal(run(`${env} ${tsf} tail c.log > o3`, dir).code, 0)
   t.equal(events(`${dir}/o1`).length, 1)
   t.equal(events(`${dir}/o2`).length, 0, 'the same paths find their checkpoints')
-  t.equal(events(`${dir}/o3`).length, 2, 'another set of paths is another state')
+  t.equal(events(`${dir}/o3`).length, 1, 'another set of paths is another state')
+})
+
+// Changing the list of paths used to read every file again as new streams (duplicates no sink
+// can remove): a file checkpointed under another default state makes tail refuse, saying which.
+t.test('without --state, a changed path list with an already-read file refuses with the --state to pass', async (t) => {
+  const dir = t.testdir({ 'a.log': 'x\n', 'b.log': 'y\n' })
+  const env = `XDG_STATE_HOME=${dir}/xdg`
+  t.equal(run(`${env} ${tsf} tail a.log > o1`, dir).code, 0)
+  const r = run(`${env} ${tsf} tail b.log a.log > o2`, dir)
+  t.equal(r.code, 2)
+  const m = /^tsf tail: error: .*\/a\.log was read before by a tail of other paths \(its checkpoints are in (\S+)\): pass --state \1 to continue from them, or --state with a new directory to read it again as new streams\n$/.exec(r.stderr)
+  t.ok(m, r.stderr)
+  t.equal(events(`${dir}/o2`).length, 0, 'nothing read twice')
+  t.equal(run(`${env} ${tsf} tail b.log a.log --state ${m![1]} > o3`, dir).code, 0)
+  t.same(events(`${dir}/o3`).map((e) => e.body), ['y'], 'with that --state only the new file is read')
 })
 
 // Run tail with stdout read by a non-tsf command (nothing checkpointed within the grace period),

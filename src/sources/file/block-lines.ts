@@ -26,3 +26,13 @@ export const blockLines = (region: Buffer, maxLine: number): Block | undefined =
   }
   return { lines, escaped: lines.map((l) => JSON.stringify(l).slice(1, -1)) }
 }
+
+// A region of complete lines (each with its newline) through blockLines: calls `emit` and returns
+// the region's length, or returns 0 when the careful path must take it.
+export const blockRegion = (region: Buffer, maxLine: number, emit: (lines: string[], escaped: string[]) => void): number => {
+  if (region.length < 2) return 0
+  const block = blockLines(region.subarray(0, region.length - 1), maxLine)
+  if (!block) return 0
+  emit(block.lines, block.escaped)
+  return region.length
+}

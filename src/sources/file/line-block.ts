@@ -1,0 +1,114 @@
+import { isUtf8 } from 'node:buffer'
+import { writeDigits, type HeadBlock } from '../../core/head-block.js'
+
+// The fast path of tail: complete lines of valid UTF-8 become events by copying their bytes into
+// the output, escaping on the way the few bytes JSON wants escaped (quote, backslash, control
+// characters). For valid UTF-8 that is exactly what JSON.stringify does to the decoded text, so
+// the heads are exactly sourceEventHead()'s (a test holds them to it):
+// {"body":"<line>","ts":T<envelope>,"src":"S","seq":N,"pos":P
+// One pass over the bytes does it; no string, Buffer or object per line.
+
+const OPEN = Buffer.from('{"body":"')
+const POS = Buffer.from(',"pos":')
+const HEX = Buffer.from('0123456789abcdef')
+
+// bytes copied as they are: all but quote, backslash and control characters
+const PLAIN = new Uint8Array(256).fill(1)
+PLAIN.fill(0, 0, 0x20)
+PLAIN[0x22] = 0
+PLAIN[0x5c] = 0
+
+// JSON.stringify's short escapes; other control characters become \u00XX
+const SHORT = new Uint8Array(0x60)
+SHORT[0x08] = 0x62 // \b
+SHORT[0x09] = 0x74 // \t
+SHORT[0x0a] = 0x6e // \n
+SHORT[0x0c] = 0x66 // \f
+SHORT[0x0d] = 0x72 // \r
+SHORT[0x22] = 0x22 // \"
+SHORT[0x5c] = 0x5c // \\
+
+export class LineBlock implements HeadBlock {
+  private constructor(
+    // the lines (shared by the blocks of one region)
+    private readonly bytes: Buffer,
+    // where the first line starts in bytes
+    private readonly first: number,
+    // offset of each line's newline in bytes
+    private readonly ends: Int32Array,
+    readonly length: number,
+    // ","ts":...,"src":"S","seq": — the same for every event of the block
+    private readonly middle: Buffer,
+    private readonly seq0: number,
+    // file offset of bytes[0]
+    private readonly pos0: number,
+  ) {}
+
+  // The lines of `region` (complete lines, each ending with its newline, the first at file offset
+  // pos0, numbered from seq0+1) as blocks of at most `group` events, when the region is valid
+  // UTF-8 and no line is over maxLine bytes; undefined otherwise (the careful path takes the
+  // region). `middle` is ","ts":T<envelope>,"src":"S","seq":.
+  static split(region: Buffer, group: number, maxLine: number, middle: Buffer, seq0: number, pos0: number): LineBlock[] | undefined {
+    if (!isUtf8(region)) return undefined
+    // no copy: the blocks point into the caller's read buffer, and are written before it reads again
+    const bytes = region
+    const blocks: LineBlock[] = []
+    let from = 0
+    let seq = seq0
+    while (from < bytes.length) {
+      const first = from
+      const ends = new Int32Array(Math.min(group, bytes.length - from))
+      let n = 0
+      while (n < ends.length && from < bytes.length) {
+        const nl = bytes.indexOf(10, from)
+        if (nl - from > maxLine) return undefined
+        ends[n++] = nl
+        from = nl + 1
+      }
+      blocks.push(new LineBlock(bytes, first, ends.subarray(0, n), n, middle, seq, pos0))
+      seq += n
+    }
+    return blocks
+  }
+
+  // the file offset just past the last line
+  get end(): number {
+    return this.pos0 + this.ends[this.length - 1]! + 1
+  }
+
+  size(i: number): number {
+    const start = i === 0 ? this.first : this.ends[i - 1]! + 1
+    // every byte escaped as \u00XX at worst
+    return OPEN.length + 6 * (this.ends[i]! - start) + this.middle.length + POS.length + 32
+  }
+
+  render(i: number, buf: Buffer, at: number): number {
+    const src = this.bytes
+    const end = this.ends[i]!
+    buf.set(OPEN, at)
+    at += OPEN.length
+    for (let s = i === 0 ? this.first : this.ends[i - 1]! + 1; s < end; s++) {
+      const c = src[s]!
+      if (PLAIN[c] === 1) {
+        buf[at++] = c
+        continue
+      }
+      buf[at++] = 0x5c
+      const short = SHORT[c]!
+      if (short) buf[at++] = short
+      else {
+        buf[at++] = 0x75 // u00XX
+        buf[at++] = 0x30
+        buf[at++] = 0x30
+        buf[at++] = HEX[c >> 4]!
+        buf[at++] = HEX[c & 15]!
+      }
+    }
+    buf.set(this.middle, at)
+    at += this.middle.length
+    at = writeDigits(buf, at, this.seq0 + i + 1)
+    buf.set(POS, at)
+    at += POS.length
+    return writeDigits(buf, at, this.pos0 + end + 1)
+  }
+}

@@ -1,0 +1,164 @@
+import type { Duplex } from 'node:stream'
+import type { Counters } from '../../core/metrics.js'
+import { warn } from '../../core/log.js'
+import { AvroError, AvroReader } from '../../flume-avro/avro.js'
+import { decodeHandshakeRequest, encodeHandshakeResponse, HandshakeMatch, serverMatch } from '../../flume-avro/handshake.js'
+import { errorAnswer, FlumeStatus, statusAnswer } from '../../flume-avro/messages.js'
+import { FrameError, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../flume-avro/netty-frames.js'
+import type { EventSink } from '../tcp/event-sink.js'
+import { decodeEvents } from './events.js'
+
+export interface FlumeSessionOptions {
+  maxBatchBytes: number
+  readTimeout: number
+}
+
+const OK = statusAnswer(FlumeStatus.ok)
+const FAILED = statusAnswer(FlumeStatus.failed)
+
+// One Flume avro sink connected to us, answered as Flume's AvroSource answers it: the handshake on
+// the first call, then append/appendBatch answered OK once stdout acked the events (the same promise
+// as Flume's channel commit) or FAILED when we cannot take them (shutting down), which makes the
+// Flume sink keep them and retry. Calls of a connection are handled one at a time, in order.
+export class FlumeSession {
+  private readonly decoder: NettyFrameDecoder
+  private readonly reader = new AvroReader()
+  private frames: NettyFrame[] = []
+  private handshaken = false
+  private working = false
+  private closed = false
+  private stopped = false
+  private readTimer?: NodeJS.Timeout
+
+  constructor(
+    private readonly link: Duplex,
+    private readonly peer: string,
+    private readonly sink: EventSink,
+    private readonly options: FlumeSessionOptions,
+    private readonly counters: Counters,
+    private readonly knownHashes: Set<string>,
+  ) {
+    this.decoder = new NettyFrameDecoder(options.maxBatchBytes)
+    link.on('data', (chunk: Buffer) => this.onData(chunk))
+    link.on('error', (e: Error) => this.fail(e.message.split('\n')[0]!, /not a deflate stream|SSL|TLS|certificate/i.test(e.message)))
+    link.on('close', () => this.close())
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return
+    try {
+      this.decoder.push(chunk, (f) => this.frames.push(f))
+    } catch (e) {
+      return this.fail(e instanceof FrameError ? `${e.message} (not a Flume avro sink, or compression-type/ssl set differently on the two ends?)` : String(e))
+    }
+    if (this.decoder.partial) this.armReadTimer()
+    else this.disarmReadTimer()
+    if (!this.working && this.frames.length) void this.work()
+  }
+
+  private armReadTimer(): void {
+    if (this.readTimer) return
+    this.readTimer = setTimeout(() => this.fail(`sent no whole frame within ${this.options.readTimeout} ms (a trickling or stuck sender)`), this.options.readTimeout)
+  }
+
+  private disarmReadTimer(): void {
+    if (this.readTimer) clearTimeout(this.readTimer)
+    this.readTimer = undefined
+  }
+
+  private async work(): Promise<void> {
+    this.working = true
+    this.link.pause()
+    try {
+      while (this.frames.length && !this.closed) {
+        const frame = this.frames.shift()!
+        try {
+          await this.call(frame)
+        } catch (e) {
+          if (!(e instanceof AvroError)) throw e
+          // Java's Responder answers an undecodable call with an error; we also close the connection
+          this.answer(frame.serial, [errorAnswer(`org.apache.avro.AvroRuntimeException: ${e.message}`)])
+          return this.fail(`sent a call we cannot decode: ${e.message}`)
+        }
+      }
+    } finally {
+      this.working = false
+      if (!this.closed) this.link.resume() // while stopping, calls are still read and answered FAILED
+    }
+  }
+
+  private async call(frame: NettyFrame): Promise<void> {
+    const r = this.reader.reset(frame.payload)
+    let handshake: Buffer | undefined
+    if (!this.handshaken) {
+      const match = serverMatch(decodeHandshakeRequest(r), this.knownHashes)
+      handshake = encodeHandshakeResponse(match)
+      // NONE: the client resends with its protocol text; Java answers nothing else
+      if (match === HandshakeMatch.none) return this.answer(frame.serial, [handshake])
+      this.handshaken = true
+    }
+    r.skipBytesMap() // call metadata
+    const name = r.string()
+    const batch = name === 'appendBatch'
+    if (name === '') return this.answer(frame.serial, handshake ? [handshake] : [Buffer.alloc(0)]) // a ping
+    if (!batch && name !== 'append') {
+      return this.answer(frame.serial, [...(handshake ? [handshake] : []), errorAnswer(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`)])
+    }
+    const heads = decodeEvents(r, batch, Date.now())
+    const n = heads.length
+    this.counters.add(batch ? 'AppendBatchReceivedCount' : 'AppendReceivedCount')
+    this.counters.add('EventReceivedCount', n)
+    const parts = handshake ? [handshake] : []
+    if (this.stopped) {
+      // shutting down: the Flume sink keeps the events and retries (elsewhere, with failover)
+      return this.answer(frame.serial, [...parts, FAILED])
+    }
+    if (n === 0) return this.answer(frame.serial, [...parts, OK])
+    const serial = frame.serial
+    // the callback may be kept a while after it ran: it must not hold the frame's bytes
+    this.sink.write(heads, () => {
+      this.counters.add('EventAcceptedCount', n)
+      this.counters.add(batch ? 'AppendBatchAcceptedCount' : 'AppendAcceptedCount')
+      this.answer(serial, [...parts, OK])
+    })
+    await this.sink.ready()
+  }
+
+  private answer(serial: number, parts: Buffer[]): void {
+    if (this.closed) return
+    const link = this.link
+    link.cork()
+    for (const b of frameBuffers(serial, parts)) link.write(b)
+    link.uncork()
+  }
+
+  private fail(reason: string, loud = true): void {
+    if (this.closed) return
+    if (loud) {
+      warn(`flume-avro ${this.peer}: ${reason}: closing the connection`)
+      this.counters.add('ConnectionFailedCount')
+    }
+    this.close()
+    // let a last answer go out, but never wait long on a peer that does not read
+    setTimeout(() => this.link.destroy(), 1000).unref()
+    this.link.end()
+  }
+
+  private close(): void {
+    this.closed = true
+    this.disarmReadTimer()
+    this.frames = []
+  }
+
+  // shutdown: calls not yet taken, and later ones, are answered FAILED; acks for what we took still go out
+  stopReading(): void {
+    this.stopped = true
+    if (this.handshaken) for (const f of this.frames) this.answer(f.serial, [FAILED])
+    this.frames = []
+  }
+
+  destroy(): void {
+    this.close()
+    this.link.destroy()
+  }
+}

@@ -1,0 +1,79 @@
+import t from 'tap'
+import { Readable } from 'node:stream'
+import { writeFileSync } from 'node:fs'
+import { EventInput } from '../../../src/core/link/reader.js'
+import { fixture, lines, sh, tmpdir, tsf } from '../../fixtures/procs.js'
+import { fuzz, mutations } from '../../fixtures/fuzz.js'
+
+const R = fixture('link-reader.mjs')
+const cursor = 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.'
+
+// Feeds chunks to an EventInput over a stream, marks every batch done, and returns the heads.
+const readAll = async (chunks: Buffer[], maxLine = 1024 * 1024): Promise<{ heads: string[]; input: EventInput }> => {
+  // one read per chunk, as a pipe delivers them
+  const stream = Readable.from(chunks)
+  const input = new EventInput({ stream, maxLine })
+  const heads: string[] = []
+  const reading = (async () => {
+    for await (const batch of input.batches()) {
+      for (const h of batch.heads) heads.push(h.toString())
+      input.done(batch)
+    }
+  })()
+  await reading
+  input.close()
+  return { heads, input }
+}
+
+t.test('a chunk inside one long line holds back no ack: every batch read gets done', async (t) => {
+  const long = Buffer.alloc(3 * 1024 * 1024, 0x78)
+  const chunks: Buffer[] = [Buffer.from('first\n')]
+  for (let at = 0; at < long.length; at += 65536) chunks.push(long.subarray(at, at + 65536))
+  chunks.push(Buffer.from('\nafter\n'))
+  const { heads, input } = await readAll(chunks, 4 * 1024 * 1024)
+  t.equal(heads.length, 3)
+  t.equal(JSON.parse(heads[1] + '}').body.length, long.length, 'the long line whole')
+  t.equal(input.pending, 0, 'no batch left in flight (the acks after the long line go out)')
+})
+
+t.test('tsf tail | tsf reader: a 3 MiB line between the two does not stop the acks after it', async (t) => {
+  const dir = tmpdir(t)
+  let text = ''
+  for (let i = 0; i < 100; i++) text += `before ${i}\n`
+  text += 'x'.repeat(3 * 1024 * 1024) + '\n'
+  for (let i = 0; i < 100; i++) text += `after ${i}\n`
+  writeFileSync(`${dir}/app.log`, text)
+  const r = await sh(t, `${tsf} tail --state st --shutdown-timeout 5s --max-line 4M app.log | ${R} out`, { cwd: dir }).done
+  t.equal(r.code, 0, r.stderr)
+  t.notMatch(r.stderr, /not acked|went away/)
+  t.equal(lines(`${dir}/out`).length, 201)
+})
+
+// Every head a reader hands on closes into valid JSON: an object with a string body.
+const validHead = (head: string): boolean => {
+  const event = JSON.parse(head + '}')
+  return event !== null && typeof event === 'object' && !Array.isArray(event) && typeof event.body === 'string'
+}
+
+t.test('hostile lines: every head the reader hands on is a valid event, nothing dropped', async (t) => {
+  const deep = `{"ts":1,"body":"x","_ack":"${cursor}1","d":${'['.repeat(20000)}${']'.repeat(20000)}}`
+  const samples = ['{}', '{,}', `{,"_ack":"${cursor}1"}`, `{"body":,"_ack":"${cursor}2"}`, `{"body":"a","_ack":"${cursor}3","_ack":"${cursor}4"}`, deep]
+  const { heads } = await readAll(samples.map((s) => Buffer.from(s + '\n')))
+  t.equal(heads.length, samples.length, 'one event per line')
+  for (const h of heads) t.ok(validHead(h), h.slice(0, 80))
+  t.notMatch(heads.join('\n'), /"_ack"/, 'no cursor survives as a field')
+})
+
+const valid = `{"body":"GET /x 200","ts":1700000000000,"host":"h","headers":{"file":"/a.log"},"src":"s.1","seq":7,"pos":99,"_ack":"${cursor}7"}`
+
+fuzz(t, 'reader: random and damaged event lines always become valid events', { cases: 400 }, async (rng) => {
+  const chunks: Buffer[] = []
+  const count = rng.int(1, 8)
+  for (let i = 0; i < count; i++) {
+    const line = rng.pick([rng.bytes(rng.int(0, 200)), ...mutations(rng, valid)])
+    chunks.push(Buffer.concat([line, Buffer.from('\n')]))
+  }
+  const { heads, input } = await readAll([Buffer.concat(chunks)], 1024)
+  for (const h of heads) if (!validHead(h)) throw new Error(`invalid head: ${JSON.stringify(h)}`)
+  if (input.pending !== 0) throw new Error('a batch stayed in flight')
+})

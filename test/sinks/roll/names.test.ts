@@ -1,0 +1,56 @@
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { LocalStorage } from '../../../src/sinks/roll/local-storage.js'
+import { RangeSet } from '../../../src/sinks/roll/ranges.js'
+import { RollState } from '../../../src/sinks/roll/state.js'
+import { finalFiles, finalLines, listFiles, root as repo, sh, tsf, until } from './fixtures/procs.js'
+
+// What an operator coming from Flume sees: files being written are visible with an in-progress
+// suffix, names separate the prefix from the counter, files roll every 30 s by default, and an
+// output root left by an earlier version (hidden .inprogress files) is finished without loss or
+// duplicates.
+const roll = `TZ=UTC ${tsf} roll`
+
+t.test('a file being written is visible as NAME.tmp and renamed when it rolls', async (t) => {
+  const dir = t.testdir()
+  const out = join(dir, 'out')
+  const run = sh(t, `(printf 'one\\n'; while [ ! -e '${dir}/go' ]; do sleep 0.05; done) | ${roll} '${out}/%Y' --prefix 'app' --use-local-time`)
+  await until(() => listFiles(out).some((f) => f.endsWith('.log.tmp')), 20_000, 'a file in progress', run.stderr)
+  const writing = listFiles(out)
+  t.equal(writing.length, 1)
+  t.match(writing[0]!, /^\d{4}\/app-\d{13}-1\.log\.tmp$/, 'visible (no leading dot), the prefix separated from the counter')
+  t.equal(readFileSync(join(out, writing[0]!), 'utf8'), 'one\n', 'what is committed is readable while it is written')
+  writeFileSync(join(dir, 'go'), '')
+  t.equal((await run.done).code, 0, run.stderr())
+  t.same(listFiles(out), [writing[0]!.slice(0, -'.tmp'.length)], 'renamed on roll')
+})
+
+t.test('roll every 30 s by default, as Flume file_roll does', async (t) => {
+  const help = execFileSync('node', [join(repo, 'bin/tsf.js'), 'roll', '--help'], { encoding: 'utf8' })
+  t.match(help.replace(/\s+/g, ' '), /--interval <duration> [^-]*\(default: 30s\)/)
+})
+
+t.test('an output root left by an earlier version (hidden .NAME.inprogress) is finished: nothing lost, nothing twice', async (t) => {
+  const dir = t.testdir()
+  // the state and files exactly as the earlier layout left them after a kill -9
+  const storage = new LocalStorage(dir)
+  const state = new RollState(storage, 86_400_000)
+  await state.load()
+  const legacy = '2024-01-10/.events-1704888000000-1.log.inprogress'
+  await state.opening(legacy, '2024-01-10/events-1704888000000-1', '.log')
+  await storage.create(legacy).then((f) => f.close())
+  writeFileSync(join(dir, legacy), 'a 1\na 2\n')
+  await state.commitBatch(new Map([[legacy, 8]]), new Map([['a', new RangeSet([[1, 2]])]]))
+  writeFileSync(join(dir, legacy), 'a 1\na 2\na 3\n') // a 3: written, never committed
+  await state.close()
+  // the upstream re-sends what was not acked (a 2 once more, a 3), then new events
+  const input = [2, 3, 4].map((seq) => JSON.stringify({ body: `a ${seq}`, ts: Date.UTC(2024, 0, 10, 12), src: 'a', seq })).join('\n') + '\n'
+  const run = sh(t, `${roll} '${dir}/%Y-%m-%d'`, input)
+  t.equal((await run.done).code, 0, run.stderr())
+  t.same(finalLines(dir).sort(), ['a 1', 'a 2', 'a 3', 'a 4'], 'each line once')
+  const files = finalFiles(dir)
+  t.ok(files.includes('2024-01-10/events-1704888000000-1.log'), 'the old file published under its final name')
+  t.ok(files.every((f) => !f.split('/').pop()!.startsWith('.')), files.join(' '))
+})

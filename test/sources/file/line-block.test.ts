@@ -1,0 +1,49 @@
+import t from 'tap'
+import { sourceEventHead } from '../../../src/core/event.js'
+import { headStrings } from '../../../src/core/head-block.js'
+import { LineBlock } from '../../../src/sources/file/line-block.js'
+import { fuzz, mutations } from '../../fixtures/fuzz.js'
+
+const envelope = ',"host":"h","headers":{"file":"/var/log/ä.log"}'
+const middle = Buffer.from(`","ts":5${envelope},"src":"s.1","seq":`)
+
+// What the per-line path makes of each complete line of region.
+const perLine = (region: Buffer, seq0: number, pos0: number): string[] => {
+  const out: string[] = []
+  let start = 0
+  let seq = seq0
+  while (start < region.length) {
+    const nl = region.indexOf(10, start)
+    out.push(sourceEventHead(region.subarray(start, nl), { ts: 5, src: 's.1', seq: ++seq, pos: pos0 + nl + 1 }, envelope))
+    start = nl + 1
+  }
+  return out
+}
+
+t.test('blocks of at most `group` events, numbered and placed like the per-line path', async (t) => {
+  const region = Buffer.from('a\n"q"\n\n\tb\\c\n✓ ü\n')
+  const blocks = LineBlock.split(region, 2, 100, middle, 10, 1000)!
+  t.same(blocks.map((b) => b.length), [2, 2, 1])
+  t.same(blocks.map((b) => b.end), [1000 + 6, 1000 + 12, 1000 + region.length])
+  t.same(blocks.flatMap((b) => headStrings(b)), perLine(region, 10, 1000))
+})
+
+t.test('invalid UTF-8 or a line over maxLine: no blocks (the careful path takes the region)', async (t) => {
+  t.equal(LineBlock.split(Buffer.from([0x61, 0xff, 0x0a]), 10, 100, middle, 0, 0), undefined)
+  t.equal(LineBlock.split(Buffer.from('short\nmuch too long\n'), 10, 5, middle, 0, 0), undefined)
+})
+
+fuzz(t, 'LineBlock renders exactly what sourceEventHead makes of each line', { cases: 1500 }, (rng) => {
+  const lines: Buffer[] = []
+  for (let i = rng.int(1, 6); i > 0; i--) {
+    const line = rng.pick([rng.bytes(rng.int(0, 40)), ...mutations(rng, 'GET /é "q" \\ 200\t✓ \u0001 \u007f')])
+    lines.push(Buffer.from(line.toString('latin1').replaceAll('\n', ' '), 'latin1'))
+  }
+  const region = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+  const blocks = LineBlock.split(region, rng.int(1, 4), 1000, middle, 7, 3)
+  if (!blocks) return // not valid UTF-8: the per-line path takes it
+  const got = blocks.flatMap((b) => headStrings(b))
+  const want = perLine(region, 7, 3)
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`differ: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`)
+  for (const h of got) JSON.parse(h + '}')
+})
