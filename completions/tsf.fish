@@ -112,7 +112,7 @@ complete -c tsf -n '__fish_seen_subcommand_from ship' -l in-flight -r -F -d 'bat
 complete -c tsf -n '__fish_seen_subcommand_from ship' -l max-penalty -r -F -d 'longest back-off of a failed destination'
 complete -c tsf -n '__fish_seen_subcommand_from ship' -l connect-timeout -r -F -d 'connect and handshake deadline'
 complete -c tsf -n '__fish_seen_subcommand_from ship' -l ack-timeout -r -F -d 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)'
-complete -c tsf -n '__fish_seen_subcommand_from ship' -l compress -r -F -d 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source'
+complete -c tsf -n '__fish_seen_subcommand_from ship' -l compress -r -F -d 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source; kafka://: gzip or snappy (record batches)'
 complete -c tsf -n '__fish_seen_subcommand_from ship' -l tls-ca -r -F -d 'CA certificates to verify tls:// collectors (default: the system ones)'
 complete -c tsf -n '__fish_seen_subcommand_from ship' -l tls-cert -r -F -d 'client certificate for collectors that require one'
 complete -c tsf -n '__fish_seen_subcommand_from ship' -l tls-key -r -F -d 'private key of --tls-cert'
