@@ -61,11 +61,17 @@ Examples:
 Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
   for (const make of factories) program.addCommand(make())
   program.exitOverride()
-  const output = { writeOut: writeHelp, writeErr: (s: string) => process.stderr.write(s) }
-  program.configureOutput(output)
+  const output = (name: string) => ({
+    writeOut: writeHelp,
+    writeErr: (s: string) => process.stderr.write(s),
+    // a usage error is one line naming its stage (`tsf ship: error: unknown option ...`): in a
+    // pipeline of tsf commands a bare "error: ..." does not say which one refused its options
+    outputError: (s: string, write: (s: string) => void) => write(`${name}: ${s.trimEnd().replace(/\n+/g, ' ')} (see ${name} --help)\n`),
+  })
+  program.configureOutput(output('tsf'))
   for (const cmd of program.commands) {
     cmd.exitOverride()
-    cmd.configureOutput(output)
+    cmd.configureOutput(output(`tsf ${cmd.name()}`))
     cmd.hook('preAction', () => setLogPrefix(`tsf ${cmd.name()}`))
   }
   return program
