@@ -82,7 +82,10 @@ const commandOf = (argv: string[]): string | undefined => argv.slice(2).find((a)
 
 export const main = async (argv: string[]): Promise<void> => {
   const named = commandOf(argv)
-  const program = await makeProgram(named !== undefined && named in commandLoaders ? [named] : commandNames)
+  const known = named !== undefined && named in commandLoaders
+  // option values are checked while commander parses, before any action hook: name the stage now
+  if (known) setLogPrefix(`tsf ${named}`)
+  const program = await makeProgram(known ? [named] : commandNames)
   try {
     await program.parseAsync(argv)
   } catch (e) {
