@@ -90,3 +90,16 @@ t.test('README.md has a section with a copy-pasteable example for every command'
     t.match(section ?? '', new RegExp('```sh\\n[^`]*tsf ' + cmd.name + '\\b'), `its example runs tsf ${cmd.name}`)
   }
 })
+
+t.test('docs/metrics.md names every counter and gauge a command serves', async (t) => {
+  const metrics = read('docs/metrics.md')
+  const names = new Set<string>()
+  for (const file of tracked.filter((f) => f.startsWith('src/') && f.endsWith('.ts'))) {
+    for (const m of read(file).matchAll(/counters\.(?:add|gauge|set)\(\s*(?:[^'()]*\?\s*)?'([A-Z][A-Za-z]+)'(?:\s*:\s*'([A-Z][A-Za-z]+)')?/g)) {
+      names.add(m[1]!)
+      if (m[2]) names.add(m[2])
+    }
+  }
+  t.ok(names.size > 30, `found the counters in src (${names.size})`)
+  for (const name of names) t.ok(metrics.includes(`\`${name}\``), `docs/metrics.md documents ${name}`)
+})
