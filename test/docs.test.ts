@@ -81,6 +81,14 @@ t.test('every relative link of README.md and docs/*.md names a file that exists'
   }
 })
 
+t.test('every repository file that README.md, docs/ and the man pages name exists', async (t) => {
+  for (const file of tracked.filter((f) => f.endsWith('.md') || f.startsWith('man/'))) {
+    for (const m of read(file).matchAll(/(?<![\w./-])((?:src|test|docs|scripts|examples|bench)\/[\w./-]+\.(?:ts|mjs|md|js|conf|service))\b/g)) {
+      t.ok(existsSync(new URL(m[1]!, root)), `${file} names ${m[1]}`)
+    }
+  }
+})
+
 t.test('README.md has a section with a copy-pasteable example for every command', async (t) => {
   const readme = read('README.md')
   t.match(readme, /## Quick start\n[^#]*```sh\n[^`]*npx tsf demo/, 'the quick start runs tsf demo')
