@@ -81,8 +81,8 @@ t.test('every relative link of README.md and docs/*.md names a file that exists'
   }
 })
 
-t.test('every repository file that README.md, docs/ and the man pages name exists', async (t) => {
-  for (const file of tracked.filter((f) => f.endsWith('.md') || f.startsWith('man/'))) {
+t.test('every repository file that README.md, docs/, the man pages and the code name exists', async (t) => {
+  for (const file of tracked.filter((f) => f.endsWith('.md') || /^(man|src|scripts)\//.test(f))) {
     for (const m of read(file).matchAll(/(?<![\w./-])((?:src|test|docs|scripts|examples|bench)\/[\w./-]+\.(?:ts|mjs|md|js|conf|service))\b/g)) {
       t.ok(existsSync(new URL(m[1]!, root)), `${file} names ${m[1]}`)
     }
