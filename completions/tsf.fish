@@ -167,7 +167,7 @@ complete -c tsf -n '__fish_seen_subcommand_from roll' -l prefix -r -F -d 'file n
 complete -c tsf -n '__fish_seen_subcommand_from roll' -l suffix -r -F -d 'file name suffix (default .log for body, .ndjson for json; .gz is added with --gzip)'
 complete -c tsf -n '__fish_seen_subcommand_from roll' -l format -r -F -d 'body: the original lines; json: the whole events'
 complete -c tsf -n '__fish_seen_subcommand_from roll' -l gzip -d 'compress files (gzip members, readable by zcat after any crash)'
-complete -c tsf -n '__fish_seen_subcommand_from roll' -l interval -r -F -d 'roll a file this long after it was opened (0: never; Flume file_roll'\''s default)'
+complete -c tsf -n '__fish_seen_subcommand_from roll' -l interval -r -F -d 'roll a file this long after it was opened (0: never)'
 complete -c tsf -n '__fish_seen_subcommand_from roll' -l size -r -F -d 'roll a file once it holds this many bytes (0: never)'
 complete -c tsf -n '__fish_seen_subcommand_from roll' -l count -r -F -d 'roll a file once it holds this many events (0: never)'
 complete -c tsf -n '__fish_seen_subcommand_from roll' -l idle -r -F -d 'close a file after this long without events (0: never)'
