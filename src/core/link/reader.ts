@@ -48,6 +48,7 @@ interface Link {
 
 interface Watch {
   socket: Socket
+  writer: boolean // said WRITER (else a prober, or not said yet)
   fin: boolean
   closed: boolean
 }
@@ -111,25 +112,38 @@ export class EventInput extends EventEmitter {
 
   // A prober (the writer's mode decision) only connects; a writer of our stdin says WRITER and
   // keeps the connection until it exits: FIN or LOST at its end, a close without them if it died.
+  // Its lines are taken straight from 'data' (always before 'close'), and a connection that has
+  // not said what it is yet counts as open at EOF, so a kill -9 never outruns the WRITER line.
   private onAnnounceConnection(socket: Socket): void {
     socket.on('error', () => undefined)
     socket.unref()
     socket.write('tsf\n')
-    let watch: Watch | undefined
-    socket.pipe(split2()).on('data', (line: string) => {
-      if (line === 'WRITER') {
-        watch ??= { socket, fin: false, closed: false }
-        this.watches.add(watch)
-      } else if (watch && finPattern.test(line)) watch.fin = true
-      else if (watch && lostPattern.test(line)) {
-        watch.fin = true
-        this.loseUpstream()
+    const watch: Watch = { socket, writer: false, fin: false, closed: false }
+    this.watches.add(watch)
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      text += chunk
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
+        const line = text.slice(0, nl)
+        text = text.slice(nl + 1)
+        if (line === 'WRITER') {
+          watch.writer = true
+          socket.write('KNOWN\n') // the writer may count on us knowing it from here on
+          this.emit('writer-known')
+        }
+        else if (watch.writer && finPattern.test(line)) watch.fin = true
+        else if (watch.writer && lostPattern.test(line)) {
+          watch.fin = true
+          this.loseUpstream()
+        }
       }
+      if (text.length > 256) socket.destroy() // not a writer of ours
     })
     socket.on('close', () => {
-      if (!watch) return
       watch.closed = true
-      if (!watch.fin) this.loseUpstream()
+      if (!watch.writer) this.watches.delete(watch)
+      else if (!watch.fin) this.loseUpstream()
     })
   }
 
@@ -307,7 +321,7 @@ export class EventInput extends EventEmitter {
     // file may end without a newline: its last line still carries its cursor and is kept).
     const torn =
       unfinished.some((l) => l.state !== 'unreachable') ||
-      [...this.watches].some((w) => !w.fin) ||
+      [...this.watches].some((w) => w.writer && !w.fin) ||
       (unfinished.length > 0 && classifyLine(rest).cursor === undefined)
     if (torn) {
       warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
@@ -406,6 +420,13 @@ export class EventInput extends EventEmitter {
       this.ackScheduled = true
       setImmediate(() => this.sendAcks())
     }
+  }
+
+  // writers of our stdin that introduced themselves and have not ended
+  get knownWriters(): number {
+    let n = 0
+    for (const w of this.watches) if (w.writer && !w.fin && !w.closed) n++
+    return n
   }
 
   get pending(): number {

@@ -69,6 +69,7 @@ export class EventOutput extends EventEmitter {
   private links = new Set<Socket>()
   // our connection to the announce socket of the tsf reader of our stdout pipe (WRITER)
   private watch?: Socket
+  private known = false // the reader confirmed it knows us (KNOWN)
   private everLinked = false
   private direct = false // stdout is a pipe read by a tsf command
   private lastProgress = Date.now()
@@ -149,7 +150,14 @@ export class EventOutput extends EventEmitter {
       socket.write('WRITER\n')
       if (this.ended && this.endSent) socket.write(this.endMessage())
     })
-    socket.resume() // its 'tsf' greeting is not needed
+    // the reader says KNOWN once it has taken our WRITER line (after its own 'tsf' greeting)
+    socket.setEncoding('latin1')
+    let text = ''
+    socket.on('data', (chunk: string) => {
+      if (this.known) return
+      text += chunk
+      if (text.includes('KNOWN\n')) this.known = true
+    })
   }
 
   private decide(): void {
@@ -345,6 +353,11 @@ export class EventOutput extends EventEmitter {
         await once(this, 'progress').finally(() => clearInterval(keepAlive))
       }
     }
+  }
+
+  // introduced to the tsf reader of our stdout pipe (it will know if we die before any event)
+  get introduced(): boolean {
+    return this.known
   }
 
   get unacked(): number {
