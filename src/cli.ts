@@ -61,11 +61,17 @@ Examples:
 Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
   for (const make of factories) program.addCommand(make())
   program.exitOverride()
-  const output = { writeOut: writeHelp, writeErr: (s: string) => process.stderr.write(s) }
-  program.configureOutput(output)
+  const output = (name: string) => ({
+    writeOut: writeHelp,
+    writeErr: (s: string) => process.stderr.write(s),
+    // a usage error is one line naming its stage (`tsf ship: error: unknown option ...`): in a
+    // pipeline of tsf commands a bare "error: ..." does not say which one refused its options
+    outputError: (s: string, write: (s: string) => void) => write(`${name}: ${s.trimEnd().replace(/\n+/g, ' ')} (see ${name} --help)\n`),
+  })
+  program.configureOutput(output('tsf'))
   for (const cmd of program.commands) {
     cmd.exitOverride()
-    cmd.configureOutput(output)
+    cmd.configureOutput(output(`tsf ${cmd.name()}`))
     cmd.hook('preAction', () => setLogPrefix(`tsf ${cmd.name()}`))
   }
   return program
@@ -76,7 +82,10 @@ const commandOf = (argv: string[]): string | undefined => argv.slice(2).find((a)
 
 export const main = async (argv: string[]): Promise<void> => {
   const named = commandOf(argv)
-  const program = await makeProgram(named !== undefined && named in commandLoaders ? [named] : commandNames)
+  const known = named !== undefined && named in commandLoaders
+  // option values are checked while commander parses, before any action hook: name the stage now
+  if (known) setLogPrefix(`tsf ${named}`)
+  const program = await makeProgram(known ? [named] : commandNames)
   try {
     await program.parseAsync(argv)
   } catch (e) {

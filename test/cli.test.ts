@@ -28,3 +28,18 @@ t.test('tsf exec tail -F x: a usage error that says what to type', async (t) => 
   t.equal(fine.code, 0, fine.stderr)
   t.match(fine.stdout, /"body":"hi"/, "with -- the options are the command's")
 })
+
+t.test('a usage error caught by the option parser is one line naming the stage, with its suggestion', async (t) => {
+  for (const [args, line] of [
+    ['tail --stat x', /^tsf tail: error: unknown option '--stat' \(Did you mean --state\?\) \(see tsf tail --help\)\n$/],
+    ['ship', /^tsf ship: error: missing required argument 'dest' \(see tsf ship --help\)\n$/],
+    ['filter --keep', /^tsf filter: error: option '--keep <regex>' argument missing \(see tsf filter --help\)\n$/],
+    ['tial', /^tsf: error: unknown command 'tial' \(Did you mean tail\?\) \(see tsf --help\)\n$/],
+    ['ship --linger bogus x', /^tsf ship: error: --linger: expected a duration such as 250ms, 30s, 10m or 1h, got 'bogus'\n$/],
+    ['top 127.0.0.1:1 --once --sort bogus', /^tsf top: error: --sort: expected one of /],
+  ] as const) {
+    const r = await sh(t, `${tsf} ${args}`).done
+    t.equal(r.code, 2, `${args}: exit 2`)
+    t.match(r.stderr, line, `${args}: ${r.stderr}`)
+  }
+})

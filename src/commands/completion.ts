@@ -6,7 +6,7 @@ import { UsageError } from '../core/errors.js'
 const files: Record<string, string> = { bash: 'tsf.bash', zsh: '_tsf', fish: 'tsf.fish' }
 
 // Prints the completion script kept in completions/ (generated from the commander definitions by
-// scripts/gen-docs.mjs; a test keeps them in sync).
+// scripts/gen-completions.mjs; test/docs.test.ts keeps them in sync).
 export const makeCompletionCommand = (): Command =>
   new Command('completion')
     .description('print the shell completion script for bash, zsh or fish')

@@ -28,7 +28,7 @@ export const makeRollCommand = (): Command => {
     .option('--suffix <template>', 'file name suffix (default .log for body, .ndjson for json; .gz is added with --gzip)')
     .addOption(new Option('--format <format>', 'body: the original lines; json: the whole events').default('body').argParser(choice('--format', ['body', 'json'])))
     .option('--gzip', 'compress files (gzip members, readable by zcat after any crash)', false)
-    .addOption(new Option('--interval <duration>', "roll a file this long after it was opened (0: never; Flume file_roll's default)").default(30_000, '30s').argParser(duration('--interval')))
+    .addOption(new Option('--interval <duration>', "roll a file this long after it was opened (0: never)").default(30_000, "30s, as Flume's file_roll").argParser(duration('--interval')))
     .addOption(new Option('--size <size>', 'roll a file once it holds this many bytes (0: never)').default(128 * 1024 * 1024, '128M').argParser(size('--size')))
     .addOption(new Option('--count <n>', 'roll a file once it holds this many events (0: never)').default(0).argParser(count('--count')))
     .addOption(new Option('--idle <duration>', 'close a file after this long without events (0: never)').default(0).argParser(duration('--idle')))

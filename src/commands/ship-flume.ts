@@ -23,7 +23,7 @@ export const refuseFlumeOptions = (flags: Pick<FlumeFlags, 'flumeSsl' | 'compres
 // One call in flight per source unless told otherwise: Flume's source may commit pipelined calls
 // out of order.
 export const shipToFlume = (dests: string[], flags: FlumeFlags, cmd: Command): Promise<number> => {
-  for (const [set, name] of [[flags.tokenFile, '--token-file'], [flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [flags.compress === 'gzip', '--compress gzip']] as const) {
+  for (const [set, name] of [[flags.tokenFile, '--token-file'], [flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [flags.compress === 'gzip' || flags.compress === 'snappy', `--compress ${flags.compress}`]] as const) {
     if (set) throw new UsageError(`${name} does not apply to flume+avro:// destinations`)
   }
   if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')

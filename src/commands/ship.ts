@@ -21,7 +21,7 @@ export interface ShipFlags extends ReaderOptions, RunnerOptions {
   maxPenalty: number
   connectTimeout: number
   ackTimeout: number
-  compress?: 'gzip' | 'deflate'
+  compress?: 'gzip' | 'deflate' | 'snappy'
   flumeSsl?: boolean
   tlsCa?: string
   tlsCert?: string
@@ -51,7 +51,7 @@ export const makeShipCommand = (): Command => {
     .addOption(new Option('--max-penalty <duration>', 'longest back-off of a failed destination').default(30_000, '30s').argParser(duration('--max-penalty')))
     .addOption(new Option('--connect-timeout <duration>', 'connect and handshake deadline').default(5_000, '5s').argParser(duration('--connect-timeout')))
     .addOption(new Option('--ack-timeout <duration>', 'a collector that has not acked a batch within this is dropped and the batch re-sent (elsewhere if possible)').default(30_000, '30s').argParser(duration('--ack-timeout')))
-    .addOption(new Option('--compress <how>', 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source').argParser(choice('--compress', ['gzip', 'deflate'])))
+    .addOption(new Option('--compress <how>', 'compress batches when the collector agrees (gzip); flume+avro://: deflate, as compression-type = deflate on the Flume source; kafka://: gzip or snappy (record batches)').argParser(choice('--compress', ['gzip', 'deflate', 'snappy'])))
     .option('--tls-ca <file>', 'CA certificates to verify tls:// collectors (default: the system ones)')
     .option('--tls-cert <file>', 'client certificate for collectors that require one')
     .option('--tls-key <file>', 'private key of --tls-cert')
@@ -88,6 +88,7 @@ export const makeShipCommand = (): Command => {
     for (const [set, name] of [[flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [cmd.getOptionValueSource('acks') !== 'default', '--acks'], [cmd.getOptionValueSource('value') !== 'default', '--value']] as const) {
       if (set) throw new UsageError(`${name} applies to kafka:// destinations only`)
     }
+    if (flags.compress === 'snappy') throw new UsageError('--compress snappy applies to kafka:// destinations only (tsf collect takes gzip)')
     const destinations = parseDestinations(dests)
     if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
@@ -131,7 +132,7 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'inFlight', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort']) {
+  for (const name of ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort']) {
     const source = cmd.getOptionValueSource(name)
     if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
   }
@@ -149,7 +150,9 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         url,
         rules: { keyHeader: flags.keyHeader, topicHeader: flags.topicHeader, value: flags.value },
         acks: flags.acks,
-        gzip: flags.compress === 'gzip',
+        // deflate was refused before (refuseFlumeOptions)
+        compression: flags.compress === 'gzip' || flags.compress === 'snappy' ? flags.compress : 'none',
+        inFlight: flags.inFlight,
         batchEvents,
         batchBytes,
         linger: flags.linger,

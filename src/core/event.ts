@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { encodeHeaders, quote } from './json-string.js'
 import { warnOnce } from './log.js'
 
-// The event contract (DESIGN.md §1). Unknown fields are carried through untouched.
+// The event contract (docs/design.md §1). Unknown fields are carried through untouched.
 export interface TsfEvent {
   body: string
   body64?: string

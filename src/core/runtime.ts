@@ -10,7 +10,7 @@ import { onShutdown } from './shutdown.js'
 export interface Runtime {
   // aborted when the command should stop taking input and drain
   stop: AbortSignal
-  // true once the stop came from a signal (exit 0 after draining, DESIGN.md §5)
+  // true once the stop came from a signal (exit 0 after draining, docs/design.md §5)
   readonly bySignal: boolean
   counters: Counters
   // opened on demand: commands that read stdin / write events to stdout

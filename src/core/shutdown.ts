@@ -1,6 +1,6 @@
 import { warn } from './log.js'
 
-// One shutdown signal for the whole command (DESIGN.md §5): the first SIGINT/SIGTERM aborts it
+// One shutdown signal for the whole command (docs/design.md §5): the first SIGINT/SIGTERM aborts it
 // (stop input, drain, wait for acks up to --shutdown-timeout, save checkpoints, exit 0); a second
 // one exits at once with 128+signal.
 export interface Shutdown {

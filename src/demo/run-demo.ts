@@ -56,11 +56,19 @@ const groupMembers = (pgid: number): { pid: number; argv: string[] }[] => {
 
 // Stops a pipeline the way an operator would: SIGTERM to its first command only, so every later
 // stage sees EOF, drains and exits on its own; SIGKILL for the group only past the timeout.
-const stopPipeline = async (child: ChildProcess, first: string, timeout: number): Promise<void> => {
+// With `every`, SIGTERM goes to every stage at once: each stops without draining.
+const stopPipeline = async (child: ChildProcess, first: string, timeout: number, every = false): Promise<void> => {
   const pgid = child.pid!
-  for (const m of groupMembers(pgid)) if (m.argv.includes(first)) process.kill(m.pid, 'SIGTERM')
+  for (const m of groupMembers(pgid)) if (every ? m.argv.some((a) => a.endsWith('tsf.js')) : m.argv.includes(first)) process.kill(m.pid, 'SIGTERM')
   const deadline = Date.now() + timeout
+  // every stage stopping at once: acks that would need the next stage cannot come, so a second
+  // SIGTERM (exit at once) follows after a moment; what the channel holds stays there
+  let again = every ? Date.now() + 2_000 : Infinity
   while (groupMembers(pgid).length > 0) {
+    if (Date.now() > again) {
+      again = Infinity
+      for (const m of groupMembers(pgid)) if (m.argv.some((a) => a.endsWith('tsf.js'))) process.kill(m.pid, 'SIGTERM')
+    }
     if (Date.now() > deadline) {
       warn(`the pipeline with ${first} did not stop within ${timeout / 1000} s: killing it`)
       try {
@@ -121,12 +129,19 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
 
   // Stop the generator, let the agent catch up with the file, then stop agent and collector.
   await generator.stop()
-  info('stopping: the agent drains what is in the file, then the collector')
-  // tail stops reading on SIGTERM, so wait until the chain has caught up with the file (files being
-  // written are visible as NAME.tmp) before stopping it; a loaded machine may need many seconds.
-  if (!options.print) await caughtUp(() => countLines(join(out, 'logs')) >= generator.written, 60_000)
-  else await new Promise((r) => setTimeout(r, 2000))
-  await stopPipeline(agent, 'tail', 60_000)
+  if (collector.exitCode !== null || collector.signalCode !== null) {
+    // the collector ended first (`tsf demo --print | head`): the agent has nowhere to drain to, and
+    // what it holds stays in its channel, so it is stopped without waiting for acks that cannot come
+    info('stopping: the collector has ended, so the agent stops without draining (its channel keeps the rest)')
+    await stopPipeline(agent, 'tail', 60_000, true)
+  } else {
+    info('stopping: the agent drains what is in the file, then the collector')
+    // tail stops reading on SIGTERM, so wait until the chain has caught up with the file (files
+    // being written are visible as NAME.tmp) before stopping it; a loaded machine may need many seconds.
+    if (!options.print) await caughtUp(() => countLines(join(out, 'logs')) >= generator.written, 60_000)
+    else await new Promise((r) => setTimeout(r, 2000))
+    await stopPipeline(agent, 'tail', 60_000)
+  }
   await stopPipeline(collector, 'collect', 60_000)
   shutdown.dispose()
   if (!options.print) {

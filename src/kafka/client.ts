@@ -3,35 +3,10 @@
 // out fetched batches and commits only the offsets it is told to, plus one-line error messages.
 import { createRequire } from 'node:module'
 import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs'
+// must run before kafkajs loads: it puts tsf's versions of some kafkajs modules in their place
+import { SEND_QUEUED } from './kafkajs-patches.js'
 
-// kafkajs 2.2.4 groups a send's messages per partition with `[...current, message]` for every
-// message: O(n²) in the messages per partition, half of ship's CPU at 10 000 per send. We put a
-// linear grouping with the same result in its module cache slot before kafkajs loads it.
 const require = createRequire(import.meta.url)
-const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js')
-interface Grouping {
-  topic: string
-  partitionMetadata: unknown[]
-  messages: unknown[]
-  partitioner: (args: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number
-}
-const groupMessagesPerPartition = ({ topic, partitionMetadata, messages, partitioner }: Grouping): Record<number, unknown[]> => {
-  const result: Record<number, unknown[]> = {}
-  if (partitionMetadata.length === 0) return result
-  for (const message of messages) {
-    const partition = partitioner({ topic, partitionMetadata, message })
-    ;(result[partition] ??= []).push(message)
-  }
-  return result
-}
-if (!require.cache[groupingPath]) {
-  const Module = require('node:module') as { new (id: string): NodeJS.Module }
-  const slot = new Module(groupingPath)
-  slot.filename = groupingPath
-  slot.loaded = true
-  slot.exports = groupMessagesPerPartition
-  require.cache[groupingPath] = slot
-}
 const kafkajs = require('kafkajs') as typeof import('kafkajs')
 const { Kafka, CompressionTypes, Partitioners, logLevel } = kafkajs
 
@@ -49,7 +24,21 @@ export interface ProducerOptions extends ClientOptions {
   acks: Acks
   // idempotent production (acks=all only); falls back to plain if the cluster refuses it
   idempotent: boolean
-  gzip: boolean
+  compression: Compression
+}
+
+// gzip is kafkajs' own; snappy comes from kafkajs-snappy (pure JavaScript), registered on first use.
+export type Compression = 'none' | 'gzip' | 'snappy'
+let snappyLoaded = false
+const codecType = (c: Compression): number => {
+  if (c === 'gzip') return CompressionTypes.GZIP
+  if (c === 'snappy') {
+    // kafkajs' placeholder throws "not implemented"
+    if (!snappyLoaded) kafkajs.CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy') as () => unknown
+    snappyLoaded = true
+    return CompressionTypes.Snappy
+  }
+  return CompressionTypes.None
 }
 
 export interface OutRecord {
@@ -131,16 +120,24 @@ export class KafkaProducer {
   private create(): Producer {
     return newKafka(this.options, 2).producer({
       idempotent: this.idempotent,
-      // idempotence needs one request in flight per broker to keep sequence numbers in order
-      maxInFlightRequests: this.idempotent ? 1 : undefined,
+      // Kafka keeps the order of up to 5 in-flight requests of an idempotent producer
+      maxInFlightRequests: this.idempotent ? 5 : undefined,
       retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
       allowAutoTopicCreation: true,
       createPartitioner: memoizedPartitioner,
     })
   }
 
-  async connect(): Promise<void> {
-    if (this.connected) return
+  private connecting?: Promise<void>
+
+  // Concurrent sends share one connect.
+  connect(): Promise<void> {
+    if (this.connected) return Promise.resolve()
+    this.connecting ??= this.connectOnce().finally(() => (this.connecting = undefined))
+    return this.connecting
+  }
+
+  private async connectOnce(): Promise<void> {
     this.producer ??= this.create()
     try {
       await this.producer.connect()
@@ -149,7 +146,7 @@ export class KafkaProducer {
         // the cluster does not let us write idempotently: plain acks=all still loses nothing
         this.idempotent = false
         this.producer = undefined
-        return this.connect()
+        return this.connectOnce()
       }
       throw error
     }
@@ -161,20 +158,31 @@ export class KafkaProducer {
   }
 
   // Sends records grouped by topic; resolves once Kafka acked them (per --acks).
+  // Sends may overlap: each starts once the one before has all its requests queued on the
+  // connections (see kafkajs-patches.ts), so a partition gets them in the order send() was called.
+  private queued: Promise<void> = Promise.resolve()
+
   async send(byTopic: Map<string, OutRecord[]>): Promise<void> {
-    await this.connect()
+    const before = this.queued
+    let queued!: () => void
+    this.queued = new Promise((resolve) => (queued = resolve))
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages: messages.map(toMessage) }))
     try {
+      await before
+      await this.connect()
+      ;(globalThis as { [SEND_QUEUED]?: () => void })[SEND_QUEUED] = queued
       await this.producer!.sendBatch({
         topicMessages,
         acks: acksNumber(this.options.acks),
         timeout: this.options.requestTimeout,
-        compression: this.options.gzip ? CompressionTypes.GZIP : CompressionTypes.None,
+        compression: codecType(this.options.compression),
       })
     } catch (error) {
       const type = kafkaErrorType(error)
       if (type && fatalTypes.has(type)) throw new KafkaRejected(describeKafkaError(error), type)
       throw error
+    } finally {
+      queued()
     }
   }
 

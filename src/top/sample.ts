@@ -1,5 +1,6 @@
 // One look at the fleet: every collector's /metrics.json, read in parallel, each within a timeout.
 // A collector that does not answer is a row saying why, never a failure of the whole view.
+import { getMetricsJson, MetricsGetError } from '../core/metrics-get.js'
 
 export interface CollectorTarget {
   // as given on the command line (host:port)
@@ -21,20 +22,16 @@ export const parseTarget = (text: string): CollectorTarget => {
   return { name: bare, url }
 }
 
-const describe = (e: Error): string => {
-  const cause = (e as Error & { cause?: NodeJS.ErrnoException }).cause
-  if (e.name === 'TimeoutError') return 'no answer in time'
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (is collect running with --metrics on this address?)'
-  if (cause?.code === 'ENOTFOUND') return 'host not found'
-  return cause?.message ?? e.message
+const describe = (e: MetricsGetError): string => {
+  if (e.code === 'ECONNREFUSED') return 'connection refused (is collect running with --metrics on this address?)'
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return 'host not found'
+  return e.message
 }
 
 export const sampleOne = async (target: CollectorTarget, timeout: number): Promise<CollectorSample> => {
   const at = Date.now()
   try {
-    const res = await fetch(target.url, { signal: AbortSignal.timeout(timeout) })
-    if (!res.ok) return { target, at, error: `HTTP ${res.status}` }
-    const body = (await res.json()) as Record<string, unknown>
+    const body = await getMetricsJson(target.url, timeout)
     const counters = body.collect as Record<string, number> | undefined
     if (!counters || typeof counters !== 'object') {
       const what = Object.keys(body).find((k) => !Array.isArray(body[k]))
@@ -42,7 +39,7 @@ export const sampleOne = async (target: CollectorTarget, timeout: number): Promi
     }
     return { target, at, counters, agents: Array.isArray(body.agents) ? (body.agents as Record<string, unknown>[]) : [] }
   } catch (e) {
-    return { target, at, error: describe(e as Error) }
+    return { target, at, error: describe(e as MetricsGetError) }
   }
 }
 

@@ -6,6 +6,7 @@ import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
 import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
+import { kafkaKcat, kafkaTsf } from './kafka.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
@@ -14,5 +15,5 @@ import ship from './ship.mjs'
 import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
-// three Flume workloads run one after the other for the same reason
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, flumeToFlume, flumeToTsf, tsfToFlume]
+// three Flume workloads run one after the other for the same reason, and so do kafka and kafka-kcat
+export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, flumeToFlume, flumeToTsf, tsfToFlume, kafkaTsf, kafkaKcat]

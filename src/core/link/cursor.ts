@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { eventHeadFromObject, plainLineHead, tryParseEvent, type EventHead } from '../event.js'
 
-// The ack-link cursor carried by every event a tsf command writes to stdout (DESIGN.md §2):
+// The ack-link cursor carried by every event a tsf command writes to stdout (docs/protocol.md):
 //   "_ack":"<link>.<nonce>.<position>"
 // <link> names the writer's abstract Unix socket (@tsf-link.<link>), <nonce> proves the reader saw
 // the stream (the socket name is visible in /proc/net/unix, the nonce is not), <position> counts
@@ -14,7 +14,7 @@ const ACK_NAME = Buffer.from('"_ack"')
 export const socketPath = (link: string): string => `\0tsf-link.${link}`
 
 // A tsf reader of a pipe announces itself on this name, so the writer of that pipe knows early
-// that acks will come (DESIGN.md §2: a pipe read by a tsf command never checkpoints past acks).
+// that acks will come (docs/protocol.md: a pipe read by a tsf command never checkpoints past acks).
 export const readerAnnouncePath = (pipeInode: number): string => `\0tsf-reader.${pipeInode}`
 
 export const newLinkId = (): string => randomBytes(12).toString('base64url')

@@ -15,6 +15,10 @@
 //                                        reader finishes and exits non-zero too (exit 3), so the
 //                                        whole pipeline restarts under Restart=on-failure
 // A link that closes without FIN means the writer died: the reader finishes and exits non-zero.
+// Introduction, on the reader's announce socket @tsf-reader.<pipe inode> (no nonce, no acks): the
+// reader greets with `tsf`, the writer of its stdin says `WRITER`, the reader answers `KNOWN`, and
+// the writer ends it with FIN or LOST like the link: so a writer that dies before its first event
+// (no cursor has named it yet) still makes the reader exit non-zero.
 export const PROTOCOL_VERSION = '1'
 export const hello = (nonce: string): string => `HELLO ${PROTOCOL_VERSION} ${nonce}\n`
 export const helloPattern = /^HELLO 1 ([A-Za-z0-9_-]+)$/

@@ -46,6 +46,13 @@ interface Link {
   due: number // last position durable, to be sent
 }
 
+interface Watch {
+  socket: Socket
+  writer: boolean // said WRITER (else a prober, or not said yet)
+  fin: boolean
+  closed: boolean
+}
+
 export class EventInput extends EventEmitter {
   readonly maxLine: number
   private readonly framer: LineFramer
@@ -68,6 +75,9 @@ export class EventInput extends EventEmitter {
   private stopped = false
   private stopWaiters: (() => void)[] = []
   private announcer?: Server
+  // writers of our stdin that introduced themselves on the announce socket (WRITER): known
+  // before their first event, so one that dies before writing any is still a lost upstream
+  private readonly watches = new Set<Watch>()
   private lastPrefix?: string
   private lastLink?: Link
   oversize = 0
@@ -90,7 +100,7 @@ export class EventInput extends EventEmitter {
       const st = fstatSync(0)
       if (!st.isFIFO()) return
       this.stdinInode = st.ino
-      const server = createServer((socket) => socket.on('error', () => undefined).end('tsf\n'))
+      const server = createServer((socket) => this.onAnnounceConnection(socket))
       server.on('error', () => undefined) // another reader of the same pipe announced already
       server.listen({ path: readerAnnouncePath(st.ino) })
       server.unref()
@@ -98,6 +108,43 @@ export class EventInput extends EventEmitter {
     } catch {
       // stdin closed: nobody to announce to
     }
+  }
+
+  // A prober (the writer's mode decision) only connects; a writer of our stdin says WRITER and
+  // keeps the connection until it exits: FIN or LOST at its end, a close without them if it died.
+  // Its lines are taken straight from 'data' (always before 'close'), and a connection that has
+  // not said what it is yet counts as open at EOF, so a kill -9 never outruns the WRITER line.
+  private onAnnounceConnection(socket: Socket): void {
+    socket.on('error', () => undefined)
+    socket.unref()
+    socket.write('tsf\n')
+    const watch: Watch = { socket, writer: false, fin: false, closed: false }
+    this.watches.add(watch)
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      text += chunk
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
+        const line = text.slice(0, nl)
+        text = text.slice(nl + 1)
+        if (line === 'WRITER') {
+          watch.writer = true
+          socket.write('KNOWN\n') // the writer may count on us knowing it from here on
+          this.emit('writer-known')
+        }
+        else if (watch.writer && finPattern.test(line)) watch.fin = true
+        else if (watch.writer && lostPattern.test(line)) {
+          watch.fin = true
+          this.loseUpstream()
+        }
+      }
+      if (text.length > 256) socket.destroy() // not a writer of ours
+    })
+    socket.on('close', () => {
+      watch.closed = true
+      if (!watch.writer) this.watches.delete(watch)
+      else if (!watch.fin) this.loseUpstream()
+    })
   }
 
   private countOversize(): void {
@@ -277,6 +324,7 @@ export class EventInput extends EventEmitter {
     // plain text or whole JSON line it would make us drop.
     const torn =
       unfinished.some((l) => l.state !== 'unreachable') ||
+      [...this.watches].some((w) => w.writer && !w.fin) ||
       (unfinished.length > 0 && rest[0] === 0x7b && !isJson(rest) && classifyLine(rest).cursor === undefined)
     if (torn) {
       warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
@@ -293,7 +341,9 @@ export class EventInput extends EventEmitter {
   // link closing at the same moment. Wait briefly until every link has said which.
   private async settleLinks(): Promise<void> {
     const deadline = Date.now() + 1000
-    const open = (): boolean => [...this.links.values()].some((l) => l.state !== 'unreachable' && !l.fin && !l.closed)
+    const open = (): boolean =>
+      [...this.links.values()].some((l) => l.state !== 'unreachable' && !l.fin && !l.closed) ||
+      [...this.watches].some((w) => !w.fin && !w.closed)
     while (open() && Date.now() < deadline) await sleep(10)
   }
 
@@ -375,6 +425,13 @@ export class EventInput extends EventEmitter {
     }
   }
 
+  // writers of our stdin that introduced themselves and have not ended
+  get knownWriters(): number {
+    let n = 0
+    for (const w of this.watches) if (w.writer && !w.fin && !w.closed) n++
+    return n
+  }
+
   get pending(): number {
     return this.inflight.size
   }
@@ -391,6 +448,7 @@ export class EventInput extends EventEmitter {
 
   close(): void {
     this.announcer?.close()
+    for (const watch of this.watches) watch.socket.destroy()
     this.sendAcks()
     for (const link of this.links.values()) link.socket?.end()
   }

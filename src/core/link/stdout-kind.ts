@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { basename } from 'node:path'
 import { readerAnnouncePath } from './cursor.js'
 
-// What our stdout is decides how a writer may checkpoint (DESIGN.md §2).
+// What our stdout is decides how a writer may checkpoint (docs/protocol.md).
 export type StdoutKind =
   | 'file' // a regular file: fsync, then checkpoint
   | 'terminal' // a TTY: checkpoint on write

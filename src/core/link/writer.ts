@@ -1,12 +1,12 @@
 import { EventEmitter, once } from 'node:events'
 import { fstatSync, fsync } from 'node:fs'
-import { createServer, Socket, type Server } from 'node:net'
+import { connect, createServer, Socket, type Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import split2 from 'split2'
 import { isHeadBlock, type Heads } from '../head-block.js'
 import { info, warnOnce } from '../log.js'
 import { aborted } from '../shutdown.js'
-import { newLinkId, socketPath } from './cursor.js'
+import { newLinkId, readerAnnouncePath, socketPath } from './cursor.js'
 import { ackPattern, helloPattern } from './protocol.js'
 import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
 import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
@@ -35,6 +35,8 @@ interface Mark {
 }
 
 const CHUNK = 64 * 1024
+// how long a writer keeps trying to introduce itself to a tsf reader that is still starting
+const INTRODUCE_FOR = 10_000
 
 export class EventOutput extends EventEmitter {
   mode: OutputMode = 'pending'
@@ -65,12 +67,16 @@ export class EventOutput extends EventEmitter {
   private upstreamLost = false
   private server?: Server
   private links = new Set<Socket>()
+  // our connection to the announce socket of the tsf reader of our stdout pipe (WRITER)
+  private watch?: Socket
+  private known = false // the reader confirmed it knows us (KNOWN)
   private everLinked = false
   private direct = false // stdout is a pipe read by a tsf command
   private lastProgress = Date.now()
   private timers: NodeJS.Timeout[] = []
   private syncing = false
   private ended = false
+  private endSent = false // FIN or LOST said: stdout closed on purpose
   private closed = false
   private readonly withCursor: boolean
   private pipeInode = -1
@@ -103,6 +109,7 @@ export class EventOutput extends EventEmitter {
     else if (this.kind === 'file') this.setMode('file')
     if (this.withCursor) await this.listen()
     if (this.kind === 'pipe' || this.kind === 'socket') this.decide()
+    if (this.kind === 'pipe' && this.pipeInode >= 0 && this.withCursor) this.introduce(Date.now() + INTRODUCE_FOR)
     if (this.kind === 'pipe') {
       for (const after of [1000, 3000, 10_000]) {
         const timer = setTimeout(() => this.checkShared(), after)
@@ -119,6 +126,38 @@ export class EventOutput extends EventEmitter {
     server.listen({ path: socketPath(this.link) })
     await once(server, 'listening')
     server.unref()
+  }
+
+  // Introduce ourselves to the tsf reader of our stdout pipe, on the socket it announces itself on,
+  // and keep that connection until we exit: the reader then knows us before our first event, and a
+  // close without FIN or LOST tells it we died even if we never wrote an event (an idle
+  // `tsf collect` killed -9 must not let the rest of the pipeline end with 0). Retried while the
+  // reader may still be starting; a reader that is not tsf never answers and is given up on.
+  private introduce(until: number): void {
+    if (this.closed || this.watch || this.mode === 'write' || this.mode === 'file' || Date.now() > until) return
+    const socket = connect({ path: readerAnnouncePath(this.pipeInode) })
+    socket.on('error', () => {
+      if (this.watch === socket) this.watch = undefined
+      else {
+        const timer = setTimeout(() => this.introduce(until), 50)
+        timer.unref()
+        this.timers.push(timer)
+      }
+    })
+    socket.on('connect', () => {
+      socket.unref()
+      this.watch = socket
+      socket.write('WRITER\n')
+      if (this.ended && this.endSent) socket.write(this.endMessage())
+    })
+    // the reader says KNOWN once it has taken our WRITER line (after its own 'tsf' greeting)
+    socket.setEncoding('latin1')
+    let text = ''
+    socket.on('data', (chunk: string) => {
+      if (this.known) return
+      text += chunk
+      if (text.includes('KNOWN\n')) this.known = true
+    })
   }
 
   private decide(): void {
@@ -316,6 +355,11 @@ export class EventOutput extends EventEmitter {
     }
   }
 
+  // introduced to the tsf reader of our stdout pipe (it will know if we die before any event)
+  get introduced(): boolean {
+    return this.known
+  }
+
   get unacked(): number {
     return this.position - this.durable
   }
@@ -433,7 +477,11 @@ export class EventOutput extends EventEmitter {
       ])
       clearTimeout(timer)
       ;(this.out as Partial<Socket>).destroy?.()
-      if (flushed) for (const link of this.links) link.write(this.endMessage())
+      if (flushed) {
+        this.endSent = true
+        for (const link of this.links) link.write(this.endMessage())
+        this.watch?.write(this.endMessage())
+      }
     }
     while (this.durable < this.position && !this.closed && !signal?.aborted) {
       const left = deadline - Date.now()
@@ -463,6 +511,7 @@ export class EventOutput extends EventEmitter {
   close(): void {
     for (const t of this.timers) clearTimeout(t)
     for (const link of this.links) link.end()
+    this.watch?.end()
     this.server?.close()
   }
 }

@@ -4,7 +4,7 @@ import { TsfError } from '../../core/errors.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { describeKafkaError, KafkaProducer, KafkaRejected, kafkaErrorType, type Acks } from '../../kafka/client.js'
+import { describeKafkaError, KafkaProducer, KafkaRejected, type Acks, type Compression } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { eventOrTimeout } from '../../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
@@ -16,7 +16,19 @@ export interface KafkaShipConfig extends ServerShipConfig {
   url: KafkaUrl
   rules: Omit<RecordRules, 'topic'>
   acks: Acks
-  gzip: boolean
+  compression: Compression
+  // sends in flight at once (idempotent producer only; at most 5)
+  inFlight: number
+}
+
+const byTopic = (records: KafkaRecord[]): Map<string, KafkaRecord[]> => {
+  const map = new Map<string, KafkaRecord[]>()
+  for (const r of records) {
+    const list = map.get(r.topic)
+    if (list) list.push(r)
+    else map.set(r.topic, [r])
+  }
+  return map
 }
 
 interface Queued {
@@ -25,8 +37,6 @@ interface Queued {
   bytes: number
 }
 
-// Errors after which the producer starts over with a new connection and producer id.
-const resetTypes = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING'])
 const sizeTypes = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 
 // tsf ship kafka://brokers/topic: stdin → Kafka. One send is in flight at a time, so a stream's
@@ -42,7 +52,7 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     requestTimeout: config.requestTimeout,
     acks: config.acks,
     idempotent: config.acks === 'all',
-    gzip: config.gzip,
+    compression: config.compression,
   })
   const where = config.url.name
   const queue: Queued[] = []
@@ -56,23 +66,21 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   const events = new EventEmitter()
   rt.counters.gauge('ChannelSize', () => queuedEvents + inflightEvents)
 
+  // at most 5 in flight keep their order in Kafka (idempotent producer); without idempotence
+  // (--acks 1 or 0) one, so a retry cannot reorder a partition
+  const maxInFlight = (): number => (producer.isIdempotent ? Math.min(config.inFlight, 5) : 1)
+
   // a pause that closing cuts short
   const sleep = (ms: number): Promise<void> => eventOrTimeout(events, 'wake', ms)
 
   // Sends records, splitting a request Kafka finds too large; resolves once all are acked.
   const sendAll = async (records: KafkaRecord[]): Promise<void> => {
-    const byTopic = new Map<string, KafkaRecord[]>()
-    for (const r of records) {
-      const list = byTopic.get(r.topic)
-      if (list) list.push(r)
-      else byTopic.set(r.topic, [r])
-    }
     let backoff = 200
     let failures = 0
     let since = 0
     while (!closing) {
       try {
-        await producer.send(byTopic)
+        await producer.send(byTopic(records))
         if (failures) info(`${where}: delivering again after ${Math.round((Date.now() - since) / 1000)} s`)
         lastError = undefined
         return
@@ -95,41 +103,103 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
         lastError = text
         failures++
         rt.counters.add('ConnectionFailedCount')
-        if (failures % 3 === 0 || resetTypes.has(kafkaErrorType(error) ?? '')) await producer.reset()
+        // kafkajs does not retry a produce (see src/kafka/client.ts): a fresh producer id each time
+        await producer.reset()
         await sleep(backoff)
         backoff = Math.min(backoff * 2, config.maxBackoff)
       }
     }
   }
 
+  // Sends in flight, oldest first. Each is tried once; its batches are acked upstream in order.
+  interface Flight {
+    taken: Queued[]
+    records: KafkaRecord[]
+    // resolves to the send's error, undefined once Kafka acked it
+    failure: Promise<unknown>
+    settled: boolean
+  }
+  const flights: Flight[] = []
+  const take = (): Flight => {
+    const taken: Queued[] = []
+    const records: KafkaRecord[] = []
+    let bytes = 0
+    while (queue.length && (taken.length === 0 || (records.length + queue[0]!.records.length <= config.batchEvents && bytes + queue[0]!.bytes <= config.batchBytes))) {
+      const q = queue.shift()!
+      taken.push(q)
+      for (const r of q.records) records.push(r)
+      bytes += q.bytes
+      queuedBytes -= q.bytes
+      queuedEvents -= q.records.length
+    }
+    inflightEvents += records.length
+    const flight: Flight = { taken, records, failure: Promise.resolve(), settled: false }
+    flight.failure = producer.send(byTopic(records)).then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('send failed'),
+    )
+    void flight.failure.then(() => (flight.settled = true))
+    return flight
+  }
+  const acked = (flight: Flight): void => {
+    inflightEvents -= flight.records.length
+    rt.counters.add('EventDrainSuccessCount', flight.records.length)
+    for (const q of flight.taken) input.done(q.batch)
+    events.emit('progress')
+  }
+  const full = (): boolean => queuedEvents >= config.batchEvents || queuedBytes >= config.batchBytes
+  // Resolves when a full batch is queued, the input ended or `settled` did.
+  const fullOrSettled = async (settled: Promise<unknown>): Promise<void> => {
+    const stop = new AbortController()
+    await Promise.race([settled, once(events, 'full', { signal: stop.signal }).catch(() => undefined)])
+    stop.abort()
+  }
+
+  // Pipelined: a new send starts when nothing is in flight or a full batch is waiting, up to
+  // maxInFlight. The idempotent producer keeps a partition's order across them; after a failure
+  // everything in flight settles, the producer starts over and the failed sends and the ones after
+  // them go again in order (records Kafka already had are duplicates, deduped on (src, seq)).
   const sender = async (): Promise<void> => {
     while (!closing) {
-      if (queue.length === 0) {
+      while (queue.length && flights.length < maxInFlight() && (flights.length === 0 || ended || full())) {
+        if (flights.length === 0 && config.linger > 0 && !ended && !full()) {
+          await Promise.race([sleep(config.linger), once(events, 'full')])
+          if (closing) return
+        }
+        flights.push(take())
+      }
+      if (flights.length === 0) {
         if (ended) return
         await once(events, 'more')
         continue
       }
-      if (config.linger > 0 && !ended && queuedEvents < config.batchEvents && queuedBytes < config.batchBytes) {
-        await Promise.race([sleep(config.linger), once(events, 'full')])
-      }
-      const taken: Queued[] = []
-      const records: KafkaRecord[] = []
-      let bytes = 0
-      while (queue.length && (taken.length === 0 || (records.length + queue[0]!.records.length <= config.batchEvents && bytes + queue[0]!.bytes <= config.batchBytes))) {
-        const q = queue.shift()!
-        taken.push(q)
-        for (const r of q.records) records.push(r)
-        bytes += q.bytes
-        queuedBytes -= q.bytes
-        queuedEvents -= q.records.length
-      }
-      inflightEvents = records.length
-      if (records.length) await sendAll(records)
+      const head = flights[0]!
+      // room for another send: it starts once a full batch waits; else the oldest must settle
+      if (flights.length < maxInFlight() && !ended) await fullOrSettled(head.failure)
+      else await head.failure
       if (closing) return
-      inflightEvents = 0
-      rt.counters.add('EventDrainSuccessCount', records.length)
-      for (const q of taken) input.done(q.batch)
-      events.emit('progress')
+      if (!head.settled) continue
+      if ((await head.failure) === undefined) {
+        flights.shift()
+        acked(head)
+        continue
+      }
+      const outcomes = await Promise.all(flights.map((f) => f.failure))
+      if (closing) return
+      const first = outcomes.findIndex((error) => error !== undefined)
+      for (const f of flights.splice(0, first)) acked(f)
+      const again = flights.splice(0)
+      const error = outcomes[first]
+      if (!(error instanceof KafkaRejected)) {
+        warn(`${where}: ${describeKafkaError(error)}; retrying, nothing is dropped`)
+        rt.counters.add('ConnectionFailedCount')
+      }
+      await producer.reset()
+      for (const f of again) {
+        await sendAll(f.records)
+        if (closing) return
+        acked(f)
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { getMetricsJson } from '../../core/metrics-get.js'
 import type { Counters } from '../../core/metrics.js'
 import { reportFrame, type AgentReport } from '../../core/wire/report.js'
 import type { TcpSink } from './sink.js'
@@ -19,15 +20,14 @@ const MAX_ROWS = 20
 const readUpstream = async (endpoint: { host: string; port: number }): Promise<Record<string, unknown>> => {
   const where = `${endpoint.host}:${endpoint.port}`
   try {
-    const res = await fetch(`http://${where}/metrics.json`, { signal: AbortSignal.timeout(UPSTREAM_TIMEOUT) })
-    const body = (await res.json()) as Record<string, unknown>
+    const body = await getMetricsJson(`http://${where}/metrics.json`, UPSTREAM_TIMEOUT)
     // per-file rows: the files furthest behind are the ones worth the report's room
     for (const [k, v] of Object.entries(body)) {
       if (Array.isArray(v)) body[k] = [...v].sort((a, b) => Number((b as Record<string, number>).LagBytes ?? 0) - Number((a as Record<string, number>).LagBytes ?? 0)).slice(0, MAX_ROWS)
     }
     return { endpoint: where, ...body }
   } catch (e) {
-    return { endpoint: where, error: (e as Error).name === 'TimeoutError' ? 'no answer within 1 s' : (e as Error).message }
+    return { endpoint: where, error: (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? 'no answer within 1 s' : (e as Error).message }
   }
 }
 

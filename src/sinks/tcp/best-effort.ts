@@ -35,12 +35,12 @@ export class BestEffort {
       this.dropped += unsent
       this.counters.add('EventDropCount', unsent)
     }
-    if (this.dropped > this.reported) this.report()
+    if (this.dropped > this.reported) this.report('in all')
   }
 
-  private report(): void {
+  private report(when = 'so far'): void {
     this.lastReport = Date.now()
     this.reported = this.dropped
-    warn(`--best-effort: dropped ${this.dropped} event(s) so far that the collectors could not take (counted in EventDropCount)`)
+    warn(`--best-effort: dropped ${this.dropped} event(s) ${when} that the collectors could not take (counted in EventDropCount)`)
   }
 }

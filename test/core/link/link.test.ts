@@ -54,6 +54,31 @@ t.test('a loss upstream travels down the whole pipeline: every later stage exits
   for (const line of lines(`${dir}/out`)) JSON.parse(line)
 })
 
+t.test('a writer killed -9 before its first event: the stages after it exit 3, none 0', async (t) => {
+  // an idle `tsf collect | tsf channel | tsf roll` whose collect is killed: no cursor ever named
+  // the writer, yet the pipeline must end non-zero for Restart=on-failure
+  const dir = tmpdir(t)
+  const run = sh(t, `${W} 0 ck --idle | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
+  // the channel knows the writer, and the reader knows the channel: from here on a death is seen
+  await until(() => /writer w: introduced/.test(run.stderr()) && /reader: knows 1 writer/.test(run.stderr()), 20_000, 'each stage to know the one before it', run.stderr)
+  process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
+  await run.done
+  t.equal(exitOf(`${dir}/cexit`), 3, `the channel reports the lost writer: ${run.stderr()}`)
+  t.equal(exitOf(`${dir}/rexit`), 3, `and so does the stage after it: ${run.stderr()}`)
+  t.equal(lines(`${dir}/out`).length, 0)
+})
+
+t.test('an idle writer stopped on SIGTERM: the stages after it exit 0', async (t) => {
+  const dir = tmpdir(t)
+  const run = sh(t, `{ ${W} 0 ck --idle; echo $? > wexit; } | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
+  await until(() => /writer w: introduced/.test(run.stderr()), 20_000, 'the writer to introduce itself to the channel', run.stderr)
+  process.kill(pidOf(`${dir}/ck.pid`), 'SIGTERM')
+  await run.done
+  t.equal(exitOf(`${dir}/wexit`), 0)
+  t.equal(exitOf(`${dir}/cexit`), 0, run.stderr())
+  t.equal(exitOf(`${dir}/rexit`), 0, run.stderr())
+})
+
 t.test('| head -1 ends the writer quietly with 0', async (t) => {
   const dir = tmpdir(t)
   const r = await sh(t, `{ ${W} 1000000 ck; echo $? > wexit; } | head -1`, { cwd: dir }).done

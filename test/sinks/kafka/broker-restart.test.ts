@@ -3,14 +3,14 @@ import { existsSync, readFileSync } from 'node:fs'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
 import { bodies, fixture, missing, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 import { createTopic, readTopic, topicSize } from './kafka.js'
-import { privateBrokerAvailable, startPrivateBroker } from './private-broker.js'
+import { privateBrokerSkip, startPrivateBroker } from './private-broker.js'
 
 // A broker of this test's own is killed and started again (the shared one must stay up).
 const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 const checkpoint = (path: string): number => (existsSync(path) ? Number(readFileSync(path, 'utf8') || 0) : 0)
 const bodyOf = (value: Buffer): string => (JSON.parse(value.toString()) as { body: string }).body
 
-t.test('the broker is killed and restarted mid-stream: ship waits, retries, loses nothing, the upstream checkpoint never passes what Kafka holds; a collector reading meanwhile carries on', { skip: privateBrokerAvailable() ? false : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)' }, async (t) => {
+t.test('the broker is killed and restarted mid-stream: ship waits, retries, loses nothing, the upstream checkpoint never passes what Kafka holds; a collector reading meanwhile carries on', { skip: privateBrokerSkip() }, async (t) => {
   if (!kafkaBrokers(t)) return
   const dir = t.testdir()
   const broker = await startPrivateBroker(dir)

@@ -3,13 +3,13 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mongodbAddress } from '../../fixtures/servers.js'
 import { fixture, run, tsf, until, type Proc } from '../../fixtures/tcp-helpers.js'
 import { countDocs, eventually, findAll } from './mongo.js'
-import { privateServerAvailable, startPrivateServer } from './private-server.js'
+import { privateServerSkip, startPrivateServer } from './private-server.js'
 
 // A server of this test's own is stopped and started again (the shared one must stay up).
 const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 const checkpoint = (path: string): number => (existsSync(path) ? Number(readFileSync(path, 'utf8') || 0) : 0)
 
-t.test('the server is stopped and restarted mid-stream: ship waits, retries, loses nothing, writes each event once, acks nothing while it is down', { skip: privateServerAvailable() ? false : 'needs the mongo-java-server jars (node scripts/servers.mjs fetch mongodb)' }, async (t) => {
+t.test('the server is stopped and restarted mid-stream: ship waits, retries, loses nothing, writes each event once, acks nothing while it is down', { skip: privateServerSkip() }, async (t) => {
   if (!mongodbAddress(t)) return
   const dir = t.testdir()
   const server = await startPrivateServer(dir)

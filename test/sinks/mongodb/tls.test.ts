@@ -4,11 +4,11 @@ import { writeFileSync } from 'node:fs'
 import { MongoClient } from 'mongodb'
 import { mongodbAddress } from '../../fixtures/servers.js'
 import { run, tsf, type Proc } from '../../fixtures/tcp-helpers.js'
-import { privateServerAvailable, startPrivateServer } from './private-server.js'
+import { privateServerSkip, startPrivateServer } from './private-server.js'
 
 const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 
-t.test('TLS: --tls-ca or the URL\'s tlsCAFile reach a TLS-only server; an unknown CA is named in one line, retried, nothing acked', { skip: privateServerAvailable() ? false : 'needs the mongo-java-server jars (node scripts/servers.mjs fetch mongodb)' }, async (t) => {
+t.test('TLS: --tls-ca or the URL\'s tlsCAFile reach a TLS-only server; an unknown CA is named in one line, retried, nothing acked', { skip: privateServerSkip() }, async (t) => {
   if (!mongodbAddress(t)) return
   const dir = t.testdir()
   const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })

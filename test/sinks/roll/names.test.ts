@@ -29,7 +29,7 @@ t.test('a file being written is visible as NAME.tmp and renamed when it rolls', 
 
 t.test('roll every 30 s by default, as Flume file_roll does', async (t) => {
   const help = execFileSync('node', [join(repo, 'bin/tsf.js'), 'roll', '--help'], { encoding: 'utf8' })
-  t.match(help.replace(/\s+/g, ' '), /--interval <duration> [^-]*\(default: 30s\)/)
+  t.match(help.replace(/\s+/g, ' '), /--interval <duration> [^-]*\(default: 30s, as Flume's file_roll\)/)
 })
 
 t.test('an output root left by an earlier version (hidden .NAME.inprogress) is finished: nothing lost, nothing twice', async (t) => {

@@ -31,6 +31,7 @@ t.test('with no collector at all, the source never waits: all acked upstream, al
   t.equal(readFileSync(`${dir}/ck`, 'utf8'), '20000', 'the writer checkpointed everything')
   t.match(ship.stderr(), /mode acked unacked 0/, 'acked by ship, not checkpointed on write')
   t.equal(dropped(ship.stderr()), 20000, 'every event counted as dropped')
+  t.match(ship.stderr(), /dropped 20000 event\(s\) in all/, 'the last report is the total, said as such')
 })
 
 t.test('a collector outage: drops counted while it is down, delivery resumes when it is back, nothing unaccounted', async (t) => {
