@@ -9,7 +9,7 @@ import { compileTemplate } from '../../src/sinks/roll/escapes.js'
 import { fuzz, type Rng } from '../fixtures/fuzz.js'
 
 // tsf filter's expressions (and roll's path templates) as an operator could mistype them or an
-// attacker could choose them: each is either accepted, or refused with a usage error.
+// attacker could choose them: each is either accepted, or refused with a one-line usage error.
 // An accepted step never throws on any event, and an event that was JSON stays JSON.
 
 const pieces = ['body', 'host', 'src', 'seq', 'ts', 'headers.', 'headers.a', 'headers.__proto__', 'headers.constructor', '__proto__', 'prototype',
@@ -29,19 +29,19 @@ const lines = [
   '{"body":"\\ud800 lone"}',
 ]
 
-// (a line break the operator typed is quoted back as it is: not checked here)
-const usageError = (e: unknown): void => {
+const oneLineUsage = (e: unknown, what: string): void => {
   if (!(e instanceof TsfError)) throw e
+  if (e.message.includes('\n')) throw new Error(`${what}: the refusal is not one line: ${JSON.stringify(e.message)}`)
 }
 
-t.test('filter expressions: accepted or refused with a usage error; an accepted step never throws', async (t) => {
+t.test('filter expressions: accepted or refused in one line; an accepted step never throws', async (t) => {
   await fuzz(t, 'filter expressions', { cases: 3000 }, (rng) => {
     const text = expression(rng)
     let step: Step
     try {
       step = rng.pick(makers)(text)
     } catch (e) {
-      usageError(e)
+      oneLineUsage(e, JSON.stringify(text))
       return
     }
     const chain = new Chain([step])
@@ -60,14 +60,14 @@ t.test('filter expressions: accepted or refused with a usage error; an accepted 
   })
 })
 
-t.test('roll path templates: accepted or refused with a usage error; an accepted one expands to a string', async (t) => {
+t.test('roll path templates: accepted or refused in one line; an accepted one expands to a string', async (t) => {
   await fuzz(t, 'roll templates', { cases: 3000 }, (rng) => {
     const text = expression(rng)
     let template
     try {
       template = compileTemplate(text, '--prefix')
     } catch (e) {
-      usageError(e)
+      oneLineUsage(e, JSON.stringify(text))
       return
     }
     const headers = rng.pick<Record<string, unknown> | undefined>([undefined, { a: 'b' }, { a: { deep: [1] } }, { a: rng.nastyString(rng.int(0, 300)) }, Object.create(null) as Record<string, unknown>])
@@ -83,4 +83,11 @@ t.test('an empty --ts-regex or --ts-format is a usage error, not an internal err
     t.equal(run.status, 2, `${option} '': exit status`)
     t.equal(run.stderr, `tsf filter: error: ${option}: expected a non-empty value\n`, `${option} '': one line`)
   }
+})
+
+t.test('a usage error quoting a line break stays one line', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const run = spawnSync('node', ['bin/tsf.js', 'filter', '--set', 'no\nequals'], { input: '', encoding: 'utf8', timeout: 20_000 })
+  t.equal(run.status, 2)
+  t.equal(run.stderr, "tsf filter: error: --set: expected KEY=VALUE, got 'no\\nequals'\n", 'the line break shown escaped')
 })

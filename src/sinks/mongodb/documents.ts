@@ -60,9 +60,10 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   if (!OPS.includes(wanted as Op)) return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
   const op = wanted as Op
   const doc = toDocument(event)
-  // MongoDB stores no more than 100 levels of nesting, and the driver's serialiser recurses: a
-  // deeper poison event would throw a RangeError for the whole batch, so it is set aside here
-  if (deeperThan(doc, MAX_DEPTH)) return { line, where, error: `the document is nested deeper than MongoDB's ${MAX_DEPTH} levels`, label }
+  // The driver serialises a whole batch at once: a document BSON cannot hold would throw for
+  // every event in it, so such a poison event is set aside here
+  const unfit = unstorable(doc, MAX_DEPTH)
+  if (unfit) return { line, where, error: unfit, label }
   for (const path of rules.timestampFields) toDate(doc, path, 0)
   const bytes = line.length
   if (op === 'insert') {
@@ -86,19 +87,31 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
 
 const MAX_DEPTH = 100
 
-// Whether a parsed JSON value holds objects or arrays more than `levels` deep (stops early).
-const deeperThan = (value: object, levels: number): boolean => {
-  if (levels === 0) return true
+// Why BSON cannot hold a parsed JSON value, or undefined: nested more than `levels` deep (MongoDB
+// stores 100 levels and the driver's serialiser recurses: a RangeError), or a field name holding
+// NUL (BSON names are NUL-terminated: a BSONError). Stops at the first problem.
+const unstorable = (value: object, levels: number): string | undefined => {
+  if (levels === 0) return `the document is nested deeper than MongoDB's ${MAX_DEPTH} levels`
   if (Array.isArray(value)) {
-    for (const v of value) if (v !== null && typeof v === 'object' && deeperThan(v as object, levels - 1)) return true
-    return false
+    for (const v of value) {
+      const problem = parsed(v) ? unstorable(v, levels - 1) : undefined
+      if (problem) return problem
+    }
+    return undefined
   }
   for (const k in value) {
+    if (k.includes('\0')) return `field name ${shown(k)} holds NUL, which BSON cannot store`
     const v = (value as Record<string, unknown>)[k]
-    if (v !== null && typeof v === 'object' && deeperThan(v, levels - 1)) return true
+    const problem = parsed(v) ? unstorable(v, levels - 1) : undefined
+    if (problem) return problem
   }
-  return false
+  return undefined
 }
+
+// An object or array as JSON.parse makes them (not the Binary or Date tsf puts in a document:
+// walking a Binary's bytes one key at a time would cost a loop per byte of the body).
+const parsed = (v: unknown): v is object =>
+  v !== null && typeof v === 'object' && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
 
 // A body holding a JSON object is the document; anything else is wrapped as {body, ts, host,
 // headers} (Flume's autoWrap), with the exact bytes as binary when they are not UTF-8.

@@ -96,3 +96,21 @@ t.test('a document nested deeper than MongoDB stores is set aside, not a RangeEr
   t.ok('model' in ok, '99 levels are written')
   t.ok(BSON.serialize((ok.model as { insertOne: { document: object } }).insertOne.document).length > 0)
 })
+
+t.test('a field name holding NUL is set aside, not a BSONError for the batch', async (t) => {
+  const { BSON } = await import('mongodb')
+  for (const event of [
+    { body: '{"_id":1,"a\\u0000b":1}', src: 's', seq: 1 },
+    { body: '{"_id":1,"deep":[{"x":{"\\u0000":2}}]}', src: 's', seq: 2 },
+    { body: 'text', headers: { 'h\u0000': 'v' }, src: 's', seq: 3 },
+  ]) {
+    for (const op of ['insert', 'upsert', 'replace'] as const) {
+      const w = toWrite(head(event), rules({ op }))
+      t.match(w, { error: /^field name "[^"]*\\u0000[^"]*" holds NUL, which BSON cannot store$/ }, `${op} of ${event.body}: set aside`)
+    }
+  }
+  const w = write({ body: '{"_id":1,"a.b":1,"$c":2}', body64: undefined, src: 's', seq: 4 })
+  t.ok(BSON.serialize((w.model as { insertOne: { document: object } }).insertOne.document).length > 0, 'other odd names are left to the server')
+  const bin = write({ body: 'x', body64: Buffer.alloc(100_000, 1).toString('base64'), src: 's', seq: 5 })
+  t.ok((bin.model as { insertOne: { document: { body: unknown } } }).insertOne.document.body instanceof Binary, 'a binary body is not walked byte by byte')
+})
