@@ -21,6 +21,23 @@ export const choice = (option: string, choices: readonly string[]) => (value: st
   return value
 }
 
+// Whether an option was given (on the command line or from the environment), not left at its default.
+export const given = (cmd: Command, name: string): boolean => {
+  const source = cmd.getOptionValueSource(name)
+  return source !== undefined && source !== 'default'
+}
+
+// commander's attribute name back to the option's: tokenFile → --token-file.
+export const optionName = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+
+// Refuses the first of `names` (commander attribute names) that was given: `why` completes the
+// message after the option, e.g. 'does not apply to kafka:// destinations'.
+export const refuseGiven = (cmd: Command, names: readonly string[], why: string): void => {
+  for (const name of names) {
+    if (given(cmd, name)) throw new UsageError(`${optionName(name)} ${why}`)
+  }
+}
+
 export interface ReaderOptions {
   maxLine: number
   truncate: boolean
