@@ -38,15 +38,7 @@ export const refuseGiven = (cmd: Command, names: readonly string[], why: string)
   }
 }
 
-export interface ReaderOptions {
-  maxLine: number
-  truncate: boolean
-}
-
-export interface RunnerOptions {
-  shutdownTimeout: number
-  metrics?: { host: string; port: number }
-}
+export type { ReaderOptions, RunnerOptions } from '../core/stage-options.js'
 
 // Options every command that reads events on stdin shares.
 export const addReaderOptions = (cmd: Command): Command =>
