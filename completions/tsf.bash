@@ -18,9 +18,9 @@ _tsf() {
       ;;
     spool)
       case "$prev" in
-        --settle|--ignore|--order|--done-suffix|--state|--quarantine|-H|--header|--host|--max-line|--poll-interval|--window|--checkpoint-interval|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --settle|--ignore|--order|--done-suffix|--state|--quarantine|--poll-interval|--checkpoint-interval|-H|--header|--host|--max-line|--window|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--settle --ignore --order --recurse --done-suffix --delete --state --quarantine --once -H --header --host --max-line --truncate --poll-interval --window --checkpoint-interval --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--settle --ignore --order --recurse --done-suffix --delete --state --quarantine --once --poll-interval --checkpoint-interval -H --header --host --max-line --truncate --window --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     exec)

@@ -4,7 +4,7 @@ import { runCollect } from '../sources/tcp/collect.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
-import { addRunnerOptions, choice, collect, count, duration, header, hostPort, size, type RunnerOptions } from './common.js'
+import { addRunnerOptions, choice, collect, count, duration, header, hostPort, refuseGiven, size, type RunnerOptions } from './common.js'
 import { readAgentTokens, readSecretFile, readToken } from '../core/wire/secrets.js'
 
 interface CollectFlags extends RunnerOptions {
@@ -117,10 +117,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
   const url = parseKafkaUrl(flags.from!, '--from')
   if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
   if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
-  for (const name of ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'header']) {
-    const source = cmd.getOptionValueSource(name)
-    if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
-  }
+  refuseGiven(cmd, ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'header'], 'does not go with --from kafka://')
   return runCommand({ component: 'collect', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, async (rt) =>
     // kafkajs loads only when Kafka is used: every other command starts faster
     (await import('../sources/kafka/collect.js')).runKafkaCollect(

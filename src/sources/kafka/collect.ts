@@ -3,6 +3,8 @@ import { ExitCode } from '../../core/exit-codes.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
+import { Backoff } from '../../core/backoff.js'
+import { pause } from '../../core/wait.js'
 import { describeKafkaError, KafkaConsumer, type FetchedBatch } from '../../kafka/client.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { PrintSink } from '../../sinks/print.js'
@@ -68,7 +70,7 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
 
   let consuming = false
   const start = async (): Promise<void> => {
-    let backoff = 500
+    const backoff = new Backoff({ initial: 500, max: 10_000 })
     while (!stopping) {
       const c = new KafkaConsumer({
         brokers: config.url.brokers,
@@ -96,8 +98,7 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
         await c.close()
         if (stopping) return
         report(`${describeKafkaError(error)}; retrying, nothing is lost`)
-        await Promise.race([new Promise((resolve) => setTimeout(resolve, backoff)), aborted(rt.stop)])
-        backoff = Math.min(backoff * 2, 10_000)
+        await pause(backoff.next(), rt.stop)
       }
     }
   }
