@@ -6,6 +6,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } fro
 // must run before kafkajs loads: it puts tsf's versions of some kafkajs modules in their place
 import { SEND_QUEUED } from './kafkajs-patches.js'
 import type { KafkaSecurity } from './security.js'
+import { registerCodecs } from './codecs.js'
 
 const require = createRequire(import.meta.url)
 const kafkajs = require('kafkajs') as typeof import('kafkajs')
@@ -29,19 +30,11 @@ export interface ProducerOptions extends ClientOptions {
   compression: Compression
 }
 
-// gzip is kafkajs' own; snappy comes from kafkajs-snappy (pure JavaScript), registered on first use.
+// gzip is kafkajs' own; snappy, lz4 (read only) and zstd (read only): src/kafka/codecs.ts
 export type Compression = 'none' | 'gzip' | 'snappy'
-let snappyLoaded = false
-const codecType = (c: Compression): number => {
-  if (c === 'gzip') return CompressionTypes.GZIP
-  if (c === 'snappy') {
-    // kafkajs' placeholder throws "not implemented"
-    if (!snappyLoaded) kafkajs.CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy') as () => unknown
-    snappyLoaded = true
-    return CompressionTypes.Snappy
-  }
-  return CompressionTypes.None
-}
+registerCodecs(kafkajs as unknown as Parameters<typeof registerCodecs>[0])
+const codecType = (c: Compression): number =>
+  c === 'gzip' ? CompressionTypes.GZIP : c === 'snappy' ? CompressionTypes.Snappy : CompressionTypes.None
 
 export interface OutRecord {
   key: string | null
