@@ -19,9 +19,3 @@ export interface KafkaSecurity {
     password: string
   }
 }
-
-// What a message may say about the security in use (never the password).
-export const describeSecurity = (security: KafkaSecurity | undefined): string => {
-  if (!security?.sasl) return security?.tls ? 'TLS' : 'PLAINTEXT'
-  return `${security.sasl.mechanism.toUpperCase()} as '${security.sasl.username}'${security.tls ? ' over TLS' : ''}`
-}
