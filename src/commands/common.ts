@@ -33,9 +33,9 @@ export const optionName = (name: string): string => `--${name.replace(/[A-Z]/g, 
 
 // Refuses the first of `names` (commander attribute names) that was given: `why` completes the
 // message after the option, e.g. 'does not apply to kafka:// destinations'.
-export const refuseGiven = (cmd: Command, names: readonly string[], why: string): void => {
+export const refuseGiven = (cmd: Command, names: readonly string[], why: string, hint: (name: string) => string = () => ''): void => {
   for (const name of names) {
-    if (given(cmd, name)) throw new UsageError(`${optionName(name)} ${why}`)
+    if (given(cmd, name)) throw new UsageError(`${optionName(name)} ${why}${hint(name)}`)
   }
 }
 

@@ -2,11 +2,12 @@ import { UsageError } from '../core/errors.js'
 import { readSecretFile } from '../core/wire/secrets.js'
 import type { Op } from '../sinks/mongodb/ops.js'
 import type { ReaderOptions, RunnerOptions } from './common.js'
+import type { KafkaSecurityFlags } from './kafka-options.js'
 
 // tsf ship's flags, one definition for every destination (ship.ts, ship-mongodb.ts,
 // ship-flume.ts), and the checks and readings more than one destination makes.
 
-export interface ShipFlags extends ReaderOptions, RunnerOptions {
+export interface ShipFlags extends ReaderOptions, RunnerOptions, KafkaSecurityFlags {
   failover?: boolean
   balance?: 'round-robin' | 'random'
   batch: number

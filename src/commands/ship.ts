@@ -9,6 +9,7 @@ import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
+import { addKafkaSecurityOptions, kafkaSecurity, refuseKafkaSecurityOptions } from './kafka-options.js'
 import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, header, hostPort, refuseGiven, size } from './common.js'
 import { refuseBothPolicies, refuseEmptyBatches, refuseHalfCertificate, senderOptions, type ShipFlags } from './ship-flags.js'
 
@@ -41,11 +42,13 @@ export const makeShipCommand = (): Command => {
     .option('-H, --header <K=V>', 'a static header on every event sent, kept when the event has one (repeatable)', header)
     .option('--best-effort', "never make the source wait: ack every event upstream at once and drop (count, report) what the collectors cannot take while they are down (Flume OG's agentBESink)")
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
+  addKafkaSecurityOptions(cmd, 'kafka://: ')
   addMongoOptions(cmd)
   addFlumeOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
+    if (!dests.some(isKafkaUrl)) refuseKafkaSecurityOptions(flags, 'kafka:// destinations')
     if (dests.some(isMongoUrl)) {
       if (flags.header || flags.bestEffort) throw new UsageError(`${flags.header ? '-H' : '--best-effort'} applies to tcp:// and tls:// destinations (put tsf filter -H before ship for headers)`)
       process.exitCode = await shipToMongo(dests, flags, cmd)
@@ -92,7 +95,8 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  refuseGiven(cmd, ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort'], 'does not apply to kafka:// destinations')
+  refuseGiven(cmd, ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort'], 'does not apply to kafka:// destinations', (name) => (name.startsWith('tls') ? ` (TLS to Kafka: --kafka-tls, --kafka-${name.slice(3).toLowerCase()})` : ''))
+  const security = kafkaSecurity(flags)
   if (flags.batch < 1) throw new UsageError('--batch: at least 1')
   // Kafka takes bigger sends than a collector; a partition's batch must stay under the broker's
   // message.max.bytes (1M by default)
@@ -110,6 +114,7 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         // deflate was refused before (refuseFlumeOptions)
         compression: flags.compress === 'gzip' || flags.compress === 'snappy' ? flags.compress : 'none',
         inFlight: flags.inFlight,
+        security,
         batchEvents,
         batchBytes,
         linger: flags.linger,
