@@ -23,7 +23,7 @@ const fits = (kind: FieldKind, value: unknown): boolean => {
   }
 }
 
-/** Throws a one-line TsfError naming `path`, the entry and the field if any entry of `entries` has a wrong shape. */
+/** Throws a one-line TsfError naming `path`, the entry and the field if any entry of `entries` has a wrong shape (`what`: "a tsf tail checkpoint file"). */
 export function checkEntries(path: string, entries: unknown[], shape: Record<string, FieldKind>, what: string): void {
   entries.forEach((entry, i) => {
     const bad =
@@ -32,6 +32,6 @@ export function checkEntries(path: string, entries: unknown[], shape: Record<str
         : Object.entries(shape).find(([field, kind]) => !fits(kind, (entry as Record<string, unknown>)[field]))?.[0]
     if (bad === undefined) return
     const why = bad === 'not an object' ? bad : `field "${bad}" is missing or not a valid value`
-    throw new TsfError(`${path}: entry ${i + 1} of ${entries.length} is damaged (${why}): not a valid ${what} (remove it to start over)`)
+    throw new TsfError(`${path}: entry ${i + 1} of ${entries.length} is damaged (${why}): not ${what} (remove it to start over)`)
   })
 }
