@@ -14,25 +14,38 @@ import { events, numbered, pipeline, run, text, tsf, until } from '../../fixture
 // like a generation but is shorter is looked at again, so each copy is recognised.
 t.setTimeout(240_000)
 
-t.test("logrotate copytruncate+compress under 'app.log*': every line exactly once, no .gz bytes", async (t) => {
+// A log with 200 lines rotated by logrotate (copytruncate, compress, delaycompress), tail -F on
+// 'app.log*' into a reader that acks once durable; round() appends 50 lines, rotates, appends 50
+// more, and waits until that many lines are in.
+const setup = (t: Parameters<typeof pipeline>[0], extra = '') => {
   const dir = t.testdir({})
   mkdirSync(`${dir}/logs`)
   writeFileSync(`${dir}/lr.conf`, `${dir}/logs/app.log {\n  rotate 5\n  missingok\n  copytruncate\n  compress\n  delaycompress\n}\n`)
   writeFileSync(`${dir}/logs/app.log`, numbered('line', 0, 200))
-  const p = pipeline(t, dir, `-F 'logs/app.log*' --state st --rotate-wait 200ms --poll-interval 100ms --checkpoint-interval 50ms`)
+  const p = pipeline(t, dir, `-F 'logs/app.log*' --state st --rotate-wait 200ms --poll-interval 100ms --checkpoint-interval 50ms ${extra}`)
   const bodies = (): string[] => events(`${dir}/out.ndjson`).map((e) => e.body ?? `body64:${e.body64}`)
-  await until(() => bodies().length >= 200, 30_000, '200 lines', () => text(`${dir}/tail.err`))
   let next = 200
-  for (let round = 1; round <= 3; round++) {
+  const round = async (n: number): Promise<number> => {
     // lines written just before the copy: maybe not read from app.log before its truncation,
     // then they are in the copy only
     appendFileSync(`${dir}/logs/app.log`, numbered('line', next, next + 50))
     next += 50
     const lr = run(`logrotate -f -s ${dir}/lr.state ${dir}/lr.conf`, dir)
-    t.equal(lr.code, 0, `logrotate round ${round}: ${lr.stderr}`)
+    t.equal(lr.code, 0, `logrotate round ${n}: ${lr.stderr}`)
     appendFileSync(`${dir}/logs/app.log`, numbered('line', next, next + 50))
     next += 50
-    await until(() => bodies().length >= next, 30_000, `${next} lines after round ${round}`, () => `${bodies().length}; ${text(`${dir}/tail.err`)}`)
+    await until(() => bodies().length >= next, 30_000, `${next} lines after round ${n}`, () => `${bodies().length}; ${text(`${dir}/tail.err`)}`)
+    return next
+  }
+  return { dir, p, bodies, round }
+}
+
+t.test("logrotate copytruncate+compress under 'app.log*': every line exactly once, no .gz bytes", async (t) => {
+  const { dir, p, bodies, round: rotate } = setup(t)
+  await until(() => bodies().length >= 200, 30_000, '200 lines', () => text(`${dir}/tail.err`))
+  let next = 200
+  for (let round = 1; round <= 3; round++) {
+    next = await rotate(round)
     // each copy is looked at: continued or, once its original is released, matched
     await until(() => (text(`${dir}/tail.err`).match(/a copy of .*continuing its stream/g) ?? []).length >= round, 30_000, `copy ${round} recognised`, () => text(`${dir}/tail.err`))
   }
@@ -56,23 +69,10 @@ t.test("logrotate copytruncate+compress under 'app.log*': every line exactly onc
 // written and before their original is released. (A round must wait for the lines: a copy
 // compressed away by the next rotation before tail ever saw it cannot be read, see docs/tail.md.)
 t.test("logrotate rounds one after the other under 'app.log*': every line exactly once", async (t) => {
-  const dir = t.testdir({})
-  mkdirSync(`${dir}/logs`)
-  writeFileSync(`${dir}/lr.conf`, `${dir}/logs/app.log {\n  rotate 5\n  missingok\n  copytruncate\n  compress\n  delaycompress\n}\n`)
-  writeFileSync(`${dir}/logs/app.log`, numbered('line', 0, 200))
-  const p = pipeline(t, dir, `-F 'logs/app.log*' --state st --rotate-wait 200ms --poll-interval 100ms --checkpoint-interval 50ms --metrics 127.0.0.1:0`)
+  const { dir, p, bodies, round: rotate } = setup(t, '--metrics 127.0.0.1:0')
   await until(() => /following 1 file/.test(text(`${dir}/tail.err`)), 30_000, 'the readiness line', () => text(`${dir}/tail.err`))
-  const bodies = (): string[] => events(`${dir}/out.ndjson`).map((e) => e.body ?? `body64:${e.body64}`)
   let next = 200
-  for (let round = 1; round <= 6; round++) {
-    appendFileSync(`${dir}/logs/app.log`, numbered('line', next, next + 50))
-    next += 50
-    const lr = run(`logrotate -f -s ${dir}/lr.state ${dir}/lr.conf`, dir)
-    t.equal(lr.code, 0, `logrotate round ${round}: ${lr.stderr}`)
-    appendFileSync(`${dir}/logs/app.log`, numbered('line', next, next + 50))
-    next += 50
-    await until(() => bodies().length >= next, 30_000, `${next} lines after round ${round}`, () => `${bodies().length}; ${text(`${dir}/tail.err`)}`)
-  }
+  for (let round = 1; round <= 6; round++) next = await rotate(round)
   appendFileSync(`${dir}/logs/app.log`, 'marker\n')
   const expected = [...Array.from({ length: next }, (_, i) => `line ${i}`), 'marker'].sort()
   await until(() => bodies().length >= expected.length, 60_000, `${expected.length} lines`, () => `${bodies().length}; ${text(`${dir}/tail.err`)}`)
