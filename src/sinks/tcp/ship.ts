@@ -62,7 +62,11 @@ export const runShip = (config: ShipConfig): Promise<number> =>
       const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
       const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
       // say so only when the wait is noticeable
-      const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`), 1000)
+      // (--best-effort acked them upstream already: what the collectors do not take is dropped)
+      const waiting = bestEffort
+        ? (): string => `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
+        : (): string => `${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`
+      const telling = setTimeout(() => info(waiting()), 1000)
       const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
       clearTimeout(telling)
       throwIfRefused()
