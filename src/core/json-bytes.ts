@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { viewOf } from './json-scan.js'
+import { putWord, viewOf } from './json-scan.js'
 import { quote } from './json-string.js'
 
 // JSON string literals written as bytes straight into an output buffer, for sources that build
@@ -44,10 +44,7 @@ export const escapeBytes = (src: Uint8Array, start: number, end: number, out: Ui
         const q = x ^ 0x22222222
         const e = x ^ 0x5c5c5c5c
         if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e) | ((x - 0x20202020) & ~x)) & 0x80808080) break
-        out[at] = x & 0xff
-        out[at + 1] = (x >>> 8) & 0xff
-        out[at + 2] = (x >>> 16) & 0xff
-        out[at + 3] = x >>> 24
+        putWord(out, at, x)
         at += 4
         w++
       }

@@ -52,6 +52,22 @@ export const releaseScanBuffer = (): void => {
 // by unescapeString: how many bytes it wrote.
 export const lastString = { escaped: false, written: 0 }
 
+const HIGH_BITS = 0x80808080
+
+// The first word from w (up to lastWord) holding a quote or a backslash, or a control byte when
+// controls is HIGH_BITS (0: control bytes pass). Each test is the "has a zero byte" trick on the
+// word XOR the byte searched for: exact about whether a word has one.
+const plainWords = (W: Uint32Array<ArrayBufferLike>, w: number, lastWord: number, controls: number): number => {
+  while (w < lastWord) {
+    const x = W[w]!
+    const q = x ^ 0x22222222
+    const e = x ^ 0x5c5c5c5c
+    if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e) | ((x - 0x20202020) & ~x & controls)) & HIGH_BITS) break
+    w++
+  }
+  return w
+}
+
 // The index of the quote closing the JSON string whose opening quote is at `at`, or -1 when it is
 // not closed before `limit`. Does not check escapes or control bytes (scanObject does).
 export const stringEnd = (v: ByteView, at: number, limit: number): number => {
@@ -63,14 +79,7 @@ export const stringEnd = (v: ByteView, at: number, limit: number): number => {
   while (i < limit) {
     if ((i & 3) === 0) {
       // whole words holding no quote or backslash
-      let w = i >>> 2
-      while (w < lastWord) {
-        const x = W[w]!
-        const q = x ^ 0x22222222
-        const e = x ^ 0x5c5c5c5c
-        if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e)) & 0x80808080) break
-        w++
-      }
+      const w = plainWords(W, i >>> 2, lastWord, 0)
       if (w << 2 > i) i = w << 2
     }
     const c = b[i]!
@@ -99,14 +108,7 @@ const checkedStringEnd = (v: ByteView, at: number, end: number): number => {
   while (i < end) {
     if ((i & 3) === 0) {
       // whole words holding no quote, backslash or control byte
-      let w = i >>> 2
-      while (w < lastWord) {
-        const x = W[w]!
-        const q = x ^ 0x22222222
-        const e = x ^ 0x5c5c5c5c
-        if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e) | ((x - 0x20202020) & ~x)) & 0x80808080) break
-        w++
-      }
+      const w = plainWords(W, i >>> 2, lastWord, HIGH_BITS)
       if (w << 2 > i) i = w << 2
     }
     const c = b[i]!
@@ -123,6 +125,14 @@ const checkedStringEnd = (v: ByteView, at: number, end: number): number => {
     i++
   }
   return -1
+}
+
+// Writes the four bytes of a little-endian word (read from a Uint32Array view) at `to`.
+export const putWord = (out: Uint8Array, to: number, x: number): void => {
+  out[to] = x & 0xff
+  out[to + 1] = (x >>> 8) & 0xff
+  out[to + 2] = (x >>> 16) & 0xff
+  out[to + 3] = x >>> 24
 }
 
 // The byte each one-letter escape stands for (\" \\ \/ \b \f \n \r \t); -1: not one. A typed table,
@@ -145,10 +155,7 @@ export const unescapeInto = (v: ByteView, start: number, end: number, out: Uint8
       const x = W[i >>> 2]!
       const e = x ^ 0x5c5c5c5c
       if (!((e - 0x01010101) & ~e & 0x80808080)) {
-        out[to] = x & 0xff
-        out[to + 1] = (x >>> 8) & 0xff
-        out[to + 2] = (x >>> 16) & 0xff
-        out[to + 3] = x >>> 24
+        putWord(out, to, x)
         to += 4
         i += 4
         continue
@@ -196,10 +203,7 @@ export const unescapeString = (v: ByteView, at: number, limit: number, out: Uint
       const q = x ^ 0x22222222
       const e = x ^ 0x5c5c5c5c
       if (!((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e)) & 0x80808080)) {
-        out[to] = x & 0xff
-        out[to + 1] = (x >>> 8) & 0xff
-        out[to + 2] = (x >>> 16) & 0xff
-        out[to + 3] = x >>> 24
+        putWord(out, to, x)
         to += 4
         i += 4
         continue
