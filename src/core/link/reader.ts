@@ -329,26 +329,44 @@ export class EventInput extends EventEmitter {
     if (link.state !== 'unreachable') this.positions.set(parsed.link, parsed.position)
   }
 
-  // Complete lines of a chunk: while a direct link is known, each line of it costs one Buffer view
-  // (its head) and no parsing; any other line goes through take().
+  // Complete lines of a chunk: while a direct link is known, its lines cost no parsing and no
+  // object each. As heads, each is one Buffer view; as lines (options.lines), a run of them is
+  // compacted where it lies (each line moved down over the cursors cut before it, "}\n" after it)
+  // and copied into the batch at once. Any other line goes through take().
   private readonly block: BlockSink = (region) => {
     if (this.fast === undefined) return 0
     const max = this.frameMax
+    const asLines = this.asLines
     let start = 0
     // the fast link's last position is set once per run of its lines, not once per line
     let fast = this.fast
     let last = -1
+    // as lines: the run compacted so far is region[run, w), `count` lines
+    let run = 0
+    let w = 0
+    let count = 0
     while (start < region.length) {
       const nl = region.indexOf(10, start)
       if (nl - start > max) break // the framer cuts it
       const position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
       if (position >= 0) {
         this.lines++
-        this.pushRange(region, start, this.cutAt)
         last = position
+        if (!asLines) this.pushRange(region, start, this.cutAt)
+        else {
+          // w <= start: every line before lost its cursor (more than two bytes), and w + 2 <= nl
+          if (w !== start) region.copyWithin(w, start, this.cutAt)
+          w += this.cutAt - start
+          region[w++] = 0x7d // }
+          region[w++] = 0x0a
+          count++
+        }
       } else {
         if (last >= 0) this.positions.set(fast.id, last)
         last = -1
+        if (count) this.pushRun(region, run, w, count)
+        count = 0
+        run = w = nl + 1
         this.take(region.subarray(start, nl), WHOLE)
         if (this.fast === undefined) {
           start = nl + 1
@@ -359,7 +377,15 @@ export class EventInput extends EventEmitter {
       start = nl + 1
     }
     if (last >= 0) this.positions.set(fast.id, last)
+    if (count) this.pushRun(region, run, w, count)
     return start
+  }
+
+  // `count` lines already in the batch format, bytes[from, to), into the batch being framed.
+  private pushRun(bytes: Buffer, from: number, to: number, count: number): void {
+    if (this.out.length - this.outBytes < to - from) this.fresh(to - from)
+    this.outBytes += bytes.copy(this.out, this.outBytes, from, to)
+    this.outCount += count
   }
 
   // The position of the line bytes[start, end) when it ends with this link's cursor (its prefix,
@@ -377,7 +403,9 @@ export class EventInput extends EventEmitter {
     const digits = end - 3 - i
     const prefix = link.prefix
     const at = i + 1 - prefix.length
-    if (digits === 0 || digits > 15 || at < start + 1 || bytes.compare(prefix, 0, prefix.length, at, i + 1) !== 0) return -1
+    if (digits === 0 || digits > 15 || at < start + 1) return -1
+    // compared here rather than by Buffer#compare, whose argument checks cost more than the bytes
+    for (let k = prefix.length - 1; k >= 0; k--) if (bytes[at + k] !== prefix[k]) return -1
     this.cutAt = at
     return position
   }
