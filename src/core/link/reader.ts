@@ -18,9 +18,10 @@ export interface InputOptions {
   stream?: NodeJS.ReadableStream
   // how long to keep reading after a linked writer died, for what it already wrote
   finishAfterLoss?: number
-  // batches as one run of NDJSON bytes (`lines`: each head + "}\n", the wire batch format) rather
-  // than an array of heads: no object per event, for a stage that forwards bytes (ship)
-  lines?: boolean
+  // batches as one run of bytes (`lines`) rather than an array of heads: no object per event, for
+  // a stage that forwards bytes. 'events': each head + "}\n" (NDJSON, the wire batch format: ship);
+  // 'heads': each head + "\n" (a channel block's payload)
+  lines?: 'events' | 'heads'
 }
 
 export interface InputBatch {
@@ -29,7 +30,7 @@ export interface InputBatch {
   readonly bytes: number
   // per linked writer, the last position in this batch
   positions: Map<string, number>
-  // with InputOptions.lines: the events as NDJSON (heads made from it only when asked for)
+  // with InputOptions.lines: the events as bytes in that form (heads made only when asked for)
   readonly lines?: Buffer
   readonly count?: number
 }
@@ -47,15 +48,17 @@ class LinesBatch implements InputBatch {
     readonly count: number,
     readonly bytes: number,
     public positions: Map<string, number>,
+    private readonly closed: boolean, // each line ends with "}" (InputOptions.lines 'events')
   ) {}
 
   get heads(): EventHead[] {
     if (this.made) return this.made
     const heads: EventHead[] = []
     const lines = this.lines
+    const cut = this.closed ? 1 : 0 // a head is without its "}"
     for (let at = 0; at < lines.length; ) {
       const nl = lines.indexOf(10, at)
-      heads.push(lines.subarray(at, nl - 1)) // without its "}"
+      heads.push(lines.subarray(at, nl - cut))
       at = nl + 1
     }
     return (this.made = heads)
@@ -95,6 +98,7 @@ export class EventInput extends EventEmitter {
   // the batch being framed: heads, or with options.lines its NDJSON bytes
   private heads: EventHead[] = []
   private readonly asLines: boolean
+  private readonly closeLines: boolean // lines end "}\n", not "\n"
   private out: Buffer = EMPTY
   private outBytes = 0
   private outCount = 0
@@ -129,7 +133,8 @@ export class EventInput extends EventEmitter {
     // cut plain text at maxLine after classifying it.
     this.frameMax = this.maxLine * 8 + 65536
     this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
-    this.asLines = options.lines === true
+    this.asLines = options.lines !== undefined
+    this.closeLines = options.lines === 'events'
     if (!options.stream) this.announce()
   }
 
@@ -236,7 +241,7 @@ export class EventInput extends EventEmitter {
   private takeBatch(bytes: number): InputBatch | undefined {
     if (this.asLines ? this.outCount === 0 : this.heads.length === 0) return undefined
     const batch: InputBatch = this.asLines
-      ? new LinesBatch(this.nextId++, this.out.subarray(0, this.outBytes), this.outCount, bytes, this.positions)
+      ? new LinesBatch(this.nextId++, this.out.subarray(0, this.outBytes), this.outCount, bytes, this.positions, this.closeLines)
       : { id: this.nextId++, heads: this.heads, bytes, positions: this.positions }
     this.inflight.set(batch.id, { batch, done: false })
     if (this.asLines) {
@@ -268,7 +273,7 @@ export class EventInput extends EventEmitter {
     const out = this.out
     let at = this.outBytes
     at += typeof head === 'string' ? out.write(head, at) : head.copy(out, at)
-    out[at++] = 0x7d // }
+    if (this.closeLines) out[at++] = 0x7d // }
     out[at++] = 0x0a
     this.outBytes = at
     this.outCount++
@@ -283,7 +288,7 @@ export class EventInput extends EventEmitter {
     if (this.out.length - this.outBytes < end - start + 2) this.fresh(end - start + 2)
     const out = this.out
     let at = this.outBytes + bytes.copy(out, this.outBytes, start, end)
-    out[at++] = 0x7d // }
+    if (this.closeLines) out[at++] = 0x7d // }
     out[at++] = 0x0a
     this.outBytes = at
     this.outCount++
@@ -337,6 +342,7 @@ export class EventInput extends EventEmitter {
     if (this.fast === undefined) return 0
     const max = this.frameMax
     const asLines = this.asLines
+    const close = this.closeLines
     let start = 0
     // the fast link's last position is set once per run of its lines, not once per line
     let fast = this.fast
@@ -357,7 +363,7 @@ export class EventInput extends EventEmitter {
           // w <= start: every line before lost its cursor (more than two bytes), and w + 2 <= nl
           if (w !== start) region.copyWithin(w, start, this.cutAt)
           w += this.cutAt - start
-          region[w++] = 0x7d // }
+          if (close) region[w++] = 0x7d // }
           region[w++] = 0x0a
           count++
         }

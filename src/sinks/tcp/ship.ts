@@ -28,7 +28,7 @@ const UPSTREAM_LOST_GRACE = 5000
 export const runShip = (config: ShipConfig): Promise<number> =>
   runCommand({ component: 'ship', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
     // without -H the events go out as the bytes they came in (less their cursors): no heads made
-    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: !config.headers || Object.keys(config.headers).length === 0 })
+    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined })
     const sink = new TcpSink({ ...config, counters: rt.counters })
     // every destination refused us (token, protocol): retrying cannot help
     const refusal: { error?: Error } = {}

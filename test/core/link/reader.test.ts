@@ -13,7 +13,7 @@ const cursor = 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.'
 const readAll = async (chunks: Buffer[], maxLine = 1024 * 1024, asLines = false): Promise<{ heads: string[]; input: EventInput }> => {
   // one read per chunk, as a pipe delivers them
   const stream = Readable.from(chunks)
-  const input = new EventInput({ stream, maxLine, lines: asLines })
+  const input = new EventInput({ stream, maxLine, lines: asLines ? 'events' : undefined })
   const heads: string[] = []
   const reading = (async () => {
     for await (const batch of input.batches()) {
