@@ -5,7 +5,7 @@ import { ExitCode } from '../core/exit-codes.js'
 import { formatBytes } from '../core/units.js'
 import { info, warn, warnOnce } from '../core/log.js'
 import { runCommand, type Runtime } from '../core/runtime.js'
-import { eventCount } from '../core/link/reader.js'
+import { eventCount, forgetEvents } from '../core/link/reader.js'
 import { acquireLock } from './lock.js'
 import { LogReader } from './log-reader.js'
 import { LogWriter, type FsyncPolicy } from './log-writer.js'
@@ -217,7 +217,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       if (!durable) break
       // the log holds the events now: let go of the heads (views into stdin's chunks) while the
       // batch waits for its fsync, or they outlive young-generation GCs and cost full ones
-      if (!batch.lines) batch.heads.length = 0
+      forgetEvents(batch)
       free.wrote(bytes)
       durable.then(
         () => {

@@ -35,6 +35,13 @@ export interface InputBatch {
   readonly count?: number
 }
 
+// The stage has stored a batch's bytes elsewhere (a channel's log): let go of them while the batch
+// waits to be done, so they do not stay in memory until then. Its count stays.
+export const forgetEvents = (batch: InputBatch): void => {
+  if (batch instanceof LinesBatch) batch.lines = EMPTY
+  else batch.heads.length = 0
+}
+
 // How many events a batch holds, without making its heads.
 export const eventCount = (batch: InputBatch): number => (batch.lines ? batch.count! : batch.heads.length)
 
@@ -44,7 +51,7 @@ class LinesBatch implements InputBatch {
   private made?: EventHead[]
   constructor(
     readonly id: number,
-    readonly lines: Buffer,
+    public lines: Buffer,
     readonly count: number,
     readonly bytes: number,
     public positions: Map<string, number>,

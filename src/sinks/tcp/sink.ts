@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events'
 import type { EventHead } from '../../core/event.js'
-import { eventCount, type InputBatch } from '../../core/link/reader.js'
+import { eventCount, forgetEvents, type InputBatch } from '../../core/link/reader.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn } from '../../core/log.js'
 import { encodeBatch } from '../../core/wire/batch.js'
@@ -140,9 +140,12 @@ export class TcpSink extends EventEmitter {
     if (!f.count) return
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
-    const payload = f.parts.length
-      ? f.parts.length === 1 ? f.parts[0]! : Buffer.concat(f.parts, f.bytes)
-      : this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads)
+    let payload: Buffer
+    if (f.parts.length > 1) {
+      payload = Buffer.concat(f.parts, f.bytes)
+      // the payload holds their bytes now: they need not stay in memory twice until the ack
+      for (const share of f.shares) forgetEvents(share.batch)
+    } else payload = f.parts.length ? f.parts[0]! : this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads)
     this.queue.push({ seq: this.nextSeq++, payload, count: f.count, shares: f.shares })
     this.queuedEvents += f.count
     this.filling = newFilling()
