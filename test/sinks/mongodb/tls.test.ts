@@ -22,7 +22,7 @@ t.test('TLS: --tls-ca or the URL\'s tlsCAFile reach a TLS-only server; an unknow
   writeFileSync(`${dir}/b.ndjson`, '{"body":"{\\"n\\":2}","src":"s","seq":2}\n')
   const byOption = run(`${tsf} ship mongodb://${server.address}/secure/c --tls-ca ca.pem < a.ndjson`, dir)
   const byUrl = run(`${tsf} ship 'mongodb://${server.address}/secure/c?tls=true&tlsCAFile=${dir}/ca.pem' < b.ndjson`, dir)
-  const untrusted = run(`${tsf} ship 'mongodb://${server.address}/secure/c?tls=true' --connect-timeout 1s --shutdown-timeout 2s < a.ndjson`, dir)
+  const untrusted = run(`${tsf} ship 'mongodb://${server.address}/secure/c?tls=true' --connect-timeout 10s --shutdown-timeout 12s < a.ndjson`, dir)
   const plain = run(`${tsf} ship mongodb://${server.address}/secure/c --connect-timeout 1s --shutdown-timeout 2s < a.ndjson`, dir)
   cleanup(t, byOption, byUrl, untrusted, plain)
   t.equal(await byOption.exited, 0, byOption.stderr())
