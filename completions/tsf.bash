@@ -18,9 +18,9 @@ _tsf() {
       ;;
     spool)
       case "$prev" in
-        --settle|--ignore|--order|--done-suffix|--state|--quarantine|-H|--header|--host|--max-line|--poll-interval|--window|--checkpoint-interval|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --settle|--ignore|--order|--done-suffix|--state|--quarantine|--poll-interval|--checkpoint-interval|-H|--header|--host|--max-line|--window|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--settle --ignore --order --recurse --done-suffix --delete --state --quarantine --once -H --header --host --max-line --truncate --poll-interval --window --checkpoint-interval --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--settle --ignore --order --recurse --done-suffix --delete --state --quarantine --once --poll-interval --checkpoint-interval -H --header --host --max-line --truncate --window --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     exec)
@@ -46,16 +46,16 @@ _tsf() {
       ;;
     ship)
       case "$prev" in
-        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--agent|--acks|--key-header|--topic-header|--report-interval|--report-upstream|-H|--header|--value|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --balance|--batch|--batch-bytes|--linger|--in-flight|--max-penalty|--connect-timeout|--ack-timeout|--compress|--tls-ca|--tls-cert|--tls-key|--token-file|--agent|--acks|--key-header|--topic-header|--report-interval|--report-upstream|-H|--header|--value|--kafka-ca|--kafka-cert|--kafka-key|--kafka-sasl|--kafka-user|--kafka-password-file|--timestamp-field|--op|--rejects|--max-line|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --agent --acks --key-header --topic-header --report-interval --report-upstream -H --header --best-effort --value --timestamp-field --op --rejects --flume-ssl --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--failover --balance --batch --batch-bytes --linger --in-flight --max-penalty --connect-timeout --ack-timeout --compress --tls-ca --tls-cert --tls-key --token-file --agent --acks --key-header --topic-header --report-interval --report-upstream -H --header --best-effort --value --kafka-tls --kafka-ca --kafka-cert --kafka-key --kafka-sasl --kafka-user --kafka-password-file --timestamp-field --op --rejects --flume-ssl --max-line --truncate --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     collect)
       case "$prev" in
-        --listen|--syslog|--flume-avro|--flume-compression|--token-file|--agent-tokens|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--max-buffer|--handshake-timeout|--idle-timeout|--read-timeout|-H|--header|--from|--group|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+        --listen|--syslog|--flume-avro|--flume-compression|--token-file|--agent-tokens|--tls-cert|--tls-key|--tls-ca|--max-event-size|--max-batch-bytes|--max-connections|--max-buffer|--handshake-timeout|--idle-timeout|--read-timeout|-H|--header|--from|--group|--kafka-ca|--kafka-cert|--kafka-key|--kafka-sasl|--kafka-user|--kafka-password-file|--shutdown-timeout|--metrics) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
       esac
-      COMPREPLY=( $(compgen -W "--listen --syslog --flume-avro --flume-compression --flume-ssl --plain --print --token-file --agent-tokens --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --max-buffer --handshake-timeout --idle-timeout --read-timeout -H --header --from --group --from-beginning --from-end --shutdown-timeout --metrics -h --help" -- "$cur") )
+      COMPREPLY=( $(compgen -W "--listen --syslog --flume-avro --flume-compression --flume-ssl --plain --print --token-file --agent-tokens --tls-cert --tls-key --tls-ca --no-compress --max-event-size --max-batch-bytes --max-connections --max-buffer --handshake-timeout --idle-timeout --read-timeout -H --header --from --group --from-beginning --from-end --kafka-tls --kafka-ca --kafka-cert --kafka-key --kafka-sasl --kafka-user --kafka-password-file --shutdown-timeout --metrics -h --help" -- "$cur") )
       [ ${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;
     roll)

@@ -7,14 +7,10 @@
 // Jars come from Maven Central (test-servers/flume/pom.xml -> test-servers/flume/lib, ~100 jars).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fetchJars, jarsFetched } from './_maven.mjs';
+import { JAVA, serverDirs } from './_process.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DIR = path.join(ROOT, 'test-servers', 'flume');
-const LIB = path.join(DIR, 'lib');
-const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+const { DIR, LIB } = serverDirs('flume');
 
 const hasNode = (lib) => fs.existsSync(lib) && fs.readdirSync(lib).some((f) => /^flume-ng-node-.*\.jar$/.test(f));
 

@@ -18,27 +18,21 @@
 //   classes through ClassLoader.defineClass; without it every WebHDFS call answers 500). Checked with
 //   -Dsun.reflect.debugModuleAccessChecks=true over create/append/truncate + block recovery/rename/
 //   list/delete/open and a NameNode restart: no other module access was denied.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fetchJars, jarsFetched } from './_maven.mjs';
-import { readPid as readPidFile, stopGroup } from './_process.mjs';
+import { cmdlineHas, JAVA, portFree as portFreeOn, READY_TIMEOUT_MS, readPid as readPidFile, ROOT, serverDirs, sleep, spawnDetached, stopGroup } from './_process.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DIR = path.join(ROOT, 'test-servers', 'hdfs');
+const { DIR, LIB, RUN } = serverDirs('hdfs');
 const CONF = path.join(DIR, 'conf');
-const LIB = path.join(DIR, 'lib');
-const RUN = path.join(DIR, 'run');
 const LOGS = path.join(RUN, 'logs');
 const CPDIR = path.join(RUN, 'cp');
 
 const HOST = '127.0.0.1';
 const PORTS = { nnRpc: 19000, nnHttp: 19870, dnData: 19866, dnHttp: 19864, dnIpc: 19867 };
 const WEBHDFS = `http://${HOST}:${PORTS.nnHttp}`;
-const READY_TIMEOUT_MS = Number(process.env.TSF_TEST_SERVER_TIMEOUT_MS || 120_000);
 const STOP_TIMEOUT_MS = 15_000;
 
 export const env = { TSF_TEST_WEBHDFS: WEBHDFS };
@@ -50,7 +44,6 @@ const DAEMONS = {
 const pidFile = (name) => path.join(RUN, `${name}.pid`);
 const logFile = (name) => path.join(LOGS, `${name}.log`);
 
-const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 const JAVA_OPTS = [
   '-Xms64m', '-Xmx256m',
   // Functional tests only: faster JVM boot and a smaller footprint.
@@ -65,7 +58,6 @@ const JAVA_OPTS = [
 ];
 const CLASSPATH = [CONF, CPDIR, path.join(LIB, '*')].join(path.delimiter);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const say = (msg) => process.stderr.write(`servers: hdfs: ${msg}\n`);
 const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
 
@@ -82,14 +74,7 @@ export async function fetch() {
 const readPid = (name) => readPidFile(pidFile(name));
 
 /** True when pid is alive and is our daemon (guards against pid reuse). */
-function isOurs(pid, name) {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes(DAEMONS[name].main) && cmd.includes(`-Dtsf.hdfs.run=${RUN}`);
-  } catch {
-    return false;
-  }
-}
+const isOurs = (pid, name) => cmdlineHas(pid, DAEMONS[name].main, `-Dtsf.hdfs.run=${RUN}`);
 
 function running(name) {
   const pid = readPid(name);
@@ -109,27 +94,12 @@ function logTail(name, n = 30) {
 const tails = (names = ['namenode', 'datanode']) =>
   names.map((n) => `--- last lines of ${path.relative(ROOT, logFile(n))}:\n${logTail(n)}`).join('\n');
 
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, HOST, () => s.close(() => resolve(true)));
-  });
-}
+const portFree = (port) => portFreeOn(HOST, port);
 
 /** Spawn a daemon detached (its own process group, survives the caller); returns a liveness probe. */
-function spawnDaemon(name, args = [], { append = false } = {}) {
-  const out = fs.openSync(logFile(name), append ? 'a' : 'w');
-  const child = spawn(JAVA, [...JAVA_OPTS, '-cp', CLASSPATH, DAEMONS[name].main, ...args],
-    { cwd: RUN, detached: true, stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  const state = { exited: null, pid: child.pid };
-  child.on('exit', (code, sig) => { state.exited = sig ?? `exit ${code}`; });
-  child.on('error', (e) => { state.exited = e.message; });
-  if (child.pid) fs.writeFileSync(pidFile(name), `${child.pid}\n`);
-  child.unref();
-  return state;
-}
+const spawnDaemon = (name, args = [], { append = false } = {}) =>
+  spawnDetached(JAVA, [...JAVA_OPTS, '-cp', CLASSPATH, DAEMONS[name].main, ...args],
+    { cwd: RUN, log: logFile(name), pidFile: pidFile(name), append });
 
 /** SIGTERM (or the given signal) to the daemon's process group, wait; SIGKILL after a timeout. */
 async function stopDaemon(name, signal = 'SIGTERM') {

@@ -3,17 +3,12 @@
 // { env }, stop(), status(). Jars come from Maven Central (test-servers/mongodb/pom.xml ->
 // test-servers/mongodb/lib); the server's main class is test-servers/mongodb/TsfMongoServer.java,
 // run as a single-file source program (needs a JDK); runtime files live in test-servers/mongodb/run/.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fetchJars, jarsFetched } from './_maven.mjs';
-import { readPid as readPidFile, stopGroup } from './_process.mjs';
+import { cmdlineHas, JAVA, READY_TIMEOUT_MS, readPid as readPidFile, serverDirs, sleep, spawnDetached, stopGroup } from './_process.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DIR = path.join(ROOT, 'test-servers', 'mongodb');
-const LIB = path.join(DIR, 'lib');
-const RUN = path.join(DIR, 'run');
+const { DIR, LIB, RUN } = serverDirs('mongodb');
 const LOG = path.join(RUN, 'mongodb.log');
 const PIDFILE = path.join(RUN, 'mongodb.pid');
 const ADDRESS = path.join(RUN, 'address');
@@ -21,15 +16,12 @@ const MAIN = path.join(DIR, 'TsfMongoServer.java');
 const HOST = '127.0.0.1';
 // 0: the server takes a free port and says which; TSF_TEST_MONGODB_PORT pins one
 const PORT = Number(process.env.TSF_TEST_MONGODB_PORT || 0);
-const READY_TIMEOUT_MS = Number(process.env.TSF_TEST_SERVER_TIMEOUT_MS || 120_000);
 
-const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 // Functional tests and a relative benchmark only: small heap, fast JVM boot.
 export const JAVA_OPTS = ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-Djava.net.preferIPv4Stack=true',
   '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn'];
 
 const envOf = (address) => ({ TSF_TEST_MONGODB: address });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Download the jars with Maven, unless lib/ already holds what pom.xml asks for. */
 export async function fetch() {
@@ -45,14 +37,7 @@ export function serverCommand(port, h2) {
 const readPid = () => readPidFile(PIDFILE);
 
 /** True when pid is alive and is our server JVM (guards against pid reuse). */
-function isOurs(pid) {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes(MAIN);
-  } catch {
-    return false;
-  }
-}
+const isOurs = (pid) => cmdlineHas(pid, MAIN);
 
 function logText() {
   try { return fs.readFileSync(LOG, 'utf8'); } catch { return ''; }
@@ -66,17 +51,10 @@ export async function start() {
   fs.mkdirSync(RUN, { recursive: true });
   fs.rmSync(ADDRESS, { force: true });
   const t0 = Date.now();
-  const out = fs.openSync(LOG, 'w');
   const [cmd, args] = serverCommand(PORT);
-  const child = spawn(cmd, args, { cwd: RUN, detached: true, stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  let exited = null;
-  child.on('exit', (code, sig) => { exited = sig ?? code; });
-  child.on('error', (e) => { exited = e.message; });
-  fs.writeFileSync(PIDFILE, `${child.pid}\n`);
-  child.unref();
+  const child = spawnDetached(cmd, args, { cwd: RUN, log: LOG, pidFile: PIDFILE });
   while (Date.now() < t0 + READY_TIMEOUT_MS) {
-    if (exited !== null) throw new Error(`mongodb: JVM exited (${exited}) before it was ready; ${LOG}:\n${logText().trim().split('\n').slice(-30).join('\n')}`);
+    if (child.exited !== null) throw new Error(`mongodb: JVM exited (${child.exited}) before it was ready; ${LOG}:\n${logText().trim().split('\n').slice(-30).join('\n')}`);
     const ready = /tsf-mongodb ready on (\S+)/.exec(logText());
     if (ready) {
       fs.writeFileSync(ADDRESS, `${ready[1]}\n`);

@@ -6,6 +6,7 @@ import { formatBytes } from '../core/units.js'
 import { info, warn, warnOnce } from '../core/log.js'
 import { runCommand, type Runtime } from '../core/runtime.js'
 import { eventCount, forgetEvents } from '../core/link/reader.js'
+import { pause } from '../core/wait.js'
 import { acquireLock } from './lock.js'
 import { LogReader } from './log-reader.js'
 import { LogWriter, type FsyncPolicy } from './log-writer.js'
@@ -50,7 +51,6 @@ const refuseOnSystemError = <T>(dir: string, open: () => T): T => {
     throw new TsfError(`${dir}: ${describeSystemError(error)}`)
   }
 }
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 // most bytes written but not yet fsynced before the channel stops reading its input
 const MAX_UNSYNCED = 16 * 1024 * 1024
 
@@ -181,7 +181,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
         if (!blocked) info(`${dir}: ${why}: holding input until readers catch up (back pressure)`)
         blocked = true
         if (rt.stop.aborted) return 'stop'
-        await sleep(100)
+        await pause(100)
       }
     }
     const addHeaders = staticHeaders(config.headers)
@@ -211,7 +211,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
           noSpaceSaid = true
           if (rt.stop.aborted) break
           sweep()
-          await sleep(250)
+          await pause(250)
         }
       }
       if (!durable) break

@@ -4,10 +4,11 @@ import { runCollect } from '../sources/tcp/collect.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
-import { addRunnerOptions, choice, collect, count, duration, header, hostPort, size, type RunnerOptions } from './common.js'
+import { addRunnerOptions, choice, collect, count, duration, header, hostPort, refuseGiven, size, type RunnerOptions } from './common.js'
+import { addKafkaSecurityOptions, kafkaSecurity, refuseKafkaSecurityOptions, type KafkaSecurityFlags } from './kafka-options.js'
 import { readAgentTokens, readSecretFile, readToken } from '../core/wire/secrets.js'
 
-interface CollectFlags extends RunnerOptions {
+interface CollectFlags extends RunnerOptions, KafkaSecurityFlags {
   listen?: { host: string; port: number }[]
   syslog?: SyslogAddress[]
   flumeAvro?: { host: string; port: number }[]
@@ -67,6 +68,7 @@ export const makeCollectCommand = (): Command => {
     .option('--group <name>', 'with --from: the Kafka consumer group; members split the partitions')
     .option('--from-beginning', 'with --from: a group without committed offsets starts at the oldest record (the default)')
     .option('--from-end', 'with --from: a group without committed offsets starts with new records only')
+  addKafkaSecurityOptions(cmd, 'with --from: ')
   addRunnerOptions(cmd)
   return cmd.action(async (flags: CollectFlags) => {
     if (flags.from !== undefined) {
@@ -74,6 +76,7 @@ export const makeCollectCommand = (): Command => {
       return
     }
     if (flags.group || flags.fromBeginning || flags.fromEnd) throw new UsageError('--group, --from-beginning and --from-end go with --from kafka://...')
+    refuseKafkaSecurityOptions(flags, '--from kafka://...')
     if (flags.plain && (flags.tokenFile || flags.agentTokens)) throw new UsageError(`--plain and ${flags.tokenFile ? '--token-file' : '--agent-tokens'} exclude each other: plain senders cannot prove a token`)
     if (flags.tokenFile && flags.agentTokens) throw new UsageError('--token-file and --agent-tokens exclude each other: give every agent its own secret in --agent-tokens')
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
@@ -117,10 +120,8 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
   const url = parseKafkaUrl(flags.from!, '--from')
   if (!flags.group) throw new UsageError('--from needs --group NAME (the Kafka consumer group)')
   if (flags.fromBeginning && flags.fromEnd) throw new UsageError('--from-beginning and --from-end exclude each other')
-  for (const name of ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'header']) {
-    const source = cmd.getOptionValueSource(name)
-    if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not go with --from kafka://`)
-  }
+  refuseGiven(cmd, ['listen', 'syslog', 'flumeAvro', 'flumeSsl', 'plain', 'tokenFile', 'agentTokens', 'tlsCert', 'tlsKey', 'tlsCa', 'header'], 'does not go with --from kafka://', (name) => (name.startsWith('tls') ? ` (TLS to Kafka: --kafka-tls, --kafka-${name.slice(3).toLowerCase()})` : ''))
+  const security = kafkaSecurity(flags)
   return runCommand({ component: 'collect', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, async (rt) =>
     // kafkajs loads only when Kafka is used: every other command starts faster
     (await import('../sources/kafka/collect.js')).runKafkaCollect(
@@ -135,6 +136,7 @@ const collectFromKafka = (flags: CollectFlags, cmd: Command): Promise<number> =>
         commitInterval: 200,
         maxBytesPerPartition: 1024 * 1024,
         shutdownTimeout: flags.shutdownTimeout,
+        security,
       },
       rt,
     ),

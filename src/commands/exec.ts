@@ -1,20 +1,14 @@
 import { Command, Option } from 'commander'
-import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
-import { addRunnerOptions, duration, header, size, type RunnerOptions } from './common.js'
+import { addRunnerOptions, addSourceOptions, duration, refuseZeroMaxLine, type RunnerOptions, type SourceFlags } from './common.js'
 
-interface ExecOptions extends RunnerOptions {
+interface ExecOptions extends RunnerOptions, SourceFlags {
   stderr: boolean
   restart: boolean
   restartDelay: number
   killAfter: number
   shell: boolean
-  header?: Record<string, string>
-  host: string
-  maxLine: number
-  truncate: boolean
-  window: number
 }
 
 export const makeExecCommand = (): Command => {
@@ -31,14 +25,10 @@ export const makeExecCommand = (): Command => {
     .addOption(new Option('--restart-delay <duration>', 'wait this long before a restart').default(10_000, '10s').argParser(duration('--restart-delay')))
     .addOption(new Option('--kill-after <duration>', 'after SIGTERM, how long the command has to exit before SIGKILL').default(5000, '5s').argParser(duration('--kill-after')))
     .option('--shell', 'run the command through /bin/sh -c (pipes, globs, variables)', false)
-    .option('-H, --header <K=V>', 'a static header on every event (repeatable)', header)
-    .option('--host <name>', 'the host field of every event', hostname())
-    .addOption(new Option('--max-line <size>', 'longest line kept whole; longer ones are cut into pieces marked "cont"').default(1024 * 1024, '1M').argParser(size('--max-line')))
-    .option('--truncate', 'drop the rest of an oversize line instead of cutting it into pieces', false)
-    .addOption(new Option('--window <size>', "most bytes of events written but not yet acked; the command's output is not read beyond it").default(8 * 1024 * 1024, '8M').argParser(size('--window')))
+  addSourceOptions(cmd, { window: "most bytes of events written but not yet acked; the command's output is not read beyond it" })
   addRunnerOptions(cmd)
   return cmd.action(async (file: string, args: string[], options: ExecOptions) => {
-    if (options.maxLine < 1) throw new UsageError('--max-line: must be at least 1 byte')
+    refuseZeroMaxLine(options)
     if (!file) throw new UsageError('exec: expected a command to run, as in: tsf exec -- tail -F app.log')
     requireDashDashBeforeOptions(cmd, file, args)
     const config = {

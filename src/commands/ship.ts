@@ -2,41 +2,18 @@ import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
-import { readSecretFile, readToken } from '../core/wire/secrets.js'
+import { readToken } from '../core/wire/secrets.js'
 import { agentNamePattern } from '../core/wire/handshake.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
 import { runShip } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
-import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, header, hostPort, size, type ReaderOptions, type RunnerOptions } from './common.js'
+import { addKafkaSecurityOptions, kafkaSecurity, refuseKafkaSecurityOptions } from './kafka-options.js'
+import { addReaderOptions, addRunnerOptions, choice, collect, count, duration, header, hostPort, refuseGiven, size } from './common.js'
+import { refuseBothPolicies, refuseEmptyBatches, refuseHalfCertificate, senderOptions, type ShipFlags } from './ship-flags.js'
 
-export interface ShipFlags extends ReaderOptions, RunnerOptions {
-  failover?: boolean
-  balance?: 'round-robin' | 'random'
-  batch: number
-  batchBytes: number
-  linger: number
-  inFlight: number
-  maxPenalty: number
-  connectTimeout: number
-  ackTimeout: number
-  compress?: 'gzip' | 'deflate' | 'snappy'
-  flumeSsl?: boolean
-  tlsCa?: string
-  tlsCert?: string
-  tlsKey?: string
-  tokenFile?: string
-  agent?: string
-  acks: 'all' | '1' | '0'
-  keyHeader?: string
-  topicHeader?: string
-  value: 'event' | 'body'
-  reportInterval: number
-  reportUpstream?: { host: string; port: number }[]
-  header?: Record<string, string>
-  bestEffort?: boolean
-}
+export type { ShipFlags }
 
 export const makeShipCommand = (): Command => {
   const cmd = new Command('ship')
@@ -65,11 +42,13 @@ export const makeShipCommand = (): Command => {
     .option('-H, --header <K=V>', 'a static header on every event sent, kept when the event has one (repeatable)', header)
     .option('--best-effort', "never make the source wait: ack every event upstream at once and drop (count, report) what the collectors cannot take while they are down (Flume OG's agentBESink)")
     .addOption(new Option('--value <what>', 'kafka://: the record value, the event line or its body').default('event').argParser(choice('--value', ['event', 'body'])))
+  addKafkaSecurityOptions(cmd, 'kafka://: ')
   addMongoOptions(cmd)
   addFlumeOptions(cmd)
   addReaderOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dests: string[], flags: ShipFlags) => {
+    if (!dests.some(isKafkaUrl)) refuseKafkaSecurityOptions(flags, 'kafka:// destinations')
     if (dests.some(isMongoUrl)) {
       if (flags.header || flags.bestEffort) throw new UsageError(`${flags.header ? '-H' : '--best-effort'} applies to tcp:// and tls:// destinations (put tsf filter -H before ship for headers)`)
       process.exitCode = await shipToMongo(dests, flags, cmd)
@@ -85,17 +64,14 @@ export const makeShipCommand = (): Command => {
       process.exitCode = await shipToKafka(dests, flags, cmd)
       return
     }
-    for (const [set, name] of [[flags.keyHeader, '--key-header'], [flags.topicHeader, '--topic-header'], [cmd.getOptionValueSource('acks') !== 'default', '--acks'], [cmd.getOptionValueSource('value') !== 'default', '--value']] as const) {
-      if (set) throw new UsageError(`${name} applies to kafka:// destinations only`)
-    }
+    refuseGiven(cmd, ['keyHeader', 'topicHeader', 'acks', 'value'], 'applies to kafka:// destinations only')
     if (flags.compress === 'snappy') throw new UsageError('--compress snappy applies to kafka:// destinations only (tsf collect takes gzip)')
     const destinations = parseDestinations(dests)
-    if (flags.failover && flags.balance) throw new UsageError('--failover and --balance exclude each other')
-    if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together')
+    refuseBothPolicies(flags)
+    refuseHalfCertificate(flags)
     if (flags.agent !== undefined && !flags.tokenFile) throw new UsageError('--agent goes with --token-file (the agent\'s own secret)')
     if (flags.agent !== undefined && !agentNamePattern.test(flags.agent)) throw new UsageError(`--agent: '${flags.agent.slice(0, 80)}' must be 1-64 of A-Z a-z 0-9 . _ -`)
-    if (flags.batch < 1) throw new UsageError('--batch: at least 1')
-    if (flags.inFlight < 1) throw new UsageError('--in-flight: at least 1')
+    refuseEmptyBatches(flags)
     const policy: Policy = flags.balance ?? 'failover'
     const code = await runShip({
       destinations,
@@ -104,25 +80,12 @@ export const makeShipCommand = (): Command => {
       batchBytes: flags.batchBytes,
       linger: flags.linger,
       inFlight: flags.inFlight,
-      maxPenalty: Math.max(flags.maxPenalty, 1),
-      connectTimeout: flags.connectTimeout,
-      ackTimeout: flags.ackTimeout,
+      ...senderOptions(flags),
       gzip: flags.compress === 'gzip',
-      tls: {
-        ca: flags.tlsCa ? readSecretFile(flags.tlsCa, '--tls-ca') : undefined,
-        cert: flags.tlsCert ? readSecretFile(flags.tlsCert, '--tls-cert') : undefined,
-        key: flags.tlsKey ? readSecretFile(flags.tlsKey, '--tls-key') : undefined,
-      },
       token: flags.tokenFile ? readToken(flags.tokenFile) : undefined,
       agent: flags.agent,
       window: Math.max(flags.batchBytes * flags.inFlight * 2, 4 * 1024 * 1024),
       report: { interval: flags.reportInterval, upstream: flags.reportUpstream ?? [] },
-      maxLine: flags.maxLine,
-      truncate: flags.truncate,
-      shutdownTimeout: flags.shutdownTimeout,
-      metrics: flags.metrics,
-      headers: flags.header,
-      bestEffort: flags.bestEffort,
     })
     process.exitCode = code
   })
@@ -132,10 +95,8 @@ export const makeShipCommand = (): Command => {
 const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   if (dests.length !== 1) throw new UsageError('a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC')
   const url = parseKafkaUrl(dests[0]!, 'destination')
-  for (const name of ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort']) {
-    const source = cmd.getOptionValueSource(name)
-    if (source && source !== 'default') throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to kafka:// destinations`)
-  }
+  refuseGiven(cmd, ['failover', 'balance', 'tlsCa', 'tlsCert', 'tlsKey', 'tokenFile', 'agent', 'reportInterval', 'reportUpstream', 'header', 'bestEffort'], 'does not apply to kafka:// destinations', (name) => (name.startsWith('tls') ? ` (TLS to Kafka: --kafka-tls, --kafka-${name.slice(3).toLowerCase()})` : ''))
+  const security = kafkaSecurity(flags)
   if (flags.batch < 1) throw new UsageError('--batch: at least 1')
   // Kafka takes bigger sends than a collector; a partition's batch must stay under the broker's
   // message.max.bytes (1M by default)
@@ -153,6 +114,7 @@ const shipToKafka = (dests: string[], flags: ShipFlags, cmd: Command): Promise<n
         // deflate was refused before (refuseFlumeOptions)
         compression: flags.compress === 'gzip' || flags.compress === 'snappy' ? flags.compress : 'none',
         inFlight: flags.inFlight,
+        security,
         batchEvents,
         batchBytes,
         linger: flags.linger,

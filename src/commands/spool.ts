@@ -1,12 +1,11 @@
 import { Command, Option } from 'commander'
-import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import type { SpoolOrder } from '../sources/spool/listing.js'
-import { addRunnerOptions, choice, duration, header, size, type RunnerOptions } from './common.js'
+import { addRunnerOptions, addSourceOptions, choice, duration, refuseZeroMaxLine, type RunnerOptions, type SourceFlags } from './common.js'
 
-interface SpoolOptions extends RunnerOptions {
+interface SpoolOptions extends RunnerOptions, SourceFlags {
   settle: number
   ignore: string
   order: SpoolOrder
@@ -16,12 +15,7 @@ interface SpoolOptions extends RunnerOptions {
   state?: string
   quarantine?: string
   once: boolean
-  header?: Record<string, string>
-  host: string
-  maxLine: number
-  truncate: boolean
   pollInterval: number
-  window: number
   checkpointInterval: number
 }
 
@@ -38,13 +32,9 @@ export const makeSpoolCommand = (): Command => {
     .option('--state <dir>', 'where progress is checkpointed (default: <dir>/.tsf-spool)')
     .option('--quarantine <dir>', 'where files that cannot be ingested are moved (default: <dir>/.tsf-quarantine)')
     .option('--once', 'ingest the files there now, exit 0 once all are acked (cron jobs)', false)
-    .option('-H, --header <K=V>', 'a static header on every event (repeatable)', header)
-    .option('--host <name>', 'the host field of every event', hostname())
-    .addOption(new Option('--max-line <size>', 'longest line kept whole; longer ones are cut into pieces marked "cont"').default(1024 * 1024, '1M').argParser(size('--max-line')))
-    .option('--truncate', 'drop the rest of an oversize line instead of cutting it into pieces', false)
     .addOption(new Option('--poll-interval <duration>', 'how often the directory is listed').default(500, '500ms').argParser(duration('--poll-interval')))
-    .addOption(new Option('--window <size>', 'most bytes of events written but not yet acked; reading pauses beyond it').default(8 * 1024 * 1024, '8M').argParser(size('--window')))
     .addOption(new Option('--checkpoint-interval <duration>', 'how often acked positions are saved (one fsync for all files)').default(200, '200ms').argParser(duration('--checkpoint-interval')))
+  addSourceOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dirOperand: string, options: SpoolOptions) => {
     let ignore: RegExp
@@ -53,7 +43,7 @@ export const makeSpoolCommand = (): Command => {
     } catch (e) {
       throw new UsageError(`--ignore: not a valid regular expression: ${(e as Error).message}`)
     }
-    if (options.maxLine < 1) throw new UsageError('--max-line: must be at least 1 byte')
+    refuseZeroMaxLine(options)
     if (options.pollInterval < 1) throw new UsageError('--poll-interval: must be more than 0')
     if (!options.delete && !options.doneSuffix) throw new UsageError('--done-suffix: must not be empty (use --delete to delete finished files)')
     const dir = resolve(dirOperand)

@@ -1,4 +1,7 @@
 import type { EventEmitter } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
+
+// The small async helpers every stage shares: one place, so that no file writes its own sleep.
 
 // Resolves on the next `event` of `emitter` or after `ms`, whichever comes first; the listener and
 // the timer go either way (a loop of such waits leaks nothing: no MaxListenersExceededWarning).
@@ -12,3 +15,13 @@ export const eventOrTimeout = (emitter: EventEmitter, event: string, ms: number)
     const timer = setTimeout(done, ms)
     emitter.on(event, done)
   })
+
+// Waits ms, or less when the signal aborts; never rejects (the caller checks what stopped it).
+export const pause = async (ms: number, signal?: AbortSignal): Promise<void> => {
+  if (signal?.aborted) return
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined)
+  } catch (error) {
+    if (!signal?.aborted) throw error
+  }
+}

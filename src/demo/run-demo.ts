@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { ExitCode } from '../core/exit-codes.js'
 import { info, warn } from '../core/log.js'
 import { aborted, onShutdown } from '../core/shutdown.js'
+import { pause } from '../core/wait.js'
 import { LogGenerator } from './log-generator.js'
 
 export interface DemoOptions {
@@ -78,7 +79,7 @@ const stopPipeline = async (child: ChildProcess, first: string, timeout: number,
       }
       return
     }
-    await new Promise((r) => setTimeout(r, 50))
+    await pause(50)
   }
 }
 
@@ -96,7 +97,7 @@ const countLines = (dir: string): number => {
 
 const caughtUp = async (done: () => boolean, timeout: number): Promise<void> => {
   const deadline = Date.now() + timeout
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  while (!done() && Date.now() < deadline) await pause(200)
 }
 
 // A local agent → collector chain on a generated log, the shape of a real deployment:
@@ -124,7 +125,7 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
   info(options.duration ? `running for ${options.duration / 1000} s (Ctrl-C stops earlier)` : 'Ctrl-C stops the demo')
 
   const stopped: Promise<unknown>[] = [aborted(shutdown.signal), once(agent, 'exit'), once(collector, 'exit')]
-  if (options.duration) stopped.push(new Promise((r) => setTimeout(r, options.duration)))
+  if (options.duration) stopped.push(pause(options.duration))
   await Promise.race(stopped)
 
   // Stop the generator, let the agent catch up with the file, then stop agent and collector.
@@ -139,7 +140,7 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
     // tail stops reading on SIGTERM, so wait until the chain has caught up with the file (files
     // being written are visible as NAME.tmp) before stopping it; a loaded machine may need many seconds.
     if (!options.print) await caughtUp(() => countLines(join(out, 'logs')) >= generator.written, 60_000)
-    else await new Promise((r) => setTimeout(r, 2000))
+    else await pause(2000)
     await stopPipeline(agent, 'tail', 60_000)
   }
   await stopPipeline(collector, 'collect', 60_000)

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module'
 import type { Consumer, EachBatchPayload, KafkaMessage, LogEntry, Producer } from 'kafkajs'
 // must run before kafkajs loads: it puts tsf's versions of some kafkajs modules in their place
 import { SEND_QUEUED } from './kafkajs-patches.js'
+import type { KafkaSecurity } from './security.js'
+import { registerCodecs } from './codecs.js'
 
 const require = createRequire(import.meta.url)
 const kafkajs = require('kafkajs') as typeof import('kafkajs')
@@ -16,6 +18,7 @@ export interface ClientOptions {
   // connect (TCP + API versions) deadline per broker
   connectTimeout: number
   requestTimeout: number
+  security?: KafkaSecurity
 }
 
 export type Acks = 'all' | '1' | '0'
@@ -27,19 +30,11 @@ export interface ProducerOptions extends ClientOptions {
   compression: Compression
 }
 
-// gzip is kafkajs' own; snappy comes from kafkajs-snappy (pure JavaScript), registered on first use.
+// gzip is kafkajs' own; snappy, lz4 (read only) and zstd (read only): src/kafka/codecs.ts
 export type Compression = 'none' | 'gzip' | 'snappy'
-let snappyLoaded = false
-const codecType = (c: Compression): number => {
-  if (c === 'gzip') return CompressionTypes.GZIP
-  if (c === 'snappy') {
-    // kafkajs' placeholder throws "not implemented"
-    if (!snappyLoaded) kafkajs.CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy') as () => unknown
-    snappyLoaded = true
-    return CompressionTypes.Snappy
-  }
-  return CompressionTypes.None
-}
+registerCodecs(kafkajs as unknown as Parameters<typeof registerCodecs>[0])
+const codecType = (c: Compression): number =>
+  c === 'gzip' ? CompressionTypes.GZIP : c === 'snappy' ? CompressionTypes.Snappy : CompressionTypes.None
 
 export interface OutRecord {
   key: string | null
@@ -54,6 +49,14 @@ export class KafkaRejected extends Error {
   }
 }
 
+// The brokers refused our SASL login (wrong user, password or mechanism): retrying with the same
+// credentials cannot help.
+export class KafkaAuthFailed extends KafkaRejected {
+  constructor(message: string) {
+    super(message, 'SASL_AUTHENTICATION_FAILED')
+  }
+}
+
 // kafkajs logs through console by default; we keep the tool's stderr for our own one-liners.
 // TSF_KAFKA_DEBUG=1 shows kafkajs' own log for diagnosis.
 const logCreator = () => (entry: LogEntry) => {
@@ -61,10 +64,18 @@ const logCreator = () => (entry: LogEntry) => {
   process.stderr.write(`kafkajs ${entry.label} ${entry.namespace}: ${entry.log.message} ${JSON.stringify({ ...entry.log, message: undefined, timestamp: undefined, logger: undefined })}\n`)
 }
 
+const tlsOptions = (tls: NonNullable<KafkaSecurity['tls']>) => ({
+  ...(tls.ca ? { ca: [tls.ca] } : {}),
+  ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+  rejectUnauthorized: true,
+})
+
 const newKafka = (options: ClientOptions, retries: number) =>
   new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ssl: options.security?.tls ? tlsOptions(options.security.tls) : undefined,
+    sasl: options.security?.sasl as import('kafkajs').SASLOptions | undefined,
     connectionTimeout: options.connectTimeout,
     requestTimeout: options.requestTimeout,
     // short retries inside kafkajs; the engines retry for ever around them and say so
@@ -178,6 +189,7 @@ export class KafkaProducer {
         compression: codecType(this.options.compression),
       })
     } catch (error) {
+      if (isAuthFailure(error)) throw new KafkaAuthFailed(describeKafkaError(error))
       const type = kafkaErrorType(error)
       if (type && fatalTypes.has(type)) throw new KafkaRejected(describeKafkaError(error), type)
       throw error
@@ -322,6 +334,8 @@ const toFetched = (m: KafkaMessage): FetchedRecord => ({
 
 interface KafkaJsError {
   name?: string
+  code?: string
+  broker?: string
   message?: string
   type?: string
   retriable?: boolean
@@ -340,6 +354,16 @@ const innermost = (error: unknown): KafkaJsError => {
   return e
 }
 
+// A refused SASL login, however kafkajs wrapped it.
+export const isAuthFailure = (error: unknown): boolean => {
+  let e = error as KafkaJsError
+  for (let i = 0; i < 6 && e && typeof e === 'object'; i++) {
+    if (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE' || e.type === 'UNSUPPORTED_SASL_MECHANISM') return true
+    e = (e.originalError ?? e.cause) as KafkaJsError
+  }
+  return false
+}
+
 export const kafkaErrorType = (error: unknown): string | undefined => {
   let e = error as KafkaJsError
   for (let i = 0; i < 6 && e && typeof e === 'object'; i++) {
@@ -349,9 +373,48 @@ export const kafkaErrorType = (error: unknown): string | undefined => {
   return undefined
 }
 
+// The broker a kafkajs connection error names, wherever it is in the chain.
+const brokerOf = (error: unknown): string | undefined => {
+  let e = error as KafkaJsError
+  for (let i = 0; i < 6 && e && typeof e === 'object'; i++) {
+    if (typeof e.broker === 'string') return e.broker
+    e = (e.originalError ?? e.cause) as KafkaJsError
+  }
+  return undefined
+}
+
+// Node's codes for a certificate it does not trust, and for a TLS handshake that went wrong.
+const UNTRUSTED = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/
+const TLS_CODE = /CERT|SSL|TLS|SIGNATURE/
+
+// "TLS: self-signed certificate in certificate chain (127.0.0.1:9093; ...)" for a failed handshake.
+const describeTlsError = (error: unknown): string | undefined => {
+  let e = error as KafkaJsError
+  const broker = brokerOf(error)
+  for (let i = 0; i < 6 && e && typeof e === 'object'; i++) {
+    if (typeof e.code === 'string' && TLS_CODE.test(e.code)) {
+      const text = String(e.message ?? '').replace(/^Connection error: /, '')
+      const hint = UNTRUSTED.test(e.code)
+        ? "; --kafka-ca must name the CA that signed the brokers' certificates"
+        : /WRONG_VERSION|PACKET_LENGTH/.test(e.code)
+          ? '; is this a TLS listener?'
+          : ''
+      return `TLS: ${text}${broker ? ` (${broker}${hint})` : hint ? ` (${hint.slice(2)})` : ''}`
+    }
+    // a TLS client on a listener that does not speak TLS: the broker hangs up on the hello
+    if (/before secure TLS connection was established/.test(String(e.message))) {
+      return `TLS: the broker closed the connection during the TLS handshake (${broker ? `${broker}; ` : ''}is this a TLS listener?)`
+    }
+    e = (e.originalError ?? e.cause) as KafkaJsError
+  }
+  return undefined
+}
+
 // One line, the cause first: "connection refused (127.0.0.1:1)", "MESSAGE_TOO_LARGE: ...".
 export const describeKafkaError = (error: unknown): string => {
   if (error instanceof KafkaRejected) return error.message
+  const tls = describeTlsError(error)
+  if (tls) return tls
   const e = innermost(error)
   const text = String(e?.message ?? error)
   const refused = /ECONNREFUSED ([^\s]+)/.exec(text)

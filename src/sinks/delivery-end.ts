@@ -1,4 +1,4 @@
-import type { ReaderOptions } from '../commands/common.js'
+import type { ReaderOptions } from '../core/stage-options.js'
 import { TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
 import type { EventInput } from '../core/link/reader.js'

@@ -244,8 +244,9 @@ export class EventOutput extends EventEmitter {
     if (this.closed) return
     this.closed = true
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
-      // A tsf reader that dies is a failure of the pipeline; `| head` going away is not.
-      if (this.everLinked || this.direct) this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
+      // A tsf reader that dies is a failure of the pipeline; `| head` going away is not. A reader
+      // that answered KNOWN on its announce socket is a tsf reader, even before it linked up.
+      if (this.everLinked || this.direct || this.known) this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
       else this.emit('closed')
       return
     }

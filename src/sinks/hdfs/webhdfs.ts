@@ -34,7 +34,8 @@
 // - mkdirs, status, list, open, truncate (to the same length) are naturally idempotent.
 import http from 'node:http'
 import https from 'node:https'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay } from '../../core/backoff.js'
+import { pause } from '../../core/wait.js'
 import { TsfError, UsageError } from '../../core/errors.js'
 
 export const DEFAULT_WEBHDFS_PORT = 9870
@@ -560,8 +561,7 @@ export class WebHdfs {
         n++
         e.attempts = n
         if (!e.retriable) throw e
-        const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * 2 ** (n - 1))
-        const delay = Math.round(base * (0.5 + Math.random() * 0.5))
+        const delay = backoffDelay(n, { initial: this.opts.initialBackoffMs, max: this.opts.maxBackoffMs, jitter: 0.5 })
         if (Date.now() - started + delay > this.opts.maxRetryMs) {
           const last = new WebHdfsError({ ...detailsOf(e), remoteMessage: `${e.remoteMessage} (gave up after ${n} attempts in ${Date.now() - started} ms)`, cause: e })
           last.attempts = n
@@ -580,12 +580,8 @@ export class WebHdfs {
   }
 
   private async sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      await sleep(ms, undefined, signal ? { signal } : {})
-    } catch (e) {
-      if (signal?.aborted) throw abortReason(signal)
-      throw e
-    }
+    await pause(ms, signal)
+    if (signal?.aborted) throw abortReason(signal)
   }
 
   // ---- answers ----

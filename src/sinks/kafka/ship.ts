@@ -4,7 +4,8 @@ import { TsfError } from '../../core/errors.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { describeKafkaError, KafkaProducer, KafkaRejected, type Acks, type Compression } from '../../kafka/client.js'
+import { describeKafkaError, KafkaAuthFailed, KafkaProducer, KafkaRejected, type Acks, type Compression } from '../../kafka/client.js'
+import type { KafkaSecurity } from '../../kafka/security.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { eventOrTimeout } from '../../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
@@ -19,6 +20,7 @@ export interface KafkaShipConfig extends ServerShipConfig {
   compression: Compression
   // sends in flight at once (idempotent producer only; at most 5)
   inFlight: number
+  security?: KafkaSecurity
 }
 
 const byTopic = (records: KafkaRecord[]): Map<string, KafkaRecord[]> => {
@@ -53,6 +55,7 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     acks: config.acks,
     idempotent: config.acks === 'all',
     compression: config.compression,
+    security: config.security,
   })
   const where = config.url.name
   const queue: Queued[] = []
@@ -63,6 +66,8 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   let closing = false
   let fatal: Error | undefined
   let lastError: string | undefined
+  // when the current run of failures began (0: delivering)
+  let failingSince = 0
   const events = new EventEmitter()
   rt.counters.gauge('ChannelSize', () => queuedEvents + inflightEvents)
 
@@ -77,11 +82,11 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   const sendAll = async (records: KafkaRecord[]): Promise<void> => {
     let backoff = 200
     let failures = 0
-    let since = 0
     while (!closing) {
       try {
         await producer.send(byTopic(records))
-        if (failures) info(`${where}: delivering again after ${Math.round((Date.now() - since) / 1000)} s`)
+        if (failingSince) info(`${where}: delivering again after ${Math.round((Date.now() - failingSince) / 1000)} s`)
+        failingSince = 0
         lastError = undefined
         return
       } catch (error) {
@@ -91,14 +96,16 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
           await sendAll(records.slice(half))
           return
         }
+        if (error instanceof KafkaAuthFailed) throw new TsfError(`${where}: ${error.message}`)
         if (error instanceof KafkaRejected) {
           const hint = sizeTypes.has(error.type) ? ` (an event of ${records[0]!.bytes} bytes; lower --max-line or raise the topic's max.message.bytes)` : ''
           throw new TsfError(`${where}: Kafka rejected the records: ${error.message}${hint}`)
         }
         const text = describeKafkaError(error)
         if (!failures) {
-          since = Date.now()
-          warn(`${where}: ${text}; retrying, nothing is dropped`)
+          failingSince ||= Date.now()
+          // the sender may have said this one already
+          if (text !== lastError) warn(`${where}: ${text}; retrying, nothing is dropped`)
         } else if (text !== lastError) warn(`${where}: ${text}`)
         lastError = text
         failures++
@@ -191,7 +198,9 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
       const again = flights.splice(0)
       const error = outcomes[first]
       if (!(error instanceof KafkaRejected)) {
-        warn(`${where}: ${describeKafkaError(error)}; retrying, nothing is dropped`)
+        lastError = describeKafkaError(error)
+        failingSince ||= Date.now()
+        warn(`${where}: ${lastError}; retrying, nothing is dropped`)
         rt.counters.add('ConnectionFailedCount')
       }
       await producer.reset()

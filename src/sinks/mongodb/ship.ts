@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { MongoBulkWriteError, MongoClient, type Document, type MongoClientOptions } from 'mongodb'
 import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
+import { Backoff } from '../../core/backoff.js'
 import { quote } from '../../core/json-string.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
@@ -160,7 +161,7 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   const writeGroup = async (list: Pending[], refused: DocumentProblem[]): Promise<void> => {
     const { db, coll } = list[0]!.write
     let todo = list
-    let backoff = 200
+    const backoff = new Backoff({ initial: 200, max: config.maxBackoff })
     for (;;) {
       if (closing) throw CLOSING
       try {
@@ -206,8 +207,7 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
           return
         }
         todo = again
-        await sleep(backoff)
-        backoff = Math.min(backoff * 2, config.maxBackoff)
+        await sleep(backoff.next())
       }
     }
   }

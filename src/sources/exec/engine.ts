@@ -4,7 +4,8 @@ import { encodeEnvelope } from '../../core/event.js'
 import { TsfError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import type { EventOutput } from '../../core/link/writer.js'
-import { info, warn, warnOnce } from '../../core/log.js'
+import { info, warn } from '../../core/log.js'
+import { reportUnacked, warnOversize } from '../source-end.js'
 import type { Runtime } from '../../core/runtime.js'
 import { pumpLines, type PumpHooks, type Sequence } from './output-lines.js'
 
@@ -67,11 +68,7 @@ class ExecRunner {
       await this.pause(this.config.restartDelay)
     }
     const unacked = await this.out.end(this.deadline ? Math.max(0, this.deadline - Date.now()) : this.config.shutdownTimeout)
-    if (unacked) {
-      const why = this.rt.stop.aborted && !this.rt.bySignal ? 'not delivered (stdout went away)' : 'not acked by the downstream within the shutdown timeout'
-      warn(`${unacked} events ${why}; a command cannot replay them (at-most-once)`)
-      if (!this.rt.stop.aborted) throw new TsfError(`${unacked} events left unacked`)
-    }
+    reportUnacked(this.rt, unacked, this.rt.stop.aborted, 'the shutdown timeout', '; a command cannot replay them (at-most-once)')
     if (this.rt.stop.aborted) return ExitCode.ok
     if (startFailure) throw new TsfError(startFailure)
     if (last && last.exitCode !== 0) return ExitCode.failure
@@ -170,13 +167,7 @@ class ExecRunner {
       },
       written: (n) => rt.counters.add('EventReceivedCount', n),
       durable: (n) => rt.counters.add('EventAcceptedCount', n),
-      oversize: () => {
-        rt.counters.add('OversizeLineCount')
-        warnOnce(
-          'oversize',
-          `${config.file}: a line longer than ${config.maxLine} bytes was ${config.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, said once)`,
-        )
-      },
+      oversize: () => warnOversize(rt, 'oversize', config.file, config, 1, 'said once'),
     }
   }
 

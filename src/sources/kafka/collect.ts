@@ -3,7 +3,11 @@ import { ExitCode } from '../../core/exit-codes.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
-import { describeKafkaError, KafkaConsumer, type FetchedBatch } from '../../kafka/client.js'
+import { Backoff } from '../../core/backoff.js'
+import { pause } from '../../core/wait.js'
+import { TsfError } from '../../core/errors.js'
+import { describeKafkaError, isAuthFailure, KafkaConsumer, type FetchedBatch } from '../../kafka/client.js'
+import type { KafkaSecurity } from '../../kafka/security.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { PrintSink } from '../../sinks/print.js'
 import type { EventSink } from '../tcp/event-sink.js'
@@ -24,6 +28,7 @@ export interface KafkaCollectConfig {
   commitInterval: number
   maxBytesPerPartition: number
   shutdownTimeout: number
+  security?: KafkaSecurity
 }
 
 // How long to keep committing offsets at shutdown, after the downstream acked.
@@ -68,7 +73,7 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
 
   let consuming = false
   const start = async (): Promise<void> => {
-    let backoff = 500
+    const backoff = new Backoff({ initial: 500, max: 10_000 })
     while (!stopping) {
       const c = new KafkaConsumer({
         brokers: config.url.brokers,
@@ -80,6 +85,7 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
         fromBeginning: config.fromBeginning,
         sessionTimeout: config.sessionTimeout,
         maxBytesPerPartition: config.maxBytesPerPartition,
+        security: config.security,
       })
       c.onJoin((assignment) => {
         const parts = assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || 'no partitions (more members than partitions)'
@@ -95,16 +101,19 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
       } catch (error) {
         await c.close()
         if (stopping) return
+        // the same credentials will be refused again: say so and stop (nothing was consumed)
+        if (isAuthFailure(error)) throw new TsfError(`${config.url.name}: ${describeKafkaError(error)}`)
         report(`${describeKafkaError(error)}; retrying, nothing is lost`)
-        await Promise.race([new Promise((resolve) => setTimeout(resolve, backoff)), aborted(rt.stop)])
-        backoff = Math.min(backoff * 2, 10_000)
+        await pause(backoff.next(), rt.stop)
       }
     }
   }
 
   try {
     const starting = start()
-    await Promise.race([aborted(rt.stop), printer ? printer.closed : new Promise(() => undefined)])
+    // start() rejects only on a refused login: that ends the run at once
+    const refused = starting.then(() => new Promise<void>(() => undefined))
+    await Promise.race([aborted(rt.stop), printer ? printer.closed : new Promise(() => undefined), refused])
     stopping = true
     await starting
     consumer?.pauseAll()

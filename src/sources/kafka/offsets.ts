@@ -1,3 +1,5 @@
+import { pause } from '../../core/wait.js'
+
 // Offsets to commit, per partition: the next offset to read once everything before it is durable
 // downstream. Commits are grouped (one request per interval for every partition that moved) and
 // only ever go forward; a partition no longer assigned to us is left to its new owner.
@@ -71,7 +73,7 @@ export class OffsetCommitter {
     this.timer = undefined
     while (this.due.size && Date.now() < deadline) {
       await this.flush()
-      if (this.due.size) await new Promise((resolve) => setTimeout(resolve, 200))
+      if (this.due.size) await pause(200)
     }
     clearTimeout(this.timer)
     this.timer = undefined

@@ -3,7 +3,8 @@ import { dirname } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import type { EventOutput } from '../../core/link/writer.js'
-import { error as logError, info, warn, warnOnce } from '../../core/log.js'
+import { error as logError, info, warnOnce } from '../../core/log.js'
+import { reportUnacked, warnOversize } from '../source-end.js'
 import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import { hashBytes, readAt } from '../tail/identity.js'
@@ -324,13 +325,7 @@ class SpoolEngine {
         const oversize = reader.oversize
         const r = reader.read(this.buf, BUDGET)
         this.bytesRead += reader.readPos - before
-        if (reader.oversize > oversize) {
-          this.rt.counters.add('OversizeLineCount', reader.oversize - oversize)
-          warnOnce(
-            `oversize:${path}`,
-            `${path}: a line longer than ${this.config.read.maxLine} bytes was ${this.config.read.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, said once per file)`,
-          )
-        }
+        if (reader.oversize > oversize) warnOversize(this.rt, `oversize:${path}`, path, this.config.read, reader.oversize - oversize, 'said once per file')
         this.write(job, r)
         // a stalled downstream must not keep SIGTERM from ending the read
         await Promise.race([this.out.ready(), this.stopped])
@@ -428,11 +423,7 @@ class SpoolEngine {
     const stoppedBySignal = this.rt.stop.aborted
     const unacked = await this.out.end(this.config.shutdownTimeout, this.rt.stop.aborted ? undefined : this.rt.stop)
     this.state.save()
-    if (unacked) {
-      const why = stoppedBySignal && !this.rt.bySignal ? 'not delivered (stdout went away)' : `not acked by the downstream within ${this.config.shutdownTimeout} ms`
-      warn(`${unacked} events ${why}: their files stay, a restart sends them again`)
-      if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
-    }
+    reportUnacked(this.rt, unacked, stoppedBySignal, `${this.config.shutdownTimeout} ms`, ': their files stay, a restart sends them again')
     if (this.config.once) {
       info(`${plural(this.filesDone, 'file')} ingested${this.failures ? `, ${this.failures} could not be (see above)` : ''}`)
       if (this.failures) return ExitCode.failure

@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs'
-import { join } from 'node:path'
-import { describeSystemError, TsfError } from '../../core/errors.js'
-import { GroupedSave } from '../state/grouped-save.js'
-import { agentIdOf, atomicWrite, lockStateDir } from '../state/state-dir.js'
+import { JsonStateStore } from '../state/json-store.js'
+import { fsyncDir } from '../state/state-dir.js'
 
 // The state of one `tsf spool`: a persistent agent id and one entry per adopted file that is
-// not finished yet (renamed or deleted). Written atomically; the entry of a file is saved before
-// its first event, its progress after acks, and it is removed once the file is done.
+// not finished yet (renamed or deleted), in the state dir's one JSON store (../state/json-store.ts).
+// The entry of a file is saved before its first event, its progress after acks, and it is removed
+// once the file is done.
 
 export interface SpoolEntry {
   // where the file was adopted (headers.file)
@@ -24,35 +21,16 @@ export interface SpoolEntry {
   pos: number
 }
 
-interface StateFile {
-  version: 1
-  files: SpoolEntry[]
-}
-
-export class SpoolState {
+export class SpoolState extends JsonStateStore<SpoolEntry> {
   readonly entries = new Map<string, SpoolEntry>()
-  readonly agent: string
   // directories in which files were renamed since the last save: fsynced before the state
   private readonly touchedDirs = new Set<string>()
   // entries set since the last save
   private readonly unsaved = new Set<SpoolEntry>()
-  private readonly statePath: string
-  private readonly lockPath: string
-  private readonly saver: GroupedSave
-  // a save from the timer failed (disk full, read-only): the engine stops on it
-  onError?: (error: unknown) => void
 
-  constructor(readonly dir: string, interval = 200) {
-    this.saver = new GroupedSave(interval, () => this.write(), (e) => this.onError?.(e))
-    this.statePath = join(dir, 'spool.json')
-    this.lockPath = join(dir, 'lock')
-    lockStateDir(dir, 'tsf spool')
-    this.agent = agentIdOf(dir)
-    this.load()
-  }
-
-  newSrc(): string {
-    return `${this.agent}.${randomBytes(9).toString('base64url')}`
+  constructor(dir: string, interval = 200) {
+    super(dir, { file: 'spool.json', who: 'tsf spool', holds: 'the spool state', is: 'a tsf spool state file' }, interval)
+    for (const f of this.loadEntries()) this.entries.set(f.path, f)
   }
 
   set(entry: SpoolEntry): void {
@@ -76,64 +54,14 @@ export class SpoolState {
     this.markDirty()
   }
 
-  // Save soon: one save (and one fsync) covers many acks and renames.
-  markDirty(): void {
-    this.saver.markDirty()
+  protected snapshot(): SpoolEntry[] {
+    return [...this.entries.values()]
   }
 
-  save(): void {
-    this.saver.saveNow()
-  }
-
-  private write(): void {
+  protected override write(): void {
     for (const dir of this.touchedDirs) fsyncDir(dir)
     this.touchedDirs.clear()
-    const state: StateFile = { version: 1, files: [...this.entries.values()] }
-    atomicWrite(this.statePath, JSON.stringify(state))
+    super.write()
     this.unsaved.clear()
-  }
-
-  close(): void {
-    try {
-      this.saver.close()
-    } finally {
-      try {
-        unlinkSync(this.lockPath)
-      } catch {
-        // already gone
-      }
-    }
-  }
-
-  private load(): void {
-    let text: string
-    try {
-      text = readFileSync(this.statePath, 'utf8')
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw new TsfError(`${this.statePath}: cannot read the spool state: ${describeSystemError(e)}`)
-    }
-    let state: StateFile
-    try {
-      state = JSON.parse(text) as StateFile
-      if (state.version !== 1 || !Array.isArray(state.files)) throw new Error('unknown format')
-    } catch {
-      // written atomically, so never torn: refuse rather than guess
-      throw new TsfError(`${this.statePath}: not a tsf spool state file (remove it to start over)`)
-    }
-    for (const f of state.files) this.entries.set(f.path, f)
-  }
-}
-
-
-export const fsyncDir = (dir: string): void => {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch {
-    // the directory is gone or not ours to sync: the rename is as durable as it can be
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }

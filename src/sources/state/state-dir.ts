@@ -92,3 +92,16 @@ export const atomicWrite = (path: string, data: string): void => {
     throw new TsfError(`${path}: cannot save it: ${describeSystemError(e)}`)
   }
 }
+
+// A rename made durable: fsync of its directory, as far as it can be done.
+export const fsyncDir = (dir: string): void => {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // the directory is gone or not ours to sync: the rename is as durable as it can be
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}

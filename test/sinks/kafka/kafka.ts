@@ -1,6 +1,8 @@
 // Talking to the real test broker from tests: create topics, produce odd records, read a topic
 // back whole. kafkajs directly (tsf's own client sits behind src/kafka/client.ts).
+import { spawnSync } from 'node:child_process'
 import kafkajs from 'kafkajs'
+import type { Test } from 'tap'
 
 const { Kafka, logLevel, Partitioners } = kafkajs
 
@@ -71,4 +73,13 @@ export const topicSize = async (brokers: string, topic: string): Promise<number>
   } finally {
     await admin.disconnect()
   }
+}
+
+// kcat (librdkafka): the other client. Missing, it fails the test under CI=true, else skips it.
+const kcatMissing = spawnSync('kcat', ['-V']).status !== 0
+export const haveKcat = (t: Test): boolean => {
+  if (!kcatMissing) return true
+  if (process.env.CI === 'true') t.fail('kcat is not installed (apt-get install kcat)')
+  else t.skip('kcat is not installed')
+  return false
 }

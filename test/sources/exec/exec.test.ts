@@ -132,6 +132,8 @@ t.test('when its tsf reader dies, exec exits 4 at once and the command goes with
   const run = sh(t, `{ ${tsf} exec -- sh -c 'echo $$ > ${base}/child; echo ready; while :; do echo tick; sleep 0.2; done'; echo $? > ${base}/rc; } | ${reader} ${out}`)
   await until(() => events(out).some((e) => e.body === 'ready'), 30_000, 'the command to start', run.stderr)
   const child = Number(readFileSync(join(base, 'child'), 'utf8'))
+  // the reader has said it is a tsf reader (KNOWN on its announce socket): its death is a failure
+  await until(() => /reader: knows 1 writer/.test(run.stderr()), 30_000, 'the reader to know exec', run.stderr)
   process.kill(pidBelow(run.child.pid!, 'link-reader.mjs')!, 'SIGKILL')
   await run.done
   t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '4', 'exit 4: downstream lost')

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { classifyLine, parseCursor } from '../../src/core/link/cursor.js'
-import { fuzz, mutations } from '../fixtures/fuzz.js'
+import { classifyLine, parseCursor } from '../../../src/core/link/cursor.js'
+import { fuzz, mutations } from '../../fixtures/fuzz.js'
 
 const cursor = 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.42'
 

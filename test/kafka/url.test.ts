@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isKafkaUrl, parseKafkaUrl, validTopic } from '../../../src/kafka/url.js'
+import { isKafkaUrl, parseKafkaUrl, validTopic } from '../../src/kafka/url.js'
 
 t.test('brokers and topic, with 9092 for a broker without a port', async (t) => {
   t.same(parseKafkaUrl('kafka://b1,b2:19092/logs'), { brokers: ['b1:9092', 'b2:19092'], topic: 'logs', name: 'kafka://b1,b2:19092/logs' })

@@ -1,0 +1,28 @@
+import t from 'tap'
+import { EventEmitter } from 'node:events'
+import { eventOrTimeout, pause } from '../../src/core/wait.js'
+
+t.test('pause ends when its signal aborts, without rejecting, and clears its timer', async (t) => {
+  const stop = new AbortController()
+  const waiting = pause(3_600_000, stop.signal)
+  stop.abort()
+  await waiting
+  t.pass('an hour-long pause ended on abort')
+  await pause(3_600_000, stop.signal)
+  t.pass('a pause on an aborted signal returns at once')
+  let done = false
+  const guard = new AbortController()
+  await Promise.race([pause(1).then(() => { done = true }), pause(60_000, guard.signal)])
+  guard.abort()
+  t.ok(done, 'without a signal it waits its time')
+})
+
+t.test('eventOrTimeout resolves on the event or the timeout, and leaves no listener behind', async (t) => {
+  const e = new EventEmitter()
+  const waiting = eventOrTimeout(e, 'wake', 3_600_000)
+  e.emit('wake')
+  await waiting
+  t.equal(e.listenerCount('wake'), 0, 'the listener went with the event')
+  await eventOrTimeout(e, 'wake', 1)
+  t.equal(e.listenerCount('wake'), 0, 'and with the timeout')
+})

@@ -1,0 +1,67 @@
+// The file sources' one JSON state store: what it writes, what it refuses, and its lock.
+import t from 'tap'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { JsonStateStore } from '../../../src/sources/state/json-store.js'
+
+interface Entry { path: string; pos: number }
+
+class TestStore extends JsonStateStore<Entry> {
+  readonly entries: Entry[] = []
+  constructor(dir: string) {
+    super(dir, { file: 'test.json', who: 'tsf test', holds: 'the test state', is: 'a tsf test state file' }, 10)
+    this.entries.push(...this.loadEntries())
+  }
+  protected snapshot(): Entry[] {
+    return this.entries
+  }
+}
+
+t.test('a save writes version 1 and the entries; a reopen reads them back', async (t) => {
+  const dir = join(t.testdir(), 'state')
+  const a = new TestStore(dir)
+  t.same(a.entries, [], 'a first run starts empty')
+  a.entries.push({ path: '/var/log/x', pos: 42 })
+  a.markDirty()
+  a.save()
+  t.same(JSON.parse(readFileSync(join(dir, 'test.json'), 'utf8')), { version: 1, files: [{ path: '/var/log/x', pos: 42 }] })
+  t.notOk(existsSync(join(dir, 'test.json.tmp')), 'no temporary file is left')
+  a.close()
+  const b = new TestStore(dir)
+  t.same(b.entries, [{ path: '/var/log/x', pos: 42 }])
+  t.equal(b.agent, a.agent, 'the agent id stays with the dir')
+  t.match(b.newSrc(), new RegExp(`^${a.agent}\\.[A-Za-z0-9_-]{12}$`), 'a src is the agent id and a random part')
+  t.not(b.newSrc(), b.newSrc())
+  b.close()
+})
+
+t.test('changes are saved on a timer, grouped', async (t) => {
+  const dir = join(t.testdir(), 'state')
+  const s = new TestStore(dir)
+  s.entries.push({ path: 'a', pos: 1 })
+  s.markDirty()
+  s.entries[0]!.pos = 2
+  s.markDirty()
+  const path = join(dir, 'test.json')
+  for (let i = 0; i < 500 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 10))
+  t.same(JSON.parse(readFileSync(path, 'utf8')).files, [{ path: 'a', pos: 2 }], 'the last state is saved')
+  s.close()
+})
+
+t.test('a file that is not ours is refused in one line, not guessed at', async (t) => {
+  const dir = t.testdir({ 'test.json': '{"version":2,"files":[]}' })
+  t.throws(() => new TestStore(dir), { message: `${join(dir, 'test.json')}: not a tsf test state file (remove it to start over)` })
+  writeFileSync(join(dir, 'test.json'), '{"version":1,"fi')
+  t.throws(() => new TestStore(dir), { message: /not a tsf test state file/ })
+})
+
+t.test('one process a state dir: a second one is refused naming the holder', async (t) => {
+  const dir = join(t.testdir(), 'state')
+  const a = new TestStore(dir)
+  writeFileSync(join(dir, 'lock'), '1\n') // pid 1 is alive: another holder
+  t.throws(() => new TestStore(dir), { message: `--state ${dir} is in use by another tsf test (pid 1)` })
+  a.close()
+  t.notOk(existsSync(join(dir, 'lock')), 'close() releases the lock')
+  const b = new TestStore(dir)
+  b.close()
+})
