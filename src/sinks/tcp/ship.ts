@@ -1,6 +1,6 @@
 import { ExitCode } from '../../core/exit-codes.js'
 import { TsfError } from '../../core/errors.js'
-import type { InputBatch } from '../../core/link/reader.js'
+import { eventCount, type InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import { runCommand } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
@@ -27,7 +27,8 @@ const UPSTREAM_LOST_GRACE = 5000
 // covering it is in, so `tsf tail | tsf ship` is end to end without a buffer of its own.
 export const runShip = (config: ShipConfig): Promise<number> =>
   runCommand({ component: 'ship', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
-    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+    // without -H the events go out as the bytes they came in (less their cursors): no heads made
+    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined })
     const sink = new TcpSink({ ...config, counters: rt.counters })
     // every destination refused us (token, protocol): retrying cannot help
     const refusal: { error?: Error } = {}
@@ -49,7 +50,7 @@ export const runShip = (config: ShipConfig): Promise<number> =>
     const stopped = aborted(rt.stop)
     try {
       for await (const batch of input.batches()) {
-        rt.counters.add('EventTakeSuccessCount', batch.heads.length)
+        rt.counters.add('EventTakeSuccessCount', eventCount(batch))
         addHeaders?.(batch.heads)
         if (bestEffort && !bestEffort.admit(batch, sink.bytesHeld)) continue
         sink.add(batch)
