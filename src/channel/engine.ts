@@ -5,6 +5,7 @@ import { ExitCode } from '../core/exit-codes.js'
 import { formatBytes } from '../core/units.js'
 import { info, warn, warnOnce } from '../core/log.js'
 import { runCommand, type Runtime } from '../core/runtime.js'
+import { eventCount, forgetEvents } from '../core/link/reader.js'
 import { pause } from '../core/wait.js'
 import { acquireLock } from './lock.js'
 import { LogReader } from './log-reader.js'
@@ -183,13 +184,14 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
         await pause(100)
       }
     }
-    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
     const addHeaders = staticHeaders(config.headers)
+    // without -H the heads go into the log as the bytes they came in (less their cursors)
+    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: addHeaders ? undefined : 'heads' })
     let noSpaceSaid = false
     for await (const batch of input.batches()) {
       if (fatal) break
       addHeaders?.(batch.heads)
-      const n = batch.heads.length
+      const n = eventCount(batch)
       const bytes = batch.bytes + n * OVERHEAD
       const verdict = await admit(bytes)
       if (verdict === 'stop') break
@@ -202,7 +204,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       let durable: Promise<void> | undefined
       while (!durable) {
         try {
-          durable = writer.append(batch.heads)
+          durable = writer.append(batch.lines ? { lines: batch.lines, count: n } : batch.heads)
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw new TsfError(`${dir}: ${describeSystemError(error)}`)
           if (!noSpaceSaid) warn(`${dir}: no space left on device: holding input until space frees (raise --min-free to stop earlier)`)
@@ -215,7 +217,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       if (!durable) break
       // the log holds the events now: let go of the heads (views into stdin's chunks) while the
       // batch waits for its fsync, or they outlive young-generation GCs and cost full ones
-      batch.heads.length = 0
+      forgetEvents(batch)
       free.wrote(bytes)
       durable.then(
         () => {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { closeSync, fdatasync, fsync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { TsfError, describeSystemError } from '../core/errors.js'
 import type { EventHead } from '../core/event.js'
-import { BLOCK_HEADER, blockSize, encodeBlock } from './record.js'
+import { BLOCK_HEADER, blockSize, encodeBlock, encodeBlockLines } from './record.js'
 import { recoverSegment } from './recovery.js'
 import { listSegments, segmentPath, segmentSize } from './segments.js'
 
@@ -10,6 +10,12 @@ import { listSegments, segmentPath, segmentSize } from './segments.js'
 // write(2), and fsyncs in groups (group commit): while one fdatasync runs, later batches are
 // written and wait for the next one, so a busy channel does one fsync per round trip to the disk,
 // not one per batch. A batch's promise resolves once it is on disk; only then is it acked upstream.
+
+// Heads laid out as a block's payload: each followed by "\n" (EventInput's lines 'heads').
+export interface HeadLines {
+  lines: Buffer
+  count: number
+}
 
 export type FsyncPolicy = { kind: 'batch' } | { kind: 'always' } | { kind: 'interval'; ms: number }
 
@@ -132,13 +138,17 @@ export class LogWriter extends EventEmitter {
 
   // Appends heads as records. Resolves once they are fsynced. Throws ENOSPC synchronously (after
   // cutting the partial write back off) so the caller can wait for space and retry.
-  append(heads: readonly EventHead[]): Promise<void> {
+  append(events: readonly EventHead[] | HeadLines): Promise<void> {
     if (this.failed) return Promise.reject(this.failed)
-    const size = blockSize(heads)
+    const heads = Array.isArray(events) ? (events as readonly EventHead[]) : undefined
+    const lines = heads ? undefined : (events as HeadLines)
+    const count = heads ? heads.length : lines!.count
+    const size = heads ? blockSize(heads) : BLOCK_HEADER + lines!.lines.length
     const at = size > RING_BYTES / 4 ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
     if (at >= 0) this.forget(at, at + size)
     if (this.recent.length > 4096) this.recent.splice(0, 1024) // many tiny batches: keep the scan short
-    const data = encodeBlock(heads, this.nextIndex, Date.now(), at >= 0 ? this.ring.subarray(at) : undefined)
+    const into = at >= 0 ? this.ring.subarray(at) : undefined
+    const data = heads ? encodeBlock(heads, this.nextIndex, Date.now(), into) : encodeBlockLines(lines!.lines, count, this.nextIndex, Date.now(), into)
     let done = 0
     try {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.activeSize + done)
@@ -152,12 +162,12 @@ export class LogWriter extends EventEmitter {
     }
     if (at >= 0) {
       this.ringAt = at + size
-      const lines = data.subarray(BLOCK_HEADER)
-      this.recent.push({ segment: this.active, start: this.activeSize, end: this.activeSize + size, first: this.nextIndex, count: heads.length, lines, ring: at })
+      const run = data.subarray(BLOCK_HEADER)
+      this.recent.push({ segment: this.active, start: this.activeSize, end: this.activeSize + size, first: this.nextIndex, count, lines: run, ring: at })
     }
     this.activeSize += data.length
     this.track(this.active, this.activeSize)
-    this.nextIndex += heads.length
+    this.nextIndex += count
     this.written += data.length
     const upTo = this.written
     const promise = new Promise<void>((resolve, reject) => this.waiters.push({ upTo, resolve, reject }))

@@ -95,6 +95,16 @@ export const encodeBlock = (heads: readonly EventHead[], firstIndex: number, tim
   return out
 }
 
+// The same block from heads already laid out as its payload (each followed by "\n", `count` of
+// them: a reader's InputOptions.lines 'heads' batch): one copy for the whole block.
+export const encodeBlockLines = (lines: Buffer, count: number, firstIndex: number, time: number, into?: Buffer): Buffer => {
+  const total = BLOCK_HEADER + lines.length
+  const out = into && into.length >= total ? into.subarray(0, total) : Buffer.allocUnsafe(total)
+  out.set(lines, BLOCK_HEADER)
+  writeBlockHeader(out, firstIndex, time, count)
+  return out
+}
+
 const writeBlockHeader = (out: Buffer, firstIndex: number, time: number, count: number): void => {
   out.writeUInt32LE((BLOCK_FLAG | (out.length - BLOCK_HEADER)) >>> 0, 0)
   out.writeUIntLE(firstIndex, 8, 6)

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
-import { runCollect } from '../sources/tcp/collect.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
@@ -83,6 +82,8 @@ export const makeCollectCommand = (): Command => {
     if (flags.flumeSsl && !flags.tlsCert) throw new UsageError('--flume-ssl needs --tls-cert and --tls-key')
     if ((flags.flumeSsl || cmd.getOptionValueSource('flumeCompression') !== 'default') && !flags.flumeAvro?.length) throw new UsageError('--flume-ssl and --flume-compression go with --flume-avro HOST:PORT')
     if (flags.tlsCa && !flags.tlsCert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
+    // the engine loads when it runs, not for --help
+    const { runCollect } = await import('../sources/tcp/collect.js')
     const code = await runCollect({
       // no input option at all: the loopback default; --syslog or --flume-avro alone listen for those only
       listen: flags.listen?.length ? flags.listen : flags.syslog?.length || flags.flumeAvro?.length ? [] : [DEFAULT_LISTEN],

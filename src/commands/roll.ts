@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import { runCommand } from '../core/runtime.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
-import { runRoll, type RollConfig } from '../sinks/roll/engine.js'
+import type { RollConfig } from '../sinks/roll/engine.js'
 import type { RollFormat } from '../sinks/roll/format.js'
 
 interface RollCliOptions extends ReaderOptions, RunnerOptions {
@@ -40,6 +40,8 @@ export const makeRollCommand = (): Command => {
   addRunnerOptions(cmd)
   return cmd.action(async (dir: string, options: RollCliOptions) => {
     const config: RollConfig = { ...options, dir }
+    // the engine loads when it runs, not for --help
+    const { runRoll } = await import('../sinks/roll/engine.js')
     process.exitCode = await runCommand({ component: 'roll', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, (rt) => runRoll(config, rt))
   })
 }

@@ -28,10 +28,17 @@ const freePort = async (): Promise<number> => {
   return port
 }
 
+// SIGTERM's exit status (128 + 15): a stage that the demo stopped, on purpose
+const STOPPED_BY_SIGTERM = 143
+
+// the pipelines the demo is stopping: their SIGTERM exits are the stop, not a failure
+const stopping = new WeakSet<ChildProcess>()
+
 // Runs one shell pipeline in its own process group, so it can be stopped as a whole.
 const pipeline = (name: string, command: string, cwd: string): ChildProcess => {
   const child = spawn('sh', ['-c', command], { cwd, detached: true, stdio: ['ignore', 'inherit', 'inherit'] })
   child.on('exit', (code, signal) => {
+    if (stopping.has(child) && (code === STOPPED_BY_SIGTERM || signal === 'SIGTERM')) return
     if (code !== 0 && code !== null) warn(`the ${name} pipeline exited with ${code}`)
     else if (signal && signal !== 'SIGTERM') warn(`the ${name} pipeline ended on ${signal}`)
   })
@@ -60,6 +67,7 @@ const groupMembers = (pgid: number): { pid: number; argv: string[] }[] => {
 // With `every`, SIGTERM goes to every stage at once: each stops without draining.
 const stopPipeline = async (child: ChildProcess, first: string, timeout: number, every = false): Promise<void> => {
   const pgid = child.pid!
+  stopping.add(child)
   for (const m of groupMembers(pgid)) if (every ? m.argv.some((a) => a.endsWith('tsf.js')) : m.argv.includes(first)) process.kill(m.pid, 'SIGTERM')
   const deadline = Date.now() + timeout
   // every stage stopping at once: acks that would need the next stage cannot come, so a second

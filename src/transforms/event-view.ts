@@ -1,11 +1,12 @@
 import type { EventHead } from '../core/event.js'
+import { FIELDS_BAD, FIELDS_END, isSpace, newFieldSpan, nextField, readString, stringEnd, viewOf, type ByteView } from '../core/json-scan.js'
 import { encodeHeaders, quote } from '../core/json-string.js'
 
 // One event head (its JSON text without the closing brace, docs/architecture.md) seen as its
 // top-level fields, for the filter's steps. Nothing is parsed until a step asks: the body of a
-// tsf event is found with one indexOf loop from its fixed place ({"body":"...), the other fields
-// with one scan of their spans, headers with a JSON.parse of the headers object alone. An event
-// no step changed is forwarded as the very bytes it came in.
+// tsf event is found by core's byte scanner (src/core/json-scan.ts) from its fixed place
+// ({"body":"...), the other fields with one scan of their spans, headers with a JSON.parse of the
+// headers object alone. An event no step changed is forwarded as the very bytes it came in.
 
 interface Span {
   key: string
@@ -17,7 +18,11 @@ const BODY_PREFIX = '{"body":"'
 const BODY_PREFIX_BYTES = Buffer.from(BODY_PREFIX)
 
 export class EventView {
-  private textCache?: string
+  // the head's bytes, their whole ArrayBuffer's view, and where they are in it: [base, stop)
+  private readonly bytes: Buffer
+  private readonly view: ByteView
+  private readonly base: number
+  private readonly stop: number
   private bodyText?: string
   private bodyRawText?: string
   private spans?: Span[]
@@ -26,33 +31,28 @@ export class EventView {
   // top-level fields replaced or added, as JSON value text
   private replaced?: Map<string, string>
 
-  constructor(readonly head: EventHead) {}
+  constructor(readonly head: EventHead) {
+    const bytes = (this.bytes = typeof head === 'string' ? Buffer.from(head) : head)
+    this.view = viewOf(bytes)
+    this.base = bytes.byteOffset
+    this.stop = this.base + bytes.length
+  }
 
-  // The whole head as text, decoded only when a step needs more than the body.
-  get text(): string {
-    return (this.textCache ??= typeof this.head === 'string' ? this.head : this.head.toString('utf8'))
+  // The head's text between two offsets of the view.
+  private slice(start: number, end: number): string {
+    return this.view.buf.toString('utf8', start, end)
   }
 
   // The JSON text inside the body's quotes when the head starts {"body":" (every tsf event):
   // found in the bytes, so the rest of the line is never decoded for a body-only step.
   private bodyRaw(): string | undefined {
     if (this.bodyRawText !== undefined) return this.bodyRawText
-    const head = this.head
-    if (typeof head === 'string' || this.textCache !== undefined) {
-      const t = this.text
-      if (!t.startsWith(BODY_PREFIX)) return undefined
-      return (this.bodyRawText = t.slice(BODY_PREFIX.length, stringEnd(t, BODY_PREFIX.length - 1)))
-    }
+    const head = this.bytes
     if (head.length < BODY_PREFIX.length || head.compare(BODY_PREFIX_BYTES, 0, BODY_PREFIX.length, 0, BODY_PREFIX.length) !== 0) return undefined
-    // UTF-8 continuation bytes are >= 0x80: a 0x22 or 0x5c byte is always that ASCII character
-    let at = head.indexOf(0x22, BODY_PREFIX.length)
-    while (at !== -1) {
-      let slashes = 0
-      while (head[at - 1 - slashes] === 0x5c) slashes++
-      if (slashes % 2 === 0) break
-      at = head.indexOf(0x22, at + 1)
-    }
-    return (this.bodyRawText = head.toString('utf8', BODY_PREFIX.length, at === -1 ? head.length : at))
+    const open = this.base + BODY_PREFIX.length - 1
+    const close = stringEnd(this.view, open, this.stop)
+    // an unterminated body (a damaged line): the rest of the line
+    return (this.bodyRawText = this.slice(open + 1, close === -1 ? this.stop : close))
   }
 
   get changed(): boolean {
@@ -90,7 +90,7 @@ export class EventView {
     if (replaced !== undefined) return replaced
     // the last of duplicate keys wins, as in JSON.parse
     const span = this.scan().findLast((s) => s.key === key)
-    return span ? this.text.slice(span.start, span.end) : undefined
+    return span ? this.slice(span.start, span.end) : undefined
   }
 
   headers(): Record<string, string> {
@@ -138,9 +138,8 @@ export class EventView {
   // The common case: values replaced in place and new fields appended, the rest of the text
   // copied in slices. undefined when a field must go (empty headers, duplicate keys).
   private splice(replaced: Map<string, string>): string | undefined {
-    const t = this.text
     let out = ''
-    let from = 0
+    let from = this.base
     const seen = new Set<string>()
     for (const span of this.scan()) {
       if (seen.has(span.key)) return undefined
@@ -148,10 +147,10 @@ export class EventView {
       const value = replaced.get(span.key)
       if (value === undefined) continue
       if (value === '{}' && span.key === 'headers') return undefined
-      out += t.slice(from, span.start) + value
+      out += this.slice(from, span.start) + value
       from = span.end
     }
-    out += t.slice(from)
+    out += this.slice(from, this.stop)
     for (const [key, value] of replaced) {
       if (seen.has(key)) continue
       if (key === 'headers' && value === '{}') continue
@@ -172,7 +171,7 @@ export class EventView {
         done.add(span.key)
       }
       if (span.key === 'headers' && value === '{}') continue
-      out += `${out.length > 1 ? ',' : ''}${quote(span.key)}:${value ?? this.text.slice(span.start, span.end)}`
+      out += `${out.length > 1 ? ',' : ''}${quote(span.key)}:${value ?? this.slice(span.start, span.end)}`
     }
     for (const [key, value] of replaced) {
       if (key === 'headers' && value === '{}') continue
@@ -182,7 +181,7 @@ export class EventView {
   }
 
   private scan(): Span[] {
-    return (this.spans ??= scanFields(this.text))
+    return (this.spans ??= scanFields(this.view, this.base, this.stop))
   }
 }
 
@@ -208,58 +207,20 @@ const onlyQuoteEscapes = (raw: string): boolean => {
   return true
 }
 
-// The index of the quote that closes the JSON string opening at `open`.
-const stringEnd = (t: string, open: number): number => {
-  let at = t.indexOf('"', open + 1)
-  while (at !== -1) {
-    let slashes = 0
-    while (t.charCodeAt(at - 1 - slashes) === 0x5c) slashes++
-    if (slashes % 2 === 0) return at
-    at = t.indexOf('"', at + 1)
-  }
-  return t.length
-}
-
-const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
-
-// The spans of the top-level fields of an event head ({"k":v,... without the closing brace).
-const scanFields = (t: string): Span[] => {
+// The spans of the top-level fields of an event head ({"k":v,... without the closing brace), as
+// far as it is JSON: a damaged line yields the fields before the damage.
+const scanFields = (v: ByteView, start: number, stop: number): Span[] => {
   const spans: Span[] = []
-  const n = t.length
-  let i = 1
-  for (;;) {
-    while (i < n && (isSpace(t.charCodeAt(i)) || t.charCodeAt(i) === 0x2c)) i++
-    if (i >= n || t.charCodeAt(i) !== 0x22) return spans
-    const keyEnd = stringEnd(t, i)
-    const keyText = t.slice(i + 1, keyEnd)
-    const key = keyText.includes('\\') ? unquote(`"${keyText}"`) : keyText
-    i = keyEnd + 1
-    while (i < n && (isSpace(t.charCodeAt(i)) || t.charCodeAt(i) === 0x3a)) i++
-    const start = i
-    i = valueEnd(t, i)
-    let end = i
-    while (end > start && isSpace(t.charCodeAt(end - 1))) end--
-    spans.push({ key, start, end })
+  const f = newFieldSpan()
+  let i = start
+  while (i < stop && isSpace(v.u8[i])) i++
+  if (i >= stop || v.u8[i] !== 0x7b) return spans
+  i++
+  for (let first = true; i >= 0; first = false) {
+    i = nextField(v, i, stop, f, first)
+    if (i === FIELDS_BAD || i === FIELDS_END) break
+    const key = readString(v, f.keyStart - 1, f.keyEnd) ?? v.buf.toString('utf8', f.keyStart, f.keyEnd)
+    spans.push({ key, start: f.start, end: f.end })
   }
-}
-
-// The end of the JSON value starting at i (exclusive).
-const valueEnd = (t: string, i: number): number => {
-  const n = t.length
-  const c = t.charCodeAt(i)
-  if (c === 0x22) return stringEnd(t, i) + 1
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0
-    for (; i < n; i++) {
-      const d = t.charCodeAt(i)
-      if (d === 0x22) i = stringEnd(t, i)
-      else if (d === 0x7b || d === 0x5b) depth++
-      else if (d === 0x7d || d === 0x5d) {
-        if (--depth === 0) return i + 1
-      }
-    }
-    return n
-  }
-  while (i < n && t.charCodeAt(i) !== 0x2c && t.charCodeAt(i) !== 0x7d) i++
-  return i
+  return spans
 }

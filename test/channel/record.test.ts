@@ -1,5 +1,5 @@
 import t from 'tap'
-import { blockSize, checkRecord, crc32, encodeBlock, encodeRecords, forEachLine, linesOf, OVERHEAD, peekRecord, resync } from '../../src/channel/record.js'
+import { blockSize, checkRecord, crc32, encodeBlock, encodeBlockLines, encodeRecords, forEachLine, linesOf, OVERHEAD, peekRecord, resync } from '../../src/channel/record.js'
 import { fuzz, mutate, type Rng } from '../fixtures/fuzz.js'
 
 t.test('crc32 matches the standard check value', async (t) => {
@@ -97,4 +97,12 @@ t.test('record decoding fuzzed', async (t) => {
     const next = resync(input, 0, input.length)
     if (next !== -1 && checkRecord(input, next, input.length).kind !== 'ok') throw new Error(`resync landed on ${next}, not a record`)
   })
+})
+
+t.test('a block from heads laid out as lines is the block encodeBlock makes from those heads', async (t) => {
+  const heads = ['{"body":"a"', '{"body":"é","ts":1', '{"body":""']
+  const lines = Buffer.from(heads.map((h) => `${h}\n`).join(''))
+  t.same(encodeBlockLines(lines, heads.length, 42, 1700000000123), encodeBlock(heads, 42, 1700000000123))
+  const into = Buffer.alloc(1024, 0xff)
+  t.same(encodeBlockLines(lines, heads.length, 42, 5, into), encodeBlock(heads, 42, 5), 'into a bigger buffer')
 })

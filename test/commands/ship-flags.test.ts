@@ -35,7 +35,7 @@ t.test('collectors refuse the options of other destinations', async (t) => {
 t.test('kafka:// refuses what only collectors understand', async (t) => {
   const cases: [string[], string][] = [
     [['kafka://127.0.0.1:1/t', '--failover'], '--failover does not apply to kafka:// destinations'],
-    [['kafka://127.0.0.1:1/t', '--tls-ca', '/nonexistent/ca'], '--tls-ca does not apply to kafka:// destinations'],
+    [['kafka://127.0.0.1:1/t', '--tls-ca', '/nonexistent/ca'], '--tls-ca does not apply to kafka:// destinations (TLS to Kafka: --kafka-tls, --kafka-ca)'],
     [['kafka://127.0.0.1:1/t', '--report-interval', '1s'], '--report-interval does not apply to kafka:// destinations'],
     [['kafka://127.0.0.1:1/t', '--best-effort'], '--best-effort does not apply to kafka:// destinations'],
     [['kafka://127.0.0.1:1/t', '--batch', '0'], '--batch: at least 1'],

@@ -18,6 +18,10 @@ export interface InputOptions {
   stream?: NodeJS.ReadableStream
   // how long to keep reading after a linked writer died, for what it already wrote
   finishAfterLoss?: number
+  // batches as one run of bytes (`lines`) rather than an array of heads: no object per event, for
+  // a stage that forwards bytes. 'events': each head + "}\n" (NDJSON, the wire batch format: ship);
+  // 'heads': each head + "\n" (a channel block's payload)
+  lines?: 'events' | 'heads'
 }
 
 export interface InputBatch {
@@ -26,6 +30,46 @@ export interface InputBatch {
   readonly bytes: number
   // per linked writer, the last position in this batch
   positions: Map<string, number>
+  // with InputOptions.lines: the events as bytes in that form (heads made only when asked for)
+  readonly lines?: Buffer
+  readonly count?: number
+}
+
+// The stage has stored a batch's bytes elsewhere (a channel's log): let go of them while the batch
+// waits to be done, so they do not stay in memory until then. Its count stays.
+export const forgetEvents = (batch: InputBatch): void => {
+  if (batch instanceof LinesBatch) batch.lines = EMPTY
+  else batch.heads.length = 0
+}
+
+// How many events a batch holds, without making its heads.
+export const eventCount = (batch: InputBatch): number => (batch.lines ? batch.count! : batch.heads.length)
+
+// A batch held as bytes: its heads are views into `lines`, made on first use (a -H header, a
+// consumer that wants events) and kept, so changes to them stick.
+class LinesBatch implements InputBatch {
+  private made?: EventHead[]
+  constructor(
+    readonly id: number,
+    public lines: Buffer,
+    readonly count: number,
+    readonly bytes: number,
+    public positions: Map<string, number>,
+    private readonly closed: boolean, // each line ends with "}" (InputOptions.lines 'events')
+  ) {}
+
+  get heads(): EventHead[] {
+    if (this.made) return this.made
+    const heads: EventHead[] = []
+    const lines = this.lines
+    const cut = this.closed ? 1 : 0 // a head is without its "}"
+    for (let at = 0; at < lines.length; ) {
+      const nl = lines.indexOf(10, at)
+      heads.push(lines.subarray(at, nl - cut))
+      at = nl + 1
+    }
+    return (this.made = heads)
+  }
 }
 
 type LinkState = 'connecting' | 'up' | 'unreachable'
@@ -58,8 +102,13 @@ export class EventInput extends EventEmitter {
   private readonly framer: LineFramer
   private readonly frameMax: number
   private readonly sink = (bytes: Buffer, _end: number, kind: PieceKind): void => this.take(bytes, kind)
-  // the batch being framed
+  // the batch being framed: heads, or with options.lines its NDJSON bytes
   private heads: EventHead[] = []
+  private readonly asLines: boolean
+  private readonly closeLines: boolean // lines end "}\n", not "\n"
+  private out: Buffer = EMPTY
+  private outBytes = 0
+  private outCount = 0
   private positions = new Map<string, number>()
   // the direct link whose cursor the last fast-path line carried
   private fast?: Link
@@ -91,6 +140,8 @@ export class EventInput extends EventEmitter {
     // cut plain text at maxLine after classifying it.
     this.frameMax = this.maxLine * 8 + 65536
     this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
+    this.asLines = options.lines !== undefined
+    this.closeLines = options.lines === 'events'
     if (!options.stream) this.announce()
   }
 
@@ -193,19 +244,68 @@ export class EventInput extends EventEmitter {
     }
   }
 
-  private newBatch(heads: EventHead[], bytes: number, positions: Map<string, number>): InputBatch {
-    const batch: InputBatch = { id: this.nextId++, heads, bytes, positions }
+  // The events framed so far as a batch (undefined if there are none), and a fresh one begun.
+  private takeBatch(bytes: number): InputBatch | undefined {
+    if (this.asLines ? this.outCount === 0 : this.heads.length === 0) return undefined
+    const batch: InputBatch = this.asLines
+      ? new LinesBatch(this.nextId++, this.out.subarray(0, this.outBytes), this.outCount, bytes, this.positions, this.closeLines)
+      : { id: this.nextId++, heads: this.heads, bytes, positions: this.positions }
     this.inflight.set(batch.id, { batch, done: false })
+    if (this.asLines) {
+      // the rest of this buffer holds the next batch: a batch's bytes are never written again
+      this.out = this.out.subarray(this.outBytes)
+      this.outBytes = 0
+      this.outCount = 0
+    } else this.heads = []
+    this.positions = new Map()
     return batch
   }
 
   private batchOf(chunk: Buffer): InputBatch | undefined {
+    // a batch's lines are at most its chunk plus two bytes a line (a cursor cut, "}" added):
+    // with room for that, the fast path never grows the buffer
+    if (this.asLines && this.out.length - this.outBytes < chunk.length + 4096) this.fresh(chunk.length + 4096)
     this.framer.pushBlocks(chunk, 0, this.sink, this.block)
-    if (this.heads.length === 0) return undefined
-    const batch = this.newBatch(this.heads, chunk.length, this.positions)
-    this.heads = []
-    this.positions = new Map()
-    return batch
+    return this.takeBatch(chunk.length)
+  }
+
+  // One event head into the batch being framed.
+  private push(head: EventHead): void {
+    if (!this.asLines) {
+      this.heads.push(head)
+      return
+    }
+    const size = typeof head === 'string' ? head.length * 3 : head.length
+    if (this.out.length - this.outBytes < size + 2) this.fresh(size + 2)
+    const out = this.out
+    let at = this.outBytes
+    at += typeof head === 'string' ? out.write(head, at) : head.copy(out, at)
+    if (this.closeLines) out[at++] = 0x7d // }
+    out[at++] = 0x0a
+    this.outBytes = at
+    this.outCount++
+  }
+
+  // The head bytes[start, end) into the batch being framed (the fast path: one copy, no view).
+  private pushRange(bytes: Buffer, start: number, end: number): void {
+    if (!this.asLines) {
+      this.heads.push(bytes.subarray(start, end))
+      return
+    }
+    if (this.out.length - this.outBytes < end - start + 2) this.fresh(end - start + 2)
+    const out = this.out
+    let at = this.outBytes + bytes.copy(out, this.outBytes, start, end)
+    if (this.closeLines) out[at++] = 0x7d // }
+    out[at++] = 0x0a
+    this.outBytes = at
+    this.outCount++
+  }
+
+  // A new buffer for the batch being framed, with room for `need` more bytes; what it holds moves.
+  private fresh(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(LINES_BUFFER, this.outBytes + need))
+    this.out.copy(next, 0, 0, this.outBytes)
+    this.out = next
   }
 
   private take(bytes: Buffer, kind: PieceKind): void {
@@ -215,7 +315,7 @@ export class EventInput extends EventEmitter {
       // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
       const position = this.fast ? this.cutFast(bytes, 0, n, this.fast) : -1
       if (position >= 0) {
-        this.heads.push(bytes.subarray(0, this.cutAt))
+        this.pushRange(bytes, 0, this.cutAt)
         this.positions.set(this.fast!.id, position)
         return
       }
@@ -226,7 +326,7 @@ export class EventInput extends EventEmitter {
       this.cutText(bytes)
       return
     }
-    this.heads.push(line.head)
+    this.push(line.head)
     const cursor = line.cursor
     if (cursor === undefined) return
     // Most lines come from the same writer as the line before: skip parsing its name and nonce.
@@ -241,25 +341,64 @@ export class EventInput extends EventEmitter {
     if (link.state !== 'unreachable') this.positions.set(parsed.link, parsed.position)
   }
 
-  // Complete lines of a chunk: while a direct link is known, each line of it costs one Buffer view
-  // (its head) and no parsing; any other line goes through take().
+  // Complete lines of a chunk: while a direct link is known, its lines cost no parsing and no
+  // object each. As heads, each is one Buffer view; as lines (options.lines), a run of them is
+  // compacted where it lies (each line moved down over the cursors cut before it, "}\n" after it)
+  // and copied into the batch at once. Any other line goes through take().
   private readonly block: BlockSink = (region) => {
     if (this.fast === undefined) return 0
     const max = this.frameMax
+    const asLines = this.asLines
+    const close = this.closeLines
     let start = 0
+    // the fast link's last position is set once per run of its lines, not once per line
+    let fast = this.fast
+    let last = -1
+    // as lines: the run compacted so far is region[run, w), `count` lines
+    let run = 0
+    let w = 0
+    let count = 0
     while (start < region.length) {
       const nl = region.indexOf(10, start)
       if (nl - start > max) break // the framer cuts it
-      const fast = this.fast
       const position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
       if (position >= 0) {
         this.lines++
-        this.heads.push(region.subarray(start, this.cutAt))
-        this.positions.set(fast.id, position)
-      } else this.take(region.subarray(start, nl), WHOLE)
+        last = position
+        if (!asLines) this.pushRange(region, start, this.cutAt)
+        else {
+          // w <= start: every line before lost its cursor (more than two bytes), and w + 2 <= nl
+          if (w !== start) region.copyWithin(w, start, this.cutAt)
+          w += this.cutAt - start
+          if (close) region[w++] = 0x7d // }
+          region[w++] = 0x0a
+          count++
+        }
+      } else {
+        if (last >= 0) this.positions.set(fast.id, last)
+        last = -1
+        if (count) this.pushRun(region, run, w, count)
+        count = 0
+        run = w = nl + 1
+        this.take(region.subarray(start, nl), WHOLE)
+        if (this.fast === undefined) {
+          start = nl + 1
+          break
+        }
+        fast = this.fast
+      }
       start = nl + 1
     }
+    if (last >= 0) this.positions.set(fast.id, last)
+    if (count) this.pushRun(region, run, w, count)
     return start
+  }
+
+  // `count` lines already in the batch format, bytes[from, to), into the batch being framed.
+  private pushRun(bytes: Buffer, from: number, to: number, count: number): void {
+    if (this.out.length - this.outBytes < to - from) this.fresh(to - from)
+    this.outBytes += bytes.copy(this.out, this.outBytes, from, to)
+    this.outCount += count
   }
 
   // The position of the line bytes[start, end) when it ends with this link's cursor (its prefix,
@@ -277,7 +416,9 @@ export class EventInput extends EventEmitter {
     const digits = end - 3 - i
     const prefix = link.prefix
     const at = i + 1 - prefix.length
-    if (digits === 0 || digits > 15 || at < start + 1 || bytes.compare(prefix, 0, prefix.length, at, i + 1) !== 0) return -1
+    if (digits === 0 || digits > 15 || at < start + 1) return -1
+    // compared here rather than by Buffer#compare, whose argument checks cost more than the bytes
+    for (let k = prefix.length - 1; k >= 0; k--) if (bytes[at + k] !== prefix[k]) return -1
     this.cutAt = at
     return position
   }
@@ -291,7 +432,7 @@ export class EventInput extends EventEmitter {
     const link = parsed && this.links.get(parsed.link)
     if (!link || !link.direct || link.nonce !== parsed.nonce) return false
     this.fast = link
-    this.heads.push(bytes.subarray(0, at))
+    this.pushRange(bytes, 0, at)
     this.positions.set(link.id, parsed.position)
     return true
   }
@@ -300,14 +441,16 @@ export class EventInput extends EventEmitter {
     this.countOversize()
     const cutter = new LineFramer(this.maxLine, this.options.truncate)
     let last = WHOLE as PieceKind
+    let pieces = 0
     const sink = (piece: Buffer, _end: number, kind: PieceKind): void => {
       last = kind
-      this.heads.push(plainLineHead(piece, kind === CONT ? { cont: true } : kind === TRUNCATED ? { truncated: true } : undefined))
+      pieces++
+      this.push(plainLineHead(piece, kind === CONT ? { cont: true } : kind === TRUNCATED ? { truncated: true } : undefined))
     }
     cutter.push(bytes, 0, sink)
-    const before = this.heads.length
+    const before = pieces
     cutter.flush(bytes.length, sink)
-    if (this.heads.length === before && last === CONT) this.heads.push(plainLineHead(Buffer.alloc(0)))
+    if (pieces === before && last === CONT) this.push(plainLineHead(Buffer.alloc(0)))
   }
 
   // At EOF: a line without its newline. If a linked writer died, it is the torn end of its last
@@ -331,10 +474,7 @@ export class EventInput extends EventEmitter {
       return undefined
     }
     this.take(rest, WHOLE)
-    const batch = this.newBatch(this.heads, rest.length, this.positions)
-    this.heads = []
-    this.positions = new Map()
-    return batch
+    return this.takeBatch(rest.length)
   }
 
   // At EOF: a clean writer has sent FIN (right after closing its stdout); one that died has its
@@ -453,6 +593,10 @@ export class EventInput extends EventEmitter {
     for (const link of this.links.values()) link.socket?.end()
   }
 }
+
+// the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
+const LINES_BUFFER = 256 * 1024
+const EMPTY = Buffer.alloc(0)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -1,6 +1,6 @@
 import type { EventHead } from '../event.js'
 import { plainLineHead } from '../event.js'
-import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-check.js'
+import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-scan.js'
 
 // A batch payload is the events as NDJSON lines, exactly what a tsf command writes to stdout minus
 // the ack cursor: head + "}\n". No parsing on either side: the sender closes heads, the receiver

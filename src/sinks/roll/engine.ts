@@ -3,9 +3,8 @@ import { UsageError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import { warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { parseHdfsUrl, WebHdfs, type RetryInfo } from '../hdfs/webhdfs.js'
+import type { RetryInfo } from '../hdfs/webhdfs.js'
 import { defaultSuffix, type RollFormat } from './format.js'
-import { HdfsStorage } from './hdfs-storage.js'
 import { compileLayout, splitRoot, type Layout } from './layout.js'
 import { LocalStorage } from './local-storage.js'
 import { Roller } from './roller.js'
@@ -48,8 +47,9 @@ interface Opened {
 
 // A local directory, or hdfs://namenode:port/path (the NameNode's WebHDFS port). Escapes stay out
 // of URL parsing: the root (before the first escape) is the URL, the rest is the template.
-// `starting` cuts HDFS retries short when a stop comes while roll is still starting.
-const openStorage = (config: RollConfig, starting: AbortSignal): Opened => {
+// `starting` cuts HDFS retries short when a stop comes while roll is still starting. The HDFS
+// client loads only for an hdfs:// root (start-up CPU and memory of a local roll).
+const openStorage = async (config: RollConfig, starting: AbortSignal): Promise<Opened> => {
   if (config.maxOpen < 1) throw new UsageError('--max-open: must be at least 1')
   const suffix = (config.suffix ?? defaultSuffix(config.format)) + (config.gzip && !(config.suffix ?? '').endsWith('.gz') ? '.gz' : '')
   const { dir, prefix } = config
@@ -58,6 +58,7 @@ const openStorage = (config: RollConfig, starting: AbortSignal): Opened => {
     return { layout, storage: new LocalStorage(layout.root), maxStaged: MAX_STAGED_LOCAL }
   }
   const { root, rest } = splitRoot(dir)
+  const [{ parseHdfsUrl, WebHdfs }, { HdfsStorage }] = await Promise.all([import('../hdfs/webhdfs.js'), import('./hdfs-storage.js')])
   const url = parseHdfsUrl(root)
   const layout = compileLayout({ dir: rest ? `${url.path === '/' ? '' : url.path}/${rest}` : url.path, prefix, suffix })
   const user = config.hdfsUser ?? url.user ?? process.env.HADOOP_USER_NAME ?? userInfo().username
@@ -73,7 +74,7 @@ const openStorage = (config: RollConfig, starting: AbortSignal): Opened => {
 export const runRoll = async (config: RollConfig, rt: Runtime): Promise<number> => {
   // a SIGTERM while roll is still starting (HDFS unreachable, say) ends the start at once
   const starting = new AbortController()
-  const { layout, storage, maxStaged } = openStorage(config, starting.signal)
+  const { layout, storage, maxStaged } = await openStorage(config, starting.signal)
   const roller = new Roller(
     {
       storage,

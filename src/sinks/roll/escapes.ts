@@ -90,7 +90,9 @@ export interface Template {
   expand(context: EscapeContext): string
 }
 
-export const compileTemplate = (text: string, option: string): Template => {
+// `missing`: what a header the event lacks (or has empty) becomes ('' in directories, where the
+// empty segment then disappears; a placeholder in file names, see layout.ts)
+export const compileTemplate = (text: string, option: string, missing = ''): Template => {
   const parts: Part[] = []
   let literal = ''
   let dynamic = false
@@ -117,7 +119,7 @@ export const compileTemplate = (text: string, option: string): Template => {
       literal = ''
       if (next === '{') {
         if (!name) throw new UsageError(`${option}: empty header name in '${text}'`)
-        parts.push((c) => safeSegment(headerOf(c, name)))
+        parts.push((c) => safeSegment(headerOf(c, name) || missing))
         dynamic = true
         usesEvent = true
       } else {

@@ -6,7 +6,9 @@ import { STATE_DIR } from './storage.js'
 // escapes, which also holds roll's state), a directory below it expanded per event, and the file
 // name: <prefix>[-]<opened ms>-<n><suffix>, written as <name>.tmp until it is final (visible, like
 // Flume's HDFS sink; a glob on the suffix such as *.log never matches it). A "-" separates the
-// prefix from the counter unless the prefix already ends in "-", "_" or ".".
+// prefix from the counter unless the prefix already ends in "-", "_" or ".". In the prefix, a
+// header the event lacks is MISSING, and a name never starts with "-" (it would read as an option
+// to rm, ls, mv...): a leading "-" becomes "_".
 
 // Marks a file being written; renamed away when the file rolls.
 export const IN_PROGRESS = '.tmp'
@@ -15,6 +17,8 @@ export const IN_PROGRESS = '.tmp'
 export const LEGACY_IN_PROGRESS = '.inprogress'
 // NAME_MAX in bytes, less room for ".tmp" and ".<k>" when a final name is taken.
 const NAME_BUDGET = 255 - IN_PROGRESS.length - 12
+// what %{header} is in --prefix when the event has no such header (or it is empty)
+export const MISSING = '_'
 
 export interface Bucket {
   // identifies the bucket: dir + prefix + suffix, expanded
@@ -57,11 +61,12 @@ export const compileLayout = (options: LayoutOptions): Layout => {
   for (const marker of [IN_PROGRESS, LEGACY_IN_PROGRESS]) {
     if (options.suffix.endsWith(marker)) throw new UsageError(`--suffix: '${marker}' marks files being written, got '${options.suffix}'`)
   }
-  const templates = [compileTemplate(rest, 'directory'), compileTemplate(options.prefix, '--prefix'), compileTemplate(options.suffix, '--suffix')] as const
+  const templates = [compileTemplate(rest, 'directory'), compileTemplate(options.prefix, '--prefix', MISSING), compileTemplate(options.suffix, '--suffix')] as const
   const [dirTemplate, prefixTemplate, suffixTemplate] = templates
   const expand = (context: EscapeContext): Bucket => {
     const dir = normaliseDir(dirTemplate.expand(context))
-    const prefix = prefixTemplate.expand(context)
+    const expanded = prefixTemplate.expand(context)
+    const prefix = expanded.startsWith('-') ? MISSING + expanded.slice(1) : expanded
     const suffix = suffixTemplate.expand(context)
     return { key: `${dir}\0${prefix}\0${suffix}`, dir, prefix, suffix }
   }

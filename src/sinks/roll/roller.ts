@@ -174,7 +174,7 @@ export class Roller {
           src = fields.src()
           if (src !== undefined) {
             lastSrc = src
-            lastSrcBytes = buf.subarray(fields.srcStart, fields.srcEnd)
+            lastSrcBytes = fields.srcBytes()
             committed = this.state.streams.get(src)?.ranges
             pending = staged.seqs.get(src)
             inFlight = this.committing?.seqs.get(src)
@@ -205,7 +205,7 @@ export class Roller {
         if (n === -1) {
           // a body with a malformed escape: its raw text, rather than nothing
           warnOnce('bad-escape', 'an event body with a malformed escape was written as its raw JSON text')
-          entry.data.append(buf, fields.bodyStart, fields.bodyEnd)
+          entry.data.append(fields.rawBody())
         } else entry.data.commit(n)
         if (!fields.cont) entry.data.appendByte(NL)
       }

@@ -1,4 +1,4 @@
-import type { EventInput, InputBatch } from '../../core/link/reader.js'
+import { eventCount, type EventInput, type InputBatch } from '../../core/link/reader.js'
 import { warn } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
 
@@ -23,8 +23,8 @@ export class BestEffort {
   admit(batch: InputBatch, held: number): boolean {
     this.input.done(batch)
     if (held + batch.bytes <= this.window) return true
-    this.dropped += batch.heads.length
-    this.counters.add('EventDropCount', batch.heads.length)
+    this.dropped += eventCount(batch)
+    this.counters.add('EventDropCount', eventCount(batch))
     if (Date.now() - this.lastReport >= this.reportEvery) this.report()
     return false
   }

@@ -1,6 +1,6 @@
 import { ExitCode } from '../../core/exit-codes.js'
 import { TsfError } from '../../core/errors.js'
-import type { InputBatch } from '../../core/link/reader.js'
+import { eventCount, type InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import { runCommand } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
@@ -27,7 +27,8 @@ const UPSTREAM_LOST_GRACE = 5000
 // covering it is in, so `tsf tail | tsf ship` is end to end without a buffer of its own.
 export const runShip = (config: ShipConfig): Promise<number> =>
   runCommand({ component: 'ship', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
-    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+    // without -H the events go out as the bytes they came in (less their cursors): no heads made
+    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined })
     const sink = new TcpSink({ ...config, counters: rt.counters })
     // every destination refused us (token, protocol): retrying cannot help
     const refusal: { error?: Error } = {}
@@ -49,7 +50,7 @@ export const runShip = (config: ShipConfig): Promise<number> =>
     const stopped = aborted(rt.stop)
     try {
       for await (const batch of input.batches()) {
-        rt.counters.add('EventTakeSuccessCount', batch.heads.length)
+        rt.counters.add('EventTakeSuccessCount', eventCount(batch))
         addHeaders?.(batch.heads)
         if (bestEffort && !bestEffort.admit(batch, sink.bytesHeld)) continue
         sink.add(batch)
@@ -62,7 +63,11 @@ export const runShip = (config: ShipConfig): Promise<number> =>
       const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
       const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
       // say so only when the wait is noticeable
-      const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`), 1000)
+      // (--best-effort acked them upstream already: what the collectors do not take is dropped)
+      const waiting = bestEffort
+        ? (): string => `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
+        : (): string => `${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`
+      const telling = setTimeout(() => info(waiting()), 1000)
       const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
       clearTimeout(telling)
       throwIfRefused()

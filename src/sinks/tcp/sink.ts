@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events'
 import type { EventHead } from '../../core/event.js'
-import type { InputBatch } from '../../core/link/reader.js'
+import { eventCount, forgetEvents, type InputBatch } from '../../core/link/reader.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn } from '../../core/log.js'
 import { encodeBatch } from '../../core/wire/batch.js'
@@ -50,7 +50,8 @@ interface Target {
 export class TcpSink extends EventEmitter {
   private readonly targets: Target[]
   private queue: OutBatch[] = []
-  private filling: { heads: EventHead[]; bytes: number; shares: InputShare[] } = { heads: [], bytes: 0, shares: [] }
+  // the batch being filled: heads, or whole input batches held as bytes (InputBatch.lines)
+  private filling: Filling = newFilling()
   private lingerTimer?: NodeJS.Timeout
   private wakeTimer?: NodeJS.Timeout
   private nextSeq = 0
@@ -71,7 +72,7 @@ export class TcpSink extends EventEmitter {
 
   // events handed to us and not acked by a collector yet
   get unacked(): number {
-    return this.queuedEvents + this.inflightEvents + this.filling.heads.length
+    return this.queuedEvents + this.inflightEvents + this.filling.count
   }
 
   get bytesHeld(): number {
@@ -91,7 +92,21 @@ export class TcpSink extends EventEmitter {
     const share: InputShare = { batch, remaining: 0 }
     this.heldBytes += batch.bytes
     const { batchEvents, batchBytes } = this.options
-    for (const head of batch.heads) {
+    const lines = batch.lines
+    if (lines && !this.options.protocol && batch.count! <= batchEvents && lines.length <= batchBytes) {
+      // already in the wire format: joins a batch whole, no copy per event
+      const full = this.filling.count + batch.count! > batchEvents || this.filling.bytes + lines.length > batchBytes
+      if (full || this.filling.heads.length) this.seal()
+      const f = this.filling
+      f.parts.push(lines)
+      f.count += batch.count!
+      f.bytes += lines.length
+      f.shares.push(share)
+      share.remaining++
+      if (f.count >= batchEvents || f.bytes >= batchBytes) this.seal()
+    } else for (const head of batch.heads) {
+      // a batch is either heads or bytes: the bytes before go out as a batch of their own
+      if (this.filling.parts.length) this.seal()
       const f = this.filling
       if (f.shares.at(-1) !== share) {
         // counted when it joins a batch, not when the batch is sealed, so that an early ack of one
@@ -100,15 +115,16 @@ export class TcpSink extends EventEmitter {
         share.remaining++
       }
       f.heads.push(head)
+      f.count++
       f.bytes += head.length + 2
-      if (f.heads.length >= batchEvents || f.bytes >= batchBytes) this.seal()
+      if (f.count >= batchEvents || f.bytes >= batchBytes) this.seal()
     }
-    if (batch.heads.length === 0) {
+    if (eventCount(batch) === 0) {
       this.heldBytes -= batch.bytes
       this.emit('done', batch)
       return
     }
-    if (this.filling.heads.length && this.options.linger > 0 && this.inflightEvents > 0 && !this.lingerTimer) {
+    if (this.filling.count && this.options.linger > 0 && this.inflightEvents > 0 && !this.lingerTimer) {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = undefined
         this.seal()
@@ -121,12 +137,18 @@ export class TcpSink extends EventEmitter {
   // closes the filling batch and queues it
   private seal(): void {
     const f = this.filling
-    if (!f.heads.length) return
+    if (!f.count) return
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
-    this.queue.push({ seq: this.nextSeq++, payload: this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads), count: f.heads.length, shares: f.shares })
-    this.queuedEvents += f.heads.length
-    this.filling = { heads: [], bytes: 0, shares: [] }
+    let payload: Buffer
+    if (f.parts.length > 1) {
+      payload = Buffer.concat(f.parts, f.bytes)
+      // the payload holds their bytes now: they need not stay in memory twice until the ack
+      for (const share of f.shares) forgetEvents(share.batch)
+    } else payload = f.parts.length ? f.parts[0]! : this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads)
+    this.queue.push({ seq: this.nextSeq++, payload, count: f.count, shares: f.shares })
+    this.queuedEvents += f.count
+    this.filling = newFilling()
   }
 
   private live(): Target[] {
@@ -163,7 +185,7 @@ export class TcpSink extends EventEmitter {
   // Sends while a destination has a free slot. The filling batch goes out as soon as a slot is
   // free (an idle link sends at once); while every slot is busy it keeps filling up to the limits.
   private pump(): void {
-    while (this.queue.length || (this.filling.heads.length && !this.lingerTimer)) {
+    while (this.queue.length || (this.filling.count && !this.lingerTimer)) {
       const target = this.pick()
       if (!target) break
       if (!this.queue.length) this.seal()
@@ -173,7 +195,7 @@ export class TcpSink extends EventEmitter {
       target.conn!.send(batch)
       this.options.counters.add('EventDrainAttemptCount', batch.count)
     }
-    if (this.queue.length || this.filling.heads.length) this.connectWhatIsNeeded()
+    if (this.queue.length || this.filling.count) this.connectWhatIsNeeded()
   }
 
   // Opens connections: with failover, to destinations ranked above the live one (probing a primary
@@ -334,3 +356,12 @@ export class TcpSink extends EventEmitter {
   }
 }
 
+interface Filling {
+  heads: EventHead[]
+  parts: Buffer[] // or: input batches already in the wire format (InputBatch.lines)
+  count: number
+  bytes: number
+  shares: InputShare[]
+}
+
+const newFilling = (): Filling => ({ heads: [], parts: [], count: 0, bytes: 0, shares: [] })

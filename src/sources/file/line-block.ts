@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { writeDigits, type HeadBlock } from '../../core/head-block.js'
+import { escapeBytes } from '../../core/json-bytes.js'
 
 // The fast path of tail: complete lines of valid UTF-8 become events by copying their bytes into
 // the output, escaping on the way the few bytes JSON wants escaped (quote, backslash, control
@@ -10,23 +11,6 @@ import { writeDigits, type HeadBlock } from '../../core/head-block.js'
 
 const OPEN = Buffer.from('{"body":"')
 const POS = Buffer.from(',"pos":')
-const HEX = Buffer.from('0123456789abcdef')
-
-// bytes copied as they are: all but quote, backslash and control characters
-const PLAIN = new Uint8Array(256).fill(1)
-PLAIN.fill(0, 0, 0x20)
-PLAIN[0x22] = 0
-PLAIN[0x5c] = 0
-
-// JSON.stringify's short escapes; other control characters become \u00XX
-const SHORT = new Uint8Array(0x60)
-SHORT[0x08] = 0x62 // \b
-SHORT[0x09] = 0x74 // \t
-SHORT[0x0a] = 0x6e // \n
-SHORT[0x0c] = 0x66 // \f
-SHORT[0x0d] = 0x72 // \r
-SHORT[0x22] = 0x22 // \"
-SHORT[0x5c] = 0x5c // \\
 
 export class LineBlock implements HeadBlock {
   private constructor(
@@ -87,23 +71,7 @@ export class LineBlock implements HeadBlock {
     const end = this.ends[i]!
     buf.set(OPEN, at)
     at += OPEN.length
-    for (let s = i === 0 ? this.first : this.ends[i - 1]! + 1; s < end; s++) {
-      const c = src[s]!
-      if (PLAIN[c] === 1) {
-        buf[at++] = c
-        continue
-      }
-      buf[at++] = 0x5c
-      const short = SHORT[c]!
-      if (short) buf[at++] = short
-      else {
-        buf[at++] = 0x75 // u00XX
-        buf[at++] = 0x30
-        buf[at++] = 0x30
-        buf[at++] = HEX[c >> 4]!
-        buf[at++] = HEX[c & 15]!
-      }
-    }
+    at = escapeBytes(src, i === 0 ? this.first : this.ends[i - 1]! + 1, end, buf, at)
     buf.set(this.middle, at)
     at += this.middle.length
     at = writeDigits(buf, at, this.seq0 + i + 1)

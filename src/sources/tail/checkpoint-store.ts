@@ -10,9 +10,10 @@ export interface FileEntry extends FileIdentity {
   // the last seq and the offset just past the last event the downstream made durable
   seq: number
   pos: number
-  // a hash of the bytes just before pos (see identity.ts markAt)
+  // a hash of the bytes just before pos, or before markEnd when set (see identity.ts Marked)
   markLen: number
   markHash: string
+  markEnd?: number
   // where the file was adopted (headers.file) and where it was last seen (to find it again)
   path: string
   lastPath: string

@@ -7,7 +7,7 @@ import { error as logError, info, warn, warnOnce } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { CheckpointStore, type FileEntry } from './checkpoint-store.js'
 import { FileTail, type ReadConfig, type ReadResult } from './file-tail.js'
-import { FINGERPRINT_BYTES, hashBytes, identify, isSameFile, markAt, markMatches, readAt } from './identity.js'
+import { FINGERPRINT_BYTES, hashBytes, identityOf, isSameFile, markAt, markMatches, readAt, readHead } from './identity.js'
 import { expand, type PathRules } from './paths.js'
 import { refuseIfCheckpointedElsewhere } from './state-elsewhere.js'
 import { Watcher } from './watcher.js'
@@ -35,6 +35,8 @@ const PROGRESS_MIN_LAG = 1024 * 1024
 // bytes read from one file before the others get their turn
 const BUDGET = 256 * 1024
 const READ_CHUNK = 64 * 1024
+// generations ended by a truncation whose first bytes are kept (see copyOf)
+const ENDED_HEADS = 16
 
 // Where an open file is now (Linux: /proc/self/fd); undefined when deleted or unknown.
 const currentPath = (fd: number): string | undefined => {
@@ -88,6 +90,11 @@ class TailEngine {
   private readonly buf = Buffer.allocUnsafe(BUDGET)
   private readonly reported = new Set<string>()
   private failures = 0
+  // the first bytes of the generations lately ended by a truncation, as read: their copies
+  // (copytruncate) are told by them while still being written
+  private readonly endedHeads = new Map<FileEntry, Buffer>()
+  // files that may be copies still being written: their size, and since when it is the same
+  private readonly shortSeen = new Map<string, { size: number; at: number }>()
   private fatal?: unknown
   private initial = true
   private ackedBytes = 0
@@ -289,38 +296,37 @@ class TailEngine {
   // Writes the groups, waiting for room after each: a pipe's write queue that grew by megabytes
   // would hold back the writer's "written" mark, hence every checkpoint, until it all drained.
   private async write(t: FileTail, groups: ReadResult[]): Promise<void> {
-    for (const { heads, entry, pos, seq } of groups) {
-      const n = heads.length
+    for (const group of groups) {
+      const n = group.heads.length
       if (n === 0) continue
-      this.inflight.set(entry, (this.inflight.get(entry) ?? 0) + 1)
+      this.inflight.set(group.entry, (this.inflight.get(group.entry) ?? 0) + 1)
       this.rt.counters.add('EventReceivedCount', n)
-      this.out.write(heads, () => this.durable(t, entry, pos, seq, n))
+      this.out.write(group.heads, () => this.durable(t, group))
       await this.out.ready()
     }
   }
 
-  // The downstream made these events durable: the checkpoint may move.
-  private durable(t: FileTail, entry: FileEntry, pos: number, seq: number, n: number): void {
-    this.rt.counters.add('EventAcceptedCount', n)
+  // The downstream made these events durable: the checkpoint may move, and the identity with it,
+  // from the bytes that were read (the file may hold others by now: see identity.ts).
+  private durable(t: FileTail, { entry, pos, seq, heads, mark, head }: ReadResult): void {
+    this.rt.counters.add('EventAcceptedCount', heads.length)
     if (pos > entry.pos) {
       this.ackedBytes += pos - entry.pos
+      if (mark) {
+        entry.markLen = mark.markLen
+        entry.markHash = mark.markHash
+        delete entry.markEnd
+      } else entry.markEnd ??= entry.pos // the mark stays where it was taken
       entry.pos = pos
       entry.seq = seq
       if (entry.cuts) {
         const cuts = entry.cuts.filter((c) => c > pos)
         entry.cuts = cuts.length ? cuts : undefined
       }
-      if (t.entry === entry && !t.closed) {
-        try {
-          Object.assign(entry, markAt(t.fd, pos))
-          if (entry.headLen < FINGERPRINT_BYTES && pos > entry.headLen) {
-            const head = readAt(t.fd, 0, Math.min(FINGERPRINT_BYTES, pos))
-            entry.headLen = head.length
-            entry.headHash = hashBytes(head)
-          }
-        } catch {
-          // the mark stays as it was: a weaker check after a restart, nothing lost
-        }
+      const headLen = Math.min(FINGERPRINT_BYTES, pos)
+      if (entry.headLen < headLen && head.length >= headLen) {
+        entry.headLen = headLen
+        entry.headHash = hashBytes(head.subarray(0, headLen))
       }
     }
     const left = (this.inflight.get(entry) ?? 1) - 1
@@ -357,22 +363,37 @@ class TailEngine {
   private async newGeneration(t: FileTail): Promise<void> {
     await this.write(t, t.flush(true)) // the old generation is over: nothing to end again
     this.retire(t.entry)
+    this.keepEndedHead(t.entry, t.firstBytes)
     const st = fstatSync(t.fd)
-    const entry = this.newEntry(t.fd, st, t.entry.path, t.path, 0)
+    const head = readHead(t.fd, st)
+    const entry = this.newEntry(t.fd, st, head, t.entry.path, t.path, 0)
     this.store.save() // the new src is durable before its first event
-    t.restart(entry)
+    t.restart(entry, head)
     info(`${t.path}: truncated in place (copytruncate?): reading it again from the start as a new stream`)
     this.rt.counters.add('TruncatedFileCount')
   }
 
-  private newEntry(fd: number, st: Stats, path: string, lastPath: string, pos: number): FileEntry {
-    const entry: FileEntry = { ...identify(fd, st), ...markAt(fd, pos), src: this.store.newSrc(), seq: 0, pos, path, lastPath }
+  // A generation adopted now: its fingerprint is of `head`, the first bytes it holds now, which
+  // its reader then checks against what it reads (see FileTail.keepHead).
+  private keepEndedHead(entry: FileEntry, head: Buffer): void {
+    if (head.length === 0) return
+    this.endedHeads.set(entry, head)
+    // a copy is made before the truncation: only the last few can still be being written
+    for (const old of this.endedHeads.keys()) {
+      if (this.endedHeads.size <= ENDED_HEADS) break
+      this.endedHeads.delete(old)
+    }
+    if (this.shortSeen.size > ENDED_HEADS * 4) this.shortSeen.clear()
+  }
+
+  private newEntry(fd: number, st: Stats, head: Buffer, path: string, lastPath: string, pos: number): FileEntry {
+    const entry: FileEntry = { ...identityOf(st, head), ...markAt(fd, pos), src: this.store.newSrc(), seq: 0, pos, path, lastPath }
     this.store.add(entry)
     return entry
   }
 
-  private addTail(fd: number, st: Stats, entry: FileEntry, path: string): FileTail {
-    const t = new FileTail(fd, entry, path, this.config.read)
+  private addTail(fd: number, st: Stats, entry: FileEntry, path: string, head?: Buffer): FileTail {
+    const t = new FileTail(fd, entry, path, this.config.read, head)
     t.size = entry.pos
     this.tails.add(t)
     this.byInode.set(inodeKey(st), t)
@@ -495,15 +516,17 @@ class TailEngine {
       }
       const { fd, st, path } = found
       let current = entry
-      if (st.size < entry.pos || !markMatches(fd, entry.pos, entry)) {
+      let head: Buffer | undefined
+      if (st.size < entry.pos || !markMatches(fd, entry)) {
         warn(`${path}: truncated or rewritten while tail was down (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
         entry.released = Date.now()
-        current = this.newEntry(fd, st, entry.path, path, 0)
+        head = readHead(fd, st)
+        current = this.newEntry(fd, st, head, entry.path, path, 0)
       } else if (path !== entry.lastPath) {
         entry.lastPath = path
         info(`${path}: found ${entry.path} here (rotated while tail was down); finishing it from offset ${entry.pos}`)
       }
-      this.addTail(fd, st, current, path)
+      this.addTail(fd, st, current, path, head)
     }
     this.store.save()
   }
@@ -521,21 +544,58 @@ class TailEngine {
   // Is this file, new to us by its inode, a copy of a generation we know (same first bytes, and
   // the bytes before that generation's checkpoint the same)? The released generation it copies,
   // or 'wait' when that generation is still being read (a copy of a live file: its lines come
-  // through the original) or the copy is shorter than what we read (still being copied).
+  // through the original), or when it cannot be told yet: the file is shorter than what we know
+  // of a generation it starts like (a copy still being written; looked at again until its size
+  // stays the same for --rotate-wait), or a generation it could copy has not been read yet.
+  // The first bytes are compared with those tail read (in memory for the files it reads and the
+  // generations lately truncated), else with the fingerprint.
   private copyOf(fd: number, st: Stats): FileEntry | 'wait' | undefined {
+    const readers = new Map<FileEntry, FileTail>()
+    for (const t of this.tails) readers.set(t.entry, t)
+    const first = readAt(fd, 0, Math.min(FINGERPRINT_BYTES, st.size))
     const heads = new Map<number, string>()
     let best: FileEntry | undefined
     for (const e of this.store.entries) {
-      if (e.headLen === 0 || st.size < e.headLen) continue
-      let head = heads.get(e.headLen)
-      if (head === undefined) heads.set(e.headLen, (head = hashBytes(readAt(fd, 0, e.headLen))))
-      if (head !== e.headHash) continue
-      if (st.size < e.pos) return 'wait'
-      if (!markMatches(fd, e.pos, e)) continue
+      const reader = readers.get(e)
+      const known = reader?.firstBytes.length ? reader.firstBytes : this.endedHeads.get(e)
+      if (known) {
+        const n = Math.min(first.length, known.length)
+        if (!first.subarray(0, n).equals(known.subarray(0, n))) continue // starts otherwise
+        if (first.length < known.length || st.size < e.pos) {
+          if (this.stillGrowing(st)) return 'wait'
+          continue
+        }
+      } else if (e.headLen === 0) {
+        // adopted empty, nothing read yet: its reader decides once it has read what its file holds
+        if (reader && !reader.closed && fstatSync(reader.fd).size > 0) return 'wait'
+        continue
+      } else {
+        if (st.size < e.headLen) continue
+        let head = heads.get(e.headLen)
+        if (head === undefined) heads.set(e.headLen, (head = hashBytes(first.subarray(0, e.headLen))))
+        if (head !== e.headHash) continue
+        if (st.size < e.pos) return 'wait'
+      }
+      if (!markMatches(fd, e)) continue
       if (!e.released || this.retiring.has(e)) return 'wait'
       if (!best || e.released > best.released!) best = e
     }
+    this.shortSeen.delete(inodeKey(st))
     return best
+  }
+
+  // A file shorter than a generation it starts like: still being copied while its size changes,
+  // for at most --rotate-wait after it last did.
+  private stillGrowing(st: Stats): boolean {
+    if (this.initial) return false // what is there at the start is taken as it is
+    const key = inodeKey(st)
+    const now = Date.now()
+    const seen = this.shortSeen.get(key)
+    if (!seen || seen.size !== st.size) {
+      this.shortSeen.set(key, { size: st.size, at: now })
+      return true
+    }
+    return now - seen.at < this.config.rotateWait
   }
 
   // Lists the operands and adopts the files not followed yet; a followed file no longer at any
@@ -600,7 +660,7 @@ class TailEngine {
         continue
       }
       let entry = this.findEntry(fd, fst)
-      if (entry && (fst.size < entry.pos || !markMatches(fd, entry.pos, entry))) {
+      if (entry && (fst.size < entry.pos || !markMatches(fd, entry))) {
         warn(`${path}: truncated or rewritten since it was last read (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
         this.retire(entry)
         entry = undefined
@@ -612,6 +672,7 @@ class TailEngine {
           continue
         }
         if (copy) {
+          this.endedHeads.delete(copy)
           // copytruncate's copy (app.log.1) of a generation we read: its stream goes on from the
           // copy where our checkpoint stood, so what was written after it is read and nothing twice
           info(`${path}: a copy of ${copy.lastPath} (copytruncate?): continuing its stream from offset ${copy.pos}, nothing read twice`)
@@ -623,16 +684,18 @@ class TailEngine {
           entry = copy
         }
       }
+      let head: Buffer | undefined
       if (entry) {
         if (entry.released) info(`${path}: known as ${entry.path}; continuing from offset ${entry.pos}`)
         entry.released = undefined
         entry.lastPath = path
         this.store.markDirty()
       } else {
-        entry = this.newEntry(fd, fst, path, path, this.initial && config.fromEnd ? fst.size : 0)
+        head = readHead(fd, fst)
+        entry = this.newEntry(fd, fst, head, path, path, this.initial && config.fromEnd ? fst.size : 0)
         adopted = true
       }
-      seen.add(this.addTail(fd, fst, entry, path))
+      seen.add(this.addTail(fd, fst, entry, path, head))
     }
     if (adopted) this.store.save() // every new src is durable before its first event
     for (const t of this.tails) {

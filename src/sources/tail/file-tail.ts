@@ -5,7 +5,7 @@ import type { Heads } from '../../core/head-block.js'
 import { LineBlock } from '../file/line-block.js'
 import { blockRegion } from '../file/block-lines.js'
 import type { FileEntry } from './checkpoint-store.js'
-import { readAt } from './identity.js'
+import { FINGERPRINT_BYTES, hashBytes, hashPieces, MARK_BYTES, readAt, type Mark } from './identity.js'
 import { Multiline } from './multiline.js'
 import type { TimestampParser } from './timestamp.js'
 
@@ -28,15 +28,18 @@ export interface ReadResult {
   entry: FileEntry
   pos: number
   seq: number
+  // the file's identity as read up to pos (see identity.ts): the mark of the bytes before pos
+  // (none when they were not at hand), and the generation's first bytes read so far
+  mark?: Mark
+  head: Buffer
 }
 
 // what a look at the open file found
 export type FileCheck = 'grown' | 'same' | 'truncated'
 
-// how many bytes before the read position we remember, to notice a rewrite under us
-const LAST_BYTES = 32
 // events per write (and per checkpoint step): short lines must not make a checkpoint step huge
 const GROUP = 1024
+const EMPTY: Buffer = Buffer.alloc(0)
 
 export class FileTail {
   // bytes consumed from the file
@@ -57,17 +60,31 @@ export class FileTail {
   private framer: LineFramer
   private multiline?: Multiline
   private envelope: string
-  private lastBytes = Buffer.alloc(0)
+  // what was read last: `recent` holds the (at most MARK_BYTES) bytes before offset `chunkAt`,
+  // `chunk` the bytes from there (the last chunk read, during a read() only). The marks of the
+  // groups come from them, and `recent` alone, ending at readPos between reads, tells a rewrite.
+  private recent: Buffer
+  private chunk: Buffer = EMPTY
+  private chunkAt: number
+  // the generation's first bytes as read (at most FINGERPRINT_BYTES; a new Buffer as it grows)
+  private head: Buffer
   private heads: EventHead[] = []
   private groups: ReadResult[] = []
   private now = 0
   private readonly sink: LineSink
   private readonly emit: LineSink
 
-  constructor(readonly fd: number, public entry: FileEntry, public path: string, private readonly config: ReadConfig) {
+  // `head`: the first bytes of the file when its generation was adopted at `entry` (read from the
+  // file when not given)
+  constructor(readonly fd: number, public entry: FileEntry, public path: string, private readonly config: ReadConfig, head?: Buffer) {
     this.readPos = entry.pos
     this.emitPos = entry.pos
     this.emitSeq = entry.seq
+    // adopted at a checkpoint: the bytes before it, as the adoption found them (their head and
+    // mark were checked then)
+    this.chunkAt = entry.pos
+    this.recent = entry.pos > 0 ? readAt(fd, entry.pos - Math.min(entry.pos, MARK_BYTES), Math.min(entry.pos, MARK_BYTES)) : EMPTY
+    this.head = head ?? this.adoptedHead()
     this.framer = new LineFramer(config.maxLine, config.truncate)
     if (config.multiline) this.multiline = new Multiline(config.multiline.start, config.maxLine)
     this.envelope = this.makeEnvelope()
@@ -93,8 +110,32 @@ export class FileTail {
     return this.framer.oversize
   }
 
+  // The first bytes of a generation found again (by its fingerprint): while it is read within
+  // them, what is read must be them. None needed once past them.
+  private adoptedHead(): Buffer {
+    const { pos, headLen, headHash } = this.entry
+    if (pos >= FINGERPRINT_BYTES) return EMPTY
+    const head = readAt(this.fd, 0, Math.min(FINGERPRINT_BYTES, Math.max(pos, headLen)))
+    // changed since it was matched: the next check says so
+    if (head.length < headLen || hashBytes(head.subarray(0, headLen)) !== headHash) this.regrown = true
+    return head
+  }
+
+  // the bytes read were not the ones the generation's fingerprint was taken from
+  private regrown = false
+
+  // The generation's first bytes as far as they are known (adopted or read; at most
+  // FINGERPRINT_BYTES, empty when adopted past them).
+  get firstBytes(): Buffer {
+    return this.head
+  }
+
   // Looks at the open file: did it grow, or was it truncated (or rewritten past our position)?
   check(): FileCheck {
+    if (this.regrown) {
+      this.regrown = false
+      return 'truncated'
+    }
     const st = fstatSync(this.fd)
     this.nlink = st.nlink
     const grew = st.size > this.size
@@ -109,10 +150,12 @@ export class FileTail {
     return 'grown'
   }
 
-  // Are the bytes just before our read position no longer the ones we read there?
+  // Are the bytes just before our read position no longer the ones we read there? (Looked at
+  // on every check, not only at end of file: a file truncated and regrown past our position
+  // while we were still reading it must not be read on as if it were the same generation.)
   private rewritten(): boolean {
-    const n = this.lastBytes.length
-    return this.atEof && n > 0 && !readAt(this.fd, this.readPos - n, n).equals(this.lastBytes)
+    const n = this.recent.length
+    return n > 0 && !readAt(this.fd, this.readPos - n, n).equals(this.recent)
   }
 
   // Reads at most `budget` bytes, in chunks of at most `chunkSize`, one after the other into
@@ -133,9 +176,15 @@ export class FileTail {
       this.atEof = false
       const chunk = buf.subarray(used, used + n)
       used += n
+      this.foldChunk()
+      if (!this.keepHead(chunk)) {
+        // not the generation we adopted: nothing of it is framed; the next check says truncated
+        this.regrown = true
+        break
+      }
+      this.chunk = chunk
       this.frame(chunk)
       this.readPos += n
-      this.lastBytes = Buffer.from(chunk.subarray(Math.max(0, n - LAST_BYTES)))
       left -= n
       this.lastActivity = this.now
       if (this.readPos === cut) {
@@ -145,7 +194,53 @@ export class FileTail {
         cut = this.nextCut()
       }
     }
-    return this.take()
+    const groups = this.take()
+    // buf is the engine's, and the next read of any file overwrites it
+    this.foldChunk()
+    return groups
+  }
+
+  // The last chunk's bytes are done with: keep the last MARK_BYTES of what was read.
+  private foldChunk(): void {
+    const chunk = this.chunk
+    if (chunk.length === 0) return
+    const keep = Math.min(MARK_BYTES, this.recent.length + chunk.length)
+    const recent = Buffer.allocUnsafe(keep)
+    const fromChunk = Math.min(keep, chunk.length)
+    this.recent.copy(recent, 0, this.recent.length - (keep - fromChunk))
+    chunk.copy(recent, keep - fromChunk, chunk.length - fromChunk)
+    this.recent = recent
+    this.chunkAt += chunk.length
+    this.chunk = EMPTY
+  }
+
+  // The first bytes of the generation, while they are being read: those already known (taken
+  // when the generation was adopted) must be what is read, else the file was truncated and
+  // written again in between (false); the next ones are added.
+  private keepHead(chunk: Buffer): boolean {
+    const at = this.readPos
+    const have = this.head.length
+    if (at >= FINGERPRINT_BYTES || at > have) return true
+    const known = Math.min(have - at, chunk.length)
+    if (known > 0 && !chunk.subarray(0, known).equals(this.head.subarray(at, at + known))) return false
+    if (have < FINGERPRINT_BYTES && known < chunk.length) this.head = Buffer.concat([this.head, chunk.subarray(known, known + FINGERPRINT_BYTES - have)])
+    return true
+  }
+
+  // The mark of the bytes before `end` (an event's end), from what was just read; undefined when
+  // they are no longer at hand (an event that ended in an earlier read: multi-line events).
+  private markBefore(end: number): Mark | undefined {
+    const len = Math.min(end, MARK_BYTES)
+    const from = end - len
+    const at = this.chunkAt
+    if (end > at + this.chunk.length || from < at - this.recent.length) return undefined
+    const fromRecent = this.recent.subarray(this.recent.length - Math.max(0, at - from), this.recent.length - Math.max(0, at - end))
+    const fromChunk = this.chunk.subarray(Math.max(0, from - at), Math.max(0, end - at))
+    return { markLen: len, markHash: fromChunk.length === 0 ? hashBytes(fromRecent) : hashPieces(fromRecent, fromChunk) }
+  }
+
+  private group(heads: Heads, pos: number, seq: number): ReadResult {
+    return { heads, entry: this.entry, pos, seq, mark: this.markBefore(pos), head: this.head }
   }
 
   // Frames a chunk read at readPos (LineFramer.pushBlocks; multi-line events go line by line).
@@ -163,7 +258,7 @@ export class FileTail {
     for (const block of blocks) {
       this.emitSeq += block.length
       this.emitPos = block.end
-      this.groups.push({ heads: block, entry: this.entry, pos: this.emitPos, seq: this.emitSeq })
+      this.groups.push(this.group(block, this.emitPos, this.emitSeq))
     }
     return region.length
   }
@@ -237,13 +332,16 @@ export class FileTail {
   }
 
   // A new generation of the same open file (copytruncate): start again from its beginning.
-  restart(entry: FileEntry): void {
+  restart(entry: FileEntry, head: Buffer): void {
     this.entry = entry
     this.readPos = this.emitPos = entry.pos
     this.emitSeq = entry.seq
     this.framer.reset()
     this.multiline?.reset()
-    this.lastBytes = Buffer.alloc(0)
+    this.recent = this.chunk = EMPTY
+    this.head = head
+    this.regrown = false
+    this.chunkAt = entry.pos
     this.atEof = false
     this.size = 0
     this.envelope = this.makeEnvelope()
@@ -262,7 +360,7 @@ export class FileTail {
 
   private closeGroup(): void {
     if (this.heads.length === 0) return
-    this.groups.push({ heads: this.heads, entry: this.entry, pos: this.emitPos, seq: this.emitSeq })
+    this.groups.push(this.group(this.heads, this.emitPos, this.emitSeq))
     this.heads = []
   }
 

@@ -4,12 +4,12 @@ import { info, warn } from '../../core/log.js'
 import { runCommand } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import type { RunnerOptions } from '../../commands/common.js'
-import { PrintSink } from '../../sinks/print.js'
+import type { PrintSink } from '../../sinks/print.js'
 import { staticHeaders } from '../../transforms/static-headers.js'
 import type { EventSink } from './event-sink.js'
 import { TcpListeners, type ListenerOptions } from './server.js'
-import { SyslogListeners, type SyslogAddress } from './syslog-listeners.js'
-import { FlumeAvroListeners, type FlumeAvroOptions } from '../flume-avro/listeners.js'
+import type { SyslogAddress } from './syslog-listeners.js'
+import type { FlumeAvroOptions } from '../flume-avro/listeners.js'
 
 export interface CollectConfig extends RunnerOptions, ListenerOptions {
   print: boolean
@@ -25,30 +25,31 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
   runCommand({ component: 'collect', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
     let sink: EventSink
     let printer: PrintSink | undefined
-    if (config.print) sink = printer = new PrintSink()
+    // what a collector does not listen for does not load (start-up CPU and memory)
+    if (config.print) sink = printer = new (await import('../../sinks/print.js')).PrintSink()
     else sink = await rt.output()
     const addHeaders = staticHeaders(config.headers)
     if (addHeaders) sink = withHeaders(sink, addHeaders)
     const listeners = new TcpListeners(config, sink, rt.counters)
-    const syslog = new SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters)
-    const flume = new FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters)
+    const syslog = config.syslog.length ? new (await import('./syslog-listeners.js')).SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters) : undefined
+    const flume = config.flumeAvro.addresses.length ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters) : undefined
     try {
       await listeners.start()
-      await syslog.start()
-      await flume.start()
+      await syslog?.start()
+      await flume?.start()
       // runs until a signal, or until stdout goes away (`| head`)
       await Promise.race([aborted(rt.stop), printer ? printer.closed : new Promise(() => undefined)])
       listeners.stop()
-      syslog.stop()
-      flume.stop()
+      syslog?.stop()
+      flume?.stop()
       const left = await sink.end(config.shutdownTimeout)
       if (left) warn(`${left} events were not acked downstream; their senders were not acked either and will re-send them`)
       else if (rt.counters.get('EventReceivedCount')) info('all events acked downstream')
       return ExitCode.ok
     } finally {
       listeners.close()
-      syslog.close()
-      flume.close()
+      syslog?.close()
+      flume?.close()
     }
   })
 

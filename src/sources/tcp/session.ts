@@ -59,6 +59,7 @@ export class Session {
   private frames: Frame[] = []
   private working = false
   private closed = false
+  private acksCorked = false
   private stopped = false
   private cn = ''
   private sn = ''
@@ -317,7 +318,18 @@ export class Session {
     }
     this.unacked--
     this.lastActive = Date.now()
-    if (!this.closed) this.socket.write(ackFrame(id, this.sendMac))
+    if (this.closed) return
+    // one downstream ack often makes several batches durable at once: their ack frames leave in
+    // one write, not one syscall (and one wake-up of the sender) each
+    if (!this.acksCorked) {
+      this.acksCorked = true
+      this.socket.cork()
+      process.nextTick(() => {
+        this.acksCorked = false
+        this.socket.uncork()
+      })
+    }
+    this.socket.write(ackFrame(id, this.sendMac))
   }
 
   private onPlainBytes(chunk: Buffer): void {

@@ -2,8 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
 import { TsfError, UsageError, describeSystemError } from '../../core/errors.js'
-import { bodyFields } from '../../core/event.js'
-import { encodeHeaders, quote } from '../../core/json-string.js'
+import { bodyFieldsBound, quotedBound, writeBodyFields, writeQuoted } from '../../core/json-bytes.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { parseHostPort } from '../../core/units.js'
@@ -34,14 +33,56 @@ export interface SyslogOptions {
   idleTimeout: number
 }
 
-// One syslog message → an event head: body from MSG, ts from its timestamp, host from its
-// HOSTNAME (else the sender's address), every parsed field as a header.
-export const syslogEventHead = (frame: SyslogFrame, peer: string, receivedAt: number): string => {
-  const record = parseSyslog(frame.msg, { receivedAt })
-  const host = record.headers.host ?? peer
-  let head = `{${bodyFields(record.body)},"ts":${record.ts},"host":${quote(host)},"headers":${encodeHeaders(record.headers)}`
-  if (frame.truncated) head += ',"truncated":true'
-  return head
+// Syslog messages → event heads: body from MSG, ts from its timestamp, host from its HOSTNAME
+// (else the sender's address), every parsed field as a header:
+// {"body":"...","ts":T,"host":"H","headers":{...}[,"truncated":true]
+// The heads of one read are written as bytes into one buffer (views of it, no string per event):
+// the same bytes as JSON.stringify would make (test/sources/tcp/syslog-listeners.test.ts).
+const TS = Buffer.from(',"ts":')
+const HOST = Buffer.from(',"host":')
+const HEADERS = Buffer.from(',"headers":{')
+const TRUNCATED = Buffer.from(',"truncated":true')
+
+export const syslogHeads = (frames: readonly SyslogFrame[], peer: string, receivedAt: number): Buffer[] => {
+  const records = frames.map((f) => parseSyslog(f.msg, { receivedAt }))
+  let bound = 0
+  for (const r of records) {
+    bound += bodyFieldsBound(r.body.length) + 80 + quotedBound(r.headers.host ?? peer)
+    const headers = r.headers
+    for (const k in headers) bound += quotedBound(k) + quotedBound(headers[k]!) + 2
+  }
+  const out = Buffer.allocUnsafe(bound)
+  const heads: Buffer[] = new Array(records.length)
+  let at = 0
+  for (let n = 0; n < records.length; n++) {
+    const r = records[n]!
+    const start = at
+    out[at++] = 0x7b
+    at = writeBodyFields(r.body, out, at)
+    out.set(TS, at)
+    at += TS.length
+    at += out.write(String(r.ts), at, 'latin1')
+    out.set(HOST, at)
+    at = writeQuoted(r.headers.host ?? peer, out, at + HOST.length)
+    out.set(HEADERS, at)
+    at += HEADERS.length
+    const headers = r.headers
+    let first = true
+    for (const k in headers) {
+      if (!first) out[at++] = 0x2c
+      first = false
+      at = writeQuoted(k, out, at)
+      out[at++] = 0x3a
+      at = writeQuoted(String(headers[k]), out, at)
+    }
+    out[at++] = 0x7d
+    if (frames[n]!.truncated) {
+      out.set(TRUNCATED, at)
+      at += TRUNCATED.length
+    }
+    heads[n] = out.subarray(start, at)
+  }
+  return heads
 }
 
 export class SyslogListeners {
@@ -89,7 +130,7 @@ export class SyslogListeners {
     if (this.stopped) return
     const frame: SyslogFrame = msg.length > this.maxFrame ? { msg: msg.subarray(0, this.maxFrame), truncated: true } : { msg }
     this.counters.add('EventReceivedCount')
-    this.sink.write([syslogEventHead(frame, address, Date.now())], () => this.counters.add('EventAcceptedCount'))
+    this.sink.write(syslogHeads([frame], address, Date.now()), () => this.counters.add('EventAcceptedCount'))
   }
 
   private get maxFrame(): number {
@@ -109,8 +150,7 @@ export class SyslogListeners {
     socket.on('error', () => socket.destroy())
     const emit = (frames: SyslogFrame[]): void => {
       if (!frames.length) return
-      const now = Date.now()
-      const heads = frames.map((f) => syslogEventHead(f, peer, now))
+      const heads = syslogHeads(frames, peer, Date.now())
       const n = heads.length
       this.counters.add('EventReceivedCount', n)
       this.sink.write(heads, () => this.counters.add('EventAcceptedCount', n))

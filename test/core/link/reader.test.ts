@@ -9,14 +9,20 @@ const R = fixture('link-reader.mjs')
 const cursor = 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.'
 
 // Feeds chunks to an EventInput over a stream, marks every batch done, and returns the heads.
-const readAll = async (chunks: Buffer[], maxLine = 1024 * 1024): Promise<{ heads: string[]; input: EventInput }> => {
+// With `asLines`, batches come as NDJSON bytes (InputOptions.lines) and are cut into heads here.
+const readAll = async (chunks: Buffer[], maxLine = 1024 * 1024, asLines = false): Promise<{ heads: string[]; input: EventInput }> => {
   // one read per chunk, as a pipe delivers them
   const stream = Readable.from(chunks)
-  const input = new EventInput({ stream, maxLine })
+  const input = new EventInput({ stream, maxLine, lines: asLines ? 'events' : undefined })
   const heads: string[] = []
   const reading = (async () => {
     for await (const batch of input.batches()) {
-      for (const h of batch.heads) heads.push(h.toString())
+      if (asLines) {
+        const text = batch.lines!.toString()
+        const each = text.split('\n').slice(0, -1)
+        if (!text.endsWith('}\n') || each.length !== batch.count) throw new Error(`lines and count disagree: ${batch.count} ${JSON.stringify(text.slice(-80))}`)
+        for (const line of each) heads.push(line.slice(0, -1))
+      } else for (const h of batch.heads) heads.push(h.toString())
       input.done(batch)
     }
   })()
@@ -62,6 +68,36 @@ t.test('hostile lines: every head the reader hands on is a valid event, nothing 
   t.equal(heads.length, samples.length, 'one event per line')
   for (const h of heads) t.ok(validHead(h), h.slice(0, 80))
   t.notMatch(heads.join('\n'), /"_ack"/, 'no cursor survives as a field')
+})
+
+t.test('batches as lines (ship) hold the same events as batches of heads, hostile lines too', async (t) => {
+  const deep = `{"ts":1,"body":"x","_ack":"${cursor}1","d":${'['.repeat(20000)}${']'.repeat(20000)}}`
+  const text = ['plain', '{}', `{"body":"a","_ack":"${cursor}3"}`, `{"body":"b","_ack":"${cursor}3","_ack":"${cursor}4"}`, deep, 'é'.repeat(3000), 'x'.repeat(5000), ''].join('\n') + '\n'
+  const bytes = Buffer.from(text)
+  // cut anywhere: lines completed across chunks, a long line cut into pieces (maxLine 4096)
+  const chunks: Buffer[] = []
+  for (let at = 0; at < bytes.length; at += 777) chunks.push(bytes.subarray(at, at + 777))
+  const heads = await readAll(chunks, 4096)
+  const lines = await readAll(chunks, 4096, true)
+  t.same(lines.heads, heads.heads)
+  t.equal(lines.input.pending, 0)
+})
+
+t.test('tsf tail | a reader of lines: the in-place fast path gives the events tail wrote, cursors cut', async (t) => {
+  const dir = tmpdir(t)
+  let text = ''
+  for (let i = 0; i < 20000; i++) text += `line ${i} ${'y'.repeat(i % 300)}\n`
+  text += 'x'.repeat(3 * 1024 * 1024) + '\n'
+  for (let i = 0; i < 100; i++) text += `after ${i}\n`
+  writeFileSync(`${dir}/app.log`, text)
+  const r = await sh(t, `${tsf} tail --state st --shutdown-timeout 5s --max-line 4M app.log | ${R} out --lines`, { cwd: dir }).done
+  t.equal(r.code, 0, r.stderr)
+  const out = lines(`${dir}/out`)
+  t.equal(out.length, 20101)
+  const bodies = out.map((l) => JSON.parse(l))
+  t.equal(bodies.filter((e) => '_ack' in e).length, 0, 'no cursor left')
+  t.same(bodies.map((e) => e.body), text.split('\n').slice(0, -1), 'every line, in order, whole')
+  t.ok(bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1), 'each once')
 })
 
 const valid = `{"body":"GET /x 200","ts":1700000000000,"host":"h","headers":{"file":"/a.log"},"src":"s.1","seq":7,"pos":99,"_ack":"${cursor}7"}`

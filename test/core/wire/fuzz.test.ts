@@ -8,7 +8,7 @@ import { ackFrame, encodeHeader, errorFrame, FrameDecoder, FrameError, FrameType
 import { FrameMac } from '../../../src/core/wire/frame-mac.js'
 import { clientProof, helloLine, LineReader, parseHandshakeLine, validNonce } from '../../../src/core/wire/handshake.js'
 import { decodeBatch, encodeBatch } from '../../../src/core/wire/batch.js'
-import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../../../src/core/json-check.js'
+import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../../../src/core/json-scan.js'
 
 const validEvent = (rng: Rng): string =>
   `{"body":${JSON.stringify(rng.nastyString(rng.int(0, 40)))},"ts":${rng.int(0, 2e12)},"host":"h","headers":{"k":${JSON.stringify(rng.nastyString(5))}},"src":"a.${rng.int(0, 99)}","seq":${rng.int(0, 1e6)}`

@@ -54,3 +54,24 @@ t.test('an output root left by an earlier version (hidden .NAME.inprogress) is f
   t.ok(files.includes('2024-01-10/events-1704888000000-1.log'), 'the old file published under its final name')
   t.ok(files.every((f) => !f.split('/').pop()!.startsWith('.')), files.join(' '))
 })
+
+t.test('a --prefix header the event lacks (or empty, or a value starting with "-") never makes a name starting with "-"', async (t) => {
+  const dir = t.testdir()
+  const out = join(dir, 'out')
+  const events = [
+    { body: 'with', ts: 0, headers: { app: 'web' } },
+    { body: 'without', ts: 0, headers: {} },
+    { body: 'empty', ts: 0, headers: { app: '' } },
+    { body: 'dash', ts: 0, headers: { app: '-rf' } },
+  ]
+  writeFileSync(join(dir, 'in.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n')
+  const run = sh(t, `${roll} '${out}' --prefix '%{app}-' < '${dir}/in.ndjson'`)
+  t.equal((await run.done).code, 0, run.stderr())
+  const names = listFiles(out)
+  t.equal(names.length, 3, names.join(' '))
+  t.notOk(names.some((n) => n.startsWith('-')), names.join(' '))
+  const bodyOf = (name: string): string => readFileSync(join(out, name), 'utf8')
+  t.same(names.filter((n) => /^web-\d{13}-1\.log$/.test(n)).map(bodyOf), ['with\n'])
+  t.same(names.filter((n) => /^_-\d{13}-1\.log$/.test(n)).map(bodyOf), ['without\nempty\n'], 'a missing or empty header is "_"')
+  t.same(names.filter((n) => /^_rf-\d{13}-1\.log$/.test(n)).map(bodyOf), ['dash\n'], 'a leading "-" becomes "_"')
+})

@@ -124,7 +124,8 @@ t.test('SIGHUP closes and reopens files', async (t) => {
   const pid = rollPid(run.child)
   t.ok(pid, 'found the roll process')
   process.kill(pid!, 'SIGHUP')
-  await until(() => finalFiles(join(dir, 'out')).length === 1, 20_000, 'the file to be published', run.stderr)
+  // publishing links the final name, then unlinks the .tmp one: both are visible for an instant
+  await until(() => finalFiles(join(dir, 'out')).length === 1 && inProgressFiles(join(dir, 'out')).length === 0, 20_000, 'the file to be published', run.stderr)
   t.same(finalLines(join(dir, 'out')), ['one'])
   t.same(inProgressFiles(join(dir, 'out')), [])
   t.match(run.stderr(), /SIGHUP/)

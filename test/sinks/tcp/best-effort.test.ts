@@ -63,3 +63,14 @@ t.test('a collector outage: drops counted while it is down, delivery resumes whe
   t.ok(b.length > 0, 'delivery resumed after the outage')
   t.ok(delivered + lost >= total, `every event delivered or counted as dropped (${delivered} + ${lost} of ${total})`)
 })
+
+t.test('at the end of the input, best effort says it is sending what it already acked, not waiting for acks', async (t) => {
+  const dir = t.testdir()
+  const port = await deadPort()
+  const ship = run(`${W} 100 ck | ${tsf} ship 127.0.0.1:${port} --best-effort --shutdown-timeout 3s --max-penalty 200ms`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.match(ship.stderr(), /end of input: sending the last 100 events for up to 3000 ms \(already acked upstream, --best-effort: what the collectors do not take by then is dropped\)/)
+  t.notMatch(ship.stderr(), /to be acked/)
+  t.match(ship.stderr(), /dropped 100 event\(s\) in all/)
+})

@@ -1,0 +1,30 @@
+import t from 'tap'
+import { escapeBytes, writeBodyFields, writeQuoted } from '../../src/core/json-bytes.js'
+import { bodyFields } from '../../src/core/event.js'
+import { quote } from '../../src/core/json-string.js'
+import { fuzz } from '../fixtures/fuzz.js'
+
+// Bytes written by json-bytes must be exactly what the string path (JSON.stringify) makes.
+
+t.test('escapeBytes and writeBodyFields match JSON.stringify at any alignment, UTF-8 or not', async (t) => {
+  const out = Buffer.alloc(8192)
+  await fuzz(t, 'json-bytes body', { cases: 3000 }, (rng) => {
+    const body = rng.bool(0.3) ? rng.bytes(rng.int(0, 90)) : Buffer.from(rng.nastyString(rng.int(0, 90)))
+    const pad = rng.int(0, 7)
+    const src = Buffer.concat([Buffer.alloc(pad, 0x41), body]).subarray(pad)
+    const n = writeBodyFields(src, out, 5)
+    const want = Buffer.from(bodyFields(src))
+    if (!out.subarray(5, n).equals(want)) throw new Error(`${out.toString('utf8', 5, n)} != ${want.toString()}`)
+  })
+  const plain = Buffer.from('a long line with nothing to escape at all, then "one" \\ and a\ttab')
+  const n = escapeBytes(plain, 0, plain.length, out, 0)
+  t.equal(`"${out.toString('utf8', 0, n)}"`, JSON.stringify(plain.toString()))
+})
+
+t.test('writeQuoted is quote()', async (t) => {
+  const out = Buffer.alloc(4096)
+  for (const s of ['', 'Facility', 'sd.id@1.name', 'a"b', 'é', '\u0000', '\ud800', 'x'.repeat(100), 'x'.repeat(100) + '"']) {
+    const n = writeQuoted(s, out, 1)
+    t.equal(out.toString('utf8', 1, n), quote(s), JSON.stringify(s))
+  }
+})

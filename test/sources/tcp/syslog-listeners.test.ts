@@ -1,0 +1,41 @@
+import t from 'tap'
+import { bodyFields } from '../../../src/core/event.js'
+import { encodeHeaders, quote } from '../../../src/core/json-string.js'
+import { parseSyslog } from '../../../src/sources/syslog/parse.js'
+import { syslogHeads } from '../../../src/sources/tcp/syslog-listeners.js'
+import { fuzz, mutations } from '../../fixtures/fuzz.js'
+
+// syslogHeads writes event heads as bytes; they must be exactly the heads the string path
+// (bodyFields, quote, encodeHeaders: JSON.stringify's escaping) makes, for any message.
+const stringHead = (msg: Buffer, truncated: boolean, peer: string, receivedAt: number): string => {
+  const record = parseSyslog(msg, { receivedAt })
+  const head = `{${bodyFields(record.body)},"ts":${record.ts},"host":${quote(record.headers.host ?? peer)},"headers":${encodeHeaders(record.headers)}`
+  return truncated ? `${head},"truncated":true` : head
+}
+
+const valid = [
+  '<134>1 2026-01-01T00:00:00.000Z bench access - - - 1.2.3.4 - - [01/Jan/2026] "GET / HTTP/1.1" 200 5 "-" "curl"',
+  '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] \ufeffAn application event log entry\twith a tab',
+  '<34>Oct 11 22:14:15 mymachine su: \'su root\' failed for lonvick on /dev/pts/8',
+  '<13>Feb  5 17:32:18 10.0.0.99 Use the BFG! \\ "quoted" \u0001 é ☃ 😀',
+  'no priority at all',
+]
+
+t.test('byte heads are the string heads, for valid, hostile and non-UTF-8 messages', async (t) => {
+  const frames = valid.map((m, i) => ({ msg: Buffer.from(m), truncated: i === 1 }))
+  const heads = syslogHeads(frames, '10.1.2.3', 1767225600000)
+  t.equal(heads.length, frames.length)
+  for (let i = 0; i < frames.length; i++) {
+    t.equal(heads[i]!.toString('hex'), Buffer.from(stringHead(frames[i]!.msg, frames[i]!.truncated, '10.1.2.3', 1767225600000)).toString('hex'), valid[i])
+    JSON.parse(`${heads[i]!.toString()}}`)
+  }
+  await fuzz(t, 'syslog byte heads equal string heads', { cases: 3000 }, (rng) => {
+    const msgs = [rng.bytes(rng.int(0, 120)), ...mutations(rng, rng.pick(valid))]
+    const fs = msgs.map((msg) => ({ msg, truncated: rng.bool(0.1) }))
+    const got = syslogHeads(fs, 'peer', 1767225600000)
+    for (let i = 0; i < fs.length; i++) {
+      const want = Buffer.from(stringHead(fs[i]!.msg, fs[i]!.truncated, 'peer', 1767225600000))
+      if (!got[i]!.equals(want)) throw new Error(`${got[i]!.toString()} != ${want.toString()}`)
+    }
+  })
+})
