@@ -4,6 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import split2 from 'split2'
 import { plainLineHead, type EventHead } from '../event.js'
 import { CONT, LineFramer, TRUNCATED, WHOLE, type BlockSink, type PieceKind } from '../lines.js'
+import { allocatedBuffer } from '../buffer-gc.js'
 import { warnOnce } from '../log.js'
 import { END, reusedStdinChunks, streamChunks } from './chunk-source.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
@@ -300,6 +301,7 @@ export class EventInput extends EventEmitter {
   // A new buffer for the batch being framed, with room for `need` more bytes; what it holds moves.
   private fresh(need: number): void {
     const next = Buffer.allocUnsafe(Math.max(LINES_BUFFER, this.outBytes + need))
+    allocatedBuffer(next.length)
     this.out.copy(next, 0, 0, this.outBytes)
     this.out = next
   }
@@ -588,7 +590,7 @@ export class EventInput extends EventEmitter {
 }
 
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
-const LINES_BUFFER = 256 * 1024
+const LINES_BUFFER = 1024 * 1024
 const EMPTY = Buffer.alloc(0)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
