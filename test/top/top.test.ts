@@ -85,6 +85,27 @@ t.test('an agent whose destination is down shows its failover and last error', a
   t.match(a.lastError, /127\.0\.0\.1:1: connection refused/)
 })
 
+t.test("a stalled collector: its agent's reported lag keeps growing (reports do not wait behind batches)", async (t) => {
+  t.setTimeout(180_000)
+  const dir = t.testdir({})
+  const c1 = await startCollector(dir, 'c1', true)
+  const agent = await startAgent(dir, 'a', `127.0.0.1:${c1.port}`, 21713, '--report-interval 300ms --in-flight 1')
+  t.teardown(() => [agent, c1].forEach((p) => p.kill()))
+  // far more than the collector's stdout, its read-ahead, the sockets and ship's window hold
+  const log = join(dir, 'a.log')
+  const block = lines(0, 100_000) // ~1.2 MB
+  for (let i = 0; i < 24; i++) appendFileSync(log, block)
+  const lagNow = async (): Promise<number> => (await topJson(t, c1.metrics)).view?.agents[0]?.lagBytes ?? 0
+  let first = 0
+  for (let i = 0; i < 300 && first === 0; i++) first = await lagNow()
+  t.ok(first > 0, `the stalled agent reports lag (${first} bytes)`)
+  // more appended while nothing moves: the next reports carry the larger lag
+  for (let i = 0; i < 4; i++) appendFileSync(log, block)
+  let later = first
+  for (let i = 0; i < 300 && later < first + 4 * block.length; i++) later = await lagNow()
+  t.ok(later >= first + 4 * block.length, `the reported lag grew by what was appended (${first} -> ${later} bytes)`)
+})
+
 t.test('--once exits 1 when no collector answers; usage errors exit 2', async (t) => {
   const closed = await closedPort()
   const r = await sh(t, `${tsf} top 127.0.0.1:${closed} --once --interval 100ms`).done
