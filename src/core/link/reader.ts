@@ -459,11 +459,14 @@ export class EventInput extends EventEmitter {
     const unfinished = [...this.links.values()].filter((l) => !l.fin)
     // A writer we could not reach (it died before we linked up) never finished either: a last
     // line without a whole cursor is its torn last write, not a line (a capture replayed from a
-    // file may end without a newline: its last line still carries its cursor and is kept).
+    // file may end without a newline: its last line still carries its cursor and is kept). Only
+    // a line shaped like the start of a tsf writer's line ("{" but not yet valid JSON) counts as
+    // torn: a link we cannot reach may be a forged cursor, and then nobody would re-send the
+    // plain text or whole JSON line it would make us drop.
     const torn =
       unfinished.some((l) => l.state !== 'unreachable') ||
       [...this.watches].some((w) => w.writer && !w.fin) ||
-      (unfinished.length > 0 && classifyLine(rest).cursor === undefined)
+      (unfinished.length > 0 && rest[0] === 0x7b && !isJson(rest) && classifyLine(rest).cursor === undefined)
     if (torn) {
       warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
       return undefined
@@ -594,3 +597,13 @@ const LINES_BUFFER = 1024 * 1024
 const EMPTY = Buffer.alloc(0)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
+const isJson = (line: Buffer): boolean => {
+  try {
+    JSON.parse(line.toString('utf8'))
+    return true
+  } catch {
+    return false
+  }
+}
