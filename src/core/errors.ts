@@ -1,3 +1,4 @@
+import { oneLine } from './log.js'
 import { ExitCode } from './exit-codes.js'
 
 // Expected failures are TsfErrors: the CLI prints their message on one line, never a stack. A
@@ -11,9 +12,6 @@ export class TsfError extends Error {
   }
 }
 
-const LINE_BREAKS = /[\r\n\u2028\u2029]/g
-const oneLine = (message: string): string =>
-  message.replace(LINE_BREAKS, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16)}`))
 
 Object.defineProperty(TsfError.prototype, 'name', { value: 'TsfError', enumerable: false })
 

@@ -17,10 +17,15 @@ export const setBeforeLine = (f: (() => void) | undefined): void => {
   beforeLine = f
 }
 
+// Every diagnostic stays one line, whatever a quoted value holds: line breaks are shown escaped.
+const LINE_BREAKS = /[\r\n\u2028\u2029]/g
+export const oneLine = (message: string): string =>
+  message.replace(LINE_BREAKS, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16)}`))
+
 const emit = (text: string): void => {
   beforeLine?.()
   try {
-    process.stderr.write(`${text}\n`)
+    process.stderr.write(`${oneLine(text)}\n`)
   } catch {
     // stderr closed: nothing left to tell
   }

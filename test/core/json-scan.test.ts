@@ -62,7 +62,10 @@ t.test('nextField walks the members of a head as JSON.parse sees them, at any al
     if (rng.bool()) event.s = rng.nastyString(rng.int(0, 9))
     const text = JSON.stringify(event)
     const pad = ' '.repeat(rng.int(0, 7))
-    const buf = Buffer.from(`${pad}${rng.bool() ? text.slice(0, -1) : text.slice(0, -1).replaceAll(',"', ' , "')}`)
+    // members joined tight or with spaces around the commas (never inside a value: a body may end in ',')
+    const sep = rng.bool() ? ',' : ' , '
+    const head = `{${Object.entries(event).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(sep)}`
+    const buf = Buffer.from(`${pad}${head}`)
     const got = walk(buf.subarray(pad.length))
     const want = Object.entries(JSON.parse(text) as object)
     if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${JSON.stringify(got)} != ${JSON.stringify(want)} for ${buf.toString()}`)
