@@ -68,6 +68,16 @@ async function main() {
   say(`built in ${secs(t0)}`);
   if (signalled) return 130;
 
+  // 1b. one code style (biome.json): a check, never a rewrite; the whole suite only, so that a
+  // file run alone is not held up by a stray space
+  if (!args.some((a) => a.endsWith('.ts'))) {
+    const fmt = spawnSync('npx', ['biome', 'format', '.'], { cwd: ROOT, stdio: 'inherit' });
+    if (fmt.error || fmt.status !== 0) {
+      say('format check failed: run `npx biome format --write .` and commit the result');
+      return 1;
+    }
+  }
+
   // 2. which servers
   let names;
   try {

@@ -1,13 +1,19 @@
 import { ExitCode } from './exit-codes.js'
 
-// Expected failures are TsfErrors: the CLI prints their message on one line, never a stack.
+// Expected failures are TsfErrors: the CLI prints their message on one line, never a stack. A
+// message often quotes what the operator (or a peer) gave, which may hold line breaks: they are
+// shown escaped, so the message stays one line and a log reader cannot be fed a forged line.
 export class TsfError extends Error {
   readonly exitCode: number
   constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause })
     this.exitCode = options.exitCode ?? ExitCode.failure
   }
 }
+
+const LINE_BREAKS = /[\r\n\u2028\u2029]/g
+const oneLine = (message: string): string =>
+  message.replace(LINE_BREAKS, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16)}`))
 
 Object.defineProperty(TsfError.prototype, 'name', { value: 'TsfError', enumerable: false })
 

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { once } from 'node:events'
 import { TsfError } from './errors.js'
 import { info } from './log.js'
@@ -71,10 +72,20 @@ export class Counters {
 
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 
-export const serveMetrics = async (address: { host: string; port: number }, counters: Counters): Promise<Server> => {
+// How many connections the --metrics port holds at once, and how long one may stay silent (ms).
+export interface MetricsLimits {
+  maxConnections: number
+  timeout: number
+}
+export const METRICS_LIMITS: MetricsLimits = { maxConnections: 64, timeout: 10_000 }
+
+export const serveMetrics = async (address: { host: string; port: number }, counters: Counters, limits: MetricsLimits = METRICS_LIMITS): Promise<Server> => {
   // node:http loads only for --metrics
   const { createServer } = await import('node:http')
-  const server = createServer((req, res) => {
+  // A scrape is one short request: a connection that sends no whole request within a few seconds
+  // is closed, and few are held at once, so sockets left open on this port (a scanner, a stuck
+  // client) cannot pile up file descriptors in the process doing the real work.
+  const server = createServer({ headersTimeout: limits.timeout, requestTimeout: limits.timeout, connectionsCheckingInterval: Math.min(1000, limits.timeout) }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
@@ -86,6 +97,9 @@ export const serveMetrics = async (address: { host: string; port: number }, coun
       res.writeHead(404).end()
     }
   })
+  server.maxConnections = limits.maxConnections
+  // the request timeouts start at a request's first byte: a socket that sends nothing is closed here
+  server.on('connection', (socket: Socket) => socket.setTimeout(limits.timeout, () => socket.destroy()))
   server.listen(address.port, address.host)
   try {
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])

@@ -174,6 +174,8 @@ export const tsFromField = (field: string): Step => {
 }
 
 export const tsFromBody = (pattern: string | undefined, format: string | undefined): Step => {
+  // an empty --ts-regex '' (an unset shell variable) names no timestamp: refused, not a crash per event
+  if (!pattern && !format) throw new UsageError(`${pattern === undefined ? '--ts-format' : '--ts-regex'}: expected a non-empty value`)
   const parse = makeTimestampParser(pattern, format)!
   const step: Step = {
     name: pattern ? `--ts-regex ${pattern}` : `--ts-format ${format}`,

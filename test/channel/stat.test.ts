@@ -46,6 +46,8 @@ t.test('metrics: events under Flume names, bytes under names of their own', asyn
   const dir = t.testdir()
   const run = sh(t, `${replayWriter} 2000 ${dir}/cp --per-tick 5 | ${tsf} channel --dir ${dir}/q --metrics 127.0.0.1:0 | ${linkReader} ${dir}/out`)
   await stderrSays(run, /metrics on http:\/\/127\.0\.0\.1:\d+/)
+  // the metrics server answers before the channel has opened its log and named its gauges
+  await stderrSays(run, /: ready \(/)
   const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]
   const m = ((await (await fetch(`http://127.0.0.1:${port}/metrics.json`)).json()) as { channel: Record<string, number> }).channel
   for (const name of ['ChannelSize', 'ChannelFillPercentage', 'ChannelSizeBytes', 'ChannelCapacityBytes', 'ReaderBacklogEvents', 'EventPutSuccessCount', 'EventTakeSuccessCount', 'EventDropCount', 'EventQuarantineCount']) {

@@ -11,8 +11,10 @@ export interface Collector extends Proc {
   metrics: string
 }
 
-export const startCollector = async (dir: string, name: string): Promise<Collector> => {
-  const p = run(`exec ${tsf} collect --listen 127.0.0.1:0 --metrics 127.0.0.1:0 > ${join(dir, `${name}.ndjson`)}`, dir)
+// stalled: its stdout is a pipe nobody reads (a stuck downstream), so it soon takes no more batches
+export const startCollector = async (dir: string, name: string, stalled = false): Promise<Collector> => {
+  const out = stalled ? '| sleep 3600' : `> ${join(dir, `${name}.ndjson`)}`
+  const p = run(`${stalled ? '' : 'exec '}${tsf} collect --listen 127.0.0.1:0 --metrics 127.0.0.1:0 ${out}`, dir)
   const listen = await p.waitFor(/listening on 127\.0\.0\.1:(\d+)/)
   const metrics = await p.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\//)
   return Object.assign(p, { port: Number(listen[1]), metrics: `127.0.0.1:${metrics[1]}` })

@@ -85,6 +85,35 @@ t.test('an agent whose destination is down shows its failover and last error', a
   t.match(a.lastError, /127\.0\.0\.1:1: connection refused/)
 })
 
+t.test("a stalled collector: its agent's reported lag keeps growing (reports do not wait behind batches)", async (t) => {
+  t.setTimeout(240_000)
+  const dir = t.testdir({})
+  const c1 = await startCollector(dir, 'c1', true)
+  const agent = await startAgent(dir, 'a', `127.0.0.1:${c1.port}`, 21713, '--report-interval 300ms')
+  t.teardown(() => [agent, c1].forEach((p) => p.kill()))
+  // far more than the collector's stdout, the sockets and ship's window hold: the collector stalls
+  const log = join(dir, 'a.log')
+  appendFileSync(log, lines(0, 2_000_000))
+  const lagNow = async (): Promise<number> => (await topJson(t, c1.metrics)).view?.agents[0]?.lagBytes ?? 0
+  // the lag once everything that can move has moved (two reports agree)
+  let first = 0
+  for (let i = 0, last = -1; i < 200; i++) {
+    const now = await lagNow()
+    if (now > 0 && now === last) {
+      first = now
+      break
+    }
+    last = now
+  }
+  t.ok(first > 0, `the stalled agent reports lag (${first} bytes)`)
+  // appended while nothing moves: the next reports carry the larger lag
+  const more = lines(2_000_000, 1000)
+  appendFileSync(log, more)
+  let later = first
+  for (let i = 0; i < 100 && later < first + more.length; i++) later = await lagNow()
+  t.equal(later, first + more.length, `the reported lag grew by what was appended (${first} -> ${later} bytes)`)
+})
+
 t.test('--once exits 1 when no collector answers; usage errors exit 2', async (t) => {
   const closed = await closedPort()
   const r = await sh(t, `${tsf} top 127.0.0.1:${closed} --once --interval 100ms`).done

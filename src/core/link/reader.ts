@@ -4,7 +4,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import split2 from 'split2'
 import { plainLineHead, type EventHead } from '../event.js'
 import { CONT, LineFramer, TRUNCATED, WHOLE, type BlockSink, type PieceKind } from '../lines.js'
+import { allocatedBuffer } from '../buffer-gc.js'
 import { warnOnce } from '../log.js'
+import { END, reusedStdinChunks, streamChunks } from './chunk-source.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
 import { ackPattern, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
 
@@ -211,8 +213,11 @@ export class EventInput extends EventEmitter {
   }
 
   async *batches(): AsyncGenerator<InputBatch> {
-    const stream = this.options.stream ?? process.stdin
-    const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+    // As lines, a batch is a copy of its chunk's bytes: stdin can be read into one reused buffer.
+    const source = (!this.options.stream && this.asLines ? reusedStdinChunks() : undefined) ?? streamChunks(this.options.stream ?? process.stdin)
+    // a chunk inside one long line completes no event: no batch (a batch that is never yielded
+    // would never be done, and would hold back every ack after it)
+    const take = (chunk: Buffer): InputBatch | undefined => this.batchOf(chunk)
     try {
       while (!this.stopped) {
         // a fresh stop promise per read: racing every read against one long-lived promise would
@@ -220,28 +225,20 @@ export class EventInput extends EventEmitter {
         let wake!: () => void
         const stopped = new Promise<'stop'>((resolve) => (wake = () => resolve('stop')))
         this.stopWaiters.push(wake)
-        const next = await Promise.race([iterator.next(), stopped])
+        const next = await Promise.race([source.next(take), stopped])
         this.stopWaiters.splice(this.stopWaiters.indexOf(wake) >>> 0, 1)
         if (next === 'stop') break
-        if (next.done) {
+        if (next === END) {
           await this.settleLinks()
           const last = await this.lastLine()
           if (last) yield last
           break
         }
-        // a chunk inside one long line completes no event: no batch (a batch that is never
-        // yielded would never be done, and would hold back every ack after it)
-        const batch = this.batchOf(next.value)
-        if (batch) yield batch
+        yield next
       }
     } finally {
-      if (this.stopped) {
-        // Stopped (SIGTERM, upstream lost) while a read is pending on an idle upstream: return()
-        // would wait for its next data or EOF. Close our end instead; what was not read stays
-        // unacked with the writer.
-        ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
-        void iterator.return?.()?.catch(() => undefined)
-      } else await iterator.return?.()
+      // Stopped (SIGTERM, upstream lost) while a read is pending on an idle upstream: abandon it
+      await source.close(this.stopped)
     }
   }
 
@@ -305,6 +302,7 @@ export class EventInput extends EventEmitter {
   // A new buffer for the batch being framed, with room for `need` more bytes; what it holds moves.
   private fresh(need: number): void {
     const next = Buffer.allocUnsafe(Math.max(LINES_BUFFER, this.outBytes + need))
+    allocatedBuffer(next.length)
     this.out.copy(next, 0, 0, this.outBytes)
     this.out = next
   }
@@ -462,11 +460,14 @@ export class EventInput extends EventEmitter {
     const unfinished = [...this.links.values()].filter((l) => !l.fin)
     // A writer we could not reach (it died before we linked up) never finished either: a last
     // line without a whole cursor is its torn last write, not a line (a capture replayed from a
-    // file may end without a newline: its last line still carries its cursor and is kept).
+    // file may end without a newline: its last line still carries its cursor and is kept). Only
+    // a line shaped like the start of a tsf writer's line ("{" but not yet valid JSON) counts as
+    // torn: a link we cannot reach may be a forged cursor, and then nobody would re-send the
+    // plain text or whole JSON line it would make us drop.
     const torn =
       unfinished.some((l) => l.state !== 'unreachable') ||
       [...this.watches].some((w) => w.writer && !w.fin) ||
-      (unfinished.length > 0 && classifyLine(rest).cursor === undefined)
+      (unfinished.length > 0 && rest[0] === 0x7b && !isJson(rest) && classifyLine(rest).cursor === undefined)
     if (torn) {
       warnOnce('torn', `discarded an unterminated last line of ${rest.length} bytes from a writer that died (it will be re-sent)`)
       return undefined
@@ -603,7 +604,17 @@ export class EventInput extends EventEmitter {
 }
 
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
-const LINES_BUFFER = 256 * 1024
+const LINES_BUFFER = 1024 * 1024
 const EMPTY = Buffer.alloc(0)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
+const isJson = (line: Buffer): boolean => {
+  try {
+    JSON.parse(line.toString('utf8'))
+    return true
+  } catch {
+    return false
+  }
+}

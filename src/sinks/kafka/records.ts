@@ -25,7 +25,7 @@ export interface KafkaRecord extends OutRecord {
 export const toRecord = (head: EventHead, rules: RecordRules): KafkaRecord => {
   const line = typeof head === 'string' ? head + '}' : Buffer.concat([head, CLOSE])
   const event = parseEventLine(line)
-  const headers = event.headers && typeof event.headers === 'object' ? stringHeaders(event.headers) : undefined
+  const headers = event.headers && typeof event.headers === 'object' && !Array.isArray(event.headers) ? stringHeaders(event.headers) : undefined
   let key: string | null = typeof event.src === 'string' ? event.src : null
   if (rules.keyHeader && headers?.[rules.keyHeader] !== undefined) key = headers[rules.keyHeader]!
   let topic = rules.topic
@@ -40,13 +40,26 @@ export const toRecord = (head: EventHead, rules: RecordRules): KafkaRecord => {
 
 const CLOSE = Buffer.from('}')
 
-// Kafka record headers are bytes; ours are strings. Anything else a filter put there is stringified.
+// Kafka record headers are bytes; ours are strings. Anything else a filter put there is stringified;
+// a value nested too deep to stringify (a poison event) is sent as a marker rather than stopping
+// ship on a RangeError for every event behind it (the event itself still carries it whole).
 const stringHeaders = (headers: Record<string, unknown>): Record<string, string> | undefined => {
   const out: Record<string, string> = {}
   let any = false
   for (const [k, v] of Object.entries(headers)) {
-    out[k] = typeof v === 'string' ? v : JSON.stringify(v)
+    out[k] = typeof v === 'string' ? v : stringified(k, v)
     any = true
   }
   return any ? out : undefined
+}
+
+const TOO_DEEP = '[nested too deep]'
+
+const stringified = (name: string, value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    warnOnce('deep-header', `header ${name} of an event is nested too deep to stringify: sent as the header value ${TOO_DEEP}`)
+    return TOO_DEEP
+  }
 }

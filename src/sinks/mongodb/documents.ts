@@ -60,6 +60,10 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   if (!OPS.includes(wanted as Op)) return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
   const op = wanted as Op
   const doc = toDocument(event)
+  // The driver serialises a whole batch at once: a document BSON cannot hold would throw for
+  // every event in it, so such a poison event is set aside here
+  const unfit = unstorable(doc, MAX_DEPTH, line.includes('u0000'))
+  if (unfit) return { line, where, error: unfit, label }
   for (const path of rules.timestampFields) toDate(doc, path, 0)
   const bytes = line.length
   if (op === 'insert') {
@@ -80,6 +84,34 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
       : { replaceOne: { filter: { _id }, replacement: doc, upsert: true } }
   return { db: db.name, coll: coll.name, ns: where, op, model, key, line, bytes, derivedId: false, label }
 }
+
+const MAX_DEPTH = 100
+
+// Why BSON cannot hold a document, or undefined: nested more than `levels` deep (MongoDB stores
+// 100 levels and the driver's serialiser recurses: a RangeError), or a field name holding NUL
+// (BSON names are NUL-terminated: a BSONError). Names are looked at only when the line holds an
+// escaped NUL at all (JSON can carry one no other way). Stops at the first problem.
+const unstorable = (value: object, levels: number, names: boolean): string | undefined => {
+  if (levels === 0) return `the document is nested deeper than MongoDB's ${MAX_DEPTH} levels`
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const problem = walked(v) ? unstorable(v, levels - 1, names) : undefined
+      if (problem) return problem
+    }
+    return undefined
+  }
+  for (const k in value) {
+    if (names && k.includes('\0')) return `field name ${shown(k)} holds NUL, which BSON cannot store`
+    const v = (value as Record<string, unknown>)[k]
+    const problem = walked(v) ? unstorable(v, levels - 1, names) : undefined
+    if (problem) return problem
+  }
+  return undefined
+}
+
+// An object or array to look into: not the Binary of a body that is not UTF-8 (walking it would
+// cost a loop per byte of the body).
+const walked = (v: unknown): v is object => v !== null && typeof v === 'object' && !(v instanceof Binary)
 
 // A body holding a JSON object is the document; anything else is wrapped as {body, ts, host,
 // headers} (Flume's autoWrap), with the exact bytes as binary when they are not UTF-8.

@@ -86,7 +86,15 @@ export const expand = (template: NameTemplate, headers: Record<string, unknown> 
   return { name }
 }
 
-const hideSecret = (url: string): string => url.replace(/^(mongodb(?:\+srv)?:\/\/[^:@/]*):[^@/]*@/i, '$1:***@')
+// The URL as messages show it: from the first ':' after the scheme to the last '@' is hidden, so no
+// password shows however the URL is written (several user:password@, a raw '@', ':' or '/' in a
+// password, a credential pasted into the options). A URL with one credential loses only it.
+export const hideSecret = (url: string): string => {
+  const start = /^mongodb(?:\+srv)?:\/\//i.exec(url)?.[0].length ?? 0
+  const at = url.lastIndexOf('@')
+  const colon = url.indexOf(':', start)
+  return colon !== -1 && colon < at ? `${url.slice(0, colon)}:***${url.slice(at)}` : url
+}
 
 export const parseMongoUrl = (text: string): MongoUrl => {
   const raw = text.trim()
@@ -98,7 +106,11 @@ export const parseMongoUrl = (text: string): MongoUrl => {
   if (hosts.length === 0) throw new UsageError(`${name}: no host before the database`)
   for (const h of hosts) {
     const hm = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(h)
-    if (!hm || (hm[1] !== undefined && (Number(hm[1]) < 1 || Number(hm[1]) > 65535))) throw new UsageError(`${name}: '${h}' is not a host (expected HOST or HOST:PORT)`)
+    if (!hm || (hm[1] !== undefined && (Number(hm[1]) < 1 || Number(hm[1]) > 65535))) {
+      // a raw '@', ':' or '/' in a password splits it into the hosts: such a "host" is not quoted
+      if (name !== raw && raw.indexOf(h) < raw.lastIndexOf('@')) throw new UsageError(`${name}: no host after the user and password (an '@', ':' or '/' in them is written %40, %3A, %2F)`)
+      throw new UsageError(`${name}: '${h}' is not a host (expected HOST or HOST:PORT)`)
+    }
     if (scheme!.toLowerCase() === 'mongodb+srv' && (hosts.length > 1 || hm[1] !== undefined)) throw new UsageError(`${name}: mongodb+srv:// takes one host name without a port`)
   }
   const segments = path.replace(/\/$/, '').split('/')

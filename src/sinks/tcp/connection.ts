@@ -68,6 +68,7 @@ export class WireConnection extends EventEmitter implements SinkConnection {
   private reports = false
   private ended = false
   private writing: Promise<void> = Promise.resolve()
+  private pendingReport?: Buffer // the newest report, waiting for the socket to drain
   private sendMac?: FrameMac
 
   constructor(
@@ -104,7 +105,10 @@ export class WireConnection extends EventEmitter implements SinkConnection {
       this.socket = socket
       socket.setNoDelay(true)
       socket.setKeepAlive(true, 30_000)
-      socket.on('drain', () => this.emit('drain'))
+      socket.on('drain', () => {
+        this.flushReport()
+        this.emit('drain')
+      })
       let opened = false
       const fail = (error: ConnectionError): void => {
         if (!opened) {
@@ -208,13 +212,22 @@ export class WireConnection extends EventEmitter implements SinkConnection {
     socket.uncork()
   }
 
-  // A report goes out only to a collector that asked for them, and only when nothing is backed up:
-  // it never makes a batch wait. Dropped otherwise (the next one says the same, newer).
+  // A report goes out only to a collector that asked for them. While the socket is backed up the
+  // newest waits and goes out first when it drains, ahead of the next batch: small, and never
+  // behind more than what the socket already holds (the collector takes reports as they arrive).
   sendReport(frame: Buffer): void {
-    if (!this.reports || this.ended || !this.socket || this.socket.writableNeedDrain) return
+    if (!this.reports || this.ended || !this.socket) return
+    this.pendingReport = frame
+    if (!this.socket.writableNeedDrain) this.flushReport()
+  }
+
+  private flushReport(): void {
+    if (!this.pendingReport) return
+    const frame = this.pendingReport
+    this.pendingReport = undefined
     this.writing = this.writing.then(() => {
       // through writeFrame like a batch, so whatever the frame layer adds to every frame applies
-      if (!this.ended && this.socket && !this.socket.writableNeedDrain) this.writeFrame(frame.subarray(0, FRAME_HEADER), frame.subarray(FRAME_HEADER))
+      if (!this.ended && this.socket) this.writeFrame(frame.subarray(0, FRAME_HEADER), frame.subarray(FRAME_HEADER))
     })
   }
 

@@ -141,7 +141,9 @@ export class TcpSink extends EventEmitter {
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
     let payload: Buffer
-    if (f.parts.length > 1) {
+    const whole = f.parts.length > 1 ? contiguous(f.parts) : undefined
+    if (whole) payload = whole
+    else if (f.parts.length > 1) {
       payload = Buffer.concat(f.parts, f.bytes)
       // the payload holds their bytes now: they need not stay in memory twice until the ack
       for (const share of f.shares) forgetEvents(share.batch)
@@ -365,3 +367,16 @@ interface Filling {
 }
 
 const newFilling = (): Filling => ({ heads: [], parts: [], count: 0, bytes: 0, shares: [] })
+
+// Parts that lie end to end in one buffer (consecutive input batches framed into the same block)
+// as one view of them, so a batch is sent without copying; undefined if they do not.
+const contiguous = (parts: Buffer[]): Buffer | undefined => {
+  const first = parts[0]!
+  let end = first.byteOffset + first.length
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!
+    if (part.buffer !== first.buffer || part.byteOffset !== end) return undefined
+    end += part.length
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset)
+}

@@ -5,6 +5,7 @@ import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { serverLink } from '../../flume-avro/layers.js'
 import type { EventSink } from '../tcp/event-sink.js'
+import { evictionVictim } from '../tcp/eviction.js'
 import { FlumeSession, type FlumeSessionOptions } from './session.js'
 
 export interface FlumeAvroOptions extends FlumeSessionOptions {
@@ -50,6 +51,15 @@ export class FlumeAvroListeners {
 
   private accept(socket: Socket): void {
     this.counters.add('ConnectionCreatedCount')
+    if (this.sessions.size >= this.options.maxConnections) {
+      // full: a connection that never handshook (silent or stuck, oldest first) or one idle for a
+      // while makes room, as on --listen, so silent sockets cannot lock the Flume agents out
+      const victim = evictionVictim(this.sessions)
+      if (victim) {
+        this.sessions.delete(victim)
+        victim.evict()
+      }
+    }
     if (this.sessions.size >= this.options.maxConnections) {
       warnOnce('flume-max-connections', `more than --max-connections ${this.options.maxConnections} Flume connections: refusing new ones until some close (said once)`)
       this.counters.add('ConnectionRefusedCount')

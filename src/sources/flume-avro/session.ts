@@ -29,6 +29,10 @@ export class FlumeSession {
   private closed = false
   private stopped = false
   private readTimer?: NodeJS.Timeout
+  // calls taken but not yet answered OK (their events not yet acked downstream)
+  private unanswered = 0
+  // when this connection last sent anything (for eviction when the listener is full)
+  lastActive = Date.now()
 
   constructor(
     private readonly link: Duplex,
@@ -46,6 +50,7 @@ export class FlumeSession {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return
+    this.lastActive = Date.now()
     try {
       this.decoder.push(chunk, (f) => this.frames.push(f))
     } catch (e) {
@@ -115,8 +120,10 @@ export class FlumeSession {
     }
     if (n === 0) return this.answer(frame.serial, [...parts, OK])
     const serial = frame.serial
+    this.unanswered++
     // the callback may be kept a while after it ran: it must not hold the frame's bytes
     this.sink.write(heads, () => {
+      this.unanswered--
       this.counters.add('EventAcceptedCount', n)
       this.counters.add(batch ? 'AppendBatchAcceptedCount' : 'AppendAcceptedCount')
       this.answer(serial, [...parts, OK])
@@ -148,6 +155,23 @@ export class FlumeSession {
     this.closed = true
     this.disarmReadTimer()
     this.frames = []
+  }
+
+  // Not handshaken yet: nothing of it was taken, so closing it for a new connection loses nothing.
+  get unproven(): boolean {
+    return !this.handshaken
+  }
+
+  // Nothing in flight: no call being read, queued or waiting for its events' ack.
+  get idle(): boolean {
+    return !this.working && this.frames.length === 0 && this.unanswered === 0 && !this.decoder.partial
+  }
+
+  // Closed to make room for a new connection (the listener is full): a Flume sink reconnects.
+  evict(): void {
+    this.counters.add('ConnectionEvictedCount')
+    this.close()
+    this.link.destroy()
   }
 
   // shutdown: calls not yet taken, and later ones, are answered FAILED; acks for what we took still go out

@@ -21,6 +21,19 @@ export interface SpoolEntry {
   pos: number
 }
 
+// Every field of an entry, checked when the file is loaded (../state/entry-shape.ts).
+const ENTRY_SHAPE = {
+  path: 'string',
+  dev: 'number',
+  ino: 'number',
+  size: 'count',
+  mtimeMs: 'number',
+  headHash: 'string',
+  src: 'string',
+  seq: 'count',
+  pos: 'count',
+} as const
+
 export class SpoolState extends JsonStateStore<SpoolEntry> {
   readonly entries = new Map<string, SpoolEntry>()
   // directories in which files were renamed since the last save: fsynced before the state
@@ -29,7 +42,7 @@ export class SpoolState extends JsonStateStore<SpoolEntry> {
   private readonly unsaved = new Set<SpoolEntry>()
 
   constructor(dir: string, interval = 200) {
-    super(dir, { file: 'spool.json', who: 'tsf spool', holds: 'the spool state', is: 'a tsf spool state file' }, interval)
+    super(dir, { file: 'spool.json', who: 'tsf spool', holds: 'the spool state', is: 'a tsf spool state file', shape: ENTRY_SHAPE }, interval)
     for (const f of this.loadEntries()) this.entries.set(f.path, f)
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { checkEntries, type FieldKind } from './entry-shape.js'
 import { GroupedSave } from './grouped-save.js'
 import { agentIdOf, atomicWrite, lockStateDir } from './state-dir.js'
 
@@ -19,6 +20,8 @@ export interface StateFileKind {
   holds: string
   // what the file should have been, in a refusal ("a tsf tail checkpoint file")
   is: string
+  // each entry's fields and their kinds, checked on load (./entry-shape.ts)
+  shape: Record<string, FieldKind>
 }
 
 interface StateFile<Entry> {
@@ -89,13 +92,15 @@ export abstract class JsonStateStore<Entry> {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw new TsfError(`${this.statePath}: cannot read ${this.kind.holds}: ${describeSystemError(e)}`)
     }
+    let state: StateFile<Entry>
     try {
-      const state = JSON.parse(text) as StateFile<Entry>
+      state = JSON.parse(text) as StateFile<Entry>
       if (state.version !== 1 || !Array.isArray(state.files)) throw new Error('unknown format')
-      return state.files
     } catch {
       // written atomically, so this is not a torn write: refuse rather than re-read everything
       throw new TsfError(`${this.statePath}: not ${this.kind.is} (remove it to start over)`)
     }
+    checkEntries(this.statePath, state.files, this.kind.shape, this.kind.is)
+    return state.files
   }
 }

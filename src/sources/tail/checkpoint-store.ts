@@ -26,6 +26,23 @@ export interface FileEntry extends FileIdentity {
   cuts?: number[]
 }
 
+// Every field of an entry, checked when the file is loaded (../state/entry-shape.ts).
+const ENTRY_SHAPE = {
+  dev: 'number',
+  ino: 'number',
+  headLen: 'count',
+  headHash: 'string',
+  src: 'string',
+  seq: 'count',
+  pos: 'count',
+  markLen: 'count',
+  markHash: 'string',
+  path: 'string',
+  lastPath: 'string',
+  released: 'count?',
+  cuts: 'counts?',
+} as const
+
 // Released entries are kept a while so a rotated file matched again by a glob is not re-read.
 const KEEP_RELEASED = 4096
 
@@ -33,7 +50,7 @@ export class CheckpointStore extends JsonStateStore<FileEntry> {
   readonly entries = new Set<FileEntry>()
 
   private constructor(dir: string, interval: number) {
-    super(dir, { file: 'checkpoints.json', who: 'tsf tail', holds: 'the checkpoints', is: 'a tsf tail checkpoint file' }, interval)
+    super(dir, { file: 'checkpoints.json', who: 'tsf tail', holds: 'the checkpoints', is: 'a tsf tail checkpoint file', shape: ENTRY_SHAPE }, interval)
     for (const f of this.loadEntries()) this.entries.add(f)
   }
 

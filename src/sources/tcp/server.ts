@@ -7,6 +7,7 @@ import { info, warn, warnOnce } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
 import type { EventSink } from './event-sink.js'
 import { Agents } from './agents.js'
+import { evictionVictim } from './eviction.js'
 import { MemoryBudget } from './memory-budget.js'
 import { Session, type SessionOptions } from './session.js'
 
@@ -22,8 +23,6 @@ const withoutAddress = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException
   return describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)
 }
-
-export const IDLE_BEFORE_EVICTION = 30_000
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.')
 
@@ -78,24 +77,10 @@ export class TcpListeners {
     }
   }
 
-  // Full: the connection to close for a new one. Those still in their handshake go first (oldest
-  // first), then those idle the longest, if for IDLE_BEFORE_EVICTION at least (so agents that
-  // outnumber the slots take turns instead of closing each other in a loop); a connection with a
-  // batch in flight is never closed.
-  private victim(): Session | undefined {
-    let idle: Session | undefined
-    const before = Date.now() - IDLE_BEFORE_EVICTION
-    for (const s of this.sessions) {
-      if (s.unproven) return s // a Set iterates in insertion order: the first is the oldest
-      if (s.idle && s.lastActive <= before && (!idle || s.lastActive < idle.lastActive)) idle = s
-    }
-    return idle
-  }
-
   private accept(socket: Socket): void {
     this.counters.add('ConnectionCreatedCount')
     if (this.sessions.size >= this.options.maxConnections) {
-      const victim = this.victim()
+      const victim = evictionVictim(this.sessions)
       if (victim) {
         this.sessions.delete(victim)
         victim.evict()

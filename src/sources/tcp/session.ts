@@ -30,6 +30,8 @@ import type { EventSink } from './event-sink.js'
 import type { MemoryBudget } from './memory-budget.js'
 
 const gunzipAsync = promisify(gunzip)
+// frames read ahead of the one being handled, per connection (ship's default window in flight: 4 batches of 900 KiB)
+const READ_AHEAD = 4 * 1024 * 1024
 
 export interface SessionOptions {
   token?: Buffer
@@ -78,6 +80,7 @@ export class Session {
   private queued = 0 // payload bytes of frames waiting in this.frames
   private inflated = 0 // the batch being handled, once gunzipped
   private budgetPaused = false
+  private readAheadPaused = false
   private unacked = 0 // batches handed downstream and not acked yet
   // when this connection last sent or was sent something (to pick whom to close when full)
   lastActive = Date.now()
@@ -147,7 +150,7 @@ export class Session {
 
   private readonly resumeFromBudget = (): void => {
     this.budgetPaused = false
-    if (!this.closed && !this.stopped && !this.working) this.socket.resume()
+    if (!this.closed && !this.stopped && !this.readAheadPaused) this.socket.resume()
   }
 
   private onData(chunk: Buffer): void {
@@ -237,29 +240,44 @@ export class Session {
   private onFrameBytes(chunk: Buffer): void {
     if (this.agent) this.agent.lastContact = Date.now()
     this.decoder.push(chunk, (frame) => {
+      // a report says how the agent is now: taken at once, never behind batches that wait
+      if (frame.type === FrameType.report && this.reports) return this.takeReport(frame.payload)
       this.frames.push(frame)
       this.queued += frame.payload.length
     })
+    if (this.working) this.limitReadAhead()
     if (this.decoder.partial) this.armReadTimer()
     else this.disarmReadTimer()
     this.account()
     if (!this.working && this.frames.length) void this.work()
   }
 
-  // Frames of one connection are handled one at a time, in order; reading pauses meanwhile so a
-  // fast sender waits in TCP, not in our memory.
+  private takeReport(payload: Buffer): void {
+    const report = decodeReport(payload)
+    if (report && this.agent) this.agent.report = report
+  }
+
+  // While frames are handled, reading goes on only up to READ_AHEAD bytes of queued frames (about
+  // an agent's batches in flight, within the shared --max-buffer): a fast sender waits in TCP, not
+  // in our memory, and a report sent while the batches before it wait on a stalled stdout still
+  // arrives (takeReport).
+  private limitReadAhead(): void {
+    const over = this.working && this.queued > READ_AHEAD
+    if (over === this.readAheadPaused) return
+    this.readAheadPaused = over
+    if (over) this.socket.pause()
+    else if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()
+  }
+
+  // Frames of one connection are handled one at a time, in order.
   private async work(): Promise<void> {
     this.working = true
-    this.socket.pause()
+    this.limitReadAhead()
     try {
       while (this.frames.length && !this.closed) {
         const frame = this.frames.shift()!
         this.queued -= frame.payload.length
-        if (frame.type === FrameType.report && this.reports) {
-          const report = decodeReport(frame.payload)
-          if (report && this.agent) this.agent.report = report
-          continue
-        }
+        this.limitReadAhead()
         if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
         let payload = frame.payload
         if (frame.flags & FLAG_GZIP) {
@@ -303,6 +321,7 @@ export class Session {
       }
     } finally {
       this.working = false
+      this.readAheadPaused = false
       this.inflated = 0
       this.account()
       if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()

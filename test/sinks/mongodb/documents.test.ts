@@ -82,3 +82,35 @@ t.test('events that cannot be written say why', async (t) => {
   t.match(problem({ body: '{"n":1}', headers: { db: 'd', collection: 'c' } }, 'upsert'), /upsert needs the document's own _id, and this one has none/)
   t.match(problem({ body: 'text', headers: { db: 'd', collection: 'c', op: 'replace' } }), /replace needs the document's own _id/)
 })
+
+t.test('a document nested deeper than MongoDB stores is set aside, not a RangeError for the batch', async (t) => {
+  const { BSON } = await import('mongodb')
+  const nested = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+  for (const body of [`{"_id":1,"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, nested(20_000), nested(101)]) {
+    for (const op of ['insert', 'upsert', 'replace'] as const) {
+      const w = toWrite(`{"body":${JSON.stringify(body)},"src":"s","seq":1`, rules({ op }))
+      t.match(w, { error: /nested deeper than MongoDB's 100 levels/ }, `${op} of ${body.length} bytes: set aside`)
+    }
+  }
+  const ok = toWrite(`{"body":${JSON.stringify(nested(99))},"src":"s","seq":1`, rules()) as DocumentWrite
+  t.ok('model' in ok, '99 levels are written')
+  t.ok(BSON.serialize((ok.model as { insertOne: { document: object } }).insertOne.document).length > 0)
+})
+
+t.test('a field name holding NUL is set aside, not a BSONError for the batch', async (t) => {
+  const { BSON } = await import('mongodb')
+  for (const event of [
+    { body: '{"_id":1,"a\\u0000b":1}', src: 's', seq: 1 },
+    { body: '{"_id":1,"deep":[{"x":{"\\u0000":2}}]}', src: 's', seq: 2 },
+    { body: 'text', headers: { 'h\u0000': 'v' }, src: 's', seq: 3 },
+  ]) {
+    for (const op of ['insert', 'upsert', 'replace'] as const) {
+      const w = toWrite(head(event), rules({ op }))
+      t.match(w, { error: /^field name "[^"]*\\u0000[^"]*" holds NUL, which BSON cannot store$/ }, `${op} of ${event.body}: set aside`)
+    }
+  }
+  const w = write({ body: '{"_id":1,"a.b":1,"$c":2}', body64: undefined, src: 's', seq: 4 })
+  t.ok(BSON.serialize((w.model as { insertOne: { document: object } }).insertOne.document).length > 0, 'other odd names are left to the server')
+  const bin = write({ body: 'x', body64: Buffer.alloc(100_000, 1).toString('base64'), src: 's', seq: 5 })
+  t.ok((bin.model as { insertOne: { document: { body: unknown } } }).insertOne.document.body instanceof Binary, 'a binary body is not walked byte by byte')
+})

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { collectionProblem, databaseProblem, expand, isMongoUrl, parseMongoUrl, parseTemplate } from '../../../src/sinks/mongodb/url.js'
+import { isTsfError } from '../../../src/core/errors.js'
+import { collectionProblem, databaseProblem, expand, hideSecret, isMongoUrl, parseMongoUrl, parseTemplate } from '../../../src/sinks/mongodb/url.js'
 
 t.test('hosts, database and collection; options pass to the driver; the password is hidden in messages', async (t) => {
   const u = parseMongoUrl('mongodb://db1:27017,db2/logs/events?replicaSet=rs0&tls=true')
@@ -13,6 +14,31 @@ t.test('hosts, database and collection; options pass to the driver; the password
   t.ok(isMongoUrl(' MONGODB://h/a/b'))
   t.ok(isMongoUrl('mongodb+srv://h/a/b'))
   t.notOk(isMongoUrl('kafka://h/t'))
+})
+
+t.test('every password is hidden, however odd the URL', async (t) => {
+  for (const [url, shown] of [
+    ['mongodb://ann:pw@h1,h2/a/b', 'mongodb://ann:***@h1,h2/a/b'],
+    ['mongodb://ann:SE/CRET@h1/a/b', 'mongodb://ann:***@h1/a/b'],
+    ['mongodb://ann:SE:CRET@h1/a/b', 'mongodb://ann:***@h1/a/b'],
+    ['mongodb://h1:27017/a/b', 'mongodb://h1:27017/a/b'],
+    ['mongodb://ann@h1:27017/a/b', 'mongodb://ann@h1:27017/a/b'],
+    ['MONGODB+SRV://ann:pw@cluster/a/b', 'MONGODB+SRV://ann:***@cluster/a/b'],
+    ['mongodb://ann:pw@h1:27017,bob:pw2@h2/a/b', 'mongodb://ann:***@h2/a/b'],
+    ['mongodb://ann:p@ss:w@rd@h1/a/b', 'mongodb://ann:***@h1/a/b'],
+    ['mongodb://ann:p/w@h1/a/b', 'mongodb://ann:***@h1/a/b'],
+    ['mongodb://ann:pw@h1/a/b?x=1&bob:pw2@h2', 'mongodb://ann:***@h2'],
+    ['mongodb://h1/a/b?authMechanismProperties=x:pw@y', 'mongodb://h1/a/b?authMechanismProperties=x:***@y'],
+    ['ann:pw@h1', 'ann:***@h1'],
+  ]) {
+    t.equal(hideSecret(url!), shown, url)
+    try {
+      t.notMatch(parseMongoUrl(url!).name, /pw|p@ss|w@rd|ss:w|:SE|CRET/, `${url}: parsed, no password in its name`)
+    } catch (e) {
+      if (!isTsfError(e)) throw e
+      t.notMatch(e.message, /pw|p@ss|w@rd|ss:w|:SE|CRET/, `${url}: refused without the password`)
+    }
+  }
 })
 
 t.test('%{header} escapes, with :- defaults, in the database and the collection', async (t) => {

@@ -24,7 +24,9 @@ const rolled = (dir: string): Out[] => {
   // closed files, and the one being written (NAME.tmp)
   const files = readdirSync(dir).filter((f) => /\.ndjson(\.tmp)?$/.test(f))
   for (const f of files.sort((a, b) => a.replace(/^\./, '').localeCompare(b.replace(/^\./, '')))) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as Out)
+    // the file being written may end in a line roll has not finished writing: only whole lines count
+    const lines = readFileSync(join(dir, f), 'utf8').split('\n').slice(0, -1)
+    for (const line of lines) if (line) out.push(JSON.parse(line) as Out)
   }
   return out
 }

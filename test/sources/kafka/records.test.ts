@@ -1,5 +1,6 @@
 import t from 'tap'
 import { recordHead } from '../../../src/sources/kafka/records.js'
+import { fuzz, mutations } from '../../fixtures/fuzz.js'
 
 const record = (value: Buffer | string | null, offset = '41', key: Buffer | null = null) => ({
   key,
@@ -42,4 +43,23 @@ t.test('invalid UTF-8 keeps its bytes in body64; a binary key in key64', async (
   const e = parse(recordHead('logs', 0, record(Buffer.from([0x7b, 0xff]), '0', Buffer.from([0xff, 0x01]))))
   t.equal(Buffer.from(e.body64 as string, 'base64').toString('hex'), '7bff')
   t.same(e.headers, { topic: 'logs', partition: '0', offset: '0', key64: Buffer.from([0xff, 0x01]).toString('base64') })
+})
+
+t.test('fuzzed records: every head is one valid JSON event with its place, nothing thrown', async (t) => {
+  const valid = '{"body":"hello","ts":1,"headers":{"app":"web"},"src":"a1","seq":3}'
+  await fuzz(t, 'kafka recordHead', { cases: 2000 }, (rng) => {
+    const values: (Buffer | null)[] = [
+      ...mutations(rng, valid),
+      rng.bytes(rng.int(0, 80)),
+      null,
+      Buffer.from(`{"body":"x","headers":${rng.pick(['[1]', 'null', '"s"', '{"topic":7}', `${'['.repeat(20_000)}${']'.repeat(20_000)}`])},"src":${rng.pick(['1', 'null', '"s"', '{}'])}}`),
+    ]
+    for (const value of values) {
+      const key = rng.pick([null, rng.bytes(rng.int(0, 8)), Buffer.from(rng.nastyString(4))])
+      const head = recordHead('t', 3, { value, key, offset: String(rng.int(0, 1e9)), timestamp: rng.pick(['1', 'x', '']) } as Parameters<typeof recordHead>[2])
+      const event = JSON.parse(`${head}}`) as { body: unknown; headers: Record<string, unknown> }
+      if (typeof event.body !== 'string') throw new Error(`no string body: ${head.slice(0, 200)}`)
+      if (event.headers.topic !== 't' || event.headers.partition !== '3') throw new Error(`the place is missing: ${head.slice(0, 200)}`)
+    }
+  })
 })

@@ -1,0 +1,47 @@
+// collect --flume-avro under abuse: sockets that connect and send nothing must not lock the Flume
+// agents out once --max-connections is reached. As on --listen, a connection that never
+// handshook is closed to make room for a new one.
+import t from 'tap'
+import { connect, type Socket } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { decodeAnswer, FlumeStatus } from '../../../src/flume-avro/messages.js'
+import { AvroReader } from '../../../src/flume-avro/avro.js'
+import { NettyFrameDecoder, type NettyFrame } from '../../../src/flume-avro/netty-frames.js'
+import { tmpdir } from '../../fixtures/procs.js'
+import { fixture, run, tsf, until } from '../../fixtures/tcp-helpers.js'
+
+const capture = readFileSync(new URL('../../flume-avro/fixtures/captures/plain/conn1.c2s.bin', import.meta.url))
+// the first call of the capture: handshake + 5 events
+const first = capture.subarray(0, 8 + 4 + 48 + 4 + 646)
+
+t.test('silent connections filling --max-connections give way to a Flume sink', async (t) => {
+  const dir = tmpdir(t)
+  const p = run(`${tsf} collect --flume-avro 127.0.0.1:0 --max-connections 3 | node ${fixture('link-reader.mjs')} ${dir}/out`, dir)
+  t.teardown(() => p.kill())
+  const [, port] = await p.waitFor(/flume-avro listening on 127\.0\.0\.1:(\d+)/)
+  const open = async (): Promise<Socket> => {
+    const s = connect(Number(port), '127.0.0.1')
+    s.on('error', () => {})
+    t.teardown(() => s.destroy())
+    await new Promise((r) => s.once('connect', r))
+    return s
+  }
+  const silent: Socket[] = []
+  const closed = new Set<Socket>()
+  for (let i = 0; i < 3; i++) {
+    const s = await open()
+    s.on('close', () => closed.add(s))
+    silent.push(s)
+  }
+  const answers: NettyFrame[] = []
+  const decoder = new NettyFrameDecoder(1 << 20)
+  const sender = await open()
+  sender.on('data', (d: Buffer) => decoder.push(d, (f) => answers.push(f)))
+  sender.write(first)
+  await until(() => answers.length >= 1, 20_000, () => `an answer to the Flume sink; collect said: ${p.stderr()}`)
+  const r = new AvroReader().reset(answers[0]!.payload)
+  r.pos = 4 // the handshake answer BOTH: 00 00 00 00
+  t.same(decodeAnswer(r), { status: FlumeStatus.ok }, 'its call answered OK')
+  await until(() => closed.has(silent[0]!), 20_000, 'the oldest silent connection closed')
+  t.equal(closed.size, 1, 'only one silent connection made room')
+})
