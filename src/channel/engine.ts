@@ -239,6 +239,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   const readLoop = async (): Promise<number> => {
     if (!reader) return 0
     const out = await rt.output()
+    rt.atAbruptExit(() => reader.saveAtExit())
     const bases = listSegments(dir)
     const end = writer ? writer.nextIndex : bases.length ? endIndex(dir, bases.at(-1)!) : 0
     const backlog = Math.max(0, end - reader.next)

@@ -42,6 +42,7 @@ export class LogReader {
   private pending?: Offset // acked downstream, not saved yet
   private saveTimer?: NodeJS.Timeout
   private saving?: Promise<void>
+  private inFlight?: Offset // the offset that save is writing
   // one buffer for every read: records are checked in it and heads handed out as views
   private buf = Buffer.allocUnsafe(CHUNK)
   private left?: number // the segment read before this one
@@ -249,13 +250,14 @@ export class LogReader {
     }
     const offset = this.pending
     this.pending = undefined
+    this.inFlight = offset
     this.saving = saveOffsetAsync(this.dir, this.name, offset).then(
       () => {
         this.saved = offset
-        this.saving = undefined
+        this.saving = this.inFlight = undefined
       },
       (error: Error) => {
-        this.saving = undefined
+        this.saving = this.inFlight = undefined
         this.pending ??= offset
         warn(`reader ${this.name}: could not save its offset: ${error.message}`)
       },
@@ -270,6 +272,17 @@ export class LogReader {
     if (!this.pending) return
     saveOffset(this.dir, this.name, this.pending)
     this.saved = this.pending
+    this.pending = undefined
+  }
+
+  // At once, before an exit that cannot wait (the tsf reader downstream went away): what it acked
+  // is saved, so a restart does not send it again. A save still running off the loop is left
+  // behind: it writes its own temporary file and the process ends before it can rename it.
+  saveAtExit(): void {
+    const offset = this.pending ?? this.inFlight
+    if (!offset || offset.index <= this.saved.index) return
+    saveOffset(this.dir, this.name, offset, 'exit.tmp')
+    this.saved = offset
     this.pending = undefined
   }
 

@@ -59,9 +59,10 @@ export const loadOffset = (dir: string, name: string): Offset | undefined => {
   return got?.ok ? got.offset : undefined // unreadable: treated as "from the oldest record"
 }
 
-export const saveOffset = (dir: string, name: string, offset: Offset): void => {
+// `tmp` names the temporary file apart from that of a save still running off the loop (at exit).
+export const saveOffset = (dir: string, name: string, offset: Offset, tmpTag = 'tmp'): void => {
   const path = offsetPath(dir, name)
-  const tmp = `${path}.${process.pid}.tmp` // a writer may register a reader while it runs
+  const tmp = `${path}.${process.pid}.${tmpTag}` // a writer may register a reader while it runs
   const fd = openSync(tmp, 'w')
   try {
     writeSync(fd, encodeOffset(offset))

@@ -16,6 +16,9 @@ export interface Runtime {
   // opened on demand: commands that read stdin / write events to stdout
   input(options?: InputOptions): EventInput
   output(options?: OutputOptions): Promise<EventOutput>
+  // synchronous saves of what downstream acked, run before an exit that cannot drain (the linked
+  // reader went away: exit at once), so a restart does not send it again
+  atAbruptExit(save: () => void): void
 }
 
 export interface RuntimeOptions {
@@ -33,6 +36,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
   const counters = new Counters(options.component)
   let input: EventInput | undefined
   let output: EventOutput | undefined
+  const abruptSaves: (() => void)[] = []
   const metrics = options.metrics ? await serveMetrics(options.metrics, counters) : undefined
   // the ack link loads when a command runs, not with its --help
   const [{ EventInput }, { EventOutput }] = await Promise.all([import('./link/reader.js'), import('./link/writer.js')])
@@ -56,6 +60,13 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       output ??= await new EventOutput(outputOptions).open()
       if (input?.upstreamLost) output.markUpstreamLost()
       output.on('downstream-lost', (error: Error) => {
+        for (const save of abruptSaves) {
+          try {
+            save()
+          } catch (e) {
+            warn(`could not save what was acked before exiting: ${(e as Error).message} (it is sent again after a restart)`)
+          }
+        }
         if (shutdown.by) process.exit(ExitCode.ok)
         warn(`${error.message}: stopping (nothing was checkpointed past its acks)`)
         process.exit(ExitCode.downstreamLost)
@@ -63,6 +74,9 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       // `| head` went away: stop quietly, EPIPE is not an error
       output.on('closed', () => stopper.abort())
       return output
+    },
+    atAbruptExit(save) {
+      abruptSaves.push(save)
     },
   }
   try {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { existsSync, readdirSync } from 'node:fs'
+import { loadOffset } from '../../src/channel/offsets.js'
 import { readNumber, sh } from '../fixtures/procs.js'
 import { ended, killGroup, linkReader, missing, replayWriter, seqsIn, stderrSays, tsf, until } from './helpers.js'
 
@@ -51,7 +52,8 @@ t.test('a restarted reader resumes at its durable offset', async (t) => {
   const first = sh(t, `${tsf} channel --dir ${q} --read-only --reader r | ${linkReader} ${dir}/out`)
   await until(() => seqsIn(`${dir}/out`).length >= 300, 20_000, 'first read')
   await stderrSays(first, /ready/)
-  await new Promise((r) => setTimeout(r, 300)) // the offset is saved at most every 100 ms
+  // the reader acked all 300 (each fsynced before its ack): the channel saves that offset soon after
+  await until(() => loadOffset(q, 'r')?.index === 300, 20_000, 'the offset file to hold the acked position', () => JSON.stringify(loadOffset(q, 'r')))
   killGroup(first)
   await ended(first)
   await ended(sh(t, `${replayWriter} 400 ${dir}/cp | ${tsf} channel --dir ${q} --write-only`), 30_000)
@@ -60,4 +62,21 @@ t.test('a restarted reader resumes at its durable offset', async (t) => {
   killGroup(second)
   await ended(second)
   t.same(seqsIn(`${dir}/out`), [...Array(400).keys()].map((i) => i + 1), 'each event once, in order')
+})
+
+// Stopped right after its reader acked: the channel either drains (saves at its end) or sees the
+// reader gone first and exits at once; either way what was acked is saved, not sent again.
+t.test('stopped right after the acks, the channel keeps the acked offset', async (t) => {
+  const dir = t.testdir()
+  const q = `${dir}/q`
+  const w = await ended(sh(t, `${replayWriter} 300 ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader r`), 30_000)
+  t.equal(w.code, 0)
+  const run = sh(t, `${tsf} channel --dir ${q} --read-only --reader r | ${linkReader} ${dir}/out`)
+  // once this offset is saved the link is up: from here the reader acks each batch right after its fsync
+  await until(() => loadOffset(q, 'r')?.index === 300, 20_000, 'the first offset save')
+  await ended(sh(t, `${replayWriter} 400 ${dir}/cp | ${tsf} channel --dir ${q} --write-only`), 30_000)
+  await until(() => seqsIn(`${dir}/out`).length >= 400, 20_000, 'the next 100 events')
+  killGroup(run)
+  await ended(run)
+  t.equal(loadOffset(q, 'r')?.index, 400, 'the offset file holds every acked event')
 })

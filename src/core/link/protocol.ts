@@ -1,7 +1,10 @@
 // The ack link's wire protocol on the writer's abstract Unix socket (docs/protocol.md).
 // Text lines, one message each:
-//   reader → writer   HELLO 1 <nonce>     first line; a wrong nonce closes the connection
+//   reader → writer   HELLO 1 <nonce>     first line
 //   writer → reader   OK                  the link is up
+//   writer → reader   NO                  a wrong nonce: refused, and the connection closed. A
+//                                        connection that closes before OK or NO is a writer that
+//                                        died before answering
 //   writer → reader   PIPE <inode>        (after OK) the inode of the pipe that is the writer's
 //                                        stdout: a reader whose stdin is that pipe reads the
 //                                        writer's own lines (no filter in between) and may cut
@@ -27,3 +30,4 @@ export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
 export const pipePattern = /^PIPE (\d+)$/
 export const sharedPattern = /^SHARED$/
+export const REFUSED = 'NO'

@@ -8,7 +8,7 @@ import { allocatedBuffer } from '../buffer-gc.js'
 import { warnOnce } from '../log.js'
 import { END, reusedStdinChunks, streamChunks } from './chunk-source.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, finPattern, hello, lostPattern, pipePattern, sharedPattern } from './protocol.js'
+import { ackPattern, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -74,7 +74,8 @@ class LinesBatch implements InputBatch {
   }
 }
 
-type LinkState = 'connecting' | 'up' | 'unreachable'
+// 'dead': it accepted our connection, then closed it before answering HELLO (killed meanwhile)
+type LinkState = 'connecting' | 'up' | 'unreachable' | 'dead'
 
 interface Link {
   id: string
@@ -494,12 +495,19 @@ export class EventInput extends EventEmitter {
     const socket = connect({ path: socketPath(id) })
     l.socket = socket
     socket.setNoDelay(true)
-    socket.on('connect', () => socket.write(hello(nonce)))
+    let connected = false
+    let refused = false
+    socket.on('connect', () => {
+      connected = true
+      socket.write(hello(nonce))
+    })
     socket.on('error', () => {
-      if (l.state === 'connecting') l.state = 'unreachable'
+      // a reset after it accepted us (ECONNRESET: killed with our HELLO unread) is decided at close
+      if (l.state === 'connecting' && !connected) l.state = 'unreachable'
     })
     socket.pipe(split2()).on('data', (line: string) => {
-      if (line === 'OK') {
+      if (line === REFUSED) refused = true
+      else if (line === 'OK') {
         l.state = 'up'
         this.sendAcks()
       } else if (finPattern.test(line)) l.fin = true
@@ -527,9 +535,12 @@ export class EventInput extends EventEmitter {
     })
     socket.on('close', () => {
       const wasUp = l.state === 'up'
-      if (l.state === 'connecting') l.state = 'unreachable'
+      // A writer that accepted our connection was alive: a close before it answered (no OK, no
+      // NO) is a kill -9 that came before it read our HELLO, however soon after its events.
+      const diedAnswering = l.state === 'connecting' && connected && !refused
+      if (l.state === 'connecting') l.state = diedAnswering ? 'dead' : 'unreachable'
       l.closed = true
-      if (wasUp && !l.fin) this.loseUpstream()
+      if ((wasUp || diedAnswering) && !l.fin) this.loseUpstream()
     })
     return link
   }

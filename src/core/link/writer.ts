@@ -203,13 +203,19 @@ export class EventOutput extends EventEmitter {
 
   private onLink(socket: Socket): void {
     let authenticated = false
+    let refused = false
     socket.setNoDelay(true)
     socket.on('error', () => socket.destroy())
     const lines = socket.pipe(split2())
     lines.on('data', (line: string) => {
+      if (refused) return
       if (!authenticated) {
         const m = helloPattern.exec(line)
-        if (!m || m[1] !== this.nonce) return socket.destroy()
+        if (!m || m[1] !== this.nonce) {
+          // said, so the reader can tell a refusal from a writer that died before answering
+          refused = true
+          return socket.end('NO\n')
+        }
         authenticated = true
         this.links.add(socket)
         this.everLinked = true

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fixture, lines, pidOf, readNumber, sh, tmpdir, tsf, until } from '../../fixtures/procs.js'
 
 // Real processes over real pipes: test/fixtures/link-writer.mjs emits numbered events and saves
@@ -157,4 +157,39 @@ t.test('two writers feeding one reader: both linked, both fully acked', async (t
   t.equal(out.filter((l) => l.includes('"b event')).length, 3000, 'every event of writer b')
   t.equal(out.length, 6000, 'and nothing else')
   t.match(r.stderr, /another program writes into the same pipe/, 'each writer noticed the other and wrote whole lines')
+})
+
+// The writer is killed -9 after the reader read its events and connected to its link socket, but
+// before it answered HELLO (held stopped here; under load it is just slow): it accepted the
+// connection, so it was alive, and its close without OK is a death, not an unreachable writer.
+t.test('writer killed -9 before it answered the reader\'s HELLO: the reader still exits 3', async (t) => {
+  const dir = tmpdir(t)
+  const run = sh(
+    t,
+    `{ ${W} 10000000 ck; echo $? > wexit; } | { while [ ! -e go ]; do sleep 0.05; done; exec ${R} out; }`,
+    { cwd: dir },
+  )
+  // the writer filled the pipe before any reader (or its announce socket) existed
+  const wchar = (): number => Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pidOf(`${dir}/ck.pid`)}/io`, 'utf8'))?.[1] ?? 0)
+  await until(() => existsSync(`${dir}/ck.pid`) && wchar() > 32768, 20_000, 'the writer to fill the pipe')
+  process.kill(pidOf(`${dir}/ck.pid`), 'SIGSTOP')
+  writeFileSync(`${dir}/go`, '')
+  await until(() => lines(`${dir}/out`).length > 0, 20_000, 'the reader to take the events')
+  process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
+  const r = await run.done
+  t.equal(r.code, 3, `the reader noticed its writer died: ${r.stderr}`)
+  t.match(r.stderr, /went away without a clean end/)
+})
+
+t.test('a cursor with a wrong nonce is refused (NO), not taken for a writer that died: the reader exits 0', async (t) => {
+  const dir = tmpdir(t)
+  const writer = sh(t, `exec ${W} 1 ck --idle > wout`, { cwd: dir })
+  await until(() => lines(`${dir}/wout`).length === 1, 20_000, 'the writer\'s event')
+  const cursor = /"_ack":"([^.]+)\./.exec(lines(`${dir}/wout`)[0]!)![1]
+  writeFileSync(`${dir}/forged`, `{"body":"x","_ack":"${cursor}.AAAAAAAAAAAAAAAA.1"}\n`)
+  const r = await sh(t, `${R} out < forged`, { cwd: dir }).done
+  t.equal(r.code, 0, r.stderr)
+  t.equal(lines(`${dir}/out`).length, 1, 'the line is kept, unlinked')
+  process.kill(pidOf(`${dir}/ck.pid`), 'SIGTERM')
+  await writer.done
 })

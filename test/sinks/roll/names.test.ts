@@ -21,7 +21,10 @@ t.test('a file being written is visible as NAME.tmp and renamed when it rolls', 
   const writing = listFiles(out)
   t.equal(writing.length, 1)
   t.match(writing[0]!, /^\d{4}\/app-\d{13}-1\.log\.tmp$/, 'visible (no leading dot), the prefix separated from the counter')
-  t.equal(readFileSync(join(out, writing[0]!), 'utf8'), 'one\n', 'what is committed is readable while it is written')
+  // the file is created before its first batch is written: poll until that batch is in it
+  const inProgress = join(out, writing[0]!)
+  await until(() => readFileSync(inProgress, 'utf8') === 'one\n', 20_000, 'the first line in the file in progress', () => JSON.stringify(readFileSync(inProgress, 'utf8')))
+  t.same(listFiles(out), writing, 'what is written is readable while the file is still in progress')
   writeFileSync(join(dir, 'go'), '')
   t.equal((await run.done).code, 0, run.stderr())
   t.same(listFiles(out), [writing[0]!.slice(0, -'.tmp'.length)], 'renamed on roll')
