@@ -9,7 +9,10 @@ export const describeProgram = (program) =>
     .map((c) => ({
       name: c.name(),
       description: c.description().split('\n')[0],
-      options: [...c.options, { short: '-h', long: '--help', required: false, optional: false, description: 'display help for command' }].map((o) => ({
+      options: [
+        ...c.options,
+        { short: '-h', long: '--help', required: false, optional: false, description: 'display help for command' },
+      ].map((o) => ({
         flags: [o.short, o.long].filter(Boolean),
         takesValue: Boolean(o.required || o.optional),
         description: (o.description || '').split('\n')[0],
@@ -33,7 +36,14 @@ ${cmds
   .map(
     (c) => `    ${c.name})
       case "$prev" in
-${c.options.filter((o) => o.takesValue).length ? `        ${c.options.filter((o) => o.takesValue).flatMap((o) => o.flags).join('|')}) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;\n` : ''}      esac
+${
+  c.options.filter((o) => o.takesValue).length
+    ? `        ${c.options
+        .filter((o) => o.takesValue)
+        .flatMap((o) => o.flags)
+        .join('|')}) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;\n`
+    : ''
+}      esac
       COMPREPLY=( $(compgen -W "${c.options.flatMap((o) => o.flags).join(' ')}" -- "$cur") )
       [ \${#COMPREPLY[@]} -eq 0 ] && COMPREPLY=( $(compgen -f -- "$cur") )
       ;;`,

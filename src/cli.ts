@@ -4,8 +4,7 @@ import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
 
-const version = (): string =>
-  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+const version = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 // Every command, in the order `tsf --help` lists them. Each factory lives in src/commands/<cmd>.ts
 // and only turns options into a typed config for an engine. They load on demand: `tsf tail ...`
@@ -52,13 +51,16 @@ export const makeProgram = async (names: string[] = commandNames): Promise<Comma
     .showSuggestionAfterError(true)
     // options after a command name are that command's (exec passes its command's options through)
     .enablePositionalOptions()
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   tsf tail -F /var/log/app.log | tsf channel --dir /var/spool/tsf/q | tsf ship c1:52020,c2:52020
   tsf collect --listen 0.0.0.0:52020 --token-file /etc/tsf/token | tsf roll /data/logs
   tsf collect --print
 
-Events are newline-delimited JSON; see man tsf and docs/protocol.md.`)
+Events are newline-delimited JSON; see man tsf and docs/protocol.md.`,
+    )
   for (const make of factories) program.addCommand(make())
   program.exitOverride()
   const output = (name: string) => ({
@@ -91,7 +93,8 @@ export const main = async (argv: string[]): Promise<void> => {
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version are not failures; commander already printed its one-line error
-      process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.usage
+      process.exitCode =
+        e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.usage
     } else if (isTsfError(e)) {
       error(e.message)
       process.exitCode = e.exitCode

@@ -20,7 +20,10 @@ t.test('tsf --help | head -1 ends quietly: no EPIPE stack trace, exit 0', async 
 t.test('tsf exec tail -F x: a usage error that says what to type', async (t) => {
   const r = await sh(t, `${tsf} exec tail -F x`).done
   t.equal(r.code, 2)
-  t.match(r.stderr, /tsf exec: error: '-F' is an option of tail, not of tsf exec: put -- before the command, as in: tsf exec -- tail -F x\n$/)
+  t.match(
+    r.stderr,
+    /tsf exec: error: '-F' is an option of tail, not of tsf exec: put -- before the command, as in: tsf exec -- tail -F x\n$/,
+  )
   const withOwn = await sh(t, `${tsf} exec --restart tail -n 'a b'`).done
   t.equal(withOwn.code, 2)
   t.match(withOwn.stderr, /as in: tsf exec --restart -- tail -n 'a b'/, "exec's own options stay before --")

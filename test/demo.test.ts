@@ -19,11 +19,14 @@ t.test('tsf demo rejects a malformed duration with a usage error', async (t) => 
   t.match(r.stderr, /--duration: expected a duration/)
 })
 
-t.test('tsf demo --print | head: the collector ends with the pipe, the agent stops without waiting for acks that cannot come', async (t) => {
-  const dir = tmpdir(t)
-  const r = await sh(t, `${tsf} demo --print --out ${dir}/d --rate 500 | head -2`).done
-  t.equal(r.stdout.split('\n').filter(Boolean).length, 2, 'head got its lines')
-  t.match(r.stderr, /the collector has ended, so the agent stops without draining/)
-  t.notMatch(r.stderr, /did not stop within/, 'no stage had to be killed')
-  t.notMatch(r.stderr, /pipeline exited with|pipeline ended on/, 'a stop the demo made is not reported as a failure')
-})
+t.test(
+  'tsf demo --print | head: the collector ends with the pipe, the agent stops without waiting for acks that cannot come',
+  async (t) => {
+    const dir = tmpdir(t)
+    const r = await sh(t, `${tsf} demo --print --out ${dir}/d --rate 500 | head -2`).done
+    t.equal(r.stdout.split('\n').filter(Boolean).length, 2, 'head got its lines')
+    t.match(r.stderr, /the collector has ended, so the agent stops without draining/)
+    t.notMatch(r.stderr, /did not stop within/, 'no stage had to be killed')
+    t.notMatch(r.stderr, /pipeline exited with|pipeline ended on/, 'a stop the demo made is not reported as a failure')
+  },
+)

@@ -12,7 +12,11 @@ type Described = { name: string; options: { flags: string[] }[] }
 const commands = describeProgram(await makeProgram()) as Described[]
 
 // roff writes a dash as \- (or \(hy); normalise before looking for an option
-const roffText = (s: string): string => s.replace(/\\-/g, '-').replace(/\\\(hy/g, '-').replace(/\\f[BIRP]/g, '')
+const roffText = (s: string): string =>
+  s
+    .replace(/\\-/g, '-')
+    .replace(/\\\(hy/g, '-')
+    .replace(/\\f[BIRP]/g, '')
 
 t.test('every command has a man page that names each of its options', async (t) => {
   const main = roffText(read('man/tsf.1'))
@@ -48,7 +52,8 @@ t.test('the committed completions are what the commander definitions render', as
     t.equal(read(`completions/${file}`), text, `completions/${file} is up to date (run: npm run build && node scripts/gen-completions.mjs)`)
   }
   for (const cmd of commands) {
-    for (const option of cmd.options) for (const flag of option.flags) t.ok(read('completions/tsf.bash').includes(flag), `bash knows ${cmd.name} ${flag}`)
+    for (const option of cmd.options)
+      for (const flag of option.flags) t.ok(read('completions/tsf.bash').includes(flag), `bash knows ${cmd.name} ${flag}`)
   }
   execFileSync('bash', ['-n', new URL('completions/tsf.bash', root).pathname])
 })
@@ -61,7 +66,8 @@ t.test('tsf completion prints the committed scripts', async (t) => {
 })
 
 // Files tracked by git, for the checks that walk the repository's own text.
-const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n')
+const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' })
+  .split('\n')
   .filter((f) => /\.(ts|mjs|js|md|1)$/.test(f) && !f.startsWith('test/docs.test.ts'))
 
 t.test('nothing in the repository cites a file outside it', async (t) => {
@@ -83,7 +89,9 @@ t.test('every relative link of README.md and docs/*.md names a file that exists'
 
 t.test('every repository file that README.md, docs/, the man pages and the code name exists', async (t) => {
   for (const file of tracked.filter((f) => f.endsWith('.md') || /^(man|src|scripts)\//.test(f))) {
-    for (const m of read(file).matchAll(/(?<![\w./-])((?:src|test|docs|scripts|examples|bench)\/[\w./-]+\.(?:ts|mjs|md|js|conf|service))\b/g)) {
+    for (const m of read(file).matchAll(
+      /(?<![\w./-])((?:src|test|docs|scripts|examples|bench)\/[\w./-]+\.(?:ts|mjs|md|js|conf|service))\b/g,
+    )) {
       t.ok(existsSync(new URL(m[1]!, root)), `${file} names ${m[1]}`)
     }
   }
@@ -103,7 +111,9 @@ t.test('docs/metrics.md names every counter and gauge a command serves', async (
   const metrics = read('docs/metrics.md')
   const names = new Set<string>()
   for (const file of tracked.filter((f) => f.startsWith('src/') && f.endsWith('.ts'))) {
-    for (const m of read(file).matchAll(/counters\.(?:add|gauge|set)\(\s*(?:[^'()]*\?\s*)?'([A-Z][A-Za-z]+)'(?:\s*:\s*'([A-Z][A-Za-z]+)')?/g)) {
+    for (const m of read(file).matchAll(
+      /counters\.(?:add|gauge|set)\(\s*(?:[^'()]*\?\s*)?'([A-Z][A-Za-z]+)'(?:\s*:\s*'([A-Z][A-Za-z]+)')?/g,
+    )) {
       names.add(m[1]!)
       if (m[2]) names.add(m[2])
     }

@@ -61,7 +61,14 @@ t.test('the systemd units and the logrotate config, run as written: every line d
 
   const a = unit('tsf-agent.service')
   const agent = sh(t, a.exec, {
-    env: { ...a.env, PATH, TSF_LOGS: join(dir, 'logs/*.log'), TSF_STATE: join(dir, 'state'), TSF_COLLECTORS: ports.map((p) => `127.0.0.1:${p}`).join(','), TSF_TOKEN: join(dir, 'token') },
+    env: {
+      ...a.env,
+      PATH,
+      TSF_LOGS: join(dir, 'logs/*.log'),
+      TSF_STATE: join(dir, 'state'),
+      TSF_COLLECTORS: ports.map((p) => `127.0.0.1:${p}`).join(','),
+      TSF_TOKEN: join(dir, 'token'),
+    },
     cwd: dir,
   })
   // a real agent starts before the logs are written and rotated: what logrotate moves out of
@@ -84,8 +91,15 @@ t.test('the systemd units and the logrotate config, run as written: every line d
       execFileSync('logrotate', ['-f', '-s', join(dir, 'lr.state'), join(dir, 'lr.conf')])
     }
   }
-  const lines = (inProgress = false): string[] => ['out0', 'out1'].flatMap((o) => (existsSync(join(dir, o)) ? rolledLines(join(dir, o), inProgress) : []))
-  await until(() => new Set(lines(true)).size >= total, 60_000, 'every line in the rolled files', () => `${new Set(lines(true)).size} of ${total}; agent: ${agent.stderr()} collectors: ${collectors.map((c) => c.stderr()).join(' | ')} files: ${execFileSync('sh', ['-c', `cd ${dir}; ls -la state/q; cat state/q/readers/*; cat state/tail/checkpoints.json; ps -eo pid,pgid,args | grep tsf.js | grep -v grep`]).toString()}`)
+  const lines = (inProgress = false): string[] =>
+    ['out0', 'out1'].flatMap((o) => (existsSync(join(dir, o)) ? rolledLines(join(dir, o), inProgress) : []))
+  await until(
+    () => new Set(lines(true)).size >= total,
+    60_000,
+    'every line in the rolled files',
+    () =>
+      `${new Set(lines(true)).size} of ${total}; agent: ${agent.stderr()} collectors: ${collectors.map((c) => c.stderr()).join(' | ')} files: ${execFileSync('sh', ['-c', `cd ${dir}; ls -la state/q; cat state/q/readers/*; cat state/tail/checkpoints.json; ps -eo pid,pgid,args | grep tsf.js | grep -v grep`]).toString()}`,
+  )
 
   // systemctl stop: SIGTERM to every process of the unit (KillMode=control-group)
   process.kill(-agent.child.pid!, 'SIGTERM')

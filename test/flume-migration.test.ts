@@ -30,7 +30,9 @@ for (const agent of agents) {
     const ports = [await freePort(), await freePort()]
     const collectors: Running[] = []
     const startCollector = async (i: number): Promise<void> => {
-      const cmd = tsfCommand(collector[0]!).replace('0.0.0.0:52020', `127.0.0.1:${ports[i]}`).replace(/'\/data\//g, `'${dir}/data${i}/`)
+      const cmd = tsfCommand(collector[0]!)
+        .replace('0.0.0.0:52020', `127.0.0.1:${ports[i]}`)
+        .replace(/'\/data\//g, `'${dir}/data${i}/`)
       collectors[i] = sh(t, cmd, { cwd: dir })
       await until(() => /listening on/.test(collectors[i]!.stderr()), 30_000, `collector ${i + 1} to listen`, collectors[i]!.stderr)
     }
@@ -66,9 +68,18 @@ for (const agent of agents) {
       append(2000)
       await startCollector(0)
     } else append(2000)
-    await until(() => expected().every((l) => delivered().has(l)), 90_000, 'every line delivered', () => `${delivered().size} of ${expected().length}; agent: ${run.stderr()}`)
+    await until(
+      () => expected().every((l) => delivered().has(l)),
+      90_000,
+      'every line delivered',
+      () => `${delivered().size} of ${expected().length}; agent: ${run.stderr()}`,
+    )
     t.pass(`every line delivered (${expected().length})`)
-    if (filtered) t.notOk([...delivered()].some((l) => l.startsWith('DEBUG')), 'and no line the filter dropped')
+    if (filtered)
+      t.notOk(
+        [...delivered()].some((l) => l.startsWith('DEBUG')),
+        'and no line the filter dropped',
+      )
     if (bestEffort) t.notMatch(run.stderr(), /dropped/, 'nothing dropped while the collectors were up')
   })
 }

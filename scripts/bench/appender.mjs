@@ -6,7 +6,8 @@ import { closeSync, openSync, writeSync } from 'node:fs'
 const [file, rate = '5000', warmupMs = '2000', measureMs = '10000'] = process.argv.slice(2)
 const perSec = Number(rate)
 const fd = openSync(file, 'a')
-const pad = ' GET /api/v1/orders/details?id=4711 HTTP/1.1 200 1234 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120"'
+const pad =
+  ' GET /api/v1/orders/details?id=4711 HTTP/1.1 200 1234 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120"'
 const t0 = process.hrtime.bigint()
 const end = Number(warmupMs) + Number(measureMs)
 let written = 0

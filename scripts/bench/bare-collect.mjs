@@ -3,7 +3,10 @@
 import { spawn } from 'node:child_process'
 
 export const startBareCollect = (tsf, args, env = process.env) => {
-  const child = spawn('sh', ['-c', `exec ${tsf} collect --listen 127.0.0.1:0 ${args} > /dev/null`], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn('sh', ['-c', `exec ${tsf} collect --listen 127.0.0.1:0 ${args} > /dev/null`], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let err = ''
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {

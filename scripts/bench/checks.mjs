@@ -34,11 +34,16 @@ export const rolledFiles = (dir) => {
     for (let i = 0; i < Math.max(ka.length, kb.length); i++) if ((ka[i] ?? -1) !== (kb[i] ?? -1)) return (ka[i] ?? -1) - (kb[i] ?? -1)
     return 0
   }
-  const walk = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) => {
-    if (e.name.startsWith('.')) return []
-    return e.isDirectory() ? walk(join(d, e.name)).map((n) => join(e.name, n)) : [e.name]
-  })
-  return existsSync(dir) ? walk(dir).sort(cmp).map((n) => join(dir, n)) : []
+  const walk = (d) =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+      if (e.name.startsWith('.')) return []
+      return e.isDirectory() ? walk(join(d, e.name)).map((n) => join(e.name, n)) : [e.name]
+    })
+  return existsSync(dir)
+    ? walk(dir)
+        .sort(cmp)
+        .map((n) => join(dir, n))
+    : []
 }
 
 // The output equals the input byte for byte (so: every line, once, in order)?
@@ -52,5 +57,10 @@ export const expectSameBytes = async (files, log, what) => {
 export const expectClean = (procs, allowSignalled = []) => {
   const bad = procs.filter((p) => (p.exit !== undefined && p.exit !== 0) || (p.signal && !allowSignalled.includes(p.label)))
   if (!bad.length) return undefined
-  return bad.map((p) => `${p.label} exit ${p.exit ?? '?'}${p.signal ? ` signal ${p.signal}` : ''}: ${p.stderr.trim().split('\n').slice(-2).join(' / ')}`).join('; ')
+  return bad
+    .map(
+      (p) =>
+        `${p.label} exit ${p.exit ?? '?'}${p.signal ? ` signal ${p.signal}` : ''}: ${p.stderr.trim().split('\n').slice(-2).join(' / ')}`,
+    )
+    .join('; ')
 }

@@ -25,11 +25,13 @@ export const startFlume = (ctx, label, name, conf) => {
   const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
   return new Pipeline({
     dir: ctx.work,
-    stages: [{
-      label,
-      match: 'org.apache.flume.node.Application',
-      cmd: `${java} -Xms256m -Xmx256m -Dlog4j.configurationFile=${sq(join(work, 'log4j2.xml'))} -cp ${sq(FLUME_LIB + '/*')} org.apache.flume.node.Application -n ${name} -f ${sq(join(work, 'agent.properties'))} --no-reload-conf`,
-    }],
+    stages: [
+      {
+        label,
+        match: 'org.apache.flume.node.Application',
+        cmd: `${java} -Xms256m -Xmx256m -Dlog4j.configurationFile=${sq(join(work, 'log4j2.xml'))} -cp ${sq(FLUME_LIB + '/*')} org.apache.flume.node.Application -n ${name} -f ${sq(join(work, 'agent.properties'))} --no-reload-conf`,
+      },
+    ],
   })
 }
 

@@ -19,11 +19,29 @@ export const prng = (seed) => {
 
 const methods = ['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'HEAD']
 const statuses = [200, 200, 200, 200, 200, 200, 200, 304, 301, 302, 404, 404, 500, 503]
-const sections = ['api/v1/users', 'api/v1/orders', 'api/v2/cart', 'static/css', 'static/js', 'images/products', 'blog', 'search', 'account/settings', 'checkout']
+const sections = [
+  'api/v1/users',
+  'api/v1/orders',
+  'api/v2/cart',
+  'static/css',
+  'static/js',
+  'images/products',
+  'blog',
+  'search',
+  'account/settings',
+  'checkout',
+]
 const leaves = ['index.html', 'app.min.js', 'style.css', 'logo.png', 'list', 'details', 'items', 'feed.xml', 'thumb.jpg', 'status']
 const params = ['id', 'page', 'q', 'sort', 'lang', 'ref', 'session', 'limit']
 const words = ['red', 'shoes', 'linux', 'kafka', 'summer', 'sale', 'flume', 'logs', 'garden', 'coffee', 'book', 'phone']
-const referers = ['-', '-', 'https://www.example.com/', 'https://www.google.com/search?q=', 'https://news.example.org/article/', 'https://shop.example.net/category/']
+const referers = [
+  '-',
+  '-',
+  'https://www.example.com/',
+  'https://www.google.com/search?q=',
+  'https://news.example.org/article/',
+  'https://shop.example.net/category/',
+]
 const agents = [
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0',
@@ -49,7 +67,7 @@ export const makeLineGenerator = (seed = 42) => {
     const nParams = Math.floor(rnd() * 3)
     for (let i = 0; i < nParams; i++) path += `${i ? '&' : '?'}${pick(params)}=${rnd() < 0.5 ? Math.floor(rnd() * 100000) : pick(words)}`
     let referer = pick(referers)
-    if (referer.endsWith('=') || referer.endsWith('/') && referer !== 'https://www.example.com/') referer += pick(words)
+    if (referer.endsWith('=') || (referer.endsWith('/') && referer !== 'https://www.example.com/')) referer += pick(words)
     const size = Math.floor(rnd() * 50000)
     return `${ip} - ${user} [${time}] "${pick(methods)} ${path} HTTP/1.1" ${pick(statuses)} ${size} "${referer}" "${pick(agents)}"\n`
   }

@@ -54,7 +54,10 @@ const open = async (n) => {
   for (let i = 0; i < n; i += 100) {
     await Promise.all(
       Array.from({ length: Math.min(100, n - i) }, async () => {
-        const c = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port, name: 'load' }, { gzip: false, connectTimeout: 60_000, ackTimeout: 120_000 })
+        const c = new WireConnection(
+          { kind: 'tcp', host: '127.0.0.1', port, name: 'load' },
+          { gzip: false, connectTimeout: 60_000, ackTimeout: 120_000 },
+        )
         c.on('end', () => undefined)
         await c.open()
         conns.push(c)
@@ -75,7 +78,12 @@ const senders = conns.slice(before)
 let acked = 0
 let sent = 0
 for (const c of senders) c.on('ack', () => acked++)
-const payload = encodeBatch(Array.from({ length: 100 }, (_, i) => `{"body":"load event ${i} 0123456789 abcdefghijklmnopqrstuvwxyz 0123456789 abcdefghijklmnopqrstuvwxyz"`))
+const payload = encodeBatch(
+  Array.from(
+    { length: 100 },
+    (_, i) => `{"body":"load event ${i} 0123456789 abcdefghijklmnopqrstuvwxyz 0123456789 abcdefghijklmnopqrstuvwxyz"`,
+  ),
+)
 const timers = senders.map((c, i) =>
   setTimeout(
     () =>
@@ -91,7 +99,10 @@ const timers = senders.map((c, i) =>
 const loaded = proc()
 // the real ship, while all of the above hold on
 const shipStart = Date.now()
-const ship = await promisify(execFile)('sh', ['-c', `echo through | node ${root}bin/tsf.js ship 127.0.0.1:${port} --shutdown-timeout 60s`]).then(
+const ship = await promisify(execFile)('sh', [
+  '-c',
+  `echo through | node ${root}bin/tsf.js ship 127.0.0.1:${port} --shutdown-timeout 60s`,
+]).then(
   () => `delivered in ${((Date.now() - shipStart) / 1000).toFixed(2)} s`,
   (e) => `FAILED: ${e.stderr}`,
 )
@@ -108,8 +119,14 @@ for (const t of timers) clearInterval(t)
 for (const c of conns) c.close()
 for (const s of sockets) s.destroy()
 collect.kill('SIGTERM')
-console.log(`collect ${collectArgs || '(defaults)'}: ${silentN} silent sockets (${openNow} still open at the end), ${idleN} idle tsf connections, ${stalledN} stalled mid-frame, ${sendersN} senders at ${rate} batch/s of 100 events`)
-console.log(`  RSS: ${start.rss.toFixed(0)} MiB at start, ${loaded.rss.toFixed(0)} MiB once connected, ${Math.min(...rssSamples).toFixed(0)}-${Math.max(...rssSamples).toFixed(0)} MiB over ${seconds} s, peak ${end.hwm.toFixed(0)} MiB`)
-console.log(`  CPU: ${(loaded.cpu - start.cpu).toFixed(2)} s to connect, ${(end.cpu - t0.cpu).toFixed(2)} s over the ${seconds} s held (${(((end.cpu - t0.cpu) / seconds) * 100).toFixed(1)}% of a core)`)
+console.log(
+  `collect ${collectArgs || '(defaults)'}: ${silentN} silent sockets (${openNow} still open at the end), ${idleN} idle tsf connections, ${stalledN} stalled mid-frame, ${sendersN} senders at ${rate} batch/s of 100 events`,
+)
+console.log(
+  `  RSS: ${start.rss.toFixed(0)} MiB at start, ${loaded.rss.toFixed(0)} MiB once connected, ${Math.min(...rssSamples).toFixed(0)}-${Math.max(...rssSamples).toFixed(0)} MiB over ${seconds} s, peak ${end.hwm.toFixed(0)} MiB`,
+)
+console.log(
+  `  CPU: ${(loaded.cpu - start.cpu).toFixed(2)} s to connect, ${(end.cpu - t0.cpu).toFixed(2)} s over the ${seconds} s held (${(((end.cpu - t0.cpu) / seconds) * 100).toFixed(1)}% of a core)`,
+)
 console.log(`  batches acked: ${acked} (${((acked * 100) / seconds / 1000).toFixed(1)}k events/s)  real ship: ${ship}`)
 process.exit(0)

@@ -35,7 +35,11 @@ export class Pipeline {
     })
     this.script = parts.join(' | ')
     // the same pipeline as a user would type it (no timing wrappers), for the report
-    this.command = stages.map(({ cmd }, i) => cmd + (i === 0 && stdin ? ` < ${sq(stdin)}` : '') + (i === stages.length - 1 && stdout ? ` > ${sq(stdout)}` : '')).join(' | ')
+    this.command = stages
+      .map(
+        ({ cmd }, i) => cmd + (i === 0 && stdin ? ` < ${sq(stdin)}` : '') + (i === stages.length - 1 && stdout ? ` > ${sq(stdout)}` : ''),
+      )
+      .join(' | ')
     this.started = process.hrtime.bigint()
     const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --require ${USAGE_HOOK}`.trim()
     this.child = spawn('sh', ['-c', this.script], {
@@ -43,11 +47,13 @@ export class Pipeline {
       env: { ...process.env, NODE_OPTIONS: nodeOptions, TSF_BENCH_USAGE_DIR: dir, ...env },
     })
     live.add(this)
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => {
-      this.ended = process.hrtime.bigint()
-      live.delete(this)
-      resolve({ code, signal })
-    }))
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        this.ended = process.hrtime.bigint()
+        live.delete(this)
+        resolve({ code, signal })
+      }),
+    )
     if (!haveGnuTime()) this.startSampling()
   }
 
@@ -68,14 +74,18 @@ export class Pipeline {
   async waitFor(label, pattern, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs
     let exited = false
-    this.exited.then(() => { exited = true })
+    this.exited.then(() => {
+      exited = true
+    })
     while (Date.now() < deadline) {
       const m = pattern.exec(this.stderrOf(label))
       if (m) return m
       if (exited) break
       await sleep(50)
     }
-    throw new Error(`${label}: no ${pattern} on stderr within ${timeoutMs} ms${exited ? ' (the pipeline exited)' : ''}: ${tailOf(this.stderrOf(label))}`)
+    throw new Error(
+      `${label}: no ${pattern} on stderr within ${timeoutMs} ms${exited ? ' (the pipeline exited)' : ''}: ${tailOf(this.stderrOf(label))}`,
+    )
   }
 
   // Without GNU time: find each stage's pid and read its CPU ticks and VmHWM from /proc every
@@ -126,7 +136,15 @@ export class Pipeline {
       // no GNU time: the stage is sh's direct child; match on its command line
       const stage = this.stages.find((s) => s.label === label)
       // not a forked shell that has not exec'd yet: its command line holds every stage's text
-      return below.find((p) => stage && !/^(\/bin\/)?sh\0/.test(all.get(p)?.cmd ?? '') && all.get(p)?.cmd.replace(/\0/g, ' ').includes(stage.match ?? stage.cmd.split(' ').slice(0, 3).join(' ').replace(/'/g, '')))
+      return below.find(
+        (p) =>
+          stage &&
+          !/^(\/bin\/)?sh\0/.test(all.get(p)?.cmd ?? '') &&
+          all
+            .get(p)
+            ?.cmd.replace(/\0/g, ' ')
+            .includes(stage.match ?? stage.cmd.split(' ').slice(0, 3).join(' ').replace(/'/g, '')),
+      )
     }
     return below.find((p) => all.get(p)?.ppid === timePid)
   }
@@ -163,7 +181,9 @@ export class Pipeline {
   // Waits for the end, at most timeoutMs; on timeout kills everything and throws.
   async wait(timeoutMs) {
     let timer
-    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs) })
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs)
+    })
     const r = await Promise.race([this.exited, timeout])
     clearTimeout(timer)
     if (r === 'timeout') {
@@ -184,11 +204,26 @@ export class Pipeline {
         text = readFileSync(join(this.dir, label + '.time'), 'utf8')
       } catch {
         const s = this.samples?.get(label)
-        if (s) Object.assign(row, { wall: (s.last - s.first) / 1000, user: s.user, sys: s.sys, cpu: s.user + s.sys, rssKiB: s.rssKiB, sampled: true })
+        if (s)
+          Object.assign(row, {
+            wall: (s.last - s.first) / 1000,
+            user: s.user,
+            sys: s.sys,
+            cpu: s.user + s.sys,
+            rssKiB: s.rssKiB,
+            sampled: true,
+          })
         const pid = this.pids?.get(label)
         try {
           const u = JSON.parse(readFileSync(join(this.dir, `usage.${pid}.json`), 'utf8'))
-          Object.assign(row, { user: u.user, sys: u.sys, cpu: u.user + u.sys, rssKiB: Math.max(u.rssKiB, row.rssKiB ?? 0), exit: u.exit, sampled: false })
+          Object.assign(row, {
+            user: u.user,
+            sys: u.sys,
+            cpu: u.user + u.sys,
+            rssKiB: Math.max(u.rssKiB, row.rssKiB ?? 0),
+            exit: u.exit,
+            sampled: false,
+          })
         } catch {
           // not node, or killed: the samples stand
         }
@@ -228,7 +263,11 @@ export const descendants = (table, root) => {
   const queue = [root]
   while (queue.length) {
     const p = queue.shift()
-    for (const [pid, info] of table) if (info.ppid === p) { out.push(pid); queue.push(pid) }
+    for (const [pid, info] of table)
+      if (info.ppid === p) {
+        out.push(pid)
+        queue.push(pid)
+      }
   }
   return out
 }

@@ -9,21 +9,25 @@ import { ROOT } from './tsf.mjs'
 export const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p))
 export const rsyslogMissing = () => (RSYSLOGD ? undefined : 'rsyslogd not installed (apt-get install rsyslog)')
 
-export const freePort = () => new Promise((resolve, reject) => {
-  const s = createServer()
-  s.on('error', reject)
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address()
-    s.close(() => resolve(port))
+export const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
   })
-})
 
 export const waitForPort = async (port, timeoutMs = 15_000) => {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const ok = await new Promise((resolve) => {
       const c = connect(port, '127.0.0.1')
-      c.on('connect', () => { c.destroy(); resolve(true) })
+      c.on('connect', () => {
+        c.destroy()
+        resolve(true)
+      })
       c.on('error', () => resolve(false))
     })
     if (ok) return
@@ -49,13 +53,14 @@ export const startRsyslog = (ctx, label, name, vars) => {
 
 // Waits until a file holds `bytes` bytes; fails when it stops growing for stallMs.
 export const waitForBytes = async (paths, bytes, { stallMs = 30_000, timeoutMs, pipelines = [] } = {}) => {
-  const size = () => paths().reduce((n, p) => {
-    try {
-      return n + statSync(p).size
-    } catch {
-      return n
-    }
-  }, 0)
+  const size = () =>
+    paths().reduce((n, p) => {
+      try {
+        return n + statSync(p).size
+      } catch {
+        return n
+      }
+    }, 0)
   const deadline = Date.now() + timeoutMs
   let last = -1
   let lastChange = Date.now()
@@ -67,7 +72,10 @@ export const waitForBytes = async (paths, bytes, { stallMs = 30_000, timeoutMs, 
       lastChange = Date.now()
     }
     const dead = pipelines.find((p) => p.ended !== undefined)
-    if (dead) throw new Error(`${dead.stages[0].label} exited early with ${now} of ${bytes} bytes written: ${dead.stderrOf(dead.stages[0].label).trim().split('\n').slice(-2).join(' / ')}`)
+    if (dead)
+      throw new Error(
+        `${dead.stages[0].label} exited early with ${now} of ${bytes} bytes written: ${dead.stderrOf(dead.stages[0].label).trim().split('\n').slice(-2).join(' / ')}`,
+      )
     if (Date.now() - lastChange > stallMs) throw new Error(`output stalled at ${now} of ${bytes} bytes for ${stallMs / 1000} s`)
     if (Date.now() > deadline) throw new Error(`output at ${now} of ${bytes} bytes after ${timeoutMs / 1000} s`)
     await sleep(20)

@@ -33,9 +33,15 @@ let opts
 try {
   opts = parseArgs({
     options: {
-      only: { type: 'string' }, skip: { type: 'string' }, size: { type: 'string', default: '1G' },
-      'data-dir': { type: 'string', default: join(ROOT, 'bench-data') }, timeout: { type: 'string', default: '30m' },
-      markdown: { type: 'string' }, json: { type: 'string' }, keep: { type: 'boolean' }, list: { type: 'boolean' },
+      only: { type: 'string' },
+      skip: { type: 'string' },
+      size: { type: 'string', default: '1G' },
+      'data-dir': { type: 'string', default: join(ROOT, 'bench-data') },
+      timeout: { type: 'string', default: '30m' },
+      markdown: { type: 'string' },
+      json: { type: 'string' },
+      keep: { type: 'boolean' },
+      list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values
@@ -47,7 +53,13 @@ if (opts.help) {
   process.exit(0)
 }
 const names = new Set(workloads.map((w) => w.name))
-const listOf = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])
+const listOf = (s) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : []
 for (const n of [...listOf(opts.only), ...listOf(opts.skip)]) if (!names.has(n)) fail(`no workload named '${n}'`)
 let size
 let timeoutMs
@@ -70,14 +82,26 @@ const machine = () => {
   let model = cpus()[0]?.model ?? 'unknown'
   try {
     model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   // the tree is shared and changes under us: say which commit (and whether src had local edits)
   let commit = 'unknown'
   try {
     commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
-    if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim()) commit += ' + uncommitted changes in src/'
-  } catch { /* not a git checkout */ }
-  return { nproc: cpus().length, cpu: model, memGiB: +(totalmem() / GiB).toFixed(1), node: process.version, date: new Date().toISOString(), commit }
+    if (execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim())
+      commit += ' + uncommitted changes in src/'
+  } catch {
+    /* not a git checkout */
+  }
+  return {
+    nproc: cpus().length,
+    cpu: model,
+    memGiB: +(totalmem() / GiB).toFixed(1),
+    node: process.version,
+    date: new Date().toISOString(),
+    commit,
+  }
 }
 
 const m = machine()
@@ -128,7 +152,11 @@ if (ratios.length) process.stdout.write(`same-run comparisons:\n${ratios.map((r)
 const header = `Run ${m.date} at commit ${m.commit} on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB RAM, node ${m.node}; input ${log.path.replace(ROOT, './')} (${log.lines} lines, ${log.bytes} bytes); command: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`
 // paths in the commands read relative to the repo, scratch paths as $RUN
 const shorten = (text) => text.replaceAll(scratch, '$RUN').replaceAll(ROOT, '')
-if (opts.markdown) writeFileSync(opts.markdown, header + (ratios.length ? ratios.map((r) => `- ${r}`).join('\n') + '\n\n' : '') + shorten(markdownReport(results)))
+if (opts.markdown)
+  writeFileSync(
+    opts.markdown,
+    header + (ratios.length ? ratios.map((r) => `- ${r}`).join('\n') + '\n\n' : '') + shorten(markdownReport(results)),
+  )
 if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: m, input: log, results }, null, 2) + '\n')
 const bad = results.filter((r) => r.problem || r.error)
 if (bad.length) say(`${bad.length} workload(s) wrong or failed: ${bad.map((r) => `${r.name} (${status(r)})`).join('; ')}`)

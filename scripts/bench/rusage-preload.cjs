@@ -7,6 +7,9 @@ if (dir) {
   process.on('exit', () => {
     const r = process.resourceUsage()
     const role = process.argv[2] ?? 'node'
-    writeFileSync(`${dir}/${role}-${process.pid}.json`, JSON.stringify({ role, cpu: (r.userCPUTime + r.systemCPUTime) / 1e6, maxRssMiB: r.maxRSS / 1024 }))
+    writeFileSync(
+      `${dir}/${role}-${process.pid}.json`,
+      JSON.stringify({ role, cpu: (r.userCPUTime + r.systemCPUTime) / 1e6, maxRssMiB: r.maxRSS / 1024 }),
+    )
   })
 }

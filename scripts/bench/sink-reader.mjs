@@ -20,25 +20,30 @@ let written = false
 const latencies = []
 const marker = Buffer.from('"body":"lat ')
 
-const percentile = (sorted, p) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : undefined
+const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : undefined)
 
 const writeStats = () => {
   if (written) return
   written = true
   const sorted = Float64Array.from(latencies).sort()
   const ms = (ns) => (ns === undefined ? undefined : ns / 1e6)
-  writeFileSync(statsPath, JSON.stringify({
-    count,
-    first: first?.toString(),
-    last: process.hrtime.bigint().toString(),
-    latency: measureLatency ? {
-      samples: sorted.length,
-      p50ms: ms(percentile(sorted, 50)),
-      p90ms: ms(percentile(sorted, 90)),
-      p99ms: ms(percentile(sorted, 99)),
-      maxms: ms(sorted[sorted.length - 1]),
-    } : undefined,
-  }) + '\n')
+  writeFileSync(
+    statsPath,
+    JSON.stringify({
+      count,
+      first: first?.toString(),
+      last: process.hrtime.bigint().toString(),
+      latency: measureLatency
+        ? {
+            samples: sorted.length,
+            p50ms: ms(percentile(sorted, 50)),
+            p90ms: ms(percentile(sorted, 90)),
+            p99ms: ms(percentile(sorted, 99)),
+            maxms: ms(sorted[sorted.length - 1]),
+          }
+        : undefined,
+    }) + '\n',
+  )
 }
 
 const code = await runCommand({ component: 'bench-reader', shutdownTimeout: 5000 }, async (rt) => {

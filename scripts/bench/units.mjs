@@ -17,7 +17,12 @@ export const parseDuration = (text) => {
 
 // 268435456 -> "256M", for file names and headings
 export const sizeLabel = (n) => {
-  for (const [u, v] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]]) if (n % v === 0) return `${n / v}${u}`
+  for (const [u, v] of [
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ])
+    if (n % v === 0) return `${n / v}${u}`
   return String(n)
 }
 

@@ -20,7 +20,11 @@ export class SmallDisk {
       this.mounted = true
       return null
     } catch (e) {
-      return String(e.stderr || e.message).trim().split('\n')[0] || 'mount failed'
+      return (
+        String(e.stderr || e.message)
+          .trim()
+          .split('\n')[0] || 'mount failed'
+      )
     }
   }
 

@@ -14,7 +14,8 @@ const padding = (n) => {
 // The bytes of line n, without its newline.
 export const lineBytes = (run, n) => {
   const head = `chaos ${run} ${String(n).padStart(9, '0')} `
-  if (n % 97 === 0) return Buffer.concat([Buffer.from(head + 'invalid utf-8 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(` ${padding(n)}`)])
+  if (n % 97 === 0)
+    return Buffer.concat([Buffer.from(head + 'invalid utf-8 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(` ${padding(n)}`)])
   if (n % 211 === 0) return Buffer.from(`${head}nul \u0000 byte ${padding(n)}`)
   if (n % 13 === 0) return Buffer.from(`${head}héllo wörld ✓ 🚀 ${padding(n)}`)
   if (n % 29 === 0) return Buffer.from(`${head}quote " backslash \\ tab \t cr \r ctrl \u0001 ${padding(n)}`)

@@ -20,7 +20,9 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const TSF = join(ROOT, 'bin/tsf.js')
 
 const usage = (msg) => {
-  process.stderr.write(`chaos: ${msg}\nusage: node scripts/chaos/run.mjs [--duration 3m] [--rate 300] [--seed N] [--rotate-every 3s] [--kill-every 2s-5s] [--drain-timeout 90s] [--stop-timeout 60s] [--work DIR] [--keep] [--json FILE]\n`)
+  process.stderr.write(
+    `chaos: ${msg}\nusage: node scripts/chaos/run.mjs [--duration 3m] [--rate 300] [--seed N] [--rotate-every 3s] [--kill-every 2s-5s] [--drain-timeout 90s] [--stop-timeout 60s] [--work DIR] [--keep] [--json FILE]\n`,
+  )
   process.exit(2)
 }
 
@@ -51,7 +53,13 @@ try {
   usage(e.message)
 }
 if (opts.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 6).join('\n').replaceAll('// ', '') + '\n')
+  process.stdout.write(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 6)
+      .join('\n')
+      .replaceAll('// ', '') + '\n',
+  )
   process.exit(0)
 }
 const duration = durationMs(opts.duration, '--duration')
@@ -112,7 +120,21 @@ const collector = (name, port) =>
     tsf: TSF,
     stages: [
       { cmd: 'collect', args: ['--listen', `127.0.0.1:${port}`, '--shutdown-timeout', '10s'] },
-      { cmd: 'channel', args: ['--dir', join(data[name], 'q'), '--max-size', '64M', '--segment-size', '1M', '--min-free', '1M', '--shutdown-timeout', '10s'] },
+      {
+        cmd: 'channel',
+        args: [
+          '--dir',
+          join(data[name], 'q'),
+          '--max-size',
+          '64M',
+          '--segment-size',
+          '1M',
+          '--min-free',
+          '1M',
+          '--shutdown-timeout',
+          '10s',
+        ],
+      },
       { cmd: 'roll', args: [out[name], '--interval', '3s', '--shutdown-timeout', '10s'] },
     ],
   })
@@ -125,10 +147,35 @@ const chains = {
     tsf: TSF,
     stages: [
       { cmd: 'tail', args: ['-F', join(dirs.src, 'app.log*'), '--state', join(dirs.agent, 'state'), '--shutdown-timeout', '10s'] },
-      { cmd: 'channel', args: ['--dir', join(dirs.agent, 'q'), '--max-size', '64M', '--segment-size', '1M', '--min-free', '1M', '--shutdown-timeout', '10s'] },
+      {
+        cmd: 'channel',
+        args: [
+          '--dir',
+          join(dirs.agent, 'q'),
+          '--max-size',
+          '64M',
+          '--segment-size',
+          '1M',
+          '--min-free',
+          '1M',
+          '--shutdown-timeout',
+          '10s',
+        ],
+      },
       {
         cmd: 'ship',
-        args: [`127.0.0.1:${portA},127.0.0.1:${portB}`, '--failover', '--ack-timeout', '3s', '--max-penalty', '4s', '--connect-timeout', '2s', '--shutdown-timeout', '10s'],
+        args: [
+          `127.0.0.1:${portA},127.0.0.1:${portB}`,
+          '--failover',
+          '--ack-timeout',
+          '3s',
+          '--max-penalty',
+          '4s',
+          '--connect-timeout',
+          '2s',
+          '--shutdown-timeout',
+          '10s',
+        ],
       },
     ],
   }),
@@ -162,7 +209,9 @@ const watchdog = setTimeout(() => abort('the whole run took too long'), duration
 watchdog.unref()
 
 say(`seed ${seed}, run ${run}, ${opts.duration} at ${rate} lines/s, work ${work}`)
-say(`collector-a on 127.0.0.1:${portA} (channel and roll output on ${diskSkipped ? 'the normal disk' : `a ${disk.size} tmpfs`}), collector-b on 127.0.0.1:${portB}`)
+say(
+  `collector-a on 127.0.0.1:${portA} (channel and roll output on ${diskSkipped ? 'the normal disk' : `a ${disk.size} tmpfs`}), collector-b on 127.0.0.1:${portB}`,
+)
 if (diskSkipped) say(`full-disk injection skipped: cannot mount a tmpfs (${diskSkipped})`)
 
 chains.a.start()
@@ -171,14 +220,19 @@ for (const c of [chains.a, chains.b])
   if (!(await waitFor(() => /listening on/.test(c.text()), 30_000))) abort(`${c.name} did not start listening within 30 s:\n${c.text()}`)
 
 const logFile = join(dirs.src, 'app.log')
-writer = spawn(process.execPath, [join(ROOT, 'scripts/chaos/writer.mjs'), '--file', logFile, '--rate', String(rate), '--run', run, '--count-file', join(work, 'written')], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-})
+writer = spawn(
+  process.execPath,
+  [join(ROOT, 'scripts/chaos/writer.mjs'), '--file', logFile, '--rate', String(rate), '--run', run, '--count-file', join(work, 'written')],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+)
 writer.on('exit', (code, sig) => {
   if (!stoppingWriter) abort(`the writer died (${code ?? sig})`)
 })
 chains.agent.start()
-if (!(await waitFor(() => seenCount(run, [out.a, out.b], rate * 60) > 0, 30_000, 250))) abort(`no line reached a collector within 30 s:\n${chains.agent.text()}`)
+if (!(await waitFor(() => seenCount(run, [out.a, out.b], rate * 60) > 0, 30_000, 250)))
+  abort(`no line reached a collector within 30 s:\n${chains.agent.text()}`)
 say('first lines delivered: injecting')
 
 // ---------- injections ----------
@@ -276,7 +330,11 @@ say(`the writer wrote ${written} lines; draining`)
 
 let seen = 0
 const drained = await waitFor(() => (seen = seenCount(run, [out.a, out.b], written)) >= written, drainTimeout, 1000)
-say(drained ? 'every line reached a collector; stopping the chains' : `drain timed out after ${opts['drain-timeout']} with ${written - seen} lines not seen`)
+say(
+  drained
+    ? 'every line reached a collector; stopping the chains'
+    : `drain timed out after ${opts['drain-timeout']} with ${written - seen} lines not seen`,
+)
 
 const stopped = {}
 stopped.agent = await chains.agent.stop(stopTimeout)
@@ -288,8 +346,10 @@ cleanupChainsOnly()
 
 const switches = (chains.agent.text().match(/tsf ship: sending to /g) ?? []).length
 const verdict = verify({ run, written, roots: { 'collector-a': out.a, 'collector-b': out.b }, switches })
-for (const o of injected.outages) if (!o.stoppedInTime) verdict.failures.push(`${o.chain} did not stop within 30 s at the start of an outage (${o.how})`)
-for (const [name, ok] of Object.entries(stopped)) if (!ok) verdict.failures.push(`${name} did not stop gracefully within ${opts['stop-timeout']}`)
+for (const o of injected.outages)
+  if (!o.stoppedInTime) verdict.failures.push(`${o.chain} did not stop within 30 s at the start of an outage (${o.how})`)
+for (const [name, ok] of Object.entries(stopped))
+  if (!ok) verdict.failures.push(`${name} did not stop gracefully within ${opts['stop-timeout']}`)
 verdict.pass = verdict.failures.length === 0
 const restarts = Object.fromEntries(Object.values(chains).map((c) => [c.name, c.restarts()]))
 const unaskedCleanEnds = Object.fromEntries(Object.values(chains).map((c) => [c.name, c.unaskedCleanEnds()]))
@@ -307,13 +367,22 @@ const lines = [
   `          outages ×${injected.outages.length} (${injected.outages.map((o) => `${o.chain} ${o.seconds} s ${o.how}`).join(', ')})`,
   `          full disk ×${injected.diskFull.length}${diskSkipped ? ` (skipped: ${diskSkipped})` : ` (${injected.diskFull.map((d) => `${d.chain} ${d.seconds} s`).join(', ')})`}`,
   `          log rotations ×${injected.rotations}`,
-  `restarts: ${Object.entries(restarts).map(([k, n]) => `${k} ${n}`).join(', ')}; ship switched destination ${switches} times`,
+  `restarts: ${Object.entries(restarts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')}; ship switched destination ${switches} times`,
   ...(Object.values(unaskedCleanEnds).some(Boolean)
-    ? [`warning:  pipelines that ended with status 0 after a crash (systemd Restart=on-failure would leave them down): ${Object.entries(unaskedCleanEnds).map(([k, n]) => `${k} ${n}`).join(', ')}`]
+    ? [
+        `warning:  pipelines that ended with status 0 after a crash (systemd Restart=on-failure would leave them down): ${Object.entries(
+          unaskedCleanEnds,
+        )
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+      ]
     : []),
   `written:  ${written} lines, sha256 of the sorted set ${verdict.expectedSha256}`,
   ...Object.entries(verdict.collectors).map(
-    ([name, c]) => `${name}: ${c.lines} lines in ${c.files} files, ${c.distinct} distinct, ${c.twice} twice, ${c.unexpected} foreign, sha256 ${c.sha256}`,
+    ([name, c]) =>
+      `${name}: ${c.lines} lines in ${c.files} files, ${c.distinct} distinct, ${c.twice} twice, ${c.unexpected} foreign, sha256 ${c.sha256}`,
   ),
   `union:    ${verdict.union.distinct} distinct, ${verdict.union.missing} missing, sha256 ${verdict.union.sha256}${verdict.union.complete ? ' (= written)' : ' (≠ written)'}`,
   `across collectors: ${verdict.acrossCollectors.lines} lines on both, in ${verdict.acrossCollectors.runs} runs of consecutive lines (failover copies)`,

@@ -91,7 +91,8 @@ export const verify = ({ run, written, roots, switches }) => {
   const names = Object.keys(collectors)
   const both = new Set()
   for (let i = 0; i < names.length; i++)
-    for (let j = i + 1; j < names.length; j++) for (const n of collectors[names[i]].numbers) if (collectors[names[j]].numbers.has(n)) both.add(n)
+    for (let j = i + 1; j < names.length; j++)
+      for (const n of collectors[names[i]].numbers) if (collectors[names[j]].numbers.has(n)) both.add(n)
   const expectedSha = sha256(Array.from({ length: written }, (_, i) => lineKey(run, i + 1)))
   const unionSha = sha256([...union].map((n) => lineKey(run, n)))
   const failures = []
@@ -100,7 +101,8 @@ export const verify = ({ run, written, roots, switches }) => {
   if (beyond) failures.push(`${beyond} lines numbered past what the writer wrote`)
   for (const [name, c] of Object.entries(collectors)) {
     if (c.twice) failures.push(`${name}: ${c.twice} lines written twice (first: ${c.twiceSample.join(', ')})`)
-    if (c.unexpected) failures.push(`${name}: ${c.unexpected} lines that the writer never wrote (e.g. ${JSON.stringify(c.unexpectedSample[0])})`)
+    if (c.unexpected)
+      failures.push(`${name}: ${c.unexpected} lines that the writer never wrote (e.g. ${JSON.stringify(c.unexpectedSample[0])})`)
     if (c.inProgress.length) failures.push(`${name}: ${c.inProgress.length} files still in progress after a graceful stop`)
   }
   if (both.size && !switches) failures.push(`${both.size} lines on both collectors, but ship never switched destination`)

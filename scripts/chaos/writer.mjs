@@ -8,7 +8,9 @@ import { closeSync, fsyncSync, openSync, writeFileSync, writeSync } from 'node:f
 import { parseArgs } from 'node:util'
 import { lineBytes } from './lines.mjs'
 
-const { values } = parseArgs({ options: { file: { type: 'string' }, rate: { type: 'string' }, run: { type: 'string' }, 'count-file': { type: 'string' } } })
+const { values } = parseArgs({
+  options: { file: { type: 'string' }, rate: { type: 'string' }, run: { type: 'string' }, 'count-file': { type: 'string' } },
+})
 const { file, run } = values
 const rate = Number(values.rate)
 if (!file || !run || !values['count-file'] || !(rate > 0)) {

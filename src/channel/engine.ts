@@ -69,21 +69,28 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   const writing = mode !== 'read'
   const readerName = mode === 'write' ? undefined : config.readers[0]!
   if (writing) locks.push(await acquireLock(dir, 'writer', 'another tsf channel is already writing to it'))
-  if (readerName) locks.push(await acquireLock(dir, `reader.${readerName}`, `another tsf channel is already reading it as reader '${readerName}'`))
+  if (readerName)
+    locks.push(await acquireLock(dir, `reader.${readerName}`, `another tsf channel is already reading it as reader '${readerName}'`))
   const counters = rt.counters
-  const writer = writing ? refuseOnSystemError(dir, () => LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync })) : undefined
+  const writer = writing
+    ? refuseOnSystemError(dir, () => LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync }))
+    : undefined
   if (writer?.recoveredQuarantine) counters.add('EventQuarantineCount', writer.recoveredQuarantine)
   if (mode === 'write') {
     const oldest = listSegments(dir)[0] ?? 0
     for (const name of config.readers) if (!loadOffset(dir, name)) saveOffset(dir, name, { index: oldest, segment: oldest, pos: 0 })
   }
   const reader = readerName
-    ? refuseOnSystemError(dir, () => new LogReader(dir, readerName, {
-        onDropped: (n) => counters.add('EventDropCount', n),
-        onQuarantined: (n) => counters.add('EventQuarantineCount', n),
-        recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
-        segments: writer ? () => writer.bases() : undefined,
-      }))
+    ? refuseOnSystemError(
+        dir,
+        () =>
+          new LogReader(dir, readerName, {
+            onDropped: (n) => counters.add('EventDropCount', n),
+            onQuarantined: (n) => counters.add('EventQuarantineCount', n),
+            recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
+            segments: writer ? () => writer.bases() : undefined,
+          }),
+      )
     : undefined
 
   // --- segment deletion: sealed segments every registered reader has durably passed ---------
@@ -132,7 +139,9 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   counters.add('EventTakeSuccessCount', 0)
   counters.add('EventDropCount', 0)
   counters.add('EventQuarantineCount', 0)
-  info(`${dir}: ready (${mode === 'pass' ? `pass-through, reader '${readerName}'` : mode === 'write' ? 'write-only' : `reader '${readerName}'`})`)
+  info(
+    `${dir}: ready (${mode === 'pass' ? `pass-through, reader '${readerName}'` : mode === 'write' ? 'write-only' : `reader '${readerName}'`})`,
+  )
 
   let writingDone = !writing
   let fatal: Error | undefined
@@ -267,7 +276,10 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
     progress.done()
     const left = await out.end(config.shutdownTimeout)
     await reader.saveNow()
-    if (left) info(`${left} event(s) sent downstream but not acked within --shutdown-timeout: they stay in the channel and are sent again next time`)
+    if (left)
+      info(
+        `${left} event(s) sent downstream but not acked within --shutdown-timeout: they stay in the channel and are sent again next time`,
+      )
     return left
   }
 

@@ -56,7 +56,9 @@ export class LogReader {
     const loaded = readOffset(dir, name)
     const oldest = { index: bases[0] ?? 0, segment: bases[0] ?? 0, pos: 0 }
     if (loaded && !loaded.ok) {
-      warn(`reader ${name}: ${loaded.path}: ${loaded.why}, so its place is unknown: reading from the oldest record (index ${oldest.index}); what it had taken is sent again`)
+      warn(
+        `reader ${name}: ${loaded.path}: ${loaded.why}, so its place is unknown: reading from the oldest record (index ${oldest.index}); what it had taken is sent again`,
+      )
     }
     let offset = loaded?.ok ? loaded.offset : oldest
     // Past the end of the log: the channel lost data that was not yet fsynced (a power loss) and
@@ -205,7 +207,10 @@ export class LogReader {
   // by a disk that lost them) after they were written. Said once per gap, and counted.
   private missing(n: number, pos: number): void {
     // at the start of a segment, they were at the end of the one before
-    const where = pos === 0 && this.left !== undefined ? segmentPath(this.dir, this.left) : `${segmentPath(this.dir, this.segment)} (before byte ${pos})`
+    const where =
+      pos === 0 && this.left !== undefined
+        ? segmentPath(this.dir, this.left)
+        : `${segmentPath(this.dir, this.segment)} (before byte ${pos})`
     warn(`${where}: ${n} event(s) missing (index ${this.next} to ${this.next + n - 1}): the file was cut short or emptied`)
     this.events.onQuarantined?.(n)
     this.next += n
@@ -228,7 +233,9 @@ export class LogReader {
     if (later === undefined || fstatSync(this.fd).size !== size) return false
     const lost = Math.max(0, later - this.next)
     const where = quarantine(this.dir, this.segment, this.pos, bad.bytes)
-    warn(`${segmentPath(this.dir, this.segment)}: ${lost} event(s) skipped in ${bad.bytes.length} bad bytes at its end (byte ${this.pos}), kept in ${where}`)
+    warn(
+      `${segmentPath(this.dir, this.segment)}: ${lost} event(s) skipped in ${bad.bytes.length} bad bytes at its end (byte ${this.pos}), kept in ${where}`,
+    )
     if (lost) this.events.onQuarantined?.(lost)
     this.next = Math.max(this.next, later)
     this.pos = size
@@ -292,5 +299,3 @@ export class LogReader {
     this.fd = -1
   }
 }
-
-

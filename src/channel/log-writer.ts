@@ -148,7 +148,9 @@ export class LogWriter extends EventEmitter {
     if (at >= 0) this.forget(at, at + size)
     if (this.recent.length > 4096) this.recent.splice(0, 1024) // many tiny batches: keep the scan short
     const into = at >= 0 ? this.ring.subarray(at) : undefined
-    const data = heads ? encodeBlock(heads, this.nextIndex, Date.now(), into) : encodeBlockLines(lines!.lines, count, this.nextIndex, Date.now(), into)
+    const data = heads
+      ? encodeBlock(heads, this.nextIndex, Date.now(), into)
+      : encodeBlockLines(lines!.lines, count, this.nextIndex, Date.now(), into)
     let done = 0
     try {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.activeSize + done)
@@ -163,7 +165,15 @@ export class LogWriter extends EventEmitter {
     if (at >= 0) {
       this.ringAt = at + size
       const run = data.subarray(BLOCK_HEADER)
-      this.recent.push({ segment: this.active, start: this.activeSize, end: this.activeSize + size, first: this.nextIndex, count, lines: run, ring: at })
+      this.recent.push({
+        segment: this.active,
+        start: this.activeSize,
+        end: this.activeSize + size,
+        first: this.nextIndex,
+        count,
+        lines: run,
+        ring: at,
+      })
     }
     this.activeSize += data.length
     this.track(this.active, this.activeSize)
@@ -238,17 +248,22 @@ export class LogWriter extends EventEmitter {
     this.dirDirty = false
     const jobs = [...sealed, this.fd].map((fd) => new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve()))))
     if (dir) jobs.push(new Promise<void>((resolve, reject) => syncDirAsync(this.options.dir, (e) => (e ? reject(e) : resolve()))))
-    Promise.all(jobs).then(() => undefined, (e: Error) => e).then((error) => {
-      this.syncing = false
-      for (const fd of sealed) closeSync(fd)
-      if (error) return this.fail(new TsfError(`fsync in ${this.options.dir} failed: ${describeSystemError(error)}`))
-      this.synced = upTo
-      let i = 0
-      while (i < this.waiters.length && this.waiters[i]!.upTo <= upTo) this.waiters[i++]!.resolve()
-      this.waiters.splice(0, i)
-      this.emit('synced')
-      this.kick()
-    })
+    Promise.all(jobs)
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      )
+      .then((error) => {
+        this.syncing = false
+        for (const fd of sealed) closeSync(fd)
+        if (error) return this.fail(new TsfError(`fsync in ${this.options.dir} failed: ${describeSystemError(error)}`))
+        this.synced = upTo
+        let i = 0
+        while (i < this.waiters.length && this.waiters[i]!.upTo <= upTo) this.waiters[i++]!.resolve()
+        this.waiters.splice(0, i)
+        this.emit('synced')
+        this.kick()
+      })
   }
 
   private fail(error: Error): void {

@@ -49,7 +49,8 @@ export const readOffset = (dir: string, name: string): LoadedOffset => {
   const keys = Object.keys(o).sort().join(',')
   if (keys !== 'crc,index,pos,segment' && keys !== 'index,pos,segment') return { ok: false, path, why: 'not an offset' }
   const offset = { index: o.index, segment: o.segment, pos: o.pos } as Offset
-  if (![offset.index, offset.segment, offset.pos].every((v) => Number.isSafeInteger(v) && v >= 0)) return { ok: false, path, why: 'not an offset' }
+  if (![offset.index, offset.segment, offset.pos].every((v) => Number.isSafeInteger(v) && v >= 0))
+    return { ok: false, path, why: 'not an offset' }
   if ('crc' in o && o.crc !== crc32(Buffer.from(bare(offset)))) return { ok: false, path, why: 'checksum mismatch' }
   return { ok: true, offset }
 }

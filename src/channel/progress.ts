@@ -43,7 +43,9 @@ export class DrainProgress {
     const left = Math.max(0, this.bytes - this.takenBytes())
     const pct = Math.min(100, Math.floor((this.taken / this.events) * 100))
     const eta = rate > 0 ? `, about ${Math.ceil(left / rate)} s left` : ''
-    process.stderr.write(`\r\x1b[Ktsf channel: reader ${this.reader}: draining its backlog: ${this.taken} of ${this.events} events (${pct}%), ${formatBytes(left)} left at ${formatBytes(rate)}/s${eta}`)
+    process.stderr.write(
+      `\r\x1b[Ktsf channel: reader ${this.reader}: draining its backlog: ${this.taken} of ${this.events} events (${pct}%), ${formatBytes(left)} left at ${formatBytes(rate)}/s${eta}`,
+    )
     this.live = true
   }
 
@@ -62,6 +64,8 @@ export class DrainProgress {
     if (ms < WORTH_SAYING_MS && this.taken >= this.events) return
     const s = ms / 1000
     const what = this.taken >= this.events ? 'drained its backlog' : 'stopped while draining its backlog'
-    info(`reader ${this.reader}: ${what}: ${Math.min(this.taken, this.events)} of ${this.events} events, ${formatBytes(this.takenBytes())} in ${s.toFixed(1)} s (${formatBytes(this.takenBytes() / Math.max(s, 0.001))}/s)`)
+    info(
+      `reader ${this.reader}: ${what}: ${Math.min(this.taken, this.events)} of ${this.events} events, ${formatBytes(this.takenBytes())} in ${s.toFixed(1)} s (${formatBytes(this.takenBytes() / Math.max(s, 0.001))}/s)`,
+    )
   }
 }

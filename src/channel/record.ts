@@ -39,7 +39,8 @@ const T = (() => {
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
     t[n] = c
   }
-  for (let n = 0; n < 256; n++) for (let k = 1; k < 8; k++) t[k * 256 + n] = (t[(k - 1) * 256 + n]! >>> 8) ^ t[t[(k - 1) * 256 + n]! & 0xff]!
+  for (let n = 0; n < 256; n++)
+    for (let k = 1; k < 8; k++) t[k * 256 + n] = (t[(k - 1) * 256 + n]! >>> 8) ^ t[t[(k - 1) * 256 + n]! & 0xff]!
   return t
 })()
 
@@ -50,8 +51,14 @@ export const crc32Range = (b: Uint8Array, from: number, to: number): number => {
   for (; i + 8 <= to; i += 8) {
     const a = c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24))
     c =
-      T[1792 + (a & 0xff)]! ^ T[1536 + ((a >>> 8) & 0xff)]! ^ T[1280 + ((a >>> 16) & 0xff)]! ^ T[1024 + (a >>> 24)]! ^
-      T[768 + b[i + 4]!]! ^ T[512 + b[i + 5]!]! ^ T[256 + b[i + 6]!]! ^ T[b[i + 7]!]!
+      T[1792 + (a & 0xff)]! ^
+      T[1536 + ((a >>> 8) & 0xff)]! ^
+      T[1280 + ((a >>> 16) & 0xff)]! ^
+      T[1024 + (a >>> 24)]! ^
+      T[768 + b[i + 4]!]! ^
+      T[512 + b[i + 5]!]! ^
+      T[256 + b[i + 6]!]! ^
+      T[b[i + 7]!]!
   }
   for (; i < to; i++) c = T[(c ^ b[i]!) & 0xff]! ^ (c >>> 8)
   return (c ^ -1) >>> 0
@@ -62,9 +69,7 @@ export const crc32 = (b: Uint8Array): number => crc32Range(b, 0, b.length)
 // zlib's crc32 (Node 20.15+, 22.2+) runs in C at GB/s; one call per block makes its call cost
 // nothing. Older Node falls back to the JavaScript one (same values).
 const nativeCrc = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
-export const blockCrc = nativeCrc
-  ? (b: Buffer, from: number, to: number): number => nativeCrc(b.subarray(from, to))
-  : crc32Range
+export const blockCrc = nativeCrc ? (b: Buffer, from: number, to: number): number => nativeCrc(b.subarray(from, to)) : crc32Range
 
 // The size of the block record holding these heads.
 export const blockSize = (heads: readonly EventHead[]): number => {

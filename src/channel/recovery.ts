@@ -133,7 +133,8 @@ export const endIndex = (dir: string, base: number): number => {
           at += r.size
           continue
         }
-        if (r.size > 0 && at === 0 && pos + r.size <= size) want = r.size // longer than the chunk
+        if (r.size > 0 && at === 0 && pos + r.size <= size)
+          want = r.size // longer than the chunk
         else if (at + BLOCK_HEADER > buf.length && pos + buf.length < size) {
           // a header cut by the chunk's end: read on from it
         } else if (r.size === 0 || pos + at + r.size > size) {

@@ -20,7 +20,8 @@ export const listSegments = (dir: string): number[] => {
     const m = segmentPattern.exec(entry.name)
     if (!m) continue
     // something else under a segment's name: refuse rather than guess what it holds
-    if (!entry.isFile()) throw new TsfError(`${join(dir, entry.name)}: not a regular file, where a segment of the channel should be: move it away`)
+    if (!entry.isFile())
+      throw new TsfError(`${join(dir, entry.name)}: not a regular file, where a segment of the channel should be: move it away`)
     bases.push(Number(m[1]))
   }
   return bases.sort((a, b) => a - b)

@@ -130,7 +130,10 @@ export const printStat = async (dir: string, json = false): Promise<number> => {
   lines.push(['dir', dir])
   lines.push(['writer', st.writer.running ? `running (pid ${st.writer.pid})` : 'not running'])
   lines.push(['segments', `${st.segments.count}, ${formatBytes(st.segments.bytes)}`])
-  lines.push(['stored', `${st.segments.nextIndex - st.segments.firstIndex} events (index ${st.segments.firstIndex} to ${st.segments.nextIndex})`])
+  lines.push([
+    'stored',
+    `${st.segments.nextIndex - st.segments.firstIndex} events (index ${st.segments.firstIndex} to ${st.segments.nextIndex})`,
+  ])
   lines.push([
     'depth',
     `${st.backlog.events} events, ${formatBytes(st.backlog.bytes)} ${st.readers.length ? 'not yet taken by the slowest reader' : '(no reader registered yet)'}`,

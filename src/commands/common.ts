@@ -4,11 +4,22 @@ import { UsageError } from '../core/errors.js'
 import { parseCount, parseDuration, parseHostPort, parseSize } from '../core/units.js'
 
 // Option parsers that turn malformed values into one-line usage errors (exit 2).
-export const duration = (option: string) => (value: string): number => parseDuration(value, option)
-export const size = (option: string) => (value: string): number => parseSize(value, option)
-export const count = (option: string) => (value: string): number => parseCount(value, option)
+export const duration =
+  (option: string) =>
+  (value: string): number =>
+    parseDuration(value, option)
+export const size =
+  (option: string) =>
+  (value: string): number =>
+    parseSize(value, option)
+export const count =
+  (option: string) =>
+  (value: string): number =>
+    parseCount(value, option)
 export const hostPort = (option: string) => (value: string) => parseHostPort(value, option)
-export const collect = <T>(parse: (v: string) => T) => (value: string, previous: T[] = []): T[] => [...previous, parse(value)]
+export const collect =
+  <T>(parse: (v: string) => T) =>
+  (value: string, previous: T[] = []): T[] => [...previous, parse(value)]
 
 // -H K=V, repeatable (Flume's static interceptor).
 export const header = (value: string, previous: Record<string, string> = {}): Record<string, string> => {
@@ -17,10 +28,12 @@ export const header = (value: string, previous: Record<string, string> = {}): Re
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) }
 }
 
-export const choice = (option: string, choices: readonly string[]) => (value: string): string => {
-  if (!choices.includes(value)) throw new UsageError(`${option}: expected one of ${choices.join(', ')}, got '${value}'`)
-  return value
-}
+export const choice =
+  (option: string, choices: readonly string[]) =>
+  (value: string): string => {
+    if (!choices.includes(value)) throw new UsageError(`${option}: expected one of ${choices.join(', ')}, got '${value}'`)
+    return value
+  }
 
 // Whether an option was given (on the command line or from the environment), not left at its default.
 export const given = (cmd: Command, name: string): boolean => {
@@ -44,7 +57,11 @@ export type { ReaderOptions, RunnerOptions } from '../core/stage-options.js'
 // Options every command that reads events on stdin shares.
 export const addReaderOptions = (cmd: Command): Command =>
   cmd
-    .addOption(new Option('--max-line <size>', 'longest line kept whole; longer ones are cut into pieces marked "cont"').default(1024 * 1024, '1M').argParser(size('--max-line')))
+    .addOption(
+      new Option('--max-line <size>', 'longest line kept whole; longer ones are cut into pieces marked "cont"')
+        .default(1024 * 1024, '1M')
+        .argParser(size('--max-line')),
+    )
     .option('--truncate', 'drop the rest of an oversize line instead of cutting it into pieces', false)
 
 // The flags of every source that makes events from lines (tail, spool, exec).
@@ -60,9 +77,17 @@ export const addSourceOptions = (cmd: Command, help: { maxLine?: string; window?
   cmd
     .option('-H, --header <K=V>', 'a static header on every event (repeatable)', header)
     .option('--host <name>', 'the host field of every event', hostname())
-    .addOption(new Option('--max-line <size>', help.maxLine ?? 'longest line kept whole; longer ones are cut into pieces marked "cont"').default(1024 * 1024, '1M').argParser(size('--max-line')))
+    .addOption(
+      new Option('--max-line <size>', help.maxLine ?? 'longest line kept whole; longer ones are cut into pieces marked "cont"')
+        .default(1024 * 1024, '1M')
+        .argParser(size('--max-line')),
+    )
     .option('--truncate', 'drop the rest of an oversize line instead of cutting it into pieces', false)
-    .addOption(new Option('--window <size>', help.window ?? 'most bytes of events written but not yet acked; reading pauses beyond it').default(8 * 1024 * 1024, '8M').argParser(size('--window')))
+    .addOption(
+      new Option('--window <size>', help.window ?? 'most bytes of events written but not yet acked; reading pauses beyond it')
+        .default(8 * 1024 * 1024, '8M')
+        .argParser(size('--window')),
+    )
 
 export const refuseZeroMaxLine = (flags: Pick<SourceFlags, 'maxLine'>): void => {
   if (flags.maxLine < 1) throw new UsageError('--max-line: must be at least 1 byte')
@@ -71,5 +96,11 @@ export const refuseZeroMaxLine = (flags: Pick<SourceFlags, 'maxLine'>): void => 
 // Options every long-running command shares.
 export const addRunnerOptions = (cmd: Command): Command =>
   cmd
-    .addOption(new Option('--shutdown-timeout <duration>', 'on SIGTERM or end of input, how long to wait for acks').default(30_000, '30s').argParser(duration('--shutdown-timeout')))
-    .addOption(new Option('--metrics <host:port>', "serve counters (Flume's names) as JSON and Prometheus text").argParser(hostPort('--metrics')))
+    .addOption(
+      new Option('--shutdown-timeout <duration>', 'on SIGTERM or end of input, how long to wait for acks')
+        .default(30_000, '30s')
+        .argParser(duration('--shutdown-timeout')),
+    )
+    .addOption(
+      new Option('--metrics <host:port>', "serve counters (Flume's names) as JSON and Prometheus text").argParser(hostPort('--metrics')),
+    )

@@ -11,7 +11,10 @@ export const makeCompletionCommand = (): Command =>
   new Command('completion')
     .description('print the shell completion script for bash, zsh or fish')
     .argument('<shell>', 'bash, zsh or fish')
-    .addHelpText('after', '\nExamples:\n  tsf completion bash > /etc/bash_completion.d/tsf\n  tsf completion zsh > "${fpath[1]}/_tsf"\n  tsf completion fish > ~/.config/fish/completions/tsf.fish')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tsf completion bash > /etc/bash_completion.d/tsf\n  tsf completion zsh > "${fpath[1]}/_tsf"\n  tsf completion fish > ~/.config/fish/completions/tsf.fish',
+    )
     .action((shell: string) => {
       const file = files[shell]
       if (!file) throw new UsageError(`completion: expected bash, zsh or fish, got '${shell}'`)

@@ -14,16 +14,28 @@ interface ExecOptions extends RunnerOptions, SourceFlags {
 export const makeExecCommand = (): Command => {
   const cmd = new Command('exec')
     .usage('[options] -- <command> [args...]')
-    .description("run a command and make each line it prints an event (at-most-once: a command cannot replay; for files use tail or spool)")
+    .description('run a command and make each line it prints an event (at-most-once: a command cannot replay; for files use tail or spool)')
     .argument('<command>', 'the command to run (put -- before it when it has options of its own)')
     .argument('[args...]', 'its arguments')
     // words after the command are its own, never ours: `tsf exec tail -F x` is caught below with
     // the line to type instead of commander's bare "unknown option '-F'"
     .passThroughOptions()
-    .option('--stderr', 'make stderr lines events too (header stream=stderr; stdout ones get stream=stdout); otherwise stderr passes through', false)
+    .option(
+      '--stderr',
+      'make stderr lines events too (header stream=stderr; stdout ones get stream=stdout); otherwise stderr passes through',
+      false,
+    )
     .option('--restart', 'start the command again whenever it exits', false)
-    .addOption(new Option('--restart-delay <duration>', 'wait this long before a restart').default(10_000, '10s').argParser(duration('--restart-delay')))
-    .addOption(new Option('--kill-after <duration>', 'after SIGTERM, how long the command has to exit before SIGKILL').default(5000, '5s').argParser(duration('--kill-after')))
+    .addOption(
+      new Option('--restart-delay <duration>', 'wait this long before a restart')
+        .default(10_000, '10s')
+        .argParser(duration('--restart-delay')),
+    )
+    .addOption(
+      new Option('--kill-after <duration>', 'after SIGTERM, how long the command has to exit before SIGKILL')
+        .default(5000, '5s')
+        .argParser(duration('--kill-after')),
+    )
     .option('--shell', 'run the command through /bin/sh -c (pipes, globs, variables)', false)
   addSourceOptions(cmd, { window: "most bytes of events written but not yet acked; the command's output is not read beyond it" })
   addRunnerOptions(cmd)
@@ -46,7 +58,10 @@ export const makeExecCommand = (): Command => {
       window: options.window,
       shutdownTimeout: options.shutdownTimeout,
     }
-    process.exitCode = await runCommand({ component: 'exec', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics }, async (rt) => (await import('../sources/exec/engine.js')).runExec(config, rt))
+    process.exitCode = await runCommand(
+      { component: 'exec', shutdownTimeout: options.shutdownTimeout, metrics: options.metrics },
+      async (rt) => (await import('../sources/exec/engine.js')).runExec(config, rt),
+    )
   })
 }
 
@@ -60,5 +75,7 @@ const requireDashDashBeforeOptions = (cmd: Command, file: string, args: string[]
   if ((dashes !== -1 && dashes < at) || !args.some((a) => a.startsWith('-'))) return
   const quote = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)
   const fixed = [...words.slice(0, at), '--', ...words.slice(at)].map(quote).join(' ')
-  throw new UsageError(`'${args.find((a) => a.startsWith('-'))}' is an option of ${file}, not of tsf exec: put -- before the command, as in: tsf exec ${fixed}`)
+  throw new UsageError(
+    `'${args.find((a) => a.startsWith('-'))}' is an option of ${file}, not of tsf exec: put -- before the command, as in: tsf exec ${fixed}`,
+  )
 }

@@ -30,7 +30,12 @@ export const addKafkaSecurityOptions = (cmd: Command, prefix: string): Command =
     .option('--kafka-ca <file>', `${prefix}CA certificates (PEM) that sign the brokers' certificates; implies --kafka-tls`)
     .option('--kafka-cert <file>', `${prefix}client certificate (PEM) for brokers with ssl.client.auth=required; implies --kafka-tls`)
     .option('--kafka-key <file>', `${prefix}private key (PEM) of --kafka-cert`)
-    .addOption(new Option('--kafka-sasl <mechanism>', `${prefix}SASL login: plain, scram-sha-256 or scram-sha-512 (with --kafka-user and --kafka-password-file or $${PASSWORD_ENV})`).argParser(choice('--kafka-sasl', SASL_MECHANISMS)))
+    .addOption(
+      new Option(
+        '--kafka-sasl <mechanism>',
+        `${prefix}SASL login: plain, scram-sha-256 or scram-sha-512 (with --kafka-user and --kafka-password-file or $${PASSWORD_ENV})`,
+      ).argParser(choice('--kafka-sasl', SASL_MECHANISMS)),
+    )
     .option('--kafka-user <name>', `${prefix}SASL user name`)
     .option('--kafka-password-file <file>', `${prefix}file holding the SASL password (its first line); default: $${PASSWORD_ENV}`)
 

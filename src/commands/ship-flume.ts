@@ -14,7 +14,8 @@ export const addFlumeOptions = (cmd: Command): Command =>
 
 // the Flume options given to another kind of destination
 export const refuseFlumeOptions = (flags: Pick<ShipFlags, 'flumeSsl' | 'compress'>): void => {
-  if (flags.flumeSsl || flags.compress === 'deflate') throw new UsageError('--flume-ssl and --compress deflate apply to flume+avro:// destinations only')
+  if (flags.flumeSsl || flags.compress === 'deflate')
+    throw new UsageError('--flume-ssl and --compress deflate apply to flume+avro:// destinations only')
 }
 
 // flume+avro://host:port[,...]: Flume avro sources, with the TCP destinations' failover and balance.
@@ -22,7 +23,8 @@ export const refuseFlumeOptions = (flags: Pick<ShipFlags, 'flumeSsl' | 'compress
 // out of order.
 export const shipToFlume = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
   refuseGiven(cmd, ['tokenFile', 'keyHeader', 'topicHeader'], 'does not apply to flume+avro:// destinations')
-  if (flags.compress === 'gzip' || flags.compress === 'snappy') throw new UsageError(`--compress ${flags.compress} does not apply to flume+avro:// destinations`)
+  if (flags.compress === 'gzip' || flags.compress === 'snappy')
+    throw new UsageError(`--compress ${flags.compress} does not apply to flume+avro:// destinations`)
   refuseBothPolicies(flags)
   refuseHalfCertificate(flags)
   const inFlight = cmd.getOptionValueSource('inFlight') === 'default' ? 1 : flags.inFlight

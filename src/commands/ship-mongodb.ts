@@ -18,9 +18,22 @@ const fieldPath = (value: string): string[] => {
 
 export const addMongoOptions = (cmd: Command): Command =>
   cmd
-    .addOption(new Option('--timestamp-field <path>', 'mongodb://: turn this field (dotted path; repeatable) from epoch milliseconds or ISO-8601 text into a date').argParser(collect((v: string) => v)))
-    .addOption(new Option('--op <op>', "mongodb://: insert, upsert ($set on the document's _id) or replace (on its _id), for events without an \"op\" header (default: insert)").argParser(choice('--op', OPS)))
-    .option('--rejects <file>', 'mongodb://: append events MongoDB refuses here (synced before they are acked), instead of printing them on stderr')
+    .addOption(
+      new Option(
+        '--timestamp-field <path>',
+        'mongodb://: turn this field (dotted path; repeatable) from epoch milliseconds or ISO-8601 text into a date',
+      ).argParser(collect((v: string) => v)),
+    )
+    .addOption(
+      new Option(
+        '--op <op>',
+        'mongodb://: insert, upsert ($set on the document\'s _id) or replace (on its _id), for events without an "op" header (default: insert)',
+      ).argParser(choice('--op', OPS)),
+    )
+    .option(
+      '--rejects <file>',
+      'mongodb://: append events MongoDB refuses here (synced before they are acked), instead of printing them on stderr',
+    )
 
 // The other destinations refuse what only MongoDB understands.
 export const refuseMongoOptions = (cmd: Command): void => {
@@ -28,9 +41,28 @@ export const refuseMongoOptions = (cmd: Command): void => {
 }
 
 export const shipToMongo = (dests: string[], flags: ShipFlags, cmd: Command): Promise<number> => {
-  if (dests.length !== 1) throw new UsageError('a mongodb:// destination goes alone: tsf ship mongodb://HOST[,HOST...]/DATABASE/COLLECTION (several hosts of a replica set go in the one URL)')
+  if (dests.length !== 1)
+    throw new UsageError(
+      'a mongodb:// destination goes alone: tsf ship mongodb://HOST[,HOST...]/DATABASE/COLLECTION (several hosts of a replica set go in the one URL)',
+    )
   const url = parseMongoUrl(dests[0]!)
-  refuseGiven(cmd, ['failover', 'balance', 'compress', 'tokenFile', 'agent', 'acks', 'keyHeader', 'topicHeader', 'value', 'reportInterval', 'reportUpstream'], 'does not apply to mongodb:// destinations')
+  refuseGiven(
+    cmd,
+    [
+      'failover',
+      'balance',
+      'compress',
+      'tokenFile',
+      'agent',
+      'acks',
+      'keyHeader',
+      'topicHeader',
+      'value',
+      'reportInterval',
+      'reportUpstream',
+    ],
+    'does not apply to mongodb:// destinations',
+  )
   refuseEmptyBatches(flags)
   refuseHalfCertificate(flags)
   const timestampFields = (flags.timestampField ?? []).map(fieldPath)

@@ -12,7 +12,6 @@ export class TsfError extends Error {
   }
 }
 
-
 Object.defineProperty(TsfError.prototype, 'name', { value: 'TsfError', enumerable: false })
 
 // A usage error exits 2, like commander's own.

@@ -107,7 +107,10 @@ export const eventHeadFromObject = (event: TsfEvent): string | undefined => {
     return JSON.stringify(rest).slice(0, -1)
   } catch (e) {
     if (!(e instanceof RangeError)) throw e
-    warnOnce('too-deep', 'an event nested too deep to re-encode was kept whole as the body of a plain event (counted as a bad event, nothing dropped)')
+    warnOnce(
+      'too-deep',
+      'an event nested too deep to re-encode was kept whole as the body of a plain event (counted as a bad event, nothing dropped)',
+    )
     return undefined
   }
 }

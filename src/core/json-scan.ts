@@ -120,7 +120,8 @@ const checkedStringEnd = (v: ByteView, at: number, end: number): number => {
         if (i + 4 >= end) return -1
         for (let k = 1; k <= 4; k++) if (!isHex(b[i + k]!)) return -1
         i += 4
-      } else if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1
+      } else if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74)
+        return -1
     }
     i++
   }
@@ -138,7 +139,17 @@ export const putWord = (out: Uint8Array, to: number, x: number): void => {
 // The byte each one-letter escape stands for (\" \\ \/ \b \f \n \r \t); -1: not one. A typed table,
 // not an object: a lookup per escape on the hot path.
 const SIMPLE_ESCAPES = new Int16Array(256).fill(-1)
-for (const [e, b] of [[0x22, 0x22], [0x5c, 0x5c], [0x2f, 0x2f], [0x62, 0x08], [0x66, 0x0c], [0x6e, 0x0a], [0x72, 0x0d], [0x74, 0x09]] as const) SIMPLE_ESCAPES[e] = b
+for (const [e, b] of [
+  [0x22, 0x22],
+  [0x5c, 0x5c],
+  [0x2f, 0x2f],
+  [0x62, 0x08],
+  [0x66, 0x0c],
+  [0x6e, 0x0a],
+  [0x72, 0x0d],
+  [0x74, 0x09],
+] as const)
+  SIMPLE_ESCAPES[e] = b
 
 // Writes the JSON string content [start, end) (between the quotes) into out at `to`, unescaped;
 // returns the number of bytes written (never more than end - start), or -1 when an escape is
@@ -496,7 +507,14 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
         continue
       } else {
         if (top && keyIs(b, topKeyStart, topKeyEnd, 'body')) event = false
-        const after = c === 0x74 ? literal(b, i, stop, 'true') : c === 0x66 ? literal(b, i, stop, 'false') : c === 0x6e ? literal(b, i, stop, 'null') : skipNumber(b, i, stop)
+        const after =
+          c === 0x74
+            ? literal(b, i, stop, 'true')
+            : c === 0x66
+              ? literal(b, i, stop, 'false')
+              : c === 0x6e
+                ? literal(b, i, stop, 'null')
+                : skipNumber(b, i, stop)
         if (after < 0) return NOT_JSON
         i = after
       }

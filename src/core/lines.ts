@@ -188,7 +188,9 @@ export class LineSplitter {
   }
 
   push(chunk: Buffer, emit: (piece: LinePiece) => void): void {
-    this.framer.push(chunk, 0, (bytes, _end, kind) => emit(kind === WHOLE ? { bytes } : kind === CONT ? { bytes, cont: true } : { bytes, truncated: true }))
+    this.framer.push(chunk, 0, (bytes, _end, kind) =>
+      emit(kind === WHOLE ? { bytes } : kind === CONT ? { bytes, cont: true } : { bytes, truncated: true }),
+    )
   }
 
   rest(): Buffer | undefined {

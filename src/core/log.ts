@@ -5,11 +5,14 @@ import { colourFor } from './colour.js'
 // stdout carries only events. Colour only on a TTY and never when NO_COLOR is set.
 let prefix = 'tsf'
 let quiet = false
-const useColour = (): boolean =>
-  colourFor(process.stderr) && chalkStderr.level > 0
+const useColour = (): boolean => colourFor(process.stderr) && chalkStderr.level > 0
 
-export const setLogPrefix = (name: string): void => { prefix = name }
-export const setQuiet = (value: boolean): void => { quiet = value }
+export const setLogPrefix = (name: string): void => {
+  prefix = name
+}
+export const setQuiet = (value: boolean): void => {
+  quiet = value
+}
 
 // a progress line on the terminal is wiped before a diagnostic line, and redrawn by its timer
 let beforeLine: (() => void) | undefined

@@ -4,7 +4,10 @@ import { get } from 'node:http'
 // fetch refuses the ports the Fetch standard calls "bad" (1, 6000, 6665-6669, 10080, ...) with
 // "bad port" before connecting, and a metrics port is the operator's choice.
 export class MetricsGetError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message)
   }
 }
@@ -13,10 +16,12 @@ export const getMetricsJson = (url: string, timeout: number): Promise<Record<str
   new Promise((resolve, reject) => {
     // the whole answer within the timeout, not only the connection
     const timer = setTimeout(() => req.destroy(new MetricsGetError('no answer in time', 'ETIMEDOUT')), timeout)
-    const settle = <T>(f: (v: T) => void) => (v: T): void => {
-      clearTimeout(timer)
-      f(v)
-    }
+    const settle =
+      <T>(f: (v: T) => void) =>
+      (v: T): void => {
+        clearTimeout(timer)
+        f(v)
+      }
     resolve = settle(resolve)
     reject = settle(reject)
     const req = get(url, (res) => {

@@ -79,24 +79,31 @@ export interface MetricsLimits {
 }
 export const METRICS_LIMITS: MetricsLimits = { maxConnections: 64, timeout: 10_000 }
 
-export const serveMetrics = async (address: { host: string; port: number }, counters: Counters, limits: MetricsLimits = METRICS_LIMITS): Promise<Server> => {
+export const serveMetrics = async (
+  address: { host: string; port: number },
+  counters: Counters,
+  limits: MetricsLimits = METRICS_LIMITS,
+): Promise<Server> => {
   // node:http loads only for --metrics
   const { createServer } = await import('node:http')
   // A scrape is one short request: a connection that sends no whole request within a few seconds
   // is closed, and few are held at once, so sockets left open on this port (a scanner, a stuck
   // client) cannot pile up file descriptors in the process doing the real work.
-  const server = createServer({ headersTimeout: limits.timeout, requestTimeout: limits.timeout, connectionsCheckingInterval: Math.min(1000, limits.timeout) }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
-    if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
-      res.end(counters.prometheus())
-    } else if (path === '/' || path === '/metrics.json') {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ [counters.component]: counters.snapshot(), ...counters.tablesSnapshot() }) + '\n')
-    } else {
-      res.writeHead(404).end()
-    }
-  })
+  const server = createServer(
+    { headersTimeout: limits.timeout, requestTimeout: limits.timeout, connectionsCheckingInterval: Math.min(1000, limits.timeout) },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+        res.end(counters.prometheus())
+      } else if (path === '/' || path === '/metrics.json') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ [counters.component]: counters.snapshot(), ...counters.tablesSnapshot() }) + '\n')
+      } else {
+        res.writeHead(404).end()
+      }
+    },
+  )
   server.maxConnections = limits.maxConnections
   // the request timeouts start at a request's first byte: a socket that sends nothing is closed here
   server.on('connection', (socket: Socket) => socket.setTimeout(limits.timeout, () => socket.destroy()))

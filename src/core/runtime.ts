@@ -50,7 +50,9 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       if (input) return input
       const created = new EventInput(inputOptions)
       created.on('upstream-lost', () => {
-        warn('the tsf writer upstream went away without a clean end (it or a stage before it died): finishing what we hold, then exiting non-zero')
+        warn(
+          'the tsf writer upstream went away without a clean end (it or a stage before it died): finishing what we hold, then exiting non-zero',
+        )
         output?.markUpstreamLost()
       })
       stopper.signal.addEventListener('abort', () => created.stop(), { once: true })

@@ -37,6 +37,9 @@ export const formatBytes = (n: number): string => {
   const units = ['KiB', 'MiB', 'GiB', 'TiB']
   let v = n / 1024
   let i = 0
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++ }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
   return `${v.toFixed(1)} ${units[i]}`
 }

@@ -15,7 +15,10 @@ export class LogGenerator {
   private timer?: NodeJS.Timeout
   written = 0
 
-  constructor(private readonly path: string, private readonly perSecond: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly perSecond: number,
+  ) {}
 
   async start(): Promise<void> {
     this.handle = await open(this.path, 'a')

@@ -68,7 +68,8 @@ const groupMembers = (pgid: number): { pid: number; argv: string[] }[] => {
 const stopPipeline = async (child: ChildProcess, first: string, timeout: number, every = false): Promise<void> => {
   const pgid = child.pid!
   stopping.add(child)
-  for (const m of groupMembers(pgid)) if (every ? m.argv.some((a) => a.endsWith('tsf.js')) : m.argv.includes(first)) process.kill(m.pid, 'SIGTERM')
+  for (const m of groupMembers(pgid))
+    if (every ? m.argv.some((a) => a.endsWith('tsf.js')) : m.argv.includes(first)) process.kill(m.pid, 'SIGTERM')
   const deadline = Date.now() + timeout
   // every stage stopping at once: acks that would need the next stage cannot come, so a second
   // SIGTERM (exit at once) follows after a moment; what the channel holds stays there
@@ -122,14 +123,24 @@ export const runDemo = async (options: DemoOptions): Promise<number> => {
 
   const collector = pipeline(
     'collector',
-    options.print ? tsf(`collect --listen 127.0.0.1:${port} --print`) : `${tsf(`collect --listen 127.0.0.1:${port}`)} | ${tsf(`roll logs --prefix 'app-%Y%m%d-%H-' --interval 1m`)}`,
+    options.print
+      ? tsf(`collect --listen 127.0.0.1:${port} --print`)
+      : `${tsf(`collect --listen 127.0.0.1:${port}`)} | ${tsf(`roll logs --prefix 'app-%Y%m%d-%H-' --interval 1m`)}`,
     out,
   )
-  const agent = pipeline('agent', `${tsf('tail -F app.log --state state')} | ${tsf('channel --dir q')} | ${tsf(`ship 127.0.0.1:${port}`)}`, out)
+  const agent = pipeline(
+    'agent',
+    `${tsf('tail -F app.log --state state')} | ${tsf('channel --dir q')} | ${tsf(`ship 127.0.0.1:${port}`)}`,
+    out,
+  )
 
   info(`writing ${options.rate} access-log lines/s to ${join(out, 'app.log')}`)
   info(`agent:     tsf tail -F app.log | tsf channel --dir q | tsf ship 127.0.0.1:${port}`)
-  info(options.print ? `collector: tsf collect --listen 127.0.0.1:${port} --print` : `collector: tsf collect --listen 127.0.0.1:${port} | tsf roll logs   → ${join(out, 'logs')}`)
+  info(
+    options.print
+      ? `collector: tsf collect --listen 127.0.0.1:${port} --print`
+      : `collector: tsf collect --listen 127.0.0.1:${port} | tsf roll logs   → ${join(out, 'logs')}`,
+  )
   info(options.duration ? `running for ${options.duration / 1000} s (Ctrl-C stops earlier)` : 'Ctrl-C stops the demo')
 
   const stopped: Promise<unknown>[] = [aborted(shutdown.signal), once(agent, 'exit'), once(collector, 'exit')]

@@ -56,7 +56,8 @@ export const encodeHandshakeResponse = (match: HandshakeMatch): Buffer => {
 
 export const decodeHandshakeResponse = (r: AvroReader): HandshakeResponse => {
   const match = r.long()
-  if (match !== HandshakeMatch.both && match !== HandshakeMatch.client && match !== HandshakeMatch.none) throw new AvroError(`handshake answer with an unknown match ${match}`)
+  if (match !== HandshakeMatch.both && match !== HandshakeMatch.client && match !== HandshakeMatch.none)
+    throw new AvroError(`handshake answer with an unknown match ${match}`)
   const serverProtocol = unionBranch(r) ? r.string() : undefined
   const serverHash = unionBranch(r) ? Buffer.from(r.fixed(16)) : undefined
   if (unionBranch(r)) r.skipBytesMap()

@@ -25,7 +25,9 @@ export class DeflateLink extends Duplex {
       if (!this.push(d)) this.inflate.pause()
     })
     this.inflate.on('end', () => this.push(null))
-    this.inflate.on('error', (e) => this.destroy(new Error(`not a deflate stream (is compression-type = deflate set on one end only?): ${e.message}`)))
+    this.inflate.on('error', (e) =>
+      this.destroy(new Error(`not a deflate stream (is compression-type = deflate set on one end only?): ${e.message}`)),
+    )
     socket.on('error', (e) => this.destroy(e))
     socket.on('close', () => this.destroy())
   }
@@ -66,7 +68,10 @@ export interface LinkOptions {
 export const serverLink = (socket: Socket, options: LinkOptions & { tls?: { cert: Buffer; key: Buffer } }): Duplex => {
   const under: Duplex = options.deflate ? new DeflateLink(socket, 6) : socket
   if (!options.tls) return under
-  return new TLSSocket(under as Socket, { isServer: true, secureContext: createSecureContext({ cert: options.tls.cert, key: options.tls.key }) })
+  return new TLSSocket(under as Socket, {
+    isServer: true,
+    secureContext: createSecureContext({ cert: options.tls.cert, key: options.tls.key }),
+  })
 }
 
 // A client connection → the stream for frames; `ready` is emitted once it can carry them.
@@ -76,6 +81,12 @@ export const clientLink = (
 ): { link: Duplex; readyEvent: string } => {
   const under: Duplex = options.deflate ? new DeflateLink(socket, options.level ?? 6) : socket
   if (!options.tls) return { link: under, readyEvent: 'connect' }
-  const link = tlsConnect({ socket: under, servername: options.servername, ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key })
+  const link = tlsConnect({
+    socket: under,
+    servername: options.servername,
+    ca: options.tls.ca,
+    cert: options.tls.cert,
+    key: options.tls.key,
+  })
   return { link, readyEvent: 'secureConnect' }
 }

@@ -44,7 +44,10 @@ export interface OutRecord {
 
 // Kafka's answer to a send that cannot succeed however often it is retried.
 export class KafkaRejected extends Error {
-  constructor(message: string, readonly type: string) {
+  constructor(
+    message: string,
+    readonly type: string,
+  ) {
     super(message)
   }
 }
@@ -61,7 +64,9 @@ export class KafkaAuthFailed extends KafkaRejected {
 // TSF_KAFKA_DEBUG=1 shows kafkajs' own log for diagnosis.
 const logCreator = () => (entry: LogEntry) => {
   if (!process.env.TSF_KAFKA_DEBUG) return
-  process.stderr.write(`kafkajs ${entry.label} ${entry.namespace}: ${entry.log.message} ${JSON.stringify({ ...entry.log, message: undefined, timestamp: undefined, logger: undefined })}\n`)
+  process.stderr.write(
+    `kafkajs ${entry.label} ${entry.namespace}: ${entry.log.message} ${JSON.stringify({ ...entry.log, message: undefined, timestamp: undefined, logger: undefined })}\n`,
+  )
 }
 
 const tlsOptions = (tls: NonNullable<KafkaSecurity['tls']>) => ({
@@ -358,7 +363,13 @@ const innermost = (error: unknown): KafkaJsError => {
 export const isAuthFailure = (error: unknown): boolean => {
   let e = error as KafkaJsError
   for (let i = 0; i < 6 && e && typeof e === 'object'; i++) {
-    if (e.name === 'KafkaJSSASLAuthenticationError' || e.type === 'SASL_AUTHENTICATION_FAILED' || e.type === 'ILLEGAL_SASL_STATE' || e.type === 'UNSUPPORTED_SASL_MECHANISM') return true
+    if (
+      e.name === 'KafkaJSSASLAuthenticationError' ||
+      e.type === 'SASL_AUTHENTICATION_FAILED' ||
+      e.type === 'ILLEGAL_SASL_STATE' ||
+      e.type === 'UNSUPPORTED_SASL_MECHANISM'
+    )
+      return true
     e = (e.originalError ?? e.cause) as KafkaJsError
   }
   return false
@@ -384,7 +395,8 @@ const brokerOf = (error: unknown): string | undefined => {
 }
 
 // Node's codes for a certificate it does not trust, and for a TLS handshake that went wrong.
-const UNTRUSTED = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/
+const UNTRUSTED =
+  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/
 const TLS_CODE = /CERT|SSL|TLS|SIGNATURE/
 
 // "TLS: self-signed certificate in certificate chain (127.0.0.1:9093; ...)" for a failed handshake.
@@ -421,7 +433,8 @@ export const describeKafkaError = (error: unknown): string => {
   if (refused) return `connection refused (${refused[1]})`
   const notFound = /ENOTFOUND ([^\s]+)/.exec(text)
   if (notFound) return `unknown host ${notFound[1]}`
-  if (/Connection timeout/i.test(text)) return `connection timed out${/to ([^\s]+)/.exec(text)?.[1] ? ` (${/to ([^\s]+)/.exec(text)![1]})` : ''}`
+  if (/Connection timeout/i.test(text))
+    return `connection timed out${/to ([^\s]+)/.exec(text)?.[1] ? ` (${/to ([^\s]+)/.exec(text)![1]})` : ''}`
   const type = kafkaErrorType(error)
   return type && !text.includes(type) ? `${type}: ${text}` : text
 }

@@ -73,12 +73,32 @@ patchModule('kafkajs/src/producer/sendMessages.js', (source) => {
   // (3) a send tells when all its requests are queued (SEND_QUEUED, taken at its synchronous
   // start): the next send must not take a broker's lock before it, or its records would get the
   // partition's earlier sequence numbers
-  let s = replaceOnce(source, `  return async ({ acks, timeout, compression, topicMessages }) => {\n`, `  return async ({ acks, timeout, compression, topicMessages }) => {\n    const tsfQueued = globalThis[Symbol.for('tsf.kafka.sendQueued')] || (() => {})\n    globalThis[Symbol.for('tsf.kafka.sendQueued')] = undefined\n    let tsfPending = 0\n`)
-  s = replaceOnce(s, `      return brokersWithoutResponse.map(async broker => {\n`, `      tsfPending = brokersWithoutResponse.length\n      if (tsfPending === 0) tsfQueued()\n      return brokersWithoutResponse.map(async broker => {\n`)
-  s = replaceOnce(s, `        await eosManager.acquireBrokerLock(broker)\n`, `        await eosManager.acquireBrokerLock(broker)\n        let locked = true\n        const unlock = () => { if (locked) { locked = false; eosManager.releaseBrokerLock(broker); if (--tsfPending === 0) tsfQueued() } }\n`)
-  s = replaceOnce(s, `          let response\n`, `          let response\n          globalThis[Symbol.for('tsf.kafka.produceEncoded')] = unlock\n`)
+  let s = replaceOnce(
+    source,
+    `  return async ({ acks, timeout, compression, topicMessages }) => {\n`,
+    `  return async ({ acks, timeout, compression, topicMessages }) => {\n    const tsfQueued = globalThis[Symbol.for('tsf.kafka.sendQueued')] || (() => {})\n    globalThis[Symbol.for('tsf.kafka.sendQueued')] = undefined\n    let tsfPending = 0\n`,
+  )
+  s = replaceOnce(
+    s,
+    `      return brokersWithoutResponse.map(async broker => {\n`,
+    `      tsfPending = brokersWithoutResponse.length\n      if (tsfPending === 0) tsfQueued()\n      return brokersWithoutResponse.map(async broker => {\n`,
+  )
+  s = replaceOnce(
+    s,
+    `        await eosManager.acquireBrokerLock(broker)\n`,
+    `        await eosManager.acquireBrokerLock(broker)\n        let locked = true\n        const unlock = () => { if (locked) { locked = false; eosManager.releaseBrokerLock(broker); if (--tsfPending === 0) tsfQueued() } }\n`,
+  )
+  s = replaceOnce(
+    s,
+    `          let response\n`,
+    `          let response\n          globalThis[Symbol.for('tsf.kafka.produceEncoded')] = unlock\n`,
+  )
   s = replaceOnce(s, `          await eosManager.releaseBrokerLock(broker)\n`, `          unlock()\n`)
-  s = replaceOnce(s, `      } catch (e) {\n        if (e.name === 'KafkaJSConnectionClosedError') {`, `      } catch (e) {\n        tsfQueued()\n        if (e.name !== 'KafkaJSMetadataNotLoaded') {\n          bail(e)\n          return\n        }\n        if (e.name === 'KafkaJSConnectionClosedError') {`)
+  s = replaceOnce(
+    s,
+    `      } catch (e) {\n        if (e.name === 'KafkaJSConnectionClosedError') {`,
+    `      } catch (e) {\n        tsfQueued()\n        if (e.name !== 'KafkaJSMetadataNotLoaded') {\n          bail(e)\n          return\n        }\n        if (e.name === 'KafkaJSConnectionClosedError') {`,
+  )
   return s
 })
 {
@@ -140,9 +160,19 @@ const record = ({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} 
   let headersSize = Encoder.sizeOfVarInt(pairs.length)
   for (const [name, v] of pairs) headersSize += Encoder.sizeOfVarIntBytes(name) + Encoder.sizeOfVarIntBytes(v)
   const body =
-    1 + Encoder.sizeOfVarLong(timestampDelta) + Encoder.sizeOfVarInt(offsetDelta) + Encoder.sizeOfVarIntBytes(key) + Encoder.sizeOfVarIntBytes(value) + headersSize
+    1 +
+    Encoder.sizeOfVarLong(timestampDelta) +
+    Encoder.sizeOfVarInt(offsetDelta) +
+    Encoder.sizeOfVarIntBytes(key) +
+    Encoder.sizeOfVarIntBytes(value) +
+    headersSize
   const e = exactEncoder(Encoder.sizeOfVarInt(body) + body)
-  e.writeVarInt(body).writeInt8(0).writeVarLong(timestampDelta).writeVarInt(offsetDelta).writeVarIntBytes(key ?? null).writeVarIntBytes(value ?? null)
+  e.writeVarInt(body)
+    .writeInt8(0)
+    .writeVarLong(timestampDelta)
+    .writeVarInt(offsetDelta)
+    .writeVarIntBytes(key ?? null)
+    .writeVarIntBytes(value ?? null)
   e.writeVarInt(pairs.length)
   for (const [name, v] of pairs) e.writeVarIntString(name).writeVarIntBytes(v)
   return e
@@ -157,10 +187,20 @@ const crcTables = ((): Int32Array[] => {
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1
     tables[0]![n] = c
   }
-  for (let n = 0; n < 256; n++) for (let t = 1; t < 8; t++) tables[t]![n] = (tables[t - 1]![n]! >>> 8) ^ tables[0]![tables[t - 1]![n]! & 0xff]!
+  for (let n = 0; n < 256; n++)
+    for (let t = 1; t < 8; t++) tables[t]![n] = (tables[t - 1]![n]! >>> 8) ^ tables[0]![tables[t - 1]![n]! & 0xff]!
   return tables
 })()
-const [T0, T1, T2, T3, T4, T5, T6, T7] = crcTables as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array]
+const [T0, T1, T2, T3, T4, T5, T6, T7] = crcTables as [
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+]
 export const crc32c = (buf: Buffer): number => {
   let crc = ~0
   let i = 0
@@ -168,8 +208,14 @@ export const crc32c = (buf: Buffer): number => {
   for (; i < end8; i += 8) {
     const a = crc ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24))
     crc =
-      T7[a & 0xff]! ^ T6[(a >>> 8) & 0xff]! ^ T5[(a >>> 16) & 0xff]! ^ T4[a >>> 24]! ^
-      T3[buf[i + 4]!]! ^ T2[buf[i + 5]!]! ^ T1[buf[i + 6]!]! ^ T0[buf[i + 7]!]!
+      T7[a & 0xff]! ^
+      T6[(a >>> 8) & 0xff]! ^
+      T5[(a >>> 16) & 0xff]! ^
+      T4[a >>> 24]! ^
+      T3[buf[i + 4]!]! ^
+      T2[buf[i + 5]!]! ^
+      T1[buf[i + 6]!]! ^
+      T0[buf[i + 7]!]!
   }
   for (; i < buf.length; i++) crc = T0[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8)
   return ~crc >>> 0

@@ -30,7 +30,10 @@ export const parseKafkaUrl = (text: string, what = 'kafka URL'): KafkaUrl => {
   const name = text.trim()
   const m = /^kafka:\/\/([^/]*)\/(.*)$/i.exec(name)
   if (!m) throw new UsageError(`${what} '${name}': expected kafka://BROKER[:PORT][,BROKER...]/TOPIC`)
-  const brokers = m[1]!.split(',').filter((b) => b !== '').map((b) => broker(b, name))
+  const brokers = m[1]!
+    .split(',')
+    .filter((b) => b !== '')
+    .map((b) => broker(b, name))
   if (brokers.length === 0) throw new UsageError(`${what} '${name}': no broker before the topic`)
   const topic = m[2]!.replace(/\/$/, '')
   if (!topic) throw new UsageError(`${what} '${name}': no topic after the brokers`)

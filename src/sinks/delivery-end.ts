@@ -59,5 +59,7 @@ export const deliveryExit = (end: DeliveryEnd, left: number, wait: number, where
     warn(`${left} events unacked; the upstream re-sends them on restart`)
     return ExitCode.upstreamLost
   }
-  throw new TsfError(`delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where}: ${lastError}`)
+  throw new TsfError(
+    `delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where}: ${lastError}`,
+  )
 }

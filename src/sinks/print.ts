@@ -46,7 +46,9 @@ const timeOf = (ts: unknown): string => (typeof ts === 'number' && Number.isFini
 
 export const formatEvent = (event: TsfEvent, c: ChalkInstance): string => {
   const headers = event.headers && typeof event.headers === 'object' ? Object.entries(event.headers) : []
-  const h = headers.length ? ' ' + c.cyan(`{${headers.map(([k, v]) => `${printable(Buffer.from(k))}=${printable(Buffer.from(String(v)))}`).join(', ')}}`) : ''
+  const h = headers.length
+    ? ' ' + c.cyan(`{${headers.map(([k, v]) => `${printable(Buffer.from(k))}=${printable(Buffer.from(String(v)))}`).join(', ')}}`)
+    : ''
   const flags = (event.cont ? ' ' + c.yellow('[cont]') : '') + (event.truncated ? ' ' + c.yellow('[truncated]') : '')
   return `${c.dim(timeOf(event.ts))} ${c.green(typeof event.host === 'string' ? printable(Buffer.from(event.host)) : '-')}${h}${flags} ${printable(bodyBytes(event))}\n`
 }

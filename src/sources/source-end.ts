@@ -7,9 +7,19 @@ import type { ReaderOptions } from '../core/stage-options.js'
 // over --max-line, and the events still unacked when it ends.
 
 // `n` more lines of `where` were over --max-line: counted, and said once per `key`.
-export const warnOversize = (rt: Runtime, key: string, where: string, read: ReaderOptions, n: number, scope: 'said once' | 'said once per file'): void => {
+export const warnOversize = (
+  rt: Runtime,
+  key: string,
+  where: string,
+  read: ReaderOptions,
+  n: number,
+  scope: 'said once' | 'said once per file',
+): void => {
   rt.counters.add('OversizeLineCount', n)
-  warnOnce(key, `${where}: a line longer than ${read.maxLine} bytes was ${read.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, ${scope})`)
+  warnOnce(
+    key,
+    `${where}: a line longer than ${read.maxLine} bytes was ${read.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, ${scope})`,
+  )
 }
 
 // At the end, `unacked` events the downstream did not ack within `within`: said on stderr with

@@ -54,7 +54,12 @@ const rate = (now: number | undefined, before: number | undefined, seconds: numb
 
 // An agent's own figures come with its reports (every few seconds), not with each scrape: their
 // rate is measured between two reports, and kept while no newer report came.
-const reportRate = (a: Record<string, unknown>, pa: Record<string, unknown> | undefined, kept: number | undefined, field: string): number => {
+const reportRate = (
+  a: Record<string, unknown>,
+  pa: Record<string, unknown> | undefined,
+  kept: number | undefined,
+  field: string,
+): number => {
   if (typeof a.reportAt !== 'string' || typeof pa?.reportAt !== 'string') return 0
   if (a.reportAt === pa.reportAt) return kept ?? 0
   return rate(num(a[field]), num(pa[field]), (Date.parse(a.reportAt) - Date.parse(pa.reportAt)) / 1000)
@@ -94,7 +99,12 @@ export const buildFleet = (samples: CollectorSample[], previous?: CollectorSampl
         host: String(a.host ?? '?'),
         peer: String(a.peer ?? ''),
         connected: a.connected !== false,
-        eventsInPerSec: reportRate(a, pa, before?.agents.find((x) => x.collector === s.target.name && x.agent === a.agent)?.eventsInPerSec, 'EventTakeSuccessCount'),
+        eventsInPerSec: reportRate(
+          a,
+          pa,
+          before?.agents.find((x) => x.collector === s.target.name && x.agent === a.agent)?.eventsInPerSec,
+          'EventTakeSuccessCount',
+        ),
         eventsOutPerSec: rate(get(a, 'EventAcceptedCount'), get(pa, 'EventAcceptedCount'), seconds),
         mibOutPerSec: rate(get(a, 'ByteAcceptedCount'), get(pa, 'ByteAcceptedCount'), seconds) / MiB,
         received: get(a, 'EventReceivedCount') ?? 0,

@@ -62,8 +62,30 @@ const table = (header: string[], rows: Cell[][], right: Set<number>, width: numb
 const collectorRows = (rows: CollectorRow[]): Cell[][] =>
   rows.map((r) =>
     r.up
-      ? [cell(r.name), cell('up', 'good'), cell(String(r.agents)), cell(human(r.eventsInPerSec)), cell(human(r.eventsOutPerSec)), cell(mib(r.mibInPerSec)), cell(mib(r.mibOutPerSec)), cell(human(r.pending), r.pending > 0 ? 'warn' : undefined), cell(human(r.connectionErrors), r.connectionErrors ? 'warn' : undefined), cell('')]
-      : [cell(r.name), cell('DOWN', 'bad'), cell('-'), cell('-'), cell('-'), cell('-'), cell('-'), cell('-'), cell('-'), cell(r.error ?? '', 'bad')],
+      ? [
+          cell(r.name),
+          cell('up', 'good'),
+          cell(String(r.agents)),
+          cell(human(r.eventsInPerSec)),
+          cell(human(r.eventsOutPerSec)),
+          cell(mib(r.mibInPerSec)),
+          cell(mib(r.mibOutPerSec)),
+          cell(human(r.pending), r.pending > 0 ? 'warn' : undefined),
+          cell(human(r.connectionErrors), r.connectionErrors ? 'warn' : undefined),
+          cell(''),
+        ]
+      : [
+          cell(r.name),
+          cell('DOWN', 'bad'),
+          cell('-'),
+          cell('-'),
+          cell('-'),
+          cell('-'),
+          cell('-'),
+          cell('-'),
+          cell('-'),
+          cell(r.error ?? '', 'bad'),
+        ],
   )
 
 const agentRows = (rows: AgentRow[]): Cell[][] =>
@@ -94,14 +116,36 @@ export const render = (fleet: Fleet, options: RenderOptions): string[] => {
     (fleet.agents.length > connected ? `, ${fleet.agents.length - connected} gone` : '') +
     `  sort: ${options.sort}${options.filter ? `  filter: ${options.filter}` : ''}`
   const lines = [c.bold(title), '']
-  lines.push(...table(['COLLECTOR', 'STATE', 'AGENTS', 'EV/S IN', 'EV/S OUT', 'MIB/S IN', 'MIB/S OUT', 'PENDING', 'CONN ERR', 'ERROR'], collectorRows(fleet.collectors), new Set([2, 3, 4, 5, 6, 7, 8]), options.width, c))
+  lines.push(
+    ...table(
+      ['COLLECTOR', 'STATE', 'AGENTS', 'EV/S IN', 'EV/S OUT', 'MIB/S IN', 'MIB/S OUT', 'PENDING', 'CONN ERR', 'ERROR'],
+      collectorRows(fleet.collectors),
+      new Set([2, 3, 4, 5, 6, 7, 8]),
+      options.width,
+      c,
+    ),
+  )
   lines.push('')
   if (options.shown.length === 0) {
     lines.push(fleet.agents.length ? c.dim(`no agent matches the filter '${options.filter}'`) : c.dim('no agents connected'))
   } else {
     lines.push(
       ...table(
-        ['AGENT', 'VIA', 'STATE', 'EV/S IN', 'EV/S OUT', 'MIB/S OUT', 'PENDING', 'TAIL LAG', 'BACKLOG', 'FAILOVERS', 'ERRORS', 'CONTACT', 'LAST ERROR'],
+        [
+          'AGENT',
+          'VIA',
+          'STATE',
+          'EV/S IN',
+          'EV/S OUT',
+          'MIB/S OUT',
+          'PENDING',
+          'TAIL LAG',
+          'BACKLOG',
+          'FAILOVERS',
+          'ERRORS',
+          'CONTACT',
+          'LAST ERROR',
+        ],
         agentRows(options.shown),
         new Set([3, 4, 5, 6, 7, 8, 9, 10, 11]),
         options.width,

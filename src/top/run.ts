@@ -30,10 +30,13 @@ export const runTop = async (config: TopConfig): Promise<number> => {
   process.stdout.on('error', onStdoutError)
   const interactive = !config.once && !config.json && Boolean(process.stdout.isTTY)
   let sort = config.sort
-  const keys = interactive && process.stdin.isTTY ? listenForKeys(stop, () => {
-    sort = SORT_KEYS[(SORT_KEYS.indexOf(sort) + 1) % SORT_KEYS.length]!
-    wake()
-  }) : undefined
+  const keys =
+    interactive && process.stdin.isTTY
+      ? listenForKeys(stop, () => {
+          sort = SORT_KEYS[(SORT_KEYS.indexOf(sort) + 1) % SORT_KEYS.length]!
+          wake()
+        })
+      : undefined
   let wake = (): void => undefined
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -53,11 +56,19 @@ export const runTop = async (config: TopConfig): Promise<number> => {
       process.stdout.write(JSON.stringify({ at: fleet.at, collectors: fleet.collectors, agents: shown }) + '\n')
       return
     }
-    const lines = render(fleet, { colour: config.colour, width: process.stdout.columns || Number.POSITIVE_INFINITY, sort, filter: config.filter, shown })
+    const lines = render(fleet, {
+      colour: config.colour,
+      width: process.stdout.columns || Number.POSITIVE_INFINITY,
+      sort,
+      filter: config.filter,
+      shown,
+    })
     if (interactive) {
       const height = process.stdout.rows || 50
       const help = '\x1b[2mq quits, s changes the sort\x1b[22m'
-      process.stdout.write(`\x1b[H${[...lines.slice(0, height - 2), '', config.colour ? help : 'q quits, s changes the sort'].join('\x1b[K\n')}\x1b[K\x1b[J`)
+      process.stdout.write(
+        `\x1b[H${[...lines.slice(0, height - 2), '', config.colour ? help : 'q quits, s changes the sort'].join('\x1b[K\n')}\x1b[K\x1b[J`,
+      )
     } else process.stdout.write(`${lines.join('\n')}\n${config.once ? '' : '\n'}`)
   }
 

@@ -43,4 +43,5 @@ export const sampleOne = async (target: CollectorTarget, timeout: number): Promi
   }
 }
 
-export const sampleAll = (targets: CollectorTarget[], timeout: number): Promise<CollectorSample[]> => Promise.all(targets.map((t) => sampleOne(t, timeout)))
+export const sampleAll = (targets: CollectorTarget[], timeout: number): Promise<CollectorSample[]> =>
+  Promise.all(targets.map((t) => sampleOne(t, timeout)))

@@ -39,7 +39,9 @@ export const runFilter = async (config: FilterConfig, rt: Runtime): Promise<numb
   if (chain.missed) warn(`${chain.missed} event(s) had no timestamp where --ts-* looked: they keep the ts they came with`)
   info(`kept ${chain.kept} event(s), dropped ${chain.dropped} (acked upstream at once)`)
   if (left) {
-    warn(`${left} kept event(s) not acked downstream within --shutdown-timeout: not acked upstream either, they are sent again after a restart`)
+    warn(
+      `${left} kept event(s) not acked downstream within --shutdown-timeout: not acked upstream either, they are sent again after a restart`,
+    )
     return ExitCode.failure
   }
   return ExitCode.ok

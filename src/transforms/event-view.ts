@@ -1,5 +1,15 @@
 import type { EventHead } from '../core/event.js'
-import { FIELDS_BAD, FIELDS_END, isSpace, newFieldSpan, nextField, readString, stringEnd, viewOf, type ByteView } from '../core/json-scan.js'
+import {
+  FIELDS_BAD,
+  FIELDS_END,
+  isSpace,
+  newFieldSpan,
+  nextField,
+  readString,
+  stringEnd,
+  viewOf,
+  type ByteView,
+} from '../core/json-scan.js'
 import { encodeHeaders, quote } from '../core/json-string.js'
 
 // One event head (its JSON text without the closing brace, docs/architecture.md) seen as its
@@ -48,7 +58,8 @@ export class EventView {
   private bodyRaw(): string | undefined {
     if (this.bodyRawText !== undefined) return this.bodyRawText
     const head = this.bytes
-    if (head.length < BODY_PREFIX.length || head.compare(BODY_PREFIX_BYTES, 0, BODY_PREFIX.length, 0, BODY_PREFIX.length) !== 0) return undefined
+    if (head.length < BODY_PREFIX.length || head.compare(BODY_PREFIX_BYTES, 0, BODY_PREFIX.length, 0, BODY_PREFIX.length) !== 0)
+      return undefined
     const open = this.base + BODY_PREFIX.length - 1
     const close = stringEnd(this.view, open, this.stop)
     // an unterminated body (a damaged line): the rest of the line

@@ -149,7 +149,8 @@ export const thisHost = (): string => hostname()
 
 export const thisHostIp = (): string => {
   const all = Object.values(networkInterfaces()).flat()
-  const pick = all.find((a) => a && !a.internal && a.family === 'IPv4') ?? all.find((a) => a && !a.internal) ?? all.find((a) => a?.family === 'IPv4')
+  const pick =
+    all.find((a) => a && !a.internal && a.family === 'IPv4') ?? all.find((a) => a && !a.internal) ?? all.find((a) => a?.family === 'IPv4')
   return pick?.address ?? '127.0.0.1'
 }
 

@@ -31,7 +31,10 @@ for (const single of [true, false]) {
     noStack(t, run.stderr)
     const lost = Array.from({ length: victim.count }, (_, k) => victim.first + k + 1)
     t.same(missing(seqsIn(`${dir}/out`), 300), lost, 'only the damaged record is missing, the rest of its segment is delivered')
-    t.match(run.stderr, new RegExp(`corrupt record at byte ${victim.start}: ${victim.count} event\\(s\\) skipped, bytes kept in .*quarantine`))
+    t.match(
+      run.stderr,
+      new RegExp(`corrupt record at byte ${victim.start}: ${victim.count} event\\(s\\) skipped, bytes kept in .*quarantine`),
+    )
   })
 
   t.test(`${kind}: a bad length field in the active segment does not make the reader wait for ever`, async (t) => {
@@ -42,7 +45,10 @@ for (const single of [true, false]) {
     const run = await drain(t, `${dir}/q`, `${dir}/out`)
     t.equal(run.code, 0, run.stderr)
     noStack(t, run.stderr)
-    t.same(missing(seqsIn(`${dir}/out`), 200), Array.from({ length: victim.count }, (_, k) => victim.first + k + 1))
+    t.same(
+      missing(seqsIn(`${dir}/out`), 200),
+      Array.from({ length: victim.count }, (_, k) => victim.first + k + 1),
+    )
     t.match(run.stderr, /corrupt record at byte \d+: \d+ event\(s\) skipped/)
   })
 }
@@ -59,7 +65,11 @@ t.test('a sealed segment emptied or cut short: the events it held are said missi
   const got = seqsIn(`${dir}/out`)
   t.same(missing(got, 300), [...Array.from({ length: 100 }, (_, k) => k + 1), ...Array.from({ length: 50 }, (_, k) => 151 + k)])
   t.match(run.stderr, /00000000000000000000\.seg: 100 event\(s\) missing/, 'the emptied segment is named with what it lost')
-  t.match(run.stderr, /00000000000000000100\.seg: 50 event\(s\) skipped in 7 bad bytes at its end/, 'the cut record is kept and said, with what it cost')
+  t.match(
+    run.stderr,
+    /00000000000000000100\.seg: 50 event\(s\) skipped in 7 bad bytes at its end/,
+    'the cut record is kept and said, with what it cost',
+  )
 })
 
 for (const [what, content] of [

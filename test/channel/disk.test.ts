@@ -29,7 +29,10 @@ t.test('the channel stops accepting before the disk is full and resumes when spa
     }
   })
   const n = 30000 // about 3.5 MB of records: more than the 2 MiB above --min-free
-  const writer = sh(t, `${replayWriter} ${n} ${dir}/cp --pad 40 | ${tsf} channel --dir ${mnt}/q --write-only --reader r --min-free 2M --segment-size 256K`)
+  const writer = sh(
+    t,
+    `${replayWriter} ${n} ${dir}/cp --pad 40 | ${tsf} channel --dir ${mnt}/q --write-only --reader r --min-free 2M --segment-size 256K`,
+  )
   await stderrSays(writer, /free space below --min-free 2\.0 MiB: holding input/, 30_000)
   t.ok(readNumber(`${dir}/cp`) < n, 'the writer is held')
   const df = execFileSync('df', ['-k', mnt], { encoding: 'utf8' }).trim().split('\n').at(-1)!.split(/\s+/)
@@ -41,5 +44,9 @@ t.test('the channel stops accepting before the disk is full and resumes when spa
   await until(() => seqsIn(`${dir}/out`).length >= n, 60_000, 'every event read')
   killGroup(reader)
   await ended(reader)
-  t.same(seqsIn(`${dir}/out`), Array.from({ length: n }, (_, i) => i + 1), 'all of them, in order, once')
+  t.same(
+    seqsIn(`${dir}/out`),
+    Array.from({ length: n }, (_, i) => i + 1),
+    'all of them, in order, once',
+  )
 })

@@ -27,7 +27,10 @@ t.test('channel files damaged at random', async (t) => {
     const run = await drain(t, `${dir}/q`, `${dir}/out`)
     const where = `case ${i}: ${basename(victim)} damaged; stderr: ${run.stderr}`
     if (/\n\s+at |internal error/.test(run.stderr)) throw new Error(`a stack trace: ${where}`)
-    const seqs = readFileSync(`${dir}/out`, 'utf8').split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { seq: number }).seq)
+    const seqs = readFileSync(`${dir}/out`, 'utf8')
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => (JSON.parse(l) as { seq: number }).seq)
     for (const s of seqs) if (!(s >= 1 && s <= EVENTS)) throw new Error(`an event that was never written (seq ${s}): ${where}`)
     const seen = new Set(seqs)
     const lost: number[] = []

@@ -43,7 +43,10 @@ t.test('an event nested 20,000 deep passes through without a crash', needsCoreFi
   const dir = t.testdir()
   const deep = '['.repeat(20_000) + ']'.repeat(20_000)
   // as a tsf writer sends it, and with its cursor moved inside by a foreign filter (parsed path)
-  writeFileSync(`${dir}/in`, `{"body":"deep","a":${deep}}\n{"body":"moved","_ack":"AAAAAAAAAAAA.BBBBBBBBBBBB.1","a":${deep}}\n{"body":"after"}\n`)
+  writeFileSync(
+    `${dir}/in`,
+    `{"body":"deep","a":${deep}}\n{"body":"moved","_ack":"AAAAAAAAAAAA.BBBBBBBBBBBB.1","a":${deep}}\n{"body":"after"}\n`,
+  )
   const run = await ended(sh(t, `${tsf} channel --dir ${dir}/q < ${dir}/in | ${linkReader} ${dir}/out`), 60_000)
   t.equal(run.code, 0, run.stderr)
   t.notMatch(run.stderr, /RangeError|internal error|\n\s+at /)

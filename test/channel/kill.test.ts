@@ -16,13 +16,20 @@ t.test('kill -9 of the writer, the channel or the reader loses nothing', async (
     const before = seqsIn(`${dir}/out`).length
     const run = sh(t, pipeline())
     // let it get going, then kill at a random moment
-    await until(() => seqsIn(`${dir}/out`).length > before, 20_000, `first events of round ${round}`, () => run.stderr())
+    await until(
+      () => seqsIn(`${dir}/out`).length > before,
+      20_000,
+      `first events of round ${round}`,
+      () => run.stderr(),
+    )
     await new Promise((r) => setTimeout(r, 100 + Math.random() * 900))
     const victim = victims[round % 3]!
     const pidFile = victim === 'writer' ? `${dir}/cp.pid` : victim === 'channel' ? `${dir}/ch.pid` : `${dir}/out.pid`
     process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL')
     const r = await ended(run)
-    t.comment(`round ${round}: killed the ${victim}; exit ${r.code}; ${seqsIn(`${dir}/out`).length} lines, writer acked ${readNumber(`${dir}/cp`)}`)
+    t.comment(
+      `round ${round}: killed the ${victim}; exit ${r.code}; ${seqsIn(`${dir}/out`).length} lines, writer acked ${readNumber(`${dir}/cp`)}`,
+    )
   }
   const last = await ended(sh(t, pipeline()), 60_000)
   t.equal(last.code, 0, `the last run ends cleanly: ${last.stderr.slice(-400)}`)

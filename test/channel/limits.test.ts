@@ -13,7 +13,12 @@ const fill = (t: Test, dir: string, policy: string) =>
 
 const readAll = async (t: Test, dir: string, expect: number) => {
   const reader = sh(t, `${tsf} channel --dir ${dir}/q --read-only --reader r | ${linkReader} ${dir}/out`)
-  await until(() => seqsIn(`${dir}/out`).length >= expect, 30_000, `${expect} events read`, () => reader.stderr())
+  await until(
+    () => seqsIn(`${dir}/out`).length >= expect,
+    30_000,
+    `${expect} events read`,
+    () => reader.stderr(),
+  )
   await new Promise((r) => setTimeout(r, 200)) // nothing more comes
   killGroup(reader)
   await ended(reader)
@@ -27,11 +32,15 @@ t.test('a full channel blocks its writer (back pressure) and resumes when the re
   // let the acks of what was stored before it filled up arrive: wait for a second without change
   let stuck = -1
   let since = Date.now()
-  await until(() => {
-    const now = readNumber(`${dir}/cp`)
-    if (now !== stuck) [stuck, since] = [now, Date.now()]
-    return Date.now() - since > 1000
-  }, 20_000, 'the writer to be held')
+  await until(
+    () => {
+      const now = readNumber(`${dir}/cp`)
+      if (now !== stuck) [stuck, since] = [now, Date.now()]
+      return Date.now() - since > 1000
+    },
+    20_000,
+    'the writer to be held',
+  )
   await new Promise((r) => setTimeout(r, 500))
   t.ok(readNumber(`${dir}/cp`) < n, `the writer is held (acked ${stuck} of ${n})`)
   t.equal(readNumber(`${dir}/cp`), stuck, 'and makes no progress while full')

@@ -21,7 +21,14 @@ t.test('a second writer on the same dir is refused, and kill -9 leaves no stale 
 })
 
 t.test('usage errors exit 2 with one line', async (t) => {
-  for (const args of ['', '--dir q --when-full nope', '--dir q --fsync 5x', '--dir q --max-size 12Q', '--dir q --reader a --reader b', '--dir q --reader "a b"']) {
+  for (const args of [
+    '',
+    '--dir q --when-full nope',
+    '--dir q --fsync 5x',
+    '--dir q --max-size 12Q',
+    '--dir q --reader a --reader b',
+    '--dir q --reader "a b"',
+  ]) {
     const r = await ended(sh(t, `${tsf} channel ${args} < /dev/null`))
     t.equal(r.code, 2, `${args}: ${r.stderr}`)
     t.equal(r.stderr.trim().split('\n').length, 1, `${args}: one line`)

@@ -10,7 +10,10 @@ t.test('two named readers at different speeds each get every event', async (t) =
   const dir = t.testdir()
   const n = 5000
   const q = `${dir}/q`
-  const w = await ended(sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader fast --reader slow --segment-size 16K`), 60_000)
+  const w = await ended(
+    sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader fast --reader slow --segment-size 16K`),
+    60_000,
+  )
   t.equal(w.code, 0, `the writer side ends once everything is on disk: ${w.stderr}`)
   t.equal(readNumber(`${dir}/cp`), n, 'every event was acked to the writer once stored')
   // the slow one takes at least three seconds per batch of the link reader (64K of events)
@@ -32,7 +35,11 @@ t.test('two named readers at different speeds each get every event', async (t) =
   await until(() => seqsIn(`${dir}/slow`).length >= n, 90_000, 'the slow reader')
   t.same(missing(seqsIn(`${dir}/fast`), n), [], 'fast: nothing missing')
   t.same(missing(seqsIn(`${dir}/slow`), n), [], 'slow: nothing missing')
-  t.same(seqsIn(`${dir}/slow`), [...Array(n).keys()].map((i) => i + 1), 'slow: in order, once')
+  t.same(
+    seqsIn(`${dir}/slow`),
+    [...Array(n).keys()].map((i) => i + 1),
+    'slow: in order, once',
+  )
   // once both readers passed them, the sealed segments go away
   await until(() => readdirSync(q).filter((f) => f.endsWith('.seg')).length === 1, 10_000, 'consumed segments deleted')
   killGroup(fast)
@@ -53,7 +60,12 @@ t.test('a restarted reader resumes at its durable offset', async (t) => {
   await until(() => seqsIn(`${dir}/out`).length >= 300, 20_000, 'first read')
   await stderrSays(first, /ready/)
   // the reader acked all 300 (each fsynced before its ack): the channel saves that offset soon after
-  await until(() => loadOffset(q, 'r')?.index === 300, 20_000, 'the offset file to hold the acked position', () => JSON.stringify(loadOffset(q, 'r')))
+  await until(
+    () => loadOffset(q, 'r')?.index === 300,
+    20_000,
+    'the offset file to hold the acked position',
+    () => JSON.stringify(loadOffset(q, 'r')),
+  )
   killGroup(first)
   await ended(first)
   await ended(sh(t, `${replayWriter} 400 ${dir}/cp | ${tsf} channel --dir ${q} --write-only`), 30_000)
@@ -61,7 +73,11 @@ t.test('a restarted reader resumes at its durable offset', async (t) => {
   await until(() => seqsIn(`${dir}/out`).length >= 400, 20_000, 'second read')
   killGroup(second)
   await ended(second)
-  t.same(seqsIn(`${dir}/out`), [...Array(400).keys()].map((i) => i + 1), 'each event once, in order')
+  t.same(
+    seqsIn(`${dir}/out`),
+    [...Array(400).keys()].map((i) => i + 1),
+    'each event once, in order',
+  )
 })
 
 // Stopped right after its reader acked: the channel either drains (saves at its end) or sees the

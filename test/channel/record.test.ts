@@ -1,5 +1,17 @@
 import t from 'tap'
-import { blockSize, checkRecord, crc32, encodeBlock, encodeBlockLines, encodeRecords, forEachLine, linesOf, OVERHEAD, peekRecord, resync } from '../../src/channel/record.js'
+import {
+  blockSize,
+  checkRecord,
+  crc32,
+  encodeBlock,
+  encodeBlockLines,
+  encodeRecords,
+  forEachLine,
+  linesOf,
+  OVERHEAD,
+  peekRecord,
+  resync,
+} from '../../src/channel/record.js'
 import { fuzz, mutate, type Rng } from '../fixtures/fuzz.js'
 
 t.test('crc32 matches the standard check value', async (t) => {
@@ -9,7 +21,10 @@ t.test('crc32 matches the standard check value', async (t) => {
 t.test('records round-trip heads given as strings and buffers, with their indexes', async (t) => {
   const heads = ['{"body":"a"', Buffer.from('{"body":"ü é"'), '{"body":""']
   const buf = encodeRecords(heads, 41, 1700000000123)
-  t.equal(buf.length, heads.reduce((n, h) => n + Buffer.byteLength(h) + OVERHEAD, 0))
+  t.equal(
+    buf.length,
+    heads.reduce((n, h) => n + Buffer.byteLength(h) + OVERHEAD, 0),
+  )
   let at = 0
   const got: string[] = []
   while (at < buf.length) {
@@ -81,9 +96,12 @@ t.test('blocks and single-event records mixed in one buffer are each found, and 
 // Record decoding on hostile bytes: never a throw, never an "ok" record that is not one the writer
 // made (its events must be exactly the heads encoded), and resync only ever lands on a real one.
 t.test('record decoding fuzzed', async (t) => {
-  const heads = (rng: Rng): string[] => Array.from({ length: rng.int(1, 6) }, () => `{"body":${JSON.stringify(rng.nastyString(rng.int(0, 20)))}`)
+  const heads = (rng: Rng): string[] =>
+    Array.from({ length: rng.int(1, 6) }, () => `{"body":${JSON.stringify(rng.nastyString(rng.int(0, 20)))}`)
   await fuzz(t, 'checkRecord/resync/peekRecord/linesOf', { cases: 3000 }, (rng) => {
-    const parts = Array.from({ length: rng.int(1, 4) }, (_, i) => (rng.bool(0.3) ? encodeRecords(heads(rng), i * 10, 5) : encodeBlock(heads(rng), i * 10, 5)))
+    const parts = Array.from({ length: rng.int(1, 4) }, (_, i) =>
+      rng.bool(0.3) ? encodeRecords(heads(rng), i * 10, 5) : encodeBlock(heads(rng), i * 10, 5),
+    )
     const valid = Buffer.concat(parts)
     const input = rng.bool(0.1) ? rng.bytes(rng.int(0, 200)) : mutate(rng, valid)
     for (let at = 0; at < input.length; at++) {

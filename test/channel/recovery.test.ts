@@ -11,9 +11,14 @@ t.test('a torn last record is cut off and a corrupt record is quarantined, the r
   const dir = t.testdir()
   const q = `${dir}/q`
   const n = 2000
-  const w = await ended(sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader r --segment-size 16K`), 30_000)
+  const w = await ended(
+    sh(t, `${replayWriter} ${n} ${dir}/cp | ${tsf} channel --dir ${q} --write-only --reader r --segment-size 16K`),
+    30_000,
+  )
   t.equal(w.code, 0, w.stderr)
-  const segments = readdirSync(q).filter((f) => f.endsWith('.seg')).sort()
+  const segments = readdirSync(q)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()
   t.ok(segments.length > 2, `${segments.length} segments`)
 
   // flip one byte inside the payload of the first record (a block of events) of the second
@@ -50,14 +55,22 @@ t.test('a torn last record is cut off and a corrupt record is quarantined, the r
   t.match(run.stderr, /cut off a torn or corrupt last record at byte \d+ \(30 bytes, kept in .*quarantine/)
   // (when the block was the only record of its segment, its bad bytes are that segment's end)
   const n1 = victims.length
-  t.match(run.stderr, new RegExp(`${segments[1]}: (corrupt record at byte 0: ${n1} event\\(s\\) skipped, bytes|${n1} event\\(s\\) skipped in \\d+ bad bytes at its end \\(byte 0\\),) kept in .*quarantine`))
+  t.match(
+    run.stderr,
+    new RegExp(
+      `${segments[1]}: (corrupt record at byte 0: ${n1} event\\(s\\) skipped, bytes|${n1} event\\(s\\) skipped in \\d+ bad bytes at its end \\(byte 0\\),) kept in .*quarantine`,
+    ),
+  )
   const seqs = seqsIn(`${dir}/out`)
   t.same(missing(seqs, n), victims, 'only the events of the corrupt record are missing')
   t.equal(seqs.length, n - victims.length, 'each of the others once')
   t.equal(readdirSync(`${q}/quarantine`).length, 2, 'both damaged pieces are kept for inspection')
 
   // the channel keeps working after recovery: new events append after the cut
-  const more = await ended(sh(t, `${replayWriter} ${n + 100} ${dir}/cp | ${tsf} channel --dir ${q} --reader r | ${linkReader} ${dir}/out`), 30_000)
+  const more = await ended(
+    sh(t, `${replayWriter} ${n + 100} ${dir}/cp | ${tsf} channel --dir ${q} --reader r | ${linkReader} ${dir}/out`),
+    30_000,
+  )
   t.notMatch(more.stderr, /error/)
   t.same(missing(seqsIn(`${dir}/out`), n + 100), victims)
 })
@@ -71,12 +84,22 @@ t.test('a channel written in the single-event record format is read, and grows o
   const run = await drain(t, q, `${dir}/out`)
   t.equal(run.code, 0, run.stderr)
   t.notMatch(run.stderr, /corrupt|missing|unknown/, run.stderr)
-  t.same(seqsIn(`${dir}/out`), Array.from({ length: 220 }, (_, k) => k + 31), 'from the old offset on, in order, once')
+  t.same(
+    seqsIn(`${dir}/out`),
+    Array.from({ length: 220 }, (_, k) => k + 31),
+    'from the old offset on, in order, once',
+  )
   // a writer appends blocks to the old active segment; the reader goes on from there
-  const more = await ended(sh(t, `${replayWriter} 300 ${dir}/cp | ${tsf} channel --dir ${q} --reader r | ${linkReader} ${dir}/out2`), 30_000)
+  const more = await ended(
+    sh(t, `${replayWriter} 300 ${dir}/cp | ${tsf} channel --dir ${q} --reader r | ${linkReader} ${dir}/out2`),
+    30_000,
+  )
   t.equal(more.code, 0, more.stderr)
   t.equal(seqsIn(`${dir}/out2`).length, 300)
-  const active = readdirSync(q).filter((f) => f.endsWith('.seg')).sort().at(-1)!
+  const active = readdirSync(q)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()
+    .at(-1)!
   const bytes = readFileSync(`${q}/${active}`)
   const kinds = new Set<boolean>()
   for (let at = 0; at < bytes.length; ) {

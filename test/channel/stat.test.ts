@@ -20,7 +20,12 @@ t.test('--stat --json is one document with the backlog of every reader, segments
     segments: { count: number; bytes: number; firstIndex: number; nextIndex: number }
     backlog: { events: number; bytes: number; oldestAgeMs: number | null }
     disk: { usedBytes: number; freeBytes: number }
-    readers: { name: string; running: boolean; backlog: { events: number; bytes: number; oldestAgeMs: number | null }; offsetProblem: string | null }[]
+    readers: {
+      name: string
+      running: boolean
+      backlog: { events: number; bytes: number; oldestAgeMs: number | null }
+      offsetProblem: string | null
+    }[]
   }
   t.equal(st.version, 1)
   t.same(st.writer, { running: false, pid: null })
@@ -44,13 +49,26 @@ t.test('--stat --json is one document with the backlog of every reader, segments
 
 t.test('metrics: events under Flume names, bytes under names of their own', async (t) => {
   const dir = t.testdir()
-  const run = sh(t, `${replayWriter} 2000 ${dir}/cp --per-tick 5 | ${tsf} channel --dir ${dir}/q --metrics 127.0.0.1:0 | ${linkReader} ${dir}/out`)
+  const run = sh(
+    t,
+    `${replayWriter} 2000 ${dir}/cp --per-tick 5 | ${tsf} channel --dir ${dir}/q --metrics 127.0.0.1:0 | ${linkReader} ${dir}/out`,
+  )
   await stderrSays(run, /metrics on http:\/\/127\.0\.0\.1:\d+/)
   // the metrics server answers before the channel has opened its log and named its gauges
   await stderrSays(run, /: ready \(/)
   const port = /metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]
   const m = ((await (await fetch(`http://127.0.0.1:${port}/metrics.json`)).json()) as { channel: Record<string, number> }).channel
-  for (const name of ['ChannelSize', 'ChannelFillPercentage', 'ChannelSizeBytes', 'ChannelCapacityBytes', 'ReaderBacklogEvents', 'EventPutSuccessCount', 'EventTakeSuccessCount', 'EventDropCount', 'EventQuarantineCount']) {
+  for (const name of [
+    'ChannelSize',
+    'ChannelFillPercentage',
+    'ChannelSizeBytes',
+    'ChannelCapacityBytes',
+    'ReaderBacklogEvents',
+    'EventPutSuccessCount',
+    'EventTakeSuccessCount',
+    'EventDropCount',
+    'EventQuarantineCount',
+  ]) {
     t.type(m[name], 'number', name)
   }
   t.equal(m.ChannelCapacity, undefined, 'no byte count under the name Flume uses for an event count')

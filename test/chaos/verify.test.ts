@@ -25,10 +25,15 @@ const roots = (t: Parameters<Parameters<typeof t.test>[1]>[0], files: Record<str
   mkdirSync(join(dir, 'b'), { recursive: true })
   return { a: join(dir, 'a'), b: join(dir, 'b') }
 }
-const check = (r: { a: string; b: string }, written: number, switches = 0) => verify({ run, written, roots: { 'collector-a': r.a, 'collector-b': r.b }, switches })
+const check = (r: { a: string; b: string }, written: number, switches = 0) =>
+  verify({ run, written, roots: { 'collector-a': r.a, 'collector-b': r.b }, switches })
 
 t.test('every line once, split over both collectors and a state dir: pass', async (t) => {
-  const r = roots(t, { 'a/events-1.log': range(1, 600), 'b/2026/events-2.log': range(601, 1000), 'a/.tsf-roll/commits': Buffer.from('not output\n') })
+  const r = roots(t, {
+    'a/events-1.log': range(1, 600),
+    'b/2026/events-2.log': range(601, 1000),
+    'a/.tsf-roll/commits': Buffer.from('not output\n'),
+  })
   const v = check(r, 1000)
   t.same(v.failures, [])
   t.equal(v.pass, true)

@@ -35,7 +35,10 @@ t.test('collectors refuse the options of other destinations', async (t) => {
 t.test('kafka:// refuses what only collectors understand', async (t) => {
   const cases: [string[], string][] = [
     [['kafka://127.0.0.1:1/t', '--failover'], '--failover does not apply to kafka:// destinations'],
-    [['kafka://127.0.0.1:1/t', '--tls-ca', '/nonexistent/ca'], '--tls-ca does not apply to kafka:// destinations (TLS to Kafka: --kafka-tls, --kafka-ca)'],
+    [
+      ['kafka://127.0.0.1:1/t', '--tls-ca', '/nonexistent/ca'],
+      '--tls-ca does not apply to kafka:// destinations (TLS to Kafka: --kafka-tls, --kafka-ca)',
+    ],
     [['kafka://127.0.0.1:1/t', '--report-interval', '1s'], '--report-interval does not apply to kafka:// destinations'],
     [['kafka://127.0.0.1:1/t', '--best-effort'], '--best-effort does not apply to kafka:// destinations'],
     [['kafka://127.0.0.1:1/t', '--batch', '0'], '--batch: at least 1'],
@@ -50,7 +53,10 @@ t.test('mongodb:// refuses what only other destinations understand', async (t) =
     [['mongodb://127.0.0.1:1/d/c', '--topic-header', 'x'], '--topic-header does not apply to mongodb:// destinations'],
     [['mongodb://127.0.0.1:1/d/c', '--in-flight', '0'], '--in-flight: at least 1'],
     [['mongodb://127.0.0.1:1/d/c', '--tls-key', '/nonexistent/k'], '--tls-cert and --tls-key go together'],
-    [['mongodb://127.0.0.1:1/d/c', '-H', 'a=b'], '-H applies to tcp:// and tls:// destinations (put tsf filter -H before ship for headers)'],
+    [
+      ['mongodb://127.0.0.1:1/d/c', '-H', 'a=b'],
+      '-H applies to tcp:// and tls:// destinations (put tsf filter -H before ship for headers)',
+    ],
   ]
   for (const [args, message] of cases) refuses(t, args, message)
 })

@@ -1,12 +1,32 @@
 import t from 'tap'
-import { bodyBytes, bodyFields, encodeEnvelope, eventHeadFromObject, parseEventLine, plainLineHead, sourceEventHead, tryParseEvent } from '../../src/core/event.js'
+import {
+  bodyBytes,
+  bodyFields,
+  encodeEnvelope,
+  eventHeadFromObject,
+  parseEventLine,
+  plainLineHead,
+  sourceEventHead,
+  tryParseEvent,
+} from '../../src/core/event.js'
 import { quote, encodeHeaders } from '../../src/core/json-string.js'
 import { fuzz, mutations } from '../fixtures/fuzz.js'
 
 const asEvent = (head: string) => JSON.parse(head + '}')
 
 t.test('quote matches JSON.stringify for every kind of string', async (t) => {
-  const samples = ['plain', 'with "quotes"', 'back\\slash', 'tab\there', 'nul\u0000byte', 'ctl\u001f', 'ümlaut ✓', 'emoji 😀', 'lone \ud800 surrogate', '']
+  const samples = [
+    'plain',
+    'with "quotes"',
+    'back\\slash',
+    'tab\there',
+    'nul\u0000byte',
+    'ctl\u001f',
+    'ümlaut ✓',
+    'emoji 😀',
+    'lone \ud800 surrogate',
+    '',
+  ]
   for (const s of samples) t.equal(quote(s), JSON.stringify(s), JSON.stringify(s))
   t.equal(encodeHeaders({ a: '1', 'b"': 'x\ny' }), JSON.stringify({ a: '1', 'b"': 'x\ny' }))
 })
@@ -14,7 +34,15 @@ t.test('quote matches JSON.stringify for every kind of string', async (t) => {
 t.test('a source event head is valid JSON with the contract fields', async (t) => {
   const env = encodeEnvelope({ host: 'web1', headers: { file: '/var/log/a.log', env: 'prod' } })
   const head = sourceEventHead(Buffer.from('GET / 200'), { ts: 1700000000000, src: 'agent.abc', seq: 7, pos: 10 }, env)
-  t.same(asEvent(head), { body: 'GET / 200', ts: 1700000000000, host: 'web1', headers: { file: '/var/log/a.log', env: 'prod' }, src: 'agent.abc', seq: 7, pos: 10 })
+  t.same(asEvent(head), {
+    body: 'GET / 200',
+    ts: 1700000000000,
+    host: 'web1',
+    headers: { file: '/var/log/a.log', env: 'prod' },
+    src: 'agent.abc',
+    seq: 7,
+    pos: 10,
+  })
   const cont = sourceEventHead(Buffer.from('x'), { ts: 1, cont: true }, encodeEnvelope({ host: 'h', headers: {} }))
   t.same(asEvent(cont), { body: 'x', ts: 1, host: 'h', cont: true })
 })

@@ -1,14 +1,57 @@
 import t from 'tap'
-import { FIELDS_BAD, FIELDS_END, FIELDS_LAST, lastString, MAX_DEPTH, newFieldSpan, nextField, NO_SRC, NOT_EVENT, NOT_JSON, readNumber, scanObject, stringEnd, unescapeInto, unescapeString, viewOf } from '../../src/core/json-scan.js'
+import {
+  FIELDS_BAD,
+  FIELDS_END,
+  FIELDS_LAST,
+  lastString,
+  MAX_DEPTH,
+  newFieldSpan,
+  nextField,
+  NO_SRC,
+  NOT_EVENT,
+  NOT_JSON,
+  readNumber,
+  scanObject,
+  stringEnd,
+  unescapeInto,
+  unescapeString,
+  viewOf,
+} from '../../src/core/json-scan.js'
 import { fuzz, mutate } from '../fixtures/fuzz.js'
 
 const scan = (text: string): number => scanObject(Buffer.from(text))
 
 t.test('objects JSON.parse takes are taken; the rest is not', async (t) => {
-  for (const ok of ['{}', '{"a":1}', '{ "a" : [ 1 , 2 , { "b" : null } ] , "c" : true }', '{"a":"\\u00e9\\n\\"\\\\\\/"}', '{"a":-0.5e+10}', '{"a":{}}', '{"a":[]}']) {
+  for (const ok of [
+    '{}',
+    '{"a":1}',
+    '{ "a" : [ 1 , 2 , { "b" : null } ] , "c" : true }',
+    '{"a":"\\u00e9\\n\\"\\\\\\/"}',
+    '{"a":-0.5e+10}',
+    '{"a":{}}',
+    '{"a":[]}',
+  ]) {
     t.equal(scan(ok), NOT_EVENT, ok)
   }
-  for (const bad of ['', '[1]', '"x"', '{', '{"a":1,}', '{"a"}', '{"a":01}', '{"a":"\t"}', '{"a":"\\x"}', '{"a":"\\u00g0"}', '{"a":"\\u000\u0010"}', '{"a":1}}', '{"a":[,]}', '{"a":1.}', '{"a":tru}', '{,"_ack":"x"}', '{"a":1} x']) {
+  for (const bad of [
+    '',
+    '[1]',
+    '"x"',
+    '{',
+    '{"a":1,}',
+    '{"a"}',
+    '{"a":01}',
+    '{"a":"\t"}',
+    '{"a":"\\x"}',
+    '{"a":"\\u00g0"}',
+    '{"a":"\\u000\u0010"}',
+    '{"a":1}}',
+    '{"a":[,]}',
+    '{"a":1.}',
+    '{"a":tru}',
+    '{,"_ack":"x"}',
+    '{"a":1} x',
+  ]) {
     t.equal(scan(bad), NOT_JSON, JSON.stringify(bad))
   }
 })
@@ -64,21 +107,30 @@ t.test('nextField walks the members of a head as JSON.parse sees them, at any al
     const pad = ' '.repeat(rng.int(0, 7))
     // members joined tight or with spaces around the commas (never inside a value: a body may end in ',')
     const sep = rng.bool() ? ',' : ' , '
-    const head = `{${Object.entries(event).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(sep)}`
+    const head = `{${Object.entries(event)
+      .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+      .join(sep)}`
     const buf = Buffer.from(`${pad}${head}`)
     const got = walk(buf.subarray(pad.length))
     const want = Object.entries(JSON.parse(text) as object)
-    if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${JSON.stringify(got)} != ${JSON.stringify(want)} for ${buf.toString()}`)
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      throw new Error(`${JSON.stringify(got)} != ${JSON.stringify(want)} for ${buf.toString()}`)
   })
 })
 
 t.test('nextField: damaged heads are bad, never a throw; 20,000-deep nesting is a loop', async (t) => {
-  for (const bad of ['{"a":1,', '{"a" 1', '{"a":', '{"a":"x" "b":1', '{"a":"unterminated', '{a:1', '{"a":[1,2']) t.equal(walk(Buffer.from(bad)), 'bad', bad)
+  for (const bad of ['{"a":1,', '{"a" 1', '{"a":', '{"a":"x" "b":1', '{"a":"unterminated', '{a:1', '{"a":[1,2'])
+    t.equal(walk(Buffer.from(bad)), 'bad', bad)
   t.same(walk(Buffer.from('{')), [])
   const deep = `{"d":${'['.repeat(20_000)}${']'.repeat(20_000)},"e":2`
-  t.same((walk(Buffer.from(deep)) as [string, unknown][]).map(([k]) => k), ['d', 'e'])
+  t.same(
+    (walk(Buffer.from(deep)) as [string, unknown][]).map(([k]) => k),
+    ['d', 'e'],
+  )
   await fuzz(t, 'nextField on damaged heads', { cases: 3000 }, (rng) => {
-    const input = rng.bool(0.2) ? rng.bytes(rng.int(0, 200)) : mutate(rng, Buffer.from('{"body":"a \\"q\\" \\\\ \\u00e9","ts":1,"headers":{"a":"b"},"src":"s"'))
+    const input = rng.bool(0.2)
+      ? rng.bytes(rng.int(0, 200))
+      : mutate(rng, Buffer.from('{"body":"a \\"q\\" \\\\ \\u00e9","ts":1,"headers":{"a":"b"},"src":"s"'))
     const v = viewOf(input)
     const f = newFieldSpan()
     let i = input.byteOffset + 1
@@ -103,7 +155,11 @@ t.test('unescapeString and unescapeInto write the bytes JSON.parse decodes, or -
     if (stringEnd(v, open, buf.byteOffset + buf.length) !== close) throw new Error('stringEnd')
   })
   const bad = Buffer.from('"a\\x b"')
-  t.equal(unescapeString(viewOf(bad), bad.byteOffset, bad.byteOffset + bad.length, out, 0), bad.byteOffset + 6, 'a bad escape still finds the end')
+  t.equal(
+    unescapeString(viewOf(bad), bad.byteOffset, bad.byteOffset + bad.length, out, 0),
+    bad.byteOffset + 6,
+    'a bad escape still finds the end',
+  )
   t.equal(lastString.written, -1, 'and says the escape is bad')
   const invalid = Buffer.from([0x22, 0xff, 0xc3, 0x5c, 0x22, 0x80, 0x22])
   t.equal(unescapeString(viewOf(invalid), invalid.byteOffset, invalid.byteOffset + invalid.length, out, 0), invalid.byteOffset + 6)
@@ -112,7 +168,18 @@ t.test('unescapeString and unescapeInto write the bytes JSON.parse decodes, or -
 })
 
 t.test('readNumber takes JSON numbers only', async (t) => {
-  for (const [text, want] of [['0', 0], ['1796221935839', 1796221935839], ['-5', -5], ['12.25', 12.25], ['1e3', 1000], ['01', NaN], ['1.', NaN], ['', NaN], ['true', NaN], ['12345678901234567890', 12345678901234567890]] as const) {
+  for (const [text, want] of [
+    ['0', 0],
+    ['1796221935839', 1796221935839],
+    ['-5', -5],
+    ['12.25', 12.25],
+    ['1e3', 1000],
+    ['01', NaN],
+    ['1.', NaN],
+    ['', NaN],
+    ['true', NaN],
+    ['12345678901234567890', 12345678901234567890],
+  ] as const) {
     const b = Buffer.from(` ${text} `)
     t.same(readNumber(viewOf(b), b.byteOffset + 1, b.byteOffset + 1 + text.length), want, text)
   }

@@ -20,8 +20,17 @@ t.test('whole lines, lines across chunks, and an unterminated rest', async (t) =
 t.test('an oversize line is cut into cont pieces that join back exactly', async (t) => {
   const line = 'x'.repeat(25)
   const r = split([line.slice(0, 7), line.slice(7) + '\nnext\n'], 10)
-  t.same(r.out.map((p) => p.bytes).slice(0, 3).join(''), line)
-  t.same(r.out.map((p) => Boolean(p.cont)), [true, true, false, false])
+  t.same(
+    r.out
+      .map((p) => p.bytes)
+      .slice(0, 3)
+      .join(''),
+    line,
+  )
+  t.same(
+    r.out.map((p) => Boolean(p.cont)),
+    [true, true, false, false],
+  )
   t.equal(r.out[3]!.bytes, 'next')
   t.equal(r.oversize, 1, 'counted once per line')
 })
@@ -68,25 +77,46 @@ const frame = (chunks: string[], max: number, truncate = false, flushAt?: number
 }
 
 t.test('lines split across chunks come out whole, each with the offset just past it', async (t) => {
-  t.same(frame(['ab', 'c\nde', 'f\n', '\n'], 10), [['abc', 4, WHOLE], ['def', 8, WHOLE], ['', 9, WHOLE]])
+  t.same(frame(['ab', 'c\nde', 'f\n', '\n'], 10), [
+    ['abc', 4, WHOLE],
+    ['def', 8, WHOLE],
+    ['', 9, WHOLE],
+  ])
 })
 
 t.test('an oversize line is cut into cont pieces that each end where a restart would resume', async (t) => {
-  t.same(frame(['abcdefgh', 'ij\nk\n'], 4), [['abcd', 4, CONT], ['efgh', 8, CONT], ['ij', 11, WHOLE], ['k', 13, WHOLE]])
+  t.same(frame(['abcdefgh', 'ij\nk\n'], 4), [
+    ['abcd', 4, CONT],
+    ['efgh', 8, CONT],
+    ['ij', 11, WHOLE],
+    ['k', 13, WHOLE],
+  ])
   t.same(frame(['abcdefgh', 'ij\nk\n'], 4), frame(['a', 'bcdefghij\n', 'k\n'], 4), 'the same cuts whatever the chunks')
 })
 
 t.test('a cut never splits a UTF-8 character', async (t) => {
   const out = frame(['aéé\n'], 4) // a, é (2 bytes), é (2 bytes)
-  t.same(out.map((p) => p[0]), ['aé', 'é'])
-  t.same(out.map((p) => p[1]), [3, 6])
+  t.same(
+    out.map((p) => p[0]),
+    ['aé', 'é'],
+  )
+  t.same(
+    out.map((p) => p[1]),
+    [3, 6],
+  )
 })
 
 t.test('with truncate the kept piece waits for the newline: its checkpoint lies past the dropped rest', async (t) => {
-  t.same(frame(['abcdef', 'gh\nok\n'], 4, true), [['abcd', 9, TRUNCATED], ['ok', 12, WHOLE]])
+  t.same(frame(['abcdef', 'gh\nok\n'], 4, true), [
+    ['abcd', 9, TRUNCATED],
+    ['ok', 12, WHOLE],
+  ])
 })
 
 t.test('the unterminated end is emitted only when asked (end of file without -F)', async (t) => {
   t.same(frame(['a\nbc'], 10), [['a', 2, WHOLE]])
-  t.same(frame(['a\nbc'], 10, false, 4), [['a', 2, WHOLE], ['bc', 4, WHOLE]])
+  t.same(frame(['a\nbc'], 10, false, 4), [
+    ['a', 2, WHOLE],
+    ['bc', 4, WHOLE],
+  ])
 })

@@ -18,17 +18,25 @@ t.test('a port that fetch() calls "bad" (1, 6000, 10080, ...) is read like any o
 })
 
 t.test('an answer is parsed; a non-200 or non-JSON answer says so', async (t) => {
-  const port = await listen(t, createServer((req, res) => {
-    if (req.url === '/metrics.json') res.end('{"collect":{"EventReceivedCount":3},"agents":[]}')
-    else if (req.url === '/text') res.end('hello')
-    else res.writeHead(404).end()
-  }))
+  const port = await listen(
+    t,
+    createServer((req, res) => {
+      if (req.url === '/metrics.json') res.end('{"collect":{"EventReceivedCount":3},"agents":[]}')
+      else if (req.url === '/text') res.end('hello')
+      else res.writeHead(404).end()
+    }),
+  )
   t.same(await getMetricsJson(`http://127.0.0.1:${port}/metrics.json`, 2000), { collect: { EventReceivedCount: 3 }, agents: [] })
   await t.rejects(getMetricsJson(`http://127.0.0.1:${port}/nope`, 2000), { message: 'HTTP 404' })
   await t.rejects(getMetricsJson(`http://127.0.0.1:${port}/text`, 2000), { message: 'not JSON' })
 })
 
 t.test('a server that takes the connection and never answers: "no answer in time" once the timeout has passed', async (t) => {
-  const port = await listen(t, createServer(() => { /* never answers */ }))
+  const port = await listen(
+    t,
+    createServer(() => {
+      /* never answers */
+    }),
+  )
   await t.rejects(getMetricsJson(`http://127.0.0.1:${port}/metrics.json`, 300), { message: 'no answer in time', code: 'ETIMEDOUT' })
 })

@@ -47,10 +47,20 @@ t.test('at most 64 connections are held: the ones over the limit are closed at o
   server.on('drop', () => dropped++)
   const n = METRICS_LIMITS.maxConnections + 36
   const closed = silent(t, port, n)
-  await until(() => held + dropped === n, 60_000, 'the server to take or refuse every connection', () => `${held} held, ${dropped} dropped of ${n}`)
+  await until(
+    () => held + dropped === n,
+    60_000,
+    'the server to take or refuse every connection',
+    () => `${held} held, ${dropped} dropped of ${n}`,
+  )
   t.equal(held, METRICS_LIMITS.maxConnections, 'the server holds the limit')
   t.equal(dropped, n - METRICS_LIMITS.maxConnections, 'and refuses the rest')
-  await until(() => closed.size === dropped, 60_000, 'the refused sockets closed', () => `${closed.size} of ${dropped}`)
+  await until(
+    () => closed.size === dropped,
+    60_000,
+    'the refused sockets closed',
+    () => `${closed.size} of ${dropped}`,
+  )
 })
 
 t.test('a connection silent for the timeout is closed; a scrape after them is answered', async (t) => {
@@ -60,7 +70,12 @@ t.test('a connection silent for the timeout is closed; a scrape after them is an
   server.on('connection', () => held++)
   const n = METRICS_LIMITS.maxConnections
   const closed = silent(t, port, n)
-  await until(() => closed.size === n, 120_000, 'every silent connection closed by the server', () => `${closed.size} of ${n} (${held} accepted)`)
+  await until(
+    () => closed.size === n,
+    120_000,
+    'every silent connection closed by the server',
+    () => `${closed.size} of ${n} (${held} accepted)`,
+  )
   t.equal(held, n, 'each was accepted first, then closed for its silence')
   await scrape(t, port)
 })

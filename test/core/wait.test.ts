@@ -12,7 +12,12 @@ t.test('pause ends when its signal aborts, without rejecting, and clears its tim
   t.pass('a pause on an aborted signal returns at once')
   let done = false
   const guard = new AbortController()
-  await Promise.race([pause(1).then(() => { done = true }), pause(60_000, guard.signal)])
+  await Promise.race([
+    pause(1).then(() => {
+      done = true
+    }),
+    pause(60_000, guard.signal),
+  ])
   guard.abort()
   t.ok(done, 'without a signal it waits its time')
 })

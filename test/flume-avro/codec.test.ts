@@ -5,7 +5,15 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { inflateSync, constants as zlibConstants } from 'node:zlib'
 import { AvroError, AvroReader, writeLong } from '../../src/flume-avro/avro.js'
-import { decodeHandshakeRequest, decodeHandshakeResponse, encodeHandshakeRequest, encodeHandshakeResponse, FLUME_PROTOCOL_HASH, HandshakeMatch, serverMatch } from '../../src/flume-avro/handshake.js'
+import {
+  decodeHandshakeRequest,
+  decodeHandshakeResponse,
+  encodeHandshakeRequest,
+  encodeHandshakeResponse,
+  FLUME_PROTOCOL_HASH,
+  HandshakeMatch,
+  serverMatch,
+} from '../../src/flume-avro/handshake.js'
 import { decodeAnswer, errorAnswer, FlumeStatus, statusAnswer } from '../../src/flume-avro/messages.js'
 import { encodeFrame, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../src/flume-avro/netty-frames.js'
 import { FLUME_PROTOCOL_TEXT } from '../../src/flume-avro/protocol-text.js'
@@ -34,7 +42,11 @@ t.test("a Flume sink's two appendBatch calls (plain capture), fed in chunks of e
   const c2s = fixture('captures/plain/conn1.c2s.bin')
   for (const chunk of [1, 3, 7, 64, c2s.length]) {
     const frames = framesOf(c2s, chunk)
-    t.same(frames.map((f) => f.serial), [1, 2], `serials (chunks of ${chunk})`)
+    t.same(
+      frames.map((f) => f.serial),
+      [1, 2],
+      `serials (chunks of ${chunk})`,
+    )
   }
   const [first, second] = framesOf(c2s)
   const r = new AvroReader().reset(first!.payload)
@@ -48,8 +60,16 @@ t.test("a Flume sink's two appendBatch calls (plain capture), fed in chunks of e
   const heads = decodeEvents(r, true, 42)
   t.equal(r.left, 0, 'the whole call is read')
   const events = heads.map(parseHead)
-  t.same(events.map((e) => e.body), ['GET /index.html 200', 'POST /api/orders 201', 'café body with UTF-8', '', 'fifth line, after an empty one'])
-  t.same(events[0], { body: 'GET /index.html 200', ts: 1796204662314, host: '127.0.0.1', headers: { byteoffset: '0', file: '/tmp/flume-avro-capture/plain/app.log', service: 'web' } })
+  t.same(
+    events.map((e) => e.body),
+    ['GET /index.html 200', 'POST /api/orders 201', 'café body with UTF-8', '', 'fifth line, after an empty one'],
+  )
+  t.same(events[0], {
+    body: 'GET /index.html 200',
+    ts: 1796204662314,
+    host: '127.0.0.1',
+    headers: { byteoffset: '0', file: '/tmp/flume-avro-capture/plain/app.log', service: 'web' },
+  })
   const r2 = new AvroReader().reset(second!.payload)
   r2.skipBytesMap()
   t.equal(r2.string(), 'appendBatch', 'later calls carry no handshake')
@@ -61,7 +81,11 @@ t.test("answers as a Flume source writes them: the capture's OK and FAILED decod
   const r = new AvroReader().reset(ok1!.payload)
   t.equal(decodeHandshakeResponse(r).match, HandshakeMatch.both)
   t.same(decodeAnswer(r), { status: FlumeStatus.ok })
-  t.same(ok1!.payload, Buffer.concat([encodeHandshakeResponse(HandshakeMatch.both), statusAnswer(FlumeStatus.ok)]), 'our first answer has the same bytes')
+  t.same(
+    ok1!.payload,
+    Buffer.concat([encodeHandshakeResponse(HandshakeMatch.both), statusAnswer(FlumeStatus.ok)]),
+    'our first answer has the same bytes',
+  )
   t.same(ok2!.payload, statusAnswer(FlumeStatus.ok), 'and the later ones')
   const [failed] = framesOf(fixture('captures/failed/conn1.s2c.bin'))
   const rf = new AvroReader().reset(failed!.payload)
@@ -98,9 +122,17 @@ t.test('frames: empty buffers and any split are one message; hostile counts and 
   const frame = encodeFrame(7, [Buffer.from('ab'), Buffer.alloc(0), Buffer.from('c')])
   t.same(framesOf(frame, 1), [{ serial: 7, payload: Buffer.from('abc') }])
   t.same(Buffer.concat(frameBuffers(9, [Buffer.from('x')])), Buffer.from([0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0x78]))
-  t.throws(() => framesOf(Buffer.from([0, 0, 0, 1, 0, 0, 0, 0])), { name: 'FrameError' }, 'a frame of no buffers (Java would wait for ever)')
+  t.throws(
+    () => framesOf(Buffer.from([0, 0, 0, 1, 0, 0, 0, 0])),
+    { name: 'FrameError' },
+    'a frame of no buffers (Java would wait for ever)',
+  )
   t.throws(() => framesOf(Buffer.from([0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff])), { name: 'FrameError' }, 'an absurd buffer count')
-  t.throws(() => framesOf(Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff])), { name: 'FrameError' }, 'a buffer larger than the limit')
+  t.throws(
+    () => framesOf(Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff])),
+    { name: 'FrameError' },
+    'a buffer larger than the limit',
+  )
 })
 
 t.test('tsf events → AvroFlumeEvents → tsf events: bodies, exact bytes, headers, src/seq and other fields', async (t) => {
@@ -114,7 +146,15 @@ t.test('tsf events → AvroFlumeEvents → tsf events: bodies, exact bytes, head
   const enc = new FlumeBatchEncoder()
   const params = enc.encode(heads)
   const back = decodeEvents(new AvroReader().reset(params), true, 0).map(parseHead)
-  t.same(back[0], { body: 'plain line', ts: 1700000000123, host: 'web-1', headers: { service: 'web', file: '/var/log/a.log' }, src: 'A.B', seq: 7, pos: 120 })
+  t.same(back[0], {
+    body: 'plain line',
+    ts: 1700000000123,
+    host: 'web-1',
+    headers: { service: 'web', file: '/var/log/a.log' },
+    src: 'A.B',
+    seq: 7,
+    pos: 120,
+  })
   t.same(back[1], { body: 'tab\there "quoted" é', ts: 5 })
   t.same(back[2], { body: '\ufffd\u0000ab', body64: '/wBhYg==', ts: 6 }, 'body64 gives the exact bytes')
   t.same(back[3], { body: '', ts: 7, headers: { 'k\n': 'v\\' }, cont: true, custom: { a: [1, '}'] }, flag: false })
@@ -126,7 +166,15 @@ t.test('tsf events → AvroFlumeEvents → tsf events: bodies, exact bytes, head
 t.test('Flume headers that look like tsf fields but are not become plain headers', async (t) => {
   // hand-made event: headers tsf.seq=x (not a number), tsf.body=y (reserved), timestamp=abc
   const kv = (k: string, v: string): Buffer[] => [Buffer.from([k.length * 2]), Buffer.from(k), Buffer.from([v.length * 2]), Buffer.from(v)]
-  const event = Buffer.concat([Buffer.from([6]), ...kv('tsf.seq', 'x'), ...kv('tsf.body', 'y'), ...kv('timestamp', 'abc'), Buffer.from([0]), Buffer.from([2]), Buffer.from('b')])
+  const event = Buffer.concat([
+    Buffer.from([6]),
+    ...kv('tsf.seq', 'x'),
+    ...kv('tsf.body', 'y'),
+    ...kv('timestamp', 'abc'),
+    Buffer.from([0]),
+    Buffer.from([2]),
+    Buffer.from('b'),
+  ])
   const [head] = decodeEvents(new AvroReader().reset(event), false, 99)
   t.same(parseHead(head!), { body: 'b', ts: 99, headers: { 'tsf.seq': 'x', 'tsf.body': 'y', timestamp: 'abc' } })
 })

@@ -23,11 +23,17 @@ for (const codec of ['snappy', 'lz4', 'zstd'] as const) {
     // when compressing does not make it smaller)
     const input = Array.from({ length: n }, (_, i) => `GET /item/${i % 97} HTTP/1.1 200 line ${i + 1}`)
     writeFileSync(`${dir}/in.log`, input.join('\n') + '\n')
-    const produce = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, '-z', codec, '-X', 'linger.ms=50', '-l', `${dir}/in.log`], { encoding: 'utf8' })
+    const produce = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, '-z', codec, '-X', 'linger.ms=50', '-l', `${dir}/in.log`], {
+      encoding: 'utf8',
+    })
     t.equal(produce.status, 0, produce.stderr)
     const col = run(`exec ${tsf} collect --from kafka://${brokers}/${topic} --group ${uniqueName('g')} > out.ndjson`, dir)
     cleanup(t, col)
-    await until(() => lines(`${dir}/out.ndjson`).length >= n || /error|not implemented/i.test(col.stderr()), 120_000, () => `${n} events: ${col.stderr()}`)
+    await until(
+      () => lines(`${dir}/out.ndjson`).length >= n || /error|not implemented/i.test(col.stderr()),
+      120_000,
+      () => `${n} events: ${col.stderr()}`,
+    )
     col.kill('SIGTERM')
     t.equal(await col.exited, 0, col.stderr())
     t.notMatch(col.stderr(), /not implemented|LZ4:|error/i, 'no decoding error')

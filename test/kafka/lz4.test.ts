@@ -21,24 +21,43 @@ const compress = (file: string, flags: string[]): Buffer => {
 // bytes (stored as uncompressed blocks): 300 KB, so 64 KB blocks make several
 const sample = (): Buffer => {
   const lines: string[] = []
-  for (let i = 0; i < 2500; i++) lines.push(`127.0.0.1 - - [02/Dec/2026:14:${String(i % 60).padStart(2, '0')}:00 +0000] "GET /item/${i % 97} HTTP/1.1" 200 ${i * 7}\n`)
-  return Buffer.concat([Buffer.from(lines.join('')), Buffer.alloc(5000, 'a'), randomBytes(70_000), Buffer.from(lines.slice(0, 300).join(''))])
+  for (let i = 0; i < 2500; i++)
+    lines.push(`127.0.0.1 - - [02/Dec/2026:14:${String(i % 60).padStart(2, '0')}:00 +0000] "GET /item/${i % 97} HTTP/1.1" 200 ${i * 7}\n`)
+  return Buffer.concat([
+    Buffer.from(lines.join('')),
+    Buffer.alloc(5000, 'a'),
+    randomBytes(70_000),
+    Buffer.from(lines.slice(0, 300).join('')),
+  ])
 }
 
-t.test('frames of the lz4 tool decode to the original bytes', { skip: !haveTool && process.env.CI !== 'true' ? 'the lz4 tool is not installed' : false }, async (t) => {
-  const dir = t.testdir()
-  const data = sample()
-  writeFileSync(`${dir}/in`, data)
-  for (const flags of [[], ['-B4'], ['-B4', '-BD'], ['-B4', '-BX'], ['-B4', '-BD', '-BX', '--content-size'], ['-B4', '--no-frame-crc'], ['-9', '-B5', '-BD'], ['-1', '-B7']]) {
-    const frame = compress(`${dir}/in`, flags)
-    t.ok(frame.length < data.length, `lz4 ${flags.join(' ')} compressed`)
-    t.ok(lz4Decompress(frame).equals(data), `lz4 ${flags.join(' ')}: the same bytes back`)
-  }
-  const two = Buffer.concat([compress(`${dir}/in`, ['-B4']), compress(`${dir}/in`, ['-B4', '-BD'])])
-  t.ok(lz4Decompress(two).equals(Buffer.concat([data, data])), 'two frames one after the other')
-  writeFileSync(`${dir}/empty`, '')
-  t.equal(lz4Decompress(compress(`${dir}/empty`, [])).length, 0, 'an empty frame')
-})
+t.test(
+  'frames of the lz4 tool decode to the original bytes',
+  { skip: !haveTool && process.env.CI !== 'true' ? 'the lz4 tool is not installed' : false },
+  async (t) => {
+    const dir = t.testdir()
+    const data = sample()
+    writeFileSync(`${dir}/in`, data)
+    for (const flags of [
+      [],
+      ['-B4'],
+      ['-B4', '-BD'],
+      ['-B4', '-BX'],
+      ['-B4', '-BD', '-BX', '--content-size'],
+      ['-B4', '--no-frame-crc'],
+      ['-9', '-B5', '-BD'],
+      ['-1', '-B7'],
+    ]) {
+      const frame = compress(`${dir}/in`, flags)
+      t.ok(frame.length < data.length, `lz4 ${flags.join(' ')} compressed`)
+      t.ok(lz4Decompress(frame).equals(data), `lz4 ${flags.join(' ')}: the same bytes back`)
+    }
+    const two = Buffer.concat([compress(`${dir}/in`, ['-B4']), compress(`${dir}/in`, ['-B4', '-BD'])])
+    t.ok(lz4Decompress(two).equals(Buffer.concat([data, data])), 'two frames one after the other')
+    writeFileSync(`${dir}/empty`, '')
+    t.equal(lz4Decompress(compress(`${dir}/empty`, [])).length, 0, 'an empty frame')
+  },
+)
 
 t.test('broken frames: an LZ4 error, no other exception', async (t) => {
   t.throws(() => lz4Decompress(Buffer.from('not lz4 at all')), /^LZ4: not an LZ4 frame/)

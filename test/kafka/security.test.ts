@@ -26,9 +26,16 @@ t.test('ship and collect through SASL_SSL (SCRAM, TLS verified with --kafka-ca):
   t.notMatch(ship.stderr(), /retrying|error/, 'no failure on the way')
   t.equal(await topicSize(k.plaintext, topic), n, 'the topic holds each line once (read over PLAINTEXT)')
 
-  const col = run(`${tsf} collect --from kafka://${k.saslSsl}/${topic} --group ${uniqueName('g')} ${auth('scram-sha-256')} | ${tsf} roll out`, dir)
+  const col = run(
+    `${tsf} collect --from kafka://${k.saslSsl}/${topic} --group ${uniqueName('g')} ${auth('scram-sha-256')} | ${tsf} roll out`,
+    dir,
+  )
   cleanup(t, col)
-  await until(() => rolledLines(`${dir}/out`).length >= n, 120_000, () => `${n} rolled lines (have ${rolledLines(`${dir}/out`).length}): ${col.stderr()}`)
+  await until(
+    () => rolledLines(`${dir}/out`).length >= n,
+    120_000,
+    () => `${n} rolled lines (have ${rolledLines(`${dir}/out`).length}): ${col.stderr()}`,
+  )
   await stopCollector(col)
   t.equal(await col.exited, 0, col.stderr())
   // roll writes the bodies
@@ -47,7 +54,10 @@ t.test('PLAIN over SASL_SSL with the password from $TSF_KAFKA_PASSWORD; PLAIN ov
   const topic = uniqueName('sasl-plain')
   await createTopic(k.plaintext, topic)
   const env = `TSF_KAFKA_PASSWORD='${k.password}'`
-  const overTls = run(`seq 1 100 | ${env} ${tsf} ship kafka://${k.saslSsl}/${topic} --kafka-ca ${k.ca} --kafka-sasl plain --kafka-user ${k.user}`, dir)
+  const overTls = run(
+    `seq 1 100 | ${env} ${tsf} ship kafka://${k.saslSsl}/${topic} --kafka-ca ${k.ca} --kafka-sasl plain --kafka-user ${k.user}`,
+    dir,
+  )
   cleanup(t, overTls)
   t.equal(await overTls.exited, 0, overTls.stderr())
   t.notMatch(overTls.stderr(), /retrying|error|clear text/)
@@ -57,7 +67,15 @@ t.test('PLAIN over SASL_SSL with the password from $TSF_KAFKA_PASSWORD; PLAIN ov
   t.equal(stderrLines(clear.stderr())[0], 'tsf ship: --kafka-sasl plain without --kafka-tls sends the password in clear text')
   t.notMatch(clear.stderr(), /retrying|error/)
   const records = await readTopic(k.plaintext, topic, 200)
-  t.same(missing(records.map((r) => (JSON.parse(r.value.toString()) as { body: string }).body), 200, ''), [], 'all 200 lines arrived')
+  t.same(
+    missing(
+      records.map((r) => (JSON.parse(r.value.toString()) as { body: string }).body),
+      200,
+      '',
+    ),
+    [],
+    'all 200 lines arrived',
+  )
   t.equal(records.length, 200)
 })
 
@@ -67,19 +85,31 @@ t.test('a wrong password: one line naming the refused login, exit 1, the passwor
   const dir = t.testdir({ pw: 'not-the-password-x7\n' })
   const topic = uniqueName('sasl-bad')
   await createTopic(k.plaintext, topic)
-  const ship = run(`seq 1 10 | ${tsf} ship kafka://${k.saslSsl}/${topic} --kafka-ca ${k.ca} --kafka-sasl scram-sha-256 --kafka-user ${k.user} --kafka-password-file pw`, dir)
+  const ship = run(
+    `seq 1 10 | ${tsf} ship kafka://${k.saslSsl}/${topic} --kafka-ca ${k.ca} --kafka-sasl scram-sha-256 --kafka-user ${k.user} --kafka-password-file pw`,
+    dir,
+  )
   cleanup(t, ship)
   t.equal(await ship.exited, 1, ship.stderr())
   const said = stderrLines(ship.stderr())
   t.equal(said.length, 1, `one line: ${ship.stderr()}`)
-  t.match(said[0], /^tsf ship: error: kafka:\/\/127\.0\.0\.1:\d+\/sasl-bad\S*: SASL SCRAM SHA256 authentication failed: .*invalid credentials.*; 10 events stay unacked upstream$/)
+  t.match(
+    said[0],
+    /^tsf ship: error: kafka:\/\/127\.0\.0\.1:\d+\/sasl-bad\S*: SASL SCRAM SHA256 authentication failed: .*invalid credentials.*; 10 events stay unacked upstream$/,
+  )
   t.notMatch(ship.stderr(), 'not-the-password-x7')
 
-  const col = run(`exec ${tsf} collect --from kafka://${k.saslSsl}/${topic} --group ${uniqueName('g')} --kafka-ca ${k.ca} --kafka-sasl plain --kafka-user ${k.user} --kafka-password-file pw > out.ndjson`, dir)
+  const col = run(
+    `exec ${tsf} collect --from kafka://${k.saslSsl}/${topic} --group ${uniqueName('g')} --kafka-ca ${k.ca} --kafka-sasl plain --kafka-user ${k.user} --kafka-password-file pw > out.ndjson`,
+    dir,
+  )
   cleanup(t, col)
   t.equal(await col.exited, 1, col.stderr())
   t.same(stderrLines(col.stderr()).length, 1, `one line: ${col.stderr()}`)
-  t.match(col.stderr(), /^tsf collect: error: kafka:\/\/127\.0\.0\.1:\d+\/sasl-bad\S*: SASL PLAIN authentication failed: .*Invalid username or password\n$/)
+  t.match(
+    col.stderr(),
+    /^tsf collect: error: kafka:\/\/127\.0\.0\.1:\d+\/sasl-bad\S*: SASL PLAIN authentication failed: .*Invalid username or password\n$/,
+  )
   t.notMatch(col.stderr(), 'not-the-password-x7')
   t.same(lines(`${dir}/out.ndjson`), [], 'nothing consumed')
 })
@@ -95,7 +125,8 @@ t.test('TLS to a broker whose CA is not trusted: one line naming the certificate
   const ship = run(`seq 1 10 | ${tsf} ship kafka://${k.saslSsl}/${topic} ${auth} --shutdown-timeout 2s`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 1, ship.stderr())
-  const tlsLine = /^tsf ship: kafka:\/\/\S+: TLS: self[- ]signed certificate in certificate chain \(127\.0\.0\.1:\d+; --kafka-ca must name the CA that signed the brokers' certificates\); retrying, nothing is dropped$/
+  const tlsLine =
+    /^tsf ship: kafka:\/\/\S+: TLS: self[- ]signed certificate in certificate chain \(127\.0\.0\.1:\d+; --kafka-ca must name the CA that signed the brokers' certificates\); retrying, nothing is dropped$/
   const said = stderrLines(ship.stderr())
   t.equal(said.filter((l) => tlsLine.test(l)).length, 1, `said once: ${ship.stderr()}`)
   t.match(said.at(-1), /error: delivery failed: 10 events unacked after 2000 ms .*TLS: self[- ]signed certificate/)
@@ -104,10 +135,17 @@ t.test('TLS to a broker whose CA is not trusted: one line naming the certificate
 
   const col = run(`exec ${tsf} collect --from kafka://${k.saslSsl}/${topic} --group ${uniqueName('g')} ${auth} > out.ndjson`, dir)
   cleanup(t, col)
-  await until(() => /TLS: self[- ]signed certificate/.test(col.stderr()), 60_000, () => `the TLS line: ${col.stderr()}`)
+  await until(
+    () => /TLS: self[- ]signed certificate/.test(col.stderr()),
+    60_000,
+    () => `the TLS line: ${col.stderr()}`,
+  )
   col.kill('SIGTERM')
   t.equal(await col.exited, 0, col.stderr())
-  t.match(col.stderr(), /\(group \S+\): TLS: self[- ]signed certificate in certificate chain \(127\.0\.0\.1:\d+; --kafka-ca must name the CA that signed the brokers' certificates\); retrying, nothing is lost/)
+  t.match(
+    col.stderr(),
+    /\(group \S+\): TLS: self[- ]signed certificate in certificate chain \(127\.0\.0\.1:\d+; --kafka-ca must name the CA that signed the brokers' certificates\); retrying, nothing is lost/,
+  )
   t.equal(col.stderr().match(/TLS:/g)?.length, 1, 'said once')
   t.match(col.stderr(), /nothing was consumed/)
 })
@@ -119,7 +157,10 @@ t.test('--kafka-tls on a PLAINTEXT listener says it may not be a TLS listener', 
   const ship = run(`seq 1 3 | ${tsf} ship kafka://${k.plaintext}/${uniqueName('not-tls')} --kafka-tls --shutdown-timeout 1s`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 1, ship.stderr())
-  t.match(ship.stderr(), /TLS: the broker closed the connection during the TLS handshake \(127\.0\.0\.1:\d+; is this a TLS listener\?\); retrying, nothing is dropped/)
+  t.match(
+    ship.stderr(),
+    /TLS: the broker closed the connection during the TLS handshake \(127\.0\.0\.1:\d+; is this a TLS listener\?\); retrying, nothing is dropped/,
+  )
 })
 
 t.test('option mistakes are one line and exit 2 (or 1 for a file that cannot be read), before any connect', async (t) => {
@@ -127,13 +168,29 @@ t.test('option mistakes are one line and exit 2 (or 1 for a file that cannot be 
   writeFileSync(`${dir}/pw`, 'secret\n')
   const cases: [string, number, RegExp][] = [
     [`${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl plain --kafka-password-file pw`, 2, /--kafka-sasl needs --kafka-user NAME/],
-    [`${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl scram-sha-256 --kafka-user u`, 2, /--kafka-sasl needs a password: --kafka-password-file FILE or \$TSF_KAFKA_PASSWORD/],
-    [`${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl plain --kafka-user u --kafka-password-file empty`, 2, /--kafka-password-file: empty is empty/],
-    [`${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl plain --kafka-user u --kafka-password-file nope`, 1, /--kafka-password-file: nope: no such file or directory/],
+    [
+      `${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl scram-sha-256 --kafka-user u`,
+      2,
+      /--kafka-sasl needs a password: --kafka-password-file FILE or \$TSF_KAFKA_PASSWORD/,
+    ],
+    [
+      `${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl plain --kafka-user u --kafka-password-file empty`,
+      2,
+      /--kafka-password-file: empty is empty/,
+    ],
+    [
+      `${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl plain --kafka-user u --kafka-password-file nope`,
+      1,
+      /--kafka-password-file: nope: no such file or directory/,
+    ],
     [`${tsf} ship kafka://127.0.0.1:1/t --kafka-sasl gssapi --kafka-user u`, 2, /--kafka-sasl/],
     [`${tsf} ship kafka://127.0.0.1:1/t --kafka-user u`, 2, /--kafka-user goes with --kafka-sasl MECHANISM/],
     [`${tsf} ship kafka://127.0.0.1:1/t --kafka-cert pw`, 2, /--kafka-cert and --kafka-key go together/],
-    [`${tsf} ship kafka://127.0.0.1:1/t --tls-ca pw`, 2, /--tls-ca does not apply to kafka:\/\/ destinations \(TLS to Kafka: --kafka-tls, --kafka-ca\)/],
+    [
+      `${tsf} ship kafka://127.0.0.1:1/t --tls-ca pw`,
+      2,
+      /--tls-ca does not apply to kafka:\/\/ destinations \(TLS to Kafka: --kafka-tls, --kafka-ca\)/,
+    ],
     [`${tsf} ship 127.0.0.1:1 --kafka-tls`, 2, /--kafka-tls goes with kafka:\/\/ destinations/],
     [`${tsf} collect --listen 127.0.0.1:0 --kafka-sasl plain`, 2, /--kafka-sasl goes with --from kafka:\/\//],
     [`${tsf} collect --from kafka://127.0.0.1:1/t --group g --kafka-ca nope`, 1, /--kafka-ca: nope: no such file or directory/],

@@ -12,7 +12,10 @@ const fakeRuntime = (bySignal = true): { rt: Runtime; counted: Map<string, numbe
 const stderrOf = (t: Tap.Test, f: () => void): string => {
   let text = ''
   const write = process.stderr.write
-  process.stderr.write = ((chunk: string) => { text += chunk; return true }) as typeof process.stderr.write
+  process.stderr.write = ((chunk: string) => {
+    text += chunk
+    return true
+  }) as typeof process.stderr.write
   try {
     f()
   } finally {
@@ -35,7 +38,11 @@ t.test('an oversize line is counted every time and said once per key', async (t)
 
 t.test('events unacked at the end: an error unless the source was stopped', async (t) => {
   const { rt } = fakeRuntime(true)
-  t.equal(stderrOf(t, () => reportUnacked(rt, 0, false, '30000 ms', '')), '', 'nothing unacked: nothing said')
+  t.equal(
+    stderrOf(t, () => reportUnacked(rt, 0, false, '30000 ms', '')),
+    '',
+    'nothing unacked: nothing said',
+  )
   let thrown: unknown
   const said = stderrOf(t, () => {
     try {
@@ -48,5 +55,8 @@ t.test('events unacked at the end: an error unless the source was stopped', asyn
   t.match(thrown, { message: '3 events left unacked' })
   t.doesNotThrow(() => stderrOf(t, () => reportUnacked(rt, 3, true, '30000 ms', '')), 'stopped by SIGTERM: said, not an error')
   const { rt: headGone } = fakeRuntime(false)
-  t.match(stderrOf(t, () => reportUnacked(headGone, 2, true, '30000 ms', '; lost')), /2 events not delivered \(stdout went away\); lost/)
+  t.match(
+    stderrOf(t, () => reportUnacked(headGone, 2, true, '30000 ms', '; lost')),
+    /2 events not delivered \(stdout went away\); lost/,
+  )
 })

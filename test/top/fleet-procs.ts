@@ -21,7 +21,13 @@ export const startCollector = async (dir: string, name: string, stalled = false)
 }
 
 // tail -F <log> --metrics 127.0.0.1:<tailMetrics> | ship <dests> --report-upstream <tailMetrics>
-export const startAgent = async (dir: string, name: string, dests: string, tailMetrics: number, shipArgs = '--report-interval 300ms'): Promise<Proc> => {
+export const startAgent = async (
+  dir: string,
+  name: string,
+  dests: string,
+  tailMetrics: number,
+  shipArgs = '--report-interval 300ms',
+): Promise<Proc> => {
   const log = join(dir, `${name}.log`)
   writeFileSync(log, '')
   const p = run(

@@ -11,12 +11,28 @@ import { startAgent, startCollector, tsf } from './fleet-procs.js'
 
 interface TopJson {
   collectors: { name: string; up: boolean; agents: number; error?: string; received: number }[]
-  agents: { agent: string; host: string; collector: string; connected: boolean; reports: boolean; lagBytes?: number; pending?: number; failovers?: number; errors?: number; lastError?: string; accepted: number; lastContactSeconds: number }[]
+  agents: {
+    agent: string
+    host: string
+    collector: string
+    connected: boolean
+    reports: boolean
+    lagBytes?: number
+    pending?: number
+    failovers?: number
+    errors?: number
+    lastError?: string
+    accepted: number
+    lastContactSeconds: number
+  }[]
 }
 
 const topJson = (t: Tap.Test, args: string): Promise<{ code: number | null; view?: TopJson; stderr: string }> =>
-  sh(t, `${tsf} top ${args} --once --json --interval 200ms`).done.then((r) => ({ code: r.code, stderr: r.stderr, view: r.stdout ? (JSON.parse(r.stdout) as TopJson) : undefined }))
-
+  sh(t, `${tsf} top ${args} --once --json --interval 200ms`).done.then((r) => ({
+    code: r.code,
+    stderr: r.stderr,
+    view: r.stdout ? (JSON.parse(r.stdout) as TopJson) : undefined,
+  }))
 
 const lines = (from: number, n: number): string => Array.from({ length: n }, (_, i) => `line ${from + i}\n`).join('')
 
@@ -34,10 +50,22 @@ t.test('--once --json: every collector, and every agent through the collector it
   for (let i = 0; i < 200; i++) {
     const r = await topJson(t, `${c1.metrics},${c2.metrics}`)
     view = r.view
-    if (view && view.agents.length === 2 && view.agents.every((a) => a.reports && a.lagBytes === 0) && view.agents.reduce((s, a) => s + a.accepted, 0) === 700) break
+    if (
+      view &&
+      view.agents.length === 2 &&
+      view.agents.every((a) => a.reports && a.lagBytes === 0) &&
+      view.agents.reduce((s, a) => s + a.accepted, 0) === 700
+    )
+      break
   }
   t.ok(view, 'a view')
-  t.same(view!.collectors.map((c) => [c.name, c.up, c.agents]), [[c1.metrics, true, 1], [c2.metrics, true, 1]])
+  t.same(
+    view!.collectors.map((c) => [c.name, c.up, c.agents]),
+    [
+      [c1.metrics, true, 1],
+      [c2.metrics, true, 1],
+    ],
+  )
   const byCollector = new Map(view!.agents.map((a) => [a.collector, a]))
   t.equal(byCollector.get(c1.metrics)?.accepted, 500, 'agent 1 through collector 1')
   t.equal(byCollector.get(c2.metrics)?.accepted, 200, 'agent 2 through collector 2')
@@ -54,17 +82,27 @@ t.test('--once --json: every collector, and every agent through the collector it
   const closed = await closedPort()
   const filtered = await topJson(t, `${c1.metrics} 127.0.0.1:${closed} --filter ${byCollector.get(c1.metrics)!.agent}`)
   t.equal(filtered.code, 0, 'one collector answered')
-  t.same(filtered.view!.collectors.map((c) => c.up), [true, false])
+  t.same(
+    filtered.view!.collectors.map((c) => c.up),
+    [true, false],
+  )
   t.match(filtered.view!.collectors[1]!.error, /connection refused/)
-  t.same(filtered.view!.agents.map((a) => a.collector), [c1.metrics])
+  t.same(
+    filtered.view!.agents.map((a) => a.collector),
+    [c1.metrics],
+  )
 
   // an agent that dies stays listed, gone, with the time since it was last heard from
   a2.kill()
-  await until(() => {
-    const r = spawnSync('sh', ['-c', `${tsf} top ${c2.metrics} --once --json --interval 100ms`], { encoding: 'utf8' })
-    const v = r.stdout ? (JSON.parse(r.stdout) as TopJson) : undefined
-    return Boolean(v && v.agents.length === 1 && !v.agents[0]!.connected)
-  }, 20_000, 'the dead agent shown as gone')
+  await until(
+    () => {
+      const r = spawnSync('sh', ['-c', `${tsf} top ${c2.metrics} --once --json --interval 100ms`], { encoding: 'utf8' })
+      const v = r.stdout ? (JSON.parse(r.stdout) as TopJson) : undefined
+      return Boolean(v && v.agents.length === 1 && !v.agents[0]!.connected)
+    },
+    20_000,
+    'the dead agent shown as gone',
+  )
 })
 
 t.test('an agent whose destination is down shows its failover and last error', async (t) => {
@@ -136,20 +174,47 @@ t.test('on a terminal: redrawn in place, s changes the sort, q quits and restore
   const agent = await startAgent(dir, 'a', `127.0.0.1:${c1.port}`, 21713)
   t.teardown(() => [agent, c1].forEach((p) => p.kill()))
   appendFileSync(join(dir, 'a.log'), lines(0, 10))
-  for (const [session, env] of [[`tsf-top-colour-${process.pid}`, 'env -u NO_COLOR '], [`tsf-top-plain-${process.pid}`, 'NO_COLOR=1 ']] as const) {
+  for (const [session, env] of [
+    [`tsf-top-colour-${process.pid}`, 'env -u NO_COLOR '],
+    [`tsf-top-plain-${process.pid}`, 'NO_COLOR=1 '],
+  ] as const) {
     t.teardown(() => tmux('kill-session', '-t', session))
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '30', `${env}${tsf} top ${c1.metrics} --interval 200ms; echo "top exited $?"; sleep 30`)
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '160',
+      '-y',
+      '30',
+      `${env}${tsf} top ${c1.metrics} --interval 200ms; echo "top exited $?"; sleep 30`,
+    )
     const screen = (escapes = false): string => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', session)
-    await until(() => /collectors 1\/1 up\s+agents 1 connected/.test(screen()) && new RegExp(`${hostname()}/\\d+ +${c1.metrics.replace(/\./g, '\\.')} +up`).test(screen()), 30_000, () => `the view: ${screen()}`)
+    await until(
+      () =>
+        /collectors 1\/1 up\s+agents 1 connected/.test(screen()) &&
+        new RegExp(`${hostname()}/\\d+ +${c1.metrics.replace(/\./g, '\\.')} +up`).test(screen()),
+      30_000,
+      () => `the view: ${screen()}`,
+    )
     t.match(screen(), /sort: lag/)
     t.match(screen(), /^COLLECTOR\s+STATE\s+AGENTS/m, 'the collectors table')
     t.match(screen(), /^AGENT\s+VIA\s+STATE/m, 'the agents table')
     const coloured = /\x1b\[[0-9;]*m/.test(screen(true))
     t.equal(coloured, env.startsWith('env'), env.startsWith('NO_COLOR') ? 'NO_COLOR: no colour' : 'colour on a terminal')
     tmux('send-keys', '-t', session, 's')
-    await until(() => /sort: pending/.test(screen()), 10_000, () => `the sort changed: ${screen()}`)
+    await until(
+      () => /sort: pending/.test(screen()),
+      10_000,
+      () => `the sort changed: ${screen()}`,
+    )
     tmux('send-keys', '-t', session, 'q')
-    await until(() => /top exited 0/.test(screen()), 10_000, () => `top to exit: ${screen()}`)
+    await until(
+      () => /top exited 0/.test(screen()),
+      10_000,
+      () => `top to exit: ${screen()}`,
+    )
     t.notMatch(screen(), /COLLECTOR/, 'the alternate screen is left: the shell screen is back')
   }
 })

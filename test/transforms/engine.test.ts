@@ -23,7 +23,9 @@ t.test('drops are acked at once: the writer checkpoints everything, the reader g
 t.test('a route that passes nothing never stalls nor downgrades its source', async (t) => {
   const dir = tmpdir(t)
   // far more than the writer's window, all dropped: without acks for drops the writer would wait forever
-  const r = await sh(t, `${W} 20000 ck --window 20000 --link-timeout 300 | ${tsf} filter --keep-if headers.type=db | ${R} out`, { cwd: dir }).done
+  const r = await sh(t, `${W} 20000 ck --window 20000 --link-timeout 300 | ${tsf} filter --keep-if headers.type=db | ${R} out`, {
+    cwd: dir,
+  }).done
   t.equal(r.code, 0, r.stderr)
   t.equal(readNumber(`${dir}/ck`), 20000)
   t.equal(lines(`${dir}/out`).length, 0)

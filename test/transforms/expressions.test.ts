@@ -3,7 +3,18 @@ import { TsfError } from '../../src/core/errors.js'
 import { classifyLine } from '../../src/core/link/cursor.js'
 import { Chain } from '../../src/transforms/chain.js'
 import {
-  dropBody, dropIf, extract, keepBody, keepIf, removeHeader, renameHeader, setHeader, staticHeader, tsFromBody, tsFromField, type Step,
+  dropBody,
+  dropIf,
+  extract,
+  keepBody,
+  keepIf,
+  removeHeader,
+  renameHeader,
+  setHeader,
+  staticHeader,
+  tsFromBody,
+  tsFromField,
+  type Step,
 } from '../../src/transforms/steps.js'
 import { compileTemplate } from '../../src/sinks/roll/escapes.js'
 import { fuzz, type Rng } from '../fixtures/fuzz.js'
@@ -12,14 +23,67 @@ import { fuzz, type Rng } from '../fixtures/fuzz.js'
 // attacker could choose them: each is either accepted, or refused with a one-line usage error.
 // An accepted step never throws on any event, and an event that was JSON stays JSON.
 
-const pieces = ['body', 'host', 'src', 'seq', 'ts', 'headers.', 'headers.a', 'headers.__proto__', 'headers.constructor', '__proto__', 'prototype',
-  '=', '~', '/', '(?<', '>', ')', '(?<__proto__>', '(?<constructor>', '(?<w>\\w+)', '[', ']', '*', '+', '?', '{', '}', '\\', '\n', '"', '%', '%{', '%[', 'é', '😀', '\ud800', '$', '^', '.*', '(a+)+$', 'x']
+const pieces = [
+  'body',
+  'host',
+  'src',
+  'seq',
+  'ts',
+  'headers.',
+  'headers.a',
+  'headers.__proto__',
+  'headers.constructor',
+  '__proto__',
+  'prototype',
+  '=',
+  '~',
+  '/',
+  '(?<',
+  '>',
+  ')',
+  '(?<__proto__>',
+  '(?<constructor>',
+  '(?<w>\\w+)',
+  '[',
+  ']',
+  '*',
+  '+',
+  '?',
+  '{',
+  '}',
+  '\\',
+  '\n',
+  '"',
+  '%',
+  '%{',
+  '%[',
+  'é',
+  '😀',
+  '\ud800',
+  '$',
+  '^',
+  '.*',
+  '(a+)+$',
+  'x',
+]
 const expression = (rng: Rng): string => {
   let s = ''
   for (let i = rng.int(0, 8); i > 0; i--) s += rng.bool(0.8) ? rng.pick(pieces) : rng.nastyString(rng.int(1, 3))
   return s
 }
-const makers: ((text: string) => Step)[] = [keepBody, dropBody, keepIf, dropIf, extract, staticHeader, setHeader, removeHeader, renameHeader, tsFromField, (p) => tsFromBody(p, undefined)]
+const makers: ((text: string) => Step)[] = [
+  keepBody,
+  dropBody,
+  keepIf,
+  dropIf,
+  extract,
+  staticHeader,
+  setHeader,
+  removeHeader,
+  renameHeader,
+  tsFromField,
+  (p) => tsFromBody(p, undefined),
+]
 const lines = [
   '{"body":"a=b x 2026-12-02T10:00:00Z","ts":1,"host":"h","headers":{"a":"b","__proto__":"p","n":5,"o":{"k":[1]}},"src":"s","seq":3}',
   '{"body":"","headers":"str"}',
@@ -56,7 +120,8 @@ t.test('filter expressions: accepted or refused in one line; an accepted step ne
         throw new Error(`${step.name}: headers of a strange shape ${String(out)}`)
       }
     }
-    if (({} as Record<string, unknown>).p !== undefined || ({} as Record<string, unknown>).w !== undefined) throw new Error(`${step.name}: polluted Object.prototype`)
+    if (({} as Record<string, unknown>).p !== undefined || ({} as Record<string, unknown>).w !== undefined)
+      throw new Error(`${step.name}: polluted Object.prototype`)
   })
 })
 
@@ -70,7 +135,13 @@ t.test('roll path templates: accepted or refused in one line; an accepted one ex
       oneLineUsage(e, JSON.stringify(text))
       return
     }
-    const headers = rng.pick<Record<string, unknown> | undefined>([undefined, { a: 'b' }, { a: { deep: [1] } }, { a: rng.nastyString(rng.int(0, 300)) }, Object.create(null) as Record<string, unknown>])
+    const headers = rng.pick<Record<string, unknown> | undefined>([
+      undefined,
+      { a: 'b' },
+      { a: { deep: [1] } },
+      { a: rng.nastyString(rng.int(0, 300)) },
+      Object.create(null) as Record<string, unknown>,
+    ])
     const out = template.expand({ ts: rng.pick([0, -1, 1e15, Number.NaN, 1700000000123]), headers, host: rng.nastyString(3) })
     if (typeof out !== 'string') throw new Error(`${text}: expanded to ${String(out)}`)
   })

@@ -18,13 +18,20 @@ const assertNothingLost = (t: Test, dir: string): void => {
   const missing: number[] = []
   for (let n = 2; n <= ck; n += 2) if (!have.has(n)) missing.push(n)
   t.same(missing.slice(0, 5), [], `every kept event up to the checkpoint ${ck} is durable downstream (${have.size} there)`)
-  t.notOk(numbers(`${dir}/out`).some((n) => n % 2), 'no dropped event went through')
+  t.notOk(
+    numbers(`${dir}/out`).some((n) => n % 2),
+    'no dropped event went through',
+  )
 }
 
 for (const victim of ['filter', 'reader'] as const) {
   t.test(`the ${victim} killed -9 mid-stream: the writer exits 4 and never checkpointed a kept event that was not durable`, async (t) => {
     const dir = tmpdir(t)
-    const run = sh(t, `{ ${W} 10000000 ck --rate 20000; echo $? > wexit; } | sh -c 'echo $$ > filter.pid; exec ${tsf} filter ${ODD}' | ${R} out --delay 2`, { cwd: dir })
+    const run = sh(
+      t,
+      `{ ${W} 10000000 ck --rate 20000; echo $? > wexit; } | sh -c 'echo $$ > filter.pid; exec ${tsf} filter ${ODD}' | ${R} out --delay 2`,
+      { cwd: dir },
+    )
     await until(() => lines(`${dir}/out`).length > 3000, 30_000, 'events through the filter', run.stderr)
     process.kill(pidOf(`${dir}/${victim === 'filter' ? 'filter.pid' : 'out.pid'}`), 'SIGKILL')
     await run.done
@@ -36,7 +43,9 @@ for (const victim of ['filter', 'reader'] as const) {
 
 t.test('the writer killed -9: the filter and the reader exit 3 (the pipeline restarts as a whole)', async (t) => {
   const dir = tmpdir(t)
-  const run = sh(t, `${W} 10000000 ck --rate 5000 | { ${tsf} filter ${ODD}; echo $? > fexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
+  const run = sh(t, `${W} 10000000 ck --rate 5000 | { ${tsf} filter ${ODD}; echo $? > fexit; } | { ${R} out; echo $? > rexit; }`, {
+    cwd: dir,
+  })
   await until(() => lines(`${dir}/out`).length > 500, 30_000, 'events through the filter', run.stderr)
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
   await run.done
@@ -66,6 +75,12 @@ t.test('tail | filter | reader, each stage killed -9 in turn and the pipeline re
   const missing: number[] = []
   for (let i = 1; i <= total; i++) if (i % 3 !== 0 && !bodies.has(`INFO line ${i}`)) missing.push(i)
   t.same(missing.slice(0, 5), [], `every kept line arrived (${bodies.size} distinct of ${total - total / 3})`)
-  t.notOk(got.some((e) => e.body.startsWith('DEBUG')), 'no dropped line arrived')
-  t.ok(got.every((e) => e.headers.level === 'INFO'), 'every event carries its extracted header')
+  t.notOk(
+    got.some((e) => e.body.startsWith('DEBUG')),
+    'no dropped line arrived',
+  )
+  t.ok(
+    got.every((e) => e.headers.level === 'INFO'),
+    'every event carries its extracted header',
+  )
 })

@@ -43,12 +43,23 @@ t.test('routing by header, as documented: kill -9 of every stage loses nothing a
   }
   append(1000)
   start(0)
-  await until(() => existsSync(join(dir, 'spool/q/readers/rest.offset')) || existsSync(join(dir, 'spool/q/readers')), 30_000, 'the channel', running.writer!.stderr)
+  await until(
+    () => existsSync(join(dir, 'spool/q/readers/rest.offset')) || existsSync(join(dir, 'spool/q/readers')),
+    30_000,
+    'the channel',
+    running.writer!.stderr,
+  )
   for (let i = 1; i < 4; i++) start(i)
 
-  const victims: [typeof names[number], string][] = [
-    ['writer', 'tail'], ['writer', 'filter'], ['writer', 'channel'],
-    ['db', 'channel'], ['db', 'filter'], ['db', 'roll'], ['web', 'filter'], ['rest', 'roll'],
+  const victims: [(typeof names)[number], string][] = [
+    ['writer', 'tail'],
+    ['writer', 'filter'],
+    ['writer', 'channel'],
+    ['db', 'channel'],
+    ['db', 'filter'],
+    ['db', 'roll'],
+    ['web', 'filter'],
+    ['rest', 'roll'],
   ]
   for (const [pipeline, stage] of victims) {
     append(1500)
@@ -57,7 +68,12 @@ t.test('routing by header, as documented: kill -9 of every stage loses nothing a
     // a line of the batch just appended has reached the route: every stage of the victim's
     // pipeline (restarted or not) is linked and busy
     const fresh = written - 1500
-    await until(() => rolled(join(dir, 'data', route)).some((l) => Number(/line (\d+)/.exec(l)?.[1]) > fresh + 100), 60_000, `progress on ${route} before killing ${pipeline}'s ${stage}`, shell.stderr)
+    await until(
+      () => rolled(join(dir, 'data', route)).some((l) => Number(/line (\d+)/.exec(l)?.[1]) > fresh + 100),
+      60_000,
+      `progress on ${route} before killing ${pipeline}'s ${stage}`,
+      shell.stderr,
+    )
     process.kill(stagePid(shell, stage), 'SIGKILL')
     const r = await shell.done
     // the pipeline's exit status is its last stage's; whether that stage saw the loss depends on
@@ -69,7 +85,12 @@ t.test('routing by header, as documented: kill -9 of every stage loses nothing a
   const expected = { db: new Set<string>(), web: new Set<string>(), rest: new Set<string>() }
   for (let i = 1; i <= written; i++) expected[routeOf(i)].add(bodyOf(i))
   for (const route of ['db', 'web', 'rest'] as const) {
-    await until(() => new Set(rolled(join(dir, 'data', route))).size >= expected[route].size, 90_000, `every ${route} line`, () => `${new Set(rolled(join(dir, 'data', route))).size} of ${expected[route].size}; ${running[route]!.stderr()}`)
+    await until(
+      () => new Set(rolled(join(dir, 'data', route))).size >= expected[route].size,
+      90_000,
+      `every ${route} line`,
+      () => `${new Set(rolled(join(dir, 'data', route))).size} of ${expected[route].size}; ${running[route]!.stderr()}`,
+    )
     const got = rolled(join(dir, 'data', route))
     const missing = [...expected[route]].filter((b) => !new Set(got).has(b))
     t.same(missing, [], `every ${route} line arrived (${expected[route].size})`)

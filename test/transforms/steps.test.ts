@@ -4,7 +4,19 @@ import { Chain } from '../../src/transforms/chain.js'
 import { EventView } from '../../src/transforms/event-view.js'
 import { staticHeaders } from '../../src/transforms/static-headers.js'
 import {
-  dropBody, dropIf, extract, keepBody, keepIf, removeHeader, renameHeader, setHeader, setHost, staticHeader, tsFromBody, tsFromField, tsNow,
+  dropBody,
+  dropIf,
+  extract,
+  keepBody,
+  keepIf,
+  removeHeader,
+  renameHeader,
+  setHeader,
+  setHost,
+  staticHeader,
+  tsFromBody,
+  tsFromField,
+  tsNow,
 } from '../../src/transforms/steps.js'
 import { fuzz, mutations } from '../fixtures/fuzz.js'
 
@@ -14,7 +26,8 @@ const run = (chain: Chain, line: string): Record<string, unknown> | undefined =>
   const out = chain.apply(head(line))
   return out === undefined ? undefined : (JSON.parse(`${String(out)}}`) as Record<string, unknown>)
 }
-const tsfLine = '{"body":"2026-12-02T10:00:00Z ERROR db: disk \\"sda\\" full","ts":1,"host":"a","headers":{"file":"/var/log/app.log","type":"db"},"src":"s","seq":7,"_ack":"AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.7"}'
+const tsfLine =
+  '{"body":"2026-12-02T10:00:00Z ERROR db: disk \\"sda\\" full","ts":1,"host":"a","headers":{"file":"/var/log/app.log","type":"db"},"src":"s","seq":7,"_ack":"AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.7"}'
 
 t.test('regex_filter: --keep and --drop look at the body, escapes decoded', async (t) => {
   t.ok(run(new Chain([keepBody('disk "sda"')]), tsfLine))
@@ -45,11 +58,19 @@ t.test('regex_extractor: named groups become headers; no named group is a usage 
 })
 
 t.test('static, --set, remove_header, rename: in the order given', async (t) => {
-  t.same(run(new Chain([staticHeader('type=web'), staticHeader('dc=eu')]), tsfLine)!.headers, { file: '/var/log/app.log', type: 'db', dc: 'eu' }, '-H keeps an existing value')
+  t.same(
+    run(new Chain([staticHeader('type=web'), staticHeader('dc=eu')]), tsfLine)!.headers,
+    { file: '/var/log/app.log', type: 'db', dc: 'eu' },
+    '-H keeps an existing value',
+  )
   t.same(run(new Chain([setHeader('type=web')]), tsfLine)!.headers, { file: '/var/log/app.log', type: 'web' }, '--set replaces it')
   t.same(run(new Chain([removeHeader('file')]), tsfLine)!.headers, { type: 'db' })
   t.notOk('headers' in run(new Chain([removeHeader('/^(file|type)$/')]), tsfLine)!, 'no headers left: no headers field')
-  t.same(run(new Chain([renameHeader('type=kind'), setHeader('type=x')]), tsfLine)!.headers, { file: '/var/log/app.log', kind: 'db', type: 'x' })
+  t.same(run(new Chain([renameHeader('type=kind'), setHeader('type=x')]), tsfLine)!.headers, {
+    file: '/var/log/app.log',
+    kind: 'db',
+    type: 'x',
+  })
   t.same(run(new Chain([setHeader('a=1')]), 'plain')!.headers, { a: '1' }, 'an event without headers gets them')
   t.same(run(new Chain([setHeader('a=b=c')]), 'plain')!.headers, { a: 'b=c' })
   t.throws(() => setHeader('novalue'), /expected KEY=VALUE/)
@@ -73,7 +94,10 @@ t.test('an event no step changed is forwarded as its very bytes; a changed one k
   const h = classifyLine(Buffer.from(tsfLine)).head
   t.equal(new Chain([keepBody('ERROR')]).apply(h), h, 'the same Buffer, not a copy')
   const out = String(new Chain([setHeader('type=web')]).apply(h))
-  t.equal(out, '{"body":"2026-12-02T10:00:00Z ERROR db: disk \\"sda\\" full","ts":1,"host":"a","headers":{"file":"/var/log/app.log","type":"web"},"src":"s","seq":7')
+  t.equal(
+    out,
+    '{"body":"2026-12-02T10:00:00Z ERROR db: disk \\"sda\\" full","ts":1,"host":"a","headers":{"file":"/var/log/app.log","type":"web"},"src":"s","seq":7',
+  )
 })
 
 t.test('odd but valid JSON events: spaces, nested objects, body not first, escaped keys', async (t) => {
@@ -92,7 +116,14 @@ t.test('-H on a stage: nothing when not given, in place otherwise', async (t) =>
 })
 
 t.test('hostile lines never throw, and an event that came in as JSON goes out as JSON', async (t) => {
-  const chain = new Chain([extract('(?<w>\\w+)'), setHeader('k=v'), renameHeader('w=word'), setHost('h'), tsFromBody(undefined, 'iso8601'), dropBody('^$')])
+  const chain = new Chain([
+    extract('(?<w>\\w+)'),
+    setHeader('k=v'),
+    renameHeader('w=word'),
+    setHost('h'),
+    tsFromBody(undefined, 'iso8601'),
+    dropBody('^$'),
+  ])
   await fuzz(t, 'filter chain on hostile lines', { cases: 3000 }, (rng) => {
     const line = rng.pick([rng.bytes(rng.int(0, 200)), ...mutations(rng, tsfLine), ...mutations(rng, '{"body":"x","headers":{"a":"b"}}')])
     const h = classifyLine(line).head

@@ -9,9 +9,7 @@ import { missing, TSF } from '../tsf.mjs'
 
 const makeChain = (withChannels) => ({
   name: withChannels ? 'chain-channel' : 'chain',
-  title: withChannels
-    ? 'W1 tail | channel | ship → collect | channel | roll'
-    : 'W1 tail | ship → collect | roll',
+  title: withChannels ? 'W1 tail | channel | ship → collect | channel | roll' : 'W1 tail | ship → collect | roll',
   needs: () => missing(withChannels ? ['tail', 'channel', 'ship', 'collect', 'roll'] : ['tail', 'ship', 'collect', 'roll']),
   async run(ctx) {
     const out = join(ctx.work, 'rolled')
@@ -34,9 +32,16 @@ const makeChain = (withChannels) => ({
       const wall = agent.wall
       await stopCollector(collector)
       const procs = [...agent.processes(), ...collector.pipeline.processes()]
-      const problem = expectClean(procs) ?? expectTailRead(state, ctx.log) ??
-        (await expectSameBytes(rolledFiles(out), ctx.log, 'rolled files'))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.pipeline.command}\n${agent.command}` }
+      const problem =
+        expectClean(procs) ?? expectTailRead(state, ctx.log) ?? (await expectSameBytes(rolledFiles(out), ctx.log, 'rolled files'))
+      return {
+        bytes: ctx.log.bytes,
+        events: ctx.log.lines,
+        wall,
+        procs,
+        problem,
+        command: `${collector.pipeline.command}\n${agent.command}`,
+      }
     } finally {
       agent?.kill()
       collector.pipeline.kill()

@@ -26,7 +26,8 @@ export default {
     await fill.wait(ctx.timeoutMs)
     const fillProcs = fill.processes()
     const fillProblem = expectClean(fillProcs)
-    if (fillProblem) return { bytes: events.bytes, events: events.lines, wall: fill.wall, procs: fillProcs, problem: fillProblem, command: fill.script }
+    if (fillProblem)
+      return { bytes: events.bytes, events: events.lines, wall: fill.wall, procs: fillProcs, problem: fillProblem, command: fill.script }
 
     const stats = join(ctx.work, 'reader.json')
     const reader = new Pipeline({
@@ -46,8 +47,11 @@ export default {
       const procs = [...fillProcs, ...reader.processes()]
       const firstMs = done?.first ? Number(BigInt(done.first) - reader.started) / 1e6 : undefined
       const drainS = done ? Number(BigInt(done.last) - reader.started) / 1e9 : undefined
-      const problem = !done ? `the reader got ${done?.count ?? 'no'} events of ${events.lines} in time`
-        : done.count !== events.lines ? `the reader got ${done.count} events, expected ${events.lines}` : expectClean(procs)
+      const problem = !done
+        ? `the reader got ${done?.count ?? 'no'} events of ${events.lines} in time`
+        : done.count !== events.lines
+          ? `the reader got ${done.count} events, expected ${events.lines}`
+          : expectClean(procs)
       return {
         bytes: events.bytes,
         events: events.lines,
@@ -56,7 +60,7 @@ export default {
         problem,
         command: `${fill.command}\n${reader.command}`,
         extra: {
-          'backlog': `${(events.bytes / MiB).toFixed(0)} MiB, ${events.lines} events`,
+          backlog: `${(events.bytes / MiB).toFixed(0)} MiB, ${events.lines} events`,
           'fill (write-only) MiB/s': (events.bytes / MiB / fill.wall).toFixed(1),
           'restart to first event': firstMs === undefined ? 'n/a' : `${firstMs.toFixed(0)} ms`,
           'restart to backlog drained': drainS === undefined ? 'n/a' : `${drainS.toFixed(2)} s`,

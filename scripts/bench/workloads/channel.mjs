@@ -23,6 +23,14 @@ export default {
     const procs = p.processes()
     // the output is discarded: the check is that both ends exited 0 (the channel only exits 0
     // once everything it took was passed on)
-    return { bytes: events.bytes, events: events.lines, wall: p.wall, procs, problem: expectClean(procs), command: p.command, note: 'input is the access log as tsf events; output discarded, so the check is exit status only' }
+    return {
+      bytes: events.bytes,
+      events: events.lines,
+      wall: p.wall,
+      procs,
+      problem: expectClean(procs),
+      command: p.command,
+      note: 'input is the access log as tsf events; output discarded, so the check is exit status only',
+    }
   },
 }

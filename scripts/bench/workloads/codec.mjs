@@ -49,7 +49,8 @@ export default {
     const lines = splitLines(sample).map((l) => Buffer.from(l))
     const bytes = lines.reduce((n, l) => n + l.length + 1, 0)
     const envelope = encodeEnvelope({ host: 'bench', headers: { file: ctx.log.path } })
-    const encodeOne = (line, i) => sourceEventHead(line, { ts: 1767225600000 + i, src: 'AbCdEfGh.IjKlMnOpQrSt', seq: i + 1, pos: i * 200 }, envelope)
+    const encodeOne = (line, i) =>
+      sourceEventHead(line, { ts: 1767225600000 + i, src: 'AbCdEfGh.IjKlMnOpQrSt', seq: i + 1, pos: i * 200 }, envelope)
     // timed without keeping the heads: a source writes them out and drops them, and keeping
     // 300k strings alive would time the garbage collector instead
     const encode = bestOf3(lines, (line, i) => encodeOne(line, i).length)
@@ -79,7 +80,9 @@ export default {
     return {
       bytes,
       events: lines.length,
-      check: wrong ? `WRONG: ${wrong} sampled bodies differ after a round trip` : `ok (round trip of ${Math.ceil(lines.length / 997)} sampled lines)`,
+      check: wrong
+        ? `WRONG: ${wrong} sampled bodies differ after a round trip`
+        : `ok (round trip of ${Math.ceil(lines.length / 997)} sampled lines)`,
       wrong: wrong > 0,
       micro: [
         row('encode: sourceEventHead', encode),

@@ -20,7 +20,9 @@ const COLLECTOR_READY = /Avro source r1 started/
 
 // start-up CPU out of a JVM's figures (what it used before the timed window opened)
 const withoutStartup = (procs, label, startup) =>
-  procs.map((p) => (p.label === label && p.cpu !== undefined ? { ...p, user: Math.max(0, p.user - startup), cpu: Math.max(0, p.cpu - startup) } : p))
+  procs.map((p) =>
+    p.label === label && p.cpu !== undefined ? { ...p, user: Math.max(0, p.user - startup), cpu: Math.max(0, p.cpu - startup) } : p,
+  )
 
 // the log, copied next to the agent's watched directory, then renamed in: the timed window opens
 const stageInput = (ctx) => {
@@ -66,8 +68,18 @@ export const flumeToFlume = {
       await stopAll(agent, collector.pipeline)
       let procs = [...agent.processes(), ...collector.pipeline.processes()]
       procs = withoutStartup(withoutStartup(procs, 'flume-agent', startup), 'flume-collector', collectorStartup)
-      const problem = expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ?? (await expectSameBytes(rolledFiles(collector.out), ctx.log, "file_roll's output"))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.pipeline.command}\n${agent.command}`, note: 'JVM start-up CPU subtracted; heaps 256m; batch 1000; file channels on both sides' }
+      const problem =
+        expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ??
+        (await expectSameBytes(rolledFiles(collector.out), ctx.log, "file_roll's output"))
+      return {
+        bytes: ctx.log.bytes,
+        events: ctx.log.lines,
+        wall,
+        procs,
+        problem,
+        command: `${collector.pipeline.command}\n${agent.command}`,
+        note: 'JVM start-up CPU subtracted; heaps 256m; batch 1000; file channels on both sides',
+      }
     } finally {
       agent?.kill()
       collector.pipeline.kill()
@@ -113,8 +125,18 @@ export const flumeToTsf = {
       collector.signal('collect', 'SIGTERM')
       await collector.wait(60_000)
       const procs = withoutStartup([...agent.processes(), ...collector.processes()], 'flume-agent', startup)
-      const problem = expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ?? (await expectSameBytes(rolledFiles(out), ctx.log, 'rolled files'))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.command}\n${agent.command}`, note: 'JVM start-up CPU subtracted; the avro sink sends batches of 1000 and waits for each answer' }
+      const problem =
+        expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ??
+        (await expectSameBytes(rolledFiles(out), ctx.log, 'rolled files'))
+      return {
+        bytes: ctx.log.bytes,
+        events: ctx.log.lines,
+        wall,
+        procs,
+        problem,
+        command: `${collector.command}\n${agent.command}`,
+        note: 'JVM start-up CPU subtracted; the avro sink sends batches of 1000 and waits for each answer',
+      }
     } finally {
       agent?.kill()
       collector.kill()
@@ -144,8 +166,18 @@ export const tsfToFlume = {
       const wall = Number(end - started) / 1e9
       await stopAll(collector.pipeline)
       const procs = withoutStartup([...agent.processes(), ...collector.pipeline.processes()], 'flume-collector', collectorStartup)
-      const problem = expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ?? (await expectSameBytes(rolledFiles(collector.out), ctx.log, "file_roll's output"))
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem, command: `${collector.pipeline.command}\n${agent.command}`, note: "timed until file_roll's file holds every byte; JVM start-up CPU subtracted" }
+      const problem =
+        expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ??
+        (await expectSameBytes(rolledFiles(collector.out), ctx.log, "file_roll's output"))
+      return {
+        bytes: ctx.log.bytes,
+        events: ctx.log.lines,
+        wall,
+        procs,
+        problem,
+        command: `${collector.pipeline.command}\n${agent.command}`,
+        note: "timed until file_roll's file holds every byte; JVM start-up CPU subtracted",
+      }
     } finally {
       agent?.kill()
       collector.pipeline.kill()

@@ -16,4 +16,25 @@ import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
 // three Flume workloads run one after the other for the same reason, and so do kafka and kafka-kcat
-export const workloads = [codec, baseline, tail, ship, chain, rsyslogW1, chainWithChannels, channel, channelRestart, latencyTsf, latencyRsyslog, syslogTsf, syslogRsyslog, mongodbTsf, mongodbDriver, flumeToFlume, flumeToTsf, tsfToFlume, kafkaTsf, kafkaKcat]
+export const workloads = [
+  codec,
+  baseline,
+  tail,
+  ship,
+  chain,
+  rsyslogW1,
+  chainWithChannels,
+  channel,
+  channelRestart,
+  latencyTsf,
+  latencyRsyslog,
+  syslogTsf,
+  syslogRsyslog,
+  mongodbTsf,
+  mongodbDriver,
+  flumeToFlume,
+  flumeToTsf,
+  tsfToFlume,
+  kafkaTsf,
+  kafkaKcat,
+]

@@ -32,7 +32,9 @@ const workload = (name, title, needs, stages) => ({
       await p.wait(ctx.timeoutMs)
       const procs = p.processes()
       const written = countRecords(topic)
-      const problem = expectClean(procs) ?? (name === 'kafka' ? expectTailRead(state, ctx.log) : undefined) ??
+      const problem =
+        expectClean(procs) ??
+        (name === 'kafka' ? expectTailRead(state, ctx.log) : undefined) ??
         (written === ctx.log.lines ? undefined : `topic ${topic} holds ${written} records, expected ${ctx.log.lines}`)
       return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: p.wall, procs, problem, command: p.command }
     } finally {
@@ -41,11 +43,21 @@ const workload = (name, title, needs, stages) => ({
   },
 })
 
-export const kafkaTsf = workload('kafka', 'tsf tail | tsf ship kafka:// (acks=all, idempotent)', () => missing(['tail', 'ship']) ?? needsBroker(), (ctx, topic, state) => [
-  { label: 'tail', cmd: `${TSF} tail --state ${sq(state)} ${sq(ctx.log.path)}` },
-  { label: 'ship', cmd: `${TSF} ship kafka://${BROKER}/${topic}` },
-])
+export const kafkaTsf = workload(
+  'kafka',
+  'tsf tail | tsf ship kafka:// (acks=all, idempotent)',
+  () => missing(['tail', 'ship']) ?? needsBroker(),
+  (ctx, topic, state) => [
+    { label: 'tail', cmd: `${TSF} tail --state ${sq(state)} ${sq(ctx.log.path)}` },
+    { label: 'ship', cmd: `${TSF} ship kafka://${BROKER}/${topic}` },
+  ],
+)
 
-export const kafkaKcat = workload('kafka-kcat', 'kcat -P -l (acks=all, idempotent)', () => needsBroker() ?? needsKcat(), (ctx, topic) => [
-  { label: 'kcat', cmd: `kcat -P -b ${BROKER} -t ${topic} -X acks=all -X enable.idempotence=true -l ${sq(ctx.log.path)}` },
-])
+export const kafkaKcat = workload(
+  'kafka-kcat',
+  'kcat -P -l (acks=all, idempotent)',
+  () => needsBroker() ?? needsKcat(),
+  (ctx, topic) => [
+    { label: 'kcat', cmd: `kcat -P -b ${BROKER} -t ${topic} -X acks=all -X enable.idempotence=true -l ${sq(ctx.log.path)}` },
+  ],
+)

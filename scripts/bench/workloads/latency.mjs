@@ -16,11 +16,14 @@ const MEASURE_MS = 10_000
 const TOTAL = Math.floor(((WARMUP_MS + MEASURE_MS) * RATE) / 1000)
 const READER = join(ROOT, 'scripts/bench/sink-reader.mjs')
 
-const startAppender = (ctx, file) => new Pipeline({
-  dir: ctx.work,
-  stages: [{ label: 'appender', cmd: `node ${sq(join(ROOT, 'scripts/bench/appender.mjs'))} ${sq(file)} ${RATE} ${WARMUP_MS} ${MEASURE_MS}` }],
-  stdout: join(ctx.work, 'appender.out'),
-})
+const startAppender = (ctx, file) =>
+  new Pipeline({
+    dir: ctx.work,
+    stages: [
+      { label: 'appender', cmd: `node ${sq(join(ROOT, 'scripts/bench/appender.mjs'))} ${sq(file)} ${RATE} ${WARMUP_MS} ${MEASURE_MS}` },
+    ],
+    stdout: join(ctx.work, 'appender.out'),
+  })
 
 // waits (bounded) for the reader to have seen every line, then returns its numbers
 const readerStats = async (stats) => {
@@ -30,8 +33,11 @@ const readerStats = async (stats) => {
 }
 
 const result = (done, procs, command) => {
-  const problem = !done ? `the reader did not get all ${TOTAL} lines within 30 s of the last append`
-    : done.count !== TOTAL ? `the reader got ${done.count} lines, expected ${TOTAL}` : expectClean(procs)
+  const problem = !done
+    ? `the reader did not get all ${TOTAL} lines within 30 s of the last append`
+    : done.count !== TOTAL
+      ? `the reader got ${done.count} lines, expected ${TOTAL}`
+      : expectClean(procs)
   const l = done?.latency
   const f = (v) => (v === undefined ? 'n/a' : `${v.toFixed(2)} ms`)
   return {
@@ -96,7 +102,10 @@ export const latencyRsyslog = {
     const port = await freePort()
     // omprog splits its binary parameter on spaces: the scratch path must not hold any
     if (/\s/.test(READER + stats)) throw new Error(`omprog cannot run a program from a path with spaces: ${READER}`)
-    const collector = startRsyslog(ctx, 'rsyslog-collector', 'collector-prog', { PORT: port, PROGRAM: `${process.execPath} ${READER} ${stats} --expect ${TOTAL} --latency` })
+    const collector = startRsyslog(ctx, 'rsyslog-collector', 'collector-prog', {
+      PORT: port,
+      PROGRAM: `${process.execPath} ${READER} ${stats} --expect ${TOTAL} --latency`,
+    })
     let agent
     let appender
     try {

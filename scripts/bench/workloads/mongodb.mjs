@@ -13,7 +13,10 @@ import { missing, ROOT, TSF } from '../tsf.mjs'
 
 const DOCS = Number(process.env.BENCH_MONGODB_DOCS || 200_000)
 const servers = () => import(pathToFileURL(join(ROOT, 'scripts/servers/mongodb.mjs')).href)
-const needsJars = () => (existsSync(join(ROOT, 'test-servers/mongodb/lib/.fetched')) ? undefined : 'no mongo-java-server jars (node scripts/servers.mjs fetch mongodb)')
+const needsJars = () =>
+  existsSync(join(ROOT, 'test-servers/mongodb/lib/.fetched'))
+    ? undefined
+    : 'no mongo-java-server jars (node scripts/servers.mjs fetch mongodb)'
 
 // the first DOCS events, once per scratch dir
 const slice = async (ctx) => {
@@ -34,7 +37,11 @@ const slice = async (ctx) => {
 const startServer = async (ctx) => {
   const { serverCommand } = await servers()
   const [cmd, args] = serverCommand(0)
-  const child = spawn(cmd, args.map((a) => (a === '-Xmx512m' ? '-Xmx2g' : a)), { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    cmd,
+    args.map((a) => (a === '-Xmx512m' ? '-Xmx2g' : a)),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let said = ''
   const address = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`mongo-java-server not ready: ${said}`)), 60_000)
@@ -51,7 +58,14 @@ const startServer = async (ctx) => {
     child.once('exit', (code) => reject(new Error(`mongo-java-server exited (${code}): ${said}`)))
   })
   ctx.say(`mongo-java-server on ${address}`)
-  return { address, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGKILL') }) }
+  return {
+    address,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve)
+        child.kill('SIGKILL')
+      }),
+  }
 }
 
 const countDocs = async (address) => {
@@ -76,8 +90,17 @@ const workload = (name, title, stage) => ({
       await p.wait(ctx.timeoutMs)
       const procs = p.processes()
       const written = await countDocs(server.address)
-      const problem = expectClean(procs) ?? (written === docs.lines ? undefined : `the server holds ${written} documents, expected ${docs.lines}`)
-      return { bytes: docs.bytes, events: docs.lines, wall: p.wall, procs, problem, command: p.command, note: `${docs.lines} events as documents; documents/s = events/s` }
+      const problem =
+        expectClean(procs) ?? (written === docs.lines ? undefined : `the server holds ${written} documents, expected ${docs.lines}`)
+      return {
+        bytes: docs.bytes,
+        events: docs.lines,
+        wall: p.wall,
+        procs,
+        problem,
+        command: p.command,
+        note: `${docs.lines} events as documents; documents/s = events/s`,
+      }
     } finally {
       await server.stop()
     }

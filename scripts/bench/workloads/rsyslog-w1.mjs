@@ -26,9 +26,13 @@ export default {
       const procs = [...agent.processes(), ...collector.processes()]
       const problem = expectClean(procs) ?? (await expectSameBytes([out], ctx.log, 'omfile output'))
       return {
-        bytes: ctx.log.bytes, events: ctx.log.lines, wall, procs, problem,
+        bytes: ctx.log.bytes,
+        events: ctx.log.lines,
+        wall,
+        procs,
+        problem,
         command: `${collector.command}\n${agent.command}`,
-        note: 'rsyslogd runs until stopped: its wall time includes the wait for SIGTERM after the last line landed; the timed window ends when the last line is in the collector\'s file',
+        note: "rsyslogd runs until stopped: its wall time includes the wait for SIGTERM after the last line landed; the timed window ends when the last line is in the collector's file",
       }
     } finally {
       agent?.kill()

@@ -27,9 +27,18 @@ export default {
       await stopCollector(collector)
       const procs = [...agent.processes(), ...collector.pipeline.processes()]
       const accepted = counters.EventAcceptedCount ?? 0
-      const problem = expectClean(procs) ?? expectTailRead(state, ctx.log) ??
+      const problem =
+        expectClean(procs) ??
+        expectTailRead(state, ctx.log) ??
         (accepted === ctx.log.lines ? undefined : `collect accepted ${accepted} events, expected ${ctx.log.lines}`)
-      return { bytes: ctx.log.bytes, events: ctx.log.lines, wall: agent.wall, procs, problem, command: `${collector.pipeline.command}\n${agent.command}` }
+      return {
+        bytes: ctx.log.bytes,
+        events: ctx.log.lines,
+        wall: agent.wall,
+        procs,
+        problem,
+        command: `${collector.pipeline.command}\n${agent.command}`,
+      }
     } finally {
       agent?.kill()
       collector.pipeline.kill()

@@ -8,11 +8,12 @@ import { Pipeline, sq } from '../pipeline.mjs'
 import { freePort, rsyslogMissing, startRsyslog, waitForBytes, waitForPort } from '../rsyslog.mjs'
 import { missing, ROOT, TSF } from '../tsf.mjs'
 
-const sender = (ctx, port) => new Pipeline({
-  dir: ctx.work,
-  stages: [{ label: 'sender', cmd: `node ${sq(join(ROOT, 'scripts/bench/syslog-sender.mjs'))} ${sq(ctx.log.path)} ${port}` }],
-  stdout: '/dev/null',
-})
+const sender = (ctx, port) =>
+  new Pipeline({
+    dir: ctx.work,
+    stages: [{ label: 'sender', cmd: `node ${sq(join(ROOT, 'scripts/bench/syslog-sender.mjs'))} ${sq(ctx.log.path)} ${port}` }],
+    stdout: '/dev/null',
+  })
 
 // every file roll is writing or has written (in-progress files start with a dot), not its state
 const allRollFiles = (dir) => {

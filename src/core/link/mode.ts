@@ -64,7 +64,10 @@ export const decideMode = (host: ModeHost, options: ModeOptions): void => {
     if (behind === 'tsf') {
       // a filter stands between us and a tsf reader: it links up once the filter passes a cursor
       // through, however long the filter buffers. Until then nothing is checkpointed.
-      if (!toldWaiting) info('stdout is read by a program that is not tsf, with a tsf reader behind it: nothing is checkpointed until that reader acks (end to end through the filter)')
+      if (!toldWaiting)
+        info(
+          'stdout is read by a program that is not tsf, with a tsf reader behind it: nothing is checkpointed until that reader acks (end to end through the filter)',
+        )
       toldWaiting = true
       return
     }
@@ -96,14 +99,19 @@ export const linkedAgain = (host: ModeHost): void => {
 export const watchSilence = (host: ModeHost, options: ModeOptions): void => {
   const timeout = options.linkTimeout ?? 10_000
   let told = false
-  const timer = setInterval(() => {
-    if (host.mode !== 'acked') return clearInterval(timer)
-    const silent = host.waiting() && host.sinceProgress() > timeout
-    if (silent && !told) {
-      info(`no acks for ${timeout} ms from the tsf reader linked through a filter: the filter holds or drops what we wrote; still end to end (nothing is checkpointed past acks; the source waits once the window is full; tsf filter acks what it drops)`)
-    }
-    told = silent
-  }, Math.min(1000, timeout))
+  const timer = setInterval(
+    () => {
+      if (host.mode !== 'acked') return clearInterval(timer)
+      const silent = host.waiting() && host.sinceProgress() > timeout
+      if (silent && !told) {
+        info(
+          `no acks for ${timeout} ms from the tsf reader linked through a filter: the filter holds or drops what we wrote; still end to end (nothing is checkpointed past acks; the source waits once the window is full; tsf filter acks what it drops)`,
+        )
+      }
+      told = silent
+    },
+    Math.min(1000, timeout),
+  )
   timer.unref()
   host.timers.push(timer)
 }

@@ -185,8 +185,7 @@ export class EventInput extends EventEmitter {
           watch.writer = true
           socket.write('KNOWN\n') // the writer may count on us knowing it from here on
           this.emit('writer-known')
-        }
-        else if (watch.writer && finPattern.test(line)) watch.fin = true
+        } else if (watch.writer && finPattern.test(line)) watch.fin = true
         else if (watch.writer && lostPattern.test(line)) {
           watch.fin = true
           this.loseUpstream()
@@ -214,7 +213,8 @@ export class EventInput extends EventEmitter {
 
   async *batches(): AsyncGenerator<InputBatch> {
     // As lines, a batch is a copy of its chunk's bytes: stdin can be read into one reused buffer.
-    const source = (!this.options.stream && this.asLines ? reusedStdinChunks() : undefined) ?? streamChunks(this.options.stream ?? process.stdin)
+    const source =
+      (!this.options.stream && this.asLines ? reusedStdinChunks() : undefined) ?? streamChunks(this.options.stream ?? process.stdin)
     // a chunk inside one long line completes no event: no batch (a batch that is never yielded
     // would never be done, and would hold back every ack after it)
     const take = (chunk: Buffer): InputBatch | undefined => this.batchOf(chunk)
@@ -489,7 +489,17 @@ export class EventInput extends EventEmitter {
   private linkTo(id: string, nonce: string): Link {
     let link = this.links.get(id)
     if (link) return link
-    link = { id, state: 'connecting', nonce, direct: false, prefix: Buffer.from(`${ACK_KEY}${id}.${nonce}.`, 'latin1'), fin: false, closed: false, sent: 0, due: 0 }
+    link = {
+      id,
+      state: 'connecting',
+      nonce,
+      direct: false,
+      prefix: Buffer.from(`${ACK_KEY}${id}.${nonce}.`, 'latin1'),
+      fin: false,
+      closed: false,
+      sent: 0,
+      due: 0,
+    }
     this.links.set(id, link)
     const l = link
     const socket = connect({ path: socketPath(id) })
@@ -523,13 +533,11 @@ export class EventInput extends EventEmitter {
           this.directLinks--
           if (this.fast === l) this.fast = undefined
         }
-      }
-      else if (lostPattern.test(line)) {
+      } else if (lostPattern.test(line)) {
         // a clean end of its output (no torn line), but the pipeline upstream of it is broken
         l.fin = true
         this.loseUpstream()
-      }
-      else if (ackPattern.test(line)) {
+      } else if (ackPattern.test(line)) {
         // not sent by writers; ignored
       }
     })

@@ -341,7 +341,6 @@ export class EventOutput extends EventEmitter {
     this.chunk = bigger
   }
 
-
   // Resolves once stdout drained and the unacked window has room.
   async ready(): Promise<void> {
     // A synchronous stdout (a file, /dev/null) never makes us wait: give the event loop a turn
@@ -352,7 +351,8 @@ export class EventOutput extends EventEmitter {
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
     while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
-      if (this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
+      if (this.out.writableNeedDrain)
+        await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
       else {
         // a referenced timer while we wait: until the reader links up and acks, nothing else may
         // keep the event loop alive (stdin paused, stdout idle), and node would exit 13 mid-input
@@ -425,7 +425,6 @@ export class EventOutput extends EventEmitter {
     })
   }
 
-
   // Group commit for a regular-file stdout: one fsync covers everything written before it began.
   private sync(): void {
     if (this.syncing) return
@@ -441,7 +440,13 @@ export class EventOutput extends EventEmitter {
 
   private advance(): void {
     const durable =
-      this.mode === 'write' ? this.written : this.mode === 'file' ? this.synced : this.mode === 'acked' ? Math.min(this.acked, this.written) : this.durable
+      this.mode === 'write'
+        ? this.written
+        : this.mode === 'file'
+          ? this.synced
+          : this.mode === 'acked'
+            ? Math.min(this.acked, this.written)
+            : this.durable
     if (durable <= this.durable) return
     this.durable = durable
     const marks = this.marks
@@ -536,7 +541,10 @@ const atomicPieces = (data: Buffer): Buffer[] => {
     let cut = data.lastIndexOf(0x0a, start + PIPE_BUF - 1)
     if (cut < start) {
       cut = data.indexOf(0x0a, start + PIPE_BUF)
-      warnOnce('long-line-shared-pipe', 'a line longer than 4096 bytes went into a pipe shared with another writer: it may interleave with theirs')
+      warnOnce(
+        'long-line-shared-pipe',
+        'a line longer than 4096 bytes went into a pipe shared with another writer: it may interleave with theirs',
+      )
       if (cut === -1) break
     }
     pieces.push(data.subarray(start, cut + 1))

@@ -67,4 +67,5 @@ export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[
   return heads
 }
 
-const startsWith = (b: Buffer, at: number, prefix: Buffer): boolean => b.length - at >= prefix.length && b.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0
+const startsWith = (b: Buffer, at: number, prefix: Buffer): boolean =>
+  b.length - at >= prefix.length && b.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0

@@ -37,7 +37,8 @@ const EMPTY = Buffer.alloc(0)
 export const framePieces = (header: Buffer, payload: Buffer, mac?: FrameMac): Buffer[] =>
   mac ? [header, payload, mac.next(header, payload)] : [header, payload]
 
-export const ackFrame = (id: number, mac?: FrameMac): Buffer => Buffer.concat(framePieces(encodeHeader(FrameType.ack, 0, id, 0, 0), EMPTY, mac))
+export const ackFrame = (id: number, mac?: FrameMac): Buffer =>
+  Buffer.concat(framePieces(encodeHeader(FrameType.ack, 0, id, 0, 0), EMPTY, mac))
 
 export const errorFrame = (message: string, mac?: FrameMac): Buffer => {
   const payload = Buffer.from(message.replace(/\n/g, ' '))

@@ -70,7 +70,8 @@ export const helloLine = (cn: string, gzip: boolean, report = false): string =>
   `TSF/${WIRE_VERSION} HELLO nonce=${cn} compress=${gzip ? 'gzip' : ''} mac=hmac-sha256${report ? ' report=1' : ''}\n`
 export const challengeLine = (sn: string, token: boolean, gzip: boolean, mac: boolean, report = false): string =>
   `TSF/${WIRE_VERSION} CHALLENGE nonce=${sn} auth=${token ? 'token' : 'none'} compress=${gzip ? 'gzip' : 'none'} mac=${mac ? 'hmac-sha256' : 'none'}${report ? ' report=1' : ''}\n`
-export const authLine = (p: string | undefined, agent?: string): string => `TSF/${WIRE_VERSION} AUTH proof=${p ?? '-'}${agent ? ` agent=${agent}` : ''}\n`
+export const authLine = (p: string | undefined, agent?: string): string =>
+  `TSF/${WIRE_VERSION} AUTH proof=${p ?? '-'}${agent ? ` agent=${agent}` : ''}\n`
 export const okLine = (p: string | undefined): string => `TSF/${WIRE_VERSION} OK proof=${p ?? '-'}\n`
 export const refusedLine = (reason: string): string => `TSF/${WIRE_VERSION} REFUSED ${reason.replace(/\n/g, ' ')}\n`
 

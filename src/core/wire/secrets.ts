@@ -48,7 +48,8 @@ export const readAgentTokens = (path: string): Map<string, Buffer> => {
   }
   const agents = new Map<string, Buffer>()
   for (const [name, secret, where] of entries) {
-    if (!agentNamePattern.test(name)) throw new UsageError(`${option}: ${where}: agent name '${name.slice(0, 80)}' must be 1-64 of A-Z a-z 0-9 . _ -`)
+    if (!agentNamePattern.test(name))
+      throw new UsageError(`${option}: ${where}: agent name '${name.slice(0, 80)}' must be 1-64 of A-Z a-z 0-9 . _ -`)
     if (secret.length === 0) throw new UsageError(`${option}: ${where}: the secret of agent '${name}' is empty`)
     if (agents.has(name)) throw new UsageError(`${option}: ${where}: agent '${name}' is listed twice`)
     agents.set(name, secret)

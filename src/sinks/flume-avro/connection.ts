@@ -103,7 +103,10 @@ export class FlumeConnection extends EventEmitter implements SinkConnection {
             resolve()
           })
         } catch (e) {
-          const why = e instanceof FrameError || e instanceof AvroError ? `not a Flume avro source, or compression/ssl set differently on the two ends (${e.message})` : (e as Error).message
+          const why =
+            e instanceof FrameError || e instanceof AvroError
+              ? `not a Flume avro source, or compression/ssl set differently on the two ends (${e.message})`
+              : (e as Error).message
           fail(new ConnectionError(why))
         }
       })
@@ -115,7 +118,9 @@ export class FlumeConnection extends EventEmitter implements SinkConnection {
     const answer = decodeAnswer(this.reader.reset(frame.payload))
     if ('error' in answer) return this.finish(new ConnectionError(`answered with an error: ${answer.error.slice(0, 300)}`))
     if (answer.status !== FlumeStatus.ok) {
-      return this.finish(new ConnectionError(`answered ${STATUS_NAMES[answer.status]} (its channel did not take the batch: full, or failing)`))
+      return this.finish(
+        new ConnectionError(`answered ${STATUS_NAMES[answer.status]} (its channel did not take the batch: full, or failing)`),
+      )
     }
     this.emit('ack', this.inflight.take(frame.serial)!)
   }

@@ -13,10 +13,14 @@ export const parseFlumeDestinations = (args: string[], ssl: boolean): TcpDestina
   for (const arg of args) {
     const m = SCHEME.exec(arg.trim())
     if (!m) throw new UsageError(`destination '${arg}': flume+avro:// destinations cannot be mixed with other kinds`)
-    if (m[1]!.toLowerCase() === 'thrift') throw new UsageError(`destination '${arg}': Flume's thrift protocol is not supported yet; use Flume's avro source (flume+avro://)`)
+    if (m[1]!.toLowerCase() === 'thrift')
+      throw new UsageError(`destination '${arg}': Flume's thrift protocol is not supported yet; use Flume's avro source (flume+avro://)`)
     if (m[1]!.toLowerCase() !== 'avro') throw new UsageError(`destination '${arg}': expected flume+avro://HOST:PORT[,HOST:PORT...]`)
     for (const piece of m[2]!.split(',')) {
-      const text = piece.trim().replace(/^flume\+avro:\/\//i, '').replace(/\/$/, '')
+      const text = piece
+        .trim()
+        .replace(/^flume\+avro:\/\//i, '')
+        .replace(/\/$/, '')
       if (!text) continue
       const { host, port } = parseHostPort(text, `destination '${arg}'`)
       if (port === 0) throw new UsageError(`destination '${arg}': port 0 is not a destination`)

@@ -37,7 +37,16 @@ export class FlumeBatchEncoder {
   private out = Buffer.allocUnsafe(64 * 1024)
   private at = 0
   private scratch = Buffer.allocUnsafe(16 * 1024)
-  private readonly scan: Scan = { bodyStart: -1, bodyEnd: -1, bodyEscaped: false, body64Start: -1, body64End: -1, headers: [], hasTimestamp: false, hasHost: false }
+  private readonly scan: Scan = {
+    bodyStart: -1,
+    bodyEnd: -1,
+    bodyEscaped: false,
+    body64Start: -1,
+    body64End: -1,
+    headers: [],
+    hasTimestamp: false,
+    hasHost: false,
+  }
   // extra header names made on the fly (TIMESTAMP, HOST and tsf.<name>), kept as [bytes]
   private readonly names: Buffer[] = []
 

@@ -10,7 +10,12 @@ export interface FlumeShipConfig extends Omit<ShipConfig, 'protocol' | 'gzip' | 
 // upstream only once every batch holding an input batch is acked) speaking Flume's avro RPC.
 export const runFlumeShip = (config: FlumeShipConfig): Promise<number> => {
   const encoder = new FlumeBatchEncoder()
-  const options: FlumeConnectionOptions = { ...config.flume, tls: config.tls, connectTimeout: config.connectTimeout, ackTimeout: config.ackTimeout }
+  const options: FlumeConnectionOptions = {
+    ...config.flume,
+    tls: config.tls,
+    connectTimeout: config.connectTimeout,
+    ackTimeout: config.ackTimeout,
+  }
   return runShip({
     ...config,
     gzip: false,

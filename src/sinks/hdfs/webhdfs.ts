@@ -120,8 +120,10 @@ export class WebHdfsError extends TsfError {
   constructor(d: WebHdfsErrorDetails) {
     const via = d.datanode ? ` via DataNode ${d.datanode}` : ''
     const code = d.status === undefined ? '' : ` (HTTP ${d.status})`
-    super(`WebHDFS ${d.op} ${d.path} on NameNode ${d.namenode}${via}: ${d.exception}${code}: ${d.remoteMessage}`,
-      d.cause === undefined ? {} : { cause: d.cause })
+    super(
+      `WebHDFS ${d.op} ${d.path} on NameNode ${d.namenode}${via}: ${d.exception}${code}: ${d.remoteMessage}`,
+      d.cause === undefined ? {} : { cause: d.cause },
+    )
     this.op = d.op
     this.path = d.path
     this.namenode = d.namenode
@@ -181,8 +183,17 @@ const NEVER_RETRIABLE = new Set([
 ])
 
 const NETWORK_RETRIABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
-  'EAI_AGAIN', 'ECONNABORTED', 'ERequestTimeout', 'ESocketHangUp',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'ERequestTimeout',
+  'ESocketHangUp',
 ])
 
 // Whether an error answer from the server is worth retrying (see the header comment).
@@ -253,7 +264,11 @@ interface Response {
 }
 
 const asBuffer = (data: Buffer | Uint8Array | string): Buffer =>
-  typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
 const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim()
 
@@ -327,8 +342,11 @@ export class WebHdfs {
    * file is an error (FileAlreadyExistsException), except when a retry finds exactly `data` there
    * (see the header comment). Parents are created as needed.
    */
-  async create(path: string, data: Buffer | Uint8Array | string,
-    options: CallOptions & { overwrite?: boolean; permission?: string } = {}): Promise<void> {
+  async create(
+    path: string,
+    data: Buffer | Uint8Array | string,
+    options: CallOptions & { overwrite?: boolean; permission?: string } = {},
+  ): Promise<void> {
     const p = this.checkPath(path)
     const body = asBuffer(data)
     const overwrite = options.overwrite ?? false
@@ -352,8 +370,7 @@ export class WebHdfs {
    * appends twice (see the header comment). Without it the length is read first. Resolves to the
    * new length (expectedLength + data.length).
    */
-  async append(path: string, data: Buffer | Uint8Array | string,
-    options: CallOptions & { expectedLength?: number } = {}): Promise<number> {
+  async append(path: string, data: Buffer | Uint8Array | string, options: CallOptions & { expectedLength?: number } = {}): Promise<number> {
     const p = this.checkPath(path)
     const body = asBuffer(data)
     let expected = options.expectedLength
@@ -368,10 +385,15 @@ export class WebHdfs {
         const now = st?.length
         if (now === expected + body.length) return
         if (now !== expected) {
-          throw this.fail('APPEND', p, undefined, 'AppendLengthMismatch',
+          throw this.fail(
+            'APPEND',
+            p,
+            undefined,
+            'AppendLengthMismatch',
             `after an append whose answer was lost the file is ${now === undefined ? 'gone' : `${now} bytes`}; ` +
-            `expected ${expected} (not applied) or ${expected + body.length} (applied). ` +
-            `Truncate it back to ${expected} and append again`)
+              `expected ${expected} (not applied) or ${expected + body.length} (applied). ` +
+              `Truncate it back to ${expected} and append again`,
+          )
         }
       }
       const loc = await this.location(sig, 'POST', 'APPEND', p, {})
@@ -424,14 +446,20 @@ export class WebHdfs {
     for (;;) {
       const st = await this.status(p, options)
       last = st?.length
-      if (st === null) throw this.fail('TRUNCATE', p, 404, 'FileNotFoundException', `File does not exist: ${p} (while waiting for truncate recovery)`)
+      if (st === null)
+        throw this.fail('TRUNCATE', p, 404, 'FileNotFoundException', `File does not exist: ${p} (while waiting for truncate recovery)`)
       if (st.length === newLength) return false
       if (Date.now() + delay > until) break
       await this.sleep(delay, this.signalFor(options))
       delay = Math.min(delay * 2, 1000)
     }
-    throw this.fail('TRUNCATE', p, undefined, 'TruncateTimeout',
-      `block recovery did not finish within ${waitMs} ms: length is still ${last}, waiting for ${newLength}`)
+    throw this.fail(
+      'TRUNCATE',
+      p,
+      undefined,
+      'TruncateTimeout',
+      `block recovery did not finish within ${waitMs} ms: length is still ${last}, waiting for ${newLength}`,
+    )
   }
 
   /** GETFILESTATUS; null when the path does not exist. */
@@ -493,7 +521,13 @@ export class WebHdfs {
   }
 
   // Step one of CREATE/APPEND/OPEN: the DataNode URL to send the data to (or read it from).
-  private async location(signal: AbortSignal | undefined, method: string, op: string, p: string, params: Record<string, string>): Promise<string> {
+  private async location(
+    signal: AbortSignal | undefined,
+    method: string,
+    op: string,
+    p: string,
+    params: Record<string, string>,
+  ): Promise<string> {
     const r = await this.nn(signal, method, op, p, { ...params, noredirect: 'true' })
     let loc: string | undefined
     if (r.status === 307 || r.status === 302 || r.status === 303) {
@@ -509,7 +543,8 @@ export class WebHdfs {
 
   private nn(signal: AbortSignal | undefined, method: string, op: string, p: string, params: Record<string, string>): Promise<Response> {
     const q = Object.entries({ op, 'user.name': this.user, ...params })
-      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&')
     return this.request(signal, method, `${this.base}/webhdfs/v1${encodePath(p)}?${q}`, undefined, { op, path: p })
   }
 
@@ -545,8 +580,12 @@ export class WebHdfs {
 
   // Runs attempt until it succeeds, fails for good, or maxRetryMs/the signal says stop; each
   // attempt is told the previous attempt's error.
-  private async retry<T>(op: string, p: string, options: CallOptions,
-    attempt: (signal: AbortSignal | undefined, previous: WebHdfsError | undefined) => Promise<T>): Promise<T> {
+  private async retry<T>(
+    op: string,
+    p: string,
+    options: CallOptions,
+    attempt: (signal: AbortSignal | undefined, previous: WebHdfsError | undefined) => Promise<T>,
+  ): Promise<T> {
     const signal = this.signalFor(options)
     const started = Date.now()
     let n = 0
@@ -563,7 +602,11 @@ export class WebHdfs {
         if (!e.retriable) throw e
         const delay = backoffDelay(n, { initial: this.opts.initialBackoffMs, max: this.opts.maxBackoffMs, jitter: 0.5 })
         if (Date.now() - started + delay > this.opts.maxRetryMs) {
-          const last = new WebHdfsError({ ...detailsOf(e), remoteMessage: `${e.remoteMessage} (gave up after ${n} attempts in ${Date.now() - started} ms)`, cause: e })
+          const last = new WebHdfsError({
+            ...detailsOf(e),
+            remoteMessage: `${e.remoteMessage} (gave up after ${n} attempts in ${Date.now() - started} ms)`,
+            cause: e,
+          })
           last.attempts = n
           throw last
         }
@@ -597,7 +640,8 @@ export class WebHdfs {
   private booleanOf(r: Response, where: Step): boolean {
     if (r.status !== 200) throw this.errorOf(r, where)
     const j = this.json(r, where) as { boolean?: unknown }
-    if (typeof j.boolean !== 'boolean') throw this.fail(where.op, where.path, r.status, 'BadResponse', `expected {"boolean":...}, got ${preview(r.body)}`)
+    if (typeof j.boolean !== 'boolean')
+      throw this.fail(where.op, where.path, r.status, 'BadResponse', `expected {"boolean":...}, got ${preview(r.body)}`)
     return j.boolean
   }
 
@@ -612,8 +656,14 @@ export class WebHdfs {
     const exception = remote.exception ?? remote.javaClassName?.split('.').pop() ?? `HTTP${r.status}`
     const message = firstLine(remote.message ?? '')
     return new WebHdfsError({
-      op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode, status: r.status,
-      exception, javaClassName: remote.javaClassName, remoteMessage: message,
+      op: where.op,
+      path: where.path,
+      namenode: this.namenode,
+      datanode: where.datanode,
+      status: r.status,
+      exception,
+      javaClassName: remote.javaClassName,
+      remoteMessage: message,
       retriable: isRetriableRemote(r.status, exception, remote.message ?? ''),
     })
   }
@@ -621,16 +671,26 @@ export class WebHdfs {
   private notJson(r: Response, where: Step): WebHdfsError {
     const text = r.body.toString('utf8')
     if (text.includes('making an HTTP request to a Hadoop IPC port')) {
-      return this.fail(where.op, where.path, r.status, 'NotWebHdfs',
+      return this.fail(
+        where.op,
+        where.path,
+        r.status,
+        'NotWebHdfs',
         `${where.datanode ?? this.namenode} is a Hadoop RPC port, not the WebHDFS HTTP port ` +
-        `(dfs.namenode.http-address, default ${DEFAULT_WEBHDFS_PORT}); hdfs:// URLs given to tsf name the HTTP port`)
+          `(dfs.namenode.http-address, default ${DEFAULT_WEBHDFS_PORT}); hdfs:// URLs given to tsf name the HTTP port`,
+      )
     }
     return new WebHdfsError({
-      op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode, status: r.status,
+      op: where.op,
+      path: where.path,
+      namenode: this.namenode,
+      datanode: where.datanode,
+      status: r.status,
       exception: r.status === 404 ? 'NotWebHdfs' : 'BadResponse',
-      remoteMessage: r.status === 404
-        ? `no WebHDFS here (is WebHDFS enabled, and is this the NameNode's HTTP address?): ${preview(r.body)}`
-        : `unexpected answer: ${preview(r.body)}`,
+      remoteMessage:
+        r.status === 404
+          ? `no WebHDFS here (is WebHDFS enabled, and is this the NameNode's HTTP address?): ${preview(r.body)}`
+          : `unexpected answer: ${preview(r.body)}`,
       retriable: r.status >= 500,
     })
   }
@@ -639,8 +699,14 @@ export class WebHdfs {
     const code = e.code ?? (e.message === 'socket hang up' ? 'ESocketHangUp' : 'ENetwork')
     const text = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNRESET' ? 'connection reset' : e.message
     return new WebHdfsError({
-      op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode,
-      exception: code, remoteMessage: text, retriable: NETWORK_RETRIABLE.has(code), cause: e,
+      op: where.op,
+      path: where.path,
+      namenode: this.namenode,
+      datanode: where.datanode,
+      exception: code,
+      remoteMessage: text,
+      retriable: NETWORK_RETRIABLE.has(code),
+      cause: e,
     })
   }
 
@@ -681,6 +747,13 @@ const preview = (b: Buffer): string => {
 }
 
 const detailsOf = (e: WebHdfsError): WebHdfsErrorDetails => ({
-  op: e.op, path: e.path, namenode: e.namenode, status: e.status, exception: e.exception,
-  javaClassName: e.javaClassName, remoteMessage: e.remoteMessage, datanode: e.datanode, retriable: e.retriable,
+  op: e.op,
+  path: e.path,
+  namenode: e.namenode,
+  status: e.status,
+  exception: e.exception,
+  javaClassName: e.javaClassName,
+  remoteMessage: e.remoteMessage,
+  datanode: e.datanode,
+  retriable: e.retriable,
 })

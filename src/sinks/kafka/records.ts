@@ -25,14 +25,19 @@ export interface KafkaRecord extends OutRecord {
 export const toRecord = (head: EventHead, rules: RecordRules): KafkaRecord => {
   const line = typeof head === 'string' ? head + '}' : Buffer.concat([head, CLOSE])
   const event = parseEventLine(line)
-  const headers = event.headers && typeof event.headers === 'object' && !Array.isArray(event.headers) ? stringHeaders(event.headers) : undefined
+  const headers =
+    event.headers && typeof event.headers === 'object' && !Array.isArray(event.headers) ? stringHeaders(event.headers) : undefined
   let key: string | null = typeof event.src === 'string' ? event.src : null
   if (rules.keyHeader && headers?.[rules.keyHeader] !== undefined) key = headers[rules.keyHeader]!
   let topic = rules.topic
   const wanted = rules.topicHeader ? headers?.[rules.topicHeader] : undefined
   if (wanted !== undefined) {
     if (validTopic(wanted)) topic = wanted
-    else warnOnce(`topic:${wanted}`, `header ${rules.topicHeader}='${wanted}' is not a Kafka topic name: sending such events to ${rules.topic}`)
+    else
+      warnOnce(
+        `topic:${wanted}`,
+        `header ${rules.topicHeader}='${wanted}' is not a Kafka topic name: sending such events to ${rules.topic}`,
+      )
   }
   const value = rules.value === 'body' ? bodyBytes(event) : line
   return { topic, key, value, headers, bytes: (typeof value === 'string' ? value.length : value.length) + (key?.length ?? 0) }

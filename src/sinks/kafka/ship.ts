@@ -98,7 +98,9 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
         }
         if (error instanceof KafkaAuthFailed) throw new TsfError(`${where}: ${error.message}`)
         if (error instanceof KafkaRejected) {
-          const hint = sizeTypes.has(error.type) ? ` (an event of ${records[0]!.bytes} bytes; lower --max-line or raise the topic's max.message.bytes)` : ''
+          const hint = sizeTypes.has(error.type)
+            ? ` (an event of ${records[0]!.bytes} bytes; lower --max-line or raise the topic's max.message.bytes)`
+            : ''
           throw new TsfError(`${where}: Kafka rejected the records: ${error.message}${hint}`)
         }
         const text = describeKafkaError(error)
@@ -131,7 +133,11 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     const taken: Queued[] = []
     const records: KafkaRecord[] = []
     let bytes = 0
-    while (queue.length && (taken.length === 0 || (records.length + queue[0]!.records.length <= config.batchEvents && bytes + queue[0]!.bytes <= config.batchBytes))) {
+    while (
+      queue.length &&
+      (taken.length === 0 ||
+        (records.length + queue[0]!.records.length <= config.batchEvents && bytes + queue[0]!.bytes <= config.batchBytes))
+    ) {
       const q = queue.shift()!
       taken.push(q)
       for (const r of q.records) records.push(r)

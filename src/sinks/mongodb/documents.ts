@@ -4,7 +4,6 @@ import { warnOnce } from '../../core/log.js'
 import { OPS, type Op } from './ops.js'
 import { collectionProblem, databaseProblem, expand, shown, type MongoUrl } from './url.js'
 
-
 export interface DocumentRules {
   database: MongoUrl['database']
   collection: MongoUrl['collection']
@@ -57,7 +56,8 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   const problem = databaseProblem(db.name) ?? collectionProblem(coll.name)
   if (problem) return { line, where, error: `headers name an invalid namespace: ${problem}`, label }
   const wanted = headers?.op ?? rules.op
-  if (!OPS.includes(wanted as Op)) return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
+  if (!OPS.includes(wanted as Op))
+    return { line, where, error: `header op=${shown(String(wanted))} is not insert, upsert or replace`, label }
   const op = wanted as Op
   const doc = toDocument(event)
   // The driver serialises a whole batch at once: a document BSON cannot hold would throw for
@@ -75,7 +75,8 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
     }
     return { db: db.name, coll: coll.name, ns: where, op, model: { insertOne: { document: doc } }, line, bytes, derivedId, label }
   }
-  if (doc._id === undefined || doc._id === null) return { line, where, error: `${op} needs the document's own _id, and this one has none`, label }
+  if (doc._id === undefined || doc._id === null)
+    return { line, where, error: `${op} needs the document's own _id, and this one has none`, label }
   const key = `${where}\0${typeof doc._id === 'object' ? JSON.stringify(doc._id) : `${typeof doc._id}:${String(doc._id)}`}`
   const { _id, ...fields } = doc
   const model: AnyBulkWriteOperation<Document> =
@@ -154,6 +155,9 @@ const asDate = (value: unknown, path: string[]): unknown => {
     if (!Number.isNaN(ms)) return new Date(ms)
   }
   if (value instanceof Date || value === null || value === undefined) return value
-  warnOnce(`timestamp:${path.join('.')}`, `--timestamp-field ${path.join('.')}: ${JSON.stringify(value)} is neither epoch milliseconds nor a date text; such values are written as they are`)
+  warnOnce(
+    `timestamp:${path.join('.')}`,
+    `--timestamp-field ${path.join('.')}: ${JSON.stringify(value)} is neither epoch milliseconds nor a date text; such values are written as they are`,
+  )
   return value
 }

@@ -30,7 +30,12 @@ export const isRetryable = (error: unknown): boolean => {
   if (!e || typeof e !== 'object') return true
   if (e.hasErrorLabel?.('RetryableWriteError') || e.hasErrorLabel?.('ResetPool')) return true
   if (typeof e.code === 'number' && retryableCodes.has(e.code)) return true
-  if (/^Mongo(Network|NetworkTimeout|ServerSelection|ServerClosed|TopologyClosed|PoolCleared|PoolClosed|WriteConcern|Expired|OperationTimeout)Error$/.test(e.name ?? '')) return true
+  if (
+    /^Mongo(Network|NetworkTimeout|ServerSelection|ServerClosed|TopologyClosed|PoolCleared|PoolClosed|WriteConcern|Expired|OperationTimeout)Error$/.test(
+      e.name ?? '',
+    )
+  )
+    return true
   return false
 }
 
@@ -57,7 +62,10 @@ export const describeMongoError = (error: unknown): string => {
   return code && !text.includes(code) ? `${text} (${code})` : text
 }
 
-const oneLine = (text: string | undefined): string => String(text ?? '').replace(/\s*\n\s*/g, ' ').trim()
+const oneLine = (text: string | undefined): string =>
+  String(text ?? '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim()
 
 const innermost = (error: DriverError): DriverError => {
   let e = error

@@ -110,11 +110,18 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   const changed = (): void => void events.emit('change')
   const nextChange = (): Promise<void> => new Promise((resolve) => events.once('change', () => resolve()))
   // a pause that closing cuts short
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => {
-    const timer = setTimeout(() => { events.off('close', done); resolve() }, ms)
-    const done = (): void => { clearTimeout(timer); resolve() }
-    events.once('close', done)
-  })
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        events.off('close', done)
+        resolve()
+      }, ms)
+      const done = (): void => {
+        clearTimeout(timer)
+        resolve()
+      }
+      events.once('close', done)
+    })
 
   const finish = (item: Item, n: number): void => {
     item.left -= n
@@ -127,10 +134,13 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   const setAside = (problems: DocumentProblem[]): Promise<void> => {
     rt.counters.add('EventWriteFailCount', problems.length)
     setAsideCount += problems.length
-    for (const p of problems) warn(`${where}: ${p.where}: event ${p.label} set aside: ${p.error}${rejects ? ` (kept in ${config.rejects})` : `: ${p.line}`}`)
+    for (const p of problems)
+      warn(`${where}: ${p.where}: event ${p.label} set aside: ${p.error}${rejects ? ` (kept in ${config.rejects})` : `: ${p.line}`}`)
     if (!rejects) return Promise.resolve()
     const file = rejects
-    const text = problems.map((p) => `${p.line.slice(0, p.line.lastIndexOf('}'))},"mongodb_error":${quote(`${p.where}: ${p.error}`)}}\n`).join('')
+    const text = problems
+      .map((p) => `${p.line.slice(0, p.line.lastIndexOf('}'))},"mongodb_error":${quote(`${p.where}: ${p.error}`)}}\n`)
+      .join('')
     // one append at a time, so lines never interleave
     asideChain = asideChain.then(async () => {
       await file.appendFile(text)
@@ -142,7 +152,8 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   const tlsOn = Boolean(clientOptions.tls) || /[?&](tls|ssl)=true\b/i.test(config.url.connection)
   const failed = (error: unknown): void => {
     let text = describeMongoError(error)
-    if (tlsOn && text.startsWith('no server available')) text += ' (TLS is on: does the server speak TLS, and does --tls-ca or tlsCAFile name its CA?)'
+    if (tlsOn && text.startsWith('no server available'))
+      text += ' (TLS is on: does the server speak TLS, and does --tls-ca or tlsCAFile name its CA?)'
     rt.counters.add('ConnectionFailedCount')
     if (!failingSince) {
       failingSince = Date.now()
@@ -165,7 +176,13 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     for (;;) {
       if (closing) throw CLOSING
       try {
-        await (await connected()).db(db).collection<Document>(coll).bulkWrite(todo.map((p) => p.write.model), { ordered: false })
+        await (await connected())
+          .db(db)
+          .collection<Document>(coll)
+          .bulkWrite(
+            todo.map((p) => p.write.model),
+            { ordered: false },
+          )
         rt.counters.add('EventDrainSuccessCount', todo.length)
         succeeded()
         return
@@ -182,7 +199,13 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
             bad.add(we.index)
             if (we.code === 11000 && p.write.op === 'insert') duplicates++
             else if (isRetryableCode(we.code)) again.push(p)
-            else refused.push({ line: p.write.line, where: p.write.ns, label: p.write.label, error: `${we.errmsg ?? 'refused'} (code ${we.code})` })
+            else
+              refused.push({
+                line: p.write.line,
+                where: p.write.ns,
+                label: p.write.label,
+                error: `${we.errmsg ?? 'refused'} (code ${we.code})`,
+              })
           }
           if (duplicates) rt.counters.add('EventDuplicateCount', duplicates)
           // a write concern error: what was written may not be durable yet, so it is written again
@@ -203,7 +226,12 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
           await Promise.all([writeGroup(todo.slice(0, half), refused), writeGroup(todo.slice(half), refused)])
           return
         } else {
-          refused.push({ line: todo[0]!.write.line, where: todo[0]!.write.ns, label: todo[0]!.write.label, error: describeMongoError(error) })
+          refused.push({
+            line: todo[0]!.write.line,
+            where: todo[0]!.write.ns,
+            label: todo[0]!.write.label,
+            error: describeMongoError(error),
+          })
           return
         }
         todo = again

@@ -54,7 +54,8 @@ export const parseTemplate = (text: string, what: string, url: string): NameTemp
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m.index > last) parts.push({ text: text.slice(last, m.index) })
     const [header, fallback] = splitFallback(m[1]!)
-    if (!/^[A-Za-z0-9_.-]+$/.test(header)) throw new UsageError(`${url}: '%{${m[1]}}' in the ${what}: expected %{HEADER} or %{HEADER:-DEFAULT}`)
+    if (!/^[A-Za-z0-9_.-]+$/.test(header))
+      throw new UsageError(`${url}: '%{${m[1]}}' in the ${what}: expected %{HEADER} or %{HEADER:-DEFAULT}`)
     parts.push(fallback === undefined ? { header } : { header, fallback })
     last = re.lastIndex
   }
@@ -100,7 +101,8 @@ export const parseMongoUrl = (text: string): MongoUrl => {
   const raw = text.trim()
   const name = hideSecret(raw)
   const m = /^(mongodb(?:\+srv)?):\/\/(?:([^@/]*)@)?([^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/i.exec(raw)
-  if (!m) throw new UsageError(`destination '${name}': expected mongodb://[USER:PASSWORD@]HOST[:PORT][,HOST...]/DATABASE/COLLECTION[?OPTIONS]`)
+  if (!m)
+    throw new UsageError(`destination '${name}': expected mongodb://[USER:PASSWORD@]HOST[:PORT][,HOST...]/DATABASE/COLLECTION[?OPTIONS]`)
   const [, scheme, userinfo, hostList, path = '', query] = m
   const hosts = hostList!.split(',').filter((h) => h !== '')
   if (hosts.length === 0) throw new UsageError(`${name}: no host before the database`)
@@ -108,16 +110,21 @@ export const parseMongoUrl = (text: string): MongoUrl => {
     const hm = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(h)
     if (!hm || (hm[1] !== undefined && (Number(hm[1]) < 1 || Number(hm[1]) > 65535))) {
       // a raw '@', ':' or '/' in a password splits it into the hosts: such a "host" is not quoted
-      if (name !== raw && raw.indexOf(h) < raw.lastIndexOf('@')) throw new UsageError(`${name}: no host after the user and password (an '@', ':' or '/' in them is written %40, %3A, %2F)`)
+      if (name !== raw && raw.indexOf(h) < raw.lastIndexOf('@'))
+        throw new UsageError(`${name}: no host after the user and password (an '@', ':' or '/' in them is written %40, %3A, %2F)`)
       throw new UsageError(`${name}: '${h}' is not a host (expected HOST or HOST:PORT)`)
     }
-    if (scheme!.toLowerCase() === 'mongodb+srv' && (hosts.length > 1 || hm[1] !== undefined)) throw new UsageError(`${name}: mongodb+srv:// takes one host name without a port`)
+    if (scheme!.toLowerCase() === 'mongodb+srv' && (hosts.length > 1 || hm[1] !== undefined))
+      throw new UsageError(`${name}: mongodb+srv:// takes one host name without a port`)
   }
   const segments = path.replace(/\/$/, '').split('/')
-  if (segments.length !== 2 || !segments[0] || !segments[1]) throw new UsageError(`${name}: expected /DATABASE/COLLECTION after the hosts (each may use %{header})`)
+  if (segments.length !== 2 || !segments[0] || !segments[1])
+    throw new UsageError(`${name}: expected /DATABASE/COLLECTION after the hosts (each may use %{header})`)
   const database = parseTemplate(segments[0], 'database', name)
   const collection = parseTemplate(segments[1], 'collection', name)
-  const problem = (database.fixed !== undefined && databaseProblem(database.fixed)) || (collection.fixed !== undefined && collectionProblem(collection.fixed))
+  const problem =
+    (database.fixed !== undefined && databaseProblem(database.fixed)) ||
+    (collection.fixed !== undefined && collectionProblem(collection.fixed))
   if (problem) throw new UsageError(`${name}: ${problem}`)
   const connection = `${scheme}://${userinfo !== undefined ? `${userinfo}@` : ''}${hosts.join(',')}/${query ? `?${query}` : ''}`
   return { connection, database, collection, name }

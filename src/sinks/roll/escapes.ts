@@ -131,7 +131,8 @@ export const compileTemplate = (text: string, option: string, missing = ''): Tem
       continue
     }
     const escape = next === undefined ? undefined : timeEscapes[next]
-    if (!escape) throw new UsageError(`${option}: unknown escape %${next ?? ''} in '${text}' (known: %Y %m %d %H %M %S %s %t %{header} %[host] %%)`)
+    if (!escape)
+      throw new UsageError(`${option}: unknown escape %${next ?? ''} in '${text}' (known: %Y %m %d %H %M %S %s %t %{header} %[host] %%)`)
     if (literal) parts.push(literal)
     literal = ''
     parts.push(escape)

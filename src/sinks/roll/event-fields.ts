@@ -1,4 +1,18 @@
-import { bytesAre, FIELDS_BAD, FIELDS_END, isSpace, lastString, newFieldSpan, nextField, readNumber, readString, unescapeInto, unescapeString, viewOf, type ByteView } from '../../core/json-scan.js'
+import {
+  bytesAre,
+  FIELDS_BAD,
+  FIELDS_END,
+  isSpace,
+  lastString,
+  newFieldSpan,
+  nextField,
+  readNumber,
+  readString,
+  unescapeInto,
+  unescapeString,
+  viewOf,
+  type ByteView,
+} from '../../core/json-scan.js'
 
 // Reads the few fields roll needs from an event head (event JSON without its closing brace)
 // without JSON.parse, with core's byte scanner (src/core/json-scan.ts): one pass over the top
@@ -164,7 +178,8 @@ export class EventFields {
     for (let i = this.headersStart + 1, first = true; i >= 0; first = false) {
       i = nextField(v, i, limit, f, first)
       if (i === FIELDS_BAD || i === FIELDS_END) break
-      if (readString(v, f.keyStart - 1, f.keyEnd) === name) found = b[f.start] === 0x22 ? readString(v, f.start, f.end - 1) : v.buf.toString('utf8', f.start, f.end)
+      if (readString(v, f.keyStart - 1, f.keyEnd) === name)
+        found = b[f.start] === 0x22 ? readString(v, f.start, f.end - 1) : v.buf.toString('utf8', f.start, f.end)
     }
     return found
   }

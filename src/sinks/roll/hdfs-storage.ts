@@ -12,7 +12,12 @@ import { STATE_DIR, type PublishResult, type RollFile, type RollStorage, type St
 const join = (root: string, rel: string): string => (root === '/' ? `/${rel}` : `${root}/${rel}`)
 
 class HdfsFile implements RollFile {
-  constructor(readonly rel: string, private readonly client: WebHdfs, private readonly path: string, private size = 0) {}
+  constructor(
+    readonly rel: string,
+    private readonly client: WebHdfs,
+    private readonly path: string,
+    private size = 0,
+  ) {}
 
   async append(parts: Buffer[]): Promise<void> {
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
@@ -33,7 +38,11 @@ class HdfsFile implements RollFile {
 }
 
 class HdfsLog implements StateLog {
-  constructor(private readonly client: WebHdfs, private readonly path: string, public size: number) {}
+  constructor(
+    private readonly client: WebHdfs,
+    private readonly path: string,
+    public size: number,
+  ) {}
 
   async append(record: Buffer): Promise<void> {
     try {
@@ -56,7 +65,10 @@ class HdfsLog implements StateLog {
 export class HdfsStorage implements RollStorage {
   private readonly stateDir: string
 
-  constructor(private readonly client: WebHdfs, readonly root: string) {
+  constructor(
+    private readonly client: WebHdfs,
+    readonly root: string,
+  ) {
     this.stateDir = join(root, STATE_DIR)
   }
 
@@ -86,8 +98,10 @@ export class HdfsStorage implements RollStorage {
         if (!(error instanceof WebHdfsError) || error.exception !== 'FileAlreadyExistsException') throw error
         const [host, pidText] = (await this.client.open(lock).catch(() => Buffer.from(''))).toString().trim().split(' ')
         const pid = Number(pidText)
-        if (host !== hostname()) throw new TsfError(`${this.where}: locked by a tsf roll on ${host} (pid ${pidText}); remove ${lock} if that roll is gone`)
-        if (pid && pid !== process.pid && isAlive(pid)) throw new TsfError(`${this.where}: another tsf roll (pid ${pid}) is writing into this directory`)
+        if (host !== hostname())
+          throw new TsfError(`${this.where}: locked by a tsf roll on ${host} (pid ${pidText}); remove ${lock} if that roll is gone`)
+        if (pid && pid !== process.pid && isAlive(pid))
+          throw new TsfError(`${this.where}: another tsf roll (pid ${pid}) is writing into this directory`)
         await this.client.delete(lock)
       }
     }
@@ -149,7 +163,8 @@ export class HdfsStorage implements RollStorage {
     const tmp = `${this.stateDir}/state.json.tmp`
     await this.client.create(tmp, data, { overwrite: true })
     await this.client.delete(`${this.stateDir}/state.json`)
-    if (!(await this.client.rename(tmp, `${this.stateDir}/state.json`))) throw new TsfError(`${this.where}: could not replace ${this.stateDir}/state.json`)
+    if (!(await this.client.rename(tmp, `${this.stateDir}/state.json`)))
+      throw new TsfError(`${this.where}: could not replace ${this.stateDir}/state.json`)
   }
 
   async readLog(): Promise<Buffer | undefined> {

@@ -55,13 +55,20 @@ export const compileLayout = (options: LayoutOptions): Layout => {
     if (segment === '..') throw new UsageError(`directory: '..' is not allowed below the output root in '${options.dir}'`)
     if (segment === STATE_DIR) throw new UsageError(`directory: ${STATE_DIR} is where roll keeps its state`)
   }
-  if (options.prefix.includes('/')) throw new UsageError(`--prefix: a file name prefix cannot contain '/' (put directories in the directory argument), got '${options.prefix}'`)
+  if (options.prefix.includes('/'))
+    throw new UsageError(
+      `--prefix: a file name prefix cannot contain '/' (put directories in the directory argument), got '${options.prefix}'`,
+    )
   if (options.prefix.startsWith('.')) throw new UsageError(`--prefix: names starting with '.' would be hidden, got '${options.prefix}'`)
   if (options.suffix.includes('/')) throw new UsageError(`--suffix: cannot contain '/', got '${options.suffix}'`)
   for (const marker of [IN_PROGRESS, LEGACY_IN_PROGRESS]) {
     if (options.suffix.endsWith(marker)) throw new UsageError(`--suffix: '${marker}' marks files being written, got '${options.suffix}'`)
   }
-  const templates = [compileTemplate(rest, 'directory'), compileTemplate(options.prefix, '--prefix', MISSING), compileTemplate(options.suffix, '--suffix')] as const
+  const templates = [
+    compileTemplate(rest, 'directory'),
+    compileTemplate(options.prefix, '--prefix', MISSING),
+    compileTemplate(options.suffix, '--suffix'),
+  ] as const
   const [dirTemplate, prefixTemplate, suffixTemplate] = templates
   const expand = (context: EscapeContext): Bucket => {
     const dir = normaliseDir(dirTemplate.expand(context))

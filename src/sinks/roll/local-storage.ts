@@ -23,7 +23,10 @@ class LocalFile implements RollFile {
   // offset would still point past the end and the next write would leave a hole of NUL bytes.
   private size = 0
 
-  constructor(readonly rel: string, private readonly fh: FileHandle) {}
+  constructor(
+    readonly rel: string,
+    private readonly fh: FileHandle,
+  ) {}
 
   // One writev for all the parts; a short write (rare: a signal, a nearly full disk) goes on
   // with what is left.
@@ -69,7 +72,10 @@ const dropBytes = (parts: Buffer[], n: number): Buffer[] => {
 }
 
 class LocalLog implements StateLog {
-  constructor(private readonly fh: FileHandle, public size: number) {}
+  constructor(
+    private readonly fh: FileHandle,
+    public size: number,
+  ) {}
 
   async append(record: Buffer): Promise<void> {
     try {

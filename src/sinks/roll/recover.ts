@@ -30,7 +30,9 @@ export const recover = async (storage: RollStorage, state: RollState): Promise<v
     }
     if (length > entry.len) {
       await storage.truncate(rel, entry.len)
-      info(`${storage.describe(rel)}: cut ${length - entry.len} bytes written after the last commit (never acked; the upstream sends them again)`)
+      info(
+        `${storage.describe(rel)}: cut ${length - entry.len} bytes written after the last commit (never acked; the upstream sends them again)`,
+      )
     } else if (length < entry.len) {
       warn(`${storage.describe(rel)}: shorter than its last commit (${length} < ${entry.len} bytes): something outside roll cut it`)
     }

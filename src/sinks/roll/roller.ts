@@ -68,8 +68,10 @@ export class Roller {
   // set by bucketFor: end the partial line in the bucket first
   private breakLine = false
 
-
-  constructor(private readonly options: RollerOptions, private readonly counters: Counters) {
+  constructor(
+    private readonly options: RollerOptions,
+    private readonly counters: Counters,
+  ) {
     this.state = new RollState(options.storage, options.horizon)
     const fields = (this.fields = new EventFields(options.format === 'body'))
     this.eventContext = {
@@ -105,7 +107,10 @@ export class Roller {
     // the writer upstream died: it re-sends what we did not ack after the pipeline restarts, so
     // a failing storage is retried for the shutdown timeout only, not forever
     input.once('upstream-lost', giveUpSoon)
-    const tick = this.options.interval || this.options.idle ? setInterval(() => this.schedule('maintain'), Math.min(1000, this.options.interval || 1000, this.options.idle || 1000)) : undefined
+    const tick =
+      this.options.interval || this.options.idle
+        ? setInterval(() => this.schedule('maintain'), Math.min(1000, this.options.interval || 1000, this.options.idle || 1000))
+        : undefined
     tick?.unref()
     const onHup = (): void => {
       info('SIGHUP: closing and reopening files')
@@ -128,7 +133,9 @@ export class Roller {
       if (this.fatal) throw this.fatal
       const unwritten = this.staged.events
       if (unwritten) {
-        warn(`${unwritten} events were not written (${this.failing ?? 'stopped'}); they stay unacked with the upstream, which sends them again`)
+        warn(
+          `${unwritten} events were not written (${this.failing ?? 'stopped'}); they stay unacked with the upstream, which sends them again`,
+        )
         // after a signal or the upstream's death that is expected (the runtime makes the latter 3)
         return stop.aborted || input.upstreamLost ? 0 : 1
       }
@@ -220,7 +227,10 @@ export class Roller {
     this.counters.add('EventReceivedCount', received)
     if (duplicates) {
       this.counters.add('EventDuplicateCount', duplicates)
-      warnOnce('duplicates', `dropped events already written (same src and seq): redelivered after a restart or a retransmit (counted in EventDuplicateCount)`)
+      warnOnce(
+        'duplicates',
+        `dropped events already written (same src and seq): redelivered after a restart or a retransmit (counted in EventDuplicateCount)`,
+      )
     }
   }
   // A line that is not a tsf event (it only looked like one: "{" and "}" around it) is written as
@@ -261,7 +271,10 @@ export class Roller {
     const bucket = this.contBucket.get(stream) ?? this.options.layout.bucketOf(context)
     const owner = this.contOwner.get(bucket.key)
     if (owner !== undefined && owner !== stream) {
-      warnOnce('cont-interleaved', 'a line cut into pieces was interleaved with events of another stream: its pieces are written as separate lines')
+      warnOnce(
+        'cont-interleaved',
+        'a line cut into pieces was interleaved with events of another stream: its pieces are written as separate lines',
+      )
       this.breakLine = true
       this.contBucket.delete(owner)
       this.contOwner.delete(bucket.key)
@@ -357,7 +370,8 @@ export class Roller {
     const { count, size, gzip } = this.options
     // open every file first: making room (--max-open) must not close a file this commit writes to
     const firsts = new Map<string, OpenFile>()
-    for (const { bucket } of staged.buckets.values()) firsts.set(bucket.key, this.open.get(bucket.key) ?? (await this.openFile(bucket, staged)))
+    for (const { bucket } of staged.buckets.values())
+      firsts.set(bucket.key, this.open.get(bucket.key) ?? (await this.openFile(bucket, staged)))
     const writes: { file: OpenFile; len: number; raw: number; events: number }[] = []
     const filled: OpenFile[] = []
     const opened: OpenFile[] = []
@@ -413,12 +427,29 @@ export class Roller {
     }
     const opened = Date.now()
     let names = fileNames(bucket, opened, 1)
-    for (let n = 2; this.claimed.has(names.final) || (await this.options.storage.exists(names.final)) || (await this.options.storage.exists(names.inProgress)); n++) {
+    for (
+      let n = 2;
+      this.claimed.has(names.final) ||
+      (await this.options.storage.exists(names.final)) ||
+      (await this.options.storage.exists(names.inProgress));
+      n++
+    ) {
       names = fileNames(bucket, opened, n)
     }
     await this.state.opening(names.inProgress, names.stem, names.suffix)
     const file = await this.options.storage.create(names.inProgress)
-    const open: OpenFile = { bucket, file, rel: names.inProgress, stem: names.stem, suffix: names.suffix, len: 0, raw: 0, events: 0, openedAt: opened, lastWrite: opened }
+    const open: OpenFile = {
+      bucket,
+      file,
+      rel: names.inProgress,
+      stem: names.stem,
+      suffix: names.suffix,
+      len: 0,
+      raw: 0,
+      events: 0,
+      openedAt: opened,
+      lastWrite: opened,
+    }
     this.open.set(bucket.key, open)
     this.claimed.add(names.final)
     return open
@@ -459,11 +490,17 @@ export class Roller {
         await this.state.closed([f.rel])
       } else {
         // a retry resumes under the name an earlier attempt recorded
-        await publishFile(this.options.storage, this.state, f.rel, { stem: f.stem, suffix: f.suffix, final: this.state.files.get(f.rel)?.final })
+        await publishFile(this.options.storage, this.state, f.rel, {
+          stem: f.stem,
+          suffix: f.suffix,
+          final: this.state.files.get(f.rel)?.final,
+        })
         this.counters.add('RollCount')
       }
     } catch (error) {
-      warn(`cannot publish ${this.options.storage.describe(f.rel)}: ${describeSystemError(error)}; retrying (the next start finishes it otherwise)`)
+      warn(
+        `cannot publish ${this.options.storage.describe(f.rel)}: ${describeSystemError(error)}; retrying (the next start finishes it otherwise)`,
+      )
       return
     }
     this.retiring.delete(f)

@@ -189,7 +189,9 @@ export const sliceForFiles = (entry: StagedBucket, first: FileFill, limits: { co
       const bytes = cuts[c]!
       if (bytes >= total) break
       const events = cuts[c + 1]!
-      const full = (limits.count > 0 && fileEvents + events - fromEvents >= limits.count) || (limits.size > 0 && fileRaw + bytes - fromBytes >= limits.size)
+      const full =
+        (limits.count > 0 && fileEvents + events - fromEvents >= limits.count) ||
+        (limits.size > 0 && fileRaw + bytes - fromBytes >= limits.size)
       if (!full) continue
       out.push({ parts: entry.data.slice(fromBytes, bytes), bytes: bytes - fromBytes, events: events - fromEvents, fills: true })
       fromEvents = events

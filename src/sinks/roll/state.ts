@@ -54,7 +54,8 @@ const checksum = (text: string): string => createHash('sha256').update(text).dig
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 const isRanges = (v: unknown): v is Range[] =>
-  Array.isArray(v) && v.every((r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[0] <= r[1])
+  Array.isArray(v) &&
+  v.every((r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[0] <= r[1])
 const allValues = (v: unknown, test: (x: unknown) => boolean): boolean => v === undefined || (isObject(v) && Object.values(v).every(test))
 const optional = (v: unknown, type: string): boolean => v === undefined || typeof v === type
 
@@ -69,7 +70,8 @@ const readRecord = (line: string): Record_ | undefined => {
     return undefined
   }
   if (!isObject(r) || !isCount(r.c)) return undefined
-  if (!optional(r.open, 'string') || !optional(r.stem, 'string') || !optional(r.suffix, 'string') || !optional(r.t, 'number')) return undefined
+  if (!optional(r.open, 'string') || !optional(r.stem, 'string') || !optional(r.suffix, 'string') || !optional(r.t, 'number'))
+    return undefined
   if (!allValues(r.files, isCount) || !allValues(r.seqs, isRanges) || !allValues(r.final, (x) => typeof x === 'string')) return undefined
   if (!(r.closed === undefined || (Array.isArray(r.closed) && r.closed.every((x) => typeof x === 'string')))) return undefined
   return r as unknown as Record_
@@ -83,10 +85,13 @@ const readSnapshot = (bytes: Buffer): Snapshot | string => {
   } catch {
     return bytes.length === 0 ? 'empty' : 'not valid JSON'
   }
-  if (!isObject(snap) || !isCount(snap.c) || !isObject(snap.files) || !isObject(snap.streams)) return 'not in the expected shape (c, files, streams)'
-  const fileOk = (e: unknown): boolean => isObject(e) && isCount(e.len) && typeof e.stem === 'string' && typeof e.suffix === 'string' && optional(e.final, 'string')
+  if (!isObject(snap) || !isCount(snap.c) || !isObject(snap.files) || !isObject(snap.streams))
+    return 'not in the expected shape (c, files, streams)'
+  const fileOk = (e: unknown): boolean =>
+    isObject(e) && isCount(e.len) && typeof e.stem === 'string' && typeof e.suffix === 'string' && optional(e.final, 'string')
   if (!Object.values(snap.files).every(fileOk)) return 'not in the expected shape (a file entry)'
-  if (!Object.values(snap.streams).every((st) => isObject(st) && isRanges(st.r) && typeof st.s === 'number')) return 'not in the expected shape (a stream entry)'
+  if (!Object.values(snap.streams).every((st) => isObject(st) && isRanges(st.r) && typeof st.s === 'number'))
+    return 'not in the expected shape (a stream entry)'
   return snap as unknown as Snapshot
 }
 
@@ -114,7 +119,10 @@ export class RollState {
   private commit = 0
   private log?: StateLog
 
-  constructor(private readonly storage: RollStorage, private readonly horizon: number) {}
+  constructor(
+    private readonly storage: RollStorage,
+    private readonly horizon: number,
+  ) {}
 
   // Files in progress whose committed length may be larger than the state says: a damaged record
   // after their last intact one may have committed more of them. Recovery keeps their bytes.
@@ -132,7 +140,8 @@ export class RollState {
     let since = 0
     if (snapshotBytes) {
       const snap = readSnapshot(snapshotBytes)
-      if (typeof snap === 'string') throw new TsfError(`${snapshotName}: roll's state snapshot is ${snap} (move it away to start without dedupe state)`)
+      if (typeof snap === 'string')
+        throw new TsfError(`${snapshotName}: roll's state snapshot is ${snap} (move it away to start without dedupe state)`)
       since = this.commit = snap.c
       for (const [rel, entry] of Object.entries(snap.files)) this.files.set(rel, entry)
       for (const [src, st] of Object.entries(snap.streams)) this.streams.set(src, { ranges: new RangeSet(st.r), seen: st.s })
@@ -167,14 +176,19 @@ export class RollState {
     for (const rel of this.files.keys()) if ((lastTouched.get(rel) ?? -1) < lastDamaged) this.uncertain.add(rel)
     const torn = logBytes.length - at
     if (damaged > 0) {
-      const kept = this.uncertain.size ? `; ${this.uncertain.size} file${this.uncertain.size === 1 ? '' : 's'} in progress keep all their bytes (some lines may be written twice, none lost)` : ''
-      warn(`${logName}: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of roll's commit log, applied every intact one${kept}; the dedupe ranges of what was skipped are lost`)
+      const kept = this.uncertain.size
+        ? `; ${this.uncertain.size} file${this.uncertain.size === 1 ? '' : 's'} in progress keep all their bytes (some lines may be written twice, none lost)`
+        : ''
+      warn(
+        `${logName}: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of roll's commit log, applied every intact one${kept}; the dedupe ranges of what was skipped are lost`,
+      )
     }
     if (torn > 0) info(`${logName}: cut an incomplete last record of ${torn} bytes (a commit cut short by a crash, never acked)`)
     // damaged records at the end are cut with the torn end; those before an intact record stay
     // in the log until the snapshot below replaces it
     this.log = await this.storage.openLog(middle > 0 ? at : goodEnd)
-    if (middle > 0) await this.compact().catch((error) => warn(`could not compact roll's state (retried later): ${describeSystemError(error)}`))
+    if (middle > 0)
+      await this.compact().catch((error) => warn(`could not compact roll's state (retried later): ${describeSystemError(error)}`))
   }
 
   private apply(record: Record_): void {

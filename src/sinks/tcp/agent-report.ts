@@ -23,7 +23,10 @@ const readUpstream = async (endpoint: { host: string; port: number }): Promise<R
     const body = await getMetricsJson(`http://${where}/metrics.json`, UPSTREAM_TIMEOUT)
     // per-file rows: the files furthest behind are the ones worth the report's room
     for (const [k, v] of Object.entries(body)) {
-      if (Array.isArray(v)) body[k] = [...v].sort((a, b) => Number((b as Record<string, number>).LagBytes ?? 0) - Number((a as Record<string, number>).LagBytes ?? 0)).slice(0, MAX_ROWS)
+      if (Array.isArray(v))
+        body[k] = [...v]
+          .sort((a, b) => Number((b as Record<string, number>).LagBytes ?? 0) - Number((a as Record<string, number>).LagBytes ?? 0))
+          .slice(0, MAX_ROWS)
     }
     return { endpoint: where, ...body }
   } catch (e) {

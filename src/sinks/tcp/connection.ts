@@ -137,12 +137,16 @@ export class WireConnection extends EventEmitter implements SinkConnection {
             const msg = parseHandshakeLine(line)
             if (!msg) throw new ConnectionError('not a tsf collector (unexpected reply to the hello)')
             // "busy: ..." (too many connections) is worth retrying; a token or version refusal is not
-            if (msg.verb === 'REFUSED') throw new ConnectionError(`refused us: ${msg.rest || 'no reason given'}`, !msg.rest.startsWith('busy'))
-            if (msg.version !== WIRE_VERSION) throw new ConnectionError(`speaks protocol version ${msg.version}, we speak ${WIRE_VERSION}`, true)
+            if (msg.verb === 'REFUSED')
+              throw new ConnectionError(`refused us: ${msg.rest || 'no reason given'}`, !msg.rest.startsWith('busy'))
+            if (msg.version !== WIRE_VERSION)
+              throw new ConnectionError(`speaks protocol version ${msg.version}, we speak ${WIRE_VERSION}`, true)
             if (step === 'challenge' && msg.verb === 'CHALLENGE' && validNonce(msg.fields.nonce)) {
               sn = msg.fields.nonce
-              if (msg.fields.auth === 'token' && !options.token) throw new ConnectionError('asks for a token and we have none (--token-file)', true)
-              if (msg.fields.auth !== 'token' && options.token) throw new ConnectionError('does not ask for a token although we have one: not the collector we were told to trust', true)
+              if (msg.fields.auth === 'token' && !options.token)
+                throw new ConnectionError('asks for a token and we have none (--token-file)', true)
+              if (msg.fields.auth !== 'token' && options.token)
+                throw new ConnectionError('does not ask for a token although we have one: not the collector we were told to trust', true)
               mac = Boolean(options.token) && msg.fields.mac === MAC_NAME
               // without TLS, frames without a MAC could be rewritten by anyone on the path
               if (options.token && !mac && dest.kind !== 'tls') {
@@ -150,10 +154,15 @@ export class WireConnection extends EventEmitter implements SinkConnection {
               }
               this.gzip = options.gzip && msg.fields.compress === 'gzip'
               this.reports = msg.fields.report === '1'
-              socket.write(authLine(options.token ? clientProof(options.token, cn, sn, { mac, agent: options.agent }) : undefined, options.agent))
+              socket.write(
+                authLine(options.token ? clientProof(options.token, cn, sn, { mac, agent: options.agent }) : undefined, options.agent),
+              )
               step = 'ok'
             } else if (step === 'ok' && msg.verb === 'OK') {
-              if (options.token && !proofMatches(serverProof(options.token, cn, sn, { mac, agent: options.agent }), msg.fields.proof ?? '')) {
+              if (
+                options.token &&
+                !proofMatches(serverProof(options.token, cn, sn, { mac, agent: options.agent }), msg.fields.proof ?? '')
+              ) {
                 throw new ConnectionError('answered with a wrong token proof: not the collector we were told to trust', true)
               }
               if (options.token && mac) {

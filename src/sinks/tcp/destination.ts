@@ -20,7 +20,8 @@ export const parseDestination = (text: string): Destination => {
   const scheme = m ? m[1]!.toLowerCase() : 'tcp'
   const rest = m ? m[2]! : text.trim()
   if (scheme === 'kafka') throw new UsageError(`destination '${text}': kafka:// destinations are not supported yet`)
-  if (scheme !== 'tcp' && scheme !== 'tls') throw new UsageError(`destination '${text}': expected host:port, tcp://host:port or tls://host:port`)
+  if (scheme !== 'tcp' && scheme !== 'tls')
+    throw new UsageError(`destination '${text}': expected host:port, tcp://host:port or tls://host:port`)
   const { host, port } = parseHostPort(rest.replace(/\/$/, ''), `destination '${text}'`)
   if (port === 0) throw new UsageError(`destination '${text}': port 0 is not a destination`)
   return { kind: scheme, host, port, name: text.trim() }
@@ -28,7 +29,10 @@ export const parseDestination = (text: string): Destination => {
 
 // "a:1,b:2" (and repeated arguments) → destinations in priority order
 export const parseDestinations = (args: string[]): Destination[] => {
-  const out = args.flatMap((a) => a.split(',')).filter((s) => s.trim() !== '').map(parseDestination)
+  const out = args
+    .flatMap((a) => a.split(','))
+    .filter((s) => s.trim() !== '')
+    .map(parseDestination)
   if (out.length === 0) throw new UsageError('missing destination: tsf ship HOST:PORT[,HOST:PORT...]')
   return out
 }

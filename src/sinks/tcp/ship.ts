@@ -28,7 +28,11 @@ const UPSTREAM_LOST_GRACE = 5000
 export const runShip = (config: ShipConfig): Promise<number> =>
   runCommand({ component: 'ship', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
     // without -H the events go out as the bytes they came in (less their cursors): no heads made
-    const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined })
+    const input = rt.input({
+      maxLine: config.maxLine,
+      truncate: config.truncate,
+      lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined,
+    })
     const sink = new TcpSink({ ...config, counters: rt.counters })
     // every destination refused us (token, protocol): retrying cannot help
     const refusal: { error?: Error } = {}
@@ -65,7 +69,8 @@ export const runShip = (config: ShipConfig): Promise<number> =>
       // say so only when the wait is noticeable
       // (--best-effort acked them upstream already: what the collectors do not take is dropped)
       const waiting = bestEffort
-        ? (): string => `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
+        ? (): string =>
+            `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
         : (): string => `${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`
       const telling = setTimeout(() => info(waiting()), 1000)
       const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
@@ -81,7 +86,9 @@ export const runShip = (config: ShipConfig): Promise<number> =>
         warn(`${left} events unacked; the upstream re-sends them on restart`)
         return ExitCode.upstreamLost
       }
-      throw new TsfError(`delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`)
+      throw new TsfError(
+        `delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`,
+      )
     } finally {
       reporter.stop()
       sink.close()

@@ -66,7 +66,14 @@ export class TcpSink extends EventEmitter {
 
   constructor(private readonly options: TcpSinkOptions) {
     super()
-    this.targets = options.destinations.map((dest, priority) => ({ dest, priority, state: 'idle', failures: 0, penaltyUntil: 0, upSince: 0 }))
+    this.targets = options.destinations.map((dest, priority) => ({
+      dest,
+      priority,
+      state: 'idle',
+      failures: 0,
+      penaltyUntil: 0,
+      upSince: 0,
+    }))
     options.counters.gauge('ChannelSize', () => this.unacked)
   }
 
@@ -104,21 +111,22 @@ export class TcpSink extends EventEmitter {
       f.shares.push(share)
       share.remaining++
       if (f.count >= batchEvents || f.bytes >= batchBytes) this.seal()
-    } else for (const head of batch.heads) {
-      // a batch is either heads or bytes: the bytes before go out as a batch of their own
-      if (this.filling.parts.length) this.seal()
-      const f = this.filling
-      if (f.shares.at(-1) !== share) {
-        // counted when it joins a batch, not when the batch is sealed, so that an early ack of one
-        // part never looks like the whole
-        f.shares.push(share)
-        share.remaining++
+    } else
+      for (const head of batch.heads) {
+        // a batch is either heads or bytes: the bytes before go out as a batch of their own
+        if (this.filling.parts.length) this.seal()
+        const f = this.filling
+        if (f.shares.at(-1) !== share) {
+          // counted when it joins a batch, not when the batch is sealed, so that an early ack of one
+          // part never looks like the whole
+          f.shares.push(share)
+          share.remaining++
+        }
+        f.heads.push(head)
+        f.count++
+        f.bytes += head.length + 2
+        if (f.count >= batchEvents || f.bytes >= batchBytes) this.seal()
       }
-      f.heads.push(head)
-      f.count++
-      f.bytes += head.length + 2
-      if (f.count >= batchEvents || f.bytes >= batchBytes) this.seal()
-    }
     if (eventCount(batch) === 0) {
       this.heldBytes -= batch.bytes
       this.emit('done', batch)
@@ -172,7 +180,10 @@ export class TcpSink extends EventEmitter {
       if (active !== best) {
         const before = active ?? this.lastActive
         if (before && before !== best) this.options.counters.add('FailoverCount')
-        if (before && before !== best) info(`sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`)
+        if (before && before !== best)
+          info(
+            `sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`,
+          )
         this.activeFailover = this.lastActive = best
       }
       return slots(best) ? best : undefined
@@ -311,7 +322,8 @@ export class TcpSink extends EventEmitter {
     if (error.refused) {
       if (t.refused !== message) warn(`${t.dest.name} ${message}`)
       t.refused = message
-      if (this.targets.every((x) => x.refused)) this.emit('fatal', new Error(this.targets.map((x) => `${x.dest.name} ${x.refused}`).join('; ')))
+      if (this.targets.every((x) => x.refused))
+        this.emit('fatal', new Error(this.targets.map((x) => `${x.dest.name} ${x.refused}`).join('; ')))
     } else {
       t.refused = undefined
       if (t.lastError !== message) warn(`${t.dest.name}: ${message} (retrying in ${Math.round(penalty / 100) / 10} s)`)
@@ -347,7 +359,6 @@ export class TcpSink extends EventEmitter {
     }
     return this.unacked
   }
-
 
   close(): void {
     this.closed = true

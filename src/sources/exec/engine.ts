@@ -51,7 +51,11 @@ class ExecRunner {
   private lastSeen = 0
   private readonly stopped: Promise<void>
 
-  constructor(private readonly config: ExecConfig, private readonly rt: Runtime, private readonly out: EventOutput) {
+  constructor(
+    private readonly config: ExecConfig,
+    private readonly rt: Runtime,
+    private readonly out: EventOutput,
+  ) {
     this.stopped = abortPromise(rt.stop)
     rt.stop.addEventListener('abort', () => (this.deadline = Date.now() + config.shutdownTimeout), { once: true })
   }
@@ -101,7 +105,15 @@ class ExecRunner {
       }
       const seq: Sequence = { src: `${this.agent}.${run}`, seq: 0 }
       const headers = config.stderr ? { ...config.headers, stream: 'stdout' } : config.headers
-      const pumps = [pumpLines(child.stdout!, { maxLine: config.maxLine, truncate: config.truncate, envelope: encodeEnvelope({ host: config.host, headers }) }, seq, this.out, this.hooks())]
+      const pumps = [
+        pumpLines(
+          child.stdout!,
+          { maxLine: config.maxLine, truncate: config.truncate, envelope: encodeEnvelope({ host: config.host, headers }) },
+          seq,
+          this.out,
+          this.hooks(),
+        ),
+      ]
       if (config.stderr) {
         const envelope = encodeEnvelope({ host: config.host, headers: { ...config.headers, stream: 'stderr' } })
         pumps.push(pumpLines(child.stderr!, { maxLine: config.maxLine, truncate: config.truncate, envelope }, seq, this.out, this.hooks()))
@@ -160,7 +172,10 @@ class ExecRunner {
         const left = this.deadline! - Date.now()
         if (left <= 0) return false
         let timer: NodeJS.Timeout | undefined
-        const ok = await Promise.race([this.out.ready().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left)))])
+        const ok = await Promise.race([
+          this.out.ready().then(() => true),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left))),
+        ])
         clearTimeout(timer)
         if (!ok) warn(`the downstream took no more within the shutdown timeout: the rest of ${config.file}'s output is dropped`)
         return ok

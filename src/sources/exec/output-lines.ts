@@ -28,12 +28,20 @@ export interface PumpHooks {
   seen: () => void
 }
 
-export const pumpLines = async (stream: Readable, config: StreamConfig, seq: Sequence, out: EventOutput, hooks: PumpHooks): Promise<void> => {
+export const pumpLines = async (
+  stream: Readable,
+  config: StreamConfig,
+  seq: Sequence,
+  out: EventOutput,
+  hooks: PumpHooks,
+): Promise<void> => {
   const framer = new LineFramer(config.maxLine, config.truncate, hooks.oversize)
   let heads: EventHead[] = []
   let ts = 0
   const sink = (bytes: Buffer, _end: number, kind: number): void => {
-    heads.push(sourceEventHead(bytes, { ts, src: seq.src, seq: ++seq.seq, cont: kind === CONT, truncated: kind === TRUNCATED }, config.envelope))
+    heads.push(
+      sourceEventHead(bytes, { ts, src: seq.src, seq: ++seq.seq, cont: kind === CONT, truncated: kind === TRUNCATED }, config.envelope),
+    )
   }
   const emit = (): void => {
     const n = heads.length

@@ -39,7 +39,9 @@ export class FlumeAvroListeners {
         await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])
       } catch (e) {
         const err = e as NodeJS.ErrnoException
-        throw new TsfError(`--flume-avro ${a.host}:${a.port}: ${describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)}`)
+        throw new TsfError(
+          `--flume-avro ${a.host}:${a.port}: ${describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)}`,
+        )
       }
       server.on('error', (e) => warn(`--flume-avro ${a.host}:${a.port}: ${describeSystemError(e)}`))
       this.servers.push(server)
@@ -61,7 +63,10 @@ export class FlumeAvroListeners {
       }
     }
     if (this.sessions.size >= this.options.maxConnections) {
-      warnOnce('flume-max-connections', `more than --max-connections ${this.options.maxConnections} Flume connections: refusing new ones until some close (said once)`)
+      warnOnce(
+        'flume-max-connections',
+        `more than --max-connections ${this.options.maxConnections} Flume connections: refusing new ones until some close (said once)`,
+      )
       this.counters.add('ConnectionRefusedCount')
       socket.destroy()
       return

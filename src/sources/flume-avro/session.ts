@@ -54,7 +54,11 @@ export class FlumeSession {
     try {
       this.decoder.push(chunk, (f) => this.frames.push(f))
     } catch (e) {
-      return this.fail(e instanceof FrameError ? `${e.message} (not a Flume avro sink, or compression-type/ssl set differently on the two ends?)` : String(e))
+      return this.fail(
+        e instanceof FrameError
+          ? `${e.message} (not a Flume avro sink, or compression-type/ssl set differently on the two ends?)`
+          : String(e),
+      )
     }
     if (this.decoder.partial) this.armReadTimer()
     else this.disarmReadTimer()
@@ -63,7 +67,10 @@ export class FlumeSession {
 
   private armReadTimer(): void {
     if (this.readTimer) return
-    this.readTimer = setTimeout(() => this.fail(`sent no whole frame within ${this.options.readTimeout} ms (a trickling or stuck sender)`), this.options.readTimeout)
+    this.readTimer = setTimeout(
+      () => this.fail(`sent no whole frame within ${this.options.readTimeout} ms (a trickling or stuck sender)`),
+      this.options.readTimeout,
+    )
   }
 
   private disarmReadTimer(): void {
@@ -107,7 +114,10 @@ export class FlumeSession {
     const batch = name === 'appendBatch'
     if (name === '') return this.answer(frame.serial, handshake ? [handshake] : [Buffer.alloc(0)]) // a ping
     if (!batch && name !== 'append') {
-      return this.answer(frame.serial, [...(handshake ? [handshake] : []), errorAnswer(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`)])
+      return this.answer(frame.serial, [
+        ...(handshake ? [handshake] : []),
+        errorAnswer(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`),
+      ])
     }
     const heads = decodeEvents(r, batch, Date.now())
     const n = heads.length

@@ -88,10 +88,13 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
         security: config.security,
       })
       c.onJoin((assignment) => {
-        const parts = assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || 'no partitions (more members than partitions)'
+        const parts =
+          assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || 'no partitions (more members than partitions)'
         info(`group ${config.group}: assigned ${parts}`)
       })
-      c.onCrash((error, restarting) => report(`${describeKafkaError(error)}${restarting ? '; the consumer restarts, nothing is lost' : ''}`))
+      c.onCrash((error, restarting) =>
+        report(`${describeKafkaError(error)}${restarting ? '; the consumer restarts, nothing is lost' : ''}`),
+      )
       consumer = c
       try {
         await c.start(onBatch)

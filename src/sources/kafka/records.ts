@@ -26,7 +26,13 @@ export const recordHead = (topic: string, partition: number, record: FetchedReco
 
 const EMPTY = Buffer.alloc(0)
 
-const eventWithPlace = (event: TsfEvent, meta: Record<string, string>, topic: string, partition: number, seq: number): string | undefined => {
+const eventWithPlace = (
+  event: TsfEvent,
+  meta: Record<string, string>,
+  topic: string,
+  partition: number,
+  seq: number,
+): string | undefined => {
   const own = event.headers && typeof event.headers === 'object' && !Array.isArray(event.headers) ? event.headers : {}
   event.headers = { ...own, ...meta }
   if (typeof event.src !== 'string') {

@@ -93,7 +93,11 @@ class SpoolEngine {
   private filesDone = 0
   private bytesRead = 0
 
-  constructor(private readonly config: SpoolConfig, private readonly rt: Runtime, private readonly state: SpoolState) {
+  constructor(
+    private readonly config: SpoolConfig,
+    private readonly rt: Runtime,
+    private readonly state: SpoolState,
+  ) {
     this.rules = {
       ignore: config.ignore,
       // skipped with --delete too: switching to it must not ingest the files renamed before
@@ -178,13 +182,19 @@ class SpoolEngine {
       }
       if (!sameInode(st, entry)) {
         this.state.delete(path)
-        info(`${path}: replaced by another file while spool was down; its stream ${entry.src} ends at offset ${entry.pos}, the new file is ingested on its own`)
+        info(
+          `${path}: replaced by another file while spool was down; its stream ${entry.src} ends at offset ${entry.pos}, the new file is ingested on its own`,
+        )
         continue
       }
       const changed = st.size !== entry.size || st.mtimeMs !== entry.mtimeMs ? describeChange(entry, st) : this.headChanged(entry)
       if (changed) {
         this.state.delete(path)
-        this.quarantine(path, `changed after it was picked up (${changed}) while spool was down; ${entry.seq} events of it were already sent`, st)
+        this.quarantine(
+          path,
+          `changed after it was picked up (${changed}) while spool was down; ${entry.seq} events of it were already sent`,
+          st,
+        )
         continue
       }
       if (entry.pos > 0) info(`${path}: resuming at offset ${entry.pos} (event ${entry.seq + 1})`)
@@ -308,7 +318,8 @@ class SpoolEngine {
       fd = openSync(path, 'r')
     } catch (e) {
       this.forget(job)
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') info(`${path}: removed before it was read; its stream ${entry.src} ends at event ${entry.seq}`)
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        info(`${path}: removed before it was read; its stream ${entry.src} ends at event ${entry.seq}`)
       else this.quarantine(path, `cannot be read: ${describeSystemError(e).replace(`${path}: `, '')}`)
       return
     }
@@ -325,7 +336,8 @@ class SpoolEngine {
         const oversize = reader.oversize
         const r = reader.read(this.buf, BUDGET)
         this.bytesRead += reader.readPos - before
-        if (reader.oversize > oversize) warnOversize(this.rt, `oversize:${path}`, path, this.config.read, reader.oversize - oversize, 'said once per file')
+        if (reader.oversize > oversize)
+          warnOversize(this.rt, `oversize:${path}`, path, this.config.read, reader.oversize - oversize, 'said once per file')
         this.write(job, r)
         // a stalled downstream must not keep SIGTERM from ending the read
         await Promise.race([this.out.ready(), this.stopped])
@@ -371,13 +383,19 @@ class SpoolEngine {
     const st = statOrUndefined(path)
     if (!st || !sameInode(st, entry)) {
       this.forget(job)
-      info(`${path}: removed or replaced while it was being ingested; its stream ${entry.src} ends at event ${entry.seq} (a new file there is ingested on its own)`)
+      info(
+        `${path}: removed or replaced while it was being ingested; its stream ${entry.src} ends at event ${entry.seq} (a new file there is ingested on its own)`,
+      )
       return
     }
     if (!job.spoiled && (st.size !== entry.size || st.mtimeMs !== entry.mtimeMs)) job.spoiled = describeChange(entry, st)
     if (job.spoiled) {
       this.forget(job)
-      this.quarantine(path, `changed after it was picked up (${job.spoiled}); its first ${entry.seq} events were sent as stream ${entry.src}`, st)
+      this.quarantine(
+        path,
+        `changed after it was picked up (${job.spoiled}); its first ${entry.seq} events were sent as stream ${entry.src}`,
+        st,
+      )
       return
     }
     try {
@@ -388,7 +406,9 @@ class SpoolEngine {
       this.active.delete(path)
       this.stuck.set(path, signature(st))
       this.failures++
-      logError(`${path}: ingested, but cannot be ${this.config.deleteDone ? 'deleted' : 'renamed'}: ${describeSystemError(e).replace(`${path}: `, '')}`)
+      logError(
+        `${path}: ingested, but cannot be ${this.config.deleteDone ? 'deleted' : 'renamed'}: ${describeSystemError(e).replace(`${path}: `, '')}`,
+      )
       return
     }
     this.state.touched(dirname(path))
@@ -415,7 +435,9 @@ class SpoolEngine {
     } catch (e) {
       const now = st ?? statOrUndefined(path)
       if (now) this.stuck.set(path, signature(now))
-      logError(`${path}: ${why}; cannot move it to ${this.config.quarantineDir} either (${describeSystemError(e)}): skipped until it changes`)
+      logError(
+        `${path}: ${why}; cannot move it to ${this.config.quarantineDir} either (${describeSystemError(e)}): skipped until it changes`,
+      )
     }
   }
 
@@ -440,11 +462,16 @@ const statOrUndefined = (path: string): Stats | undefined => {
   }
 }
 
-const sameInode = (a: { dev: number; ino: number } | undefined, b: { dev: number; ino: number }): boolean => a !== undefined && a.dev === b.dev && a.ino === b.ino
+const sameInode = (a: { dev: number; ino: number } | undefined, b: { dev: number; ino: number }): boolean =>
+  a !== undefined && a.dev === b.dev && a.ino === b.ino
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
 const signature = (st: Stats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
 
 const describeChange = (entry: SpoolEntry, st: Stats): string =>
-  st.size !== entry.size ? `size ${entry.size} -> ${st.size} bytes` : st.mtimeMs !== entry.mtimeMs ? 'rewritten: its modification time changed' : 'it grew while being read'
+  st.size !== entry.size
+    ? `size ${entry.size} -> ${st.size} bytes`
+    : st.mtimeMs !== entry.mtimeMs
+      ? 'rewritten: its modification time changed'
+      : 'it grew while being read'

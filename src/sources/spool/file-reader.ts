@@ -33,7 +33,11 @@ export class SpoolFileReader {
   private readonly sink: LineSink
   private readonly maxLine: number
 
-  constructor(readonly fd: number, readonly entry: SpoolEntry, config: SpoolReadConfig) {
+  constructor(
+    readonly fd: number,
+    readonly entry: SpoolEntry,
+    config: SpoolReadConfig,
+  ) {
     this.maxLine = config.maxLine
     this.readPos = this.emitPos = entry.pos
     this.emitSeq = entry.seq
@@ -41,7 +45,11 @@ export class SpoolFileReader {
     this.envelope = encodeEnvelope({ host: config.host, headers: { ...config.headers, file: entry.path, basename: basename(entry.path) } })
     this.sink = (bytes, end, kind) => {
       this.heads.push(
-        sourceEventHead(bytes, { ts: this.now, src: entry.src, seq: ++this.emitSeq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED }, this.envelope),
+        sourceEventHead(
+          bytes,
+          { ts: this.now, src: entry.src, seq: ++this.emitSeq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED },
+          this.envelope,
+        ),
       )
       this.emitPos = end
     }
@@ -76,7 +84,8 @@ export class SpoolFileReader {
     this.framer.pushBlocks(chunk, this.readPos, this.sink, this.block)
   }
 
-  private readonly block: BlockSink = (region, at) => blockRegion(region, this.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))
+  private readonly block: BlockSink = (region, at) =>
+    blockRegion(region, this.maxLine, (lines, escaped) => this.emitBlock(lines, escaped, at))
 
   // Complete ASCII lines, already escaped, the first starting at offset `at`: the parts that are
   // the same for the whole block are built once (this loop is most of spool's CPU).

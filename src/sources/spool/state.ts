@@ -42,7 +42,11 @@ export class SpoolState extends JsonStateStore<SpoolEntry> {
   private readonly unsaved = new Set<SpoolEntry>()
 
   constructor(dir: string, interval = 200) {
-    super(dir, { file: 'spool.json', who: 'tsf spool', holds: 'the spool state', is: 'a tsf spool state file', shape: ENTRY_SHAPE }, interval)
+    super(
+      dir,
+      { file: 'spool.json', who: 'tsf spool', holds: 'the spool state', is: 'a tsf spool state file', shape: ENTRY_SHAPE },
+      interval,
+    )
     for (const f of this.loadEntries()) this.entries.set(f.path, f)
   }
 

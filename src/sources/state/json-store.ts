@@ -37,8 +37,16 @@ export abstract class JsonStateStore<Entry> {
   private readonly lockPath: string
   private readonly saver: GroupedSave
 
-  protected constructor(readonly dir: string, private readonly kind: StateFileKind, interval: number) {
-    this.saver = new GroupedSave(interval, () => this.write(), (e) => this.onError?.(e))
+  protected constructor(
+    readonly dir: string,
+    private readonly kind: StateFileKind,
+    interval: number,
+  ) {
+    this.saver = new GroupedSave(
+      interval,
+      () => this.write(),
+      (e) => this.onError?.(e),
+    )
     this.statePath = join(dir, kind.file)
     this.lockPath = join(dir, 'lock')
     lockStateDir(dir, kind.who)

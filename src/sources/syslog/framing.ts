@@ -62,7 +62,10 @@ export class SyslogTcpFramer {
       switch (this.state) {
         case START: {
           const c = chunk[i]!
-          if (c === LF || c === CR || c === NUL || c === SP) { i++; break }
+          if (c === LF || c === CR || c === NUL || c === SP) {
+            i++
+            break
+          }
           if (c >= 0x30 && c <= 0x39) {
             this.state = COUNT
             this.count = 0
@@ -86,7 +89,10 @@ export class SyslogTcpFramer {
           if (chunk[i] === SP) {
             this.keep(chunk.subarray(i, i + 1))
             i++
-            if (this.count === 0) { this.reset(); this.state = START } else this.state = AFTER_COUNT
+            if (this.count === 0) {
+              this.reset()
+              this.state = START
+            } else this.state = AFTER_COUNT
           } else {
             // `123abc`, or too many digits: not a count, the start of a garbage line
             this.state = LINE
@@ -113,7 +119,10 @@ export class SyslogTcpFramer {
               this.state = START
             } else {
               this.keep(chunk.subarray(i, i + take))
-              if (this.remaining === 0) { out.push({ msg: this.take() }); this.state = START }
+              if (this.remaining === 0) {
+                out.push({ msg: this.take() })
+                this.state = START
+              }
             }
             i += take
           } else {
@@ -169,7 +178,10 @@ export class SyslogTcpFramer {
         }
         case SKIP_LINE: {
           const eol = chunk.indexOf(LF, i)
-          if (eol < 0) { i = n; break }
+          if (eol < 0) {
+            i = n
+            break
+          }
           i = eol + 1
           this.state = START
           break
@@ -185,7 +197,10 @@ export class SyslogTcpFramer {
     const state = this.state
     this.state = START
     this.remaining = 0
-    if (this.partsLen === 0) { this.reset(); return [] }
+    if (this.partsLen === 0) {
+      this.reset()
+      return []
+    }
     let msg = this.take()
     if (state === OCTETS) return [{ msg, truncated: true }]
     if (state === SKIP_LINE || state === SKIP_OCTETS) return []

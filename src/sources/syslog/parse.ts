@@ -146,12 +146,19 @@ const parseStamp = (buf: Buffer, a: number, b: number): number => {
   }
   let offset = 0
   const z = buf[i]
-  if (z === 0x5a || z === 0x7a) { // 'Z' or 'z'
+  if (z === 0x5a || z === 0x7a) {
+    // 'Z' or 'z'
     i++
   } else if (z === PLUS || z === DASH) {
     const oh = two(buf, i + 1)
     let om: number
-    if (buf[i + 3] === COLON) { om = two(buf, i + 4); i += 6 } else { om = two(buf, i + 3); i += 5 }
+    if (buf[i + 3] === COLON) {
+      om = two(buf, i + 4)
+      i += 6
+    } else {
+      om = two(buf, i + 3)
+      i += 5
+    }
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN
     offset = (z === PLUS ? 1 : -1) * (oh * 60 + om) * 60_000
   } else {
@@ -159,7 +166,10 @@ const parseStamp = (buf: Buffer, a: number, b: number): number => {
   }
   if (i !== b) return NaN
   // Date.UTC maps years 0-99 to 1900-1999; nobody sends those, but stay exact.
-  const utc = year >= 100 ? Date.UTC(year, mo - 1, d, h, mi, s, ms) : new Date(0).setUTCFullYear(year, mo - 1, d) + ((h * 60 + mi) * 60 + s) * 1000 + ms
+  const utc =
+    year >= 100
+      ? Date.UTC(year, mo - 1, d, h, mi, s, ms)
+      : new Date(0).setUTCFullYear(year, mo - 1, d) + ((h * 60 + mi) * 60 + s) * 1000 + ms
   return utc - offset
 }
 
@@ -167,19 +177,32 @@ const parseStamp = (buf: Buffer, a: number, b: number): number => {
 const month = (buf: Buffer, i: number): number => {
   const k = ((buf[i]! | 0x20) << 16) | ((buf[i + 1]! | 0x20) << 8) | (buf[i + 2]! | 0x20)
   switch (k) {
-    case 0x6a616e: return 0 // jan
-    case 0x666562: return 1 // feb
-    case 0x6d6172: return 2 // mar
-    case 0x617072: return 3 // apr
-    case 0x6d6179: return 4 // may
-    case 0x6a756e: return 5 // jun
-    case 0x6a756c: return 6 // jul
-    case 0x617567: return 7 // aug
-    case 0x736570: return 8 // sep
-    case 0x6f6374: return 9 // oct
-    case 0x6e6f76: return 10 // nov
-    case 0x646563: return 11 // dec
-    default: return -1
+    case 0x6a616e:
+      return 0 // jan
+    case 0x666562:
+      return 1 // feb
+    case 0x6d6172:
+      return 2 // mar
+    case 0x617072:
+      return 3 // apr
+    case 0x6d6179:
+      return 4 // may
+    case 0x6a756e:
+      return 5 // jun
+    case 0x6a756c:
+      return 6 // jul
+    case 0x617567:
+      return 7 // aug
+    case 0x736570:
+      return 8 // sep
+    case 0x6f6374:
+      return 9 // oct
+    case 0x6e6f76:
+      return 10 // nov
+    case 0x646563:
+      return 11 // dec
+    default:
+      return -1
   }
 }
 
@@ -210,7 +233,10 @@ const parseBsd = (buf: Buffer, i: number, end: number, opts: ParseOptions): numb
   let d = buf[i]! - 0x30
   if (d < 0 || d > 9) return NaN
   i++
-  if (isDigit(buf[i]!)) { d = d * 10 + buf[i]! - 0x30; i++ }
+  if (isDigit(buf[i]!)) {
+    d = d * 10 + buf[i]! - 0x30
+    i++
+  }
   if (buf[i] !== SP || d < 1 || d > 31) return NaN
   i++
   let year = -1
@@ -315,7 +341,10 @@ const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
 // times faster under a key string it has seen (internalized) than under a freshly built one, so the
 // names are cached, looked up by a hash of the raw bytes (no string is built on a hit). Bounded:
 // a sender inventing names forever only churns the cache.
-interface SdKey { raw: Buffer; key: string }
+interface SdKey {
+  raw: Buffer
+  key: string
+}
 const SD_KEYS_MAX = 1024
 const sdKeys = new Map<number, SdKey>()
 const sdKey = (msg: Buffer, idA: number, idB: number, nameA: number, nameB: number): string => {
@@ -357,7 +386,10 @@ const structuredData = (msg: Buffer, i: number, end: number, headers: Record<str
     i = j
     for (;;) {
       if (i >= end) return -1
-      if (msg[i] === RBRACKET) { i++; break }
+      if (msg[i] === RBRACKET) {
+        i++
+        break
+      }
       if (msg[i] !== SP) return -1
       i++
       j = i

@@ -50,7 +50,11 @@ export class CheckpointStore extends JsonStateStore<FileEntry> {
   readonly entries = new Set<FileEntry>()
 
   private constructor(dir: string, interval: number) {
-    super(dir, { file: 'checkpoints.json', who: 'tsf tail', holds: 'the checkpoints', is: 'a tsf tail checkpoint file', shape: ENTRY_SHAPE }, interval)
+    super(
+      dir,
+      { file: 'checkpoints.json', who: 'tsf tail', holds: 'the checkpoints', is: 'a tsf tail checkpoint file', shape: ENTRY_SHAPE },
+      interval,
+    )
     for (const f of this.loadEntries()) this.entries.add(f)
   }
 

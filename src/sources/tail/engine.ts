@@ -99,7 +99,11 @@ class TailEngine {
   private initial = true
   private ackedBytes = 0
 
-  constructor(private readonly config: TailConfig, private readonly rt: Runtime, private readonly store: CheckpointStore) {
+  constructor(
+    private readonly config: TailConfig,
+    private readonly rt: Runtime,
+    private readonly store: CheckpointStore,
+  ) {
     store.onError = (e) => {
       this.fatal = e
       this.signal()
@@ -120,14 +124,19 @@ class TailEngine {
       const rows = this.lagRows().filter((r) => r.LagBytes > 0)
       const lag = rows.reduce((sum, r) => sum + r.LagBytes, 0)
       const perSecond = rate.perSecond(this.ackedBytes)
-      return lag >= PROGRESS_MIN_LAG ? `catching up: ${mib(lag)} MiB behind in ${rows.length} file${rows.length === 1 ? '' : 's'}, ${mib(perSecond)} MiB/s` : undefined
+      return lag >= PROGRESS_MIN_LAG
+        ? `catching up: ${mib(lag)} MiB behind in ${rows.length} file${rows.length === 1 ? '' : 's'}, ${mib(perSecond)} MiB/s`
+        : undefined
     })
     progress.start()
     let caughtUp = false
     const summary = (): void => {
       if (caughtUp) return
       caughtUp = true
-      if (this.ackedBytes > 0 && progress.worthSaying(this.ackedBytes)) info(`caught up: ${mib(this.ackedBytes)} MiB from ${this.tails.size} file${this.tails.size === 1 ? '' : 's'} in ${progress.elapsed.toFixed(1)} s`)
+      if (this.ackedBytes > 0 && progress.worthSaying(this.ackedBytes))
+        info(
+          `caught up: ${mib(this.ackedBytes)} MiB from ${this.tails.size} file${this.tails.size === 1 ? '' : 's'} in ${progress.elapsed.toFixed(1)} s`,
+        )
     }
     const check = setInterval(() => {
       if (lagNow() === 0) summary()
@@ -444,10 +453,13 @@ class TailEngine {
       // look again later for the ones still waiting out --rotate-wait
       const waiting = [...this.tails].some((t) => t.rotated && t.atEof)
       if (waiting && !this.releaseTimer) {
-        this.releaseTimer = setTimeout(() => {
-          this.releaseTimer = undefined
-          this.signal()
-        }, Math.min(this.config.rotateWait, this.config.pollInterval))
+        this.releaseTimer = setTimeout(
+          () => {
+            this.releaseTimer = undefined
+            this.signal()
+          },
+          Math.min(this.config.rotateWait, this.config.pollInterval),
+        )
         this.releaseTimer.unref()
       }
     }
@@ -518,7 +530,9 @@ class TailEngine {
       let current = entry
       let head: Buffer | undefined
       if (st.size < entry.pos || !markMatches(fd, entry)) {
-        warn(`${path}: truncated or rewritten while tail was down (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
+        warn(
+          `${path}: truncated or rewritten while tail was down (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`,
+        )
         entry.released = Date.now()
         head = readHead(fd, st)
         current = this.newEntry(fd, st, head, entry.path, path, 0)
@@ -605,16 +619,20 @@ class TailEngine {
     const found = expand(config.operands, config.rules)
     this.lastDirs = found.dirs
     this.watcher?.setDirs(found.dirs)
-    for (const { path, error } of found.errors) this.report(`dir:${path}`, `${path}: ${describeSystemError(error)} (skipped; other files continue)`)
+    for (const { path, error } of found.errors)
+      this.report(`dir:${path}`, `${path}: ${describeSystemError(error)} (skipped; other files continue)`)
     for (const path of found.missing) {
       if (config.follow) {
         if (this.initial) this.report(`missing:${path}`, `${path}: no such file (yet): waiting for it to appear`, false)
-      }
-      else this.report(`missing:${path}`, `${path}: no such file or directory`)
+      } else this.report(`missing:${path}`, `${path}: no such file or directory`)
     }
     if (found.compressed.length) {
       const n = found.compressed.length
-      this.report('compressed', `skipping ${n} compressed file${n === 1 ? '' : 's'} (${found.compressed.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}): rotated copies whose lines were read from the live file; --compressed reads them as they are`, false)
+      this.report(
+        'compressed',
+        `skipping ${n} compressed file${n === 1 ? '' : 's'} (${found.compressed.slice(0, 3).join(', ')}${n > 3 ? ', ...' : ''}): rotated copies whose lines were read from the live file; --compressed reads them as they are`,
+        false,
+      )
     }
     for (const path of found.notFiles) {
       this.report(`notfile:${path}`, `${path}: not a regular file (tail reads files; pipe other input into tsf channel or tsf ship)`)
@@ -661,7 +679,9 @@ class TailEngine {
       }
       let entry = this.findEntry(fd, fst)
       if (entry && (fst.size < entry.pos || !markMatches(fd, entry))) {
-        warn(`${path}: truncated or rewritten since it was last read (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`)
+        warn(
+          `${path}: truncated or rewritten since it was last read (its bytes before offset ${entry.pos} changed): reading it from the start as a new stream`,
+        )
         this.retire(entry)
         entry = undefined
       }
@@ -720,7 +740,9 @@ class TailEngine {
     // `| head` went away: quietly, what it did not take stays in the file for the next run
     const downstreamClosed = stoppedBySignal && !this.rt.bySignal
     if (unacked && !downstreamClosed) {
-      warn(`${unacked} events were not acked by the downstream within ${this.config.shutdownTimeout} ms: their checkpoints did not move, they will be read again on restart`)
+      warn(
+        `${unacked} events were not acked by the downstream within ${this.config.shutdownTimeout} ms: their checkpoints did not move, they will be read again on restart`,
+      )
       if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
     }
     if (!this.config.follow && this.failures) return ExitCode.failure

@@ -76,7 +76,13 @@ export class FileTail {
 
   // `head`: the first bytes of the file when its generation was adopted at `entry` (read from the
   // file when not given)
-  constructor(readonly fd: number, public entry: FileEntry, public path: string, private readonly config: ReadConfig, head?: Buffer) {
+  constructor(
+    readonly fd: number,
+    public entry: FileEntry,
+    public path: string,
+    private readonly config: ReadConfig,
+    head?: Buffer,
+  ) {
     this.readPos = entry.pos
     this.emitPos = entry.pos
     this.emitSeq = entry.seq
@@ -93,7 +99,11 @@ export class FileTail {
       const seq = ++this.emitSeq
       const time = ts ? (ts(bytes.toString('utf8')) ?? this.now) : this.now
       this.heads.push(
-        sourceEventHead(bytes, { ts: time, src: this.entry.src, seq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED }, this.envelope),
+        sourceEventHead(
+          bytes,
+          { ts: time, src: this.entry.src, seq, pos: end, cont: kind === CONT, truncated: kind === TRUNCATED },
+          this.envelope,
+        ),
       )
       this.emitPos = end
       if (this.heads.length >= GROUP) this.closeGroup()
@@ -223,7 +233,8 @@ export class FileTail {
     if (at >= FINGERPRINT_BYTES || at > have) return true
     const known = Math.min(have - at, chunk.length)
     if (known > 0 && !chunk.subarray(0, known).equals(this.head.subarray(at, at + known))) return false
-    if (have < FINGERPRINT_BYTES && known < chunk.length) this.head = Buffer.concat([this.head, chunk.subarray(known, known + FINGERPRINT_BYTES - have)])
+    if (have < FINGERPRINT_BYTES && known < chunk.length)
+      this.head = Buffer.concat([this.head, chunk.subarray(known, known + FINGERPRINT_BYTES - have)])
     return true
   }
 
@@ -372,4 +383,3 @@ export class FileTail {
     return groups
   }
 }
-

@@ -44,7 +44,12 @@ export const readAt = (fd: number, position: number, length: number): Buffer => 
 export const readHead = (fd: number, st: Stats): Buffer => readAt(fd, 0, Math.min(FINGERPRINT_BYTES, st.size))
 
 // The identity of a file, from its first bytes.
-export const identityOf = (st: Stats, head: Buffer): FileIdentity => ({ dev: st.dev, ino: st.ino, headLen: head.length, headHash: hashBytes(head) })
+export const identityOf = (st: Stats, head: Buffer): FileIdentity => ({
+  dev: st.dev,
+  ino: st.ino,
+  headLen: head.length,
+  headHash: hashBytes(head),
+})
 
 export const sameInode = (a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean => a.dev === b.dev && a.ino === b.ino
 

@@ -12,7 +12,10 @@ export class Multiline {
   // when the first line of the pending event arrived (0: nothing pending)
   since = 0
 
-  constructor(private readonly start: RegExp, private readonly max: number) {}
+  constructor(
+    private readonly start: RegExp,
+    private readonly max: number,
+  ) {}
 
   push(bytes: Buffer, end: number, kind: PieceKind, sink: LineSink): void {
     if (kind !== WHOLE) {

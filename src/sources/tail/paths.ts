@@ -172,4 +172,3 @@ export const expand = (operands: string[], rules: PathRules): Expansion => {
   out.compressed = [...new Set(out.compressed)].filter((p) => !out.files.includes(p))
   return out
 }
-

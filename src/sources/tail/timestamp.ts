@@ -31,20 +31,37 @@ interface DateParts {
   epoch?: number
 }
 
-const num = (key: keyof DateParts) => (d: DateParts, text: string): void => {
-  ;(d[key] as number) = Number(text)
-}
+const num =
+  (key: keyof DateParts) =>
+  (d: DateParts, text: string): void => {
+    ;(d[key] as number) = Number(text)
+  }
 
 const TOKENS: Record<string, Part> = {
   Y: { re: '(\\d{4})', set: num('Y') },
-  m: { re: '(\\d{1,2})', set: (d, t) => { d.m = Number(t) - 1 } },
+  m: {
+    re: '(\\d{1,2})',
+    set: (d, t) => {
+      d.m = Number(t) - 1
+    },
+  },
   d: { re: '(\\d{1,2})', set: num('d') },
   e: { re: '\\s?(\\d{1,2})', set: num('d') },
   H: { re: '(\\d{1,2})', set: num('H') },
   M: { re: '(\\d{2})', set: num('M') },
   S: { re: '(\\d{2})', set: num('S') },
-  f: { re: '(\\d{1,9})', set: (d, t) => { d.ms = Math.floor(Number(`0.${t}`) * 1000) } },
-  b: { re: '([A-Za-z]{3})[a-z]*', set: (d, t) => { d.m = MONTHS.indexOf(t.toLowerCase()) } },
+  f: {
+    re: '(\\d{1,9})',
+    set: (d, t) => {
+      d.ms = Math.floor(Number(`0.${t}`) * 1000)
+    },
+  },
+  b: {
+    re: '([A-Za-z]{3})[a-z]*',
+    set: (d, t) => {
+      d.m = MONTHS.indexOf(t.toLowerCase())
+    },
+  },
   z: {
     re: '(Z|[+-]\\d{2}:?\\d{2})',
     set: (d, t) => {
@@ -56,13 +73,21 @@ const TOKENS: Record<string, Part> = {
       }
     },
   },
-  s: { re: '(\\d{9,10})', set: (d, t) => { d.epoch = Number(t) * 1000 } },
+  s: {
+    re: '(\\d{9,10})',
+    set: (d, t) => {
+      d.epoch = Number(t) * 1000
+    },
+  },
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 // Compiles a strftime-like format (%Y %m %d %e %H %M %S %f %b %z %s %%) to a parser of text.
-export const compileFormat = (format: string, option = '--ts-format'): { re: RegExp; parse: (m: RegExpExecArray, from: number) => number | undefined; groups: number } => {
+export const compileFormat = (
+  format: string,
+  option = '--ts-format',
+): { re: RegExp; parse: (m: RegExpExecArray, from: number) => number | undefined; groups: number } => {
   const fmt = NAMED[format] ?? format
   const parts: Part[] = []
   let re = ''
@@ -77,7 +102,10 @@ export const compileFormat = (format: string, option = '--ts-format'): { re: Reg
     else if (t && TOKENS[t]) {
       parts.push(TOKENS[t]!)
       re += TOKENS[t]!.re
-    } else throw new UsageError(`${option}: unknown conversion '%${t ?? ''}' in '${format}' (known: %Y %m %d %e %H %M %S %f %b %z %s, or clf, syslog, iso8601, epoch, epoch-ms)`)
+    } else
+      throw new UsageError(
+        `${option}: unknown conversion '%${t ?? ''}' in '${format}' (known: %Y %m %d %e %H %M %S %f %b %z %s, or clf, syslog, iso8601, epoch, epoch-ms)`,
+      )
   }
   if (parts.length === 0) throw new UsageError(`${option}: '${format}' has no conversions such as %Y or %H`)
   const parse = (m: RegExpExecArray, from: number): number | undefined => {
@@ -86,7 +114,10 @@ export const compileFormat = (format: string, option = '--ts-format'): { re: Reg
     parts.forEach((p, k) => p.set(d, m[from + k]!))
     if (d.epoch !== undefined) return d.epoch
     if (d.m < 0) return undefined
-    const t = d.tz === undefined ? new Date(d.Y, d.m, d.d, d.H, d.M, d.S, d.ms).getTime() : Date.UTC(d.Y, d.m, d.d, d.H, d.M, d.S, d.ms) - d.tz * 60_000
+    const t =
+      d.tz === undefined
+        ? new Date(d.Y, d.m, d.d, d.H, d.M, d.S, d.ms).getTime()
+        : Date.UTC(d.Y, d.m, d.d, d.H, d.M, d.S, d.ms) - d.tz * 60_000
     return Number.isFinite(t) ? t : undefined
   }
   return { re: new RegExp(re), parse, groups: parts.length }

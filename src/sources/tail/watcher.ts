@@ -20,7 +20,11 @@ export class Watcher {
   private readonly watchers = new Map<string, FSWatcher>()
   private readonly timer: NodeJS.Timeout
 
-  constructor(private readonly events: WatchEvents, pollInterval: number, private readonly useInotify = true) {
+  constructor(
+    private readonly events: WatchEvents,
+    pollInterval: number,
+    private readonly useInotify = true,
+  ) {
     this.timer = setInterval(() => events.poll(), pollInterval)
   }
 

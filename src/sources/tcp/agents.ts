@@ -19,7 +19,10 @@ export class AgentRecord {
   acceptedBytes = 0
   report?: AgentReport
   // authenticated: the name it proved with its token (ship --agent, collect --agents)
-  constructor(readonly peer: string, readonly authenticatedAs?: string) {}
+  constructor(
+    readonly peer: string,
+    readonly authenticatedAs?: string,
+  ) {}
 
   get name(): string {
     return this.authenticatedAs ?? (this.report ? `${this.report.host}/${this.report.pid}` : this.peer)

@@ -31,8 +31,12 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
     const addHeaders = staticHeaders(config.headers)
     if (addHeaders) sink = withHeaders(sink, addHeaders)
     const listeners = new TcpListeners(config, sink, rt.counters)
-    const syslog = config.syslog.length ? new (await import('./syslog-listeners.js')).SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters) : undefined
-    const flume = config.flumeAvro.addresses.length ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters) : undefined
+    const syslog = config.syslog.length
+      ? new (await import('./syslog-listeners.js')).SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters)
+      : undefined
+    const flume = config.flumeAvro.addresses.length
+      ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters)
+      : undefined
     try {
       await listeners.start()
       await syslog?.start()

@@ -51,7 +51,10 @@ export class TcpListeners {
     for (const address of options.listen) {
       const tls = options.tls
       const server: Server = tls
-        ? createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: Boolean(tls.ca), rejectUnauthorized: Boolean(tls.ca) }, (s) => this.accept(s))
+        ? createTlsServer(
+            { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: Boolean(tls.ca), rejectUnauthorized: Boolean(tls.ca) },
+            (s) => this.accept(s),
+          )
         : createNetServer((s) => this.accept(s))
       if (tls) {
         server.on('tlsClientError', (e: Error, s: TLSSocket) => {
@@ -70,9 +73,13 @@ export class TcpListeners {
       const bound = server.address() as { address: string; port: number }
       info(`listening on ${tls ? 'tls://' : ''}${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
       if (!isLoopback(address.host) && !options.token && !options.agents && !tls?.ca) {
-        warn(`${address.host}:${bound.port} is reachable beyond this machine and anyone who can reach it may send events: consider --agent-tokens, --token-file or --tls-ca`)
+        warn(
+          `${address.host}:${bound.port} is reachable beyond this machine and anyone who can reach it may send events: consider --agent-tokens, --token-file or --tls-ca`,
+        )
       } else if (!isLoopback(address.host) && (options.token || options.agents) && !tls) {
-        warn(`${address.host}:${bound.port}: batches are authenticated by the token but travel in clear text: anyone on the path can read them (use --tls-cert and --tls-key to hide them; see docs/security.md)`)
+        warn(
+          `${address.host}:${bound.port}: batches are authenticated by the token but travel in clear text: anyone on the path can read them (use --tls-cert and --tls-key to hide them; see docs/security.md)`,
+        )
       }
     }
   }
@@ -87,7 +94,10 @@ export class TcpListeners {
       }
     }
     if (this.sessions.size >= this.options.maxConnections) {
-      warnOnce('max-connections', `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`)
+      warnOnce(
+        'max-connections',
+        `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`,
+      )
       this.counters.add('ConnectionRefusedCount')
       socket.on('error', () => socket.destroy())
       socket.end(refusedLine('busy: too many connections'))

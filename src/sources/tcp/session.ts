@@ -98,7 +98,10 @@ export class Session {
     socket.setNoDelay(true)
     socket.setTimeout(options.idleTimeout, () => this.fail(`idle for ${options.idleTimeout} ms`, false))
     // counted from accept: a connection that says nothing, or too little, cannot hold a slot for long
-    this.handshakeTimer = setTimeout(() => this.fail(`no handshake within ${options.handshakeTimeout} ms of connecting`), options.handshakeTimeout)
+    this.handshakeTimer = setTimeout(
+      () => this.fail(`no handshake within ${options.handshakeTimeout} ms of connecting`),
+      options.handshakeTimeout,
+    )
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', () => this.close())
     socket.on('close', () => this.onClose())
@@ -109,7 +112,10 @@ export class Session {
 
   private armReadTimer(): void {
     if (this.readTimer) return
-    this.readTimer = setTimeout(() => this.fail(`sent nothing whole within ${this.options.readTimeout} ms (a trickling or stuck sender)`), this.options.readTimeout)
+    this.readTimer = setTimeout(
+      () => this.fail(`sent nothing whole within ${this.options.readTimeout} ms (a trickling or stuck sender)`),
+      this.options.readTimeout,
+    )
   }
 
   private disarmReadTimer(): void {
@@ -142,7 +148,10 @@ export class Session {
     if (delta > 0 && this.budget.over && !this.budgetPaused && !this.closed) {
       this.budgetPaused = true
       this.counters.add('ReadPausedCount')
-      warnOnce('memory-budget', `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`)
+      warnOnce(
+        'memory-budget',
+        `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`,
+      )
       this.socket.pause()
       this.budget.wait(this.resumeFromBudget)
     }
@@ -165,10 +174,18 @@ export class Session {
         const head = this.lines.buffered
         const n = Math.min(head.length, MAGIC.length)
         if (head.toString('latin1', 0, n) !== MAGIC.slice(0, n)) {
-          if (!this.options.plain) return this.fail('did not open with the tsf hello (a plain sender? collect takes those only with --plain)')
+          if (!this.options.plain)
+            return this.fail('did not open with the tsf hello (a plain sender? collect takes those only with --plain)')
           this.mode = 'plain'
           this.endHandshake()
-          this.splitter = new LineSplitter({ maxLine: this.options.maxEvent, onOversize: () => warnOnce('plain-oversize', `${this.peer}: a plain line longer than ${this.options.maxEvent} bytes was cut into pieces marked "cont"`) })
+          this.splitter = new LineSplitter({
+            maxLine: this.options.maxEvent,
+            onOversize: () =>
+              warnOnce(
+                'plain-oversize',
+                `${this.peer}: a plain line longer than ${this.options.maxEvent} bytes was cut into pieces marked "cont"`,
+              ),
+          })
           this.counters.add('PlainConnectionCount')
           return this.onPlainBytes(this.lines.rest())
         }
@@ -185,7 +202,8 @@ export class Session {
     for (let line = this.lines.next(); line !== undefined; line = this.lines.next()) {
       const msg = parseHandshakeLine(line)
       if (!msg) return this.fail('sent a malformed hello')
-      if (msg.version !== WIRE_VERSION) return this.refuse(`unsupported protocol version ${msg.version} (this collector speaks ${WIRE_VERSION})`)
+      if (msg.version !== WIRE_VERSION)
+        return this.refuse(`unsupported protocol version ${msg.version} (this collector speaks ${WIRE_VERSION})`)
       if (this.mode === 'hello') {
         if (msg.verb !== 'HELLO' || !validNonce(msg.fields.nonce)) return this.fail('sent a malformed hello')
         this.cn = msg.fields.nonce
@@ -196,7 +214,9 @@ export class Session {
         // without TLS the MAC is what keeps a relay from rewriting batches after the proof
         if (auth && !macOffered && !this.options.tls) {
           this.counters.add('ConnectionRefusedCount')
-          return this.refuse('frame MACs are required with a token and without TLS: this tsf ship is older than this collector (upgrade it, or use TLS)')
+          return this.refuse(
+            'frame MACs are required with a token and without TLS: this tsf ship is older than this collector (upgrade it, or use TLS)',
+          )
         }
         this.mac = auth && macOffered
         this.reports = msg.fields.report === '1'
@@ -215,9 +235,14 @@ export class Session {
           token = this.options.agents.get(agent)
         }
         const terms = { mac: this.mac, agent }
-        if ((this.options.token || this.options.agents) && (!token || !proofMatches(clientProof(token, this.cn, this.sn, terms), msg.fields.proof ?? ''))) {
+        if (
+          (this.options.token || this.options.agents) &&
+          (!token || !proofMatches(clientProof(token, this.cn, this.sn, terms), msg.fields.proof ?? ''))
+        ) {
           this.counters.add('ConnectionRefusedCount')
-          return this.refuse(msg.fields.proof === '-' ? 'a token is required' : this.options.agents ? 'wrong agent name or token' : 'wrong token')
+          return this.refuse(
+            msg.fields.proof === '-' ? 'a token is required' : this.options.agents ? 'wrong agent name or token' : 'wrong token',
+          )
         }
         this.socket.write(okLine(token ? serverProof(token, this.cn, this.sn, terms) : undefined))
         if (token && this.mac) {
@@ -278,7 +303,13 @@ export class Session {
         const frame = this.frames.shift()!
         this.queued -= frame.payload.length
         this.limitReadAhead()
-        if (frame.type !== FrameType.batch) return this.fail(frame.type === FrameType.error ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}` : 'sent a frame only a collector sends', frame.type !== FrameType.error)
+        if (frame.type !== FrameType.batch)
+          return this.fail(
+            frame.type === FrameType.error
+              ? `closed with: ${frame.payload.toString('utf8').slice(0, 200)}`
+              : 'sent a frame only a collector sends',
+            frame.type !== FrameType.error,
+          )
         let payload = frame.payload
         if (frame.flags & FLAG_GZIP) {
           if (!this.gzip) return this.fail('sent a gzip batch although compression was not agreed in the hello')
@@ -295,10 +326,17 @@ export class Session {
         const heads = decodeBatch(payload, {
           maxEvent: this.options.maxEvent,
           srcPrefix: this.srcPrefix,
-          onOversize: (n) => warnOnce('oversize-event', `${this.peer}: an event of ${n} bytes exceeds --max-event-size ${this.options.maxEvent}: kept as plain-text pieces marked "cont"`),
+          onOversize: (n) =>
+            warnOnce(
+              'oversize-event',
+              `${this.peer}: an event of ${n} bytes exceeds --max-event-size ${this.options.maxEvent}: kept as plain-text pieces marked "cont"`,
+            ),
           onNotEvent: () => {
             this.counters.add('EventMalformedCount')
-            warnOnce('not-json', `${this.peer}: a batch line shaped like {…} is not a JSON event: kept as the body of a plain event (counted in EventMalformedCount)`)
+            warnOnce(
+              'not-json',
+              `${this.peer}: a batch line shaped like {…} is not a JSON event: kept as the body of a plain event (counted in EventMalformedCount)`,
+            )
           },
         })
         const id = frame.id
@@ -396,7 +434,8 @@ export class Session {
   // The collector is full and this connection is the one to go (see TcpListeners.accept).
   evict(): void {
     this.counters.add('ConnectionEvictedCount')
-    if (this.unproven) this.fail('closed to make room: the collector is at --max-connections and this connection had not finished its handshake')
+    if (this.unproven)
+      this.fail('closed to make room: the collector is at --max-connections and this connection had not finished its handshake')
     else this.fail('closed to make room: the collector is at --max-connections and this connection was idle', false)
   }
 

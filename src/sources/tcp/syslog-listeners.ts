@@ -121,7 +121,9 @@ export class SyslogListeners {
         }
       } catch (e) {
         const err = e as NodeJS.ErrnoException
-        throw new TsfError(`${where}: ${describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)}`)
+        throw new TsfError(
+          `${where}: ${describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)}`,
+        )
       }
     }
   }
@@ -139,7 +141,10 @@ export class SyslogListeners {
 
   private accept(socket: Socket): void {
     if (this.sockets.size >= this.options.maxConnections) {
-      warnOnce('syslog-max-connections', `more than --max-connections ${this.options.maxConnections} syslog connections: refusing new ones until some close (said once)`)
+      warnOnce(
+        'syslog-max-connections',
+        `more than --max-connections ${this.options.maxConnections} syslog connections: refusing new ones until some close (said once)`,
+      )
       socket.destroy()
       return
     }

@@ -15,7 +15,10 @@ t.test('writer | reader: every event delivered, all of it checkpointed, both exi
   t.equal(readNumber(`${dir}/ck`), 20000)
   const out = lines(`${dir}/out`)
   t.equal(out.length, 20000)
-  t.notOk(out.some((l) => l.includes('"_ack"')), 'the reader got events without the cursor')
+  t.notOk(
+    out.some((l) => l.includes('"_ack"')),
+    'the reader got events without the cursor',
+  )
   t.match(r.stderr, /mode acked unacked 0/)
 })
 
@@ -34,7 +37,12 @@ t.test('reader killed -9 mid-stream: the checkpoint never passes what was durabl
 t.test('writer killed -9 mid-stream: no half line reaches the reader, which exits 3', async (t) => {
   const dir = tmpdir(t)
   const run = sh(t, `${W} 10000000 ck --rate 5000 | { ${R} out; echo $? > rexit; }`, { cwd: dir })
-  await until(() => lines(`${dir}/out`).length > 500, 20_000, 'the reader to get events', () => `${lines(`${dir}/out`).length} lines; ${run.stderr()}`)
+  await until(
+    () => lines(`${dir}/out`).length > 500,
+    20_000,
+    'the reader to get events',
+    () => `${lines(`${dir}/out`).length} lines; ${run.stderr()}`,
+  )
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
   await run.done
   t.equal(exitOf(`${dir}/rexit`), 3, `the reader reports the lost upstream: ${run.stderr()}`)
@@ -45,7 +53,9 @@ t.test('writer killed -9 mid-stream: no half line reaches the reader, which exit
 
 t.test('a loss upstream travels down the whole pipeline: every later stage exits 3, none 0', async (t) => {
   const dir = tmpdir(t)
-  const run = sh(t, `${W} 10000000 ck --rate 3000 | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
+  const run = sh(t, `${W} 10000000 ck --rate 3000 | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, {
+    cwd: dir,
+  })
   await until(() => lines(`${dir}/out`).length > 300, 20_000, 'events through the channel', run.stderr)
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
   await run.done
@@ -60,7 +70,12 @@ t.test('a writer killed -9 before its first event: the stages after it exit 3, n
   const dir = tmpdir(t)
   const run = sh(t, `${W} 0 ck --idle | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
   // the channel knows the writer, and the reader knows the channel: from here on a death is seen
-  await until(() => /writer w: introduced/.test(run.stderr()) && /reader: knows 1 writer/.test(run.stderr()), 20_000, 'each stage to know the one before it', run.stderr)
+  await until(
+    () => /writer w: introduced/.test(run.stderr()) && /reader: knows 1 writer/.test(run.stderr()),
+    20_000,
+    'each stage to know the one before it',
+    run.stderr,
+  )
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
   await run.done
   t.equal(exitOf(`${dir}/cexit`), 3, `the channel reports the lost writer: ${run.stderr()}`)
@@ -70,7 +85,11 @@ t.test('a writer killed -9 before its first event: the stages after it exit 3, n
 
 t.test('an idle writer stopped on SIGTERM: the stages after it exit 0', async (t) => {
   const dir = tmpdir(t)
-  const run = sh(t, `{ ${W} 0 ck --idle; echo $? > wexit; } | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`, { cwd: dir })
+  const run = sh(
+    t,
+    `{ ${W} 0 ck --idle; echo $? > wexit; } | { ${tsf} channel --dir q; echo $? > cexit; } | { ${R} out; echo $? > rexit; }`,
+    { cwd: dir },
+  )
   await until(() => /writer w: introduced/.test(run.stderr()), 20_000, 'the writer to introduce itself to the channel', run.stderr)
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGTERM')
   await run.done
@@ -116,7 +135,9 @@ t.test('stdout a regular file: fsync then checkpoint', async (t) => {
 t.test('a filter in the middle that drops most events: acks still advance, the writer stays end to end', async (t) => {
   const dir = tmpdir(t)
   // grep passes one event in a hundred and drops the last 50 entirely
-  const r = await sh(t, `{ ${W} 2050 ck --grace 20000; echo $? > wexit; } | grep --line-buffered 'event [0-9]*00"' | ${R} out`, { cwd: dir }).done
+  const r = await sh(t, `{ ${W} 2050 ck --grace 20000; echo $? > wexit; } | grep --line-buffered 'event [0-9]*00"' | ${R} out`, {
+    cwd: dir,
+  }).done
   t.equal(lines(`${dir}/out`).length, 20)
   t.equal(readNumber(`${dir}/ck`), 2000, 'events the filter dropped before a passed one are covered; the last 50 never are')
   t.match(r.stderr, /no acks for 2000 ms .* still end to end/, 'the silence is reported')
@@ -162,13 +183,9 @@ t.test('two writers feeding one reader: both linked, both fully acked', async (t
 // The writer is killed -9 after the reader read its events and connected to its link socket, but
 // before it answered HELLO (held stopped here; under load it is just slow): it accepted the
 // connection, so it was alive, and its close without OK is a death, not an unreachable writer.
-t.test('writer killed -9 before it answered the reader\'s HELLO: the reader still exits 3', async (t) => {
+t.test("writer killed -9 before it answered the reader's HELLO: the reader still exits 3", async (t) => {
   const dir = tmpdir(t)
-  const run = sh(
-    t,
-    `{ ${W} 10000000 ck; echo $? > wexit; } | { while [ ! -e go ]; do sleep 0.05; done; exec ${R} out; }`,
-    { cwd: dir },
-  )
+  const run = sh(t, `{ ${W} 10000000 ck; echo $? > wexit; } | { while [ ! -e go ]; do sleep 0.05; done; exec ${R} out; }`, { cwd: dir })
   // the writer filled the pipe before any reader (or its announce socket) existed
   const wchar = (): number => Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${pidOf(`${dir}/ck.pid`)}/io`, 'utf8'))?.[1] ?? 0)
   await until(() => existsSync(`${dir}/ck.pid`) && wchar() > 32768, 20_000, 'the writer to fill the pipe')
@@ -184,7 +201,7 @@ t.test('writer killed -9 before it answered the reader\'s HELLO: the reader stil
 t.test('a cursor with a wrong nonce is refused (NO), not taken for a writer that died: the reader exits 0', async (t) => {
   const dir = tmpdir(t)
   const writer = sh(t, `exec ${W} 1 ck --idle > wout`, { cwd: dir })
-  await until(() => lines(`${dir}/wout`).length === 1, 20_000, 'the writer\'s event')
+  await until(() => lines(`${dir}/wout`).length === 1, 20_000, "the writer's event")
   const cursor = /"_ack":"([^.]+)\./.exec(lines(`${dir}/wout`)[0]!)![1]
   writeFileSync(`${dir}/forged`, `{"body":"x","_ack":"${cursor}.AAAAAAAAAAAAAAAA.1"}\n`)
   const r = await sh(t, `${R} out < forged`, { cwd: dir }).done

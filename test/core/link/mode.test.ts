@@ -11,7 +11,11 @@ t.test('a linked reader alive and quiet (a filter dropping everything for a whil
   const dir = tmpdir(t)
   const samples: number[] = []
   // events 500..2499 are dropped: two seconds of silence at 1000 events/s, four link timeouts
-  const run = sh(t, `${W} 3000 ck --rate 1000 --link-timeout 500 | grep --line-buffered -vE 'event (5|6|7|8|9|1[0-9]|2[0-4])[0-9]{2}"' | ${R} out`, { cwd: dir })
+  const run = sh(
+    t,
+    `${W} 3000 ck --rate 1000 --link-timeout 500 | grep --line-buffered -vE 'event (5|6|7|8|9|1[0-9]|2[0-4])[0-9]{2}"' | ${R} out`,
+    { cwd: dir },
+  )
   const sample = setInterval(() => {
     const n = lines(`${dir}/out`).length
     if (n === 499) samples.push(readNumber(`${dir}/ck`))
@@ -20,7 +24,10 @@ t.test('a linked reader alive and quiet (a filter dropping everything for a whil
   clearInterval(sample)
   t.equal(r.code, 0, r.stderr)
   t.ok(samples.length > 10, `sampled during the silence (${samples.length})`)
-  t.ok(samples.every((n) => n <= 499), `nothing past the last passed event was checkpointed during the silence (max ${Math.max(...samples)})`)
+  t.ok(
+    samples.every((n) => n <= 499),
+    `nothing past the last passed event was checkpointed during the silence (max ${Math.max(...samples)})`,
+  )
   t.notMatch(r.stderr, /best effort|checkpointing on write/)
   t.match(r.stderr, /mode acked unacked 0/)
   t.equal(readNumber(`${dir}/ck`), 3000)
@@ -41,7 +48,8 @@ t.test('a block-buffering filter with a tsf reader behind it: nothing is checkpo
 t.test('checkpoint-on-write is not one-way: a tsf reader that links up later brings back acked mode', async (t) => {
   const dir = tmpdir(t)
   // cat is not tsf and the shell behind it has not exec'd the reader yet when the grace ends
-  const r = await sh(t, `${W} 4000 ck --rate 5000 --grace 200 --shell-grace 300 | cat | (sleep 2 </dev/null; exec ${R} out)`, { cwd: dir }).done
+  const r = await sh(t, `${W} 4000 ck --rate 5000 --grace 200 --shell-grace 300 | cat | (sleep 2 </dev/null; exec ${R} out)`, { cwd: dir })
+    .done
   t.equal(r.code, 0, r.stderr)
   t.match(r.stderr, /checkpointing on write; this pipeline is now best effort/, 'the fallback says what it is')
   t.match(r.stderr, /back to end to end/, 'and so does the way back')

@@ -20,7 +20,8 @@ const readAll = async (chunks: Buffer[], maxLine = 1024 * 1024, asLines = false)
       if (asLines) {
         const text = batch.lines!.toString()
         const each = text.split('\n').slice(0, -1)
-        if (!text.endsWith('}\n') || each.length !== batch.count) throw new Error(`lines and count disagree: ${batch.count} ${JSON.stringify(text.slice(-80))}`)
+        if (!text.endsWith('}\n') || each.length !== batch.count)
+          throw new Error(`lines and count disagree: ${batch.count} ${JSON.stringify(text.slice(-80))}`)
         for (const line of each) heads.push(line.slice(0, -1))
       } else for (const h of batch.heads) heads.push(h.toString())
       input.done(batch)
@@ -63,7 +64,14 @@ const validHead = (head: string): boolean => {
 
 t.test('hostile lines: every head the reader hands on is a valid event, nothing dropped', async (t) => {
   const deep = `{"ts":1,"body":"x","_ack":"${cursor}1","d":${'['.repeat(20000)}${']'.repeat(20000)}}`
-  const samples = ['{}', '{,}', `{,"_ack":"${cursor}1"}`, `{"body":,"_ack":"${cursor}2"}`, `{"body":"a","_ack":"${cursor}3","_ack":"${cursor}4"}`, deep]
+  const samples = [
+    '{}',
+    '{,}',
+    `{,"_ack":"${cursor}1"}`,
+    `{"body":,"_ack":"${cursor}2"}`,
+    `{"body":"a","_ack":"${cursor}3","_ack":"${cursor}4"}`,
+    deep,
+  ]
   const { heads } = await readAll(samples.map((s) => Buffer.from(s + '\n')))
   t.equal(heads.length, samples.length, 'one event per line')
   for (const h of heads) t.ok(validHead(h), h.slice(0, 80))
@@ -72,7 +80,17 @@ t.test('hostile lines: every head the reader hands on is a valid event, nothing 
 
 t.test('batches as lines (ship) hold the same events as batches of heads, hostile lines too', async (t) => {
   const deep = `{"ts":1,"body":"x","_ack":"${cursor}1","d":${'['.repeat(20000)}${']'.repeat(20000)}}`
-  const text = ['plain', '{}', `{"body":"a","_ack":"${cursor}3"}`, `{"body":"b","_ack":"${cursor}3","_ack":"${cursor}4"}`, deep, 'é'.repeat(3000), 'x'.repeat(5000), ''].join('\n') + '\n'
+  const text =
+    [
+      'plain',
+      '{}',
+      `{"body":"a","_ack":"${cursor}3"}`,
+      `{"body":"b","_ack":"${cursor}3","_ack":"${cursor}4"}`,
+      deep,
+      'é'.repeat(3000),
+      'x'.repeat(5000),
+      '',
+    ].join('\n') + '\n'
   const bytes = Buffer.from(text)
   // cut anywhere: lines completed across chunks, a long line cut into pieces (maxLine 4096)
   const chunks: Buffer[] = []
@@ -96,8 +114,15 @@ t.test('tsf tail | a reader of lines: the in-place fast path gives the events ta
   t.equal(out.length, 20101)
   const bodies = out.map((l) => JSON.parse(l))
   t.equal(bodies.filter((e) => '_ack' in e).length, 0, 'no cursor left')
-  t.same(bodies.map((e) => e.body), text.split('\n').slice(0, -1), 'every line, in order, whole')
-  t.ok(bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1), 'each once')
+  t.same(
+    bodies.map((e) => e.body),
+    text.split('\n').slice(0, -1),
+    'every line, in order, whole',
+  )
+  t.ok(
+    bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1),
+    'each once',
+  )
 })
 
 const valid = `{"body":"GET /x 200","ts":1700000000000,"host":"h","headers":{"file":"/a.log"},"src":"s.1","seq":7,"pos":99,"_ack":"${cursor}7"}`

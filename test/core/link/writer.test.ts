@@ -7,7 +7,10 @@ const R = fixture('link-reader.mjs')
 
 t.test('several tsf exec writers into one pipe: no line is torn', async (t) => {
   const dir = tmpdir(t)
-  writeFileSync(`${dir}/gen.js`, `const s = 'x'.repeat(300); let o = ''; for (let i = 0; i < 20000; i++) o += s + i + '\\n'; process.stdout.write(o)\n`)
+  writeFileSync(
+    `${dir}/gen.js`,
+    `const s = 'x'.repeat(300); let o = ''; for (let i = 0; i < 20000; i++) o += s + i + '\\n'; process.stdout.write(o)\n`,
+  )
   const x = `${tsf} exec -- node gen.js`
   const r = await sh(t, `{ ${x} & ${x} & ${x} & ${x} & wait; } | cat > out`, { cwd: dir }).done
   t.equal(r.code, 0, r.stderr)

@@ -13,12 +13,15 @@ t.test('frames split at every byte boundary come out whole and in order', async 
     const got: Frame[] = []
     for (let at = 0; at < stream.length; at += step) d.push(stream.subarray(at, at + step), (f) => got.push(f))
     t.equal(got.length, 4, `step ${step}`)
-    t.same(got.map((f) => [f.type, f.id, f.payload.toString()]), [
-      [FrameType.batch, 1, '{"body":"a"}\n'],
-      [FrameType.ack, 7, ''],
-      [FrameType.batch, 2, ''],
-      [FrameType.error, 0, 'bye now'],
-    ])
+    t.same(
+      got.map((f) => [f.type, f.id, f.payload.toString()]),
+      [
+        [FrameType.batch, 1, '{"body":"a"}\n'],
+        [FrameType.ack, 7, ''],
+        [FrameType.batch, 2, ''],
+        [FrameType.error, 0, 'bye now'],
+      ],
+    )
     t.equal(d.partial, 0)
   }
 })

@@ -26,7 +26,12 @@ const frameStream = (rng: Rng): Buffer => {
   const payload = encodeBatch(Array.from({ length: rng.int(0, 4) }, () => validEvent(rng)))
   const gz = rng.bool()
   const body = gz ? gzipSync(payload) : payload
-  return Buffer.concat([encodeHeader(FrameType.batch, gz ? 1 : 0, rng.int(0, 0xffffffff), 3, body.length), body, ackFrame(rng.int(1, 9)), errorFrame(rng.nastyString(10))])
+  return Buffer.concat([
+    encodeHeader(FrameType.batch, gz ? 1 : 0, rng.int(0, 0xffffffff), 3, body.length),
+    body,
+    ackFrame(rng.int(1, 9)),
+    errorFrame(rng.nastyString(10)),
+  ])
 }
 
 t.test('frame decoder: damaged frame streams give frames or a FrameError, in any chunking', async (t) => {
@@ -72,7 +77,9 @@ t.test('frame MAC: any damage to an authenticated stream is caught, never accept
 
 t.test('handshake lines: any bytes parse to a line or undefined, and a long line is refused', async (t) => {
   await fuzz(t, 'handshake', { cases: 2000 }, (rng) => {
-    const valid = Buffer.from(`${helloLine('n'.repeat(24), true)}TSF/1 AUTH proof=${clientProof(Buffer.from('x'), 'a'.repeat(24), 'b'.repeat(24))} agent=web1\n`)
+    const valid = Buffer.from(
+      `${helloLine('n'.repeat(24), true)}TSF/1 AUTH proof=${clientProof(Buffer.from('x'), 'a'.repeat(24), 'b'.repeat(24))} agent=web1\n`,
+    )
     for (const input of [rng.bytes(rng.int(0, 700)), ...mutations(rng, valid, 3)]) {
       const r = new LineReader()
       r.push(input)
@@ -114,8 +121,10 @@ t.test('the JSON check agrees with JSON.parse on objects', async (t) => {
         parsed = undefined
       }
       const isObject = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
-      if ((scan !== NOT_JSON) !== isObject) throw new Error(`scan ${scan ? 'accepted' : 'refused'} ${JSON.stringify(input.toString('latin1'))}`)
-      if (scan !== NOT_JSON && scan >= NO_SRC !== (typeof (parsed as { body?: unknown }).body === 'string')) throw new Error(`body misjudged in ${input.toString('latin1')}`)
+      if ((scan !== NOT_JSON) !== isObject)
+        throw new Error(`scan ${scan ? 'accepted' : 'refused'} ${JSON.stringify(input.toString('latin1'))}`)
+      if (scan !== NOT_JSON && scan >= NO_SRC !== (typeof (parsed as { body?: unknown }).body === 'string'))
+        throw new Error(`body misjudged in ${input.toString('latin1')}`)
     }
   })
 })

@@ -27,7 +27,12 @@ t.test('proofs depend on the token, both nonces and the role', async (t) => {
 t.test('handshake lines parse; anything else does not', async (t) => {
   const cn = newNonce()
   const hello = parseHandshakeLine(helloLine(cn, true).trimEnd())
-  t.same(hello, { version: 1, verb: 'HELLO', fields: { nonce: cn, compress: 'gzip', mac: 'hmac-sha256' }, rest: `nonce=${cn} compress=gzip mac=hmac-sha256` })
+  t.same(hello, {
+    version: 1,
+    verb: 'HELLO',
+    fields: { nonce: cn, compress: 'gzip', mac: 'hmac-sha256' },
+    rest: `nonce=${cn} compress=gzip mac=hmac-sha256`,
+  })
   t.equal(parseHandshakeLine('TSF/1 REFUSED wrong token')?.rest, 'wrong token')
   t.equal(parseHandshakeLine('hello world'), undefined)
   t.equal(parseHandshakeLine('TSF/x HELLO'), undefined)

@@ -10,7 +10,17 @@ import { sh, tsf, until } from '../../fixtures/procs.js'
 
 const parse = (line: string) => parseHandshakeLine(line.trimEnd())
 
-const report: AgentReport = { v: 1, host: 'h1', pid: 42, started: 1, at: 2, ship: { ChannelSize: 3 }, failovers: 0, errors: 1, lastError: { at: 2, message: 'c1: connection refused' } }
+const report: AgentReport = {
+  v: 1,
+  host: 'h1',
+  pid: 42,
+  started: 1,
+  at: 2,
+  ship: { ChannelSize: 3 },
+  failovers: 0,
+  errors: 1,
+  lastError: { at: 2, message: 'c1: connection refused' },
+}
 
 t.test('a report frame round-trips; oversize or malformed payloads are not reports', async (t) => {
   const frame = reportFrame(report)!
@@ -73,11 +83,20 @@ t.test('ship sends reports only to a collector that said report=1', async (t) =>
   const a = sh(t, `{ echo one; sleep 30; } | ${tsf} ship 127.0.0.1:${taking.port} --report-interval 100ms`)
   const b = sh(t, `{ echo one; sleep 30; } | ${tsf} ship 127.0.0.1:${old.port} --report-interval 100ms`)
   t.teardown(() => [a, b].forEach((p) => p.child.kill()))
-  await until(() => taking.types.filter((x) => x === REPORT_FRAME).length >= 3, 20_000, 'three reports', () => JSON.stringify(taking.types))
+  await until(
+    () => taking.types.filter((x) => x === REPORT_FRAME).length >= 3,
+    20_000,
+    'three reports',
+    () => JSON.stringify(taking.types),
+  )
   const took = Date.now() - started
   t.match(taking.hello(), / report=1$/, 'ship offers reports')
   t.ok(taking.types.includes(FrameType.batch), 'and sends its batch')
   // the old collector: as long again as three reports took the other, and longer still
   await until(() => old.types.includes(FrameType.batch) && Date.now() - started > took * 2, 20_000, 'the batch to the old collector')
-  t.same(old.types.filter((x) => x !== FrameType.batch), [], 'an old collector never gets a frame it does not know')
+  t.same(
+    old.types.filter((x) => x !== FrameType.batch),
+    [],
+    'an old collector never gets a frame it does not know',
+  )
 })

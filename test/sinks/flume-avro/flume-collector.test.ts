@@ -15,7 +15,9 @@ const PORT = { plain: 21520, kill: 21521, failed: 21522, deflate: 21523, tls: 21
 const READY = /Avro source r1 started/
 
 // file_roll does not make its directory
-const collectorConf = (dir: string, port: number, opts: { channel?: string; source?: string } = {}): string => (mkdirSync(join(dir, 'rolled'), { recursive: true }), `
+const collectorConf = (dir: string, port: number, opts: { channel?: string; source?: string } = {}): string => (
+  mkdirSync(join(dir, 'rolled'), { recursive: true }),
+  `
 c.sources = r1
 c.channels = c1
 c.sinks = k1
@@ -24,15 +26,19 @@ c.sources.r1.bind = 127.0.0.1
 c.sources.r1.port = ${port}
 c.sources.r1.channels = c1
 ${opts.source ?? ''}
-${opts.channel ?? `c.channels.c1.type = file
+${
+  opts.channel ??
+  `c.channels.c1.type = file
 c.channels.c1.checkpointDir = ${dir}/fc/checkpoint
-c.channels.c1.dataDirs = ${dir}/fc/data`}
+c.channels.c1.dataDirs = ${dir}/fc/data`
+}
 c.sinks.k1.type = file_roll
 c.sinks.k1.channel = c1
 c.sinks.k1.sink.directory = ${dir}/rolled
 c.sinks.k1.sink.rollInterval = 0
 c.sinks.k1.sink.serializer = header_and_text
-`)
+`
+)
 
 interface Rolled {
   headers: Record<string, string>
@@ -67,7 +73,11 @@ const allLines = (n: number): string[] => Array.from({ length: n }, (_, i) => li
 // file_roll sink drains the channel later (backing off up to 5 s when it found it empty)
 const delivered = async (dir: string, n: number): Promise<Rolled[]> => {
   const read = (): Rolled[] => parse(rolledText(join(dir, 'rolled')))
-  await until(() => read().length >= n, 60_000, () => `${n} lines in file_roll's output (have ${read().length})`)
+  await until(
+    () => read().length >= n,
+    60_000,
+    () => `${n} lines in file_roll's output (have ${read().length})`,
+  )
   return read()
 }
 
@@ -78,10 +88,17 @@ t.test('tsf tail | tsf ship flume+avro:// → Flume avro source → file_roll: l
   await startFlume(t, lib, join(dir, 'flume'), 'c', collectorConf(dir, PORT.plain), READY)
   const n = 2500
   const file = writeLog(dir, n)
-  const ship = run(`${tsf} tail ${file} --state ${dir}/state -H service=web --host web-1 | ${tsf} ship flume+avro://127.0.0.1:${PORT.plain} --batch 500`, dir)
+  const ship = run(
+    `${tsf} tail ${file} --state ${dir}/state -H service=web --host web-1 | ${tsf} ship flume+avro://127.0.0.1:${PORT.plain} --batch 500`,
+    dir,
+  )
   t.equal(await ship.exited, 0, 'ship ends once Flume answered OK for everything')
   const rolled = await delivered(dir, n)
-  t.same(rolled.map((r) => r.body), allLines(n), 'every line, once, in order')
+  t.same(
+    rolled.map((r) => r.body),
+    allLines(n),
+    'every line, once, in order',
+  )
   const h = rolled[10]!.headers
   t.equal(h.service, 'web', 'tsf header → Flume header')
   t.equal(h.host, 'web-1', 'host → host header')
@@ -99,7 +116,11 @@ t.test('kill -9 of tsf tail | tsf ship while sending: the restart re-sends what 
   const file = writeLog(dir, n)
   const pipeline = `${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.kill} --batch 200`
   const first = run(pipeline, dir)
-  await until(() => parse(rolledText(join(dir, 'rolled'))).length >= 2000, 120_000, () => `2000 lines at Flume; ship said:\n${first.stderr()}`)
+  await until(
+    () => parse(rolledText(join(dir, 'rolled'))).length >= 2000,
+    120_000,
+    () => `2000 lines at Flume; ship said:\n${first.stderr()}`,
+  )
   first.kill('SIGKILL')
   await first.exited
   const before = parse(rolledText(join(dir, 'rolled'))).length
@@ -108,9 +129,17 @@ t.test('kill -9 of tsf tail | tsf ship while sending: the restart re-sends what 
   t.equal(await second.exited, 0, 'the restarted pipeline finishes')
   // duplicates are allowed (what was sent but not answered before the kill goes again): wait for n distinct
   const seen = (): Set<string> => new Set(parse(rolledText(join(dir, 'rolled'))).map((r) => r.body))
-  await until(() => seen().size >= n, 60_000, () => `${n} distinct lines at Flume (have ${seen().size})`)
+  await until(
+    () => seen().size >= n,
+    60_000,
+    () => `${n} distinct lines at Flume (have ${seen().size})`,
+  )
   const got = seen()
-  t.same(allLines(n).filter((l) => !got.has(l)), [], 'every line at Flume (at least once)')
+  t.same(
+    allLines(n).filter((l) => !got.has(l)),
+    [],
+    'every line at Flume (at least once)',
+  )
 })
 
 t.test('a Flume collector answering FAILED (its channel cannot take the batch): nothing acked, all delivered once it can', async (t) => {
@@ -124,7 +153,10 @@ c.channels.c1.transactionCapacity = 50`
   const tooSmall = await startFlume(t, lib, join(dir, 'flume1'), 'c', collectorConf(dir, PORT.failed, { channel: small }), READY)
   const n = 1000
   const file = writeLog(dir, n)
-  const ship = run(`${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.failed} --batch 200 --max-penalty 2s`, dir)
+  const ship = run(
+    `${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.failed} --batch 200 --max-penalty 2s`,
+    dir,
+  )
   await ship.waitFor(/answered FAILED/, 60_000)
   t.equal(parse(rolledText(join(dir, 'rolled'))).length, 0, 'Flume took nothing')
   tooSmall.kill()
@@ -139,12 +171,22 @@ t.test('--compress deflate into a Flume source with compression-type = deflate',
   const lib = flumeLib(t)
   if (!lib) return
   const dir = tmpdir(t)
-  await startFlume(t, lib, join(dir, 'flume'), 'c', collectorConf(dir, PORT.deflate, { source: 'c.sources.r1.compression-type = deflate' }), READY)
+  await startFlume(
+    t,
+    lib,
+    join(dir, 'flume'),
+    'c',
+    collectorConf(dir, PORT.deflate, { source: 'c.sources.r1.compression-type = deflate' }),
+    READY,
+  )
   const n = 2000
   const file = writeLog(dir, n)
   const ship = run(`${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.deflate} --compress deflate`, dir)
   t.equal(await ship.exited, 0, ship.stderr())
-  t.same((await delivered(dir, n)).map((r) => r.body), allLines(n))
+  t.same(
+    (await delivered(dir, n)).map((r) => r.body),
+    allLines(n),
+  )
 })
 
 t.test('--flume-ssl into a Flume source with ssl = true (keystore made by the test)', async (t) => {
@@ -159,7 +201,13 @@ c.sources.r1.keystore-type = PKCS12`
   await startFlume(t, lib, join(dir, 'flume'), 'c', collectorConf(dir, PORT.tls, { source }), READY)
   const n = 2000
   const file = writeLog(dir, n)
-  const ship = run(`${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.tls} --flume-ssl --tls-ca ${tls.cert}`, dir)
+  const ship = run(
+    `${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.tls} --flume-ssl --tls-ca ${tls.cert}`,
+    dir,
+  )
   t.equal(await ship.exited, 0, ship.stderr())
-  t.same((await delivered(dir, n)).map((r) => r.body), allLines(n))
+  t.same(
+    (await delivered(dir, n)).map((r) => r.body),
+    allLines(n),
+  )
 })

@@ -39,14 +39,23 @@ t.test('connection refused: retried with backoff until maxRetryMs, then one clea
   const retries: RetryInfo[] = []
   const c = new WebHdfs('http://127.0.0.1:1', 'tsf', { maxRetryMs: 700, initialBackoffMs: 50, onRetry: (i) => retries.push(i) })
   const t0 = Date.now()
-  const e = await c.mkdirs('/x').then(() => null, (err: unknown) => err)
+  const e = await c.mkdirs('/x').then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError, 'a WebHdfsError')
   const err = e as WebHdfsError
   t.equal(err.exception, 'ECONNREFUSED')
   t.equal(err.status, undefined)
-  t.match(err.message, /^WebHDFS MKDIRS \/x on NameNode 127\.0\.0\.1:1: ECONNREFUSED: connection refused \(gave up after \d+ attempts in \d+ ms\)$/)
+  t.match(
+    err.message,
+    /^WebHDFS MKDIRS \/x on NameNode 127\.0\.0\.1:1: ECONNREFUSED: connection refused \(gave up after \d+ attempts in \d+ ms\)$/,
+  )
   t.ok(retries.length >= 3, `retried ${retries.length} times`)
-  t.ok(retries.every((r, i) => i === 0 || r.delayMs >= retries[i - 1]!.delayMs / 2), 'delays grow (with jitter)')
+  t.ok(
+    retries.every((r, i) => i === 0 || r.delayMs >= retries[i - 1]!.delayMs / 2),
+    'delays grow (with jitter)',
+  )
   t.ok(Date.now() - t0 < 1500, 'bounded by maxRetryMs')
 })
 
@@ -63,7 +72,10 @@ t.test('an AbortSignal ends the retries at once', async (t) => {
 
 const base = (t: Test): string | undefined => webhdfsUrl(t)
 // Skip the rest of a test that has made no assertion yet.
-const skip = (t: Test, why: string): void => { t.comment(`SKIPPED: ${why}`); t.plan(0, why) }
+const skip = (t: Test, why: string): void => {
+  t.comment(`SKIPPED: ${why}`)
+  t.plan(0, why)
+}
 
 const client = (url: string, extra: ConstructorParameters<typeof WebHdfs>[2] = {}): WebHdfs =>
   new WebHdfs(url, 'tsf', { maxRetryMs: 60_000, initialBackoffMs: 100, ...extra })
@@ -99,9 +111,15 @@ t.test('real HDFS: mkdirs, create, open, status, list', async (t) => {
   const odd = `${dir}/sp ace+plus%pct&amp=eq?q#h/ü.log`
   await c.create(odd, 'x')
   t.equal((await c.open(odd)).toString(), 'x', 'names with space, +, %, &, =, ?, #, non-ASCII round-trip')
-  t.same((await c.list(`${dir}/sp ace+plus%pct&amp=eq?q#h`)).map((s) => s.pathSuffix), ['ü.log'])
+  t.same(
+    (await c.list(`${dir}/sp ace+plus%pct&amp=eq?q#h`)).map((s) => s.pathSuffix),
+    ['ü.log'],
+  )
   t.equal(await c.rename(odd, `${dir}/sp ace+plus%pct&amp=eq?q#h/ö ö`), true, 'also as a RENAME destination')
-  const bad = await c.create(`${dir}/a:b`, 'x').then(() => null, (err: unknown) => err)
+  const bad = await c.create(`${dir}/a:b`, 'x').then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(bad instanceof WebHdfsError, "HDFS refuses ':' in names")
   t.match((bad as WebHdfsError).message, /Invalid path name/)
   t.equal((bad as WebHdfsError).attempts, 1, 'not retried')
@@ -118,7 +136,10 @@ t.test('real HDFS: create without overwrite refuses an existing file; with overw
   t.teardown(() => c.close())
   const f = `/tsf-test/${uniqueName('create')}/f`
   await c.create(f, 'first')
-  const e = await c.create(f, 'second').then(() => null, (err: unknown) => err)
+  const e = await c.create(f, 'second').then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError)
   const err = e as WebHdfsError
   t.equal(err.exception, 'FileAlreadyExistsException')
@@ -126,7 +147,12 @@ t.test('real HDFS: create without overwrite refuses an existing file; with overw
   t.equal(err.retriable, false)
   t.equal(err.attempts, 1, 'not retried')
   t.notMatch(err.message, /\n/, 'one line (no Java stack)')
-  t.match(err.message, new RegExp(`^WebHDFS CREATE ${f} on NameNode 127\\.0\\.0\\.1:19870 via DataNode [^ ]+: FileAlreadyExistsException \\(HTTP 403\\): .*${f}.*already exists`))
+  t.match(
+    err.message,
+    new RegExp(
+      `^WebHDFS CREATE ${f} on NameNode 127\\.0\\.0\\.1:19870 via DataNode [^ ]+: FileAlreadyExistsException \\(HTTP 403\\): .*${f}.*already exists`,
+    ),
+  )
   t.equal((await c.open(f)).toString(), 'first', 'untouched')
   await c.create(f, 'second', { overwrite: true })
   t.equal((await c.open(f)).toString(), 'second')
@@ -145,12 +171,18 @@ t.test('real HDFS: append, with and without expectedLength', async (t) => {
   t.equal((await c.open(f)).toString(), 'a\nb\nc\nd\n')
   t.equal((await c.status(f))?.length, 8, 'visible at once after the 200')
 
-  const e = await c.append(`${f}.missing`, 'x', { expectedLength: 0 }).then(() => null, (err: unknown) => err)
+  const e = await c.append(`${f}.missing`, 'x', { expectedLength: 0 }).then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError)
   t.equal((e as WebHdfsError).exception, 'FileNotFoundException')
   t.equal((e as WebHdfsError).status, 404)
   t.equal((e as WebHdfsError).attempts, 1)
-  t.match((e as WebHdfsError).message, new RegExp(`^WebHDFS APPEND ${f}\\.missing on NameNode 127\\.0\\.0\\.1:19870: FileNotFoundException \\(HTTP 404\\): `))
+  t.match(
+    (e as WebHdfsError).message,
+    new RegExp(`^WebHDFS APPEND ${f}\\.missing on NameNode 127\\.0\\.0\\.1:19870: FileNotFoundException \\(HTTP 404\\): `),
+  )
 })
 
 t.test('real HDFS: rename returns false rather than replacing or failing', async (t) => {
@@ -187,7 +219,10 @@ t.test('real HDFS: truncate at a block boundary is immediate; mid-block waits fo
   t.equal((await c.open(f)).toString(), 'hello!')
   t.equal(await c.truncate(f, 0), true, 'to 0 (a block boundary): true')
   t.equal((await c.status(f))?.length, 0)
-  const e = await c.truncate(f, 10).then(() => null, (err: unknown) => err)
+  const e = await c.truncate(f, 10).then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError, 'growing is refused')
   t.equal((e as WebHdfsError).retriable, false)
   t.comment((e as WebHdfsError).message)
@@ -200,11 +235,17 @@ t.test('real HDFS: delete', async (t) => {
   t.teardown(() => c.close())
   const dir = `/tsf-test/${uniqueName('delete')}`
   await c.create(`${dir}/x/f`, 'f')
-  const e = await c.delete(dir).then(() => null, (err: unknown) => err)
+  const e = await c.delete(dir).then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError)
   t.equal((e as WebHdfsError).exception, 'PathIsNotEmptyDirectoryException')
   t.equal((e as WebHdfsError).status, 403)
-  t.match((e as WebHdfsError).message, new RegExp(`^WebHDFS DELETE ${dir} on NameNode 127\\.0\\.0\\.1:19870: PathIsNotEmptyDirectoryException \\(HTTP 403\\): .*is non empty`))
+  t.match(
+    (e as WebHdfsError).message,
+    new RegExp(`^WebHDFS DELETE ${dir} on NameNode 127\\.0\\.0\\.1:19870: PathIsNotEmptyDirectoryException \\(HTTP 403\\): .*is non empty`),
+  )
   t.equal(await c.delete(`${dir}/x/f`), true)
   t.equal(await c.delete(`${dir}/x/f`), false, 'already gone: false')
   t.equal(await c.delete(dir, true), true)
@@ -217,10 +258,16 @@ t.test('real HDFS: the RPC port instead of the HTTP port gets a clear message', 
   if (url !== OUR_SERVER) return skip(t, 'only for scripts/servers/hdfs.mjs (RPC port 19000)')
   const c = new WebHdfs('http://127.0.0.1:19000', 'tsf', { maxRetryMs: 0 })
   t.teardown(() => c.close())
-  const e = await c.status('/').then(() => null, (err: unknown) => err)
+  const e = await c.status('/').then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError)
   t.equal((e as WebHdfsError).exception, 'NotWebHdfs')
-  t.match((e as WebHdfsError).message, /127\.0\.0\.1:19000 is a Hadoop RPC port, not the WebHDFS HTTP port \(dfs\.namenode\.http-address, default 9870\)/)
+  t.match(
+    (e as WebHdfsError).message,
+    /127\.0\.0\.1:19000 is a Hadoop RPC port, not the WebHDFS HTTP port \(dfs\.namenode\.http-address, default 9870\)/,
+  )
 })
 
 // ---- lost answers: a proxy that forwards a request, lets the server do it, then drops the answer ----
@@ -240,8 +287,14 @@ const startProxy = async (target: string): Promise<Proxy> => {
   const proxy: Proxy = {
     url: '',
     dropped: 0,
-    dropNext(to, method, op, meanwhile) { rule = { to, method, op, ...(meanwhile ? { meanwhile } : {}) } },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    dropNext(to, method, op, meanwhile) {
+      rule = { to, method, op, ...(meanwhile ? { meanwhile } : {}) }
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -250,7 +303,7 @@ const startProxy = async (target: string): Promise<Proxy> => {
       // /__dn/<host:port>/webhdfs/... goes to that DataNode; the rest to the NameNode.
       const m = /^\/__dn\/([^/]+)(\/.*)$/.exec(req.url ?? '')
       const host = m ? m[1]! : nn.host
-      const rest = m ? m[2]! : req.url ?? '/'
+      const rest = m ? m[2]! : (req.url ?? '/')
       const body = Buffer.concat(chunks)
       const op = new URL(rest, 'http://x').searchParams.get('op')
       const up = http.request(`http://${host}${rest}`, { method: req.method, headers: { 'content-length': body.length } }, (ures) => {
@@ -293,7 +346,10 @@ t.test('real HDFS: a retried write after a lost answer never duplicates data', a
   const retries: RetryInfo[] = []
   const c = client(proxy.url, { onRetry: (i) => retries.push(i) })
   const direct = client(url)
-  t.teardown(() => { c.close(); direct.close() })
+  t.teardown(() => {
+    c.close()
+    direct.close()
+  })
   const dir = `/tsf-test/${uniqueName('lost')}`
 
   await c.create(`${dir}/f`, 'line 1\n')
@@ -313,14 +369,26 @@ t.test('real HDFS: a retried write after a lost answer never duplicates data', a
   proxy.dropNext('dn', 'PUT', 'CREATE')
   await c.create(`${dir}/g`, 'only once\n')
   t.equal(proxy.dropped, 3)
-  t.equal((await direct.open(`${dir}/g`)).toString(), 'only once\n', 'a create whose answer was lost is recognised, not reported as FileAlreadyExists')
+  t.equal(
+    (await direct.open(`${dir}/g`)).toString(),
+    'only once\n',
+    'a create whose answer was lost is recognised, not reported as FileAlreadyExists',
+  )
 
   // Someone else writes between the lost attempt and the retry: refuse rather than guess.
-  proxy.dropNext('dn', 'POST', 'APPEND', async () => { await direct.append(`${dir}/f`, 'intruder\n') })
-  const e = await c.append(`${dir}/f`, 'line 4\n', { expectedLength: 21 }).then(() => null, (err: unknown) => err)
+  proxy.dropNext('dn', 'POST', 'APPEND', async () => {
+    await direct.append(`${dir}/f`, 'intruder\n')
+  })
+  const e = await c.append(`${dir}/f`, 'line 4\n', { expectedLength: 21 }).then(
+    () => null,
+    (err: unknown) => err,
+  )
   t.ok(e instanceof WebHdfsError)
   t.equal((e as WebHdfsError).exception, 'AppendLengthMismatch')
-  t.match((e as WebHdfsError).message, /the file is 37 bytes; expected 21 \(not applied\) or 28 \(applied\)\. Truncate it back to 21 and append again$/)
+  t.match(
+    (e as WebHdfsError).message,
+    /the file is 37 bytes; expected 21 \(not applied\) or 28 \(applied\)\. Truncate it back to 21 and append again$/,
+  )
   await c.truncate(`${dir}/f`, 21)
   t.equal((await c.status(`${dir}/f`))?.length, 21, 'the caller can cut back')
   t.equal(await c.append(`${dir}/f`, 'line 4\n', { expectedLength: 21 }), 28)
@@ -341,7 +409,7 @@ t.test('real HDFS: writes ride through a NameNode restart', async (t) => {
   const url = base(t)
   if (!url) return
   if (url !== OUR_SERVER) return skip(t, `TSF_TEST_WEBHDFS is ${url}, not the scripts/servers/hdfs.mjs server this test can restart`)
-  const servers = await import(pathToFileURL(path.join(ROOT, 'scripts', 'servers', 'hdfs.mjs')).href) as {
+  const servers = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'servers', 'hdfs.mjs')).href)) as {
     status(): Promise<{ running: boolean }>
     restartNameNode(o?: { downMs?: number; signal?: string }): Promise<{ stopMs: number; readyMs: number }>
   }
@@ -400,8 +468,14 @@ t.test('real HDFS: writes ride through a NameNode restart', async (t) => {
   t.equal(content, lines.join(''), `all ${lines.length} appended lines, in order, none twice`)
   t.equal((await c.status(f))?.length, length)
   t.equal((await c.open(`${dir}/during-restart`)).toString(), 'x\n')
-  const kinds = [...new Map(retries.map((r) => [`${r.op} ${r.error.exception}`,
-    `${r.op}: ${r.error.exception}${r.error.status ? ` ${r.error.status}` : ''} (${r.error.remoteMessage.slice(0, 100)})`])).values()]
+  const kinds = [
+    ...new Map(
+      retries.map((r) => [
+        `${r.op} ${r.error.exception}`,
+        `${r.op}: ${r.error.exception}${r.error.status ? ` ${r.error.status}` : ''} (${r.error.remoteMessage.slice(0, 100)})`,
+      ]),
+    ).values(),
+  ]
   t.ok(retries.length > 0, 'the outage was seen and retried')
   t.comment(`retried ${retries.length} times; errors seen:\n${kinds.join('\n')}`)
   for (const r of retries.slice(0, 50)) t.notMatch(r.error.message, /\n/, 'each error message is one line')

@@ -15,12 +15,17 @@ for (const codec of ['gzip', 'snappy'] as const) {
     const dir = t.testdir()
     const topic = uniqueName(`ship-${codec}`)
     await createTopic(brokers, topic)
-    const events = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ body: `line ${i + 1} ${'x'.repeat(i % 200)}`, src: 's1', seq: i + 1 }))
+    const events = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ body: `line ${i + 1} ${'x'.repeat(i % 200)}`, src: 's1', seq: i + 1 }),
+    )
     writeFileSync(`${dir}/in.ndjson`, events.join('\n') + '\n')
     const ship = run(`${tsf} ship --compress ${codec} kafka://${brokers}/${topic} < in.ndjson`, dir)
     t.teardown(() => ship.kill())
     t.equal(await ship.exited, 0, ship.stderr())
-    const read = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    const read = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    })
     const lines = read.trimEnd().split('\n')
     t.equal(lines.length, events.length, 'as many records as events')
     t.same(lines, events, 'kcat decodes the same values')

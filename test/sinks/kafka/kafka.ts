@@ -27,7 +27,11 @@ export const createTopic = async (brokers: string, topic: string, partitions = 1
   }
 }
 
-export const produce = async (brokers: string, topic: string, messages: { key?: string | null; value: Buffer | string | null; partition?: number }[]): Promise<void> => {
+export const produce = async (
+  brokers: string,
+  topic: string,
+  messages: { key?: string | null; value: Buffer | string | null; partition?: number }[],
+): Promise<void> => {
   const producer = client(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner })
   await producer.connect()
   try {
@@ -50,7 +54,13 @@ export const readTopic = async (brokers: string, topic: string, count: number, m
       eachMessage: async ({ partition, message }) => {
         const headers: Record<string, string> = {}
         for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v)
-        out.push({ partition, offset: message.offset, key: message.key ? message.key.toString() : null, value: message.value ?? Buffer.alloc(0), headers })
+        out.push({
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString() : null,
+          value: message.value ?? Buffer.alloc(0),
+          headers,
+        })
         if (out.length >= count) done()
       },
     })

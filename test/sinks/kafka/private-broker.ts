@@ -11,12 +11,22 @@ const root = fileURLToPath(new URL('../../../', import.meta.url))
 const KAFKA = join(root, 'test-servers', 'kafka')
 const LIB = join(KAFKA, 'lib')
 const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
-const JAVA_OPTS = ['-Xms64m', '-Xmx384m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-Djava.net.preferIPv4Stack=true', `-Dlog4j.configuration=file:${join(KAFKA, 'log4j.properties')}`]
+const JAVA_OPTS = [
+  '-Xms64m',
+  '-Xmx384m',
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseSerialGC',
+  '-XX:-UsePerfData',
+  '-Djava.net.preferIPv4Stack=true',
+  `-Dlog4j.configuration=file:${join(KAFKA, 'log4j.properties')}`,
+]
 
 // The skip reason of a test that needs a broker of its own: none under CI=true, where missing jars
 // must fail the test (startPrivateBroker then throws), never skip it quietly.
 export const privateBrokerSkip = (): string | false =>
-  (existsSync(LIB) && existsSync(join(LIB, '.fetched'))) || process.env.CI === 'true' ? false : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)'
+  (existsSync(LIB) && existsSync(join(LIB, '.fetched'))) || process.env.CI === 'true'
+    ? false
+    : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)'
 
 export interface PrivateBroker {
   brokers: string
@@ -42,7 +52,11 @@ export const startPrivateBroker = async (dir: string): Promise<PrivateBroker> =>
       .replace(/^advertised\.listeners=.*$/m, `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`),
   )
   const cp = join(LIB, '*')
-  const fmt = spawnSync(JAVA, [...JAVA_OPTS, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', 'dHNmLXByaXZhdGUta2Fma2E', '-c', props, '--ignore-formatted'], { encoding: 'utf8' })
+  const fmt = spawnSync(
+    JAVA,
+    [...JAVA_OPTS, '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', 'dHNmLXByaXZhdGUta2Fma2E', '-c', props, '--ignore-formatted'],
+    { encoding: 'utf8' },
+  )
   if (fmt.status !== 0) throw new Error(`private broker: format failed: ${fmt.stderr}${fmt.stdout}`)
   let child: ChildProcess | undefined
   let starts = 0
@@ -50,7 +64,10 @@ export const startPrivateBroker = async (dir: string): Promise<PrivateBroker> =>
   const start = async (): Promise<void> => {
     starts++
     const out = openSync(log(), 'w')
-    child = spawn(JAVA, [...JAVA_OPTS, `-Dkafka.logs.dir=${join(dir, 'logs')}`, '-cp', cp, 'kafka.Kafka', props], { detached: true, stdio: ['ignore', out, out] })
+    child = spawn(JAVA, [...JAVA_OPTS, `-Dkafka.logs.dir=${join(dir, 'logs')}`, '-cp', cp, 'kafka.Kafka', props], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    })
     closeSync(out)
     const deadline = Date.now() + 90_000
     while (!readFileSync(log(), 'utf8').includes('Kafka Server started')) {

@@ -44,7 +44,11 @@ t.test('poison heads never throw: deep header values, headers that are not an ob
   const deepHeader = toRecord(`{"body":"x","headers":{"k":${deep},"app":"web"},"src":"s"`, r)
   t.same(deepHeader.headers, { k: '[nested too deep]', app: 'web' }, 'the deep header is a marker, the others go along')
   t.match(deepHeader, { topic: 'logs', key: '[nested too deep]' })
-  t.equal(String(deepHeader.value).length, `{"body":"x","headers":{"k":${deep},"app":"web"},"src":"s"}`.length, 'the event itself is sent whole')
+  t.equal(
+    String(deepHeader.value).length,
+    `{"body":"x","headers":{"k":${deep},"app":"web"},"src":"s"}`.length,
+    'the event itself is sent whole',
+  )
   t.equal(toRecord(`{"body":"x","headers":${deep}`, r).headers, undefined, 'headers that are an array are no headers')
   t.equal(toRecord('{"body":"x","headers":["a","b"]', r).headers, undefined)
 })
@@ -59,7 +63,8 @@ t.test('fuzzed event heads: a record whose headers are strings, or nothing throw
     ]
     for (const head of heads) {
       const rec = toRecord(head, { ...rules, keyHeader: 'dest', topicHeader: 'dest', value: rng.pick(['event', 'body'] as const) })
-      if (rec.headers && Object.values(rec.headers).some((v) => typeof v !== 'string')) throw new Error(`a header that is not a string: ${JSON.stringify(rec.headers)}`)
+      if (rec.headers && Object.values(rec.headers).some((v) => typeof v !== 'string'))
+        throw new Error(`a header that is not a string: ${JSON.stringify(rec.headers)}`)
       if (typeof rec.topic !== 'string' || (rec.key !== null && typeof rec.key !== 'string')) throw new Error('no topic or a bad key')
     }
   })

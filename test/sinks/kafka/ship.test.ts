@@ -19,12 +19,26 @@ t.test('a linked writer → ship kafka://: every event once, keyed by its src, a
   t.equal(readFileSync(`${dir}/ckpt`, 'utf8'), '5000', 'the writer saw every event acked')
   const records = await readTopic(brokers, topic, 5000)
   t.equal(records.length, 5000, 'each event is one record')
-  t.same(missing(records.map((r) => bodyOf(r.value)), 5000), [], 'none missing')
+  t.same(
+    missing(
+      records.map((r) => bodyOf(r.value)),
+      5000,
+    ),
+    [],
+    'none missing',
+  )
   t.same([...new Set(records.map((r) => r.key))], ['w'], "the key is the event's src")
   t.equal(new Set(records.map((r) => r.partition)).size, 1, 'so one stream stays in one partition')
   const seqs = records.map((r) => (JSON.parse(r.value.toString()) as { seq: number }).seq)
-  t.same(seqs, [...seqs].sort((a, b) => a - b), 'and in order')
-  t.notOk(records.some((r) => r.value.includes('_ack')), 'values carry no ack cursor')
+  t.same(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'and in order',
+  )
+  t.notOk(
+    records.some((r) => r.value.includes('_ack')),
+    'values carry no ack cursor',
+  )
 })
 
 t.test('--key-header and --topic-header take key and topic from headers; event headers become record headers', async (t) => {
@@ -50,8 +64,16 @@ t.test('--key-header and --topic-header take key and topic from headers; event h
   t.same(routed!.headers, { user: 'user-1', dest: other }, 'event headers are record headers')
   const rest = await readTopic(brokers, main, 2)
   t.same(rest.map((r) => bodyOf(r.value)).sort(), ['bad topic header', 'to main, key from src'])
-  t.same(rest.map((r) => r.key), ['s1', 's1'], 'without the header the key is the src')
-  t.match(ship.stderr(), /header dest='no\/such topic!' is not a Kafka topic name: sending such events to /, 'a bad topic is said once, and the event is not lost')
+  t.same(
+    rest.map((r) => r.key),
+    ['s1', 's1'],
+    'without the header the key is the src',
+  )
+  t.match(
+    ship.stderr(),
+    /header dest='no\/such topic!' is not a Kafka topic name: sending such events to /,
+    'a bad topic is said once, and the event is not lost',
+  )
 })
 
 t.test('--value body sends the exact body bytes, invalid UTF-8 included', async (t) => {
@@ -60,13 +82,23 @@ t.test('--value body sends the exact body bytes, invalid UTF-8 included', async 
   const dir = t.testdir()
   const topic = uniqueName('ship-body')
   await createTopic(brokers, topic)
-  writeFileSync(`${dir}/in.log`, Buffer.concat([Buffer.from('plain line\n'), Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x0a]), Buffer.from('{"broken json\n')]))
+  writeFileSync(
+    `${dir}/in.log`,
+    Buffer.concat([Buffer.from('plain line\n'), Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x0a]), Buffer.from('{"broken json\n')]),
+  )
   const ship = run(`${tsf} ship kafka://${brokers}/${topic} --value body < in.log`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
   const records = await readTopic(brokers, topic, 3)
-  t.same(records.map((r) => r.value.toString('hex')), [Buffer.from('plain line').toString('hex'), '61fffe62', Buffer.from('{"broken json').toString('hex')])
-  t.same(records.map((r) => r.key), [null, null, null], 'plain text has no src, so no key')
+  t.same(
+    records.map((r) => r.value.toString('hex')),
+    [Buffer.from('plain line').toString('hex'), '61fffe62', Buffer.from('{"broken json').toString('hex')],
+  )
+  t.same(
+    records.map((r) => r.key),
+    [null, null, null],
+    'plain text has no src, so no key',
+  )
 })
 
 t.test('an unreachable broker: a clear error naming it and the unacked count, exit 1, no hang', async (t) => {
@@ -91,7 +123,18 @@ t.test('SIGTERM while Kafka is unreachable: says what stays upstream, exits 0', 
 
 t.test('usage errors exit 2 with one line', async (t) => {
   const dir = t.testdir()
-  for (const args of ['kafka://', 'kafka://b:9092', 'kafka://b:9092/', 'kafka://b:99999/t', 'kafka://b/bad%20topic', 'kafka://b/t c:1', 'kafka://b/t --balance random', 'kafka://b/t --acks 2', 'kafka://b/t --value all', 'c:1 --key-header k']) {
+  for (const args of [
+    'kafka://',
+    'kafka://b:9092',
+    'kafka://b:9092/',
+    'kafka://b:99999/t',
+    'kafka://b/bad%20topic',
+    'kafka://b/t c:1',
+    'kafka://b/t --balance random',
+    'kafka://b/t --acks 2',
+    'kafka://b/t --value all',
+    'c:1 --key-header k',
+  ]) {
     const p = run(`${tsf} ship ${args} < /dev/null`, dir)
     t.equal(await p.exited, 2, `ship ${args}: ${p.stderr().trim()}`)
     t.equal(p.stderr().trim().split('\n').length, 1, `one line: ${p.stderr().trim()}`)
@@ -111,10 +154,16 @@ t.test('an oversize line is cut into pieces that each fit a record; one event to
   const records = await readTopic(brokers, topic, 5)
   const pieces = records.map((r) => JSON.parse(r.value.toString()) as { body: string; cont?: boolean })
   t.equal(pieces.map((p) => p.body).join('').length, 2_000_005, 'every byte, in order')
-  t.same(pieces.map((p) => Boolean(p.cont)), [true, true, true, false, false])
+  t.same(
+    pieces.map((p) => Boolean(p.cont)),
+    [true, true, true, false, false],
+  )
   const tooBig = run(`${tsf} ship kafka://${brokers}/${topic} --max-line 2M < big.log`, dir)
   cleanup(t, tooBig)
   t.equal(await tooBig.exited, 1)
-  t.match(tooBig.stderr(), /MESSAGE_TOO_LARGE.*an event of \d+ bytes; lower --max-line or raise the topic's max\.message\.bytes\); \d+ events stay unacked upstream/)
+  t.match(
+    tooBig.stderr(),
+    /MESSAGE_TOO_LARGE.*an event of \d+ bytes; lower --max-line or raise the topic's max\.message\.bytes\); \d+ events stay unacked upstream/,
+  )
   t.notMatch(tooBig.stderr(), /at .*\.js:\d+/, 'no stack trace')
 })

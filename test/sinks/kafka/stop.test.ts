@@ -9,7 +9,11 @@ import { closedPort, sh, tmpdir, tsf, until } from '../../fixtures/procs.js'
 t.setTimeout(120_000)
 
 const start = (t: Parameters<typeof sh>[0], dir: string, target: string, timeout: string) => {
-  const run = sh(t, `{ seq 1 10; sleep 100; } | { exec 3<&0; ${tsf} ship ${target} --shutdown-timeout ${timeout} <&3 2>ship.err & echo $! > ship.pid; wait $!; echo $? > ship.exit; }`, { cwd: dir })
+  const run = sh(
+    t,
+    `{ seq 1 10; sleep 100; } | { exec 3<&0; ${tsf} ship ${target} --shutdown-timeout ${timeout} <&3 2>ship.err & echo $! > ship.pid; wait $!; echo $? > ship.exit; }`,
+    { cwd: dir },
+  )
   const err = (): string => {
     try {
       return readFileSync(`${dir}/ship.err`, 'utf8')

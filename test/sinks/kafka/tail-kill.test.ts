@@ -31,9 +31,19 @@ t.test('kill -9 of ship between tsf tail and Kafka: the restarted pipeline deliv
   cleanup(t, second)
   t.equal(await second.exited, 0, second.stderr())
   const total = await topicSize(brokers, topic)
-  const got = (await readTopic(brokers, topic, total, 60_000)).map((r) => JSON.parse(r.value.toString()) as { body: string; src: string; seq: number })
+  const got = (await readTopic(brokers, topic, total, 60_000)).map(
+    (r) => JSON.parse(r.value.toString()) as { body: string; src: string; seq: number },
+  )
   t.ok(before < n, `the kill landed mid-stream (${before} of ${n} in Kafka before it)`)
-  t.same(missing(got.map((e) => e.body), n, 'app line '), [], 'every line delivered')
+  t.same(
+    missing(
+      got.map((e) => e.body),
+      n,
+      'app line ',
+    ),
+    [],
+    'every line delivered',
+  )
   t.ok(got.length - n <= before, `re-sent lines are bounded by what was in Kafka (${got.length - n} <= ${before})`)
   t.equal(new Set(got.map((e) => `${e.src} ${e.seq}`)).size, n, 'duplicates carry the same (src, seq): removable exactly')
 })

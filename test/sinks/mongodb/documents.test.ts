@@ -4,7 +4,13 @@ import { toWrite, type DocumentRules, type DocumentWrite } from '../../../src/si
 import { parseMongoUrl } from '../../../src/sinks/mongodb/url.js'
 
 const url = parseMongoUrl('mongodb://h/%{db:-logs}/%{collection:-events}')
-const rules = (more: Partial<DocumentRules> = {}): DocumentRules => ({ database: url.database, collection: url.collection, op: 'insert', timestampFields: [], ...more })
+const rules = (more: Partial<DocumentRules> = {}): DocumentRules => ({
+  database: url.database,
+  collection: url.collection,
+  op: 'insert',
+  timestampFields: [],
+  ...more,
+})
 const head = (event: Record<string, unknown>): string => JSON.stringify(event).slice(0, -1)
 const write = (event: Record<string, unknown>, more?: Partial<DocumentRules>): DocumentWrite => {
   const w = toWrite(head(event), rules(more))
@@ -22,14 +28,20 @@ t.test('a body holding a JSON object is the document; an insert gets an _id from
   t.same(own.model, { insertOne: { document: { _id: 5, n: 1 } } }, "the document's own _id wins")
   t.notOk(own.derivedId)
   t.same([own.db, own.coll], ['logs', 'events'], 'the URL defaults without headers')
-  t.equal(Buffer.isBuffer(own.line) ? 'buffer' : own.line, '{"body":"{\\"_id\\":5,\\"n\\":1}","src":"abc.1","seq":8}', 'the event line is kept for rejects')
+  t.equal(
+    Buffer.isBuffer(own.line) ? 'buffer' : own.line,
+    '{"body":"{\\"_id\\":5,\\"n\\":1}","src":"abc.1","seq":8}',
+    'the event line is kept for rejects',
+  )
   const fromBuffer = toWrite(Buffer.from(head({ body: '{"a":1}', src: 's', seq: 1 })), rules())
   t.same('model' in fromBuffer && fromBuffer.model, { insertOne: { document: { a: 1, _id: 's:1' } } }, 'heads as bytes too')
 })
 
 t.test('any other body is wrapped as {body, ts, host, headers}; bytes that are not UTF-8 as binary', async (t) => {
   const w = write({ body: 'plain text', ts: 1700000000000, host: 'web1', headers: { app: 'x' }, src: 's', seq: 1 })
-  t.same(w.model, { insertOne: { document: { body: 'plain text', ts: new Date(1700000000000), host: 'web1', headers: { app: 'x' }, _id: 's:1' } } })
+  t.same(w.model, {
+    insertOne: { document: { body: 'plain text', ts: new Date(1700000000000), host: 'web1', headers: { app: 'x' }, _id: 's:1' } },
+  })
   const arr = write({ body: '[1,2]' })
   t.same(arr.model, { insertOne: { document: { body: '[1,2]' } } }, 'a JSON array is not a document; no src: no derived _id')
   t.notOk(arr.derivedId)
@@ -43,7 +55,14 @@ t.test('any other body is wrapped as {body, ts, host, headers}; bytes that are n
 
 t.test('--timestamp-field: epoch ms or ISO text to dates, dotted paths, arrays walked; other values kept', async (t) => {
   const w = write(
-    { body: JSON.stringify({ _S: 1700000000000, meta: { at: '2024-01-02T03:04:05Z', list: [{ t: 0 }, { t: 1000 }] }, bad: 'soon', none: null }) },
+    {
+      body: JSON.stringify({
+        _S: 1700000000000,
+        meta: { at: '2024-01-02T03:04:05Z', list: [{ t: 0 }, { t: 1000 }] },
+        bad: 'soon',
+        none: null,
+      }),
+    },
     { timestampFields: [['_S'], ['meta', 'at'], ['meta', 'list', 't'], ['bad'], ['absent', 'x'], ['none']] },
   )
   const doc = (w.model as { insertOne: { document: Record<string, unknown> } }).insertOne.document
@@ -65,7 +84,11 @@ t.test('upsert sets the fields on the document with that _id; replace replaces i
   t.same(rep.model, { replaceOne: { filter: { _id: { a: 1 } }, replacement: { _id: { a: 1 }, n: 3 }, upsert: true } })
   t.equal(rep.key, 'logs.events\0{"a":1}')
   t.notOk(write({ body: '{"_id":1}' }).key, 'inserts need no ordering')
-  t.not(write({ body: '{"_id":1}' }, { op: 'upsert' }).key, write({ body: '{"_id":"1"}' }, { op: 'upsert' }).key, '1 and "1" are different _ids')
+  t.not(
+    write({ body: '{"_id":1}' }, { op: 'upsert' }).key,
+    write({ body: '{"_id":"1"}' }, { op: 'upsert' }).key,
+    '1 and "1" are different _ids',
+  )
 })
 
 t.test('events that cannot be written say why', async (t) => {
@@ -76,10 +99,22 @@ t.test('events that cannot be written say why', async (t) => {
     return `${w.where}: ${w.error} [${w.label}]`
   }
   t.equal(problem({ body: '{}', headers: { collection: 'c' } }), "%{db}.c: no header 'db' to name the database [without src]")
-  t.equal(problem({ body: '{}', headers: { db: 'd' }, src: 's', seq: 1 }), "d.%{collection}: no header 'collection' to name the collection [s:1]")
-  t.match(problem({ body: '{}', headers: { db: 'bad.db', collection: 'c' } }), /^bad\.db\.c: headers name an invalid namespace: database name 'bad\.db' holds '\.'/)
-  t.match(problem({ body: '{}', headers: { db: 'd', collection: 'c', op: 'delete' } }), /header op='delete' is not insert, upsert or replace/)
-  t.match(problem({ body: '{"n":1}', headers: { db: 'd', collection: 'c' } }, 'upsert'), /upsert needs the document's own _id, and this one has none/)
+  t.equal(
+    problem({ body: '{}', headers: { db: 'd' }, src: 's', seq: 1 }),
+    "d.%{collection}: no header 'collection' to name the collection [s:1]",
+  )
+  t.match(
+    problem({ body: '{}', headers: { db: 'bad.db', collection: 'c' } }),
+    /^bad\.db\.c: headers name an invalid namespace: database name 'bad\.db' holds '\.'/,
+  )
+  t.match(
+    problem({ body: '{}', headers: { db: 'd', collection: 'c', op: 'delete' } }),
+    /header op='delete' is not insert, upsert or replace/,
+  )
+  t.match(
+    problem({ body: '{"n":1}', headers: { db: 'd', collection: 'c' } }, 'upsert'),
+    /upsert needs the document's own _id, and this one has none/,
+  )
   t.match(problem({ body: 'text', headers: { db: 'd', collection: 'c', op: 'replace' } }), /replace needs the document's own _id/)
 })
 
@@ -110,7 +145,13 @@ t.test('a field name holding NUL is set aside, not a BSONError for the batch', a
     }
   }
   const w = write({ body: '{"_id":1,"a.b":1,"$c":2}', body64: undefined, src: 's', seq: 4 })
-  t.ok(BSON.serialize((w.model as { insertOne: { document: object } }).insertOne.document).length > 0, 'other odd names are left to the server')
+  t.ok(
+    BSON.serialize((w.model as { insertOne: { document: object } }).insertOne.document).length > 0,
+    'other odd names are left to the server',
+  )
   const bin = write({ body: 'x', body64: Buffer.alloc(100_000, 1).toString('base64'), src: 's', seq: 5 })
-  t.ok((bin.model as { insertOne: { document: { body: unknown } } }).insertOne.document.body instanceof Binary, 'a binary body is not walked byte by byte')
+  t.ok(
+    (bin.model as { insertOne: { document: { body: unknown } } }).insertOne.document.body instanceof Binary,
+    'a binary body is not walked byte by byte',
+  )
 })

@@ -24,17 +24,31 @@ t.test('bad events are set aside one line each, kept in --rejects, and never sto
   const ship = run(`${tsf} ship 'mongodb://${address}/%{db}/%{collection}' --rejects rejects.ndjson < in.ndjson`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
-  t.same((await findAll(address, db, 'c')).map((d) => d._id), ['good1', 'good2'], 'the good ones are written')
-  const said = ship.stderr().split('\n').filter((l) => l.includes('set aside:'))
+  t.same(
+    (await findAll(address, db, 'c')).map((d) => d._id),
+    ['good1', 'good2'],
+    'the good ones are written',
+  )
+  const said = ship
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('set aside:'))
   t.equal(said.length, 5, ship.stderr())
   t.match(ship.stderr(), /event s:2 set aside: upsert needs the document's own _id/)
   t.match(ship.stderr(), /no\/such\.db\.c: event s:3 set aside: headers name an invalid namespace: database name 'no\/such\.db' holds '\/'/)
-  t.match(ship.stderr(), /\.c: event s:4 set aside: The '_id' value cannot be of type array \(code 53\) \(kept in rejects\.ndjson\)/, 'what the server refused, with its code')
+  t.match(
+    ship.stderr(),
+    /\.c: event s:4 set aside: The '_id' value cannot be of type array \(code 53\) \(kept in rejects\.ndjson\)/,
+    'what the server refused, with its code',
+  )
   t.match(ship.stderr(), /event s:5 set aside: no header 'db' to name the database/)
   t.match(ship.stderr(), /event s:6 set aside: header op='remove'/)
   t.match(ship.stderr(), /5 events set aside in rejects\.ndjson/)
   t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
-  const rejects = readFileSync(`${dir}/rejects.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; body: string; mongodb_error: string })
+  const rejects = readFileSync(`${dir}/rejects.ndjson`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { seq: number; body: string; mongodb_error: string })
   t.same(rejects.map((r) => r.seq).sort(), [2, 3, 4, 5, 6], 'each refused event is kept whole')
   t.equal(rejects.find((r) => r.seq === 4)!.body, '{"_id":[1,2]}')
   t.match(rejects.find((r) => r.seq === 4)!.mongodb_error, /cannot be of type array/)
@@ -98,7 +112,10 @@ t.test('a document larger than MongoDB takes is found in its send (halving) and 
   const ship = run(`${tsf} ship mongodb://${address}/${db}/c --max-line 40M --rejects rejects.ndjson < in.ndjson`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
-  t.same((await findAll(address, db, 'c')).map((d) => d._id), ['s:1', 's:2', 's:4', 's:5', 's:6'])
+  t.same(
+    (await findAll(address, db, 'c')).map((d) => d._id),
+    ['s:1', 's:2', 's:4', 's:5', 's:6'],
+  )
   t.match(ship.stderr(), /event s:3 set aside: Document is larger than the maximum size 16777216 \(kept in rejects\.ndjson\)/)
   const kept = JSON.parse(readFileSync(`${dir}/rejects.ndjson`, 'utf8')) as { seq: number; body: string }
   t.equal(kept.seq, 3)

@@ -18,7 +18,10 @@ export const countDocs = (address: string, db: string, coll: string): Promise<nu
   withClient(address, (c) => c.db(db).collection(coll).countDocuments())
 
 // MongoDB database names: no '-' trouble, but at most 63 bytes and no '.'
-export const dbName = (prefix: string): string => uniqueName(prefix).replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60)
+export const dbName = (prefix: string): string =>
+  uniqueName(prefix)
+    .replace(/[^A-Za-z0-9_]/g, '_')
+    .slice(0, 60)
 
 // Polls an async check until it holds (bounded).
 export const eventually = async (check: () => Promise<boolean>, ms: number, what: () => string): Promise<void> => {

@@ -11,12 +11,22 @@ const root = fileURLToPath(new URL('../../../', import.meta.url))
 const DIR = join(root, 'test-servers', 'mongodb')
 const LIB = join(DIR, 'lib')
 const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
-const JAVA_OPTS = ['-Xms32m', '-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-Djava.net.preferIPv4Stack=true', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn']
+const JAVA_OPTS = [
+  '-Xms32m',
+  '-Xmx256m',
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseSerialGC',
+  '-XX:-UsePerfData',
+  '-Djava.net.preferIPv4Stack=true',
+  '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+]
 
 // The skip reason of a test that needs a server of its own: none under CI=true, where missing jars
 // must fail the test (startPrivateServer then throws), never skip it quietly.
 export const privateServerSkip = (): string | false =>
-  existsSync(join(LIB, '.fetched')) || process.env.CI === 'true' ? false : 'needs the mongo-java-server jars (node scripts/servers.mjs fetch mongodb)'
+  existsSync(join(LIB, '.fetched')) || process.env.CI === 'true'
+    ? false
+    : 'needs the mongo-java-server jars (node scripts/servers.mjs fetch mongodb)'
 
 export interface PrivateServer {
   address: string
@@ -32,7 +42,9 @@ export const startPrivateServer = async (dir: string, options: { tls?: { key: st
   const tls = options.tls ? ['--tls', options.tls.key, options.tls.cert] : []
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
-    const proc = spawn(JAVA, [...JAVA_OPTS, '-cp', join(LIB, '*'), join(DIR, 'TsfMongoServer.java'), String(port), file, ...tls], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(JAVA, [...JAVA_OPTS, '-cp', join(LIB, '*'), join(DIR, 'TsfMongoServer.java'), String(port), file, ...tls], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child = proc
     let said = ''
     await new Promise<void>((resolve, reject) => {

@@ -11,8 +11,14 @@ const batch = (...events: Record<string, unknown>[]): InputBatch => {
   const heads = events.map((e) => JSON.stringify(e).slice(0, -1))
   return { id: ids++, heads, bytes: heads.reduce((n, h) => n + h.length, 0), positions: new Map() }
 }
-const queue = (batchEvents = 100, batchBytes = 1 << 20): SendQueue => new SendQueue((head) => toWrite(head, rules), { batchEvents, batchBytes })
-const doc = (id: string, op = 'replace', seq = 1): Record<string, unknown> => ({ body: JSON.stringify({ _id: id, seq }), headers: { op }, src: 's', seq })
+const queue = (batchEvents = 100, batchBytes = 1 << 20): SendQueue =>
+  new SendQueue((head) => toWrite(head, rules), { batchEvents, batchBytes })
+const doc = (id: string, op = 'replace', seq = 1): Record<string, unknown> => ({
+  body: JSON.stringify({ _id: id, seq }),
+  headers: { op },
+  src: 's',
+  seq,
+})
 const labels = (taken: { write: { label: string } }[]): string[] => taken.map((p) => p.write.label)
 
 t.test('sends follow input order across batches, cut at --batch and --batch-bytes', async (t) => {
@@ -48,11 +54,19 @@ t.test('a write to a document being written waits for that send; others do not p
 
 t.test('events that cannot be written come along, in their send, to be set aside', async (t) => {
   const q = queue(3)
-  const b = batch(doc('a', 'insert', 1), { body: '{"n":1}', headers: { op: 'upsert' }, src: 's', seq: 2 }, doc('c', 'insert', 3), doc('d', 'insert', 4))
+  const b = batch(
+    doc('a', 'insert', 1),
+    { body: '{"n":1}', headers: { op: 'upsert' }, src: 's', seq: 2 },
+    doc('c', 'insert', 3),
+    doc('d', 'insert', 4),
+  )
   q.push(b)
   const { taken, unwritable } = q.take()
   t.same(labels(taken), ['s:1', 's:3'])
-  t.same(unwritable.map((r) => r.problem.label), ['s:2'])
+  t.same(
+    unwritable.map((r) => r.problem.label),
+    ['s:2'],
+  )
   t.match(unwritable[0]!.problem.error, /upsert needs the document's own _id/)
   t.equal(unwritable[0]!.item.batch, b, 'tied to its input batch, acked once it is set aside')
   t.equal(taken[0]!.item.left, 4, 'the batch is acked only when all four are done')

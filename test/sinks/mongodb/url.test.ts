@@ -1,6 +1,14 @@
 import t from 'tap'
 import { isTsfError } from '../../../src/core/errors.js'
-import { collectionProblem, databaseProblem, expand, hideSecret, isMongoUrl, parseMongoUrl, parseTemplate } from '../../../src/sinks/mongodb/url.js'
+import {
+  collectionProblem,
+  databaseProblem,
+  expand,
+  hideSecret,
+  isMongoUrl,
+  parseMongoUrl,
+  parseTemplate,
+} from '../../../src/sinks/mongodb/url.js'
 
 t.test('hosts, database and collection; options pass to the driver; the password is hidden in messages', async (t) => {
   const u = parseMongoUrl('mongodb://db1:27017,db2/logs/events?replicaSet=rs0&tls=true')

@@ -1,6 +1,18 @@
 import t from 'tap'
 import { join } from 'node:path'
-import { content, exactlyOnce, finalFiles, finalLines, inProgressFiles, readNumber, rollPid, sh, tsf, until, writer } from './fixtures/procs.js'
+import {
+  content,
+  exactlyOnce,
+  finalFiles,
+  finalLines,
+  inProgressFiles,
+  readNumber,
+  rollPid,
+  sh,
+  tsf,
+  until,
+  writer,
+} from './fixtures/procs.js'
 
 // kill -9 of roll at random moments (during writes, commits and the renames of frequent rolls),
 // each time followed by a restart of the pipeline: in the end every event is in a final file

@@ -28,7 +28,20 @@ t.test('unknown or malformed escapes are usage errors', async (t) => {
 t.test('hostile header values cannot leave the root, hide a file or reach the state', async (t) => {
   const layout = compileLayout({ dir: '/data/logs/%{a}/%{b}', prefix: '%{a}-', suffix: '.log' })
   t.equal(layout.root, '/data/logs')
-  const hostile = ['..', '.', '../../etc', '/etc/passwd', 'a/../../b', 'nul\u0000byte', 'ctl\n\r\t\u001b[31m', '.tsf-roll', '.hidden', '\\..\\x', 'x'.repeat(1000), '']
+  const hostile = [
+    '..',
+    '.',
+    '../../etc',
+    '/etc/passwd',
+    'a/../../b',
+    'nul\u0000byte',
+    'ctl\n\r\t\u001b[31m',
+    '.tsf-roll',
+    '.hidden',
+    '\\..\\x',
+    'x'.repeat(1000),
+    '',
+  ]
   for (const a of hostile) {
     for (const b of hostile) {
       const bucket = layout.bucketOf({ ts, headers: { a, b } })

@@ -32,7 +32,8 @@ t.test('reads what JSON.parse reads, for any field order, escapes and nesting', 
     if (!fields.read(head(shuffled))) throw new Error(`rejected ${JSON.stringify(shuffled)}`)
     const parsed = JSON.parse(JSON.stringify(shuffled)) as Record<string, unknown>
     const check = (what: string, got: unknown, want: unknown): void => {
-      if (!Object.is(got, want) && JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)} in ${JSON.stringify(shuffled)}`)
+      if (!Object.is(got, want) && JSON.stringify(got) !== JSON.stringify(want))
+        throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)} in ${JSON.stringify(shuffled)}`)
     }
     check('body', bodyOf(fields).toString('hex'), Buffer.from(parsed.body as string).toString('hex'))
     check('ts', fields.ts, typeof parsed.ts === 'number' ? parsed.ts : NaN)
@@ -57,7 +58,9 @@ t.test('body64 gives the exact bytes', async (t) => {
 
 t.test('hostile heads never throw and never recurse: damaged events, 20,000-deep nesting', async (t) => {
   const fields = new EventFields()
-  const deep = Buffer.from(`{"body":"x","headers":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}},"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`)
+  const deep = Buffer.from(
+    `{"body":"x","headers":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}},"x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`,
+  )
   t.ok(fields.read(deep), 'a deep event is still an event')
   t.equal(fields.header('a'), '['.repeat(20_000) + ']'.repeat(20_000), 'a nested header is its JSON text')
   t.notOk(fields.read(Buffer.from('{"body":"x","h":' + '['.repeat(20_000))), 'unterminated nesting is not an event')

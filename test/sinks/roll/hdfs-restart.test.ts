@@ -11,7 +11,8 @@ import { exactlyOnce, readNumber, root, sh, tsf, until, writer } from './fixture
 t.test('real HDFS: a NameNode restart mid-stream: roll waits, then carries on, exactly once', async (t) => {
   const url = webhdfsUrl(t)
   if (!url) return
-  if (url !== 'http://127.0.0.1:19870') return t.skip(`TSF_TEST_WEBHDFS is ${url}, not the scripts/servers/hdfs.mjs server this test can restart`)
+  if (url !== 'http://127.0.0.1:19870')
+    return t.skip(`TSF_TEST_WEBHDFS is ${url}, not the scripts/servers/hdfs.mjs server this test can restart`)
   const servers = (await import(pathToFileURL(path.join(root, 'scripts', 'servers', 'hdfs.mjs')).href)) as {
     status(): Promise<{ running: boolean }>
     restartNameNode(o?: { downMs?: number; signal?: string }): Promise<{ stopMs: number; readyMs: number }>
@@ -22,7 +23,10 @@ t.test('real HDFS: a NameNode restart mid-stream: roll waits, then carries on, e
   const dir = `/tsf-test/${uniqueName('roll-nn')}`
   const ck = path.join(t.testdir(), 'ck')
   const N = 4_000
-  const run = sh(t, `${writer} ${N} ${ck} --rate 2000 --end-timeout 110000 | ${tsf} roll '${hdfsRoot(url, dir)}' --hdfs-user tsf --count 2000`)
+  const run = sh(
+    t,
+    `${writer} ${N} ${ck} --rate 2000 --end-timeout 110000 | ${tsf} roll '${hdfsRoot(url, dir)}' --hdfs-user tsf --count 2000`,
+  )
   await until(() => readNumber(ck) > 0, 60_000, 'acks to start', run.stderr)
   await servers.restartNameNode({ downMs: 1500, signal: 'SIGKILL' })
   const done = await run.done

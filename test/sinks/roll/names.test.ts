@@ -16,14 +16,22 @@ const roll = `TZ=UTC ${tsf} roll`
 t.test('a file being written is visible as NAME.tmp and renamed when it rolls', async (t) => {
   const dir = t.testdir()
   const out = join(dir, 'out')
-  const run = sh(t, `(printf 'one\\n'; while [ ! -e '${dir}/go' ]; do sleep 0.05; done) | ${roll} '${out}/%Y' --prefix 'app' --use-local-time`)
+  const run = sh(
+    t,
+    `(printf 'one\\n'; while [ ! -e '${dir}/go' ]; do sleep 0.05; done) | ${roll} '${out}/%Y' --prefix 'app' --use-local-time`,
+  )
   await until(() => listFiles(out).some((f) => f.endsWith('.log.tmp')), 20_000, 'a file in progress', run.stderr)
   const writing = listFiles(out)
   t.equal(writing.length, 1)
   t.match(writing[0]!, /^\d{4}\/app-\d{13}-1\.log\.tmp$/, 'visible (no leading dot), the prefix separated from the counter')
   // the file is created before its first batch is written: poll until that batch is in it
   const inProgress = join(out, writing[0]!)
-  await until(() => readFileSync(inProgress, 'utf8') === 'one\n', 20_000, 'the first line in the file in progress', () => JSON.stringify(readFileSync(inProgress, 'utf8')))
+  await until(
+    () => readFileSync(inProgress, 'utf8') === 'one\n',
+    20_000,
+    'the first line in the file in progress',
+    () => JSON.stringify(readFileSync(inProgress, 'utf8')),
+  )
   t.same(listFiles(out), writing, 'what is written is readable while the file is still in progress')
   writeFileSync(join(dir, 'go'), '')
   t.equal((await run.done).code, 0, run.stderr())
@@ -55,7 +63,10 @@ t.test('an output root left by an earlier version (hidden .NAME.inprogress) is f
   t.same(finalLines(dir).sort(), ['a 1', 'a 2', 'a 3', 'a 4'], 'each line once')
   const files = finalFiles(dir)
   t.ok(files.includes('2024-01-10/events-1704888000000-1.log'), 'the old file published under its final name')
-  t.ok(files.every((f) => !f.split('/').pop()!.startsWith('.')), files.join(' '))
+  t.ok(
+    files.every((f) => !f.split('/').pop()!.startsWith('.')),
+    files.join(' '),
+  )
 })
 
 t.test('a --prefix header the event lacks (or empty, or a value starting with "-") never makes a name starting with "-"', async (t) => {
@@ -72,7 +83,10 @@ t.test('a --prefix header the event lacks (or empty, or a value starting with "-
   t.equal((await run.done).code, 0, run.stderr())
   const names = listFiles(out)
   t.equal(names.length, 3, names.join(' '))
-  t.notOk(names.some((n) => n.startsWith('-')), names.join(' '))
+  t.notOk(
+    names.some((n) => n.startsWith('-')),
+    names.join(' '),
+  )
   const bodyOf = (name: string): string => readFileSync(join(out, name), 'utf8')
   t.same(names.filter((n) => /^web-\d{13}-1\.log$/.test(n)).map(bodyOf), ['with\n'])
   t.same(names.filter((n) => /^_-\d{13}-1\.log$/.test(n)).map(bodyOf), ['without\nempty\n'], 'a missing or empty header is "_"')

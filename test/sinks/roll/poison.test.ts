@@ -14,12 +14,13 @@ const linesOf = (dir: string): string[] => finalFiles(dir).flatMap((f) => conten
 
 t.test('a header that is not a string, used in a path, is written stringified (no crash, exit 0)', async (t) => {
   const dir = t.testdir()
-  const input = [
-    event({ body: 'num', headers: { app: 42 } }),
-    event({ body: 'obj', headers: { app: { a: '../x' } } }),
-    event({ body: 'nul', headers: { app: null } }),
-    event({ body: 'after', headers: { app: 'web' } }),
-  ].join('\n') + '\n'
+  const input =
+    [
+      event({ body: 'num', headers: { app: 42 } }),
+      event({ body: 'obj', headers: { app: { a: '../x' } } }),
+      event({ body: 'nul', headers: { app: null } }),
+      event({ body: 'after', headers: { app: 'web' } }),
+    ].join('\n') + '\n'
   const run = sh(t, `${roll} '${dir}/%{app}'`, input)
   t.equal((await run.done).code, 0, run.stderr())
   t.notMatch(run.stderr(), /at .*\.js:\d+/, 'no stack trace')
@@ -50,10 +51,19 @@ t.test('an event nested 20,000 deep is written, no RangeError', async (t) => {
 
 t.test('%{host} is the event host (a field, not a header): one directory per agent host', async (t) => {
   const dir = t.testdir()
-  const input = [event({ body: 'a', host: 'web-1' }), event({ body: 'b', host: 'web-2' }), event({ body: 'c', host: 'x', headers: { host: 'hdr' } })].join('\n') + '\n'
+  const input =
+    [
+      event({ body: 'a', host: 'web-1' }),
+      event({ body: 'b', host: 'web-2' }),
+      event({ body: 'c', host: 'x', headers: { host: 'hdr' } }),
+    ].join('\n') + '\n'
   const run = sh(t, `${roll} '${dir}/%{host}'`, input)
   t.equal((await run.done).code, 0, run.stderr())
-  t.same(Object.fromEntries(finalFiles(dir).map((f) => [f.split('/')[0], content(dir, f).toString()])), { 'web-1': 'a\n', 'web-2': 'b\n', hdr: 'c\n' })
+  t.same(Object.fromEntries(finalFiles(dir).map((f) => [f.split('/')[0], content(dir, f).toString()])), {
+    'web-1': 'a\n',
+    'web-2': 'b\n',
+    hdr: 'c\n',
+  })
 })
 
 // Every file roll made, relative to the test dir (state included), must be inside the root.
@@ -61,7 +71,27 @@ const everyFile = (dir: string): string[] => (readdirSync(dir, { recursive: true
 
 t.test('path escapes from headers and host never leave the output root (fuzz)', async (t) => {
   const dir = t.testdir()
-  const pieces = ['..', '.', '/', '\\', '../', '/..', '.tsf-roll', '%', '%{a}', '\u0000', '\n', '😀', 'é', '\ud800', ' ', 'a', '~', '$HOME', '*']
+  const pieces = [
+    '..',
+    '.',
+    '/',
+    '\\',
+    '../',
+    '/..',
+    '.tsf-roll',
+    '%',
+    '%{a}',
+    '\u0000',
+    '\n',
+    '😀',
+    'é',
+    '\ud800',
+    ' ',
+    'a',
+    '~',
+    '$HOME',
+    '*',
+  ]
   const events: string[] = []
   await fuzz(t, 'hostile path values', { cases: 300 }, (rng, i) => {
     const value = (): string => Array.from({ length: rng.int(0, 8) }, () => rng.pick(pieces)).join('')
@@ -70,11 +100,18 @@ t.test('path escapes from headers and host never leave the output root (fuzz)', 
   const run = sh(t, `${roll} '${dir}/root/%{a}/x%{b}' --prefix '%{host}%{a}'`, events.join('\n') + '\n')
   t.equal((await run.done).code, 0, run.stderr())
   const root = join(dir, 'root')
-  t.same(everyFile(dir).filter((f) => !f.startsWith('root')), [], 'nothing outside the root')
+  t.same(
+    everyFile(dir).filter((f) => !f.startsWith('root')),
+    [],
+    'nothing outside the root',
+  )
   t.equal(linesOf(root).length, events.length, 'every event written once')
   t.same(inProgressFiles(root), [])
   for (const f of finalFiles(root)) {
-    t.notOk(f.split('/').some((s) => s === '..' || s === '.' || s.startsWith('.')), `no parent, dot or hidden segment: ${JSON.stringify(f)}`)
+    t.notOk(
+      f.split('/').some((s) => s === '..' || s === '.' || s.startsWith('.')),
+      `no parent, dot or hidden segment: ${JSON.stringify(f)}`,
+    )
     t.notOk(relative(root, join(root, f)).startsWith('..'))
   }
   t.same(readdirSync(join(root, '.tsf-roll')).sort(), ['commits.log', 'state.json'], 'roll state untouched by values')

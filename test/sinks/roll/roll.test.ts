@@ -2,7 +2,20 @@ import t from 'tap'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { content, exactlyOnce, finalFiles, finalLines, inProgressFiles, pidIn, readNumber, rollPid, sh, tsf, until, writer } from './fixtures/procs.js'
+import {
+  content,
+  exactlyOnce,
+  finalFiles,
+  finalLines,
+  inProgressFiles,
+  pidIn,
+  readNumber,
+  rollPid,
+  sh,
+  tsf,
+  until,
+  writer,
+} from './fixtures/procs.js'
 
 // Process tests of `tsf roll` through real pipes. Time escapes use TZ=UTC.
 const roll = `TZ=UTC ${tsf} roll`
@@ -13,21 +26,25 @@ const event = (fields: Record<string, unknown>): string => JSON.stringify({ body
 
 t.test('events are bucketed by their own time, even out of order', async (t) => {
   const dir = t.testdir()
-  const input = [
-    event({ body: 'a1', ts: t0 }),
-    event({ body: 'b1', ts: t0 + day }),
-    event({ body: 'a2', ts: t0 + 1000 }),
-    event({ body: 'c1', ts: t0 + 2 * day }),
-    event({ body: 'b2', ts: t0 + day + 5 }),
-    event({ body: 'a3', ts: t0 + 2 }), // same hour, after a later day's event
-  ].join('\n') + '\n'
+  const input =
+    [
+      event({ body: 'a1', ts: t0 }),
+      event({ body: 'b1', ts: t0 + day }),
+      event({ body: 'a2', ts: t0 + 1000 }),
+      event({ body: 'c1', ts: t0 + 2 * day }),
+      event({ body: 'b2', ts: t0 + day + 5 }),
+      event({ body: 'a3', ts: t0 + 2 }), // same hour, after a later day's event
+    ].join('\n') + '\n'
   const run = sh(t, `${roll} '${dir}/%Y-%m-%d' --prefix 'app-%H-'`, input)
   t.equal((await run.done).code, 0, run.stderr())
   const files = finalFiles(dir)
   t.equal(files.length, 3, files.join(' '))
   const byDay = Object.fromEntries(files.map((f) => [f.split('/')[0], content(dir, f).toString()]))
   t.same(byDay, { '2024-01-10': 'a1\na2\na3\n', '2024-01-11': 'b1\nb2\n', '2024-01-12': 'c1\n' })
-  t.ok(files.every((f) => /^\d{4}-\d\d-\d\d\/app-12-\d+-\d+\.log$/.test(f)), files.join(' '))
+  t.ok(
+    files.every((f) => /^\d{4}-\d\d-\d\d\/app-12-\d+-\d+\.log$/.test(f)),
+    files.join(' '),
+  )
   t.same(inProgressFiles(dir), [], 'nothing left in progress')
 })
 
@@ -48,7 +65,10 @@ t.test('--size rolls files at a line boundary, --count after N events', async (t
   const counted = sh(t, `${roll} ${dir}/count --count 100`, lines.join('\n') + '\n')
   t.equal((await counted.done).code, 0, counted.stderr())
   const countFiles = finalFiles(join(dir, 'count'))
-  t.same(countFiles.map((f) => content(join(dir, 'count'), f).toString().split('\n').length - 1), [100, 100, 100, 100, 100])
+  t.same(
+    countFiles.map((f) => content(join(dir, 'count'), f).toString().split('\n').length - 1),
+    [100, 100, 100, 100, 100],
+  )
   t.same(finalLines(join(dir, 'count')), lines)
 })
 
@@ -62,9 +82,20 @@ t.test('redelivered events are dropped by (src, seq), out of order too, across r
   const again = sh(t, `${roll} ${dir} --format body`, Array.from({ length: 20 }, (_, i) => ev(i + 1)).join('\n') + '\n')
   t.equal((await again.done).code, 0, again.stderr())
   const got = finalLines(dir)
-  const s1 = got.filter((l) => l.startsWith('s1 ')).map((l) => Number(l.slice(3))).sort((a, b) => a - b)
-  t.same(s1, Array.from({ length: 20 }, (_, i) => i + 1), 'each seq exactly once')
-  t.same(got.filter((l) => l.startsWith('s2 ')), ['s2 1'], 'another stream is deduplicated on its own')
+  const s1 = got
+    .filter((l) => l.startsWith('s1 '))
+    .map((l) => Number(l.slice(3)))
+    .sort((a, b) => a - b)
+  t.same(
+    s1,
+    Array.from({ length: 20 }, (_, i) => i + 1),
+    'each seq exactly once',
+  )
+  t.same(
+    got.filter((l) => l.startsWith('s2 ')),
+    ['s2 1'],
+    'another stream is deduplicated on its own',
+  )
 })
 
 t.test('--format body writes the original bytes; cut lines join back; json carries no cursor', async (t) => {
@@ -86,7 +117,10 @@ t.test('--format body writes the original bytes; cut lines join back; json carri
   t.equal((await linked.done).code, 0, linked.stderr())
   const events = finalLines(join(dir, 'json')).map((l) => JSON.parse(l))
   t.equal(events.length, 50)
-  t.notOk(events.some((e) => '_ack' in e), 'no ack-link cursor in files')
+  t.notOk(
+    events.some((e) => '_ack' in e),
+    'no ack-link cursor in files',
+  )
   t.same(events[0], { body: 'stream-a 1', ts: 1_700_000_000_001, src: 'stream-a', seq: 1 })
   t.equal(readFileSync(ck, 'utf8'), '50', 'the writer was acked for everything')
 })
@@ -98,7 +132,15 @@ t.test('--gzip writes valid gzip that holds every line', async (t) => {
   t.equal((await run.done).code, 0, run.stderr())
   const files = finalFiles(dir)
   t.ok(files.length > 1 && files.every((f) => f.endsWith('.log.gz')), files.join(' '))
-  t.same(files.flatMap((f) => gunzipSync(readFileSync(join(dir, f))).toString().split('\n').slice(0, -1)), lines)
+  t.same(
+    files.flatMap((f) =>
+      gunzipSync(readFileSync(join(dir, f)))
+        .toString()
+        .split('\n')
+        .slice(0, -1),
+    ),
+    lines,
+  )
 })
 
 t.test('--idle closes a quiet file while roll keeps running', async (t) => {
@@ -125,7 +167,12 @@ t.test('SIGHUP closes and reopens files', async (t) => {
   t.ok(pid, 'found the roll process')
   process.kill(pid!, 'SIGHUP')
   // publishing links the final name, then unlinks the .tmp one: both are visible for an instant
-  await until(() => finalFiles(join(dir, 'out')).length === 1 && inProgressFiles(join(dir, 'out')).length === 0, 20_000, 'the file to be published', run.stderr)
+  await until(
+    () => finalFiles(join(dir, 'out')).length === 1 && inProgressFiles(join(dir, 'out')).length === 0,
+    20_000,
+    'the file to be published',
+    run.stderr,
+  )
   t.same(finalLines(join(dir, 'out')), ['one'])
   t.same(inProgressFiles(join(dir, 'out')), [])
   t.match(run.stderr(), /SIGHUP/)
@@ -156,16 +203,32 @@ t.test('--max-open closes the least recently written file to open another', asyn
   // round robin over 5 hourly buckets, 2 open files at most
   const input = Array.from({ length: 50 }, (_, i) => event({ body: `h${i % 5} ${i}`, ts: t0 + (i % 5) * hour })).join('\n') + '\n'
   // one line at a time once roll runs (it locks its root first), so that most lines are commits of their own
-  const run = sh(t, `{ while [ ! -e '${dir}/.tsf-roll/lock' ]; do sleep 0.05; done; while read -r line; do printf '%s\\n' "$line"; sleep 0.05; done; } | ${roll} '${dir}' --prefix '%H-' --max-open 2`, input)
+  const run = sh(
+    t,
+    `{ while [ ! -e '${dir}/.tsf-roll/lock' ]; do sleep 0.05; done; while read -r line; do printf '%s\\n' "$line"; sleep 0.05; done; } | ${roll} '${dir}' --prefix '%H-' --max-open 2`,
+    input,
+  )
   t.equal((await run.done).code, 0, run.stderr())
   const files = finalFiles(dir)
   t.same([...new Set(files.map((f) => f.slice(0, 3)))].sort(), ['12-', '13-', '14-', '15-', '16-'])
   t.ok(files.length > 5, `files were closed to make room and reopened: ${files.length} files for 5 buckets`)
   for (const f of files) {
     const hourOf = Number(f.slice(0, 2)) - 12
-    t.ok(content(dir, f).toString().split('\n').slice(0, -1).every((l) => l.startsWith(`h${hourOf} `)), `${f} holds only its hour`)
+    t.ok(
+      content(dir, f)
+        .toString()
+        .split('\n')
+        .slice(0, -1)
+        .every((l) => l.startsWith(`h${hourOf} `)),
+      `${f} holds only its hour`,
+    )
   }
-  t.same(finalLines(dir).map((l) => Number(l.split(' ')[1])).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i))
+  t.same(
+    finalLines(dir)
+      .map((l) => Number(l.split(' ')[1]))
+      .sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  )
 })
 
 t.test('the writer upstream killed -9: roll writes what it read, exits 3; a restart completes exactly once', async (t) => {
@@ -200,7 +263,10 @@ t.test('hostile header values in path escapes stay inside the root', async (t) =
   const files = finalFiles(join(dir, 'root'))
   t.equal(files.length, hostile.length, files.join(' | '))
   for (const f of files) {
-    t.notOk(f.split('/').some((s) => s.startsWith('.') || s === '..'), `no hidden or parent segment: ${JSON.stringify(f)}`)
+    t.notOk(
+      f.split('/').some((s) => s.startsWith('.') || s === '..'),
+      `no hidden or parent segment: ${JSON.stringify(f)}`,
+    )
     t.notMatch(f, /[\u0000-\u001f]/, 'no control characters in names')
   }
   t.same(finalLines(join(dir, 'root')).sort(), hostile.map((_, i) => `line ${i}`).sort(), 'every event written once')

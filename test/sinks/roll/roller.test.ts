@@ -35,7 +35,19 @@ t.test('a duplicate that arrives while its first copy is being committed is drop
   const dir = t.testdir()
   const storage = slowSync(new LocalStorage(dir), 300)
   const layout = compileLayout({ dir, prefix: 'e-', suffix: '.log' })
-  const options = { storage, layout, format: 'body' as const, gzip: false, interval: 0, size: 0, count: 0, idle: 0, maxOpen: 10, horizon: 86_400_000, useLocalTime: false }
+  const options = {
+    storage,
+    layout,
+    format: 'body' as const,
+    gzip: false,
+    interval: 0,
+    size: 0,
+    count: 0,
+    idle: 0,
+    maxOpen: 10,
+    horizon: 86_400_000,
+    useLocalTime: false,
+  }
   const roller = new Roller(options, new Counters('roll'))
   await roller.start()
   const stream = new PassThrough()
@@ -48,5 +60,9 @@ t.test('a duplicate that arrives while its first copy is being committed is drop
   t.equal(await running, 0)
   const files = readdirSync(dir).filter((f) => f.endsWith('.log'))
   const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').slice(0, -1))
-  t.same(lines.map((l) => Number(l.slice(2))).sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i + 1), 'each seq once')
+  t.same(
+    lines.map((l) => Number(l.slice(2))).sort((a, b) => a - b),
+    Array.from({ length: 60 }, (_, i) => i + 1),
+    'each seq once',
+  )
 })

@@ -64,17 +64,20 @@ const start = async (t: Test, dir: string): Promise<Outcome> => {
 // `silentOk`: the damage looks exactly like an older, valid file (the log emptied or cut at a record
 // boundary, as compaction and a crash leave it): nothing can tell, the commits after are undone.
 const checkRules = (o: Outcome, committed: string[], damaged: string, dir: string, silentOk: boolean): void => {
-  if (/\n\s+at .*:\d+/.test(o.stderr) || /TypeError|RangeError|SyntaxError/.test(o.stderr)) throw new Error(`stack trace or crash: ${o.stderr}`)
+  if (/\n\s+at .*:\d+/.test(o.stderr) || /TypeError|RangeError|SyntaxError/.test(o.stderr))
+    throw new Error(`stack trace or crash: ${o.stderr}`)
   if (o.code !== 0) {
     const lines = o.stderr.trim().split('\n')
-    if (o.code !== 1 || !lines.some((l) => l.includes(damaged))) throw new Error(`refused (exit ${o.code}) without naming ${damaged}: ${o.stderr}`)
+    if (o.code !== 1 || !lines.some((l) => l.includes(damaged)))
+      throw new Error(`refused (exit ${o.code}) without naming ${damaged}: ${o.stderr}`)
     return
   }
   const got = new Set(o.lines)
   const lost = committed.filter((l) => !got.has(l))
   if (lost.length && !silentOk && !o.stderr.includes(damaged)) throw new Error(`lost ${lost.length} committed lines silently: ${o.stderr}`)
   if (o.lines.includes('never-acked') && !o.stderr.includes(damaged)) throw new Error('an unacked line was published and nothing was said')
-  if (inProgressFiles(dir).length && !o.stderr.includes(damaged)) throw new Error(`files left in progress silently: ${inProgressFiles(dir).join(' ')}`)
+  if (inProgressFiles(dir).length && !o.stderr.includes(damaged))
+    throw new Error(`files left in progress silently: ${inProgressFiles(dir).join(' ')}`)
 }
 
 t.test('one flipped byte in the middle of the commit log: every committed line is kept, one line says what was skipped', async (t) => {
@@ -89,7 +92,8 @@ t.test('one flipped byte in the middle of the commit log: every committed line i
   const o = await start(t, dir)
   t.equal(o.code, 0, o.stderr)
   t.same(o.lines.filter((l) => l !== 'never-acked').sort(), [...committed].sort(), 'every committed, acked line is in a final file, once')
-  if (o.lines.includes('never-acked')) t.match(o.stderr, /keep all their bytes \(some lines may be written twice, none lost\)/, 'bytes kept after a damaged record are said')
+  if (o.lines.includes('never-acked'))
+    t.match(o.stderr, /keep all their bytes \(some lines may be written twice, none lost\)/, 'bytes kept after a damaged record are said')
   t.match(o.stderr, /commits\.log: skipped 1 damaged record/)
   t.notMatch(o.stderr, /never acked\)/, 'committed lines are not called never acked')
   t.equal(o.stderr.split('\n').filter((l) => /commits\.log/.test(l)).length, 1, 'one line about it')
@@ -117,7 +121,15 @@ const damage = (rng: Rng, bytes: Buffer, kind: (typeof damages)[number], name: s
       return Buffer.from(
         rng.pick(
           name === 'state.json'
-            ? ['[]', 'null', '{"c":"x","files":{},"streams":{}}', '{"c":1,"files":{"a":{"len":-1}},"streams":{}}', '{"c":1,"files":{},"streams":{"s":{"r":[[5,1]],"s":0}}}', '"state"', '{"c":1}']
+            ? [
+                '[]',
+                'null',
+                '{"c":"x","files":{},"streams":{}}',
+                '{"c":1,"files":{"a":{"len":-1}},"streams":{}}',
+                '{"c":1,"files":{},"streams":{"s":{"r":[[5,1]],"s":0}}}',
+                '"state"',
+                '{"c":1}',
+              ]
             : ['[]\n', 'null\n', `${'0'.repeat(8)} {"c":1}\n`, bytes.toString().replace(/"files":\{[^}]*\}/, '"files":[1,2]')],
         ),
       )
@@ -129,7 +141,10 @@ const damage = (rng: Rng, bytes: Buffer, kind: (typeof damages)[number], name: s
 t.test('each state file truncated, bit-flipped, emptied, reshaped: recover with one line, or refuse naming the file (fuzz)', async (t) => {
   const base = t.testdir()
   const { committed } = await makeRoot(join(base, 'template'))
-  const originals = { 'commits.log': readFileSync(stateFile(join(base, 'template'), 'commits.log')), 'state.json': readFileSync(stateFile(join(base, 'template'), 'state.json')) }
+  const originals = {
+    'commits.log': readFileSync(stateFile(join(base, 'template'), 'commits.log')),
+    'state.json': readFileSync(stateFile(join(base, 'template'), 'state.json')),
+  }
   let n = 0
   await fuzz(t, 'damaged roll state', { cases: 24 }, async (rng) => {
     const dir = join(base, `case-${n++}`)
@@ -139,7 +154,10 @@ t.test('each state file truncated, bit-flipped, emptied, reshaped: recover with 
     const damaged = damage(rng, originals[name], kind, name)
     writeFileSync(stateFile(dir, name), damaged)
     const original = originals[name]
-    const olderLog = name === 'commits.log' && original.subarray(0, damaged.length).equals(damaged) && (damaged.length === 0 || damaged[damaged.length - 1] === 0x0a)
+    const olderLog =
+      name === 'commits.log' &&
+      original.subarray(0, damaged.length).equals(damaged) &&
+      (damaged.length === 0 || damaged[damaged.length - 1] === 0x0a)
     const o = await start(t, dir)
     checkRules(o, committed, name, dir, olderLog)
     if (o.code === 0 && existsSync(stateFile(dir, 'lock'))) throw new Error('lock left behind')

@@ -42,7 +42,8 @@ t.test('a collector outage: drops counted while it is down, delivery resumes whe
   // three phases of input, each released by the test: before, during and after the outage; the
   // second is more than ship's window (4 MiB at least)
   const waitFor = (file: string): string => `while [ ! -e ${file} ]; do sleep 0.05; done`
-  const seq = (from: number, to: number): string => `seq -f 'line %.0f, long enough for the second phase to be several times the window' ${from} ${to}`
+  const seq = (from: number, to: number): string =>
+    `seq -f 'line %.0f, long enough for the second phase to be several times the window' ${from} ${to}`
   const input = `{ ${seq(1, 3000)}; ${waitFor('go2')}; ${seq(3001, 400000)}; ${waitFor('go3')}; ${seq(400001, 410000)}; }`
   const total = 410000
   const ship = run(`${input} | ${tsf} ship 127.0.0.1:${port} --best-effort --max-penalty 200ms`, dir)
@@ -51,7 +52,11 @@ t.test('a collector outage: drops counted while it is down, delivery resumes whe
   col.kill('SIGKILL')
   await col.exited
   writeFileSync(`${dir}/go2`, '')
-  await until(() => /dropped \d+ event/.test(ship.stderr()), 30_000, () => `drops reported: ${ship.stderr()}`)
+  await until(
+    () => /dropped \d+ event/.test(ship.stderr()),
+    30_000,
+    () => `drops reported: ${ship.stderr()}`,
+  )
   col = await startCollect(dir, '', 'b.ndjson', port)
   cleanup(t, col)
   writeFileSync(`${dir}/go3`, '')
@@ -70,7 +75,10 @@ t.test('at the end of the input, best effort says it is sending what it already 
   const ship = run(`${W} 100 ck | ${tsf} ship 127.0.0.1:${port} --best-effort --shutdown-timeout 3s --max-penalty 200ms`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
-  t.match(ship.stderr(), /end of input: sending the last 100 events for up to 3000 ms \(already acked upstream, --best-effort: what the collectors do not take by then is dropped\)/)
+  t.match(
+    ship.stderr(),
+    /end of input: sending the last 100 events for up to 3000 ms \(already acked upstream, --best-effort: what the collectors do not take by then is dropped\)/,
+  )
   t.notMatch(ship.stderr(), /to be acked/)
   t.match(ship.stderr(), /dropped 100 event\(s\) in all/)
 })

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { closedPort, sh, tsf } from '../../fixtures/procs.js'
 
-
 // flush() waited on 'progress' with a timeout and left a listener behind at each round: after ten
 // rounds on a dead destination Node printed MaxListenersExceededWarning.
 t.test('waiting on a dead destination prints no runtime warning, and the failure is one line', async (t) => {

@@ -22,35 +22,45 @@ t.test('plain lines from stdin reach the collector exactly once, acked through t
   t.same(missing(got, 20000, ''), [])
 })
 
-t.test('kill -9 of the collector mid-stream: ship re-sends, the upstream checkpoint never passes what was acked, nothing is lost', async (t) => {
-  const dir = t.testdir()
-  let col = await startCollect(dir, '', 'a.ndjson')
-  const port = col.port
-  cleanup(t, col)
-  const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${port} --max-penalty 500ms`, dir)
-  cleanup(t, ship)
-  await until(() => bodies(`${dir}/a.ndjson`).length >= 500, 20_000, 'first events')
-  col.kill('SIGKILL')
-  await col.exited
-  const acked = Number(readFileSync(`${dir}/ckpt`, 'utf8'))
-  t.ok(acked <= bodies(`${dir}/a.ndjson`).length, 'the upstream checkpoint is within what the collector wrote')
-  col = await startCollect(dir, '', 'b.ndjson', port)
-  cleanup(t, col)
-  t.equal(await ship.exited, 0, ship.stderr())
-  const all = [...bodies(`${dir}/a.ndjson`), ...bodies(`${dir}/b.ndjson`)]
-  t.same(missing(all, 3000), [], 'every event delivered')
-  t.equal(readFileSync(`${dir}/ckpt`, 'utf8'), '3000', 'the writer saw all acked')
-  t.match(ship.stderr(), /127\.0\.0\.1:\d+: connection (refused|closed|reset)/, 'the failure is reported once with the destination')
-})
+t.test(
+  'kill -9 of the collector mid-stream: ship re-sends, the upstream checkpoint never passes what was acked, nothing is lost',
+  async (t) => {
+    const dir = t.testdir()
+    let col = await startCollect(dir, '', 'a.ndjson')
+    const port = col.port
+    cleanup(t, col)
+    const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${port} --max-penalty 500ms`, dir)
+    cleanup(t, ship)
+    await until(() => bodies(`${dir}/a.ndjson`).length >= 500, 20_000, 'first events')
+    col.kill('SIGKILL')
+    await col.exited
+    const acked = Number(readFileSync(`${dir}/ckpt`, 'utf8'))
+    t.ok(acked <= bodies(`${dir}/a.ndjson`).length, 'the upstream checkpoint is within what the collector wrote')
+    col = await startCollect(dir, '', 'b.ndjson', port)
+    cleanup(t, col)
+    t.equal(await ship.exited, 0, ship.stderr())
+    const all = [...bodies(`${dir}/a.ndjson`), ...bodies(`${dir}/b.ndjson`)]
+    t.same(missing(all, 3000), [], 'every event delivered')
+    t.equal(readFileSync(`${dir}/ckpt`, 'utf8'), '3000', 'the writer saw all acked')
+    t.match(ship.stderr(), /127\.0\.0\.1:\d+: connection (refused|closed|reset)/, 'the failure is reported once with the destination')
+  },
+)
 
 t.test('failover: the secondary takes over when the primary dies, traffic returns when it is back', async (t) => {
   const dir = t.testdir()
   let a = await startCollect(dir, '', 'a1.ndjson')
   const b = await startCollect(dir, '', 'b.ndjson')
   cleanup(t, a, b)
-  const ship = run(`node ${fixture('link-writer.mjs')} 6000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`, dir)
+  const ship = run(
+    `node ${fixture('link-writer.mjs')} 6000 ckpt --rate 1000 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`,
+    dir,
+  )
   cleanup(t, ship)
-  await until(() => bodies(`${dir}/a1.ndjson`).length >= 300, 30_000, () => `primary gets events; ship: ${ship.stderr()}`)
+  await until(
+    () => bodies(`${dir}/a1.ndjson`).length >= 300,
+    30_000,
+    () => `primary gets events; ship: ${ship.stderr()}`,
+  )
   t.equal(bodies(`${dir}/b.ndjson`).length, 0, 'nothing goes to the secondary while the primary lives')
   a.kill('SIGKILL')
   await a.exited
@@ -151,7 +161,11 @@ t.test('a collector that accepts and handshakes but never acks is detected; the 
   t.equal(await ship.exited, 0, ship.stderr())
   t.ok(swallowed.length > 0, 'the black hole got the batch first')
   t.match(ship.stderr(), new RegExp(`127\\.0\\.0\\.1:${holePort}: no ack within 1000 ms`))
-  t.same(bodies(`${dir}/good.ndjson`).map(Number), Array.from({ length: 100 }, (_, i) => i + 1), 'all of it, in order, at the next collector')
+  t.same(
+    bodies(`${dir}/good.ndjson`).map(Number),
+    Array.from({ length: 100 }, (_, i) => i + 1),
+    'all of it, in order, at the next collector',
+  )
 })
 
 t.test('the linked upstream writer dies: ship finishes what it holds and exits 3', async (t) => {
@@ -163,7 +177,9 @@ t.test('the linked upstream writer dies: ship finishes what it holds and exits 3
   await until(() => bodies(`${dir}/out.ndjson`).length >= 200, 20_000, 'events flowing')
   const writerPid = Number(
     // the writer is a child of our own shell: find it there and kill it by id
-    (await import('node:child_process')).execFileSync('pgrep', ['-f', '-P', String(pipeline.child.pid), '^node .*link-writer.mjs'], { encoding: 'utf8' }).trim(),
+    (await import('node:child_process'))
+      .execFileSync('pgrep', ['-f', '-P', String(pipeline.child.pid), '^node .*link-writer.mjs'], { encoding: 'utf8' })
+      .trim(),
   )
   process.kill(writerPid, 'SIGKILL')
   t.equal(await pipeline.exited, 3, pipeline.stderr())
@@ -176,17 +192,25 @@ t.test('invalid UTF-8, NUL bytes, broken JSON and an oversize line arrive intact
   cleanup(t, col)
   const { writeFileSync } = await import('node:fs')
   const big = 'y'.repeat(3000)
-  writeFileSync(`${dir}/in.txt`, Buffer.concat([Buffer.from('ok\n'), Buffer.from([0x61, 0xff, 0x00, 0x62, 0x0a]), Buffer.from(`{"body": broken\n${big}\n`)]))
+  writeFileSync(
+    `${dir}/in.txt`,
+    Buffer.concat([Buffer.from('ok\n'), Buffer.from([0x61, 0xff, 0x00, 0x62, 0x0a]), Buffer.from(`{"body": broken\n${big}\n`)]),
+  )
   const ship = run(`${tsf} ship 127.0.0.1:${col.port} --max-line 1K < in.txt`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
-  const events = (await import('../../fixtures/tcp-helpers.js')).lines(`${dir}/out.ndjson`).map((l) => JSON.parse(l) as { body: string; body64?: string; cont?: boolean })
+  const events = (await import('../../fixtures/tcp-helpers.js'))
+    .lines(`${dir}/out.ndjson`)
+    .map((l) => JSON.parse(l) as { body: string; body64?: string; cont?: boolean })
   t.equal(events[0]!.body, 'ok')
   t.same(Buffer.from(events[1]!.body64!, 'base64'), Buffer.from([0x61, 0xff, 0x00, 0x62]), 'exact bytes in body64')
   t.equal(events[2]!.body, '{"body": broken')
   const pieces = events.slice(3)
   t.equal(pieces.map((e) => e.body).join(''), big, 'the oversize line, whole across its pieces')
-  t.same(pieces.map((e) => Boolean(e.cont)), [true, true, false])
+  t.same(
+    pieces.map((e) => Boolean(e.cont)),
+    [true, true, false],
+  )
 })
 
 t.test('kill -9 of ship between tsf tail and a collector: the restarted pipeline delivers every line', async (t) => {
@@ -200,7 +224,11 @@ t.test('kill -9 of ship between tsf tail and a collector: the restarted pipeline
   // small batches, one in flight: slow enough that the kill lands mid-stream
   const first = run(`${tsf} tail --state st app.log | ${tsf} ship 127.0.0.1:${col.port} --batch 200 --in-flight 1`, dir)
   cleanup(t, first)
-  await until(() => bodies(`${dir}/out.ndjson`).length >= 2000, 30_000, () => `first events; ${first.stderr()}`)
+  await until(
+    () => bodies(`${dir}/out.ndjson`).length >= 2000,
+    30_000,
+    () => `first events; ${first.stderr()}`,
+  )
   const ship = Number(execFileSync('pgrep', ['-f', '-P', String(first.child.pid), '^node .*tsf.js ship'], { encoding: 'utf8' }).trim())
   process.kill(ship, 'SIGKILL')
   await first.exited

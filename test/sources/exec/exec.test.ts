@@ -12,13 +12,22 @@ const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSyn
 t.test('every stdout line is an event with a src per run and seq; a non-zero exit is logged and exits 1', async (t) => {
   const base = scratch()
   const out = join(base, 'out')
-  const r = await sh(t, `{ ${tsf} exec -H app=demo --host h1 -- sh -c 'echo one; printf "two\\ttab\\n"; printf "no newline"; exit 7'; echo $? > ${base}/rc; } | ${reader} ${out}`).done
+  const r = await sh(
+    t,
+    `{ ${tsf} exec -H app=demo --host h1 -- sh -c 'echo one; printf "two\\ttab\\n"; printf "no newline"; exit 7'; echo $? > ${base}/rc; } | ${reader} ${out}`,
+  ).done
   t.equal(r.code, 0, 'the reader ends cleanly')
   t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '1', 'exec exits 1 when the command failed')
   t.match(r.stderr, /exited with code 7 after 3 events/)
   const evs = events(out)
-  t.same(evs.map((e) => e.body), ['one', 'two\ttab', 'no newline'])
-  t.same(evs.map((e) => e.seq), [1, 2, 3])
+  t.same(
+    evs.map((e) => e.body),
+    ['one', 'two\ttab', 'no newline'],
+  )
+  t.same(
+    evs.map((e) => e.seq),
+    [1, 2, 3],
+  )
   t.equal(new Set(evs.map((e) => e.src)).size, 1)
   for (const e of evs) t.match(e, { host: 'h1', headers: { app: 'demo' } })
 })
@@ -29,7 +38,10 @@ t.test('--stderr makes stderr lines events marked stream=stderr', async (t) => {
   const r = await sh(t, `${tsf} exec --stderr -- sh -c 'echo to-out; echo to-err >&2' | ${reader} ${out}`).done
   t.equal(r.code, 0)
   const evs = events(out)
-  t.same(evs.map((e) => [e.body, e.headers?.stream]).sort(), [['to-err', 'stderr'], ['to-out', 'stdout']])
+  t.same(evs.map((e) => [e.body, e.headers?.stream]).sort(), [
+    ['to-err', 'stderr'],
+    ['to-out', 'stdout'],
+  ])
   t.notMatch(r.stderr, /^to-err$/m, 'not passed through as well')
 })
 
@@ -49,7 +61,10 @@ t.test('--restart starts the command again after --restart-delay; exits are logg
   t.equal(r.code, 0, 'SIGTERM: a clean end')
   const evs = events(out)
   t.ok(evs.length >= 3)
-  t.ok(evs.every((e) => e.body === 'run' && e.seq === 1), 'each run starts its own stream at seq 1')
+  t.ok(
+    evs.every((e) => e.body === 'run' && e.seq === 1),
+    'each run starts its own stream at seq 1',
+  )
   t.equal(new Set(evs.map((e) => e.src)).size, evs.length, 'a src per run')
 })
 
@@ -61,7 +76,10 @@ t.test('SIGTERM reaches the command; what it prints while stopping is still deli
   process.kill(pidBelow(run.child.pid!, 'exec')!, 'SIGTERM')
   const r = await run.done
   t.equal(r.code, 0)
-  t.same(events(out).map((e) => e.body), ['ready', 'got TERM'])
+  t.same(
+    events(out).map((e) => e.body),
+    ['ready', 'got TERM'],
+  )
   t.match(r.stderr, /exited with code 0 after 2 events/)
 })
 
@@ -98,7 +116,10 @@ t.test('a command flooding output into a slow downstream: reading pauses, nothin
   // seq killed by SIGTERM may leave its last line half written: that piece is delivered as it is
   const last = bodies.at(-1)!
   if (String(bodies.length).startsWith(String(last)) && last !== bodies.length) bodies.pop()
-  const gaps = bodies.map((n, i) => [i + 1, n]).filter(([i, n]) => n !== i).slice(0, 5)
+  const gaps = bodies
+    .map((n, i) => [i + 1, n])
+    .filter(([i, n]) => n !== i)
+    .slice(0, 5)
   t.same(gaps, [], 'lines 1..N, none missing, none twice')
 })
 
@@ -129,7 +150,10 @@ t.test('when its tsf reader dies, exec exits 4 at once and the command goes with
   const base = scratch()
   const out = join(base, 'out')
   // the command keeps printing: a reader killed before it linked up is noticed on the next write
-  const run = sh(t, `{ ${tsf} exec -- sh -c 'echo $$ > ${base}/child; echo ready; while :; do echo tick; sleep 0.2; done'; echo $? > ${base}/rc; } | ${reader} ${out}`)
+  const run = sh(
+    t,
+    `{ ${tsf} exec -- sh -c 'echo $$ > ${base}/child; echo ready; while :; do echo tick; sleep 0.2; done'; echo $? > ${base}/rc; } | ${reader} ${out}`,
+  )
   await until(() => events(out).some((e) => e.body === 'ready'), 30_000, 'the command to start', run.stderr)
   const child = Number(readFileSync(join(base, 'child'), 'utf8'))
   // the reader has said it is a tsf reader (KNOWN on its announce socket): its death is a failure
@@ -155,13 +179,19 @@ t.test('--shell runs the command line through /bin/sh', async (t) => {
   const out = join(base, 'out')
   const r = await sh(t, `${tsf} exec --shell -- 'echo piped | tr a-z A-Z' | ${reader} ${out}`).done
   t.equal(r.code, 0)
-  t.same(events(out).map((e) => e.body), ['PIPED'])
+  t.same(
+    events(out).map((e) => e.body),
+    ['PIPED'],
+  )
 })
 
 t.test('SIGTERM with a downstream that takes nothing: exec ends after --shutdown-timeout and says what was not delivered', async (t) => {
   const base = scratch()
   const out = join(base, 'out')
-  const run = sh(t, `{ ${tsf} exec --shutdown-timeout 1s -- seq 1 100000000; echo $? > ${base}/rc; } | ${reader} ${out} --start-after 600000`)
+  const run = sh(
+    t,
+    `{ ${tsf} exec --shutdown-timeout 1s -- seq 1 100000000; echo $? > ${base}/rc; } | ${reader} ${out} --start-after 600000`,
+  )
   await until(() => /started seq/.test(run.stderr()), 30_000, 'the command to start', run.stderr)
   await new Promise((r) => setTimeout(r, 300))
   process.kill(pidBelow(run.child.pid!, 'exec')!, 'SIGTERM')

@@ -23,9 +23,18 @@ const perLine = (region: Buffer, seq0: number, pos0: number): string[] => {
 t.test('blocks of at most `group` events, numbered and placed like the per-line path', async (t) => {
   const region = Buffer.from('a\n"q"\n\n\tb\\c\n✓ ü\n')
   const blocks = LineBlock.split(region, 2, 100, middle, 10, 1000)!
-  t.same(blocks.map((b) => b.length), [2, 2, 1])
-  t.same(blocks.map((b) => b.end), [1000 + 6, 1000 + 12, 1000 + region.length])
-  t.same(blocks.flatMap((b) => headStrings(b)), perLine(region, 10, 1000))
+  t.same(
+    blocks.map((b) => b.length),
+    [2, 2, 1],
+  )
+  t.same(
+    blocks.map((b) => b.end),
+    [1000 + 6, 1000 + 12, 1000 + region.length],
+  )
+  t.same(
+    blocks.flatMap((b) => headStrings(b)),
+    perLine(region, 10, 1000),
+  )
 })
 
 t.test('invalid UTF-8 or a line over maxLine: no blocks (the careful path takes the region)', async (t) => {

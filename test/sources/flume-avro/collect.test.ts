@@ -20,7 +20,10 @@ const second = capture.subarray(first.length)
 t.test('a call arriving while collect shuts down is answered FAILED; the one taken before is still answered OK', async (t) => {
   const dir = tmpdir(t)
   // the reader holds its acks for a while: the first call stays unanswered until it acks
-  const p = run(`sh -c 'echo $$ > ${dir}/collect.pid; exec ${tsf} collect --flume-avro 127.0.0.1:0 --shutdown-timeout 30s' | node ${fixture('link-reader.mjs')} ${dir}/out --delay 8000`, dir)
+  const p = run(
+    `sh -c 'echo $$ > ${dir}/collect.pid; exec ${tsf} collect --flume-avro 127.0.0.1:0 --shutdown-timeout 30s' | node ${fixture('link-reader.mjs')} ${dir}/out --delay 8000`,
+    dir,
+  )
   t.teardown(() => p.kill())
   const [, port] = await p.waitFor(/flume-avro listening on 127\.0\.0\.1:(\d+)/)
   const answers: NettyFrame[] = []
@@ -31,7 +34,17 @@ t.test('a call arriving while collect shuts down is answered FAILED; the one tak
   await new Promise((r) => s.once('connect', r))
   s.write(first)
   // collect took the first call (the reader got its events) before it is told to stop
-  await until(() => { try { return readFileSync(join(dir, 'out'), 'utf8').split('\n').length > 5 } catch { return false } }, 20_000, 'the first call at the reader')
+  await until(
+    () => {
+      try {
+        return readFileSync(join(dir, 'out'), 'utf8').split('\n').length > 5
+      } catch {
+        return false
+      }
+    },
+    20_000,
+    'the first call at the reader',
+  )
   process.kill(Number(readFileSync(join(dir, 'collect.pid'), 'utf8')), 'SIGTERM')
   // collect stops listening at once on SIGTERM: once a new connection is refused it is stopping
   // (and still holds the first call, whose ack the reader delays)
@@ -47,7 +60,11 @@ t.test('a call arriving while collect shuts down is answered FAILED; the one tak
   const deadline = Date.now() + 20_000
   while (!(await refused())) if (Date.now() > deadline) throw new Error('collect still accepts connections after SIGTERM')
   s.write(second)
-  await until(() => answers.length >= 2, 30_000, () => `two answers (have ${answers.length}); collect said: ${p.stderr()}`)
+  await until(
+    () => answers.length >= 2,
+    30_000,
+    () => `two answers (have ${answers.length}); collect said: ${p.stderr()}`,
+  )
   const status = (f: NettyFrame): unknown => {
     const r = new AvroReader().reset(f.payload)
     if (f.serial === 1) r.pos = 4 // the handshake answer BOTH: 00 00 00 00
@@ -67,10 +84,22 @@ t.test('usage errors are one line', async (t) => {
       return String((e as { stderr: string }).stderr).trim()
     }
   }
-  t.match(tsfRun('collect', '--flume-avro', '127.0.0.1:0', '--flume-ssl'), /^tsf collect: (error: )?--flume-ssl needs --tls-cert and --tls-key$/)
-  t.match(tsfRun('collect', '--flume-compression', 'deflate'), /^tsf collect: (error: )?--flume-ssl and --flume-compression go with --flume-avro/)
+  t.match(
+    tsfRun('collect', '--flume-avro', '127.0.0.1:0', '--flume-ssl'),
+    /^tsf collect: (error: )?--flume-ssl needs --tls-cert and --tls-key$/,
+  )
+  t.match(
+    tsfRun('collect', '--flume-compression', 'deflate'),
+    /^tsf collect: (error: )?--flume-ssl and --flume-compression go with --flume-avro/,
+  )
   t.match(tsfRun('ship', 'flume+thrift://c1:4141'), /^tsf ship: .*thrift protocol is not supported yet/)
-  t.match(tsfRun('ship', 'c1:4141', '--compress', 'deflate'), /^tsf ship: (error: )?--flume-ssl and --compress deflate apply to flume\+avro:\/\/ destinations only$/)
-  t.match(tsfRun('ship', 'flume+avro://c1:4141', '--compress', 'gzip'), /^tsf ship: (error: )?--compress gzip does not apply to flume\+avro:\/\/ destinations$/)
+  t.match(
+    tsfRun('ship', 'c1:4141', '--compress', 'deflate'),
+    /^tsf ship: (error: )?--flume-ssl and --compress deflate apply to flume\+avro:\/\/ destinations only$/,
+  )
+  t.match(
+    tsfRun('ship', 'flume+avro://c1:4141', '--compress', 'gzip'),
+    /^tsf ship: (error: )?--compress gzip does not apply to flume\+avro:\/\/ destinations$/,
+  )
   t.match(tsfRun('ship', 'flume+avro://c1:4141', 'c2:4141'), /cannot be mixed/)
 })

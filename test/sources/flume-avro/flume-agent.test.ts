@@ -78,13 +78,21 @@ t.test('Flume agent → tsf collect --flume-avro | tsf roll: lines, exact bytes 
   const n = 600
   appendFileSync(join(dir, 'app.log'), Array.from({ length: n }, (_, i) => lineN(i + 1) + '\n').join(''))
   await startFlume(t, lib, join(dir, 'agent'), 'a', agentConf(dir, collect.port), /Rpc sink k1: Building RpcClient|Rpc sink k1 started/)
-  await until(() => rolled(join(dir, 'out')).length >= n + 3, 120_000, () => `${n + 3} events in roll's output; collect said:\n${collect.stderr()}`)
+  await until(
+    () => rolled(join(dir, 'out')).length >= n + 3,
+    120_000,
+    () => `${n + 3} events in roll's output; collect said:\n${collect.stderr()}`,
+  )
   const events = rolled(join(dir, 'out'))
   t.equal(events.length, n + 3, 'every line once')
   t.equal(events[0]!.body, 'café au lait')
   t.equal(events[1]!.body, '', 'an empty line is an empty body')
   t.equal(Buffer.from(events[2]!.body64!, 'base64').toString('latin1'), 'latin1 é', 'non-UTF-8 bytes kept exactly (body64)')
-  t.same(events.slice(3).map((e) => e.body), Array.from({ length: n }, (_, i) => lineN(i + 1)), 'in order')
+  t.same(
+    events.slice(3).map((e) => e.body),
+    Array.from({ length: n }, (_, i) => lineN(i + 1)),
+    'in order',
+  )
   const e = events[5]!
   t.equal(e.headers?.service, 'web', 'static header kept')
   t.equal(e.headers?.file, join(dir, 'app.log'), 'file header kept')
@@ -112,13 +120,21 @@ t.test('kill -9 of tsf collect | tsf roll while Flume sends: Flume keeps and re-
     written = upto
   }, 50)
   t.teardown(() => clearInterval(writer))
-  await until(() => rolled(join(dir, 'out')).length >= 500, 120_000, () => `the first 500 events; collect said:\n${collect.stderr()}`)
+  await until(
+    () => rolled(join(dir, 'out')).length >= 500,
+    120_000,
+    () => `the first 500 events; collect said:\n${collect.stderr()}`,
+  )
   collect.kill('SIGKILL')
   await collect.exited
   collect = await startCollect(dir, port)
   await until(() => written === n, 60_000, 'all lines written')
   const seen = (): Set<string> => new Set(rolled(join(dir, 'out')).map((e) => e.body))
-  await until(() => seen().size >= n, 180_000, () => `all ${n} lines after the restart (have ${seen().size}); collect said:\n${collect.stderr()}`)
+  await until(
+    () => seen().size >= n,
+    180_000,
+    () => `all ${n} lines after the restart (have ${seen().size}); collect said:\n${collect.stderr()}`,
+  )
   const got = seen()
   const missing = Array.from({ length: n }, (_, i) => lineN(i + 1)).filter((l) => !got.has(l))
   t.same(missing, [], 'every line delivered (Flume re-sends what was not answered OK: duplicates allowed, no loss)')
@@ -132,9 +148,23 @@ t.test('compression-type = deflate on the Flume sink, --flume-compression deflat
   t.teardown(() => collect.kill())
   const n = 300
   writeFileSync(join(dir, 'app.log'), Array.from({ length: n }, (_, i) => lineN(i + 1) + '\n').join(''))
-  await startFlume(t, lib, join(dir, 'agent'), 'a', agentConf(dir, collect.port, 'a.sinks.k1.compression-type = deflate\na.sinks.k1.compression-level = 6'), /Rpc sink k1: Building RpcClient|Rpc sink k1 started/)
-  await until(() => rolled(join(dir, 'out')).length >= n, 120_000, () => `${n} events; collect said:\n${collect.stderr()}`)
-  t.same(rolled(join(dir, 'out')).map((e) => e.body), Array.from({ length: n }, (_, i) => lineN(i + 1)))
+  await startFlume(
+    t,
+    lib,
+    join(dir, 'agent'),
+    'a',
+    agentConf(dir, collect.port, 'a.sinks.k1.compression-type = deflate\na.sinks.k1.compression-level = 6'),
+    /Rpc sink k1: Building RpcClient|Rpc sink k1 started/,
+  )
+  await until(
+    () => rolled(join(dir, 'out')).length >= n,
+    120_000,
+    () => `${n} events; collect said:\n${collect.stderr()}`,
+  )
+  t.same(
+    rolled(join(dir, 'out')).map((e) => e.body),
+    Array.from({ length: n }, (_, i) => lineN(i + 1)),
+  )
   t.notMatch(collect.stderr(), /closing the connection/, 'no protocol error')
 })
 
@@ -148,7 +178,21 @@ t.test('ssl = true on the Flume sink (truststore made by the test), --flume-ssl 
   const n = 300
   writeFileSync(join(dir, 'app.log'), Array.from({ length: n }, (_, i) => lineN(i + 1) + '\n').join(''))
   const sslConf = `a.sinks.k1.ssl = true\na.sinks.k1.truststore = ${tls.truststore}\na.sinks.k1.truststore-password = ${tls.password}\na.sinks.k1.truststore-type = PKCS12`
-  await startFlume(t, lib, join(dir, 'agent'), 'a', agentConf(dir, collect.port, sslConf), /Rpc sink k1: Building RpcClient|Rpc sink k1 started/)
-  await until(() => rolled(join(dir, 'out')).length >= n, 120_000, () => `${n} events; collect said:\n${collect.stderr()}`)
-  t.same(rolled(join(dir, 'out')).map((e) => e.body), Array.from({ length: n }, (_, i) => lineN(i + 1)))
+  await startFlume(
+    t,
+    lib,
+    join(dir, 'agent'),
+    'a',
+    agentConf(dir, collect.port, sslConf),
+    /Rpc sink k1: Building RpcClient|Rpc sink k1 started/,
+  )
+  await until(
+    () => rolled(join(dir, 'out')).length >= n,
+    120_000,
+    () => `${n} events; collect said:\n${collect.stderr()}`,
+  )
+  t.same(
+    rolled(join(dir, 'out')).map((e) => e.body),
+    Array.from({ length: n }, (_, i) => lineN(i + 1)),
+  )
 })

@@ -38,7 +38,11 @@ t.test('silent connections filling --max-connections give way to a Flume sink', 
   const sender = await open()
   sender.on('data', (d: Buffer) => decoder.push(d, (f) => answers.push(f)))
   sender.write(first)
-  await until(() => answers.length >= 1, 20_000, () => `an answer to the Flume sink; collect said: ${p.stderr()}`)
+  await until(
+    () => answers.length >= 1,
+    20_000,
+    () => `an answer to the Flume sink; collect said: ${p.stderr()}`,
+  )
   const r = new AvroReader().reset(answers[0]!.payload)
   r.pos = 4 // the handshake answer BOTH: 00 00 00 00
   t.same(decodeAnswer(r), { status: FlumeStatus.ok }, 'its call answered OK')

@@ -11,7 +11,8 @@ t.test('two collectors in one group split the partitions and survive the rebalan
   const topic = uniqueName('group')
   const group = uniqueName('g')
   await createTopic(brokers, topic, 4)
-  const collector = (name: string): Proc => run(`exec ${tsf} collect --from kafka://${brokers}/${topic} --group ${group} | node ${fixture('link-reader.mjs')} ${name}.ndjson`, dir)
+  const collector = (name: string): Proc =>
+    run(`exec ${tsf} collect --from kafka://${brokers}/${topic} --group ${group} | node ${fixture('link-reader.mjs')} ${name}.ndjson`, dir)
   const a = collector('a')
   cleanup(t, a)
   await a.waitFor(/assigned \S+\[0,1,2,3\]/, 60_000)
@@ -36,8 +37,14 @@ t.test('two collectors in one group split the partitions and survive the rebalan
   await until(() => missing(all(), 10000, '').length === 0, 60_000, 'every line at a or b')
   const fromB = new Set(bodies(`${dir}/b.ndjson`))
   t.ok(bodies(`${dir}/a.ndjson`).length >= 1000, 'a read its share')
-  t.ok([...fromB].some((x) => Number(x) > 4000 && Number(x) <= 8000), 'b read its share while both ran')
-  t.ok([...fromB].some((x) => Number(x) > 8000), 'b took over after a left')
+  t.ok(
+    [...fromB].some((x) => Number(x) > 4000 && Number(x) <= 8000),
+    'b read its share while both ran',
+  )
+  t.ok(
+    [...fromB].some((x) => Number(x) > 8000),
+    'b took over after a left',
+  )
   await stopCollector(b)
   t.equal(await b.exited, 0, b.stderr())
 })

@@ -23,7 +23,12 @@ t.test('the latest durable offset per partition is committed, grouped in one req
   c.durable('t', 1, '3')
   c.durable('t', 0, '7') // an older one never moves it back
   await c.flush()
-  t.same(commits, [[{ topic: 't', partition: 0, offset: '9' }, { topic: 't', partition: 1, offset: '3' }]])
+  t.same(commits, [
+    [
+      { topic: 't', partition: 0, offset: '9' },
+      { topic: 't', partition: 1, offset: '3' },
+    ],
+  ])
   await c.flush()
   t.equal(commits.length, 1, 'nothing new, nothing sent')
   c.durable('t', 0, '9')

@@ -4,7 +4,6 @@
 import t from 'tap'
 import { closedPort, sh, tsf, until } from '../../fixtures/procs.js'
 
-
 t.test('SIGTERM during a broker outage: exit 0, one line, no stack trace', async (t) => {
   const port = await closedPort()
   const run = sh(t, `exec ${tsf} collect --from kafka://127.0.0.1:${port}/outage --group g > /dev/null`)

@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Proc } from '../../fixtures/tcp-helpers.js'
 
-export const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
+export const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void =>
+  t.teardown(() => procs.forEach((p) => p.kill()))
 
 // Every line roll wrote (published and in-progress files), its state directory left out.
 export const rolledLines = (dir: string): string[] => {

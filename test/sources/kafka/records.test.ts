@@ -52,11 +52,15 @@ t.test('fuzzed records: every head is one valid JSON event with its place, nothi
       ...mutations(rng, valid),
       rng.bytes(rng.int(0, 80)),
       null,
-      Buffer.from(`{"body":"x","headers":${rng.pick(['[1]', 'null', '"s"', '{"topic":7}', `${'['.repeat(20_000)}${']'.repeat(20_000)}`])},"src":${rng.pick(['1', 'null', '"s"', '{}'])}}`),
+      Buffer.from(
+        `{"body":"x","headers":${rng.pick(['[1]', 'null', '"s"', '{"topic":7}', `${'['.repeat(20_000)}${']'.repeat(20_000)}`])},"src":${rng.pick(['1', 'null', '"s"', '{}'])}}`,
+      ),
     ]
     for (const value of values) {
       const key = rng.pick([null, rng.bytes(rng.int(0, 8)), Buffer.from(rng.nastyString(4))])
-      const head = recordHead('t', 3, { value, key, offset: String(rng.int(0, 1e9)), timestamp: rng.pick(['1', 'x', '']) } as Parameters<typeof recordHead>[2])
+      const head = recordHead('t', 3, { value, key, offset: String(rng.int(0, 1e9)), timestamp: rng.pick(['1', 'x', '']) } as Parameters<
+        typeof recordHead
+      >[2])
       const event = JSON.parse(`${head}}`) as { body: unknown; headers: Record<string, unknown> }
       if (typeof event.body !== 'string') throw new Error(`no string body: ${head.slice(0, 200)}`)
       if (event.headers.topic !== 't' || event.headers.partition !== '3') throw new Error(`the place is missing: ${head.slice(0, 200)}`)

@@ -30,11 +30,18 @@ t.test('a file still being written is not picked before it settles; one settled 
   t.notOk(existsSync(join(d, 'slow.log.COMPLETED')), 'slow.log not renamed while being written')
   await until(() => existsSync(join(d, 'slow.log.COMPLETED')), 30_000, 'slow.log to be ingested once settled', run.stderr)
   t.same(
-    events(out).filter((e) => e.headers?.basename === 'slow.log').map((e) => e.body),
+    events(out)
+      .filter((e) => e.headers?.basename === 'slow.log')
+      .map((e) => e.body),
     Array.from({ length: 30 }, (_, i) => `slow ${i + 1}`),
     'all of slow.log, once',
   )
-  t.same(events(out).filter((e) => e.headers?.basename === 'ready.log').map((e) => e.body), ['ready'])
+  t.same(
+    events(out)
+      .filter((e) => e.headers?.basename === 'ready.log')
+      .map((e) => e.body),
+    ['ready'],
+  )
 })
 
 t.test('a file modified after pickup goes to the quarantine, named in one line; what was sent stays sent', async (t) => {
@@ -49,11 +56,22 @@ t.test('a file modified after pickup goes to the quarantine, named in one line; 
   await until(() => inState(d, 'big.log'), 30_000, 'big.log to be picked up', run.stderr)
   appendFileSync(join(d, 'big.log'), 'appended after pickup\n')
   await until(() => /big\.log: changed after it was picked up/.test(run.stderr()), 30_000, 'the quarantine message', run.stderr)
-  t.match(run.stderr(), /big\.log: changed after it was picked up \(size \d+ -> \d+ bytes\); its first \d+ events were sent as stream \S+: moved to .*\.tsf-quarantine\/big\.log/)
-  t.equal(readFileSync(join(d, '.tsf-quarantine/big.log'), 'utf8').split('\n').at(-2), 'appended after pickup', 'the whole file is in the quarantine')
+  t.match(
+    run.stderr(),
+    /big\.log: changed after it was picked up \(size \d+ -> \d+ bytes\); its first \d+ events were sent as stream \S+: moved to .*\.tsf-quarantine\/big\.log/,
+  )
+  t.equal(
+    readFileSync(join(d, '.tsf-quarantine/big.log'), 'utf8').split('\n').at(-2),
+    'appended after pickup',
+    'the whole file is in the quarantine',
+  )
   await until(() => existsSync(join(d, 'other.log.COMPLETED')), 30_000, 'the next file to be ingested', run.stderr)
   const sent = events(out).filter((e) => e.headers?.basename === 'big.log')
-  t.same(sent.map((e) => e.body), lines.slice(0, sent.length), 'only lines of the file as it was picked up, in order')
+  t.same(
+    sent.map((e) => e.body),
+    lines.slice(0, sent.length),
+    'only lines of the file as it was picked up, in order',
+  )
 })
 
 t.test('a file rewritten while spool was down is quarantined on restart, not resumed', async (t) => {
@@ -71,7 +89,11 @@ t.test('a file rewritten while spool was down is quarantined on restart, not res
   appendFileSync(join(d, 'a.log'), 'more\n')
   await sleep(200)
   const again = await sh(t, `{ ${tsf} spool ${d} --once --settle 100ms; echo $? > ${base}/rc; } | ${reader} ${out}.2`).done
-  t.match(again.stderr, /a\.log: changed after it was picked up \(size \d+ -> \d+ bytes\) while spool was down; 0 events of it were already sent: moved to/, again.stderr)
+  t.match(
+    again.stderr,
+    /a\.log: changed after it was picked up \(size \d+ -> \d+ bytes\) while spool was down; 0 events of it were already sent: moved to/,
+    again.stderr,
+  )
   t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '1', '--once exits 1 when a file was quarantined')
   t.same(events(`${out}.2`), [], 'nothing re-sent from the changed file')
 })

@@ -46,7 +46,12 @@ t.test('the heads do not depend on how the file is cut into reads', async (t) =>
     pos += Buffer.byteLength(line) + (i < lines.length ? 1 : 0)
     expected.push(sourceEventHead(Buffer.from(line), { ts: 0, src: 'S', seq: i + 1, pos }, envelope))
   })
-  for (const [chunk, budget] of [[1 << 16, 1 << 20], [7, 7], [64, 13], [1, 1]] as const) {
+  for (const [chunk, budget] of [
+    [1 << 16, 1 << 20],
+    [7, 7],
+    [64, 13],
+    [1, 1],
+  ] as const) {
     t.same(readAll(path, text.length, chunk, budget), expected, `reads of ${chunk} bytes, budget ${budget}`)
   }
 })

@@ -31,7 +31,10 @@ for (const [order, expected] of [
     const out = join(base, 'out')
     const r = await sh(t, `${tsf} spool ${d} --once --settle 100ms --order ${order} | ${reader} ${out}`).done
     t.equal(r.code, 0)
-    t.same(events(out).map((e) => e.body), expected)
+    t.same(
+      events(out).map((e) => e.body),
+      expected,
+    )
   })
 }
 
@@ -44,14 +47,25 @@ t.test('--recurse takes files from subdirectories and renames them where they ar
   const out = join(base, 'out')
   const r = await sh(t, `${tsf} spool ${d} --once --settle 100ms --recurse | ${reader} ${out}`).done
   t.equal(r.code, 0)
-  t.same(events(out).map((e) => e.body).sort(), ['deep', 'top'])
-  t.same(names(d).filter((n) => !n.startsWith('.tsf-spool/')), ['.hidden-dir/h.log', 'top.log.COMPLETED', 'x/y/deep.log.COMPLETED'])
+  t.same(
+    events(out)
+      .map((e) => e.body)
+      .sort(),
+    ['deep', 'top'],
+  )
+  t.same(
+    names(d).filter((n) => !n.startsWith('.tsf-spool/')),
+    ['.hidden-dir/h.log', 'top.log.COMPLETED', 'x/y/deep.log.COMPLETED'],
+  )
   t.equal(events(out).find((e) => e.body === 'deep')!.headers!.file, join(d, 'x/y/deep.log'))
 
   put(d, 'again.log', 'again\n')
   const r2 = await sh(t, `${tsf} spool ${d} --once --settle 100ms --delete | ${reader} ${out}.2`).done
   t.equal(r2.code, 0)
-  t.same(events(`${out}.2`).map((e) => e.body), ['again'])
+  t.same(
+    events(`${out}.2`).map((e) => e.body),
+    ['again'],
+  )
   t.notOk(existsSync(join(d, 'again.log')), 'deleted')
   t.notOk(existsSync(join(d, 'again.log.COMPLETED')), 'not renamed')
 })

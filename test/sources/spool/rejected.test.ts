@@ -27,7 +27,10 @@ t.test('following: a lone rejected file does not stop the spool; a good file dro
   await until(() => /looks binary/.test(run.stderr()), 20_000, 'the quarantine line', run.stderr)
   put(d, 'good.log', 'still here\n')
   await until(() => events(out).length === 1, 20_000, 'the good file ingested', run.stderr)
-  t.same(events(out).map((e) => e.body), ['still here'])
+  t.same(
+    events(out).map((e) => e.body),
+    ['still here'],
+  )
   process.kill(-run.child.pid!, 'SIGTERM')
   const r = await run.done
   t.notMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace')

@@ -44,24 +44,35 @@ t.test('on a terminal, a progress line on stderr', async (t) => {
   t.ok(existsSync(join(d, 'a.log.COMPLETED')))
 })
 
-t.test('SIGTERM with a downstream that takes nothing: spool still ends after --shutdown-timeout, exit 0, nothing marked done', async (t) => {
-  const base = scratch(t)
-  const d = join(base, 'd')
-  put(d, 'a.log', Array.from({ length: 20_000 }, (_, i) => `line ${i + 1} ${'q'.repeat(40)}`).join('\n') + '\n')
-  const out = join(base, 'out')
-  // the reader sleeps before reading anything: the pipe fills and spool waits for room
-  const run = sh(t, `{ ${tsf} spool ${d} --settle 100ms --shutdown-timeout 1s; echo $? > ${base}/rc; } | ${reader} ${out} --start-after 600000`)
-  const picked = (): boolean => {
-    try {
-      return readFileSync(join(d, '.tsf-spool/spool.json'), 'utf8').includes('a.log')
-    } catch {
-      return false
+t.test(
+  'SIGTERM with a downstream that takes nothing: spool still ends after --shutdown-timeout, exit 0, nothing marked done',
+  async (t) => {
+    const base = scratch(t)
+    const d = join(base, 'd')
+    put(d, 'a.log', Array.from({ length: 20_000 }, (_, i) => `line ${i + 1} ${'q'.repeat(40)}`).join('\n') + '\n')
+    const out = join(base, 'out')
+    // the reader sleeps before reading anything: the pipe fills and spool waits for room
+    const run = sh(
+      t,
+      `{ ${tsf} spool ${d} --settle 100ms --shutdown-timeout 1s; echo $? > ${base}/rc; } | ${reader} ${out} --start-after 600000`,
+    )
+    const picked = (): boolean => {
+      try {
+        return readFileSync(join(d, '.tsf-spool/spool.json'), 'utf8').includes('a.log')
+      } catch {
+        return false
+      }
     }
-  }
-  await until(picked, 30_000, 'a.log to be picked up', run.stderr)
-  process.kill(pidBelow(run.child.pid!, 'spool')!, 'SIGTERM')
-  await until(() => existsSync(join(base, 'rc')) && readFileSync(join(base, 'rc'), 'utf8').length > 0, 30_000, 'spool to exit', run.stderr)
-  t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '0')
-  t.match(run.stderr(), /events not acked by the downstream within 1000 ms: their files stay/)
-  t.ok(existsSync(join(d, 'a.log')), 'a.log is not marked done')
-})
+    await until(picked, 30_000, 'a.log to be picked up', run.stderr)
+    process.kill(pidBelow(run.child.pid!, 'spool')!, 'SIGTERM')
+    await until(
+      () => existsSync(join(base, 'rc')) && readFileSync(join(base, 'rc'), 'utf8').length > 0,
+      30_000,
+      'spool to exit',
+      run.stderr,
+    )
+    t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '0')
+    t.match(run.stderr(), /events not acked by the downstream within 1000 ms: their files stay/)
+    t.ok(existsSync(join(d, 'a.log')), 'a.log is not marked done')
+  },
+)

@@ -29,7 +29,11 @@ t.test('spool --once ingests the settled files, with headers and src/seq, rename
       ['a "three"', 3, 22],
     ],
   )
-  t.same(byFile('b.log').map((e) => e.body), ['b one', 'b without newline'], 'an unterminated last line is an event too')
+  t.same(
+    byFile('b.log').map((e) => e.body),
+    ['b one', 'b without newline'],
+    'an unterminated last line is an event too',
+  )
   const latin = byFile('latin1.log')
   t.equal(latin.length, 1)
   t.equal(Buffer.from((latin[0] as unknown as { body64: string }).body64, 'base64').toString('latin1'), 'café')
@@ -40,15 +44,10 @@ t.test('spool --once ingests the settled files, with headers and src/seq, rename
   }
   t.equal(new Set(byFile('a.log').map((e) => e.src)).size, 1, 'one src per file')
   t.not(byFile('a.log')[0]!.src, byFile('b.log')[0]!.src, 'files have their own src')
-  t.same(names(d).filter((n) => !n.startsWith('.tsf-spool/')), [
-    '.hidden',
-    'a.log.COMPLETED',
-    'b.log.COMPLETED',
-    'empty.log.COMPLETED',
-    'latin1.log.COMPLETED',
-    'sub/c.log',
-    'x.tmp',
-  ])
+  t.same(
+    names(d).filter((n) => !n.startsWith('.tsf-spool/')),
+    ['.hidden', 'a.log.COMPLETED', 'b.log.COMPLETED', 'empty.log.COMPLETED', 'latin1.log.COMPLETED', 'sub/c.log', 'x.tmp'],
+  )
   t.same(JSON.parse(readFileSync(join(d, '.tsf-spool/spool.json'), 'utf8')).files, [], 'no file left in progress')
 })
 
@@ -66,7 +65,10 @@ t.test('bad files go to the quarantine with one clear line each, and the others 
   t.match(r.stderr, /image\.png: looks binary \(a NUL byte at offset 8\): moved to .*\.tsf-quarantine\/image\.png/)
   t.match(r.stderr, /reused\.log: name reused: .*reused\.log\.COMPLETED already exists/)
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
-  t.same(events(out).map((e) => e.body), ['fine'])
+  t.same(
+    events(out).map((e) => e.body),
+    ['fine'],
+  )
   t.ok(existsSync(join(d, '.tsf-quarantine/image.png')))
   t.equal(readFileSync(join(d, '.tsf-quarantine/reused.log'), 'utf8'), 'second file of that name\n')
   t.equal(readFileSync(join(d, 'reused.log.COMPLETED'), 'utf8'), 'first file of that name\n', 'the earlier file is untouched')
@@ -86,11 +88,17 @@ t.test('a file the spool may not read is quarantined (run as nobody, so permissi
   chownSync(out, 65534, 65534)
   chownSync(base, 65534, 65534)
   // (without NODE_OPTIONS: tap's process tracking would write where nobody may not)
-  const r = await sh(t, `env -u NODE_OPTIONS setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '{ ${tsf} spool ${d} --once --settle 100ms; echo $? > ${base}/rc; } | ${reader} ${out}'`).done
+  const r = await sh(
+    t,
+    `env -u NODE_OPTIONS setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '{ ${tsf} spool ${d} --once --settle 100ms; echo $? > ${base}/rc; } | ${reader} ${out}'`,
+  ).done
   t.equal(r.code, 0, `the reader got a clean end (stderr: ${r.stderr})`)
   t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '1', 'spool exits 1')
   t.match(r.stderr, /secret\.log: cannot be read: permission denied: moved to .*\.tsf-quarantine\/secret\.log/)
-  t.same(events(out).map((e) => e.body), ['readable'])
+  t.same(
+    events(out).map((e) => e.body),
+    ['readable'],
+  )
   t.ok(existsSync(join(d, 'ok.log.COMPLETED')))
 })
 

@@ -14,7 +14,17 @@ const bin = join(process.cwd(), 'bin/tsf.js')
 const validState = (st: string): Buffer => {
   const state = new SpoolState(st)
   for (let i = 0; i < 3; i++) {
-    state.set({ path: `/spool/f${i}.log`, dev: 64768, ino: 1000 + i, size: 4096, mtimeMs: 1796217091408.25, headHash: 'xwjX74QffhdIQ2uO9WcNCy3hoic', src: state.newSrc(), seq: 17 * i, pos: 300 * i })
+    state.set({
+      path: `/spool/f${i}.log`,
+      dev: 64768,
+      ino: 1000 + i,
+      size: 4096,
+      mtimeMs: 1796217091408.25,
+      headHash: 'xwjX74QffhdIQ2uO9WcNCy3hoic',
+      src: state.newSrc(),
+      seq: 17 * i,
+      pos: 300 * i,
+    })
   }
   state.save()
   state.close()
@@ -31,14 +41,23 @@ const reshaped = (rng: Rng, valid: Buffer): Buffer => {
 }
 
 const wellFormed = (e: Record<string, unknown>): boolean =>
-  typeof e.src === 'string' && typeof e.path === 'string' && typeof e.headHash === 'string' && [e.seq, e.pos, e.size].every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
+  typeof e.src === 'string' &&
+  typeof e.path === 'string' &&
+  typeof e.headHash === 'string' &&
+  [e.seq, e.pos, e.size].every((n) => Number.isSafeInteger(n) && (n as number) >= 0)
 
 t.test('a damaged spool state loads only well-formed entries, or is refused naming the file', async (t) => {
   const st = join(t.testdir({}), 'st')
   const valid = validState(st)
   await fuzz(t, 'spool state damaged', { cases: 400 }, (rng) => {
     writeFileSync(join(st, 'spool.json'), rng.bool(0.5) ? reshaped(rng, valid) : mutate(rng, valid))
-    loadsOrRefuses(st, 'spool.json', () => new SpoolState(st), (s) => s.entries.values(), wellFormed)
+    loadsOrRefuses(
+      st,
+      'spool.json',
+      () => new SpoolState(st),
+      (s) => s.entries.values(),
+      wellFormed,
+    )
   })
 })
 
@@ -47,10 +66,17 @@ t.test('spool refuses a wrong-shaped state in one line, without a stack trace', 
   const st = join(dir, 'st')
   mkdirSync(join(dir, 'in'))
   validState(st)
-  writeFileSync(join(st, 'spool.json'), '{"version":1,"files":[{"path":"/x","dev":1,"ino":2,"size":3,"mtimeMs":4,"headHash":"h","src":"s","seq":"7","pos":0}]}')
+  writeFileSync(
+    join(st, 'spool.json'),
+    '{"version":1,"files":[{"path":"/x","dev":1,"ino":2,"size":3,"mtimeMs":4,"headHash":"h","src":"s","seq":"7","pos":0}]}',
+  )
   const run = spawnSync('node', [bin, 'spool', '--state', st, join(dir, 'in')], { encoding: 'utf8', timeout: 20_000 })
   t.equal(run.status, 1, 'exit status')
   t.equal(run.stdout, '', 'nothing emitted')
-  t.match(run.stderr.trim().split('\n')[0], /^tsf spool: .*spool\.json: entry 1 of 1 is damaged \(field "seq"/, 'names the file, the entry and the field')
+  t.match(
+    run.stderr.trim().split('\n')[0],
+    /^tsf spool: .*spool\.json: entry 1 of 1 is damaged \(field "seq"/,
+    'names the file, the entry and the field',
+  )
   t.notMatch(run.stderr, /\n\s+at /, 'no stack trace')
 })

@@ -4,12 +4,19 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { JsonStateStore } from '../../../src/sources/state/json-store.js'
 
-interface Entry { path: string; pos: number }
+interface Entry {
+  path: string
+  pos: number
+}
 
 class TestStore extends JsonStateStore<Entry> {
   readonly entries: Entry[] = []
   constructor(dir: string) {
-    super(dir, { file: 'test.json', who: 'tsf test', holds: 'the test state', is: 'a tsf test state file', shape: { path: 'string', pos: 'count' } }, 10)
+    super(
+      dir,
+      { file: 'test.json', who: 'tsf test', holds: 'the test state', is: 'a tsf test state file', shape: { path: 'string', pos: 'count' } },
+      10,
+    )
     this.entries.push(...this.loadEntries())
   }
   protected snapshot(): Entry[] {
@@ -38,8 +45,19 @@ t.test('a save writes version 1 and the entries; a reopen reads them back', asyn
 t.test('an entry of the wrong shape is refused in one line naming the file, the entry and the field', async (t) => {
   const dir = join(t.testdir(), 'state')
   new TestStore(dir).close()
-  writeFileSync(join(dir, 'test.json'), JSON.stringify({ version: 1, files: [{ path: 'a', pos: 1 }, { path: 'b', pos: -1 }] }))
-  t.throws(() => new TestStore(dir), { message: `${join(dir, 'test.json')}: entry 2 of 2 is damaged (field "pos" is missing or not a valid value): not a tsf test state file (remove it to start over)` })
+  writeFileSync(
+    join(dir, 'test.json'),
+    JSON.stringify({
+      version: 1,
+      files: [
+        { path: 'a', pos: 1 },
+        { path: 'b', pos: -1 },
+      ],
+    }),
+  )
+  t.throws(() => new TestStore(dir), {
+    message: `${join(dir, 'test.json')}: entry 2 of 2 is damaged (field "pos" is missing or not a valid value): not a tsf test state file (remove it to start over)`,
+  })
 })
 
 t.test('changes are saved on a timer, grouped', async (t) => {

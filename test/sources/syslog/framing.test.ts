@@ -37,19 +37,30 @@ t.test('octet-counted frames, multi-line bodies, several per chunk', async (t) =
 
 t.test('both framings mixed on one connection, decided per frame', async (t) => {
   const m5424 = '<13>1 - h a - - - multi\nline'
-  t.same(frame(['<13>first\n' + octet(m5424) + '<13>third\n' + octet('<13>4') + '<13>fifth\n']),
-    ['<13>first', m5424, '<13>third', '<13>4', '<13>fifth'])
+  t.same(frame(['<13>first\n' + octet(m5424) + '<13>third\n' + octet('<13>4') + '<13>fifth\n']), [
+    '<13>first',
+    m5424,
+    '<13>third',
+    '<13>4',
+    '<13>fifth',
+  ])
 })
 
 t.test('every way of splitting a stream into chunks gives the same frames', async (t) => {
-  const stream = Buffer.from('<13>a\r\n' + octet('<13>b\nb') + 'junk\n' + '12 apples\n' + octet('<13>' + 'x'.repeat(30)) + '<13>last', 'latin1')
+  const stream = Buffer.from(
+    '<13>a\r\n' + octet('<13>b\nb') + 'junk\n' + '12 apples\n' + octet('<13>' + 'x'.repeat(30)) + '<13>last',
+    'latin1',
+  )
   const expected = ['<13>a', '<13>b\nb', 'junk', '12 apples', '<13>' + 'x'.repeat(30), '<13>last']
   t.same(frame([stream]), expected)
   let bad = 0
   for (let i = 0; i <= stream.length; i++) {
     for (let j = i; j <= stream.length; j++) {
       const got = frame([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)])
-      if (JSON.stringify(got) !== JSON.stringify(expected)) { bad++; if (bad < 5) t.same(got, expected, `split at ${i},${j}`) }
+      if (JSON.stringify(got) !== JSON.stringify(expected)) {
+        bad++
+        if (bad < 5) t.same(got, expected, `split at ${i},${j}`)
+      }
     }
   }
   t.equal(bad, 0, 'all two-cut splits agree')
@@ -71,7 +82,14 @@ t.test('oversize octet-counted frames: first maxFrame bytes, flagged, the rest s
   const expected: Shown[] = [{ msg: big.slice(0, 10), truncated: true }, '<13>next', '<13>line']
   t.same(frame([octet(big) + octet('<13>next') + '<13>line\n'], 10), expected)
   const stream = Buffer.from(octet(big) + octet('<13>next') + '<13>line\n', 'latin1')
-  t.same(frame([...stream].map((b) => Buffer.from([b])), 10), expected, 'byte by byte')
+  t.same(
+    frame(
+      [...stream].map((b) => Buffer.from([b])),
+      10,
+    ),
+    expected,
+    'byte by byte',
+  )
   t.same(frame([octet('<13>' + 'y'.repeat(6))], 10), ['<13>' + 'y'.repeat(6)], 'exactly maxFrame fits')
 })
 
@@ -79,7 +97,14 @@ t.test('oversize lines: first maxFrame bytes, flagged, skipped to the next newli
   const long = '<13>' + 'z'.repeat(50)
   const expected: Shown[] = [{ msg: long.slice(0, 10), truncated: true }, '<13>ok']
   t.same(frame([long + '\n<13>ok\n'], 10), expected)
-  t.same(frame([...Buffer.from(long + '\n<13>ok\n')].map((b) => Buffer.from([b])), 10), expected, 'byte by byte')
+  t.same(
+    frame(
+      [...Buffer.from(long + '\n<13>ok\n')].map((b) => Buffer.from([b])),
+      10,
+    ),
+    expected,
+    'byte by byte',
+  )
   t.same(frame(['<13>456789\r\n'], 10), ['<13>456789'], 'exactly maxFrame before CRLF fits')
   t.same(frame(['<13>4567890\n'], 10), [{ msg: '<13>456789', truncated: true }])
   t.same(frame([long], 10), [{ msg: long.slice(0, 10), truncated: true }], 'unterminated and oversize')

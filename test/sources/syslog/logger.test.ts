@@ -6,7 +6,11 @@ import { parseSyslog, type SyslogRecord } from '../../../src/sources/syslog/pars
 import { tcpCapture, udpCapture, run } from './fixtures/capture.js'
 
 const hasLogger = (() => {
-  try { return /util-linux/.test(execFileSync('logger', ['--version'], { encoding: 'utf8' })) } catch { return false }
+  try {
+    return /util-linux/.test(execFileSync('logger', ['--version'], { encoding: 'utf8' }))
+  } catch {
+    return false
+  }
 })()
 
 if (!hasLogger) {
@@ -92,8 +96,14 @@ if (!hasLogger) {
     const { frames, raw } = await tcp(['--octet-count', '--rfc5424', '-t', 'tsftest'], 2, 'a\nb\n')
     t.match(raw.toString('latin1'), /^\d+ <13>1 /, 'octet-counted on the wire')
     t.notOk(raw.includes(0x0a), 'no newlines at all on the wire')
-    t.same(frames.map((f) => parse(f.msg).body.toString()), ['a', 'b'])
-    t.same(frames.map((f) => parse(f.msg).headers.appname), ['tsftest', 'tsftest'])
+    t.same(
+      frames.map((f) => parse(f.msg).body.toString()),
+      ['a', 'b'],
+    )
+    t.same(
+      frames.map((f) => parse(f.msg).headers.appname),
+      ['tsftest', 'tsftest'],
+    )
   })
 
   t.test('--octet-count keeps a multi-line message whole (RFC 5424 and RFC 3164)', async (t) => {
@@ -124,8 +134,25 @@ if (!hasLogger) {
   })
 
   t.test('--msgid, --sd-id/--sd-param with escapes, -i', async (t) => {
-    const { frames } = await tcp(['-i', '--msgid', 'MID1', '--sd-id', 'ex@32473', '--sd-param', 'k="v\\"q"', '--sd-param', 'z="a\\]b"',
-      '--sd-param', 'w="c:\\\\d"', '-t', 'tsftest', 'with sd'], 1)
+    const { frames } = await tcp(
+      [
+        '-i',
+        '--msgid',
+        'MID1',
+        '--sd-id',
+        'ex@32473',
+        '--sd-param',
+        'k="v\\"q"',
+        '--sd-param',
+        'z="a\\]b"',
+        '--sd-param',
+        'w="c:\\\\d"',
+        '-t',
+        'tsftest',
+        'with sd',
+      ],
+      1,
+    )
     const r = parse(frames[0]!.msg)
     t.equal(r.headers.msgid, 'MID1')
     t.match(r.headers.procid, /^\d+$/)

@@ -6,14 +6,19 @@ const parse = (msg: string | Buffer, opts: { receivedAt?: number; defaultYear?: 
   parseSyslog(typeof msg === 'string' ? Buffer.from(msg, 'utf8') : msg, { receivedAt, ...opts })
 const stripEol = (m: Buffer): Buffer => {
   let end = m.length
-  if (end > 0 && m[end - 1] === 0x0a) { end--; if (end > 0 && m[end - 1] === 0x0d) end-- }
+  if (end > 0 && m[end - 1] === 0x0a) {
+    end--
+    if (end > 0 && m[end - 1] === 0x0d) end--
+  }
   return m.subarray(0, end)
 }
 const body = (r: SyslogRecord): string => r.body.toString('utf8')
 
 t.test('RFC 5424', async (t) => {
   t.test('the RFC example with structured data and a BOM', async (t) => {
-    const r = parse('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] \u{feff}An application event log entry...')
+    const r = parse(
+      '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] \u{feff}An application event log entry...',
+    )
     t.equal(r.ts, Date.UTC(2003, 9, 11, 22, 14, 15, 3))
     t.same(r.headers, {
       Facility: '20',
@@ -49,7 +54,9 @@ t.test('RFC 5424', async (t) => {
   })
 
   t.test('several SD elements and no MSG', async (t) => {
-    const r = parse('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"][examplePriority@32473 class="high"]')
+    const r = parse(
+      '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"][examplePriority@32473 class="high"]',
+    )
     t.equal(r.headers.sd, '[exampleSDID@32473 iut="3"][examplePriority@32473 class="high"]')
     t.equal(r.headers['sd.exampleSDID@32473.iut'], '3')
     t.equal(r.headers['sd.examplePriority@32473.class'], 'high')
@@ -58,7 +65,9 @@ t.test('RFC 5424', async (t) => {
   })
 
   t.test('SD escapes: \\" \\\\ \\] are escapes, any other backslash is literal', async (t) => {
-    const r = parse(String.raw`<13>1 2024-01-01T00:00:00Z h a p m [x@1 q="say \"hi\"" b="C:\\dir" r="a\]b" o="keep\n\x" e="" u="ünï ✓"] msg`)
+    const r = parse(
+      String.raw`<13>1 2024-01-01T00:00:00Z h a p m [x@1 q="say \"hi\"" b="C:\\dir" r="a\]b" o="keep\n\x" e="" u="ünï ✓"] msg`,
+    )
     t.equal(r.headers['sd.x@1.q'], 'say "hi"')
     t.equal(r.headers['sd.x@1.b'], 'C:\\dir')
     t.equal(r.headers['sd.x@1.r'], 'a]b')
@@ -100,8 +109,17 @@ t.test('RFC 5424', async (t) => {
     t.equal(ts('2024-06-01T00:00:00-0800'), Date.UTC(2024, 5, 1, 8))
     t.equal(ts('2024-06-01t00:00:00z'), Date.UTC(2024, 5, 1), 'lower-case t and z (RFC 3339 allows them)')
     t.equal(ts('2024-06-01T00:00:00'), new Date(2024, 5, 1).getTime(), 'no zone: local time')
-    for (const bad of ['2024-13-01T00:00:00Z', '2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-01T24:00:00Z',
-      '2024-01-01T00:00:00.Z', '2024-01-01T00:00:00+5:00', '2024-01-01T00:00:00Zjunk', 'yesterday', '2024']) {
+    for (const bad of [
+      '2024-13-01T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2024-04-31T00:00:00Z',
+      '2024-01-01T24:00:00Z',
+      '2024-01-01T00:00:00.Z',
+      '2024-01-01T00:00:00+5:00',
+      '2024-01-01T00:00:00Zjunk',
+      'yesterday',
+      '2024',
+    ]) {
       const r = parse(`<13>1 ${bad} h a - - - m`)
       t.equal(r.ts, receivedAt, bad)
       t.equal(r.headers['flume.syslog.status'], 'Incomplete', bad)
@@ -159,7 +177,11 @@ t.test('RFC 3164', async (t) => {
   })
 
   t.test('tag[pid], space-padded and single-digit days', async (t) => {
-    for (const m of ['<13>Nov  5 03:04:05 host app[123]: msg', '<13>Nov 05 03:04:05 host app[123]: msg', '<13>Nov 5 03:04:05 host app[123]: msg']) {
+    for (const m of [
+      '<13>Nov  5 03:04:05 host app[123]: msg',
+      '<13>Nov 05 03:04:05 host app[123]: msg',
+      '<13>Nov 5 03:04:05 host app[123]: msg',
+    ]) {
       const r = parse(m)
       t.equal(r.ts, local(2023, 10, 5, 3, 4, 5), `${m}: more than a day after receivedAt, so last year`)
       t.equal(r.headers.host, 'host')
@@ -239,8 +261,16 @@ t.test('RFC 3164', async (t) => {
     t.equal(a.headers.appname, 'tsftest')
     t.notOk('host' in a.headers)
     t.equal(body(a), 'hello')
-    for (const m of ['<13>just some text', '<13>Foo 22 00:16:03 h a: m', '<13>Oct 32 00:16:03 h a: m', '<13>Oct 22 25:16:03 h a: m',
-      '<13>Oct 22 00:16:03x h a: m', '<13>2024-01-01 h a: m', '<13>', '<13>Oct']) {
+    for (const m of [
+      '<13>just some text',
+      '<13>Foo 22 00:16:03 h a: m',
+      '<13>Oct 32 00:16:03 h a: m',
+      '<13>Oct 22 25:16:03 h a: m',
+      '<13>Oct 22 00:16:03x h a: m',
+      '<13>2024-01-01 h a: m',
+      '<13>',
+      '<13>Oct',
+    ]) {
       const r = parse(m)
       t.equal(r.ts, receivedAt, m)
       t.equal(r.headers['flume.syslog.status'], 'Incomplete', m)
@@ -268,11 +298,24 @@ t.test('PRI', async (t) => {
 })
 
 t.test('garbage is invalid and kept whole', async (t) => {
-  const cases: Buffer[] = ['', 'hello world', '<', '<>', '<13', '<1234>1 - - - - - -', '<192>1 - - - - - -', '<abc>x', '13>x', ' <13>x']
-    .map((s) => Buffer.from(s))
+  const cases: Buffer[] = [
+    '',
+    'hello world',
+    '<',
+    '<>',
+    '<13',
+    '<1234>1 - - - - - -',
+    '<192>1 - - - - - -',
+    '<abc>x',
+    '13>x',
+    ' <13>x',
+  ].map((s) => Buffer.from(s))
   cases.push(Buffer.from([0x3c, 0xff, 0x3e, 0x00]))
   let seed = 7
-  const random = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed
+  }
   for (let n = 0; n < 2000; n++) {
     const b = Buffer.alloc(random() % 80)
     for (let i = 0; i < b.length; i++) b[i] = random() & 0xff
@@ -289,12 +332,13 @@ t.test('garbage is invalid and kept whole', async (t) => {
     if (!Buffer.isBuffer(r.body) || typeof r.ts !== 'number') t.fail(`bad record for ${m.toString('hex')}`)
   }
   t.ok(invalid >= 11, 'the hand-written cases are all invalid')
-  for (const m of cases.slice(0, 11)) t.equal(parseSyslog(m, { receivedAt }).headers['flume.syslog.status'], 'Invalid', JSON.stringify(m.toString('latin1')))
+  for (const m of cases.slice(0, 11))
+    t.equal(parseSyslog(m, { receivedAt }).headers['flume.syslog.status'], 'Invalid', JSON.stringify(m.toString('latin1')))
 })
 
 t.test('no super-linear blowup on hostile input', async (t) => {
   const big = [
-    '<13>1 2024-01-01T00:00:00Z h a p m [x' + ' a="b"'.repeat(100_000) + ' ' ,
+    '<13>1 2024-01-01T00:00:00Z h a p m [x' + ' a="b"'.repeat(100_000) + ' ',
     '<13>1 2024-01-01T00:00:00Z h a p m [x a="' + '\\'.repeat(500_000),
     '<13>Oct 22 00:16:03 ' + 'a'.repeat(1_000_000),
     '<13>' + ' '.repeat(1_000_000),

@@ -11,7 +11,11 @@ import { tcpCapture, run, freePort, waitListening } from './fixtures/capture.js'
 
 const rsyslogd = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd'].find((p) => fs.existsSync(p))
 const hasLogger = (() => {
-  try { return /util-linux/.test(execFileSync('logger', ['--version'], { encoding: 'utf8' })) } catch { return false }
+  try {
+    return /util-linux/.test(execFileSync('logger', ['--version'], { encoding: 'utf8' }))
+  } catch {
+    return false
+  }
 })()
 
 if (!rsyslogd || !hasLogger) {
@@ -26,22 +30,29 @@ if (!rsyslogd || !hasLogger) {
     const inPort = await freePort()
     const conf = path.join(dir, 'rs.conf')
     const action = `queue.type="LinkedList" action.resumeRetryCount="-1"`
-    fs.writeFileSync(conf, [
-      // keep newlines in messages so the multi-line case shows what each framing does with them
-      `global(workDirectory="${dir}" parser.escapeControlCharactersOnReceive="off")`,
-      'module(load="imtcp")',
-      `input(type="imtcp" address="127.0.0.1" port="${inPort}" ruleset="fwd")`,
-      'ruleset(name="fwd") {',
-      `  action(type="omfwd" target="127.0.0.1" port="${proto23.port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format" ${action})`,
-      `  action(type="omfwd" target="127.0.0.1" port="${traditional.port}" protocol="tcp" template="RSYSLOG_TraditionalForwardFormat" ${action})`,
-      '}',
-      '',
-    ].join('\n'))
+    fs.writeFileSync(
+      conf,
+      [
+        // keep newlines in messages so the multi-line case shows what each framing does with them
+        `global(workDirectory="${dir}" parser.escapeControlCharactersOnReceive="off")`,
+        'module(load="imtcp")',
+        `input(type="imtcp" address="127.0.0.1" port="${inPort}" ruleset="fwd")`,
+        'ruleset(name="fwd") {',
+        `  action(type="omfwd" target="127.0.0.1" port="${proto23.port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format" ${action})`,
+        `  action(type="omfwd" target="127.0.0.1" port="${traditional.port}" protocol="tcp" template="RSYSLOG_TraditionalForwardFormat" ${action})`,
+        '}',
+        '',
+      ].join('\n'),
+    )
     await run(rsyslogd, ['-N1', '-f', conf])
     const child = spawn(rsyslogd, ['-n', '-f', conf, '-i', path.join(dir, 'pid')], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stdout.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
     t.teardown(async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM')

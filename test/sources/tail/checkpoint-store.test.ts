@@ -45,7 +45,13 @@ t.test('a damaged checkpoint file loads only well-formed entries, or is refused 
   await fuzz(t, 'tail checkpoints damaged', { cases: 400 }, (rng) => {
     const damaged = rng.bool(0.5) ? reshaped(rng, valid) : mutate(rng, valid)
     writeFileSync(join(st, 'checkpoints.json'), damaged)
-    loadsOrRefuses(st, 'checkpoints.json', () => CheckpointStore.open(st), (s) => s.entries, wellFormed)
+    loadsOrRefuses(
+      st,
+      'checkpoints.json',
+      () => CheckpointStore.open(st),
+      (s) => s.entries,
+      wellFormed,
+    )
   })
 })
 

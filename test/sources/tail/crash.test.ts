@@ -53,7 +53,12 @@ t.test('kill -9 of tail at random moments, with rotations while it runs and whil
   clearInterval(appender)
   write(10)
   const p = pipeline(t, dir, `-F app.log --state st ${FAST}`)
-  await until(() => deduped(events(`${dir}/out.ndjson`)).length >= n, 90_000, `all ${n} lines`, () => `${deduped(events(`${dir}/out.ndjson`)).length} so far`)
+  await until(
+    () => deduped(events(`${dir}/out.ndjson`)).length >= n,
+    90_000,
+    `all ${n} lines`,
+    () => `${deduped(events(`${dir}/out.ndjson`)).length} so far`,
+  )
   await sleep(500) // nothing more may come
   process.kill(pidIn(`${dir}/tail.pid`), 'SIGTERM')
   await p.done

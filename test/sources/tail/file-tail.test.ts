@@ -7,7 +7,19 @@ import { headStrings } from '../../../src/core/head-block.js'
 import { FileTail, type ReadConfig } from '../../../src/sources/tail/file-tail.js'
 import type { FileEntry } from '../../../src/sources/tail/checkpoint-store.js'
 
-const entry = (path: string): FileEntry => ({ dev: 0, ino: 0, headLen: 0, headHash: '', markLen: 0, markHash: '', src: 'agent.rand', seq: 0, pos: 0, path, lastPath: path })
+const entry = (path: string): FileEntry => ({
+  dev: 0,
+  ino: 0,
+  headLen: 0,
+  headHash: '',
+  markLen: 0,
+  markHash: '',
+  src: 'agent.rand',
+  seq: 0,
+  pos: 0,
+  path,
+  lastPath: path,
+})
 const config: ReadConfig = { maxLine: 70, truncate: false, host: 'h', headers: { k: 'v' } }
 
 // What the per-line path makes of `content` (lines up to maxLine; the last one unterminated).
@@ -72,8 +84,14 @@ t.test('a block of 5,000 short lines is written in groups with their own checkpo
   const tail = new FileTail(fd, entry(`${dir}/g.log`), `${dir}/g.log`, config)
   const groups = tail.read(Buffer.alloc(1 << 20), 1 << 20)
   closeSync(fd)
-  t.same(groups.map((g) => g.heads.length), [1024, 1024, 1024, 1024, 904])
-  t.same(groups.map((g) => g.seq), [1024, 2048, 3072, 4096, 5000])
+  t.same(
+    groups.map((g) => g.heads.length),
+    [1024, 1024, 1024, 1024, 904],
+  )
+  t.same(
+    groups.map((g) => g.seq),
+    [1024, 2048, 3072, 4096, 5000],
+  )
   t.equal(groups[0]!.pos, s.indexOf('l1024\n'), 'each group checkpoints just past its last line')
   t.equal(groups.at(-1)!.pos, s.length)
 })
@@ -81,7 +99,8 @@ t.test('a block of 5,000 short lines is written in groups with their own checkpo
 t.test('plain ASCII lines take the byte block path and make exactly the per-line heads', async (t) => {
   const dir = t.testdir()
   let s = ''
-  for (let i = 0; i < 3000; i++) s += i % 7 === 0 ? `GET /item/${i} 200 ${'x'.repeat(i % 60)}\n` : i % 11 === 0 ? '\n' : `line ${i} ~!@#$%^&*()_+{}[]|:;'<>,.?/\n`
+  for (let i = 0; i < 3000; i++)
+    s += i % 7 === 0 ? `GET /item/${i} 200 ${'x'.repeat(i % 60)}\n` : i % 11 === 0 ? '\n' : `line ${i} ~!@#$%^&*()_+{}[]|:;'<>,.?/\n`
   writeFileSync(`${dir}/a.log`, s)
   const content = Buffer.from(s)
   const want = withoutTs(expected(content, `${dir}/a.log`, 0))
@@ -89,7 +108,10 @@ t.test('plain ASCII lines take the byte block path and make exactly the per-line
   const tail = new FileTail(fd, entry(`${dir}/a.log`), `${dir}/a.log`, { ...config, maxLine: 1000 })
   const groups = tail.read(Buffer.alloc(1 << 20), 1 << 20, 65536)
   closeSync(fd)
-  t.ok(groups.some((g) => !Array.isArray(g.heads)), 'rendered as byte blocks')
+  t.ok(
+    groups.some((g) => !Array.isArray(g.heads)),
+    'rendered as byte blocks',
+  )
   t.same(withoutTs(groups.flatMap((g) => headStrings(g.heads))), want)
   t.equal(groups.at(-1)!.pos, content.length)
   t.equal(groups.at(-1)!.seq, 3000)

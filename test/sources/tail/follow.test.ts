@@ -2,7 +2,19 @@
 // real pipe to a real tsf reader over the ack link (test/fixtures/link-reader.mjs).
 import t, { type Test } from 'tap'
 import { appendFileSync, closeSync, openSync, readdirSync, readlinkSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
-import { deduped, events, exitIn, numbered, pidIn, pipeline, run, sleep, text, until, type TsfEventLine } from '../../fixtures/tail-procs.js'
+import {
+  deduped,
+  events,
+  exitIn,
+  numbered,
+  pidIn,
+  pipeline,
+  run,
+  sleep,
+  text,
+  until,
+  type TsfEventLine,
+} from '../../fixtures/tail-procs.js'
 
 const FAST = '--rotate-wait 300ms --poll-interval 200ms --checkpoint-interval 50ms'
 
@@ -10,7 +22,12 @@ const bodies = (list: TsfEventLine[]): string[] => list.map((e) => e.body)
 
 // Waits until the reader made `n` distinct events durable.
 const delivered = async (t: Test, dir: string, n: number, ms = 30_000): Promise<TsfEventLine[]> => {
-  await until(() => deduped(events(`${dir}/out.ndjson`)).length >= n, ms, `${n} events`, () => `${deduped(events(`${dir}/out.ndjson`)).length} so far; tail: ${text(`${dir}/tail.err`)}`)
+  await until(
+    () => deduped(events(`${dir}/out.ndjson`)).length >= n,
+    ms,
+    `${n} events`,
+    () => `${deduped(events(`${dir}/out.ndjson`)).length} so far; tail: ${text(`${dir}/tail.err`)}`,
+  )
   return deduped(events(`${dir}/out.ndjson`))
 }
 
@@ -38,16 +55,31 @@ t.test('rename rotation: the old file is read to its end (late writes too), the 
   const old = all.filter((e) => e.body.startsWith('old'))
   const young = all.filter((e) => e.body.startsWith('new'))
   t.equal(new Set(old.map((e) => e.src)).size, 1, 'the renamed file keeps its src')
-  t.same(old.map((e) => e.seq), Array.from({ length: 150 }, (_, i) => i + 1))
+  t.same(
+    old.map((e) => e.seq),
+    Array.from({ length: 150 }, (_, i) => i + 1),
+  )
   t.equal(new Set(young.map((e) => e.src)).size, 1)
   t.not(young[0]!.src, old[0]!.src, 'the new file at the old path is a new stream')
   t.same(young.map((e) => e.seq).slice(0, 3), [1, 2, 3])
   t.ok(young.every((e) => e.headers.file === `${dir}/app.log`))
   await until(() => /rotated away; read to its end and let go/.test(text(`${dir}/tail.err`)), 10_000, 'the rotated file to be let go')
-  const fds = readdirSync(`/proc/${pidIn(`${dir}/tail.pid`)}/fd`).map((f) => { try { return readlinkSync(`/proc/${pidIn(`${dir}/tail.pid`)}/fd/${f}`) } catch { return '' } })
-  t.notOk(fds.some((f) => f.endsWith('app.log.1')), 'no descriptor of the rotated file is held')
+  const fds = readdirSync(`/proc/${pidIn(`${dir}/tail.pid`)}/fd`).map((f) => {
+    try {
+      return readlinkSync(`/proc/${pidIn(`${dir}/tail.pid`)}/fd/${f}`)
+    } catch {
+      return ''
+    }
+  })
+  t.notOk(
+    fds.some((f) => f.endsWith('app.log.1')),
+    'no descriptor of the rotated file is held',
+  )
   await stop(t, dir, p)
-  expectExactlyOnce(t, events(`${dir}/out.ndjson`), [...Array.from({ length: 150 }, (_, i) => `old ${i}`), ...Array.from({ length: 50 }, (_, i) => `new ${i}`)])
+  expectExactlyOnce(t, events(`${dir}/out.ndjson`), [
+    ...Array.from({ length: 150 }, (_, i) => `old ${i}`),
+    ...Array.from({ length: 50 }, (_, i) => `new ${i}`),
+  ])
 })
 
 t.test('logrotate create and copytruncate (the real logrotate): nothing lost, nothing repeated', async (t) => {
@@ -66,11 +98,25 @@ t.test('logrotate create and copytruncate (the real logrotate): nothing lost, no
   const all = await delivered(t, dir, 300)
   await until(() => /truncated in place/.test(text(`${dir}/tail.err`)), 10_000, 'the truncation to be noticed')
   const srcs = ['a', 'b', 'c'].map((k) => new Set(all.filter((e) => e.body.startsWith(k)).map((e) => e.src)))
-  t.same(srcs.map((s) => s.size), [1, 1, 1], 'one src per file generation')
+  t.same(
+    srcs.map((s) => s.size),
+    [1, 1, 1],
+    'one src per file generation',
+  )
   t.not([...srcs[1]!][0], [...srcs[2]!][0], 'copytruncate starts a new src')
-  t.same(all.filter((e) => e.body.startsWith('c')).map((e) => e.seq).slice(0, 2), [1, 2])
+  t.same(
+    all
+      .filter((e) => e.body.startsWith('c'))
+      .map((e) => e.seq)
+      .slice(0, 2),
+    [1, 2],
+  )
   await stop(t, dir, p)
-  expectExactlyOnce(t, events(`${dir}/out.ndjson`), [...'abc'].flatMap((k) => Array.from({ length: 100 }, (_, i) => `${k} ${i}`)))
+  expectExactlyOnce(
+    t,
+    events(`${dir}/out.ndjson`),
+    [...'abc'].flatMap((k) => Array.from({ length: 100 }, (_, i) => `${k} ${i}`)),
+  )
 })
 
 t.test('two rotations within one poll interval under load (app.log* watched): every line exactly once', async (t) => {
@@ -101,7 +147,11 @@ t.test('two rotations within one poll interval under load (app.log* watched): ev
   write(100)
   await delivered(t, dir, n, 60_000)
   await stop(t, dir, p)
-  expectExactlyOnce(t, events(`${dir}/out.ndjson`), Array.from({ length: n }, (_, i) => `line ${i}`))
+  expectExactlyOnce(
+    t,
+    events(`${dir}/out.ndjson`),
+    Array.from({ length: n }, (_, i) => `line ${i}`),
+  )
 })
 
 t.test('a deleted file still open is read to its end, then let go; a file that appears later is read', async (t) => {
@@ -116,7 +166,13 @@ t.test('a deleted file still open is read to its end, then let go; a file that a
   closeSync(fd)
   await until(() => /gone\.log: deleted; read to its end and let go/.test(text(`${dir}/tail.err`)), 10_000, 'the deleted file to be let go')
   const pid = pidIn(`${dir}/tail.pid`)
-  const held = readdirSync(`/proc/${pid}/fd`).some((f) => { try { return readlinkSync(`/proc/${pid}/fd/${f}`).includes('(deleted)') } catch { return false } })
+  const held = readdirSync(`/proc/${pid}/fd`).some((f) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${f}`).includes('(deleted)')
+    } catch {
+      return false
+    }
+  })
   t.notOk(held, 'no deleted file is held open')
   writeFileSync(`${dir}/later.log`, 'hello\npartial')
   await delivered(t, dir, 21)
@@ -186,7 +242,11 @@ t.test('a killed downstream: tail exits 4, its checkpoint is within what was dur
   const again = events(`${dir}/out.ndjson`).length - all.length
   t.ok(again < 50_000 - ck.files[0]!.seq + 1, `resumed at the checkpoint (${again} redelivered)`)
   await stop(t, dir, p2)
-  expectExactlyOnce(t, events(`${dir}/out.ndjson`), Array.from({ length: 50_000 }, (_, i) => `k ${i}`))
+  expectExactlyOnce(
+    t,
+    events(`${dir}/out.ndjson`),
+    Array.from({ length: 50_000 }, (_, i) => `k ${i}`),
+  )
 })
 
 t.test('1,000 files followed in one directory: appends to any of them and new files arrive', async (t) => {

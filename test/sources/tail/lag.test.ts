@@ -33,12 +33,21 @@ t.test('a stalled downstream: the lag per file and in total; once all is acked: 
   t.equal(m!.tail.LagBytes, row.LagBytes, 'the total is the sum of the files')
   const prom = await metrics(21720, '/metrics')
   t.match(prom, /^tsf_tail_lag_bytes \d+$/m)
-  t.match(prom, new RegExp(`^tsf_tail_files_lag_bytes\\{file="${log.replace(/[.\\/]/g, '\\$&')}"\\} \\d+$`, 'm'), 'per file, labelled, in Prometheus text')
+  t.match(
+    prom,
+    new RegExp(`^tsf_tail_files_lag_bytes\\{file="${log.replace(/[.\\/]/g, '\\$&')}"\\} \\d+$`, 'm'),
+    'per file, labelled, in Prometheus text',
+  )
   stalled.child.kill('SIGKILL')
 
   // with a reader that acks everything, the lag goes to 0
   const p = pipeline(t, dir, `-F ${log} --state st2 --metrics 127.0.0.1:21721`)
-  await until(() => /following 1 file/.test(text(`${dir}/tail.err`)), 20_000, 'tail to start', () => text(`${dir}/tail.err`))
+  await until(
+    () => /following 1 file/.test(text(`${dir}/tail.err`)),
+    20_000,
+    'tail to start',
+    () => text(`${dir}/tail.err`),
+  )
   let done: { tail: Record<string, number> } | undefined
   for (let i = 0; i < 600; i++) {
     done = JSON.parse(await metrics(21721))
@@ -69,6 +78,11 @@ t.test('on a terminal: a progress line while more than a MiB behind', async (t) 
   const session = `tsf-tail-progress-${process.pid}`
   t.teardown(() => tmux('kill-session', '-t', session))
   tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '10', `cd ${dir} && ${tsf} tail ${log} -F --state st | sleep 60`)
-  await until(() => /tsf tail: catching up: \d+\.\d MiB behind in 1 file, \d+\.\d MiB\/s/.test(tmux('capture-pane', '-p', '-t', session)), 20_000, 'the progress line', () => tmux('capture-pane', '-p', '-t', session))
+  await until(
+    () => /tsf tail: catching up: \d+\.\d MiB behind in 1 file, \d+\.\d MiB\/s/.test(tmux('capture-pane', '-p', '-t', session)),
+    20_000,
+    'the progress line',
+    () => tmux('capture-pane', '-p', '-t', session),
+  )
   t.pass('shown')
 })

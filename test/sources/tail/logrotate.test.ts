@@ -20,7 +20,12 @@ t.test('the readiness line, then logrotate create+delaycompress and copytruncate
       `${dir}/logs/legacy.log {\n  rotate 7\n  missingok\n  copytruncate\n}\n`,
   )
   const p = pipeline(t, dir, `-F 'logs/*.log' --state st --rotate-wait 300ms --checkpoint-interval 50ms`)
-  await until(() => /tsf tail: following 0 files; watching 1 directory for new and rotated files/.test(text(`${dir}/tail.err`)), 30_000, 'the readiness line', () => text(`${dir}/tail.err`))
+  await until(
+    () => /tsf tail: following 0 files; watching 1 directory for new and rotated files/.test(text(`${dir}/tail.err`)),
+    30_000,
+    'the readiness line',
+    () => text(`${dir}/tail.err`),
+  )
 
   const total = 3000
   const got = (): string[] => deduped(events(`${dir}/out.ndjson`)).map((e) => e.body)
@@ -30,13 +35,23 @@ t.test('the readiness line, then logrotate create+delaycompress and copytruncate
     if (i % 1000 === 0) {
       // copytruncate loses what was not read before the truncation (docs/tail.md, Limits): rotate
       // once tail has read everything, as the example does by its pause
-      await until(() => got().length >= i, 30_000, `${i} lines before the rotation`, () => `${got().length}; tail: ${text(`${dir}/tail.err`)}`)
+      await until(
+        () => got().length >= i,
+        30_000,
+        `${i} lines before the rotation`,
+        () => `${got().length}; tail: ${text(`${dir}/tail.err`)}`,
+      )
       const lr = run(`logrotate -f -s ${dir}/lr.state ${dir}/lr.conf`, dir)
       t.equal(lr.code, 0, `logrotate after line ${i}: ${lr.stderr}`)
     }
   }
   for (let i = total + 1; i <= total + 300; i++) appendFileSync(`${dir}/logs/${i % 3 ? 'app.log' : 'legacy.log'}`, `example line ${i}\n`)
-  await until(() => got().length >= total + 300, 30_000, 'every line', () => `${got().length}; tail: ${text(`${dir}/tail.err`)}`)
+  await until(
+    () => got().length >= total + 300,
+    30_000,
+    'every line',
+    () => `${got().length}; tail: ${text(`${dir}/tail.err`)}`,
+  )
   const bodies = got()
   t.equal(bodies.length, total + 300, 'none twice (after dedupe on src/seq)')
   t.same([...bodies].sort(), Array.from({ length: total + 300 }, (_, i) => `example line ${i + 1}`).sort(), 'every line')
@@ -54,7 +69,12 @@ t.test('copytruncate regrown to exactly the size tail had read, before tail look
   writeFileSync(`${dir}/lr.conf`, `${dir}/app.log {\n  rotate 7\n  missingok\n  copytruncate\n}\n`)
   const p = pipeline(t, dir, `-F app.log --state st --rotate-wait 300ms --poll-interval 200ms --checkpoint-interval 50ms`)
   const got = (): TsfEventLine[] => deduped(events(`${dir}/out.ndjson`))
-  await until(() => got().length >= 100, 30_000, '100 lines', () => text(`${dir}/tail.err`))
+  await until(
+    () => got().length >= 100,
+    30_000,
+    '100 lines',
+    () => text(`${dir}/tail.err`),
+  )
   const pid = Number(text(`${dir}/tail.pid`).trim())
   process.kill(pid, 'SIGSTOP')
   try {
@@ -64,10 +84,19 @@ t.test('copytruncate regrown to exactly the size tail had read, before tail look
   } finally {
     process.kill(pid, 'SIGCONT')
   }
-  await until(() => got().length >= 200, 20_000, 'the lines after the copytruncate', () => `${got().length}; tail: ${text(`${dir}/tail.err`)}`)
+  await until(
+    () => got().length >= 200,
+    20_000,
+    'the lines after the copytruncate',
+    () => `${got().length}; tail: ${text(`${dir}/tail.err`)}`,
+  )
   const all = got()
   const b = all.filter((e) => e.body.startsWith('b '))
-  t.same(b.map((e) => e.body), numbered('b', 0, 100).trim().split('\n'), 'every line of the new generation, in order')
+  t.same(
+    b.map((e) => e.body),
+    numbered('b', 0, 100).trim().split('\n'),
+    'every line of the new generation, in order',
+  )
   t.same(b.map((e) => e.seq).slice(0, 2), [1, 2], 'from seq 1')
   t.not(b[0]!.src, all[0]!.src, 'under a new src')
   t.match(text(`${dir}/tail.err`), /app\.log: truncated in place/)

@@ -11,9 +11,21 @@ t.test('reads every file to its end and exits 0; run again it emits nothing, the
   t.equal(first.code, 0, first.stderr)
   const out = events(`${dir}/out1`)
   const a = out.filter((e) => e.headers.file === `${dir}/a.log`)
-  t.same(a.map((e) => e.body), ['one', '"two"', 'three\\ \tx', 'no newline'], 'bodies exact, the unterminated last line emitted at the end')
-  t.same(a.map((e) => e.seq), [1, 2, 3, 4], 'seq counts 1, 2, 3 ... within the file')
-  t.same(a.map((e) => e.pos), [4, 10, 20, 30], 'pos is the offset just past each line')
+  t.same(
+    a.map((e) => e.body),
+    ['one', '"two"', 'three\\ \tx', 'no newline'],
+    'bodies exact, the unterminated last line emitted at the end',
+  )
+  t.same(
+    a.map((e) => e.seq),
+    [1, 2, 3, 4],
+    'seq counts 1, 2, 3 ... within the file',
+  )
+  t.same(
+    a.map((e) => e.pos),
+    [4, 10, 20, 30],
+    'pos is the offset just past each line',
+  )
   t.equal(new Set(a.map((e) => e.src)).size, 1)
   t.equal(out.filter((e) => e.headers.file === `${dir}/b.log`).length, 5)
   t.not(a[0]!.src, out.find((e) => e.headers.file === `${dir}/b.log`)!.src, 'one src per file')
@@ -30,7 +42,14 @@ t.test('reads every file to its end and exits 0; run again it emits nothing, the
   const third = run(`${tsf} tail a.log b.log --state st > out3`, dir)
   t.equal(third.code, 0, third.stderr)
   const more = events(`${dir}/out3`)
-  t.same(more.map((e) => [e.body, e.seq]), [['b 5', 6], ['b 6', 7]], 'only the new lines, seq continues')
+  t.same(
+    more.map((e) => [e.body, e.seq]),
+    [
+      ['b 5', 6],
+      ['b 6', 7],
+    ],
+    'only the new lines, seq continues',
+  )
   t.equal(more[0]!.src, out.find((e) => e.headers.file === `${dir}/b.log`)!.src, 'same src across runs')
 })
 
@@ -77,7 +96,14 @@ t.test('a 10 MB single line is cut into pieces marked cont, nothing lost; --trun
   const r2 = run(`${tsf} tail big.log --state st2 --truncate > out2`, dir)
   t.equal(r2.code, 0, r2.stderr)
   const cut = events(`${dir}/out2`)
-  t.same(cut.map((e) => [e.body.length, e.truncated ?? false]), [[6, false], [1024 * 1024, true], [5, false]])
+  t.same(
+    cut.map((e) => [e.body.length, e.truncated ?? false]),
+    [
+      [6, false],
+      [1024 * 1024, true],
+      [5, false],
+    ],
+  )
   t.equal(cut[1]!.pos, 7 + big.length + 1, 'the checkpoint of the truncated line lies past its dropped rest')
 })
 
@@ -92,7 +118,10 @@ t.test('a file that cannot be read: one clear line naming it, the other files ar
   t.equal(r.code, 1, r.stderr)
   t.match(r.stderr, new RegExp(`tsf tail: error: ${dir}/secret\\.log: permission denied`))
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
-  t.same(events(`${dir}/out`).map((e) => e.body), ['fine'])
+  t.same(
+    events(`${dir}/out`).map((e) => e.body),
+    ['fine'],
+  )
 })
 
 t.test('a missing file or a FIFO: one clear line each, exit 1, the others are read', async (t) => {
@@ -102,7 +131,10 @@ t.test('a missing file or a FIFO: one clear line each, exit 1, the others are re
   t.equal(r.code, 1)
   t.match(r.stderr, /gone\.log: no such file or directory/)
   t.match(r.stderr, /fifo: not a regular file/)
-  t.same(events(`${dir}/out`).map((e) => e.body), ['fine'])
+  t.same(
+    events(`${dir}/out`).map((e) => e.body),
+    ['fine'],
+  )
 })
 
 t.test('1,000 files in a directory, picked by --match and --exclude, each read once', async (t) => {
@@ -124,10 +156,15 @@ t.test('1,000 files in a directory, picked by --match and --exclude, each read o
 })
 
 t.test('globs: quoted patterns are expanded by tail', async (t) => {
-  const dir = t.testdir({ 'a': { 'x.log': 'ax\n', 'y.txt': 'ay\n' }, 'b': { 'x.log': 'bx\n' } })
+  const dir = t.testdir({ a: { 'x.log': 'ax\n', 'y.txt': 'ay\n' }, b: { 'x.log': 'bx\n' } })
   const r = run(`${tsf} tail '*/x.log' --state st > out`, dir)
   t.equal(r.code, 0, r.stderr)
-  t.same(events(`${dir}/out`).map((e) => e.body).sort(), ['ax', 'bx'])
+  t.same(
+    events(`${dir}/out`)
+      .map((e) => e.body)
+      .sort(),
+    ['ax', 'bx'],
+  )
 })
 
 t.test('--multiline-start groups stack traces; --ts-format takes the time from the line', async (t) => {
@@ -144,12 +181,18 @@ t.test('--multiline-start groups stack traces; --ts-format takes the time from t
   const r = run(`${tsf} tail app.log --state st --multiline-start '^\\d{4}-' --ts-format '%Y-%m-%d %H:%M:%S,%f' > out`, dir)
   t.equal(r.code, 0, r.stderr)
   const out = events(`${dir}/out`)
-  t.same(out.map((e) => e.body), [
-    '2026-11-21 10:00:00,123 INFO start',
-    '2026-11-21 10:00:01,000 ERROR boom\njava.lang.IllegalStateException: x\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)',
-    '2026-11-21 10:00:02,000 INFO done',
-  ])
-  t.same(out.map((e) => e.seq), [1, 2, 3])
+  t.same(
+    out.map((e) => e.body),
+    [
+      '2026-11-21 10:00:00,123 INFO start',
+      '2026-11-21 10:00:01,000 ERROR boom\njava.lang.IllegalStateException: x\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)',
+      '2026-11-21 10:00:02,000 INFO done',
+    ],
+  )
+  t.same(
+    out.map((e) => e.seq),
+    [1, 2, 3],
+  )
   t.equal(out[1]!.pos, log.indexOf('2026-11-21 10:00:02'), 'pos is past the last line of the event')
   t.equal(out[0]!.ts, new Date(2026, 10, 21, 10, 0, 0, 123).getTime(), 'local time, with milliseconds')
 })
@@ -163,7 +206,7 @@ t.test('usage errors exit 2 with one line', async (t) => {
   }
 })
 
-t.test('--ts-format clf on plain access-log lines (the block fast path) takes each line\'s own time', async (t) => {
+t.test("--ts-format clf on plain access-log lines (the block fast path) takes each line's own time", async (t) => {
   const dir = t.testdir({
     'access.log': [
       '1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 5',
@@ -175,6 +218,9 @@ t.test('--ts-format clf on plain access-log lines (the block fast path) takes ea
   const r = run(`${tsf} tail access.log --state st --ts-format clf > out`, dir)
   t.equal(r.code, 0, r.stderr)
   const out = events(`${dir}/out`)
-  t.same(out.slice(0, 2).map((e) => e.ts), [Date.UTC(2000, 9, 10, 20, 55, 36), Date.UTC(2000, 9, 10, 20, 55, 37)])
+  t.same(
+    out.slice(0, 2).map((e) => e.ts),
+    [Date.UTC(2000, 9, 10, 20, 55, 36), Date.UTC(2000, 9, 10, 20, 55, 37)],
+  )
   t.ok(Math.abs(out[2]!.ts - Date.now()) < 60_000, 'a line without a time keeps the read time')
 })

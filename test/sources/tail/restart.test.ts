@@ -5,7 +5,9 @@ import type * as Tap from 'tap'
 import { appendFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { events, numbered, pidIn, run, sh, text, until, tsf } from '../../fixtures/tail-procs.js'
 
-interface State { files: { src: string; seq: number; pos: number; ino: number; dev: number; path: string; released?: number }[] }
+interface State {
+  files: { src: string; seq: number; pos: number; ino: number; dev: number; path: string; released?: number }[]
+}
 const state = (dir: string): State => JSON.parse(text(`${dir}/st/checkpoints.json`) || '{"files":[]}') as State
 
 t.test('a file rotated while tail was down is found among its siblings and finished before the new one', async (t) => {
@@ -19,9 +21,19 @@ t.test('a file rotated while tail was down is found among its siblings and finis
   t.equal(r.code, 0, r.stderr)
   t.match(r.stderr, /app\.log-20261121: found .*app\.log here \(rotated while tail was down\); finishing it from offset/)
   const out = events(`${dir}/out2`)
-  t.same(out.map((e) => e.body), [...Array.from({ length: 50 }, (_, i) => `old ${100 + i}`), ...Array.from({ length: 30 }, (_, i) => `new ${i}`)], 'the rest of the rotated file first, then the new one; the older sibling untouched')
-  t.ok(out.slice(0, 50).every((e) => e.src === src), 'the rotated file continues its stream')
-  t.same(out.slice(0, 2).map((e) => e.seq), [101, 102])
+  t.same(
+    out.map((e) => e.body),
+    [...Array.from({ length: 50 }, (_, i) => `old ${100 + i}`), ...Array.from({ length: 30 }, (_, i) => `new ${i}`)],
+    'the rest of the rotated file first, then the new one; the older sibling untouched',
+  )
+  t.ok(
+    out.slice(0, 50).every((e) => e.src === src),
+    'the rotated file continues its stream',
+  )
+  t.same(
+    out.slice(0, 2).map((e) => e.seq),
+    [101, 102],
+  )
   t.ok(out.slice(50).every((e) => e.src !== src && e.headers.file === `${dir}/app.log`))
 })
 
@@ -38,9 +50,18 @@ t.test('a file adopted and rotated away before its first ack is still found and 
   const r = run(`${tsf} tail app.log --state st > out`, dir)
   t.equal(r.code, 0, r.stderr)
   const out = events(`${dir}/out`)
-  t.same(out.map((e) => e.body), [...Array.from({ length: 20 }, (_, i) => `a ${i}`), 'b 0', 'b 1', 'b 2'])
-  t.ok(out.slice(0, 20).every((e) => e.src === before.src), 'with the src recorded before its first event')
-  t.same(out.slice(0, 20).map((e) => e.seq), Array.from({ length: 20 }, (_, i) => i + 1))
+  t.same(
+    out.map((e) => e.body),
+    [...Array.from({ length: 20 }, (_, i) => `a ${i}`), 'b 0', 'b 1', 'b 2'],
+  )
+  t.ok(
+    out.slice(0, 20).every((e) => e.src === before.src),
+    'with the src recorded before its first event',
+  )
+  t.same(
+    out.slice(0, 20).map((e) => e.seq),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  )
 })
 
 t.test('a file truncated and regrown past the checkpoint while tail was down is read again from 0, said on stderr', async (t) => {
@@ -127,11 +148,18 @@ t.test('without --state, a changed path list with an already-read file refuses w
   t.equal(run(`${env} ${tsf} tail a.log > o1`, dir).code, 0)
   const r = run(`${env} ${tsf} tail b.log a.log > o2`, dir)
   t.equal(r.code, 2)
-  const m = /^tsf tail: error: .*\/a\.log was read before by a tail of other paths \(its checkpoints are in (\S+)\): pass --state \1 to continue from them, or --state with a new directory to read it again as new streams\n$/.exec(r.stderr)
+  const m =
+    /^tsf tail: error: .*\/a\.log was read before by a tail of other paths \(its checkpoints are in (\S+)\): pass --state \1 to continue from them, or --state with a new directory to read it again as new streams\n$/.exec(
+      r.stderr,
+    )
   t.ok(m, r.stderr)
   t.equal(events(`${dir}/o2`).length, 0, 'nothing read twice')
   t.equal(run(`${env} ${tsf} tail b.log a.log --state ${m![1]} > o3`, dir).code, 0)
-  t.same(events(`${dir}/o3`).map((e) => e.body), ['y'], 'with that --state only the new file is read')
+  t.same(
+    events(`${dir}/o3`).map((e) => e.body),
+    ['y'],
+    'with that --state only the new file is read',
+  )
 })
 
 // Run tail with stdout read by a non-tsf command (nothing checkpointed within the grace period),
@@ -150,15 +178,33 @@ t.test('an unterminated last line emitted but not acked ends at the same place a
   const r = run(`${tsf} tail a.log --state st > out`, dir)
   t.equal(r.code, 0, r.stderr)
   const out = events(`${dir}/out`)
-  t.same(out.map((e) => [e.body, e.seq]), [['one', 1], ['partial', 2], [' more', 3], ['next', 4]], 'seq 2 is the same event as before, the rest is not lost to dedupe')
+  t.same(
+    out.map((e) => [e.body, e.seq]),
+    [
+      ['one', 1],
+      ['partial', 2],
+      [' more', 3],
+      ['next', 4],
+    ],
+    'seq 2 is the same event as before, the rest is not lost to dedupe',
+  )
   t.notOk((state(dir).files[0] as { cuts?: number[] }).cuts, 'the cut is dropped once the checkpoint passed it')
 })
 
 t.test('a multi-line event flushed by its timeout but not acked ends at the same place after a restart', async (t) => {
   const dir = t.testdir({ 'app.log': '1 a\n  x\n' })
-  await killedBeforeAck(t, dir, "-F app.log --multiline-start '^\\d' --multiline-timeout 100ms", () => /"cuts":\[8\]/.test(text(`${dir}/st/checkpoints.json`)))
+  await killedBeforeAck(t, dir, "-F app.log --multiline-start '^\\d' --multiline-timeout 100ms", () =>
+    /"cuts":\[8\]/.test(text(`${dir}/st/checkpoints.json`)),
+  )
   appendFileSync(`${dir}/app.log`, '  y\n2 b\n')
   const r = run(`${tsf} tail app.log --state st --multiline-start '^\\d' > out`, dir)
   t.equal(r.code, 0, r.stderr)
-  t.same(events(`${dir}/out`).map((e) => [e.body, e.seq]), [['1 a\n  x', 1], ['  y', 2], ['2 b', 3]])
+  t.same(
+    events(`${dir}/out`).map((e) => [e.body, e.seq]),
+    [
+      ['1 a\n  x', 1],
+      ['  y', 2],
+      ['2 b', 3],
+    ],
+  )
 })

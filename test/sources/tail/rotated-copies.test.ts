@@ -34,7 +34,12 @@ const setup = (t: Parameters<typeof pipeline>[0], extra = '') => {
     t.equal(lr.code, 0, `logrotate round ${n}: ${lr.stderr}`)
     appendFileSync(`${dir}/logs/app.log`, numbered('line', next, next + 50))
     next += 50
-    await until(() => bodies().length >= next, 30_000, `${next} lines after round ${n}`, () => `${bodies().length}; ${text(`${dir}/tail.err`)}`)
+    await until(
+      () => bodies().length >= next,
+      30_000,
+      `${next} lines after round ${n}`,
+      () => `${bodies().length}; ${text(`${dir}/tail.err`)}`,
+    )
     return next
   }
   return { dir, p, bodies, round }
@@ -42,23 +47,46 @@ const setup = (t: Parameters<typeof pipeline>[0], extra = '') => {
 
 t.test("logrotate copytruncate+compress under 'app.log*': every line exactly once, no .gz bytes", async (t) => {
   const { dir, p, bodies, round: rotate } = setup(t)
-  await until(() => bodies().length >= 200, 30_000, '200 lines', () => text(`${dir}/tail.err`))
+  await until(
+    () => bodies().length >= 200,
+    30_000,
+    '200 lines',
+    () => text(`${dir}/tail.err`),
+  )
   let next = 200
   for (let round = 1; round <= 3; round++) {
     next = await rotate(round)
     // each copy is looked at: continued or, once its original is released, matched
-    await until(() => (text(`${dir}/tail.err`).match(/a copy of .*continuing its stream/g) ?? []).length >= round, 30_000, `copy ${round} recognised`, () => text(`${dir}/tail.err`))
+    await until(
+      () => (text(`${dir}/tail.err`).match(/a copy of .*continuing its stream/g) ?? []).length >= round,
+      30_000,
+      `copy ${round} recognised`,
+      () => text(`${dir}/tail.err`),
+    )
   }
   // a marker after everything: once it is in, whatever tail would re-send of the copies is too
   appendFileSync(`${dir}/logs/app.log`, 'marker\n')
   run(`logrotate -f -s ${dir}/lr.state ${dir}/lr.conf`, dir) // one more copy, after the marker
   appendFileSync(`${dir}/logs/app.log`, 'marker 2\n')
-  await until(() => bodies().includes('marker 2') && bodies().includes('marker'), 30_000, 'the markers', () => text(`${dir}/tail.err`))
-  await until(() => (text(`${dir}/tail.err`).match(/a copy of .*continuing its stream/g) ?? []).length >= 4, 30_000, 'copy 4 recognised', () => text(`${dir}/tail.err`))
+  await until(
+    () => bodies().includes('marker 2') && bodies().includes('marker'),
+    30_000,
+    'the markers',
+    () => text(`${dir}/tail.err`),
+  )
+  await until(
+    () => (text(`${dir}/tail.err`).match(/a copy of .*continuing its stream/g) ?? []).length >= 4,
+    30_000,
+    'copy 4 recognised',
+    () => text(`${dir}/tail.err`),
+  )
   const got = bodies()
   const expected = [...Array.from({ length: next }, (_, i) => `line ${i}`), 'marker', 'marker 2']
   t.same([...got].sort(), expected.sort(), 'every line exactly once, none from a copy twice')
-  t.notOk(got.some((b) => b.startsWith('body64:')), 'no compressed bytes as events')
+  t.notOk(
+    got.some((b) => b.startsWith('body64:')),
+    'no compressed bytes as events',
+  )
   t.match(text(`${dir}/tail.err`), /skipping 1 compressed file \(.*app\.log\.\d\.gz\)/, text(`${dir}/tail.err`))
   process.kill(Number(text(`${dir}/tail.pid`).trim()), 'SIGTERM')
   await p.done
@@ -70,12 +98,22 @@ t.test("logrotate copytruncate+compress under 'app.log*': every line exactly onc
 // compressed away by the next rotation before tail ever saw it cannot be read, see docs/tail.md.)
 t.test("logrotate rounds one after the other under 'app.log*': every line exactly once", async (t) => {
   const { dir, p, bodies, round: rotate } = setup(t, '--metrics 127.0.0.1:0')
-  await until(() => /following 1 file/.test(text(`${dir}/tail.err`)), 30_000, 'the readiness line', () => text(`${dir}/tail.err`))
+  await until(
+    () => /following 1 file/.test(text(`${dir}/tail.err`)),
+    30_000,
+    'the readiness line',
+    () => text(`${dir}/tail.err`),
+  )
   let next = 200
   for (let round = 1; round <= 6; round++) next = await rotate(round)
   appendFileSync(`${dir}/logs/app.log`, 'marker\n')
   const expected = [...Array.from({ length: next }, (_, i) => `line ${i}`), 'marker'].sort()
-  await until(() => bodies().length >= expected.length, 60_000, `${expected.length} lines`, () => `${bodies().length}; ${text(`${dir}/tail.err`)}`)
+  await until(
+    () => bodies().length >= expected.length,
+    60_000,
+    `${expected.length} lines`,
+    () => `${bodies().length}; ${text(`${dir}/tail.err`)}`,
+  )
   // whatever tail would read twice would be a copy it reads: wait until it follows the last copy
   // (app.log.1; the others are compressed) and the live file, each read and acked to its end
   const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(text(`${dir}/tail.err`))![1])
@@ -86,7 +124,8 @@ t.test("logrotate rounds one after the other under 'app.log*': every line exactl
   }
   const deadline = Date.now() + 60_000
   while (!(await settled())) {
-    if (Date.now() > deadline) throw new Error(`not settled: ${await (await fetch(`http://127.0.0.1:${port}/metrics.json`)).text()}; ${text(`${dir}/tail.err`)}`)
+    if (Date.now() > deadline)
+      throw new Error(`not settled: ${await (await fetch(`http://127.0.0.1:${port}/metrics.json`)).text()}; ${text(`${dir}/tail.err`)}`)
     await new Promise((r) => setTimeout(r, 20))
   }
   process.kill(Number(text(`${dir}/tail.pid`).trim()), 'SIGTERM')
@@ -98,12 +137,19 @@ t.test('compressed files in a directory are skipped with one line; --compressed 
   const dir = t.testdir({ logs: { 'app.log': 'live\n', 'app.log.1.gz': gzipSync('old\n'), 'app.log.2.zst': 'zst bytes\n' } })
   const skip = run(`${tsf} tail logs --state st1 > out1`, dir)
   t.equal(skip.code, 0, skip.stderr)
-  t.same(events(`${dir}/out1`).map((e) => e.body), ['live'])
+  t.same(
+    events(`${dir}/out1`).map((e) => e.body),
+    ['live'],
+  )
   t.match(skip.stderr, /skipping 2 compressed files \(.*app\.log\.1\.gz, .*app\.log\.2\.zst\): .*--compressed reads them as they are/)
   const all = run(`${tsf} tail 'logs/*' --compressed --state st2 > out2`, dir)
   t.equal(all.code, 0, all.stderr)
   t.equal(events(`${dir}/out2`).length, 3, 'with --compressed: the live file and both compressed ones')
   const named = run(`${tsf} tail logs/app.log.2.zst --state st3 > out3`, dir)
-  t.same(events(`${dir}/out3`).map((e) => e.body), ['zst bytes'], 'a file named on the command line is read')
+  t.same(
+    events(`${dir}/out3`).map((e) => e.body),
+    ['zst bytes'],
+    'a file named on the command line is read',
+  )
   t.notMatch(named.stderr, /skipping/)
 })

@@ -21,12 +21,16 @@ const silent = (port: number): Promise<Socket> =>
 const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))
 
 const opened = async (port: number): Promise<{ conn: WireConnection; socket: Socket }> => {
-  const conn = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port, name: 'raw' }, { gzip: false, connectTimeout: 5000, ackTimeout: 60_000 })
+  const conn = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port, name: 'raw' },
+    { gzip: false, connectTimeout: 5000, ackTimeout: 60_000 },
+  )
   await conn.open()
   return { conn, socket: (conn as unknown as { socket: Socket }).socket }
 }
 
-const status = (pid: number, field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024
+const status = (pid: number, field: string): number =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024
 
 t.test('silent sockets at the connection limit are closed for a real ship, oldest first', async (t) => {
   const dir = t.testdir()
@@ -96,7 +100,14 @@ t.test('every line collect writes is JSON: batch lines that only look like {…}
   kill(t, col)
   const { conn, socket } = await opened(col.port)
   const acked = new Promise<void>((resolve) => conn.once('ack', () => resolve()))
-  const bad = ['{,"_ack":"x"}', '{"body":"tab\there"}', '{"body":1}', '{"body":"a"}}', '{"body":"ok","n":[1,2,{"x":null}]}', `{"body":"deep","d":${'['.repeat(100)}${']'.repeat(100)}}`]
+  const bad = [
+    '{,"_ack":"x"}',
+    '{"body":"tab\there"}',
+    '{"body":1}',
+    '{"body":"a"}}',
+    '{"body":"ok","n":[1,2,{"x":null}]}',
+    `{"body":"deep","d":${'['.repeat(100)}${']'.repeat(100)}}`,
+  ]
   const payload = Buffer.from(bad.map((l) => `${l}\n`).join(''))
   socket.write(Buffer.concat([encodeHeader(FrameType.batch, 0, 1, bad.length, payload.length), payload]))
   // the ack comes through the WireConnection's own handler
@@ -104,7 +115,17 @@ t.test('every line collect writes is JSON: batch lines that only look like {…}
   await acked
   await until(() => lines(`${dir}/out.ndjson`).length === bad.length, 5000, 'all lines written')
   const out = lines(`${dir}/out.ndjson`).map((l) => JSON.parse(l) as { body: string })
-  t.same(out.map((e) => e.body), ['{,"_ack":"x"}', '{"body":"tab\there"}', '{"body":1}', '{"body":"a"}}', 'ok', `{"body":"deep","d":${'['.repeat(100)}${']'.repeat(100)}}`])
+  t.same(
+    out.map((e) => e.body),
+    [
+      '{,"_ack":"x"}',
+      '{"body":"tab\there"}',
+      '{"body":1}',
+      '{"body":"a"}}',
+      'ok',
+      `{"body":"deep","d":${'['.repeat(100)}${']'.repeat(100)}}`,
+    ],
+  )
   t.match(col.stderr(), /is not a JSON event/)
   conn.close()
 })

@@ -33,7 +33,10 @@ const batchOf = (bodies: string[], seq = 0): OutBatch => ({
 
 // one real protocol client in this process: open, send, wait for the ack
 const sendOne = async (port: number, body: string, token?: Buffer): Promise<void> => {
-  const c = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port, name: `127.0.0.1:${port}` }, { gzip: false, connectTimeout: 5000, ackTimeout: 10_000, token })
+  const c = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port, name: `127.0.0.1:${port}` },
+    { gzip: false, connectTimeout: 5000, ackTimeout: 10_000, token },
+  )
   await c.open()
   const acked = new Promise<void>((resolve, reject) => {
     c.once('ack', () => resolve())
@@ -56,13 +59,21 @@ t.test('garbage, random bytes, half frames and huge frames cost only their own c
   await rawSend(col.port, 'TSF/9 HELLO nonce=aaaaaaaaaaaaaaaaaaaaaaaa compress=\n')
   await col.waitFor(/unsupported protocol version 9/)
   // a real client that then sends a huge frame header, and another that stops mid-frame
-  const c = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'x' }, { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 })
+  const c = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'x' },
+    { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 },
+  )
   await c.open()
   ;(c as unknown as { socket: Socket }).socket.write(encodeHeader(FrameType.batch, 0, 1, 1, 0xfffffff0))
   await col.waitFor(/exceeds the limit/)
-  const h = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'y' }, { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 })
+  const h = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'y' },
+    { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 },
+  )
   await h.open()
-  ;(h as unknown as { socket: Socket }).socket.write(Buffer.concat([encodeHeader(FrameType.batch, 0, 1, 1, 100), Buffer.from('{"body":"half')]))
+  ;(h as unknown as { socket: Socket }).socket.write(
+    Buffer.concat([encodeHeader(FrameType.batch, 0, 1, 1, 100), Buffer.from('{"body":"half')]),
+  )
   await col.waitFor(/trickling or stuck sender/)
   h.close()
   c.close()
@@ -120,9 +131,36 @@ t.test('TLS with and without client certificates', async (t) => {
   const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.pem')
   for (const who of ['server', 'client']) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who === 'server' ? 'localhost' : 'agent'}`, '-keyout', `${who}.key`, '-out', `${who}.csr`)
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${who === 'server' ? 'localhost' : 'agent'}`,
+      '-keyout',
+      `${who}.key`,
+      '-out',
+      `${who}.csr`,
+    )
     writeFileSync(`${dir}/${who}.ext`, who === 'server' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' : 'extendedKeyUsage=clientAuth\n')
-    ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', `${who}.ext`, '-out', `${who}.pem`)
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      `${who}.ext`,
+      '-out',
+      `${who}.pem`,
+    )
   }
   const tls = await startCollect(dir, '--tls-cert server.pem --tls-key server.key', 'tls.ndjson')
   const mtls = await startCollect(dir, '--tls-cert server.pem --tls-key server.key --tls-ca ca.pem', 'mtls.ndjson')
@@ -158,7 +196,10 @@ t.test('--max-connections refuses the extra connection only when every connectio
   const dir = t.testdir()
   const col = await startCollect(dir, '--max-connections 1', 'out.ndjson')
   kill(t, col)
-  const first = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'a' }, { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 })
+  const first = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'a' },
+    { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 },
+  )
   await first.open()
   // a frame under way: this connection is busy and is not closed to make room
   ;(first as unknown as { socket: Socket }).socket.write(encodeHeader(FrameType.batch, 0, 1, 1, 100))
@@ -171,14 +212,19 @@ t.test('--print shows time, host, headers and body with unprintable bytes escape
   const col = run(`exec ${tsf} collect --listen 127.0.0.1:0 --print > printed.txt`, dir)
   kill(t, col)
   const port = Number((await col.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1])
-  const c = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port, name: 'p' }, { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 })
+  const c = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port, name: 'p' },
+    { gzip: false, connectTimeout: 5000, ackTimeout: 10_000 },
+  )
   await c.open()
   const acked = new Promise((r) => c.once('ack', r))
   c.send({
     seq: 0,
     count: 1,
     shares: [],
-    payload: Buffer.from(`{"body":"tab\\there \\u001b[31m","body64":"${Buffer.from([0x74, 0x61, 0x62, 9, 0xff, 0x1b]).toString('base64')}","ts":0,"host":"web1","headers":{"path":"/var/log/x"}}\n`),
+    payload: Buffer.from(
+      `{"body":"tab\\there \\u001b[31m","body64":"${Buffer.from([0x74, 0x61, 0x62, 9, 0xff, 0x1b]).toString('base64')}","ts":0,"host":"web1","headers":{"path":"/var/log/x"}}\n`,
+    ),
   })
   await acked
   c.close()
@@ -190,14 +236,19 @@ t.test("collect's downstream reader dies: collect exits 4, the restarted pipelin
   const dir = t.testdir()
   const { fixture, missing } = await import('../../fixtures/tcp-helpers.js')
   // collect's own exit status, as the shell only reports the last command's
-  const first = run(`{ ${tsf} collect --listen 127.0.0.1:0; echo $? > collect.rc; } | node ${fixture('link-reader.mjs')} a.ndjson --delay 20`, dir)
+  const first = run(
+    `{ ${tsf} collect --listen 127.0.0.1:0; echo $? > collect.rc; } | node ${fixture('link-reader.mjs')} a.ndjson --delay 20`,
+    dir,
+  )
   kill(t, first)
   const port = Number((await first.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1])
   const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1500 | ${tsf} ship 127.0.0.1:${port} --max-penalty 300ms`, dir)
   kill(t, ship)
   await until(() => lines(`${dir}/a.ndjson`).length >= 300, 20_000, 'events flowing')
   const { execFileSync } = await import('node:child_process')
-  const reader = Number(execFileSync('pgrep', ['-f', '-P', String(first.child.pid), '^node .*link-reader.mjs'], { encoding: 'utf8' }).trim())
+  const reader = Number(
+    execFileSync('pgrep', ['-f', '-P', String(first.child.pid), '^node .*link-reader.mjs'], { encoding: 'utf8' }).trim(),
+  )
   process.kill(reader, 'SIGKILL')
   await first.exited
   await until(() => lines(`${dir}/collect.rc`).length > 0, 10_000, 'collect to exit')
@@ -218,14 +269,18 @@ t.test('gzip batches are negotiated and counted exactly; a gzip bomb costs only 
   kill(t, ship)
   t.equal(await ship.exited, 0, ship.stderr())
   t.equal(bodies(`${dir}/out.ndjson`).length, 50000)
-  const counters = ((await (await fetch(`http://127.0.0.1:${metricsPort}/metrics.json`)).json()) as { collect: Record<string, number> }).collect
+  const counters = ((await (await fetch(`http://127.0.0.1:${metricsPort}/metrics.json`)).json()) as { collect: Record<string, number> })
+    .collect
   t.ok(counters.BatchCompressedCount! > 0, `batches arrived compressed (${counters.BatchCompressedCount})`)
   t.equal(counters.EventAcceptedCount, 50000)
   // 64 MiB of zeros in a 64 KiB gzip frame: refused when inflating past --max-batch-bytes
   const { gzipSync } = await import('node:zlib')
   const { FLAG_GZIP } = await import('../../../src/core/wire/frames.js')
   const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024))
-  const c = new WireConnection({ kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'bomb' }, { gzip: true, connectTimeout: 5000, ackTimeout: 10_000 })
+  const c = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port: col.port, name: 'bomb' },
+    { gzip: true, connectTimeout: 5000, ackTimeout: 10_000 },
+  )
   await c.open()
   ;(c as unknown as { socket: Socket }).socket.write(Buffer.concat([encodeHeader(FrameType.batch, FLAG_GZIP, 1, 1, bomb.length), bomb]))
   await col.waitFor(/does not gunzip within 1048576 bytes/)
@@ -241,9 +296,17 @@ t.test('SIGTERM: collect stops taking input, acks what its downstream took, exit
   const a = await startCollect(dir, '', 'a.ndjson')
   const b = await startCollect(dir, '', 'b.ndjson')
   kill(t, a, b)
-  const ship = run(`node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1500 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`, dir)
+  const ship = run(
+    `node ${fixture('link-writer.mjs')} 3000 ckpt --rate 1500 | ${tsf} ship 127.0.0.1:${a.port},127.0.0.1:${b.port} --max-penalty 300ms`,
+    dir,
+  )
   kill(t, ship)
-  await until(() => lines(`${dir}/a.ndjson`).length >= 300, 30_000, () => `events flowing to the primary (a: ${lines(`${dir}/a.ndjson`).length}, b: ${lines(`${dir}/b.ndjson`).length}); ship: ${ship.stderr()}`)
+  await until(
+    () => lines(`${dir}/a.ndjson`).length >= 300,
+    30_000,
+    () =>
+      `events flowing to the primary (a: ${lines(`${dir}/a.ndjson`).length}, b: ${lines(`${dir}/b.ndjson`).length}); ship: ${ship.stderr()}`,
+  )
   a.kill('SIGTERM')
   t.equal(await a.exited, 0, a.stderr())
   t.match(a.stderr(), /stopped on SIGTERM/)

@@ -16,7 +16,7 @@ const stringHead = (msg: Buffer, truncated: boolean, peer: string, receivedAt: n
 const valid = [
   '<134>1 2026-01-01T00:00:00.000Z bench access - - - 1.2.3.4 - - [01/Jan/2026] "GET / HTTP/1.1" 200 5 "-" "curl"',
   '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] \ufeffAn application event log entry\twith a tab',
-  '<34>Oct 11 22:14:15 mymachine su: \'su root\' failed for lonvick on /dev/pts/8',
+  "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
   '<13>Feb  5 17:32:18 10.0.0.99 Use the BFG! \\ "quoted" \u0001 é ☃ 😀',
   'no priority at all',
 ]
@@ -26,7 +26,11 @@ t.test('byte heads are the string heads, for valid, hostile and non-UTF-8 messag
   const heads = syslogHeads(frames, '10.1.2.3', 1767225600000)
   t.equal(heads.length, frames.length)
   for (let i = 0; i < frames.length; i++) {
-    t.equal(heads[i]!.toString('hex'), Buffer.from(stringHead(frames[i]!.msg, frames[i]!.truncated, '10.1.2.3', 1767225600000)).toString('hex'), valid[i])
+    t.equal(
+      heads[i]!.toString('hex'),
+      Buffer.from(stringHead(frames[i]!.msg, frames[i]!.truncated, '10.1.2.3', 1767225600000)).toString('hex'),
+      valid[i],
+    )
     JSON.parse(`${heads[i]!.toString()}}`)
   }
   await fuzz(t, 'syslog byte heads equal string heads', { cases: 3000 }, (rng) => {

@@ -34,7 +34,13 @@ t.test('logger over TCP (newline and octet-counted) and UDP, RFC 3164 and 5424, 
   })
   await until(() => lines(`${dir}/out.ndjson`).length >= 5, 10_000, 'five events')
   const byBody = new Map(events(`${dir}/out.ndjson`).map((e) => [e.body, e]))
-  t.match(byBody.get('five four two four')?.headers, { 'syslog.format': 'rfc5424', appname: 'app5424', msgid: 'M1', Facility: '1', Severity: '5' })
+  t.match(byBody.get('five four two four')?.headers, {
+    'syslog.format': 'rfc5424',
+    appname: 'app5424',
+    msgid: 'M1',
+    Facility: '1',
+    Severity: '5',
+  })
   t.match(byBody.get('three one six four')?.headers, { 'syslog.format': 'rfc3164', appname: 'app3164' })
   t.ok(byBody.has('counted\nover two lines'), 'octet counting keeps a multi-line message whole')
   t.match(byBody.get('by datagram')?.headers, { Facility: '16', Severity: '3' })
@@ -51,45 +57,58 @@ const freePort = (): Promise<number> =>
     })
   })
 
-t.test('rsyslogd relays to collect with omfwd (octet-counted RFC 5424 and traditional RFC 3164)', { skip: rsyslogd ? false : 'rsyslogd is not installed' }, async (t) => {
-  const dir = t.testdir()
-  const col = await startSyslog(dir, 'out.ndjson')
-  kill(t, col)
-  const inPort = await freePort()
-  const action = 'queue.type="LinkedList" action.resumeRetryCount="-1"'
-  writeFileSync(`${dir}/rs.conf`, [
-    `global(workDirectory="${dir}")`,
-    'module(load="imtcp")',
-    `input(type="imtcp" address="127.0.0.1" port="${inPort}" ruleset="fwd")`,
-    'ruleset(name="fwd") {',
-    `  action(type="omfwd" target="127.0.0.1" port="${col.tcp}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format" ${action})`,
-    `  action(type="omfwd" target="127.0.0.1" port="${col.tcp}" protocol="tcp" template="RSYSLOG_TraditionalForwardFormat" ${action})`,
-    '}',
-    '',
-  ].join('\n'))
-  const rs = spawn(rsyslogd!, ['-n', '-f', `${dir}/rs.conf`, '-i', `${dir}/pid`], { stdio: 'ignore' })
-  t.teardown(() => void rs.kill('SIGKILL'))
-  // wait for rsyslog's input port
-  const listening = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      const c = connect(inPort, '127.0.0.1', () => {
-        c.end()
-        resolve(true)
+t.test(
+  'rsyslogd relays to collect with omfwd (octet-counted RFC 5424 and traditional RFC 3164)',
+  { skip: rsyslogd ? false : 'rsyslogd is not installed' },
+  async (t) => {
+    const dir = t.testdir()
+    const col = await startSyslog(dir, 'out.ndjson')
+    kill(t, col)
+    const inPort = await freePort()
+    const action = 'queue.type="LinkedList" action.resumeRetryCount="-1"'
+    writeFileSync(
+      `${dir}/rs.conf`,
+      [
+        `global(workDirectory="${dir}")`,
+        'module(load="imtcp")',
+        `input(type="imtcp" address="127.0.0.1" port="${inPort}" ruleset="fwd")`,
+        'ruleset(name="fwd") {',
+        `  action(type="omfwd" target="127.0.0.1" port="${col.tcp}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format" ${action})`,
+        `  action(type="omfwd" target="127.0.0.1" port="${col.tcp}" protocol="tcp" template="RSYSLOG_TraditionalForwardFormat" ${action})`,
+        '}',
+        '',
+      ].join('\n'),
+    )
+    const rs = spawn(rsyslogd!, ['-n', '-f', `${dir}/rs.conf`, '-i', `${dir}/pid`], { stdio: 'ignore' })
+    t.teardown(() => void rs.kill('SIGKILL'))
+    // wait for rsyslog's input port
+    const listening = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        const c = connect(inPort, '127.0.0.1', () => {
+          c.end()
+          resolve(true)
+        })
+        c.on('error', () => resolve(false))
       })
-      c.on('error', () => resolve(false))
-    })
-  const deadline = Date.now() + 10_000
-  while (!(await listening())) {
-    if (Date.now() > deadline) throw new Error('rsyslogd did not listen')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  for (let i = 1; i <= 20; i++) logger('-n', '127.0.0.1', '-P', String(inPort), '--tcp', '-t', 'relayed', `relayed message ${i}`)
-  const isRelayed = (e: Ev): boolean => /relayed message \d+$/.test(e.body)
-  await until(() => events(`${dir}/out.ndjson`).filter(isRelayed).length >= 40, 15_000, 'both relayed copies')
-  const relayed = events(`${dir}/out.ndjson`).filter(isRelayed)
-  const formats = new Map<string, number>()
-  for (const e of relayed) formats.set(e.headers['syslog.format'] ?? '?', (formats.get(e.headers['syslog.format'] ?? '?') ?? 0) + 1)
-  t.same(Object.fromEntries(formats), { rfc5424: 20, rfc3164: 20 })
-  t.ok(relayed.every((e) => !e.headers['flume.syslog.status'] && e.headers.host), 'all parsed cleanly, with their hostname')
-  t.ok(relayed.filter((e) => e.headers['syslog.format'] === 'rfc5424').every((e) => e.headers.appname === 'relayed'), 'RFC 5424 copies keep their app-name')
-})
+    const deadline = Date.now() + 10_000
+    while (!(await listening())) {
+      if (Date.now() > deadline) throw new Error('rsyslogd did not listen')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    for (let i = 1; i <= 20; i++) logger('-n', '127.0.0.1', '-P', String(inPort), '--tcp', '-t', 'relayed', `relayed message ${i}`)
+    const isRelayed = (e: Ev): boolean => /relayed message \d+$/.test(e.body)
+    await until(() => events(`${dir}/out.ndjson`).filter(isRelayed).length >= 40, 15_000, 'both relayed copies')
+    const relayed = events(`${dir}/out.ndjson`).filter(isRelayed)
+    const formats = new Map<string, number>()
+    for (const e of relayed) formats.set(e.headers['syslog.format'] ?? '?', (formats.get(e.headers['syslog.format'] ?? '?') ?? 0) + 1)
+    t.same(Object.fromEntries(formats), { rfc5424: 20, rfc3164: 20 })
+    t.ok(
+      relayed.every((e) => !e.headers['flume.syslog.status'] && e.headers.host),
+      'all parsed cleanly, with their hostname',
+    )
+    t.ok(
+      relayed.filter((e) => e.headers['syslog.format'] === 'rfc5424').every((e) => e.headers.appname === 'relayed'),
+      'RFC 5424 copies keep their app-name',
+    )
+  },
+)

@@ -55,7 +55,10 @@ t.test('a relay that rewrites a batch is caught by the frame MAC: nothing forged
   const direct = run(`echo genuine-event | ${tsf} ship 127.0.0.1:${col.port} --token-file token`, dir)
   kill(t, direct)
   t.equal(await direct.exited, 0, direct.stderr())
-  t.same(lines(`${dir}/out.ndjson`).map((l) => (JSON.parse(l) as { body: string }).body), ['genuine-event'])
+  t.same(
+    lines(`${dir}/out.ndjson`).map((l) => (JSON.parse(l) as { body: string }).body),
+    ['genuine-event'],
+  )
 })
 
 t.test('a sender that does not offer MACs (an older ship) is refused with a token and without TLS, in one line', async (t) => {
@@ -84,15 +87,21 @@ t.test('--agent-tokens: each agent proves its own secret and its events live in 
   kill(t, a)
   t.equal(await a.exited, 0, a.stderr())
   // web2 claims web1's stream, plainly and already prefixed: it gets its own space either way
-  const b = run(`printf '%s\\n' ${ev('forged as web1', 'X.1')} ${ev('forged prefix', 'web1/X.1')} | ${tsf} ship 127.0.0.1:${col.port} --agent web2 --token-file web2.secret`, dir)
+  const b = run(
+    `printf '%s\\n' ${ev('forged as web1', 'X.1')} ${ev('forged prefix', 'web1/X.1')} | ${tsf} ship 127.0.0.1:${col.port} --agent web2 --token-file web2.secret`,
+    dir,
+  )
   kill(t, b)
   t.equal(await b.exited, 0, b.stderr())
   const out = lines(`${dir}/out.ndjson`).map((l) => JSON.parse(l) as { body: string; src: string })
-  t.same(out.map((e) => [e.body, e.src]), [
-    ['from web1', 'web1/X.1'],
-    ['forged as web1', 'web2/X.1'],
-    ['forged prefix', 'web2/web1/X.1'],
-  ])
+  t.same(
+    out.map((e) => [e.body, e.src]),
+    [
+      ['from web1', 'web1/X.1'],
+      ['forged as web1', 'web2/X.1'],
+      ['forged prefix', 'web2/web1/X.1'],
+    ],
+  )
   // web2's secret does not open web1's name, and a nameless sender is told what is missing
   const wrong = run(`echo x | ${tsf} ship 127.0.0.1:${col.port} --agent web1 --token-file web2.secret --shutdown-timeout 2s`, dir)
   const nameless = run(`echo x | ${tsf} ship 127.0.0.1:${col.port} --token-file web2.secret --shutdown-timeout 2s`, dir)
