@@ -5,7 +5,7 @@ import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { serverLink } from '../../flume-avro/layers.js'
 import type { EventSink } from '../tcp/event-sink.js'
-import { evictionVictim } from '../tcp/eviction.js'
+import { ConnectionTable } from '../tcp/connection-table.js'
 import { FlumeSession, type FlumeSessionOptions } from './session.js'
 
 export interface FlumeAvroOptions extends FlumeSessionOptions {
@@ -21,7 +21,7 @@ export interface FlumeAvroOptions extends FlumeSessionOptions {
 // --flume-avro HOST:PORT: what Flume's avro source is to Flume's avro sinks (and to its RpcClient).
 export class FlumeAvroListeners {
   private readonly servers: Server[] = []
-  private readonly sessions = new Set<FlumeSession>()
+  private readonly sessions: ConnectionTable<FlumeSession>
   // client protocol hashes whose text a client sent (Java's Responder caches them per server)
   private readonly knownHashes = new Set<string>()
 
@@ -29,7 +29,9 @@ export class FlumeAvroListeners {
     private readonly options: FlumeAvroOptions,
     private readonly sink: EventSink,
     private readonly counters: Counters,
-  ) {}
+  ) {
+    this.sessions = new ConnectionTable(options.maxConnections, counters)
+  }
 
   async start(): Promise<void> {
     for (const a of this.options.addresses) {
@@ -53,16 +55,9 @@ export class FlumeAvroListeners {
 
   private accept(socket: Socket): void {
     this.counters.add('ConnectionCreatedCount')
-    if (this.sessions.size >= this.options.maxConnections) {
-      // full: a connection that never handshook (silent or stuck, oldest first) or one idle for a
-      // while makes room, as on --listen, so silent sockets cannot lock the Flume agents out
-      const victim = evictionVictim(this.sessions)
-      if (victim) {
-        this.sessions.delete(victim)
-        victim.evict()
-      }
-    }
-    if (this.sessions.size >= this.options.maxConnections) {
+    // full: a connection that never handshook (silent or stuck, oldest first) or one idle for a
+    // while makes room, so silent sockets cannot lock the senders out
+    if (!this.sessions.makeRoom()) {
       warnOnce(
         'flume-max-connections',
         `more than --max-connections ${this.options.maxConnections} Flume connections: refusing new ones until some close (said once)`,
@@ -78,21 +73,17 @@ export class FlumeAvroListeners {
     socket.on('error', () => socket.destroy())
     const link = serverLink(socket, { deflate: this.options.deflate, tls: this.options.tls })
     const session = new FlumeSession(link, peer, this.sink, this.options, this.counters, this.knownHashes)
-    this.sessions.add(session)
-    socket.on('close', () => {
-      this.sessions.delete(session)
-      this.counters.add('ConnectionClosedCount')
-    })
+    this.sessions.track(socket, session)
   }
 
   // stop accepting; open connections stay so acks for what we took still reach the Flume sinks
   stop(): void {
     for (const s of this.servers) s.close()
-    for (const s of this.sessions) s.stopReading()
+    this.sessions.stopReading()
   }
 
   close(): void {
     this.stop()
-    for (const s of this.sessions) s.destroy()
+    this.sessions.destroy()
   }
 }

@@ -7,7 +7,7 @@ import { info, warn, warnOnce } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
 import type { EventSink } from './event-sink.js'
 import { Agents } from './agents.js'
-import { evictionVictim } from './eviction.js'
+import { ConnectionTable } from './connection-table.js'
 import { MemoryBudget } from './memory-budget.js'
 import { Session, type SessionOptions } from './session.js'
 
@@ -29,7 +29,7 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 // The collector's TCP listeners: sessions for every accepted connection, bounded in number.
 export class TcpListeners {
   private readonly servers: Server[] = []
-  private readonly sessions = new Set<Session>()
+  private readonly sessions: ConnectionTable<Session>
   private readonly budget: MemoryBudget
   // who is connected and how they are doing (collect's "agents" metrics, for tsf top)
   private readonly roster: Agents
@@ -39,6 +39,7 @@ export class TcpListeners {
     private readonly sink: EventSink,
     private readonly counters: Counters,
   ) {
+    this.sessions = new ConnectionTable(options.maxConnections, counters)
     counters.gauge('OpenConnectionCount', () => this.sessions.size)
     // one batch of the largest size must always fit
     this.budget = new MemoryBudget(Math.max(options.maxBuffer, options.maxBatchBytes))
@@ -86,14 +87,9 @@ export class TcpListeners {
 
   private accept(socket: Socket): void {
     this.counters.add('ConnectionCreatedCount')
-    if (this.sessions.size >= this.options.maxConnections) {
-      const victim = evictionVictim(this.sessions)
-      if (victim) {
-        this.sessions.delete(victim)
-        victim.evict()
-      }
-    }
-    if (this.sessions.size >= this.options.maxConnections) {
+    // full: a connection that never handshook (silent or stuck, oldest first) or one idle for a
+    // while makes room, so silent sockets cannot lock the senders out
+    if (!this.sessions.makeRoom()) {
       warnOnce(
         'max-connections',
         `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`,
@@ -105,21 +101,17 @@ export class TcpListeners {
       return
     }
     const session = new Session(socket, this.sink, this.options, this.counters, this.budget, this.roster)
-    this.sessions.add(session)
-    socket.on('close', () => {
-      this.sessions.delete(session)
-      this.counters.add('ConnectionClosedCount')
-    })
+    this.sessions.track(socket, session)
   }
 
   // Stop accepting and reading; sessions stay open so acks for what we took still reach senders.
   stop(): void {
     for (const s of this.servers) s.close()
-    for (const s of this.sessions) s.stopReading()
+    this.sessions.stopReading()
   }
 
   close(): void {
     this.stop()
-    for (const s of this.sessions) s.destroy()
+    this.sessions.destroy()
   }
 }
