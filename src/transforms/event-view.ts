@@ -26,6 +26,12 @@ interface Span {
 
 const BODY_PREFIX = '{"body":"'
 const BODY_PREFIX_BYTES = Buffer.from(BODY_PREFIX)
+const CONT_BYTES = Buffer.from('"cont":true')
+
+export interface Changes {
+  headers?: Record<string, string>
+  replaced?: Map<string, string>
+}
 
 export class EventView {
   // the head's bytes, their whole ArrayBuffer's view, and where they are in it: [base, stop)
@@ -136,6 +142,25 @@ export class EventView {
   // Sets a top-level field to a JSON value text (host, ts).
   set(key: string, json: string): void {
     ;(this.replaced ??= new Map()).set(key, json)
+  }
+
+  // What the steps changed, to be repeated on the other pieces of a line cut into pieces.
+  changes(): Changes {
+    return { headers: this.headersChanged ? { ...this.headerMap! } : undefined, replaced: this.replaced && new Map(this.replaced) }
+  }
+
+  repeat(changes: Changes): void {
+    if (changes.headers) {
+      this.headerMap = { ...changes.headers }
+      this.headersChanged = true
+    }
+    if (changes.replaced) this.replaced = new Map(changes.replaced)
+  }
+
+  // A piece of a line cut into pieces ("cont":true on all but the last): found by the bytes
+  // alone for every other event (the key can appear unescaped only as a key).
+  isContinued(): boolean {
+    return this.bytes.indexOf(CONT_BYTES) !== -1 && this.raw('cont') === 'true'
   }
 
   // The head to forward: the original bytes when nothing changed.
