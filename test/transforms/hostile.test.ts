@@ -45,28 +45,37 @@ t.test('bytes that are not UTF-8: matched on their readable rendering, forwarded
   t.same([e!.headers!.w, e!.headers!.x], ['bad', 'y'], 'headers set on it')
 })
 
-t.test('a line longer than --max-line (pieces marked cont) is kept or dropped whole, every piece with the same headers', async (t) => {
-  const dir = tmpdir(t)
-  // odd lines are cut into three pieces by tail --max-line 1024; only the first piece has the route
-  let log = ''
-  for (let i = 1; i <= 12; i++) log += `${['db', 'web', 'misc'][i % 3]} line ${i} ${'x'.repeat(i % 2 ? 3000 : 10)} END${i}\n`
-  writeFileSync(`${dir}/in.log`, log)
-  const r = await sh(
-    t,
-    `${tsf} tail in.log --state st --max-line 1024 | ${tsf} filter --extract '^(?<type>db|web) ' --keep-if headers.type=db --drop 'line 9 ' | ${R} out`,
-    { cwd: dir },
-  ).done
-  t.equal(r.code, 0, r.stderr)
-  const got = events(`${dir}/out`)
-  t.ok(
-    got.every((e) => e.headers?.type === 'db'),
-    'every piece kept carries the header its first piece got',
-  )
-  const whole = got
-    .map((e) => e.body + (e.cont ? '' : '\n'))
-    .join('')
-    .split('\n')
-    .filter(Boolean)
-  const expected = log.split('\n').filter((l) => l.startsWith('db ') && !l.startsWith('db line 9 '))
-  t.same(whole, expected, 'the db lines whole (the dropped one wholly gone), nothing of the others')
-})
+// odd lines are cut into pieces (--max-line 1024); only the first piece shows the route. Cut by
+// tail (pieces with headers, src, seq), or by the first filter's reader (plain pieces without
+// headers: the headers it adds must leave cont last, where the second filter looks for it).
+for (const [how, pipeline] of [
+  [
+    'by tail',
+    `${tsf} tail in.log --state st --max-line 1024 | ${tsf} filter --extract '^(?<type>db|web) ' --keep-if headers.type=db --drop 'line 9 '`,
+  ],
+  [
+    'by a filter, judged by the next',
+    `cat in.log | ${tsf} filter --max-line 1024 --extract '^(?<type>db|web) ' | ${tsf} filter --keep-if headers.type=db --drop 'line 9 '`,
+  ],
+] as const) {
+  t.test(`a line cut into pieces ${how} is kept or dropped whole, every piece with the same headers`, async (t) => {
+    const dir = tmpdir(t)
+    let log = ''
+    for (let i = 1; i <= 12; i++) log += `${['db', 'web', 'misc'][i % 3]} line ${i} ${'x'.repeat(i % 2 ? 3000 : 10)} END${i}\n`
+    writeFileSync(`${dir}/in.log`, log)
+    const r = await sh(t, `${pipeline} | ${R} out`, { cwd: dir }).done
+    t.equal(r.code, 0, r.stderr)
+    const got = events(`${dir}/out`)
+    t.ok(
+      got.every((e) => e.headers?.type === 'db'),
+      'every piece kept carries the header its first piece got',
+    )
+    const whole = got
+      .map((e) => e.body + (e.cont ? '' : '\n'))
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+    const expected = log.split('\n').filter((l) => l.startsWith('db ') && !l.startsWith('db line 9 '))
+    t.same(whole, expected, 'the db lines whole (the dropped one wholly gone), nothing of the others')
+  })
+}
