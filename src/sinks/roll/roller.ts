@@ -181,6 +181,9 @@ export class Roller {
     let committed: RangeSet | undefined
     let pending: RangeSet | undefined
     let inFlight: RangeSet | undefined
+    // a seq above everything seen of lastSrc (committed, in flight, staged): the next one of an
+    // in-order stream is new without a lookup in the three sets
+    let next = Number.NaN
     for (const head of batch.heads) {
       const buf = typeof head === 'string' ? Buffer.from(head) : head
       if (!fields.read(buf)) {
@@ -199,9 +202,13 @@ export class Roller {
             committed = this.state.streams.get(src)?.ranges
             pending = staged.seqs.get(src)
             inFlight = this.committing?.seqs.get(src)
+            next = Number.NaN
           }
         }
-        if (src !== undefined) {
+        if (src !== undefined && seq === next) {
+          pending!.add(seq)
+          next = seq + 1
+        } else if (src !== undefined) {
           // seen if committed, staged before, or in the group being committed right now
           if (committed?.has(seq) || pending?.has(seq) || inFlight?.has(seq)) {
             duplicates++
@@ -209,6 +216,8 @@ export class Roller {
           }
           if (!pending) staged.seqs.set(src, (pending = new RangeSet()))
           pending.add(seq)
+          const above = pending.max === seq && seq > (committed?.max ?? -Infinity) && seq > (inFlight?.max ?? -Infinity)
+          next = above ? seq + 1 : Number.NaN
         }
       }
       const entry = staged.entry(this.bucketFor(fields.ts, src ?? '', fields.cont, now, this.eventContext))
