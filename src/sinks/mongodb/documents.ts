@@ -79,10 +79,12 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
     return { line, where, error: `${op} needs the document's own _id, and this one has none`, label }
   const key = `${where}\0${typeof doc._id === 'object' ? JSON.stringify(doc._id) : `${typeof doc._id}:${String(doc._id)}`}`
   const { _id, ...fields } = doc
+  // $eq: an _id such as {"$gt": ""} is a value to match, not a query that reaches other documents
+  const filter = { _id: { $eq: _id } }
   const model: AnyBulkWriteOperation<Document> =
     op === 'upsert' && Object.keys(fields).length > 0
-      ? { updateOne: { filter: { _id }, update: { $set: fields }, upsert: true } }
-      : { replaceOne: { filter: { _id }, replacement: doc, upsert: true } }
+      ? { updateOne: { filter, update: { $set: fields }, upsert: true } }
+      : { replaceOne: { filter, replacement: doc, upsert: true } }
   return { db: db.name, coll: coll.name, ns: where, op, model, key, line, bytes, derivedId: false, label }
 }
 

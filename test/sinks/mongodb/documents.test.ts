@@ -76,12 +76,16 @@ t.test('--timestamp-field: epoch ms or ISO text to dates, dotted paths, arrays w
 
 t.test('upsert sets the fields on the document with that _id; replace replaces it; both keyed for ordering', async (t) => {
   const up = write({ body: '{"_id":"u1","n":2}', headers: { op: 'upsert' } })
-  t.same(up.model, { updateOne: { filter: { _id: 'u1' }, update: { $set: { n: 2 } }, upsert: true } })
+  t.same(up.model, { updateOne: { filter: { _id: { $eq: 'u1' } }, update: { $set: { n: 2 } }, upsert: true } })
   t.equal(up.key, 'logs.events\0string:u1')
   const onlyId = write({ body: '{"_id":"u1"}' }, { op: 'upsert' })
-  t.same(onlyId.model, { replaceOne: { filter: { _id: 'u1' }, replacement: { _id: 'u1' }, upsert: true } }, 'nothing to $set: a replace')
+  t.same(
+    onlyId.model,
+    { replaceOne: { filter: { _id: { $eq: 'u1' } }, replacement: { _id: 'u1' }, upsert: true } },
+    'nothing to $set: a replace',
+  )
   const rep = write({ body: '{"_id":{"a":1},"n":3}' }, { op: 'replace' })
-  t.same(rep.model, { replaceOne: { filter: { _id: { a: 1 } }, replacement: { _id: { a: 1 }, n: 3 }, upsert: true } })
+  t.same(rep.model, { replaceOne: { filter: { _id: { $eq: { a: 1 } } }, replacement: { _id: { a: 1 }, n: 3 }, upsert: true } })
   t.equal(rep.key, 'logs.events\0{"a":1}')
   t.notOk(write({ body: '{"_id":1}' }).key, 'inserts need no ordering')
   t.not(
