@@ -92,6 +92,9 @@ t.test('usage errors exit 2 with one line', async (t) => {
     'mongodb://h/d/c --acks 1',
     'mongodb://h/d/c --timestamp-field a..b',
     "'mongodb://h/d/c?tls=maybe'",
+    // unacknowledged writes: nothing would confirm a batch before it is acked upstream
+    "'mongodb://h/d/c?w=0'",
+    "'mongodb://h/d/c?W=0&journal=true'",
     'c:1 --timestamp-field ts',
     'kafka://b/t --op upsert',
   ]) {
