@@ -53,6 +53,16 @@ t.test('any other body is wrapped as {body, ts, host, headers}; bytes that are n
   t.same(Buffer.from(doc.body.buffer), Buffer.from([0x61, 0xff, 0x62]), 'the exact bytes')
 })
 
+t.test('a piece of a line cut at --max-line upstream is never taken for a document: wrapped and marked', async (t) => {
+  // the first piece of a cut line that happens to parse as an object on its own
+  const first = write({ body: '{"_id":"big","a":1}', cont: true, src: 's', seq: 1 })
+  t.same(first.model, { insertOne: { document: { body: '{"_id":"big","a":1}', cont: true, _id: 's:1' } } }, 'marked cont')
+  const cut = write({ body: 'the start of a long line', truncated: true, src: 's', seq: 2 })
+  t.same(cut.model, { insertOne: { document: { body: 'the start of a long line', truncated: true, _id: 's:2' } } })
+  const upsert = toWrite(head({ body: '{"_id":"big","blob":"xxx', cont: true, src: 's', seq: 3 }), rules({ op: 'upsert' }))
+  t.match('error' in upsert && upsert.error, /a piece of a line longer than --max-line.*raise --max-line/, 'the reason is named')
+})
+
 t.test('--timestamp-field: epoch ms or ISO text to dates, dotted paths, arrays walked; other values kept', async (t) => {
   const w = write(
     {
