@@ -70,6 +70,21 @@ t.test('an unreachable server: a clear error naming it and the unacked count, ex
   t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
 })
 
+t.test('credentials the server cannot check: authentication failed, one line, exit 1, nothing acked, no retrying forever', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  // the test server has no authentication: its handshake refuses saslStart, as no retry can fix
+  const ship = run(`seq 1 10 | ${tsf} ship mongodb://ann:secret@${address}/${dbName('auth')}/c --shutdown-timeout 60s`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 1, ship.stderr())
+  t.match(
+    ship.stderr(),
+    /error: mongodb:\/\/ann:\*\*\*@[^ ]+: authentication failed: [^\n]*saslStart[^\n]*; 10 events stay unacked upstream/,
+  )
+  t.notMatch(ship.stderr(), /secret|retrying|at .*\.js:\d+/, 'no password, no retries, no stack trace')
+})
+
 t.test('SIGTERM while MongoDB is unreachable: says what stays upstream, exits 0', async (t) => {
   const dir = t.testdir()
   const ship = run(`exec ${tsf} ship mongodb://127.0.0.1:1/db/c --connect-timeout 300ms --shutdown-timeout 500ms < /dev/zero`, dir)
