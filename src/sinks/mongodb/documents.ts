@@ -2,7 +2,7 @@ import { Binary, type AnyBulkWriteOperation, type Document } from 'mongodb'
 import { parseEventLine, type EventHead, type TsfEvent } from '../../core/event.js'
 import { warnOnce } from '../../core/log.js'
 import { OPS, type Op } from './ops.js'
-import { collectionProblem, databaseProblem, expand, shown, type MongoUrl } from './url.js'
+import { collectionProblem, databaseProblem, expand, namespaceProblem, shown, type MongoUrl } from './url.js'
 
 export interface DocumentRules {
   database: MongoUrl['database']
@@ -53,7 +53,7 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   const where = /[\x00-\x1f\x7f\u2028\u2029]/.test(ns) ? JSON.stringify(ns) : ns
   if ('missing' in db) return { line, where, error: `no header '${db.missing}' to name the database`, label }
   if ('missing' in coll) return { line, where, error: `no header '${coll.missing}' to name the collection`, label }
-  const problem = databaseProblem(db.name) ?? collectionProblem(coll.name)
+  const problem = databaseProblem(db.name) ?? collectionProblem(coll.name) ?? namespaceProblem(db.name, coll.name)
   if (problem) return { line, where, error: `headers name an invalid namespace: ${problem}`, label }
   const wanted = headers?.op ?? rules.op
   if (!OPS.includes(wanted as Op))

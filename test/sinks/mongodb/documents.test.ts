@@ -130,6 +130,11 @@ t.test('events that cannot be written say why', async (t) => {
     /upsert needs the document's own _id, and this one has none/,
   )
   t.match(problem({ body: 'text', headers: { db: 'd', collection: 'c', op: 'replace' } }), /replace needs the document's own _id/)
+  // each name within its own limit, the two together over MongoDB's 255 bytes
+  t.match(
+    problem({ body: '{}', headers: { db: 'd'.repeat(60), collection: 'c'.repeat(200) } }),
+    /headers name an invalid namespace: namespace 'd+\.c+' is longer than 255 bytes/,
+  )
 })
 
 t.test('a document nested deeper than MongoDB stores is set aside, not a RangeError for the batch', async (t) => {
