@@ -37,6 +37,11 @@ export class NettyFrameDecoder {
     return this.held > 0 || this.serial !== -1
   }
 
+  // bytes held for frames not yet whole
+  get buffered(): number {
+    return this.held + this.size
+  }
+
   push(chunk: Buffer, onFrame: (frame: NettyFrame) => void): void {
     if (chunk.length) {
       this.chunks.push(chunk)

@@ -1,11 +1,12 @@
 import type { Duplex } from 'node:stream'
 import type { Counters } from '../../core/metrics.js'
-import { warn } from '../../core/log.js'
+import { warn, warnOnce } from '../../core/log.js'
 import { AvroError, AvroReader } from '../../flume-avro/avro.js'
 import { decodeHandshakeRequest, encodeHandshakeResponse, HandshakeMatch, serverMatch } from '../../flume-avro/handshake.js'
 import { errorAnswer, FlumeStatus, statusAnswer } from '../../flume-avro/messages.js'
 import { FrameError, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../flume-avro/netty-frames.js'
 import type { EventSink } from '../tcp/event-sink.js'
+import type { MemoryBudget } from '../tcp/memory-budget.js'
 import { decodeEvents } from './events.js'
 
 export interface FlumeSessionOptions {
@@ -31,6 +32,11 @@ export class FlumeSession {
   private readTimer?: NodeJS.Timeout
   // calls taken but not yet answered OK (their events not yet acked downstream)
   private unanswered = 0
+  // bytes this connection holds (partial and queued frames), as counted in collect's --max-buffer
+  private held = 0
+  private queued = 0 // payloads of this.frames
+  private handling = 0 // payload of the call being handled
+  private budgetPaused = false
   // when this connection last sent anything (for eviction when the listener is full)
   lastActive = Date.now()
 
@@ -41,6 +47,7 @@ export class FlumeSession {
     private readonly options: FlumeSessionOptions,
     private readonly counters: Counters,
     private readonly knownHashes: Set<string>,
+    private readonly budget?: MemoryBudget,
   ) {
     this.decoder = new NettyFrameDecoder(options.maxBatchBytes)
     link.on('data', (chunk: Buffer) => this.onData(chunk))
@@ -52,7 +59,10 @@ export class FlumeSession {
     if (this.closed) return
     this.lastActive = Date.now()
     try {
-      this.decoder.push(chunk, (f) => this.frames.push(f))
+      this.decoder.push(chunk, (f) => {
+        this.frames.push(f)
+        this.queued += f.payload.length
+      })
     } catch (e) {
       return this.fail(
         e instanceof FrameError
@@ -62,7 +72,34 @@ export class FlumeSession {
     }
     if (this.decoder.partial) this.armReadTimer()
     else this.disarmReadTimer()
+    this.account()
     if (!this.working && this.frames.length) void this.work()
+  }
+
+  // Keeps this connection's share of --max-buffer current; past it, reading pauses until the
+  // total drops (the senders wait in TCP), as on --listen: many connections each sending a large
+  // frame cannot grow collect without bound.
+  private account(): void {
+    if (!this.budget) return
+    const now = this.closed ? 0 : this.decoder.buffered + this.queued + this.handling
+    const delta = now - this.held
+    this.held = now
+    if (delta) this.budget.change(delta)
+    if (delta > 0 && this.budget.over && !this.budgetPaused && !this.closed) {
+      this.budgetPaused = true
+      this.counters.add('ReadPausedCount')
+      warnOnce(
+        'memory-budget',
+        `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`,
+      )
+      this.link.pause()
+      this.budget.wait(this.resumeFromBudget)
+    }
+  }
+
+  private readonly resumeFromBudget = (): void => {
+    this.budgetPaused = false
+    if (!this.closed && !this.working) this.link.resume()
   }
 
   private armReadTimer(): void {
@@ -84,8 +121,12 @@ export class FlumeSession {
     try {
       while (this.frames.length && !this.closed) {
         const frame = this.frames.shift()!
+        this.queued -= frame.payload.length
+        this.handling = frame.payload.length
         try {
           await this.call(frame)
+          this.handling = 0
+          this.account()
         } catch (e) {
           if (!(e instanceof AvroError)) throw e
           // Java's Responder answers an undecodable call with an error; we also close the connection
@@ -95,7 +136,8 @@ export class FlumeSession {
       }
     } finally {
       this.working = false
-      if (!this.closed) this.link.resume() // while stopping, calls are still read and answered FAILED
+      // while stopping, calls are still read and answered FAILED
+      if (!this.closed && !this.budgetPaused) this.link.resume()
     }
   }
 
@@ -165,6 +207,10 @@ export class FlumeSession {
     this.closed = true
     this.disarmReadTimer()
     this.frames = []
+    this.queued = 0
+    this.handling = 0
+    this.account()
+    this.budget?.cancel(this.resumeFromBudget)
   }
 
   // Not handshaken yet: nothing of it was taken, so closing it for a new connection loses nothing.
@@ -189,6 +235,8 @@ export class FlumeSession {
     this.stopped = true
     if (this.handshaken) for (const f of this.frames) this.answer(f.serial, [FAILED])
     this.frames = []
+    this.queued = 0
+    this.account()
   }
 
   destroy(): void {

@@ -35,7 +35,12 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
       ? new (await import('./syslog-listeners.js')).SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters)
       : undefined
     const flume = config.flumeAvro.addresses.length
-      ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters)
+      ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners(
+          { ...config, ...config.flumeAvro },
+          sink,
+          rt.counters,
+          listeners.budget,
+        )
       : undefined
     try {
       await listeners.start()

@@ -49,3 +49,46 @@ t.test('silent connections filling --max-connections give way to a Flume sink', 
   await until(() => closed.has(silent[0]!), 20_000, 'the oldest silent connection closed')
   t.equal(closed.size, 1, 'only one silent connection made room')
 })
+
+t.test('large frames on many connections stop at --max-buffer (reading pauses), and calls go on once they close', async (t) => {
+  const dir = tmpdir(t)
+  const p = run(
+    `${tsf} collect --flume-avro 127.0.0.1:0 --max-buffer 1M --max-batch-bytes 1M | node ${fixture('link-reader.mjs')} ${dir}/out`,
+    dir,
+  )
+  t.teardown(() => p.kill())
+  const [, port] = await p.waitFor(/flume-avro listening on 127\.0\.0\.1:(\d+)/)
+  const open = async (): Promise<Socket> => {
+    const s = connect(Number(port), '127.0.0.1')
+    s.on('error', () => {})
+    t.teardown(() => s.destroy())
+    await new Promise((r) => s.once('connect', r))
+    return s
+  }
+  // four connections, each 900 kB into a frame that announces 1 MB: 3.6 MB held without a bound
+  const hogs: Socket[] = []
+  for (let i = 0; i < 4; i++) {
+    const s = await open()
+    const head = Buffer.alloc(12)
+    head.writeUInt32BE(1, 0)
+    head.writeUInt32BE(1, 4)
+    head.writeUInt32BE(1_000_000, 8)
+    s.write(Buffer.concat([head, Buffer.alloc(900_000, 0x61)]))
+    hogs.push(s)
+  }
+  await p.waitFor(/senders hold more than --max-buffer 1048576 bytes: reading paused/, 60_000)
+  for (const s of hogs) s.destroy()
+  const answers: NettyFrame[] = []
+  const decoder = new NettyFrameDecoder(1 << 20)
+  const sender = await open()
+  sender.on('data', (d: Buffer) => decoder.push(d, (f) => answers.push(f)))
+  sender.write(first)
+  await until(
+    () => answers.length >= 1,
+    30_000,
+    () => `an answer to the Flume sink; collect said: ${p.stderr()}`,
+  )
+  const r = new AvroReader().reset(answers[0]!.payload)
+  r.pos = 4 // the handshake answer BOTH
+  t.same(decodeAnswer(r), { status: FlumeStatus.ok }, 'a Flume call is taken once the large frames are gone')
+})
