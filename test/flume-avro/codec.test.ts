@@ -249,3 +249,13 @@ t.test('a frame of many empty or one-byte buffers holds about its bytes, not an 
     )
   }
 })
+
+t.test('decodeEvents refuses a call of more events than it may hold (empty events: 2 wire bytes each)', async (t) => {
+  const params = (n: number): Buffer => {
+    const out = Buffer.alloc(10 + 2 * n + 1)
+    const at = writeLong(out, 0, n)
+    return out.subarray(0, at + 2 * n + 1)
+  }
+  t.equal(decodeEvents(new AvroReader().reset(params(10)), true, 0, 10).length, 10, 'at the bound: taken')
+  t.throws(() => decodeEvents(new AvroReader().reset(params(11)), true, 0, 10), AvroError, 'past it: an AvroError')
+})

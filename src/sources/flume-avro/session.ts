@@ -14,6 +14,10 @@ export interface FlumeSessionOptions {
   readTimeout: number
 }
 
+// what an empty event costs as a head in memory, about: 64 MiB of them (2 wire bytes each) made
+// collect hold 2.4 GB and growing before this bound
+export const EVENT_COST = 64
+
 const OK = statusAnswer(FlumeStatus.ok)
 const FAILED = statusAnswer(FlumeStatus.failed)
 
@@ -27,6 +31,8 @@ export class FlumeSession {
   private frames: NettyFrame[] = []
   private handshaken = false
   private working = false
+  // the handshake answer of the call being handled (its first), also owed with an error answer
+  private handshakeAnswer?: Buffer
   private closed = false
   private stopped = false
   private readTimer?: NodeJS.Timeout
@@ -130,7 +136,8 @@ export class FlumeSession {
         } catch (e) {
           if (!(e instanceof AvroError)) throw e
           // Java's Responder answers an undecodable call with an error; we also close the connection
-          this.answer(frame.serial, [errorAnswer(`org.apache.avro.AvroRuntimeException: ${e.message}`)])
+          const error = errorAnswer(`org.apache.avro.AvroRuntimeException: ${e.message}`)
+          this.answer(frame.serial, this.handshakeAnswer ? [this.handshakeAnswer, error] : [error])
           return this.fail(`sent a call we cannot decode: ${e.message}`)
         }
       }
@@ -144,9 +151,10 @@ export class FlumeSession {
   private async call(frame: NettyFrame): Promise<void> {
     const r = this.reader.reset(frame.payload)
     let handshake: Buffer | undefined
+    this.handshakeAnswer = undefined
     if (!this.handshaken) {
       const match = serverMatch(decodeHandshakeRequest(r), this.knownHashes)
-      handshake = encodeHandshakeResponse(match)
+      handshake = this.handshakeAnswer = encodeHandshakeResponse(match)
       // NONE: the client resends with its protocol text; Java answers nothing else
       if (match === HandshakeMatch.none) return this.answer(frame.serial, [handshake])
       this.handshaken = true
@@ -161,7 +169,8 @@ export class FlumeSession {
         errorAnswer(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`),
       ])
     }
-    const heads = decodeEvents(r, batch, Date.now())
+    // each event counts at least EVENT_COST bytes against --max-batch-bytes
+    const heads = decodeEvents(r, batch, Date.now(), Math.max(1, Math.floor(this.options.maxBatchBytes / EVENT_COST)))
     const n = heads.length
     this.counters.add(batch ? 'AppendBatchReceivedCount' : 'AppendReceivedCount')
     this.counters.add('EventReceivedCount', n)
