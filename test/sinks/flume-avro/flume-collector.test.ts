@@ -8,10 +8,14 @@ import { join } from 'node:path'
 import { flumeLib } from '../../fixtures/servers.js'
 import { makeTlsFiles, rolledText, startFlume } from '../../fixtures/flume.js'
 import { tmpdir } from '../../fixtures/procs.js'
-import { run, tsf, until } from '../../fixtures/tcp-helpers.js'
+import { freePort, run, tsf, until } from '../../fixtures/tcp-helpers.js'
 
-// ports of this file (the flume range); each test its own
-const PORT = { plain: 21520, kill: 21521, failed: 21522, deflate: 21523, tls: 21524 }
+// each test its own port, free when the file starts (fixed numbers collided with other runs on the
+// machine); the FAILED test starts its second collector on the same one
+const PORT = { plain: 0, kill: 0, failed: 0, deflate: 0, tls: 0 }
+t.before(async () => {
+  for (const k of Object.keys(PORT) as (keyof typeof PORT)[]) PORT[k] = await freePort()
+})
 const READY = /Avro source r1 started/
 
 // file_roll does not make its directory
