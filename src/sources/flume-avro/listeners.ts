@@ -79,6 +79,11 @@ export class FlumeAvroListeners {
     this.sessions.track(socket, session)
   }
 
+  // Flume connections open now
+  get open(): number {
+    return this.sessions.size
+  }
+
   // stop accepting; open connections stay so acks for what we took still reach the Flume sinks
   stop(): void {
     for (const s of this.servers) s.close()

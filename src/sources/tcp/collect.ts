@@ -42,6 +42,8 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
           listeners.budget,
         )
       : undefined
+    // Flume agents are connections too (ConnectionCreatedCount counts both)
+    if (flume) rt.counters.gauge('OpenConnectionCount', () => listeners.open + flume.open)
     try {
       await listeners.start()
       await syslog?.start()

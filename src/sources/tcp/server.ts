@@ -48,6 +48,11 @@ export class TcpListeners {
     this.roster = new Agents(counters)
   }
 
+  // tsf connections open now
+  get open(): number {
+    return this.sessions.size
+  }
+
   async start(): Promise<void> {
     const { options } = this
     for (const address of options.listen) {

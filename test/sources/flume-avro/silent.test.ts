@@ -55,7 +55,7 @@ t.test('silent connections filling --max-connections give way to a Flume sink', 
 t.test('large frames on many connections stop at --max-buffer (reading pauses), and calls go on once they close', async (t) => {
   const dir = tmpdir(t)
   const p = run(
-    `${tsf} collect --flume-avro 127.0.0.1:0 --max-buffer 1M --max-batch-bytes 1M | node ${fixture('link-reader.mjs')} ${dir}/out`,
+    `${tsf} collect --flume-avro 127.0.0.1:0 --max-buffer 1M --max-batch-bytes 1M --metrics 127.0.0.1:0 | node ${fixture('link-reader.mjs')} ${dir}/out`,
     dir,
   )
   t.teardown(() => p.kill())
@@ -79,6 +79,10 @@ t.test('large frames on many connections stop at --max-buffer (reading pauses), 
     hogs.push(s)
   }
   await p.waitFor(/senders hold more than --max-buffer 1048576 bytes: reading paused/, 60_000)
+  const [, metricsPort] = await p.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\//)
+  const m = (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics.json`)).json()) as { collect: Record<string, number> }
+  t.equal(m.collect.OpenConnectionCount, 4, 'the Flume connections are counted as open')
+  t.ok(m.collect.ReadPausedCount >= 1, 'ReadPausedCount')
   for (const s of hogs) s.destroy()
   const answers: NettyFrame[] = []
   const decoder = new NettyFrameDecoder(1 << 20)
