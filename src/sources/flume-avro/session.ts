@@ -23,8 +23,9 @@ const FAILED = statusAnswer(FlumeStatus.failed)
 
 // One Flume avro sink connected to us, answered as Flume's AvroSource answers it: the handshake on
 // the first call, then append/appendBatch answered OK once stdout acked the events (the same promise
-// as Flume's channel commit) or FAILED when we cannot take them (shutting down), which makes the
-// Flume sink keep them and retry. Calls of a connection are handled one at a time, in order.
+// as Flume's channel commit) or FAILED when we cannot take them (shutting down, or stdout a whole
+// window behind, as a full channel), which makes the Flume sink keep them and retry. Calls of a
+// connection are handled one at a time, in order.
 export class FlumeSession {
   private readonly decoder: NettyFrameDecoder
   private readonly reader = new AvroReader()
@@ -177,6 +178,13 @@ export class FlumeSession {
     const parts = handshake ? [handshake] : []
     if (this.stopped) {
       // shutting down: the Flume sink keeps the events and retries (elsewhere, with failover)
+      return this.answer(frame.serial, [...parts, FAILED])
+    }
+    if (n && this.sink.full) {
+      // stdout is a whole window behind, as a Flume channel is full: the sink keeps the events and
+      // retries after its back-off, instead of timing out on a call we hold and sending it again
+      this.counters.add('ChannelWriteFail')
+      warnOnce('flume-full', 'stdout is a whole window behind: Flume calls are answered FAILED until it catches up (said once)')
       return this.answer(frame.serial, [...parts, FAILED])
     }
     if (n === 0) return this.answer(frame.serial, [...parts, OK])

@@ -67,5 +67,8 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
 const withHeaders = (sink: EventSink, addHeaders: (heads: EventHead[]) => void): EventSink => ({
   write: (heads, onDurable) => (addHeaders(heads), sink.write(heads, onDurable)),
   ready: () => sink.ready(),
+  get full() {
+    return sink.full
+  },
   end: (timeout, signal) => sink.end(timeout, signal),
 })
