@@ -341,6 +341,11 @@ export class EventOutput extends EventEmitter {
     this.chunk = bigger
   }
 
+  // More than the window written and not acked: the reader is behind (a momentarily full pipe is not).
+  get full(): boolean {
+    return !this.closed && this.bytesOut - this.bytesDurable > this.window
+  }
+
   // Resolves once stdout drained and the unacked window has room.
   async ready(): Promise<void> {
     // A synchronous stdout (a file, /dev/null) never makes us wait: give the event loop a turn
