@@ -24,6 +24,10 @@ export interface InputOptions {
   // a stage that forwards bytes. 'events': each head + "}\n" (NDJSON, the wire batch format: ship);
   // 'heads': each head + "\n" (a channel block's payload)
   lines?: 'events' | 'heads'
+  // with `lines`: the size of the blocks batches are framed into (LINES_BUFFER by default). A
+  // stage that releases its batches (releaseEvents) takes larger ones: a batch it sends whole
+  // cannot span two blocks, so a block's last batch is short, and larger blocks make that rare.
+  linesBlock?: number
 }
 
 export interface InputBatch {
@@ -60,6 +64,7 @@ class OutBlock {
   constructor(
     readonly buffer: Buffer,
     private readonly free: OutBlock[],
+    private readonly size: number, // the usual size: only blocks of that size are reused
   ) {}
 
   leave(): void {
@@ -73,7 +78,7 @@ class OutBlock {
   }
 
   private recycle(): void {
-    if (this.left && this.open === 0 && this.buffer.length === LINES_BUFFER && this.free.length < FREE_BLOCKS) {
+    if (this.left && this.open === 0 && this.buffer.length === this.size && this.free.length < FREE_BLOCKS) {
       this.left = false
       this.free.push(this)
     }
@@ -160,7 +165,7 @@ export class EventInput extends EventEmitter {
   private readonly asLines: boolean
   private readonly closeLines: boolean // lines end "}\n", not "\n"
   private out: Buffer = EMPTY
-  private outBlock = new OutBlock(EMPTY, [])
+  private outBlock = new OutBlock(EMPTY, [], 0)
   private readonly freeBlocks: OutBlock[] = []
   private outBytes = 0
   private outCount = 0
@@ -361,10 +366,11 @@ export class EventInput extends EventEmitter {
 
   // A new buffer for the batch being framed, with room for `need` more bytes; what it holds moves.
   private fresh(need: number): void {
-    const size = Math.max(LINES_BUFFER, this.outBytes + need)
-    let block = size === LINES_BUFFER ? this.freeBlocks.pop() : undefined
+    const usual = this.options.linesBlock ?? LINES_BUFFER
+    const size = Math.max(usual, this.outBytes + need)
+    let block = size === usual ? this.freeBlocks.pop() : undefined
     if (!block) {
-      block = new OutBlock(Buffer.allocUnsafe(size), this.freeBlocks)
+      block = new OutBlock(Buffer.allocUnsafe(size), this.freeBlocks, usual)
       allocatedBuffer(size)
     }
     const next = block.buffer
@@ -681,7 +687,7 @@ export class EventInput extends EventEmitter {
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
 const LINES_BUFFER = 1024 * 1024
 // released blocks kept for reuse (more are left to the collector)
-const FREE_BLOCKS = 16
+const FREE_BLOCKS = 4
 const EMPTY = Buffer.alloc(0)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
