@@ -565,10 +565,8 @@ class Counter {
     while (i >= 0 && this.digits[i] === 0x39) this.digits[i--] = 0x30
     if (i < 0) this.digits = Buffer.concat([Buffer.from('1'), this.digits])
     else this.digits[i]!++
-    // a few bytes: a loop costs less than TypedArray#set's call
-    const digits = this.digits
-    for (let k = 0; k < digits.length; k++) buf[at + k] = digits[k]!
-    return digits.length
+    buf.set(this.digits, at)
+    return this.digits.length
   }
 }
 
