@@ -8,7 +8,7 @@ import { allocatedBuffer } from '../buffer-gc.js'
 import { warnOnce } from '../log.js'
 import { END, reusedStdinChunks, streamChunks } from './chunk-source.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
+import { ackPattern, askWindow, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -28,6 +28,8 @@ export interface InputOptions {
   // stage that releases its batches (releaseEvents) takes larger ones: a batch it sends whole
   // cannot span two blocks, so a block's last batch is short, and larger blocks make that rare.
   linesBlock?: number
+  // asked of every writer that links up (WINDOW): at least this many bytes unacked in flight
+  window?: number
 }
 
 export interface InputBatch {
@@ -582,7 +584,7 @@ export class EventInput extends EventEmitter {
     let refused = false
     socket.on('connect', () => {
       connected = true
-      socket.write(hello(nonce))
+      socket.write(hello(nonce) + (this.options.window ? askWindow(this.options.window) : ''))
     })
     socket.on('error', () => {
       // a reset after it accepted us (ECONNRESET: killed with our HELLO unread) is decided at close
