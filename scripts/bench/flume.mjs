@@ -3,6 +3,7 @@
 // the Pipeline's readiness wait and its .err file see it, each JVM under GNU time like every stage.
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { flumeJavaArgs, flumeLog4j2 } from '../flume-agent.mjs'
 import { Pipeline, sq } from './pipeline.mjs'
 import { ROOT } from './tsf.mjs'
 
@@ -10,18 +11,12 @@ export const FLUME_LIB = join(ROOT, 'test-servers', 'flume', 'lib')
 export const flumeMissing = () =>
   existsSync(join(FLUME_LIB, '.fetched')) ? undefined : 'Flume jars not fetched (node scripts/servers.mjs fetch flume)'
 
-const LOG4J2 = `<Configuration status="WARN"><Appenders><Console name="E" target="SYSTEM_ERR">
- <PatternLayout pattern="%d %p [%t] %c - %m%n"/></Console></Appenders>
- <Loggers><Logger name="org.apache.avro.ipc.netty.NettyTransceiver" level="WARN"/>
- <Root level="INFO"><AppenderRef ref="E"/></Root></Loggers></Configuration>
-`
-
 // `java -cp lib/* org.apache.flume.node.Application -n NAME -f CONF`, heap 256m
 export const startFlume = (ctx, label, name, conf) => {
   const work = join(ctx.work, label)
   mkdirSync(work, { recursive: true })
   writeFileSync(join(work, 'agent.properties'), conf)
-  writeFileSync(join(work, 'log4j2.xml'), LOG4J2)
+  writeFileSync(join(work, 'log4j2.xml'), flumeLog4j2())
   const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
   return new Pipeline({
     dir: ctx.work,
@@ -29,7 +24,18 @@ export const startFlume = (ctx, label, name, conf) => {
       {
         label,
         match: 'org.apache.flume.node.Application',
-        cmd: `${java} -Xms256m -Xmx256m -Dlog4j.configurationFile=${sq(join(work, 'log4j2.xml'))} -cp ${sq(FLUME_LIB + '/*')} org.apache.flume.node.Application -n ${name} -f ${sq(join(work, 'agent.properties'))} --no-reload-conf`,
+        cmd: [
+          java,
+          ...flumeJavaArgs({
+            lib: FLUME_LIB,
+            name,
+            conf: join(work, 'agent.properties'),
+            log4j2: join(work, 'log4j2.xml'),
+            jvm: ['-Xms256m', '-Xmx256m'],
+          }),
+        ]
+          .map(sq)
+          .join(' '),
       },
     ],
   })

@@ -6,18 +6,23 @@
 // SCRAM-SHA-256/512; a certificate for 127.0.0.1 signed by a CA made with openssl at each start).
 // TSF_TEST_KAFKA_PORT moves all four ports (PORT, controller PORT+1, SASL_SSL PORT+2,
 // SASL_PLAINTEXT PORT+3), for a second broker next to a running one.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { fetchJars, jarsFetched } from './_maven.mjs'
-import { readPid as readPidFile, stopGroup } from './_process.mjs'
+import {
+  cmdlineHas,
+  JAVA,
+  portFree,
+  READY_TIMEOUT_MS,
+  readPid as readPidFile,
+  serverDirs,
+  sleep,
+  spawnDetached,
+  stopGroup,
+} from './_process.mjs'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const DIR = path.join(ROOT, 'test-servers', 'kafka')
-const LIB = path.join(DIR, 'lib')
-const RUN = path.join(DIR, 'run')
+const { DIR, LIB, RUN } = serverDirs('kafka')
 const DATA = path.join(RUN, 'data')
 const LOG = path.join(RUN, 'kafka.log')
 const PIDFILE = path.join(RUN, 'kafka.pid')
@@ -35,7 +40,6 @@ const PASSWORD = 'tsf-test-password'
 const KEYSTORE_PASSWORD = 'tsf-test-keystore'
 // Fixed cluster id (22 chars of base64url), so no extra JVM run is needed to make one.
 const CLUSTER_ID = 'dHNmLXRlc3Qta2Fma2EtMQ'
-const READY_TIMEOUT_MS = Number(process.env.TSF_TEST_SERVER_TIMEOUT_MS || 120_000)
 
 export const env = {
   TSF_TEST_KAFKA: `${HOST}:${PORT}`,
@@ -46,7 +50,6 @@ export const env = {
   TSF_TEST_KAFKA_PASSWORD: PASSWORD,
 }
 
-const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
 const JAVA_OPTS = [
   '-Xms128m',
   '-Xmx512m',
@@ -70,14 +73,7 @@ export async function fetch() {
 const readPid = () => readPidFile(PIDFILE)
 
 /** True when pid is alive and is our Kafka JVM (guards against pid reuse). */
-function isOurs(pid) {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return cmd.includes('kafka.Kafka') && cmd.includes(PROPS)
-  } catch {
-    return false
-  }
-}
+const isOurs = (pid) => cmdlineHas(pid, 'kafka.Kafka', PROPS)
 
 function logTail(n = 40) {
   try {
@@ -87,16 +83,6 @@ function logTail(n = 40) {
     return '(no log)'
   }
 }
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, HOST, () => s.close(() => resolve(true)))
-  })
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /** Makes a CA and a certificate for 127.0.0.1 it signed, and the broker's PKCS12 keystore. */
 function makeTls() {
@@ -210,7 +196,7 @@ export async function start() {
   const old = readPid()
   if (old && isOurs(old)) throw new Error(`kafka: already running (pid ${old}); run: node scripts/servers.mjs stop kafka`)
   for (const p of [PORT, CONTROLLER_PORT, SASL_SSL_PORT, SASL_PLAINTEXT_PORT]) {
-    if (!(await portFree(p))) throw new Error(`kafka: port ${HOST}:${p} is already in use by another process`)
+    if (!(await portFree(HOST, p))) throw new Error(`kafka: port ${HOST}:${p} is already in use by another process`)
   }
   fs.rmSync(DATA, { recursive: true, force: true })
   fs.rmSync(path.join(RUN, 'logs'), { recursive: true, force: true })
@@ -246,24 +232,13 @@ export async function start() {
     throw new Error(`kafka: storage format failed (exit ${fmt.status}): ${fmt.error?.message ?? ''}\n${fmt.stdout}${fmt.stderr}`)
   }
 
-  const out = fs.openSync(LOG, 'w')
-  const child = spawn(JAVA, [...JAVA_OPTS, '-cp', cp, 'kafka.Kafka', PROPS], { cwd: RUN, detached: true, stdio: ['ignore', out, out] })
-  fs.closeSync(out)
-  let exited = null
-  child.on('exit', (code, sig) => {
-    exited = sig ?? code
-  })
-  child.on('error', (e) => {
-    exited = e.message
-  })
-  fs.writeFileSync(PIDFILE, `${child.pid}\n`)
-  child.unref()
+  const child = spawnDetached(JAVA, [...JAVA_OPTS, '-cp', cp, 'kafka.Kafka', PROPS], { cwd: RUN, log: LOG, pidFile: PIDFILE })
 
   const deadline = t0 + READY_TIMEOUT_MS
   let sawStarted = false
   while (Date.now() < deadline) {
-    if (exited !== null) {
-      throw new Error(`kafka: JVM exited (${exited}) before it was ready; last lines of ${LOG}:\n${logTail()}`)
+    if (child.exited !== null) {
+      throw new Error(`kafka: JVM exited (${child.exited}) before it was ready; last lines of ${LOG}:\n${logTail()}`)
     }
     if (!sawStarted) {
       try {

@@ -1,6 +1,6 @@
 import { bodyBytes, parseEventLine, type EventHead } from '../../core/event.js'
 import { warnOnce } from '../../core/log.js'
-import type { OutRecord } from '../../kafka/client.js'
+import type { OutRecord } from '../../kafka/producer.js'
 import { validTopic } from '../../kafka/url.js'
 
 export interface RecordRules {

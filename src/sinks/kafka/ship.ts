@@ -4,7 +4,8 @@ import { TsfError } from '../../core/errors.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { describeKafkaError, KafkaAuthFailed, KafkaProducer, KafkaRejected, type Acks, type Compression } from '../../kafka/client.js'
+import { describeKafkaError, KafkaAuthFailed, KafkaRejected } from '../../kafka/errors.js'
+import { KafkaProducer, type Acks, type Compression } from '../../kafka/producer.js'
 import type { KafkaSecurity } from '../../kafka/security.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { eventOrTimeout } from '../../core/wait.js'
@@ -112,7 +113,7 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
         lastError = text
         failures++
         rt.counters.add('ConnectionFailedCount')
-        // kafkajs does not retry a produce (see src/kafka/client.ts): a fresh producer id each time
+        // kafkajs does not retry a produce (see src/kafka/producer.ts): a fresh producer id each time
         await producer.reset()
         await sleep(backoff)
         backoff = Math.min(backoff * 2, config.maxBackoff)

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import { bodyFields, eventHeadFromObject, tryParseEvent, type TsfEvent } from '../../core/event.js'
 import { encodeHeaders } from '../../core/json-string.js'
-import type { FetchedRecord } from '../../kafka/client.js'
+import type { FetchedRecord } from '../../kafka/consumer.js'
 
 // A Kafka record → an event head. A value that is a tsf event (what `tsf ship kafka://` sends) is
 // that event; anything else is the body of a new event. Either way the record's place goes into

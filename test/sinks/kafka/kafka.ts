@@ -1,5 +1,5 @@
 // Talking to the real test broker from tests: create topics, produce odd records, read a topic
-// back whole. kafkajs directly (tsf's own client sits behind src/kafka/client.ts).
+// back whole. kafkajs directly (tsf's own client sits behind src/kafka/).
 import { spawnSync } from 'node:child_process'
 import kafkajs from 'kafkajs'
 import type { Test } from 'tap'

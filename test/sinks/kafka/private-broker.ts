@@ -2,31 +2,18 @@
 // on free ports with its own data directory, so a test can kill it and start it again without
 // disturbing the other tests that share the common broker.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { JAVA, jarsSkip, jvmOptions, stopJvm } from '../../fixtures/private-jvm.js'
 import { freePort } from '../../fixtures/tcp-helpers.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const KAFKA = join(root, 'test-servers', 'kafka')
 const LIB = join(KAFKA, 'lib')
-const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
-const JAVA_OPTS = [
-  '-Xms64m',
-  '-Xmx384m',
-  '-XX:TieredStopAtLevel=1',
-  '-XX:+UseSerialGC',
-  '-XX:-UsePerfData',
-  '-Djava.net.preferIPv4Stack=true',
-  `-Dlog4j.configuration=file:${join(KAFKA, 'log4j.properties')}`,
-]
+const JAVA_OPTS = jvmOptions('64m', '384m', `-Dlog4j.configuration=file:${join(KAFKA, 'log4j.properties')}`)
 
-// The skip reason of a test that needs a broker of its own: none under CI=true, where missing jars
-// must fail the test (startPrivateBroker then throws), never skip it quietly.
-export const privateBrokerSkip = (): string | false =>
-  (existsSync(LIB) && existsSync(join(LIB, '.fetched'))) || process.env.CI === 'true'
-    ? false
-    : 'needs the Kafka jars (node scripts/servers.mjs fetch kafka)'
+export const privateBrokerSkip = (): string | false => jarsSkip(LIB, 'Kafka', 'kafka')
 
 export interface PrivateBroker {
   brokers: string
@@ -76,21 +63,7 @@ export const startPrivateBroker = async (dir: string): Promise<PrivateBroker> =>
       await new Promise((r) => setTimeout(r, 100))
     }
   }
-  const stop = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
-    const c = child
-    if (!c || c.exitCode !== null || c.signalCode !== null) return
-    const gone = new Promise((resolve) => c.once('exit', resolve))
-    try {
-      process.kill(-c.pid!, signal)
-    } catch {
-      // already gone
-    }
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 30_000))])
-    if (c.exitCode === null && c.signalCode === null) {
-      process.kill(-c.pid!, 'SIGKILL')
-      await gone
-    }
-  }
+  const stop = (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => stopJvm(child, signal, { group: true })
   await start()
   return { brokers: `127.0.0.1:${port}`, stop, start }
 }

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { kafkaBrokers, uniqueName } from '../../fixtures/servers.js'
-import { fixture, missing, run, tsf, type Proc } from '../../fixtures/tcp-helpers.js'
+import { cleanup, sigtermWhileUnreachable, usageErrors } from '../../fixtures/ship-failures.js'
+import { fixture, missing, run, tsf } from '../../fixtures/tcp-helpers.js'
 import { createTopic, readTopic } from './kafka.js'
 
-const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 const bodyOf = (value: Buffer): string => (JSON.parse(value.toString()) as { body: string }).body
 
 t.test('a linked writer → ship kafka://: every event once, keyed by its src, acked upstream only once Kafka acked', async (t) => {
@@ -111,19 +111,12 @@ t.test('an unreachable broker: a clear error naming it and the unacked count, ex
   t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
 })
 
-t.test('SIGTERM while Kafka is unreachable: says what stays upstream, exits 0', async (t) => {
-  const dir = t.testdir()
-  const ship = run(`exec ${tsf} ship kafka://127.0.0.1:1/nowhere --shutdown-timeout 500ms < /dev/zero`, dir)
-  cleanup(t, ship)
-  await ship.waitFor(/connection refused/)
-  ship.kill('SIGTERM')
-  t.equal(await ship.exited, 0, ship.stderr())
-  t.match(ship.stderr(), /events stay unacked upstream/)
-})
+t.test('SIGTERM while Kafka is unreachable: says what stays upstream, exits 0', (t) =>
+  sigtermWhileUnreachable(t, 'kafka://127.0.0.1:1/nowhere'),
+)
 
-t.test('usage errors exit 2 with one line', async (t) => {
-  const dir = t.testdir()
-  for (const args of [
+t.test('usage errors exit 2 with one line', (t) =>
+  usageErrors(t, [
     'kafka://',
     'kafka://b:9092',
     'kafka://b:9092/',
@@ -134,12 +127,8 @@ t.test('usage errors exit 2 with one line', async (t) => {
     'kafka://b/t --acks 2',
     'kafka://b/t --value all',
     'c:1 --key-header k',
-  ]) {
-    const p = run(`${tsf} ship ${args} < /dev/null`, dir)
-    t.equal(await p.exited, 2, `ship ${args}: ${p.stderr().trim()}`)
-    t.equal(p.stderr().trim().split('\n').length, 1, `one line: ${p.stderr().trim()}`)
-  }
-})
+  ]),
+)
 
 t.test('an oversize line is cut into pieces that each fit a record; one event too large for the broker is a clear failure', async (t) => {
   const brokers = kafkaBrokers(t)

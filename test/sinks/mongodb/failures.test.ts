@@ -1,10 +1,9 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mongodbAddress } from '../../fixtures/servers.js'
-import { run, tsf, type Proc } from '../../fixtures/tcp-helpers.js'
+import { cleanup, sigtermWhileUnreachable, usageErrors } from '../../fixtures/ship-failures.js'
+import { run, tsf } from '../../fixtures/tcp-helpers.js'
 import { dbName, findAll } from './mongo.js'
-
-const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void => t.teardown(() => procs.forEach((p) => p.kill()))
 
 t.test('bad events are set aside one line each, kept in --rejects, and never stop the rest', async (t) => {
   const address = mongodbAddress(t)
@@ -87,19 +86,12 @@ t.test('credentials the server cannot check: authentication failed, one line, ex
   t.notMatch(ship.stderr(), /secret|retrying|at .*\.js:\d+/, 'no password, no retries, no stack trace')
 })
 
-t.test('SIGTERM while MongoDB is unreachable: says what stays upstream, exits 0', async (t) => {
-  const dir = t.testdir()
-  const ship = run(`exec ${tsf} ship mongodb://127.0.0.1:1/db/c --connect-timeout 300ms --shutdown-timeout 500ms < /dev/zero`, dir)
-  cleanup(t, ship)
-  await ship.waitFor(/connection refused/)
-  ship.kill('SIGTERM')
-  t.equal(await ship.exited, 0, ship.stderr())
-  t.match(ship.stderr(), /events stay unacked upstream/)
-})
+t.test('SIGTERM while MongoDB is unreachable: says what stays upstream, exits 0', (t) =>
+  sigtermWhileUnreachable(t, 'mongodb://127.0.0.1:1/db/c --connect-timeout 300ms'),
+)
 
-t.test('usage errors exit 2 with one line', async (t) => {
-  const dir = t.testdir()
-  for (const args of [
+t.test('usage errors exit 2 with one line', (t) =>
+  usageErrors(t, [
     'mongodb://h/db',
     'mongodb://h/bad.db/c',
     "'mongodb://h/%{db/c'",
@@ -114,12 +106,8 @@ t.test('usage errors exit 2 with one line', async (t) => {
     "'mongodb://h/d/c?W=0&journal=true'",
     'c:1 --timestamp-field ts',
     'kafka://b/t --op upsert',
-  ]) {
-    const p = run(`${tsf} ship ${args} < /dev/null`, dir)
-    t.equal(await p.exited, 2, `ship ${args}: ${p.stderr().trim()}`)
-    t.equal(p.stderr().trim().split('\n').length, 1, `one line: ${p.stderr().trim()}`)
-  }
-})
+  ]),
+)
 
 t.test('a document larger than MongoDB takes is found in its send (halving) and set aside; the rest is written', async (t) => {
   const address = mongodbAddress(t)

@@ -2,31 +2,17 @@
 // on a free port with an H2 file, so a test can stop it and start it again, finding its data, without
 // disturbing the other tests that share the common server; optionally TLS only.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { JAVA, jarsSkip, jvmOptions, stopJvm } from '../../fixtures/private-jvm.js'
 import { freePort } from '../../fixtures/tcp-helpers.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const DIR = join(root, 'test-servers', 'mongodb')
 const LIB = join(DIR, 'lib')
-const JAVA = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
-const JAVA_OPTS = [
-  '-Xms32m',
-  '-Xmx256m',
-  '-XX:TieredStopAtLevel=1',
-  '-XX:+UseSerialGC',
-  '-XX:-UsePerfData',
-  '-Djava.net.preferIPv4Stack=true',
-  '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-]
+const JAVA_OPTS = jvmOptions('32m', '256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn')
 
-// The skip reason of a test that needs a server of its own: none under CI=true, where missing jars
-// must fail the test (startPrivateServer then throws), never skip it quietly.
-export const privateServerSkip = (): string | false =>
-  existsSync(join(LIB, '.fetched')) || process.env.CI === 'true'
-    ? false
-    : 'needs the mongo-java-server jars (node scripts/servers.mjs fetch mongodb)'
+export const privateServerSkip = (): string | false => jarsSkip(LIB, 'mongo-java-server', 'mongodb')
 
 export interface PrivateServer {
   address: string
@@ -64,13 +50,7 @@ export const startPrivateServer = async (dir: string, options: { tls?: { key: st
       })
     })
   }
-  const stop = async (): Promise<void> => {
-    const proc = child
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
-    const gone = new Promise((resolve) => proc.once('exit', resolve))
-    proc.kill('SIGTERM')
-    await gone
-  }
+  const stop = (): Promise<void> => stopJvm(child, 'SIGTERM')
   await start()
   return { address: `127.0.0.1:${port}`, start, stop }
 }
