@@ -4,6 +4,8 @@ import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
 import { keepYoungGenerationSmall } from './core/young-generation.js'
+// user patterns of every command fall back to linear-time matching (src/core/regex.ts)
+import './core/regex.js'
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 

@@ -89,6 +89,7 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
             onQuarantined: (n) => counters.add('EventQuarantineCount', n),
             recent: writer ? (segment, pos) => writer.take(segment, pos) : undefined,
             segments: writer ? () => writer.bases() : undefined,
+            end: writer ? () => writer.end() : undefined,
           }),
       )
     : undefined
@@ -153,6 +154,8 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
     let blocked = false
     let droppedNewest = 0
     // Waits until a batch of `bytes` fits, by the --when-full policy.
+    const fits = (bytes: number): boolean =>
+      !blocked && !(writer.totalBytes > 0 && writer.totalBytes + bytes > config.maxSize) && free.available() - bytes >= config.minFree
     const admit = async (bytes: number): Promise<'ok' | 'drop' | 'stop'> => {
       for (;;) {
         const overSize = writer.totalBytes > 0 && writer.totalBytes + bytes > config.maxSize
@@ -202,7 +205,8 @@ const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
       addHeaders?.(batch.heads)
       const n = eventCount(batch)
       const bytes = batch.bytes + n * OVERHEAD
-      const verdict = await admit(bytes)
+      // the usual case decided without a promise (admit() waits, drops or says so when full)
+      const verdict = fits(bytes) ? 'ok' : await admit(bytes)
       if (verdict === 'stop') break
       if (verdict === 'drop') {
         droppedNewest += n

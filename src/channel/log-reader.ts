@@ -26,6 +26,9 @@ export interface ReaderEvents {
   recent?: (segment: number, pos: number) => Taken | undefined
   // ... and the segments it knows, oldest first
   segments?: () => number[]
+  // ... and where its log ends now (the active segment and its size): a reader there has nothing
+  // new, known without a stat of the file
+  end?: () => { segment: number; pos: number }
 }
 
 const CHUNK = 1024 * 1024
@@ -135,6 +138,8 @@ export class LogReader {
         this.next = fresh.first + fresh.count
         return { runs: fresh.runs, count: fresh.count, end: this.position() }
       }
+      const end = this.events.end?.()
+      if (end && end.segment === this.segment && end.pos === this.pos) return undefined // caught up
       const stat = fstatSync(this.fd)
       if (stat.nlink === 0) {
         // dropped under us (drop-oldest): jump to the oldest segment left

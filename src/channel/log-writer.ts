@@ -47,6 +47,9 @@ export interface Taken {
 }
 
 const RING_BYTES = 4 * 1024 * 1024
+// --fsync <interval>: unsynced bytes and a pause of the input after which it syncs early
+const QUIET_BYTES = 1024 * 1024
+const QUIET_MS = 10
 
 interface Waiter {
   upTo: number
@@ -68,6 +71,8 @@ export class LogWriter extends EventEmitter {
   private syncing = false
   private lastSync = 0
   private syncTimer?: NodeJS.Timeout
+  private quietTimer?: NodeJS.Timeout
+  private flushing = false
   private waiters: Waiter[] = []
   private retired: number[] = [] // fds of sealed segments, closed once no fsync can be using them
   private failed?: Error
@@ -124,6 +129,11 @@ export class LogWriter extends EventEmitter {
 
   get activeBase(): number {
     return this.active
+  }
+
+  // Where the log ends: the active segment and the bytes written to it.
+  end(): { segment: number; pos: number } {
+    return { segment: this.active, pos: this.activeSize }
   }
 
   // Every segment on disk, oldest first; the last one is the active segment.
@@ -226,17 +236,18 @@ export class LogWriter extends EventEmitter {
     this.create(this.nextIndex, false)
   }
 
-  private kick(): void {
+  private kick(now = false): void {
     if (this.syncing || this.written === this.synced || this.failed) return
     const policy = this.options.fsync
     // a long interval must not hold up a writer that has much unsynced data waiting
-    if (policy.kind === 'interval' && this.written - this.synced < 8 * 1024 * 1024) {
+    if (!now && !this.flushing && policy.kind === 'interval' && this.written - this.synced < 8 * 1024 * 1024) {
       const wait = this.lastSync + policy.ms - Date.now()
       if (wait > 0) {
         this.syncTimer ??= setTimeout(() => {
           this.syncTimer = undefined
           this.kick()
         }, wait)
+        if (this.written - this.synced >= QUIET_BYTES) this.watchQuiet()
         return
       }
     }
@@ -264,6 +275,19 @@ export class LogWriter extends EventEmitter {
         this.emit('synced')
         this.kick()
       })
+  }
+
+  // An interval policy with a MiB or more unsynced and no append for QUIET_MS: the upstream
+  // most likely stopped because its window of unacked events is full, and would wait for the
+  // interval with nothing to do (a tail's 8M window under --fsync 1s moved 4 MB/s). Sync now.
+  private watchQuiet(): void {
+    if (this.quietTimer) return
+    const at = this.written
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined
+      if (this.written === at) this.kick(true)
+      else if (this.written - this.synced >= QUIET_BYTES && !this.syncing) this.watchQuiet()
+    }, QUIET_MS)
   }
 
   private fail(error: Error): void {
@@ -298,12 +322,14 @@ export class LogWriter extends EventEmitter {
   async flush(): Promise<void> {
     if (this.written === this.synced) return
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ upTo: this.written, resolve, reject }))
+    this.flushing = true // no --fsync interval from here: the input ended, nothing more will come
     this.kick()
     await done
   }
 
   close(): void {
     if (this.syncTimer) clearTimeout(this.syncTimer)
+    if (this.quietTimer) clearTimeout(this.quietTimer)
     if (!this.syncing) {
       for (const fd of this.retired.splice(0)) closeSync(fd)
       if (this.fd >= 0) closeSync(this.fd)

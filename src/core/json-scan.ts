@@ -428,25 +428,84 @@ const prevNonSpace = (b: Uint8Array, i: number, start: number): number => {
 
 // Checks buf[start, end) is exactly one JSON object (surrounding spaces allowed). The view is made
 // once per buffer (the lines of a batch come one after another); call releaseScanBuffer after the
-// last line so that it does not keep the buffer alive.
+// last line so that it does not keep the buffer alive. The top level is walked member by member
+// (an event's members are flat: strings and numbers, about half its cost was the generic state
+// machine's bookkeeping); a nested object or array goes to containerEnd.
 export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => {
   const v = viewOf(buf)
   const b = v.u8
   const base = buf.byteOffset
-  const first = base + start
   const stop = base + end
-  let i = first
+  let i = base + start
   while (i < stop && isSpace(b[i])) i++
-  if (b[i] !== 0x7b || i >= stop) return NOT_JSON
-  // open containers: 1 = object, 2 = array
-  let depth = 0
+  if (i >= stop || b[i] !== 0x7b) return NOT_JSON
+  i++
+  while (i < stop && isSpace(b[i])) i++
   let event = false
   let srcAt = -1
+  if (i < stop && b[i] === 0x7d)
+    i++ // {}
+  else
+    for (;;) {
+      if (i >= stop || b[i] !== QUOTE) return NOT_JSON
+      const keyStart = i + 1
+      i = checkedStringEnd(v, keyStart, stop)
+      if (i < 0) return NOT_JSON
+      const keyLength = i - 1 - keyStart
+      const isBody = keyLength === 4 && keyIs(b, keyStart, i - 1, 'body')
+      while (i < stop && isSpace(b[i])) i++
+      if (i >= stop || b[i] !== COLON) return NOT_JSON
+      i++
+      while (i < stop && isSpace(b[i])) i++
+      if (i >= stop) return NOT_JSON
+      const c = b[i]!
+      if (c === QUOTE) {
+        const after = checkedStringEnd(v, i + 1, stop)
+        if (after < 0) return NOT_JSON
+        // duplicate keys: JSON.parse keeps the last body, and the first src string is the one moved
+        if (isBody) event = true
+        else if (srcAt < 0 && keyLength === 3 && keyIs(b, keyStart, keyStart + 3, 'src')) srcAt = i + 1 - base
+        i = after
+      } else {
+        if (isBody) event = false
+        i =
+          c === 0x7b || c === 0x5b
+            ? containerEnd(v, i, stop, MAX_DEPTH - 1)
+            : c === 0x74
+              ? literal(b, i, stop, 'true')
+              : c === 0x66
+                ? literal(b, i, stop, 'false')
+                : c === 0x6e
+                  ? literal(b, i, stop, 'null')
+                  : skipNumber(b, i, stop)
+        if (i < 0) return NOT_JSON
+      }
+      while (i < stop && isSpace(b[i])) i++
+      if (i >= stop) return NOT_JSON
+      if (b[i] === COMMA) {
+        i++
+        while (i < stop && isSpace(b[i])) i++
+        continue
+      }
+      if (b[i] !== 0x7d) return NOT_JSON
+      i++
+      break
+    }
+  while (i < stop && isSpace(b[i])) i++
+  if (i !== stop) return NOT_JSON
+  return event ? srcAt : NOT_EVENT
+}
+
+// The end (exclusive) of the object or array that opens at `first`, checked as JSON, or -1; more
+// than `maxDepth` levels of nesting (itself included) are refused.
+const containerEnd = (v: ByteView, first: number, stop: number, maxDepth: number): number => {
+  const b = v.u8
+  let i = first
+  // open containers: 1 = object, 2 = array
+  let depth = 0
   // what the next token must be
   let expectValue = true
   let expectKey = false
-  let topKeyStart = -1
-  let topKeyEnd = -1
   while (i < stop) {
     const c = b[i]!
     if (isSpace(c)) {
@@ -459,19 +518,15 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
         depth--
         i++
         expectKey = false
-        if (depth === 0) break
+        if (depth === 0) return i
         continue
       }
-      if (c !== QUOTE) return NOT_JSON
+      if (c !== QUOTE) return -1
       const after = checkedStringEnd(v, i + 1, stop)
-      if (after < 0) return NOT_JSON
-      if (depth === 1) {
-        topKeyStart = i + 1
-        topKeyEnd = after - 1
-      }
+      if (after < 0) return -1
       i = after
       while (i < stop && isSpace(b[i])) i++
-      if (b[i] !== COLON || i >= stop) return NOT_JSON
+      if (b[i] !== COLON || i >= stop) return -1
       i++
       expectKey = false
       expectValue = true
@@ -483,21 +538,15 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
         depth--
         i++
         expectValue = false
-        if (depth === 0) break
+        if (depth === 0) return i
         continue
       }
-      const top = depth === 1 && topKeyStart >= 0
       if (c === QUOTE) {
         const after = checkedStringEnd(v, i + 1, stop)
-        if (after < 0) return NOT_JSON
-        if (top) {
-          if (keyIs(b, topKeyStart, topKeyEnd, 'body')) event = true
-          else if (keyIs(b, topKeyStart, topKeyEnd, 'src') && srcAt < 0) srcAt = i + 1 - base
-        }
+        if (after < 0) return -1
         i = after
       } else if (c === 0x7b || c === 0x5b) {
-        if (depth === MAX_DEPTH) return NOT_JSON
-        if (top && keyIs(b, topKeyStart, topKeyEnd, 'body')) event = false
+        if (depth === maxDepth) return -1
         stack[depth++] = c === 0x7b ? 1 : 2
         i++
         if (c === 0x7b) {
@@ -506,7 +555,7 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
         }
         continue
       } else {
-        if (top && keyIs(b, topKeyStart, topKeyEnd, 'body')) event = false
+        if (depth === 0) return -1
         const after =
           c === 0x74
             ? literal(b, i, stop, 'true')
@@ -515,15 +564,14 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
               : c === 0x6e
                 ? literal(b, i, stop, 'null')
                 : skipNumber(b, i, stop)
-        if (after < 0) return NOT_JSON
+        if (after < 0) return -1
         i = after
       }
-      if (top && depth === 1) topKeyStart = -1
       expectValue = false
       continue
     }
     // after a value: , or the close of its container
-    if (depth === 0) return NOT_JSON
+    if (depth === 0) return -1
     const open = stack[depth - 1]
     if (c === COMMA) {
       i++
@@ -534,13 +582,10 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
     if ((c === 0x7d && open === 1) || (c === 0x5d && open === 2)) {
       depth--
       i++
-      if (depth === 0) break
+      if (depth === 0) return i
       continue
     }
-    return NOT_JSON
+    return -1
   }
-  if (depth !== 0) return NOT_JSON
-  while (i < stop && isSpace(b[i])) i++
-  if (i !== stop) return NOT_JSON
-  return event ? srcAt : NOT_EVENT
+  return -1
 }

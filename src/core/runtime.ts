@@ -69,7 +69,16 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
             warn(`could not save what was acked before exiting: ${(e as Error).message} (it is sent again after a restart)`)
           }
         }
-        if (shutdown.by) process.exit(ExitCode.ok)
+        if (shutdown.by) {
+          // the whole pipeline was stopped (systemd sends SIGTERM to every stage): say what stays upstream
+          const left = output?.unacked ?? 0
+          if (left)
+            info(
+              `stopped on ${shutdown.by}; ${left} event(s) not acked by the tsf reader of our stdout, which stopped too: not checkpointed, read again after a restart`,
+            )
+          else info(`stopped on ${shutdown.by}`)
+          process.exit(ExitCode.ok)
+        }
         warn(`${error.message}: stopping (nothing was checkpointed past its acks)`)
         process.exit(ExitCode.downstreamLost)
       })

@@ -2,6 +2,9 @@
 // length:int32be + bytes. Buffer boundaries mean nothing: the message is their concatenation, and
 // empty buffers are legal (a Java answer has one where the handshake would be).
 
+// buffers shorter than this are copied together (Avro's own are 8 KiB, or the rest of a message)
+const SMALL = 1024
+
 export class FrameError extends Error {
   override name = 'FrameError'
 }
@@ -19,14 +22,24 @@ export class NettyFrameDecoder {
   // the frame being read
   private serial = -1
   private count = 0
+  private got = 0 // buffers of it read so far
   private parts: Buffer[] = []
   private size = 0
+  // consecutive small buffers copied together: one object per buffer would let a frame of empty
+  // or one-byte buffers (4-5 wire bytes each) hold 20 times its size in objects
+  private small = Buffer.alloc(0)
+  private smallLen = 0
 
   constructor(private readonly maxFrame: number) {}
 
   // bytes of an unfinished frame are waiting
   get partial(): boolean {
     return this.held > 0 || this.serial !== -1
+  }
+
+  // bytes held for frames not yet whole
+  get buffered(): number {
+    return this.held + this.size
   }
 
   push(chunk: Buffer, onFrame: (frame: NettyFrame) => void): void {
@@ -43,22 +56,45 @@ export class NettyFrameDecoder {
         // Java would wait for ever on a frame of no buffers, and allocate count × 8 bytes up front
         if (this.count === 0 || this.count * 4 > this.maxFrame) throw new FrameError(`a frame announces ${this.count} buffers`)
       }
-      while (this.parts.length < this.count) {
+      while (this.got < this.count) {
         if (this.held < 4) return
         const len = this.peekLength()
         if (len > this.maxFrame - this.size) throw new FrameError(`a frame larger than ${this.maxFrame} bytes`)
         if (this.held < 4 + len) return
         this.take(4)
-        this.parts.push(this.take(len))
+        this.got++
         this.size += len
+        if (len >= SMALL) {
+          this.flushSmall()
+          this.parts.push(this.take(len))
+        } else if (len) this.addSmall(this.take(len))
       }
+      this.flushSmall()
       const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size)
       const serial = this.serial
       this.serial = -1
+      this.got = 0
       this.parts = []
       this.size = 0
       onFrame({ serial, payload })
     }
+  }
+
+  private addSmall(b: Buffer): void {
+    if (this.smallLen + b.length > this.small.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.small.length, this.smallLen + b.length, 256))
+      this.small.copy(grown, 0, 0, this.smallLen)
+      this.small = grown
+    }
+    b.copy(this.small, this.smallLen)
+    this.smallLen += b.length
+  }
+
+  private flushSmall(): void {
+    if (!this.smallLen) return
+    this.parts.push(this.small.subarray(0, this.smallLen))
+    this.small = Buffer.alloc(0)
+    this.smallLen = 0
   }
 
   private peekLength(): number {

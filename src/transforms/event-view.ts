@@ -26,10 +26,18 @@ interface Span {
 
 const BODY_PREFIX = '{"body":"'
 const BODY_PREFIX_BYTES = Buffer.from(BODY_PREFIX)
+// A piece of a line cut into pieces ends with this field: sources put it last, and a filter's
+// splice keeps it last, so it is found from the end of the head without a search.
+const CONT_FIELD = ',"cont":true'
+const CONT_FIELD_BYTES = Buffer.from(CONT_FIELD)
+
+export interface Changes {
+  headers?: Record<string, string>
+  replaced?: Map<string, string>
+}
 
 export class EventView {
-  // the head's bytes, their whole ArrayBuffer's view, and where they are in it: [base, stop)
-  private readonly bytes: Buffer
+  // the view of the head bytes' whole ArrayBuffer, and where they are in it: [base, stop)
   private readonly view: ByteView
   private readonly base: number
   private readonly stop: number
@@ -42,7 +50,7 @@ export class EventView {
   private replaced?: Map<string, string>
 
   constructor(readonly head: EventHead) {
-    const bytes = (this.bytes = typeof head === 'string' ? Buffer.from(head) : head)
+    const bytes = typeof head === 'string' ? Buffer.from(head) : head
     this.view = viewOf(bytes)
     this.base = bytes.byteOffset
     this.stop = this.base + bytes.length
@@ -57,9 +65,10 @@ export class EventView {
   // found in the bytes, so the rest of the line is never decoded for a body-only step.
   private bodyRaw(): string | undefined {
     if (this.bodyRawText !== undefined) return this.bodyRawText
-    const head = this.bytes
-    if (head.length < BODY_PREFIX.length || head.compare(BODY_PREFIX_BYTES, 0, BODY_PREFIX.length, 0, BODY_PREFIX.length) !== 0)
-      return undefined
+    // compared in JS: a native call per event costs more than the nine bytes
+    const u8 = this.view.u8
+    if (this.stop - this.base < BODY_PREFIX.length) return undefined
+    for (let i = 0; i < BODY_PREFIX.length; i++) if (u8[this.base + i] !== BODY_PREFIX_BYTES[i]) return undefined
     const open = this.base + BODY_PREFIX.length - 1
     const close = stringEnd(this.view, open, this.stop)
     // an unterminated body (a damaged line): the rest of the line
@@ -138,6 +147,33 @@ export class EventView {
     ;(this.replaced ??= new Map()).set(key, json)
   }
 
+  // What the steps changed, to be repeated on the other pieces of a line cut into pieces.
+  changes(): Changes {
+    return { headers: this.headersChanged ? { ...this.headerMap! } : undefined, replaced: this.replaced && new Map(this.replaced) }
+  }
+
+  repeat(changes: Changes): void {
+    if (changes.headers) {
+      this.headerMap = { ...changes.headers }
+      this.headersChanged = true
+    }
+    if (changes.replaced) this.replaced = new Map(changes.replaced)
+  }
+
+  // A piece of a line cut into pieces ("cont":true on all but the last): its last field.
+  isContinued(): boolean {
+    return this.contLast() && this.raw('cont') === 'true'
+  }
+
+  // The head ends with ,"cont":true (a JS compare of 12 bytes: a native call per event costs more).
+  private contLast(): boolean {
+    const u8 = this.view.u8
+    const at = this.stop - CONT_FIELD_BYTES.length
+    if (at < this.base) return false
+    for (let i = 0; i < CONT_FIELD_BYTES.length; i++) if (u8[at + i] !== CONT_FIELD_BYTES[i]) return false
+    return true
+  }
+
   // The head to forward: the original bytes when nothing changed.
   render(): EventHead {
     if (!this.changed) return this.head
@@ -161,17 +197,19 @@ export class EventView {
       out += this.slice(from, span.start) + value
       from = span.end
     }
-    out += this.slice(from, this.stop)
+    const contLast = this.contLast()
+    out += this.slice(from, contLast ? this.stop - CONT_FIELD.length : this.stop)
     for (const [key, value] of replaced) {
       if (seen.has(key)) continue
       if (key === 'headers' && value === '{}') continue
       out += `${out.length > 1 ? ',' : ''}${quote(key)}:${value}`
     }
-    return out
+    return contLast ? out + CONT_FIELD : out
   }
 
   private rebuild(replaced: Map<string, string>): string {
     let out = '{'
+    let cont: string | undefined
     const done = new Set<string>()
     for (const span of this.scan()) {
       // a replaced field goes where it first was; its duplicates (valid JSON, odd) go away
@@ -182,13 +220,18 @@ export class EventView {
         done.add(span.key)
       }
       if (span.key === 'headers' && value === '{}') continue
+      // cont goes last (see CONT_FIELD)
+      if (span.key === 'cont' && value === undefined) {
+        cont = this.slice(span.start, span.end)
+        continue
+      }
       out += `${out.length > 1 ? ',' : ''}${quote(span.key)}:${value ?? this.slice(span.start, span.end)}`
     }
     for (const [key, value] of replaced) {
       if (key === 'headers' && value === '{}') continue
       out += `${out.length > 1 ? ',' : ''}${quote(key)}:${value}`
     }
-    return out
+    return cont ? `${out}${out.length > 1 ? ',' : ''}"cont":${cont}` : out
   }
 
   private scan(): Span[] {

@@ -1,5 +1,6 @@
 import { hostname, networkInterfaces } from 'node:os'
 import { UsageError } from '../core/errors.js'
+import { userRegex } from '../core/regex.js'
 import { quote } from '../core/json-string.js'
 import { makeTimestampParser } from '../sources/tail/timestamp.js'
 import type { EventView } from './event-view.js'
@@ -14,13 +15,7 @@ export interface Step {
   missed?: number
 }
 
-const regex = (option: string, text: string): RegExp => {
-  try {
-    return new RegExp(text)
-  } catch (e) {
-    throw new UsageError(`${option}: not a valid regular expression: ${(e as Error).message}`)
-  }
-}
+const regex = userRegex
 
 // A pattern that is a plain literal without quotes or backslashes matches the body's JSON text
 // exactly as it matches the body when the only escapes are \" (EventView.bodyForLiteral): no decoding.

@@ -106,6 +106,30 @@ t.test('odd but valid JSON events: spaces, nested objects, body not first, escap
   t.equal(new EventView('{"body":"a\\\\"').body(), 'a\\', 'a body ending in an escaped backslash')
 })
 
+t.test('pieces of a cut line: the first decides, the others follow; cont stays the last field', async (t) => {
+  const piece = (seq: number, cont: boolean, body: string): string =>
+    `{"body":"${body}","ts":1,"src":"s","seq":${seq}${cont ? ',"cont":true' : ''}`
+  const chain = new Chain([extract('^(?<type>db|web) '), keepIf('headers.type=db'), setHost('h')])
+  const out = [piece(1, true, 'db a'), piece(2, true, 'xx'), piece(3, false, 'yy'), piece(4, true, 'web b'), piece(5, false, 'db?')].map(
+    (h) => chain.apply(h),
+  )
+  t.same(
+    out.map((h) => h && String(h)),
+    [
+      '{"body":"db a","ts":1,"src":"s","seq":1,"host":"h","headers":{"type":"db"},"cont":true',
+      '{"body":"xx","ts":1,"src":"s","seq":2,"host":"h","headers":{"type":"db"},"cont":true',
+      '{"body":"yy","ts":1,"src":"s","seq":3,"host":"h","headers":{"type":"db"}',
+      undefined,
+      undefined,
+    ],
+    'kept whole with the same headers and host, or dropped whole',
+  )
+  // a piece whose seq does not follow (the line sent again from its start) is judged afresh
+  const again = new Chain([keepIf('body~^db')])
+  t.ok(again.apply(piece(7, true, 'web x')) === undefined)
+  t.ok(again.apply(piece(7, true, 'db x')) !== undefined, 'a new run, not the rest of the dropped one')
+})
+
 t.test('-H on a stage: nothing when not given, in place otherwise', async (t) => {
   t.equal(staticHeaders(undefined), undefined)
   t.equal(staticHeaders({}), undefined)

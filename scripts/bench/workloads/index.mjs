@@ -6,6 +6,7 @@ import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
 import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
+import { hdfsCurl, hdfsLocal, hdfsTsf, hdfsTsfWindow } from './hdfs.mjs'
 import { kafkaKcat, kafkaTsf } from './kafka.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
@@ -15,7 +16,8 @@ import ship from './ship.mjs'
 import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
-// three Flume workloads run one after the other for the same reason, and so do kafka and kafka-kcat
+// three Flume workloads run one after the other for the same reason, and so do kafka and kafka-kcat,
+// and the four HDFS ones
 export const workloads = [
   codec,
   baseline,
@@ -37,4 +39,8 @@ export const workloads = [
   tsfToFlume,
   kafkaTsf,
   kafkaKcat,
+  hdfsCurl,
+  hdfsTsf,
+  hdfsTsfWindow,
+  hdfsLocal,
 ]

@@ -12,6 +12,12 @@
 //                                        ignore the line
 //   writer → reader   SHARED              another program writes into that pipe too (found
 //                                        later): its lines take the checked path again
+//   reader → writer   WINDOW <bytes>      (after HELLO, optional) the reader makes whole batches
+//                                        durable at once and asks for at least this many bytes
+//                                        unacked in flight (a storage sink whose commit has a
+//                                        fixed cost, e.g. an HDFS APPEND); the writer raises its
+//                                        window to it, up to MAX_ASKED_WINDOW; older writers
+//                                        ignore the line
 //   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
 //   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
 //   writer → reader   LOST <position>     the same, but because the writer's own upstream died: the
@@ -26,6 +32,10 @@ export const PROTOCOL_VERSION = '1'
 export const hello = (nonce: string): string => `HELLO ${PROTOCOL_VERSION} ${nonce}\n`
 export const helloPattern = /^HELLO 1 ([A-Za-z0-9_-]+)$/
 export const ackPattern = /^ACK (\d+)$/
+export const windowPattern = /^WINDOW (\d+)$/
+export const askWindow = (bytes: number): string => `WINDOW ${Math.floor(bytes)}\n`
+// the most a reader can raise a writer's window to
+export const MAX_ASKED_WINDOW = 256 * 1024 * 1024
 export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
 export const pipePattern = /^PIPE (\d+)$/

@@ -8,7 +8,7 @@ import { allocatedBuffer } from '../buffer-gc.js'
 import { warnOnce } from '../log.js'
 import { END, reusedStdinChunks, streamChunks } from './chunk-source.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
+import { ackPattern, askWindow, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -24,6 +24,12 @@ export interface InputOptions {
   // a stage that forwards bytes. 'events': each head + "}\n" (NDJSON, the wire batch format: ship);
   // 'heads': each head + "\n" (a channel block's payload)
   lines?: 'events' | 'heads'
+  // with `lines`: the size of the blocks batches are framed into (LINES_BUFFER by default). A
+  // stage that releases its batches (releaseEvents) takes larger ones: a batch it sends whole
+  // cannot span two blocks, so a block's last batch is short, and larger blocks make that rare.
+  linesBlock?: number
+  // asked of every writer that links up (WINDOW): at least this many bytes unacked in flight
+  window?: number
 }
 
 export interface InputBatch {
@@ -44,6 +50,43 @@ export const forgetEvents = (batch: InputBatch): void => {
   else batch.heads.length = 0
 }
 
+// The stage no longer holds this batch's bytes anywhere (a collector acked them): the reader may
+// frame later input into them. Only for a consumer that forwards the bytes and drops every
+// reference to them at this point (ship's TCP sink); others simply never call it.
+export const releaseEvents = (batch: InputBatch): void => {
+  if (batch instanceof LinesBatch) batch.release()
+}
+
+// A buffer that InputOptions.lines batches are framed into, in turn. Reused once the reader moved
+// on from it and every batch cut from it was released: allocating a fresh 1 MiB each time made a
+// forwarding stage pay for a forced collection every few MiB (buffer-gc.ts), about a third of ship.
+class OutBlock {
+  open = 0 // batches cut from it not released yet
+  left = false // the reader frames into another block now
+  constructor(
+    readonly buffer: Buffer,
+    private readonly free: OutBlock[],
+    private readonly size: number, // the usual size: only blocks of that size are reused
+  ) {}
+
+  leave(): void {
+    this.left = true
+    this.recycle()
+  }
+
+  release(): void {
+    this.open--
+    this.recycle()
+  }
+
+  private recycle(): void {
+    if (this.left && this.open === 0 && this.buffer.length === this.size && this.free.length < FREE_BLOCKS) {
+      this.left = false
+      this.free.push(this)
+    }
+  }
+}
+
 // How many events a batch holds, without making its heads.
 export const eventCount = (batch: InputBatch): number => (batch.lines ? batch.count! : batch.heads.length)
 
@@ -51,6 +94,7 @@ export const eventCount = (batch: InputBatch): number => (batch.lines ? batch.co
 // consumer that wants events) and kept, so changes to them stick.
 class LinesBatch implements InputBatch {
   private made?: EventHead[]
+  private block?: OutBlock
   constructor(
     readonly id: number,
     public lines: Buffer,
@@ -58,7 +102,20 @@ class LinesBatch implements InputBatch {
     readonly bytes: number,
     public positions: Map<string, number>,
     private readonly closed: boolean, // each line ends with "}" (InputOptions.lines 'events')
-  ) {}
+    block: OutBlock,
+  ) {
+    this.block = block
+    block.open++
+  }
+
+  release(): void {
+    const block = this.block
+    if (!block) return
+    this.block = undefined
+    this.lines = EMPTY
+    this.made = undefined
+    block.release()
+  }
 
   get heads(): EventHead[] {
     if (this.made) return this.made
@@ -110,6 +167,8 @@ export class EventInput extends EventEmitter {
   private readonly asLines: boolean
   private readonly closeLines: boolean // lines end "}\n", not "\n"
   private out: Buffer = EMPTY
+  private outBlock = new OutBlock(EMPTY, [], 0)
+  private readonly freeBlocks: OutBlock[] = []
   private outBytes = 0
   private outCount = 0
   private positions = new Map<string, number>()
@@ -246,7 +305,15 @@ export class EventInput extends EventEmitter {
   private takeBatch(bytes: number): InputBatch | undefined {
     if (this.asLines ? this.outCount === 0 : this.heads.length === 0) return undefined
     const batch: InputBatch = this.asLines
-      ? new LinesBatch(this.nextId++, this.out.subarray(0, this.outBytes), this.outCount, bytes, this.positions, this.closeLines)
+      ? new LinesBatch(
+          this.nextId++,
+          this.out.subarray(0, this.outBytes),
+          this.outCount,
+          bytes,
+          this.positions,
+          this.closeLines,
+          this.outBlock,
+        )
       : { id: this.nextId++, heads: this.heads, bytes, positions: this.positions }
     this.inflight.set(batch.id, { batch, done: false })
     if (this.asLines) {
@@ -301,10 +368,18 @@ export class EventInput extends EventEmitter {
 
   // A new buffer for the batch being framed, with room for `need` more bytes; what it holds moves.
   private fresh(need: number): void {
-    const next = Buffer.allocUnsafe(Math.max(LINES_BUFFER, this.outBytes + need))
-    allocatedBuffer(next.length)
+    const usual = this.options.linesBlock ?? LINES_BUFFER
+    const size = Math.max(usual, this.outBytes + need)
+    let block = size === usual ? this.freeBlocks.pop() : undefined
+    if (!block) {
+      block = new OutBlock(Buffer.allocUnsafe(size), this.freeBlocks, usual)
+      allocatedBuffer(size)
+    }
+    const next = block.buffer
     this.out.copy(next, 0, 0, this.outBytes)
     this.out = next
+    this.outBlock.leave()
+    this.outBlock = block
   }
 
   private take(bytes: Buffer, kind: PieceKind): void {
@@ -509,7 +584,7 @@ export class EventInput extends EventEmitter {
     let refused = false
     socket.on('connect', () => {
       connected = true
-      socket.write(hello(nonce))
+      socket.write(hello(nonce) + (this.options.window ? askWindow(this.options.window) : ''))
     })
     socket.on('error', () => {
       // a reset after it accepted us (ECONNRESET: killed with our HELLO unread) is decided at close
@@ -613,6 +688,8 @@ export class EventInput extends EventEmitter {
 
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
 const LINES_BUFFER = 1024 * 1024
+// released blocks kept for reuse (more are left to the collector)
+const FREE_BLOCKS = 4
 const EMPTY = Buffer.alloc(0)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

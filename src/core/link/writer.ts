@@ -7,7 +7,7 @@ import { isHeadBlock, type Heads } from '../head-block.js'
 import { info, warnOnce } from '../log.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, helloPattern } from './protocol.js'
+import { ackPattern, helloPattern, MAX_ASKED_WINDOW, windowPattern } from './protocol.js'
 import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
 import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
 
@@ -82,7 +82,7 @@ export class EventOutput extends EventEmitter {
   private pipeInode = -1
   readonly kind: StdoutKind
   private readonly out: NodeJS.WritableStream & { writableNeedDrain?: boolean }
-  private readonly window: number
+  private window: number
 
   constructor(private readonly options: OutputOptions = {}) {
     super()
@@ -229,7 +229,15 @@ export class EventOutput extends EventEmitter {
         return
       }
       const m = ackPattern.exec(line)
-      if (!m) return
+      if (!m) {
+        // a reader whose commits cost a fixed wait asks for more in flight: never less than ours
+        const w = windowPattern.exec(line)
+        if (w && Number(w[1]) > this.window) {
+          this.window = Math.max(this.window, Math.min(Number(w[1]), MAX_ASKED_WINDOW))
+          this.emit('progress')
+        }
+        return
+      }
       const position = Math.min(Number(m[1]), this.position)
       if (position > this.acked) {
         if (this.mode === 'write') linkedAgain(this.modeHost())
@@ -339,6 +347,11 @@ export class EventOutput extends EventEmitter {
     const bigger = Buffer.allocUnsafe(Math.max(CHUNK * 2, this.chunkBytes + need + CHUNK))
     this.chunk.copy(bigger, 0, 0, this.chunkBytes)
     this.chunk = bigger
+  }
+
+  // More than the window written and not acked: the reader is behind (a momentarily full pipe is not).
+  get full(): boolean {
+    return !this.closed && this.bytesOut - this.bytesDurable > this.window
   }
 
   // Resolves once stdout drained and the unacked window has room.

@@ -31,7 +31,8 @@
 // - rename() retried after a lost response gets false from the server; if the source is gone and
 //   the destination exists, the earlier attempt did it and rename() returns true.
 // - delete() retried after a lost response gets false; it returns true when the path is gone.
-// - mkdirs, status, list, open, truncate (to the same length) are naturally idempotent.
+// - mkdirs, status, list, open, truncate (to the same length), setXAttr (CREATE,REPLACE) and
+//   getXAttr are naturally idempotent.
 import http from 'node:http'
 import https from 'node:https'
 import { backoffDelay } from '../../core/backoff.js'
@@ -478,6 +479,39 @@ export class WebHdfs {
       const ok = this.booleanOf(r, { op: 'DELETE', path: p })
       if (ok || !uncertain) return ok
       return (await this.statusOnce(sig, p)) === null
+    })
+  }
+
+  /**
+   * SETXATTR with flag CREATE,REPLACE: sets (or replaces) one extended attribute, e.g.
+   * 'user.tsf.commits'. A NameNode-only operation, written to the edit log before the answer, so
+   * durable like a RENAME, and without the DataNode's close of an APPEND. Idempotent: a retry after a
+   * lost answer sets the same value again. The value goes base64-encoded in the URL; HDFS refuses
+   * name + value above dfs.namenode.fs-limits.max-xattr-size (16384 by default) with a 400.
+   */
+  async setXAttr(path: string, name: string, value: Buffer, options: CallOptions = {}): Promise<void> {
+    const p = this.checkPath(path)
+    const params = { 'xattr.name': name, 'xattr.value': `0s${value.toString('base64')}`, flag: 'CREATE,REPLACE' }
+    await this.retry('SETXATTR', p, options, async (sig) => {
+      const r = await this.nn(sig, 'PUT', 'SETXATTR', p, params)
+      if (r.status !== 200) throw this.errorOf(r, { op: 'SETXATTR', path: p })
+    })
+  }
+
+  /** GETXATTRS: the value of one extended attribute, null when the file has none of that name. */
+  async getXAttr(path: string, name: string, options: CallOptions = {}): Promise<Buffer | null> {
+    const p = this.checkPath(path)
+    return this.retry('GETXATTRS', p, options, async (sig) => {
+      // without xattr.name: a missing attribute is an empty list, not an error
+      const r = await this.nn(sig, 'GET', 'GETXATTRS', p, { encoding: 'base64' })
+      if (r.status !== 200) throw this.errorOf(r, { op: 'GETXATTRS', path: p })
+      const j = this.json(r, { op: 'GETXATTRS', path: p }) as { XAttrs?: { name?: string; value?: string | null }[] }
+      const found = (j.XAttrs ?? []).find((x) => x.name === name)
+      if (!found) return null
+      const v = found.value ?? ''
+      if (v !== '' && !v.startsWith('0s'))
+        throw this.fail('GETXATTRS', p, r.status, 'BadResponse', `expected a base64 value (0s...), got ${preview(Buffer.from(v))}`)
+      return Buffer.from(v.slice(2), 'base64')
     })
   }
 

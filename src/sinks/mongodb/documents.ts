@@ -2,7 +2,7 @@ import { Binary, type AnyBulkWriteOperation, type Document } from 'mongodb'
 import { parseEventLine, type EventHead, type TsfEvent } from '../../core/event.js'
 import { warnOnce } from '../../core/log.js'
 import { OPS, type Op } from './ops.js'
-import { collectionProblem, databaseProblem, expand, shown, type MongoUrl } from './url.js'
+import { collectionProblem, databaseProblem, expand, namespaceProblem, shown, type MongoUrl } from './url.js'
 
 export interface DocumentRules {
   database: MongoUrl['database']
@@ -53,7 +53,7 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
   const where = /[\x00-\x1f\x7f\u2028\u2029]/.test(ns) ? JSON.stringify(ns) : ns
   if ('missing' in db) return { line, where, error: `no header '${db.missing}' to name the database`, label }
   if ('missing' in coll) return { line, where, error: `no header '${coll.missing}' to name the collection`, label }
-  const problem = databaseProblem(db.name) ?? collectionProblem(coll.name)
+  const problem = databaseProblem(db.name) ?? collectionProblem(coll.name) ?? namespaceProblem(db.name, coll.name)
   if (problem) return { line, where, error: `headers name an invalid namespace: ${problem}`, label }
   const wanted = headers?.op ?? rules.op
   if (!OPS.includes(wanted as Op))
@@ -75,14 +75,23 @@ export const toWrite = (head: EventHead, rules: DocumentRules): DocumentWrite | 
     }
     return { db: db.name, coll: coll.name, ns: where, op, model: { insertOne: { document: doc } }, line, bytes, derivedId, label }
   }
+  if (event.cont === true)
+    return {
+      line,
+      where,
+      error: `a piece of a line longer than --max-line, cut upstream, has no _id for ${op} (raise --max-line on every command of the pipeline, up to MongoDB's 16M)`,
+      label,
+    }
   if (doc._id === undefined || doc._id === null)
     return { line, where, error: `${op} needs the document's own _id, and this one has none`, label }
   const key = `${where}\0${typeof doc._id === 'object' ? JSON.stringify(doc._id) : `${typeof doc._id}:${String(doc._id)}`}`
   const { _id, ...fields } = doc
+  // $eq: an _id such as {"$gt": ""} is a value to match, not a query that reaches other documents
+  const filter = { _id: { $eq: _id } }
   const model: AnyBulkWriteOperation<Document> =
     op === 'upsert' && Object.keys(fields).length > 0
-      ? { updateOne: { filter: { _id }, update: { $set: fields }, upsert: true } }
-      : { replaceOne: { filter: { _id }, replacement: doc, upsert: true } }
+      ? { updateOne: { filter, update: { $set: fields }, upsert: true } }
+      : { replaceOne: { filter, replacement: doc, upsert: true } }
   return { db: db.name, coll: coll.name, ns: where, op, model, key, line, bytes, derivedId: false, label }
 }
 
@@ -115,10 +124,13 @@ const unstorable = (value: object, levels: number, names: boolean): string | und
 const walked = (v: unknown): v is object => v !== null && typeof v === 'object' && !(v instanceof Binary)
 
 // A body holding a JSON object is the document; anything else is wrapped as {body, ts, host,
-// headers} (Flume's autoWrap), with the exact bytes as binary when they are not UTF-8.
+// headers} (Flume's autoWrap), with the exact bytes as binary when they are not UTF-8. A piece of
+// a line cut upstream (cont, truncated) is never a document, and keeps its mark when wrapped, so
+// it is not taken for a whole line.
 export const toDocument = (event: TsfEvent): Document => {
   const body = event.body
-  if (body.charCodeAt(0) === 0x7b /* { */ && event.body64 === undefined) {
+  const piece = event.cont === true || event.truncated === true
+  if (body.charCodeAt(0) === 0x7b /* { */ && event.body64 === undefined && !piece) {
     try {
       const value = JSON.parse(body) as unknown
       if (value && typeof value === 'object' && !Array.isArray(value)) return value as Document
@@ -130,6 +142,8 @@ export const toDocument = (event: TsfEvent): Document => {
   if (typeof event.ts === 'number') doc.ts = new Date(event.ts)
   if (typeof event.host === 'string') doc.host = event.host
   if (event.headers && typeof event.headers === 'object') doc.headers = event.headers
+  if (event.cont === true) doc.cont = true
+  if (event.truncated === true) doc.truncated = true
   return doc
 }
 

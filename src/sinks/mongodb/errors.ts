@@ -21,6 +21,8 @@ export const isAuthError = (error: unknown): boolean => {
   if (!e || typeof e !== 'object') return false
   if (e.name === 'MongoMissingCredentialsError') return true
   if (typeof e.code === 'number' && authCodes.has(e.code) && e.name !== 'MongoBulkWriteError') return true
+  // credentials for a server without authentication: its handshake knows no saslStart
+  if (e.code === 59 && e.hasErrorLabel?.('HandshakeError')) return true
   return e.cause !== undefined && e.cause !== e && isAuthError(e.cause)
 }
 

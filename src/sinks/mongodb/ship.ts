@@ -53,12 +53,19 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
     client.on('connectionClosed', () => rt.counters.add('ConnectionClosedCount'))
     return client
   }
+  let unacknowledged = false
   try {
     // options the driver refuses are usage errors, said before reading anything
-    await newClient().close()
+    const probe = newClient()
+    unacknowledged = probe.options.writeConcern?.w === 0
+    await probe.close()
   } catch (error) {
     throw new UsageError(`${where}: ${describeMongoError(error)}`)
   }
+  // w=0 makes the driver send without waiting for an answer (j: true or not): nothing would
+  // confirm a batch before it is acked upstream
+  if (unacknowledged)
+    throw new UsageError(`${where}: w=0 (unacknowledged writes) cannot be exactly once; ship acks only what MongoDB confirmed`)
   // A client whose first connect failed stays closed ("Topology is closed"): each attempt until
   // one connects starts a new one. Once connected, the driver itself follows the server.
   let client: MongoClient | undefined

@@ -44,6 +44,12 @@ export const collectionProblem = (name: string): string | undefined => {
   return undefined
 }
 
+// MongoDB 4.4 and later: "db.coll" within 255 bytes
+export const namespaceProblem = (db: string, coll: string): string | undefined => {
+  const ns = `${db}.${coll}`
+  return Buffer.byteLength(ns) > 255 ? `namespace ${shown(ns)} is longer than 255 bytes` : undefined
+}
+
 export const isMongoUrl = (text: string): boolean => /^mongodb(\+srv)?:\/\//i.test(text.trim())
 
 // "%{db}", "logs_%{app:-web}", "events" → parts.
@@ -124,7 +130,8 @@ export const parseMongoUrl = (text: string): MongoUrl => {
   const collection = parseTemplate(segments[1], 'collection', name)
   const problem =
     (database.fixed !== undefined && databaseProblem(database.fixed)) ||
-    (collection.fixed !== undefined && collectionProblem(collection.fixed))
+    (collection.fixed !== undefined && collectionProblem(collection.fixed)) ||
+    (database.fixed !== undefined && collection.fixed !== undefined && namespaceProblem(database.fixed, collection.fixed))
   if (problem) throw new UsageError(`${name}: ${problem}`)
   const connection = `${scheme}://${userinfo !== undefined ? `${userinfo}@` : ''}${hosts.join(',')}/${query ? `?${query}` : ''}`
   return { connection, database, collection, name }

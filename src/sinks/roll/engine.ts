@@ -38,11 +38,15 @@ export interface RollConfig {
 // lease recovery: fewer, larger commits there.
 const MAX_STAGED_LOCAL = 8 * 1024 * 1024
 const MAX_STAGED_HDFS = 32 * 1024 * 1024
+// On HDFS each commit waits for the DataNode's close (docs/hdfs.md): the writer upstream is asked
+// for a window of one commit in flight plus one staged, or its default (8M for tail) caps commits.
+const ASK_WINDOW_HDFS = 2 * MAX_STAGED_HDFS
 
 interface Opened {
   layout: Layout
   storage: RollStorage
   maxStaged: number
+  window?: number
 }
 
 // A local directory, or hdfs://namenode:port/path (the NameNode's WebHDFS port). Escapes stay out
@@ -68,13 +72,13 @@ const openStorage = async (config: RollConfig, starting: AbortSignal): Promise<O
     if (info.attempt === 1 || ++said % 20 === 0) warn(`${info.error.message}; retrying`)
   }
   const client = new WebHdfs(url.webhdfsBase, user, { onRetry, signal: starting })
-  return { layout, storage: new HdfsStorage(client, layout.root), maxStaged: MAX_STAGED_HDFS }
+  return { layout, storage: new HdfsStorage(client, layout.root), maxStaged: MAX_STAGED_HDFS, window: ASK_WINDOW_HDFS }
 }
 
 export const runRoll = async (config: RollConfig, rt: Runtime): Promise<number> => {
   // a SIGTERM while roll is still starting (HDFS unreachable, say) ends the start at once
   const starting = new AbortController()
-  const { layout, storage, maxStaged } = await openStorage(config, starting.signal)
+  const { layout, storage, maxStaged, window } = await openStorage(config, starting.signal)
   const roller = new Roller(
     {
       storage,
@@ -102,6 +106,6 @@ export const runRoll = async (config: RollConfig, rt: Runtime): Promise<number> 
   } finally {
     rt.stop.removeEventListener('abort', abortStart)
   }
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, ...(window ? { window } : {}) })
   return roller.run(input, rt.stop, config.shutdownTimeout)
 }

@@ -60,6 +60,12 @@ export class RangeSet {
     for (const [lo, hi] of other.ranges) this.addRange(lo, hi)
   }
 
+  // the highest seq in the set, -Infinity when empty
+  get max(): number {
+    const r = this.ranges
+    return r.length ? r[r.length - 1]![1] : -Infinity
+  }
+
   get size(): number {
     return this.ranges.length
   }

@@ -119,6 +119,7 @@ export class Staged {
   seqs = new Map<string, RangeSet>()
   bytes = 0 // input bytes, for back pressure
   events = 0
+  since = 0 // when its first batch was staged (ms)
 
   // After a successful commit: the staging memory is reused.
   release(): void {

@@ -32,6 +32,9 @@ export const runShip = (config: ShipConfig): Promise<number> =>
       maxLine: config.maxLine,
       truncate: config.truncate,
       lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined,
+      // the sink releases each batch once acked (releaseEvents): blocks are reused, so they can be
+      // large; a batch never spans two, so with 1 MiB ones every other batch was a short one
+      linesBlock: 4 * 1024 * 1024,
     })
     const sink = new TcpSink({ ...config, counters: rt.counters })
     // every destination refused us (token, protocol): retrying cannot help

@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events'
 import type { EventHead } from '../../core/event.js'
-import { eventCount, forgetEvents, type InputBatch } from '../../core/link/reader.js'
+import { eventCount, releaseEvents, type InputBatch } from '../../core/link/reader.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn } from '../../core/log.js'
 import { encodeBatch } from '../../core/wire/batch.js'
@@ -103,7 +103,9 @@ export class TcpSink extends EventEmitter {
     if (lines && !this.options.protocol && batch.count! <= batchEvents && lines.length <= batchBytes) {
       // already in the wire format: joins a batch whole, no copy per event
       const full = this.filling.count + batch.count! > batchEvents || this.filling.bytes + lines.length > batchBytes
-      if (full || this.filling.heads.length) this.seal()
+      // a batch is one view of consecutive input batches: one that does not follow the last part
+      // in memory (the reader framed it into its next block) starts a new batch rather than a copy
+      if (full || this.filling.heads.length || !follows(this.filling.parts, lines)) this.seal()
       const f = this.filling
       f.parts.push(lines)
       f.count += batch.count!
@@ -148,14 +150,11 @@ export class TcpSink extends EventEmitter {
     if (!f.count) return
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.lingerTimer = undefined
-    let payload: Buffer
-    const whole = f.parts.length > 1 ? contiguous(f.parts) : undefined
-    if (whole) payload = whole
-    else if (f.parts.length > 1) {
-      payload = Buffer.concat(f.parts, f.bytes)
-      // the payload holds their bytes now: they need not stay in memory twice until the ack
-      for (const share of f.shares) forgetEvents(share.batch)
-    } else payload = f.parts.length ? f.parts[0]! : this.options.protocol ? this.options.protocol.encode(f.heads) : encodeBatch(f.heads)
+    const payload = f.parts.length
+      ? contiguous(f.parts)
+      : this.options.protocol
+        ? this.options.protocol.encode(f.heads)
+        : encodeBatch(f.heads)
     this.queue.push({ seq: this.nextSeq++, payload, count: f.count, shares: f.shares })
     this.queuedEvents += f.count
     this.filling = newFilling()
@@ -276,6 +275,8 @@ export class TcpSink extends EventEmitter {
       if (--share.remaining === 0) {
         this.heldBytes -= share.batch.bytes
         this.emit('done', share.batch)
+        // every collector ack covering its bytes is in: nothing here sends them again
+        releaseEvents(share.batch)
       }
     }
     this.emit('progress')
@@ -379,15 +380,17 @@ interface Filling {
 
 const newFilling = (): Filling => ({ heads: [], parts: [], count: 0, bytes: 0, shares: [] })
 
-// Parts that lie end to end in one buffer (consecutive input batches framed into the same block)
-// as one view of them, so a batch is sent without copying; undefined if they do not.
-const contiguous = (parts: Buffer[]): Buffer | undefined => {
+// Whether `next` lies right after the last of `parts` in the same memory (or there is none).
+const follows = (parts: Buffer[], next: Buffer): boolean => {
+  const last = parts.at(-1)
+  return !last || (last.buffer === next.buffer && last.byteOffset + last.length === next.byteOffset)
+}
+
+// Parts that lie end to end in one buffer (consecutive input batches framed into the same block,
+// see follows()) as one view of them: a batch is sent without copying.
+const contiguous = (parts: Buffer[]): Buffer => {
+  if (parts.length === 1) return parts[0]!
   const first = parts[0]!
-  let end = first.byteOffset + first.length
-  for (let i = 1; i < parts.length; i++) {
-    const part = parts[i]!
-    if (part.buffer !== first.buffer || part.byteOffset !== end) return undefined
-    end += part.length
-  }
-  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset)
+  const last = parts.at(-1)!
+  return Buffer.from(first.buffer, first.byteOffset, last.byteOffset + last.length - first.byteOffset)
 }

@@ -94,9 +94,24 @@ class ExecRunner {
       stripFinalNewline: false,
       forceKillAfterDelay: config.killAfter,
       cleanup: true,
+      // its own process group: a stop reaches what the command started too (`--shell 'python x.py'`
+      // is a shell with the script as its child; SIGTERM to the shell alone left the script running)
+      detached: true,
     })
-    // SIGTERM (or a `| head` gone away) reaches the child; we read on until its output closes
-    const stop = (): void => void child.kill('SIGTERM')
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal)
+      } catch {
+        // the group is gone
+      }
+    }
+    // SIGTERM (or a `| head` gone away) reaches the command's group; we read on until its output
+    // closes; whatever of the group still runs after --kill-after gets SIGKILL
+    const stop = (): void => {
+      signalGroup('SIGTERM')
+      // not cleared when the command exits: a member of its group may outlive it
+      setTimeout(() => signalGroup('SIGKILL'), config.killAfter).unref()
+    }
     rt.stop.addEventListener('abort', stop, { once: true })
     try {
       if (child.pid !== undefined) {

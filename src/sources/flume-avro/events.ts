@@ -1,6 +1,6 @@
 import { bodyFields, type EventHead } from '../../core/event.js'
 import { quote } from '../../core/json-string.js'
-import type { AvroReader } from '../../flume-avro/avro.js'
+import { AvroError, type AvroReader } from '../../flume-avro/avro.js'
 import { HEADER_PREFIX } from '../../flume-avro/tsf-headers.js'
 
 // AvroFlumeEvent {headers: map<string>, body: bytes} straight from the frame into event heads: the
@@ -64,14 +64,16 @@ const restoreField = (name: string, value: string): boolean => {
   }
 }
 
-// appendBatch(array<AvroFlumeEvent>) or append(AvroFlumeEvent) parameters → heads
-export const decodeEvents = (r: AvroReader, batch: boolean, now: number): EventHead[] => {
+// appendBatch(array<AvroFlumeEvent>) or append(AvroFlumeEvent) parameters → heads. An empty event
+// is 2 bytes on the wire and ~100 in memory as a head: maxEvents bounds what one call can make.
+export const decodeEvents = (r: AvroReader, batch: boolean, now: number, maxEvents = Number.POSITIVE_INFINITY): EventHead[] => {
   const heads: EventHead[] = []
   if (!batch) {
     heads.push(decodeEvent(r, now))
     return heads
   }
   for (let n = r.blockCount(); n > 0; n = r.blockCount()) {
+    if (heads.length + n > maxEvents) throw new AvroError(`a call of more than ${maxEvents} events`)
     for (let i = 0; i < n; i++) heads.push(decodeEvent(r, now))
   }
   return heads

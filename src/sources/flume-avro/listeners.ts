@@ -5,6 +5,7 @@ import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import { serverLink } from '../../flume-avro/layers.js'
 import type { EventSink } from '../tcp/event-sink.js'
+import type { MemoryBudget } from '../tcp/memory-budget.js'
 import { ConnectionTable } from '../tcp/connection-table.js'
 import { FlumeSession, type FlumeSessionOptions } from './session.js'
 
@@ -29,6 +30,8 @@ export class FlumeAvroListeners {
     private readonly options: FlumeAvroOptions,
     private readonly sink: EventSink,
     private readonly counters: Counters,
+    // collect's --max-buffer, shared with the tsf listeners
+    private readonly budget?: MemoryBudget,
   ) {
     this.sessions = new ConnectionTable(options.maxConnections, counters)
   }
@@ -72,8 +75,13 @@ export class FlumeAvroListeners {
     socket.setTimeout(this.options.idleTimeout, () => socket.destroy())
     socket.on('error', () => socket.destroy())
     const link = serverLink(socket, { deflate: this.options.deflate, tls: this.options.tls })
-    const session = new FlumeSession(link, peer, this.sink, this.options, this.counters, this.knownHashes)
+    const session = new FlumeSession(link, peer, this.sink, this.options, this.counters, this.knownHashes, this.budget)
     this.sessions.track(socket, session)
+  }
+
+  // Flume connections open now
+  get open(): number {
+    return this.sessions.size
   }
 
   // stop accepting; open connections stay so acks for what we took still reach the Flume sinks

@@ -1,11 +1,12 @@
 import type { Duplex } from 'node:stream'
 import type { Counters } from '../../core/metrics.js'
-import { warn } from '../../core/log.js'
+import { warn, warnOnce } from '../../core/log.js'
 import { AvroError, AvroReader } from '../../flume-avro/avro.js'
 import { decodeHandshakeRequest, encodeHandshakeResponse, HandshakeMatch, serverMatch } from '../../flume-avro/handshake.js'
 import { errorAnswer, FlumeStatus, statusAnswer } from '../../flume-avro/messages.js'
 import { FrameError, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../flume-avro/netty-frames.js'
 import type { EventSink } from '../tcp/event-sink.js'
+import type { MemoryBudget } from '../tcp/memory-budget.js'
 import { decodeEvents } from './events.js'
 
 export interface FlumeSessionOptions {
@@ -13,24 +14,36 @@ export interface FlumeSessionOptions {
   readTimeout: number
 }
 
+// what an empty event costs as a head in memory, about: 64 MiB of them (2 wire bytes each) made
+// collect hold 2.4 GB and growing before this bound
+export const EVENT_COST = 64
+
 const OK = statusAnswer(FlumeStatus.ok)
 const FAILED = statusAnswer(FlumeStatus.failed)
 
 // One Flume avro sink connected to us, answered as Flume's AvroSource answers it: the handshake on
 // the first call, then append/appendBatch answered OK once stdout acked the events (the same promise
-// as Flume's channel commit) or FAILED when we cannot take them (shutting down), which makes the
-// Flume sink keep them and retry. Calls of a connection are handled one at a time, in order.
+// as Flume's channel commit) or FAILED when we cannot take them (shutting down, or stdout a whole
+// window behind, as a full channel), which makes the Flume sink keep them and retry. Calls of a
+// connection are handled one at a time, in order.
 export class FlumeSession {
   private readonly decoder: NettyFrameDecoder
   private readonly reader = new AvroReader()
   private frames: NettyFrame[] = []
   private handshaken = false
   private working = false
+  // the handshake answer of the call being handled (its first), also owed with an error answer
+  private handshakeAnswer?: Buffer
   private closed = false
   private stopped = false
   private readTimer?: NodeJS.Timeout
   // calls taken but not yet answered OK (their events not yet acked downstream)
   private unanswered = 0
+  // bytes this connection holds (partial and queued frames), as counted in collect's --max-buffer
+  private held = 0
+  private queued = 0 // payloads of this.frames
+  private handling = 0 // payload of the call being handled
+  private budgetPaused = false
   // when this connection last sent anything (for eviction when the listener is full)
   lastActive = Date.now()
 
@@ -41,6 +54,7 @@ export class FlumeSession {
     private readonly options: FlumeSessionOptions,
     private readonly counters: Counters,
     private readonly knownHashes: Set<string>,
+    private readonly budget?: MemoryBudget,
   ) {
     this.decoder = new NettyFrameDecoder(options.maxBatchBytes)
     link.on('data', (chunk: Buffer) => this.onData(chunk))
@@ -52,7 +66,10 @@ export class FlumeSession {
     if (this.closed) return
     this.lastActive = Date.now()
     try {
-      this.decoder.push(chunk, (f) => this.frames.push(f))
+      this.decoder.push(chunk, (f) => {
+        this.frames.push(f)
+        this.queued += f.payload.length
+      })
     } catch (e) {
       return this.fail(
         e instanceof FrameError
@@ -62,7 +79,34 @@ export class FlumeSession {
     }
     if (this.decoder.partial) this.armReadTimer()
     else this.disarmReadTimer()
+    this.account()
     if (!this.working && this.frames.length) void this.work()
+  }
+
+  // Keeps this connection's share of --max-buffer current; past it, reading pauses until the
+  // total drops (the senders wait in TCP), as on --listen: many connections each sending a large
+  // frame cannot grow collect without bound.
+  private account(): void {
+    if (!this.budget) return
+    const now = this.closed ? 0 : this.decoder.buffered + this.queued + this.handling
+    const delta = now - this.held
+    this.held = now
+    if (delta) this.budget.change(delta)
+    if (delta > 0 && this.budget.over && !this.budgetPaused && !this.closed) {
+      this.budgetPaused = true
+      this.counters.add('ReadPausedCount')
+      warnOnce(
+        'memory-budget',
+        `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`,
+      )
+      this.link.pause()
+      this.budget.wait(this.resumeFromBudget)
+    }
+  }
+
+  private readonly resumeFromBudget = (): void => {
+    this.budgetPaused = false
+    if (!this.closed && !this.working) this.link.resume()
   }
 
   private armReadTimer(): void {
@@ -84,27 +128,34 @@ export class FlumeSession {
     try {
       while (this.frames.length && !this.closed) {
         const frame = this.frames.shift()!
+        this.queued -= frame.payload.length
+        this.handling = frame.payload.length
         try {
           await this.call(frame)
+          this.handling = 0
+          this.account()
         } catch (e) {
           if (!(e instanceof AvroError)) throw e
           // Java's Responder answers an undecodable call with an error; we also close the connection
-          this.answer(frame.serial, [errorAnswer(`org.apache.avro.AvroRuntimeException: ${e.message}`)])
+          const error = errorAnswer(`org.apache.avro.AvroRuntimeException: ${e.message}`)
+          this.answer(frame.serial, this.handshakeAnswer ? [this.handshakeAnswer, error] : [error])
           return this.fail(`sent a call we cannot decode: ${e.message}`)
         }
       }
     } finally {
       this.working = false
-      if (!this.closed) this.link.resume() // while stopping, calls are still read and answered FAILED
+      // while stopping, calls are still read and answered FAILED
+      if (!this.closed && !this.budgetPaused) this.link.resume()
     }
   }
 
   private async call(frame: NettyFrame): Promise<void> {
     const r = this.reader.reset(frame.payload)
     let handshake: Buffer | undefined
+    this.handshakeAnswer = undefined
     if (!this.handshaken) {
       const match = serverMatch(decodeHandshakeRequest(r), this.knownHashes)
-      handshake = encodeHandshakeResponse(match)
+      handshake = this.handshakeAnswer = encodeHandshakeResponse(match)
       // NONE: the client resends with its protocol text; Java answers nothing else
       if (match === HandshakeMatch.none) return this.answer(frame.serial, [handshake])
       this.handshaken = true
@@ -119,13 +170,21 @@ export class FlumeSession {
         errorAnswer(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`),
       ])
     }
-    const heads = decodeEvents(r, batch, Date.now())
+    // each event counts at least EVENT_COST bytes against --max-batch-bytes
+    const heads = decodeEvents(r, batch, Date.now(), Math.max(1, Math.floor(this.options.maxBatchBytes / EVENT_COST)))
     const n = heads.length
     this.counters.add(batch ? 'AppendBatchReceivedCount' : 'AppendReceivedCount')
     this.counters.add('EventReceivedCount', n)
     const parts = handshake ? [handshake] : []
     if (this.stopped) {
       // shutting down: the Flume sink keeps the events and retries (elsewhere, with failover)
+      return this.answer(frame.serial, [...parts, FAILED])
+    }
+    if (n && this.sink.full) {
+      // stdout is a whole window behind, as a Flume channel is full: the sink keeps the events and
+      // retries after its back-off, instead of timing out on a call we hold and sending it again
+      this.counters.add('ChannelWriteFail')
+      warnOnce('flume-full', 'stdout is a whole window behind: Flume calls are answered FAILED until it catches up (said once)')
       return this.answer(frame.serial, [...parts, FAILED])
     }
     if (n === 0) return this.answer(frame.serial, [...parts, OK])
@@ -165,6 +224,10 @@ export class FlumeSession {
     this.closed = true
     this.disarmReadTimer()
     this.frames = []
+    this.queued = 0
+    this.handling = 0
+    this.account()
+    this.budget?.cancel(this.resumeFromBudget)
   }
 
   // Not handshaken yet: nothing of it was taken, so closing it for a new connection loses nothing.
@@ -189,6 +252,8 @@ export class FlumeSession {
     this.stopped = true
     if (this.handshaken) for (const f of this.frames) this.answer(f.serial, [FAILED])
     this.frames = []
+    this.queued = 0
+    this.account()
   }
 
   destroy(): void {

@@ -35,8 +35,15 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
       ? new (await import('./syslog-listeners.js')).SyslogListeners({ ...config, addresses: config.syslog }, sink, rt.counters)
       : undefined
     const flume = config.flumeAvro.addresses.length
-      ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners({ ...config, ...config.flumeAvro }, sink, rt.counters)
+      ? new (await import('../flume-avro/listeners.js')).FlumeAvroListeners(
+          { ...config, ...config.flumeAvro },
+          sink,
+          rt.counters,
+          listeners.budget,
+        )
       : undefined
+    // Flume agents are connections too (ConnectionCreatedCount counts both)
+    if (flume) rt.counters.gauge('OpenConnectionCount', () => listeners.open + flume.open)
     try {
       await listeners.start()
       await syslog?.start()
@@ -60,5 +67,8 @@ export const runCollect = (config: CollectConfig): Promise<number> =>
 const withHeaders = (sink: EventSink, addHeaders: (heads: EventHead[]) => void): EventSink => ({
   write: (heads, onDurable) => (addHeaders(heads), sink.write(heads, onDurable)),
   ready: () => sink.ready(),
+  get full() {
+    return sink.full
+  },
   end: (timeout, signal) => sink.end(timeout, signal),
 })

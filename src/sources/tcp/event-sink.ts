@@ -5,5 +5,8 @@ import type { EventHead } from '../../core/event.js'
 export interface EventSink {
   write(heads: EventHead[], onDurable?: () => void): void
   ready(): Promise<void>
+  // the downstream is a whole window behind (what ready() waits for): a source that can refuse
+  // a batch without losing it (Flume's FAILED, as for a full channel) refuses it
+  readonly full?: boolean
   end(timeout: number, signal?: AbortSignal): Promise<number>
 }

@@ -30,7 +30,8 @@ const isLoopback = (host: string): boolean => host === 'localhost' || host === '
 export class TcpListeners {
   private readonly servers: Server[] = []
   private readonly sessions: ConnectionTable<Session>
-  private readonly budget: MemoryBudget
+  // --max-buffer: also bounds the Flume listeners' connections (collect.ts hands it over)
+  readonly budget: MemoryBudget
   // who is connected and how they are doing (collect's "agents" metrics, for tsf top)
   private readonly roster: Agents
 
@@ -45,6 +46,11 @@ export class TcpListeners {
     this.budget = new MemoryBudget(Math.max(options.maxBuffer, options.maxBatchBytes))
     counters.gauge('BufferedBytes', () => this.budget.held)
     this.roster = new Agents(counters)
+  }
+
+  // tsf connections open now
+  get open(): number {
+    return this.sessions.size
   }
 
   async start(): Promise<void> {

@@ -1,85 +1,21 @@
 // `tsf tail | tsf ship flume+avro://` into a real Flume 1.11.0 collector (avro source → channel →
 // file_roll with the header_and_text serializer): every line arrives with its headers (tsf's src
-// and seq among them), also across a kill -9 of the tsf side, through a collector answering FAILED
-// (a channel too small for the batch), with deflate, and with TLS.
+// and seq among them), also across a kill -9 of the tsf side and through a collector answering
+// FAILED (a channel too small for the batch). Deflate and TLS: flume-collector-layers.test.ts.
 import t from 'tap'
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { flumeLib } from '../../fixtures/servers.js'
-import { makeTlsFiles, rolledText, startFlume } from '../../fixtures/flume.js'
+import { rolledText, startFlume } from '../../fixtures/flume.js'
 import { tmpdir } from '../../fixtures/procs.js'
-import { run, tsf, until } from '../../fixtures/tcp-helpers.js'
+import { freePort, run, tsf, until } from '../../fixtures/tcp-helpers.js'
+import { allLines, collectorConf, delivered, parse, READY, writeLog } from './collector.js'
 
-// ports of this file (the flume range); each test its own
-const PORT = { plain: 21520, kill: 21521, failed: 21522, deflate: 21523, tls: 21524 }
-const READY = /Avro source r1 started/
-
-// file_roll does not make its directory
-const collectorConf = (dir: string, port: number, opts: { channel?: string; source?: string } = {}): string => (
-  mkdirSync(join(dir, 'rolled'), { recursive: true }),
-  `
-c.sources = r1
-c.channels = c1
-c.sinks = k1
-c.sources.r1.type = avro
-c.sources.r1.bind = 127.0.0.1
-c.sources.r1.port = ${port}
-c.sources.r1.channels = c1
-${opts.source ?? ''}
-${
-  opts.channel ??
-  `c.channels.c1.type = file
-c.channels.c1.checkpointDir = ${dir}/fc/checkpoint
-c.channels.c1.dataDirs = ${dir}/fc/data`
-}
-c.sinks.k1.type = file_roll
-c.sinks.k1.channel = c1
-c.sinks.k1.sink.directory = ${dir}/rolled
-c.sinks.k1.sink.rollInterval = 0
-c.sinks.k1.sink.serializer = header_and_text
-`
-)
-
-interface Rolled {
-  headers: Record<string, string>
-  body: string
-}
-
-// header_and_text writes "{k=v, k=v} body"
-const parse = (text: string): Rolled[] =>
-  text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const m = /^\{(.*?)\} (.*)$/.exec(line)
-      if (!m) return { headers: {}, body: line }
-      const headers: Record<string, string> = {}
-      for (const kv of m[1]!.split(', ')) {
-        const i = kv.indexOf('=')
-        if (i > 0) headers[kv.slice(0, i)] = kv.slice(i + 1)
-      }
-      return { headers, body: m[2]! }
-    })
-
-const lineN = (i: number): string => `line ${i} GET /index.html?id=${i} 200`
-const writeLog = (dir: string, n: number): string => {
-  const file = join(dir, 'app.log')
-  writeFileSync(file, Array.from({ length: n }, (_, i) => lineN(i + 1) + '\n').join(''))
-  return file
-}
-const allLines = (n: number): string[] => Array.from({ length: n }, (_, i) => lineN(i + 1))
-
-// what file_roll wrote, once it holds n lines: Flume answers OK on its channel's commit, and its
-// file_roll sink drains the channel later (backing off up to 5 s when it found it empty)
-const delivered = async (dir: string, n: number): Promise<Rolled[]> => {
-  const read = (): Rolled[] => parse(rolledText(join(dir, 'rolled')))
-  await until(
-    () => read().length >= n,
-    60_000,
-    () => `${n} lines in file_roll's output (have ${read().length})`,
-  )
-  return read()
-}
+// each test its own port, free when the file starts (fixed numbers collided with other runs on the
+// machine); the FAILED test starts its second collector on the same one
+const PORT = { plain: 0, kill: 0, failed: 0 }
+t.before(async () => {
+  for (const k of Object.keys(PORT) as (keyof typeof PORT)[]) PORT[k] = await freePort()
+})
 
 t.test('tsf tail | tsf ship flume+avro:// → Flume avro source → file_roll: lines and headers', async (t) => {
   const lib = flumeLib(t)
@@ -165,49 +101,4 @@ c.channels.c1.transactionCapacity = 50`
   t.equal(await ship.exited, 0, 'ship delivers everything once the collector can take it')
   const rolled = (await delivered(dir, n)).map((r) => r.body)
   t.same(rolled, allLines(n), 'every line once, in order')
-})
-
-t.test('--compress deflate into a Flume source with compression-type = deflate', async (t) => {
-  const lib = flumeLib(t)
-  if (!lib) return
-  const dir = tmpdir(t)
-  await startFlume(
-    t,
-    lib,
-    join(dir, 'flume'),
-    'c',
-    collectorConf(dir, PORT.deflate, { source: 'c.sources.r1.compression-type = deflate' }),
-    READY,
-  )
-  const n = 2000
-  const file = writeLog(dir, n)
-  const ship = run(`${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.deflate} --compress deflate`, dir)
-  t.equal(await ship.exited, 0, ship.stderr())
-  t.same(
-    (await delivered(dir, n)).map((r) => r.body),
-    allLines(n),
-  )
-})
-
-t.test('--flume-ssl into a Flume source with ssl = true (keystore made by the test)', async (t) => {
-  const lib = flumeLib(t)
-  if (!lib) return
-  const dir = tmpdir(t)
-  const tls = makeTlsFiles(dir)
-  const source = `c.sources.r1.ssl = true
-c.sources.r1.keystore = ${tls.keystore}
-c.sources.r1.keystore-password = ${tls.password}
-c.sources.r1.keystore-type = PKCS12`
-  await startFlume(t, lib, join(dir, 'flume'), 'c', collectorConf(dir, PORT.tls, { source }), READY)
-  const n = 2000
-  const file = writeLog(dir, n)
-  const ship = run(
-    `${tsf} tail ${file} --state ${dir}/state | ${tsf} ship flume+avro://127.0.0.1:${PORT.tls} --flume-ssl --tls-ca ${tls.cert}`,
-    dir,
-  )
-  t.equal(await ship.exited, 0, ship.stderr())
-  t.same(
-    (await delivered(dir, n)).map((r) => r.body),
-    allLines(n),
-  )
 })

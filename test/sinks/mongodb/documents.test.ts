@@ -53,6 +53,16 @@ t.test('any other body is wrapped as {body, ts, host, headers}; bytes that are n
   t.same(Buffer.from(doc.body.buffer), Buffer.from([0x61, 0xff, 0x62]), 'the exact bytes')
 })
 
+t.test('a piece of a line cut at --max-line upstream is never taken for a document: wrapped and marked', async (t) => {
+  // the first piece of a cut line that happens to parse as an object on its own
+  const first = write({ body: '{"_id":"big","a":1}', cont: true, src: 's', seq: 1 })
+  t.same(first.model, { insertOne: { document: { body: '{"_id":"big","a":1}', cont: true, _id: 's:1' } } }, 'marked cont')
+  const cut = write({ body: 'the start of a long line', truncated: true, src: 's', seq: 2 })
+  t.same(cut.model, { insertOne: { document: { body: 'the start of a long line', truncated: true, _id: 's:2' } } })
+  const upsert = toWrite(head({ body: '{"_id":"big","blob":"xxx', cont: true, src: 's', seq: 3 }), rules({ op: 'upsert' }))
+  t.match('error' in upsert && upsert.error, /a piece of a line longer than --max-line.*raise --max-line/, 'the reason is named')
+})
+
 t.test('--timestamp-field: epoch ms or ISO text to dates, dotted paths, arrays walked; other values kept', async (t) => {
   const w = write(
     {
@@ -76,12 +86,16 @@ t.test('--timestamp-field: epoch ms or ISO text to dates, dotted paths, arrays w
 
 t.test('upsert sets the fields on the document with that _id; replace replaces it; both keyed for ordering', async (t) => {
   const up = write({ body: '{"_id":"u1","n":2}', headers: { op: 'upsert' } })
-  t.same(up.model, { updateOne: { filter: { _id: 'u1' }, update: { $set: { n: 2 } }, upsert: true } })
+  t.same(up.model, { updateOne: { filter: { _id: { $eq: 'u1' } }, update: { $set: { n: 2 } }, upsert: true } })
   t.equal(up.key, 'logs.events\0string:u1')
   const onlyId = write({ body: '{"_id":"u1"}' }, { op: 'upsert' })
-  t.same(onlyId.model, { replaceOne: { filter: { _id: 'u1' }, replacement: { _id: 'u1' }, upsert: true } }, 'nothing to $set: a replace')
+  t.same(
+    onlyId.model,
+    { replaceOne: { filter: { _id: { $eq: 'u1' } }, replacement: { _id: 'u1' }, upsert: true } },
+    'nothing to $set: a replace',
+  )
   const rep = write({ body: '{"_id":{"a":1},"n":3}' }, { op: 'replace' })
-  t.same(rep.model, { replaceOne: { filter: { _id: { a: 1 } }, replacement: { _id: { a: 1 }, n: 3 }, upsert: true } })
+  t.same(rep.model, { replaceOne: { filter: { _id: { $eq: { a: 1 } } }, replacement: { _id: { a: 1 }, n: 3 }, upsert: true } })
   t.equal(rep.key, 'logs.events\0{"a":1}')
   t.notOk(write({ body: '{"_id":1}' }).key, 'inserts need no ordering')
   t.not(
@@ -116,6 +130,11 @@ t.test('events that cannot be written say why', async (t) => {
     /upsert needs the document's own _id, and this one has none/,
   )
   t.match(problem({ body: 'text', headers: { db: 'd', collection: 'c', op: 'replace' } }), /replace needs the document's own _id/)
+  // each name within its own limit, the two together over MongoDB's 255 bytes
+  t.match(
+    problem({ body: '{}', headers: { db: 'd'.repeat(60), collection: 'c'.repeat(200) } }),
+    /headers name an invalid namespace: namespace 'd+\.c+' is longer than 255 bytes/,
+  )
 })
 
 t.test('a document nested deeper than MongoDB stores is set aside, not a RangeError for the batch', async (t) => {

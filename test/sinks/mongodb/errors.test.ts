@@ -40,6 +40,17 @@ t.test('authentication failures are told apart: no retry fixes them', async (t) 
   t.ok(isAuthError(wrapped), 'also inside the driver’s wrappers')
   t.ok(isAuthError(named('MongoMissingCredentialsError', { message: 'no password' })))
   t.notOk(isAuthError(named('MongoNetworkError', { message: 'reset' })))
+  const noAuth = named('MongoServerError', {
+    message: "no such command: 'saslStart'",
+    code: 59,
+    codeName: 'CommandNotFound',
+    hasErrorLabel: (l: string) => l === 'HandshakeError',
+  })
+  t.ok(isAuthError(noAuth), 'credentials for a server without authentication: its handshake has no saslStart')
+  t.notOk(
+    isAuthError(named('MongoServerError', { message: 'no such command', code: 59 })),
+    'an unknown command outside the handshake is not',
+  )
 })
 
 t.test('what is worth another try', async (t) => {

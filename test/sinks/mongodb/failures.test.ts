@@ -62,12 +62,29 @@ t.test('bad events are set aside one line each, kept in --rejects, and never sto
 
 t.test('an unreachable server: a clear error naming it and the unacked count, exit 1, no hang', async (t) => {
   const dir = t.testdir()
-  const ship = run(`seq 1 10 | ${tsf} ship mongodb://127.0.0.1:1/db/c --connect-timeout 300ms --shutdown-timeout 1500ms`, dir)
+  // --connect-timeout long enough for the refusal to be seen under load: with 300 ms, a busy machine
+  // ended server selection before the driver's monitor saw ECONNREFUSED ("<monitor> ... closed")
+  const ship = run(`seq 1 10 | ${tsf} ship mongodb://127.0.0.1:1/db/c --connect-timeout 3s --shutdown-timeout 5s`, dir)
   cleanup(t, ship)
   t.equal(await ship.exited, 1, ship.stderr())
   t.match(ship.stderr(), /mongodb:\/\/127\.0\.0\.1:1\/db\/c: connection refused \(127\.0\.0\.1:1\); retrying, nothing is dropped/)
-  t.match(ship.stderr(), /error: delivery failed: 10 events unacked after 1500 ms .*connection refused/)
+  t.match(ship.stderr(), /error: delivery failed: 10 events unacked after 5000 ms .*connection refused/)
   t.notMatch(ship.stderr(), /at .*\.js:\d+/, 'no stack trace')
+})
+
+t.test('credentials the server cannot check: authentication failed, one line, exit 1, nothing acked, no retrying forever', async (t) => {
+  const address = mongodbAddress(t)
+  if (!address) return
+  const dir = t.testdir()
+  // the test server has no authentication: its handshake refuses saslStart, as no retry can fix
+  const ship = run(`seq 1 10 | ${tsf} ship mongodb://ann:secret@${address}/${dbName('auth')}/c --shutdown-timeout 60s`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 1, ship.stderr())
+  t.match(
+    ship.stderr(),
+    /error: mongodb:\/\/ann:\*\*\*@[^ ]+: authentication failed: [^\n]*saslStart[^\n]*; 10 events stay unacked upstream/,
+  )
+  t.notMatch(ship.stderr(), /secret|retrying|at .*\.js:\d+/, 'no password, no retries, no stack trace')
 })
 
 t.test('SIGTERM while MongoDB is unreachable: says what stays upstream, exits 0', async (t) => {
@@ -92,6 +109,9 @@ t.test('usage errors exit 2 with one line', async (t) => {
     'mongodb://h/d/c --acks 1',
     'mongodb://h/d/c --timestamp-field a..b',
     "'mongodb://h/d/c?tls=maybe'",
+    // unacknowledged writes: nothing would confirm a batch before it is acked upstream
+    "'mongodb://h/d/c?w=0'",
+    "'mongodb://h/d/c?W=0&journal=true'",
     'c:1 --timestamp-field ts',
     'kafka://b/t --op upsert',
   ]) {

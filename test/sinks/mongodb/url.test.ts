@@ -6,6 +6,7 @@ import {
   expand,
   hideSecret,
   isMongoUrl,
+  namespaceProblem,
   parseMongoUrl,
   parseTemplate,
 } from '../../../src/sinks/mongodb/url.js'
@@ -96,4 +97,6 @@ t.test("MongoDB's namespace rules", async (t) => {
   t.match(collectionProblem(''), /empty/)
   t.match(collectionProblem('.a'), /starts or ends/)
   t.match(collectionProblem('x'.repeat(201)), /longer/)
+  t.equal(namespaceProblem('d'.repeat(54), 'c'.repeat(200)), undefined, '255 bytes with the dot')
+  t.match(namespaceProblem('d'.repeat(55), 'c'.repeat(200)), /longer than 255 bytes/)
 })

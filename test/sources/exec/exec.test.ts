@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -205,4 +205,47 @@ t.test('SIGTERM with a downstream that takes nothing: exec ends after --shutdown
   await until(exited, 30_000, 'exec to exit', run.stderr)
   t.equal(readFileSync(join(base, 'rc'), 'utf8').trim(), '0')
   t.match(run.stderr(), /\d+ events not acked by the downstream within the shutdown timeout; a command cannot replay them/)
+})
+
+t.test('SIGTERM reaches what a --shell command started, not only the shell', async (t) => {
+  const base = scratch()
+  const out = join(base, 'out')
+  // the shell forks sleep (it is not the last command, so the shell cannot exec it)
+  const run = sh(t, `${tsf} exec --shell -- 'echo ready; sleep 3000; echo never' | ${reader} ${out}`)
+  await until(() => events(out).some((e) => e.body === 'ready'), 30_000, 'the command to start', run.stderr)
+  const exec = pidBelow(run.child.pid!, 'exec')!
+  // the sleep the shell started (pidBelow finds node processes only): its parent is a child of exec
+  const ppid = (pid: string | number): string => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!
+  }
+  const sleepOf = (): number | undefined => {
+    for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        if (!readFileSync(`/proc/${p}/stat`, 'utf8').includes('(sleep)')) continue
+        if (ppid(ppid(p)) === String(exec)) return Number(p)
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return undefined
+  }
+  let sleeper: number | undefined
+  await until(() => (sleeper = sleepOf()) !== undefined, 30_000, 'the shell to start sleep', run.stderr)
+  process.kill(exec, 'SIGTERM')
+  const r = await run.done
+  t.equal(r.code, 0, 'a clean end')
+  const alive = (): boolean => {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${sleeper}/status`, 'utf8'))
+    } catch {
+      return false
+    }
+  }
+  await until(() => !alive(), 30_000, "the shell's child to be gone", run.stderr)
+  t.notOk(alive(), 'the sleep the shell started got the stop too')
+  t.same(
+    events(out).map((e) => e.body),
+    ['ready'],
+  )
 })

@@ -2,13 +2,14 @@
 // Flume sink keeps the events and retries elsewhere), and one-line usage errors. The protocol
 // itself is tested against a real Flume in flume-agent.test.ts.
 import t from 'tap'
-import { connect } from 'node:net'
-import { readFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { AvroReader } from '../../../src/flume-avro/avro.js'
-import { decodeAnswer, FlumeStatus } from '../../../src/flume-avro/messages.js'
-import { NettyFrameDecoder, type NettyFrame } from '../../../src/flume-avro/netty-frames.js'
+import { AvroReader, longBytes } from '../../../src/flume-avro/avro.js'
+import { encodeHandshakeRequest } from '../../../src/flume-avro/handshake.js'
+import { APPEND_BATCH_HEAD, decodeAnswer, FlumeStatus } from '../../../src/flume-avro/messages.js'
+import { encodeFrame, NettyFrameDecoder, type NettyFrame } from '../../../src/flume-avro/netty-frames.js'
 import { tmpdir } from '../../fixtures/procs.js'
 import { fixture, root, run, tsf, until } from '../../fixtures/tcp-helpers.js'
 
@@ -102,4 +103,73 @@ t.test('usage errors are one line', async (t) => {
     /^tsf ship: (error: )?--compress gzip does not apply to flume\+avro:\/\/ destinations$/,
   )
   t.match(tsfRun('ship', 'flume+avro://c1:4141', 'c2:4141'), /cannot be mixed/)
+})
+
+t.test('a call arriving while stdout is a whole window behind is answered FAILED (a full channel), and OK once it caught up', async (t) => {
+  const dir = tmpdir(t)
+  // the reader starts reading when told (the file go): what collect wrote stays unacked until then
+  const p = run(
+    `${tsf} collect --flume-avro 127.0.0.1:0 --metrics 127.0.0.1:0 | node ${fixture('link-reader.mjs')} ${dir}/out --start-when ${dir}/go`,
+    dir,
+  )
+  t.teardown(() => p.kill())
+  const [, port] = await p.waitFor(/flume-avro listening on 127\.0\.0\.1:(\d+)/)
+  const [, metricsPort] = await p.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\//)
+  const sender = (): { s: Socket; answers: NettyFrame[] } => {
+    const s = connect(Number(port), '127.0.0.1')
+    s.on('error', () => {})
+    t.teardown(() => s.destroy())
+    const answers: NettyFrame[] = []
+    const decoder = new NettyFrameDecoder(1 << 20)
+    s.on('data', (d: Buffer) => decoder.push(d, (f) => answers.push(f)))
+    return { s, answers }
+  }
+  const status = (f: NettyFrame): unknown => {
+    const r = new AvroReader().reset(f.payload)
+    r.pos = 4 // the handshake answer BOTH: 00 00 00 00
+    return decodeAnswer(r)
+  }
+  // one call of 18 MiB (180 events of 100 kB): more than the 16 MiB window
+  const body = Buffer.alloc(100_000, 0x61)
+  const event = Buffer.concat([Buffer.from([0]), longBytes(body.length), body])
+  const big = encodeFrame(1, [
+    encodeHandshakeRequest(false),
+    APPEND_BATCH_HEAD,
+    Buffer.concat([longBytes(180), ...Array.from({ length: 180 }, () => event), Buffer.from([0])]),
+  ])
+  const a = sender()
+  a.s.write(big)
+  // taken: collect wrote its events (counted in the same turn)
+  for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const m = (await (await fetch(`http://127.0.0.1:${metricsPort}/metrics.json`)).json()) as { collect: Record<string, number> }
+    if (m.collect.EventReceivedCount === 180) break
+    if (Date.now() > deadline) throw new Error(`the big call not taken; collect said: ${p.stderr()}`)
+  }
+  // a Flume sink's call now: FAILED at once, while the big call still waits for its ack
+  const b = sender()
+  b.s.write(first)
+  await until(
+    () => b.answers.length >= 1,
+    30_000,
+    () => `an answer to the second sink; collect said: ${p.stderr()}`,
+  )
+  t.same(status(b.answers[0]!), { status: FlumeStatus.failed }, 'FAILED while stdout is a window behind')
+  t.equal(a.answers.length, 0, 'the big call is not answered yet')
+  await p.waitFor(/answered FAILED until it catches up/)
+  writeFileSync(join(dir, 'go'), '')
+  await until(
+    () => a.answers.length >= 1,
+    120_000,
+    () => `the big call answered; collect said: ${p.stderr()}`,
+  )
+  t.same(status(a.answers[0]!), { status: FlumeStatus.ok }, 'the big call OK once acked')
+  // the Flume sink retries (a new connection after FAILED): taken now
+  const c = sender()
+  c.s.write(first)
+  await until(
+    () => c.answers.length >= 1,
+    60_000,
+    () => `an answer to the retry; collect said: ${p.stderr()}`,
+  )
+  t.same(status(c.answers[0]!), { status: FlumeStatus.ok }, 'the retry is taken once stdout caught up')
 })
