@@ -1,11 +1,20 @@
-import { chalkStderr } from 'chalk'
 import { colourFor } from './colour.js'
 
 // Diagnostics of the tool itself: one line each on stderr, "tsf <cmd>: message".
 // stdout carries only events. Colour only on a TTY and never when NO_COLOR is set.
 let prefix = 'tsf'
 let quiet = false
-const useColour = (): boolean => colourFor(process.stderr) && chalkStderr.level > 0
+// The terminal's own answer (TERM, FORCE_COLOR, NO_COLOR), as chalk's level was. Three basic
+// colours written out: chalk, with the tty and os modules it loads, cost every command's start-up
+// more CPU than its own modules.
+const useColour = (): boolean => colourFor(process.stderr) && (process.stderr as { hasColors?: () => boolean }).hasColors?.() === true
+const sgr =
+  (open: number, close: number) =>
+  (s: string): string =>
+    `\x1b[${open}m${s}\x1b[${close}m`
+const dim = sgr(2, 22)
+const yellow = sgr(33, 39)
+const red = sgr(31, 39)
 
 export const setLogPrefix = (name: string): void => {
   prefix = name
@@ -35,15 +44,15 @@ const emit = (text: string): void => {
 }
 
 export const info = (message: string): void => {
-  if (!quiet) emit(`${useColour() ? chalkStderr.dim(prefix + ':') : prefix + ':'} ${message}`)
+  if (!quiet) emit(`${useColour() ? dim(prefix + ':') : prefix + ':'} ${message}`)
 }
 
 export const warn = (message: string): void => {
-  emit(`${useColour() ? chalkStderr.yellow(prefix + ':') : prefix + ':'} ${message}`)
+  emit(`${useColour() ? yellow(prefix + ':') : prefix + ':'} ${message}`)
 }
 
 export const error = (message: string): void => {
-  emit(`${useColour() ? chalkStderr.red(prefix + ': error:') : prefix + ': error:'} ${message}`)
+  emit(`${useColour() ? red(prefix + ': error:') : prefix + ': error:'} ${message}`)
 }
 
 // Some conditions are worth saying once per process, not once per event.
