@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs'
 import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
-import { keepYoungGenerationSmall } from './core/young-generation.js'
 // user patterns of every command fall back to linear-time matching (src/core/regex.ts)
 import './core/regex.js'
 
@@ -86,7 +85,6 @@ Events are newline-delimited JSON; see man tsf and docs/protocol.md.`,
 const commandOf = (argv: string[]): string | undefined => argv.slice(2).find((a) => !a.startsWith('-'))
 
 export const main = async (argv: string[]): Promise<void> => {
-  keepYoungGenerationSmall()
   // Made now, before the ack link opens a socket of its own on a piped fd 1: node's process.stdout
   // getter, first read later (Readable.pipe reads it), would fail with EEXIST once that socket
   // polls fd 1. chalk's import of node:process used to make it at start-up by accident.
