@@ -137,8 +137,8 @@ export const putWord = (out: Uint8Array, to: number, x: number): void => {
 }
 
 // The byte each one-letter escape stands for (\" \\ \/ \b \f \n \r \t); -1: not one. A typed table,
-// not an object: a lookup per escape on the hot path.
-const SIMPLE_ESCAPES = new Int16Array(256).fill(-1)
+// not an object: a lookup per escape on the hot path. roll's body unescaper uses it too.
+export const SIMPLE_ESCAPES = new Int16Array(256).fill(-1)
 for (const [e, b] of [
   [0x22, 0x22],
   [0x5c, 0x5c],

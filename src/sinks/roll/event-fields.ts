@@ -8,6 +8,7 @@ import {
   nextField,
   readNumber,
   readString,
+  SIMPLE_ESCAPES,
   unescapeInto,
   stringEnd,
   valueEnd,
@@ -37,20 +38,6 @@ const KEY_CONT = Buffer.from('cont')
 const BODY_FIRST = Buffer.from('"body":"')
 
 const NOT_UNESCAPED = -2 // scratchLen: the body is not in the scratch buffer
-
-// The byte each one-letter escape stands for (\" \\ \/ \b \f \n \r \t); -1: not one.
-const SIMPLE_ESCAPES = new Int16Array(256).fill(-1)
-for (const [e, c] of [
-  [0x22, 0x22],
-  [0x5c, 0x5c],
-  [0x2f, 0x2f],
-  [0x62, 0x08],
-  [0x66, 0x0c],
-  [0x6e, 0x0a],
-  [0x72, 0x0d],
-  [0x74, 0x09],
-])
-  SIMPLE_ESCAPES[e!] = c!
 
 // core's unescapeString for the body, the hottest loop of roll: whole words without a quote or
 // backslash are copied by one 32-bit store each (a DataView store at any offset, where core

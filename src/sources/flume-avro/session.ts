@@ -6,7 +6,7 @@ import { decodeHandshakeRequest, encodeHandshakeResponse, HandshakeMatch, server
 import { errorAnswer, FlumeStatus, statusAnswer } from '../../flume-avro/messages.js'
 import { FrameError, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../flume-avro/netty-frames.js'
 import type { EventSink } from '../tcp/event-sink.js'
-import type { MemoryBudget } from '../tcp/memory-budget.js'
+import { BudgetShare, type MemoryBudget } from '../tcp/memory-budget.js'
 import { decodeEvents } from './events.js'
 
 export interface FlumeSessionOptions {
@@ -40,10 +40,9 @@ export class FlumeSession {
   // calls taken but not yet answered OK (their events not yet acked downstream)
   private unanswered = 0
   // bytes this connection holds (partial and queued frames), as counted in collect's --max-buffer
-  private held = 0
+  private readonly share?: BudgetShare
   private queued = 0 // payloads of this.frames
   private handling = 0 // payload of the call being handled
-  private budgetPaused = false
   // when this connection last sent anything (for eviction when the listener is full)
   lastActive = Date.now()
 
@@ -54,8 +53,17 @@ export class FlumeSession {
     private readonly options: FlumeSessionOptions,
     private readonly counters: Counters,
     private readonly knownHashes: Set<string>,
-    private readonly budget?: MemoryBudget,
+    budget?: MemoryBudget,
   ) {
+    if (budget)
+      this.share = new BudgetShare(
+        budget,
+        counters,
+        () => this.link.pause(),
+        () => {
+          if (!this.closed && !this.working) this.link.resume()
+        },
+      )
     this.decoder = new NettyFrameDecoder(options.maxBatchBytes)
     link.on('data', (chunk: Buffer) => this.onData(chunk))
     link.on('error', (e: Error) => this.fail(e.message.split('\n')[0]!, /not a deflate stream|SSL|TLS|certificate/i.test(e.message)))
@@ -87,26 +95,7 @@ export class FlumeSession {
   // total drops (the senders wait in TCP), as on --listen: many connections each sending a large
   // frame cannot grow collect without bound.
   private account(): void {
-    if (!this.budget) return
-    const now = this.closed ? 0 : this.decoder.buffered + this.queued + this.handling
-    const delta = now - this.held
-    this.held = now
-    if (delta) this.budget.change(delta)
-    if (delta > 0 && this.budget.over && !this.budgetPaused && !this.closed) {
-      this.budgetPaused = true
-      this.counters.add('ReadPausedCount')
-      warnOnce(
-        'memory-budget',
-        `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`,
-      )
-      this.link.pause()
-      this.budget.wait(this.resumeFromBudget)
-    }
-  }
-
-  private readonly resumeFromBudget = (): void => {
-    this.budgetPaused = false
-    if (!this.closed && !this.working) this.link.resume()
+    this.share?.update(this.closed ? 0 : this.decoder.buffered + this.queued + this.handling, this.closed)
   }
 
   private armReadTimer(): void {
@@ -145,7 +134,7 @@ export class FlumeSession {
     } finally {
       this.working = false
       // while stopping, calls are still read and answered FAILED
-      if (!this.closed && !this.budgetPaused) this.link.resume()
+      if (!this.closed && !this.share?.paused) this.link.resume()
     }
   }
 
@@ -227,7 +216,7 @@ export class FlumeSession {
     this.queued = 0
     this.handling = 0
     this.account()
-    this.budget?.cancel(this.resumeFromBudget)
+    this.share?.cancel()
   }
 
   // Not handshaken yet: nothing of it was taken, so closing it for a new connection loses nothing.

@@ -27,7 +27,7 @@ import {
 import { decodeReport } from '../../core/wire/report.js'
 import type { AgentRecord, Agents } from './agents.js'
 import type { EventSink } from './event-sink.js'
-import type { MemoryBudget } from './memory-budget.js'
+import { BudgetShare, type MemoryBudget } from './memory-budget.js'
 
 const gunzipAsync = promisify(gunzip)
 // frames read ahead of the one being handled, per connection (ship's default window in flight: 4 batches of 900 KiB)
@@ -76,10 +76,9 @@ export class Session {
   private sendMac?: FrameMac
   private srcPrefix?: Buffer
   // bytes this connection holds, as counted in the shared budget
-  private held = 0
+  private readonly share?: BudgetShare
   private queued = 0 // payload bytes of frames waiting in this.frames
   private inflated = 0 // the batch being handled, once gunzipped
-  private budgetPaused = false
   private readAheadPaused = false
   private unacked = 0 // batches handed downstream and not acked yet
   // when this connection last sent or was sent something (to pick whom to close when full)
@@ -90,9 +89,18 @@ export class Session {
     private readonly sink: EventSink,
     private readonly options: SessionOptions,
     private readonly counters: Counters,
-    private readonly budget?: MemoryBudget,
+    budget?: MemoryBudget,
     private readonly roster?: Agents,
   ) {
+    if (budget)
+      this.share = new BudgetShare(
+        budget,
+        counters,
+        () => this.socket.pause(),
+        () => {
+          if (!this.closed && !this.stopped && !this.readAheadPaused) this.socket.resume()
+        },
+      )
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
     this.decoder = new FrameDecoder(options.maxBatchBytes)
     socket.setNoDelay(true)
@@ -140,26 +148,7 @@ export class Session {
 
   // Keeps this connection's share of the memory budget current; pauses reading when it grew past it.
   private account(): void {
-    if (!this.budget) return
-    const now = this.closed ? 0 : this.decoder.partial + this.queued + this.inflated + (this.splitter?.buffered ?? 0)
-    const delta = now - this.held
-    this.held = now
-    if (delta) this.budget.change(delta)
-    if (delta > 0 && this.budget.over && !this.budgetPaused && !this.closed) {
-      this.budgetPaused = true
-      this.counters.add('ReadPausedCount')
-      warnOnce(
-        'memory-budget',
-        `senders hold more than --max-buffer ${this.budget.limit} bytes: reading paused until that drops (said once)`,
-      )
-      this.socket.pause()
-      this.budget.wait(this.resumeFromBudget)
-    }
-  }
-
-  private readonly resumeFromBudget = (): void => {
-    this.budgetPaused = false
-    if (!this.closed && !this.stopped && !this.readAheadPaused) this.socket.resume()
+    this.share?.update(this.closed ? 0 : this.decoder.partial + this.queued + this.inflated + (this.splitter?.buffered ?? 0), this.closed)
   }
 
   private onData(chunk: Buffer): void {
@@ -291,7 +280,7 @@ export class Session {
     if (over === this.readAheadPaused) return
     this.readAheadPaused = over
     if (over) this.socket.pause()
-    else if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()
+    else if (!this.closed && !this.stopped && !this.share?.paused) this.socket.resume()
   }
 
   // Frames of one connection are handled one at a time, in order.
@@ -362,7 +351,7 @@ export class Session {
       this.readAheadPaused = false
       this.inflated = 0
       this.account()
-      if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()
+      if (!this.closed && !this.stopped && !this.share?.paused) this.socket.resume()
     }
   }
 
@@ -409,7 +398,7 @@ export class Session {
     this.sink.write(heads, () => this.counters.add('EventAcceptedCount', n))
     this.socket.pause()
     void this.sink.ready().then(() => {
-      if (!this.closed && !this.stopped && !this.budgetPaused) this.socket.resume()
+      if (!this.closed && !this.stopped && !this.share?.paused) this.socket.resume()
     })
   }
 
@@ -447,7 +436,7 @@ export class Session {
     this.queued = 0
     this.inflated = 0
     this.account()
-    this.budget?.cancel(this.resumeFromBudget)
+    this.share?.cancel()
   }
 
   private close(): void {
