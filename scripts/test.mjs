@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fetchServers, resolveNames, startServers, stopServers } from './servers.mjs'
+import { tapFailures } from './tap-failures.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const CI = process.env.CI === 'true'
@@ -153,9 +154,17 @@ async function main() {
   // 4. tap
   const env = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...serverEnv }
   t0 = Date.now()
+  // Into a log (CI) the TAP stream also passes through a collector, so that the failures are named
+  // again at the very end, after the coverage table. A terminal keeps tap's own reporter.
+  const failures = process.stdout.isTTY ? null : tapFailures()
   const code = await new Promise((resolve) => {
     // Own process group: Ctrl-C reaches only this script, which forwards it to the whole group.
-    tap = spawn('npx', ['tap', ...args], { cwd: ROOT, env, stdio: 'inherit', detached: true })
+    const stdio = ['inherit', failures ? 'pipe' : 'inherit', 'inherit']
+    tap = spawn('npx', ['tap', ...args], { cwd: ROOT, env, stdio, detached: true })
+    tap.stdout?.on('data', (chunk) => {
+      process.stdout.write(chunk)
+      failures.write(chunk)
+    })
     tap.on('error', (e) => {
       say(`cannot run tap: ${e.message}`)
       resolve(1)
@@ -163,6 +172,13 @@ async function main() {
     tap.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 9)))
   })
   killTap('SIGKILL') // whatever a test left behind in tap's group
+  if (tap.stdout && !tap.stdout.readableEnded)
+    await new Promise((resolve) => {
+      tap.stdout.once('end', resolve)
+      setTimeout(resolve, 5000).unref()
+    })
+  const failed = failures?.report() ?? []
+  if (failed.length) say(`${failed.length} failed:\n${failed.join('\n')}`)
   say(`tap exited ${code} after ${secs(t0)}`)
   return code
 }
