@@ -592,5 +592,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 // A pipe or socket stdout gets a stream of our own, so that ending it really closes fd 1 and the
 // reader sees EOF (process.stdout can never be closed). Files, terminals and devices use
 // process.stdout, whose writes are synchronous there.
-const openStdout = (kind: StdoutKind, fd: number): NodeJS.WritableStream & { writableNeedDrain?: boolean } =>
-  kind === 'pipe' || kind === 'socket' ? new Socket({ fd, readable: false, writable: true }) : process.stdout
+// process.stdout is made lazily, at its first mention, as a second stream on fd 1, and node's
+// Readable.pipe() mentions it (the first link socket piped, for one): made while ours waits for a
+// full pipe to drain, it throws EEXIST (a crash when the tsf reader starts late). So make it first.
+const openStdout = (kind: StdoutKind, fd: number): NodeJS.WritableStream & { writableNeedDrain?: boolean } => {
+  if (kind !== 'pipe' && kind !== 'socket') return process.stdout
+  void process.stdout
+  return new Socket({ fd, readable: false, writable: true })
+}

@@ -22,6 +22,29 @@ t.test('writer | reader: every event delivered, all of it checkpointed, both exi
   t.match(r.stderr, /mode acked unacked 0/)
 })
 
+t.test('a tsf reader that starts after the pipe filled up: the writer takes its link and delivers everything', async (t) => {
+  const dir = tmpdir(t)
+  // the reader starts once the writer's stdout waits for the pipe to drain: far more than the
+  // pipe holds (64 KiB) written, as /proc counts it (node threw EEXIST then when the link came)
+  // (without tap's NODE_OPTIONS: its process-info hook makes process.stdout early, hiding this)
+  const cmd = `unset NODE_OPTIONS; ${W} 5000 ck --grace 60000 | (while [ ! -e go ]; do sleep 0.05; done; exec ${R} out)`
+  const run = sh(t, cmd, { cwd: dir })
+  const written = (): number => {
+    try {
+      return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pidOf(`${dir}/ck.pid`)}/io`, 'utf8'))?.[1] ?? 0)
+    } catch {
+      return 0 // not started yet
+    }
+  }
+  await until(() => written() - run.stderr().length > 65536 - 4096 + 100, 60_000, 'the pipe to fill up', run.stderr)
+  writeFileSync(`${dir}/go`, '')
+  const r = await run.done
+  t.equal(r.code, 0, r.stderr)
+  t.notMatch(r.stderr, /EEXIST|\n\s+at /, 'no crash')
+  t.equal(readNumber(`${dir}/ck`), 5000)
+  t.equal(lines(`${dir}/out`).length, 5000)
+})
+
 t.test('reader killed -9 mid-stream: the checkpoint never passes what was durable, the writer exits 4', async (t) => {
   const dir = tmpdir(t)
   const run = sh(t, `{ ${W} 10000000 ck; echo $? > wexit; } | ${R} out --delay 5`, { cwd: dir })
