@@ -4,7 +4,7 @@ import { describeSystemError, TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
 import { formatBytes } from '../core/units.js'
 import { info, warn, warnOnce } from '../core/log.js'
-import { runCommand, type Runtime } from '../core/runtime.js'
+import type { Runtime } from '../core/runtime.js'
 import { eventCount, forgetEvents, releaseEvents } from '../core/link/reader.js'
 import { pause } from '../core/wait.js'
 import { acquireLock } from './lock.js'
@@ -54,10 +54,7 @@ const refuseOnSystemError = <T>(dir: string, open: () => T): T => {
 // most bytes written but not yet fsynced before the channel stops reading its input
 const MAX_UNSYNCED = 16 * 1024 * 1024
 
-export const runChannel = (config: ChannelConfig): Promise<number> =>
-  runCommand({ component: 'channel', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, (rt) => channel(config, rt))
-
-const channel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
+export const runChannel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   const { dir, mode } = config
   try {
     mkdirSync(dir, { recursive: true })

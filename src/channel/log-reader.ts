@@ -4,7 +4,8 @@ import type { Taken } from './log-writer.js'
 import { readOffset, saveOffset, saveOffsetAsync, type Offset } from './offsets.js'
 import { quarantine } from './quarantine.js'
 import { checkRecord, linesOf } from './record.js'
-import { endIndex, readAt, skipBad } from './recovery.js'
+import { readAt } from '../core/read-at.js'
+import { endIndex, skipBad } from './recovery.js'
 import { listSegments, segmentPath } from './segments.js'
 
 // One named reader of the log: reads records from its durable offset on, across segments, and

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, ftruncateSync, fsyncSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, ftruncateSync, fsyncSync, openSync } from 'node:fs'
 import { warn } from '../core/log.js'
+import { readAt } from '../core/read-at.js'
 import { BLOCK_HEADER, checkRecord, peekRecord, resync } from './record.js'
 import { quarantine } from './quarantine.js'
 import { segmentPath } from './segments.js'
@@ -17,17 +18,6 @@ export interface Recovered {
 }
 
 const CHUNK = 4 * 1024 * 1024
-
-export const readAt = (fd: number, pos: number, length: number): Buffer => {
-  const buf = Buffer.allocUnsafe(length)
-  let got = 0
-  while (got < length) {
-    const n = readSync(fd, buf, got, length - got, pos + got)
-    if (n === 0) break
-    got += n
-  }
-  return got === length ? buf : buf.subarray(0, got)
-}
 
 export interface Skipped {
   tail: boolean // nothing intact follows: the bad bytes run to the end of the file

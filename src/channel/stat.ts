@@ -4,7 +4,8 @@ import { formatBytes } from '../core/units.js'
 import { lockHolder } from './lock.js'
 import { listReaders, readOffset, type Offset } from './offsets.js'
 import { HEADER } from './record.js'
-import { endIndex, readAt } from './recovery.js'
+import { readAt } from '../core/read-at.js'
+import { endIndex } from './recovery.js'
 import { listSegments, quarantineDir, segmentPath, segmentSize } from './segments.js'
 
 // `tsf channel --dir DIR --stat`: the state of a channel dir, read without taking any lock and

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { parseDuration } from '../core/units.js'
-import { runChannel, type ChannelMode } from '../channel/engine.js'
+import { runChannel, type ChannelConfig, type ChannelMode } from '../channel/engine.js'
+import { runCommand } from '../core/runtime.js'
 import type { FsyncPolicy } from '../channel/log-writer.js'
 import { readerNamePattern } from '../channel/offsets.js'
 import { printStat } from '../channel/stat.js'
@@ -108,7 +109,7 @@ Examples:
     if (mode !== 'write' && readers.length > 1) throw new UsageError('--reader: give one name, except with --write-only')
     if (o.maxSize < 64 * 1024) throw new UsageError(`--max-size: at least 64K, got ${o.maxSize}`)
     const segmentSize = Math.max(4096, Math.min(o.segmentSize ?? 64 * 1024 ** 2, Math.floor(o.maxSize / 4)))
-    process.exitCode = await runChannel({
+    const config: ChannelConfig = {
       dir: o.dir,
       mode,
       readers,
@@ -122,6 +123,9 @@ Examples:
       shutdownTimeout: o.shutdownTimeout,
       metrics: o.metrics,
       headers: o.header,
-    })
+    }
+    process.exitCode = await runCommand({ component: 'channel', shutdownTimeout: o.shutdownTimeout, metrics: o.metrics }, (rt) =>
+      runChannel(config, rt),
+    )
   })
 }

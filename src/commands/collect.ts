@@ -6,6 +6,7 @@ import { parseKafkaUrl } from '../kafka/url.js'
 import { addRunnerOptions, choice, collect, count, duration, header, hostPort, refuseGiven, size, type RunnerOptions } from './common.js'
 import { addKafkaSecurityOptions, kafkaSecurity, refuseKafkaSecurityOptions, type KafkaSecurityFlags } from './kafka-options.js'
 import { readAgentTokens, readSecretFile, readToken } from '../core/wire/secrets.js'
+import type { CollectConfig } from '../sources/tcp/collect.js'
 
 interface CollectFlags extends RunnerOptions, KafkaSecurityFlags {
   listen?: { host: string; port: number }[]
@@ -138,9 +139,7 @@ export const makeCollectCommand = (): Command => {
       throw new UsageError('--flume-ssl and --flume-compression go with --flume-avro HOST:PORT')
     if (flags.tlsCa && !flags.tlsCert)
       throw new UsageError('--tls-ca needs --tls-cert and --tls-key (client certificates are checked over TLS)')
-    // the engine loads when it runs, not for --help
-    const { runCollect } = await import('../sources/tcp/collect.js')
-    const code = await runCollect({
+    const config: CollectConfig = {
       // no input option at all: the loopback default; --syslog or --flume-avro alone listen for those only
       listen: flags.listen?.length ? flags.listen : flags.syslog?.length || flags.flumeAvro?.length ? [] : [DEFAULT_LISTEN],
       syslog: flags.syslog ?? [],
@@ -173,8 +172,12 @@ export const makeCollectCommand = (): Command => {
       shutdownTimeout: flags.shutdownTimeout,
       metrics: flags.metrics,
       headers: flags.header,
-    })
-    process.exitCode = code
+    }
+    process.exitCode = await runCommand(
+      { component: 'collect', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics },
+      // the engine loads when it runs, not for --help
+      async (rt) => (await import('../sources/tcp/collect.js')).runCollect(config, rt),
+    )
   })
 }
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { UsageError } from '../core/errors.js'
+import { runCommand } from '../core/runtime.js'
 import { isFlumeUrl, parseFlumeDestinations } from '../sinks/flume-avro/destination.js'
-import { runFlumeShip } from '../sinks/flume-avro/ship.js'
+import { runFlumeShip, type FlumeShipConfig } from '../sinks/flume-avro/ship.js'
 import { refuseGiven } from './common.js'
 import { refuseBothPolicies, refuseHalfCertificate, senderOptions, type ShipFlags } from './ship-flags.js'
 
@@ -30,7 +31,7 @@ export const shipToFlume = (dests: string[], flags: ShipFlags, cmd: Command): Pr
   const inFlight = cmd.getOptionValueSource('inFlight') === 'default' ? 1 : flags.inFlight
   // Flume's avro sink sends batch-size 100 by default; bigger batches are fine for its source
   const batch = cmd.getOptionValueSource('batch') === 'default' ? 1000 : flags.batch
-  return runFlumeShip({
+  const config: FlumeShipConfig = {
     destinations: parseFlumeDestinations(dests, Boolean(flags.flumeSsl)),
     policy: flags.balance ?? 'failover',
     batchEvents: batch,
@@ -40,5 +41,6 @@ export const shipToFlume = (dests: string[], flags: ShipFlags, cmd: Command): Pr
     ...senderOptions(flags),
     flume: { deflate: flags.compress === 'deflate' },
     window: Math.max(flags.batchBytes * inFlight * 2, 4 * 1024 * 1024),
-  })
+  }
+  return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) => runFlumeShip(config, rt))
 }

@@ -5,7 +5,7 @@ import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
 import { readToken } from '../core/wire/secrets.js'
 import { agentNamePattern } from '../core/wire/handshake.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
-import { runShip } from '../sinks/tcp/ship.js'
+import { runShip, type ShipConfig } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/sink.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
@@ -140,7 +140,7 @@ export const makeShipCommand = (): Command => {
       throw new UsageError(`--agent: '${flags.agent.slice(0, 80)}' must be 1-64 of A-Z a-z 0-9 . _ -`)
     refuseEmptyBatches(flags)
     const policy: Policy = flags.balance ?? 'failover'
-    const code = await runShip({
+    const config: ShipConfig = {
       destinations,
       policy,
       batchEvents: flags.batch,
@@ -153,8 +153,10 @@ export const makeShipCommand = (): Command => {
       agent: flags.agent,
       window: Math.max(flags.batchBytes * flags.inFlight * 2, 4 * 1024 * 1024),
       report: { interval: flags.reportInterval, upstream: flags.reportUpstream ?? [] },
-    })
-    process.exitCode = code
+    }
+    process.exitCode = await runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
+      runShip(config, rt),
+    )
   })
 }
 

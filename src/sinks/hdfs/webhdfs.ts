@@ -689,11 +689,7 @@ export class WebHdfs {
     if (!remote) return this.notJson(r, where)
     const exception = remote.exception ?? remote.javaClassName?.split('.').pop() ?? `HTTP${r.status}`
     const message = firstLine(remote.message ?? '')
-    return new WebHdfsError({
-      op: where.op,
-      path: where.path,
-      namenode: this.namenode,
-      datanode: where.datanode,
+    return this.errorAt(where, {
       status: r.status,
       exception,
       javaClassName: remote.javaClassName,
@@ -714,11 +710,7 @@ export class WebHdfs {
           `(dfs.namenode.http-address, default ${DEFAULT_WEBHDFS_PORT}); hdfs:// URLs given to tsf name the HTTP port`,
       )
     }
-    return new WebHdfsError({
-      op: where.op,
-      path: where.path,
-      namenode: this.namenode,
-      datanode: where.datanode,
+    return this.errorAt(where, {
       status: r.status,
       exception: r.status === 404 ? 'NotWebHdfs' : 'BadResponse',
       remoteMessage:
@@ -732,11 +724,7 @@ export class WebHdfs {
   private networkError(e: Error & { code?: string }, where: Step): WebHdfsError {
     const code = e.code ?? (e.message === 'socket hang up' ? 'ESocketHangUp' : 'ENetwork')
     const text = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNRESET' ? 'connection reset' : e.message
-    return new WebHdfsError({
-      op: where.op,
-      path: where.path,
-      namenode: this.namenode,
-      datanode: where.datanode,
+    return this.errorAt(where, {
       exception: code,
       remoteMessage: text,
       retriable: NETWORK_RETRIABLE.has(code),
@@ -745,7 +733,12 @@ export class WebHdfs {
   }
 
   private fail(op: string, path: string, status: number | undefined, exception: string, message: string): WebHdfsError {
-    return new WebHdfsError({ op, path, namenode: this.namenode, status, exception, remoteMessage: message, retriable: false })
+    return this.errorAt({ op, path }, { status, exception, remoteMessage: message, retriable: false })
+  }
+
+  // The error of one step: which request, to which NameNode (and DataNode), then what came back.
+  private errorAt(where: Step, what: Omit<WebHdfsErrorDetails, 'op' | 'path' | 'namenode' | 'datanode'>): WebHdfsError {
+    return new WebHdfsError({ op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode, ...what })
   }
 
   private checkPath(path: string): string {

@@ -2,9 +2,9 @@ import { ExitCode } from '../../core/exit-codes.js'
 import { TsfError } from '../../core/errors.js'
 import { eventCount, type InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
-import { runCommand } from '../../core/runtime.js'
+import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
-import type { ReaderOptions, RunnerOptions } from '../../commands/common.js'
+import type { ReaderOptions, RunnerOptions } from '../../core/stage-options.js'
 import { AgentReporter, type ReportOptions } from './agent-report.js'
 import { staticHeaders } from '../../transforms/static-headers.js'
 import { BestEffort } from './best-effort.js'
@@ -25,75 +25,74 @@ const UPSTREAM_LOST_GRACE = 5000
 
 // tsf ship: stdin → collectors. Each input batch is acked upstream only once every collector ack
 // covering it is in, so `tsf tail | tsf ship` is end to end without a buffer of its own.
-export const runShip = (config: ShipConfig): Promise<number> =>
-  runCommand({ component: 'ship', shutdownTimeout: config.shutdownTimeout, metrics: config.metrics }, async (rt) => {
-    // without -H the events go out as the bytes they came in (less their cursors): no heads made
-    const input = rt.input({
-      maxLine: config.maxLine,
-      truncate: config.truncate,
-      lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined,
-      // the sink releases each batch once acked (releaseEvents): blocks are reused, so they can be
-      // large; a batch never spans two, so with 1 MiB ones every other batch was a short one
-      linesBlock: 4 * 1024 * 1024,
-    })
-    const sink = new TcpSink({ ...config, counters: rt.counters })
-    // every destination refused us (token, protocol): retrying cannot help
-    const refusal: { error?: Error } = {}
-    const fatalSeen = new Promise<void>((resolve) =>
-      sink.once('fatal', (e: Error) => {
-        refusal.error = e
-        resolve()
-      }),
-    )
-    const throwIfRefused = (): void => {
-      if (refusal.error) throw new TsfError(`every destination refused us: ${refusal.error.message}`)
-    }
-    sink.on('done', (batch: InputBatch) => input.done(batch))
-    sink.start()
-    const reporter = new AgentReporter(sink, rt.counters, config.report)
-    reporter.start()
-    const addHeaders = staticHeaders(config.headers)
-    const bestEffort = config.bestEffort ? new BestEffort(input, rt.counters, config.window) : undefined
-    const stopped = aborted(rt.stop)
-    try {
-      for await (const batch of input.batches()) {
-        rt.counters.add('EventTakeSuccessCount', eventCount(batch))
-        addHeaders?.(batch.heads)
-        if (bestEffort && !bestEffort.admit(batch, sink.bytesHeld)) continue
-        sink.add(batch)
-        if (!bestEffort && sink.bytesHeld > config.window) {
-          await Promise.race([sink.room(config.window, rt.stop), stopped, fatalSeen])
-        }
-        if (refusal.error) break
-      }
-      throwIfRefused()
-      const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
-      const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
-      // say so only when the wait is noticeable
-      // (--best-effort acked them upstream already: what the collectors do not take is dropped)
-      const waiting = bestEffort
-        ? (): string =>
-            `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
-        : (): string => `${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`
-      const telling = setTimeout(() => info(waiting()), 1000)
-      const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
-      clearTimeout(telling)
-      throwIfRefused()
-      if (bestEffort) return (bestEffort.finish(left), ExitCode.ok)
-      if (left === 0) return ExitCode.ok
-      if (rt.bySignal) {
-        warn(`${left} events stay unacked upstream (the upstream still holds them): ${sink.lastErrors()}`)
-        return ExitCode.ok
-      }
-      if (input.upstreamLost) {
-        warn(`${left} events unacked; the upstream re-sends them on restart`)
-        return ExitCode.upstreamLost
-      }
-      throw new TsfError(
-        `delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`,
-      )
-    } finally {
-      reporter.stop()
-      sink.close()
-    }
+export const runShip = async (config: ShipConfig, rt: Runtime): Promise<number> => {
+  // without -H the events go out as the bytes they came in (less their cursors): no heads made
+  const input = rt.input({
+    maxLine: config.maxLine,
+    truncate: config.truncate,
+    lines: !config.headers || Object.keys(config.headers).length === 0 ? 'events' : undefined,
+    // the sink releases each batch once acked (releaseEvents): blocks are reused, so they can be
+    // large; a batch never spans two, so with 1 MiB ones every other batch was a short one
+    linesBlock: 4 * 1024 * 1024,
   })
+  const sink = new TcpSink({ ...config, counters: rt.counters })
+  // every destination refused us (token, protocol): retrying cannot help
+  const refusal: { error?: Error } = {}
+  const fatalSeen = new Promise<void>((resolve) =>
+    sink.once('fatal', (e: Error) => {
+      refusal.error = e
+      resolve()
+    }),
+  )
+  const throwIfRefused = (): void => {
+    if (refusal.error) throw new TsfError(`every destination refused us: ${refusal.error.message}`)
+  }
+  sink.on('done', (batch: InputBatch) => input.done(batch))
+  sink.start()
+  const reporter = new AgentReporter(sink, rt.counters, config.report)
+  reporter.start()
+  const addHeaders = staticHeaders(config.headers)
+  const bestEffort = config.bestEffort ? new BestEffort(input, rt.counters, config.window) : undefined
+  const stopped = aborted(rt.stop)
+  try {
+    for await (const batch of input.batches()) {
+      rt.counters.add('EventTakeSuccessCount', eventCount(batch))
+      addHeaders?.(batch.heads)
+      if (bestEffort && !bestEffort.admit(batch, sink.bytesHeld)) continue
+      sink.add(batch)
+      if (!bestEffort && sink.bytesHeld > config.window) {
+        await Promise.race([sink.room(config.window, rt.stop), stopped, fatalSeen])
+      }
+      if (refusal.error) break
+    }
+    throwIfRefused()
+    const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
+    const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
+    // say so only when the wait is noticeable
+    // (--best-effort acked them upstream already: what the collectors do not take is dropped)
+    const waiting = bestEffort
+      ? (): string =>
+          `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
+      : (): string => `${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`
+    const telling = setTimeout(() => info(waiting()), 1000)
+    const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
+    clearTimeout(telling)
+    throwIfRefused()
+    if (bestEffort) return (bestEffort.finish(left), ExitCode.ok)
+    if (left === 0) return ExitCode.ok
+    if (rt.bySignal) {
+      warn(`${left} events stay unacked upstream (the upstream still holds them): ${sink.lastErrors()}`)
+      return ExitCode.ok
+    }
+    if (input.upstreamLost) {
+      warn(`${left} events unacked; the upstream re-sends them on restart`)
+      return ExitCode.upstreamLost
+    }
+    throw new TsfError(
+      `delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`,
+    )
+  } finally {
+    reporter.stop()
+    sink.close()
+  }
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { readSync, type Stats } from 'node:fs'
+import type { Stats } from 'node:fs'
+import { readAt } from '../../core/read-at.js'
 
 // A file is found again by what it is, not by where it is: device + inode, plus a fingerprint of
 // its first bytes (inodes are reused once a file is deleted). The fingerprint covers at most
@@ -27,18 +28,6 @@ export const hashBytes = (bytes: Buffer): string => createHash('sha1').update(by
 
 // The hash of a run of bytes held in two pieces (the same as hashBytes of both joined).
 export const hashPieces = (a: Buffer, b: Buffer): string => createHash('sha1').update(a).update(b).digest('base64url')
-
-// Reads up to `length` bytes at `position` (fewer at end of file).
-export const readAt = (fd: number, position: number, length: number): Buffer => {
-  const buf = Buffer.allocUnsafe(length)
-  let got = 0
-  while (got < length) {
-    const n = readSync(fd, buf, got, length - got, position + got)
-    if (n === 0) break
-    got += n
-  }
-  return buf.subarray(0, got)
-}
 
 // The first bytes of an open file, as many as its fingerprint covers.
 export const readHead = (fd: number, st: Stats): Buffer => readAt(fd, 0, Math.min(FINGERPRINT_BYTES, st.size))

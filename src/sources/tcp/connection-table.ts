@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import { warnOnce } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
 import { type Evictable, evictionVictim } from './eviction.js'
 
@@ -8,9 +9,10 @@ export interface TrackedSession extends Evictable {
   destroy(): void
 }
 
-// The open sessions of a listener (--listen and --flume-avro alike): bounded in number, the choice
-// of whom to evict when full, and the two endings (stop reading, close all).
+// The servers of a listener (--listen and --flume-avro alike) and their open sessions: bounded in
+// number, the choice of whom to evict when full, and the two endings (stop, close all).
 export class ConnectionTable<S extends TrackedSession> {
+  private readonly servers: Server[] = []
   private readonly sessions = new Set<S>()
 
   constructor(
@@ -22,8 +24,20 @@ export class ConnectionTable<S extends TrackedSession> {
     return this.sessions.size
   }
 
+  // A new connection: counted, and true when there is room for it; when there is none it is
+  // counted as refused, said once (`key`, `connections`: whose), and the caller closes it.
+  admit(key: string, connections: string): boolean {
+    this.counters.add('ConnectionCreatedCount')
+    // full: a connection that never handshook (silent or stuck, oldest first) or one idle for a
+    // while makes room, so silent sockets cannot lock the senders out
+    if (this.makeRoom()) return true
+    warnOnce(key, `more than --max-connections ${this.max} ${connections}: refusing new ones until some close (said once)`)
+    this.counters.add('ConnectionRefusedCount')
+    return false
+  }
+
   // When full, evicts one connection that has not proven itself or sat idle; false if still full.
-  makeRoom(): boolean {
+  private makeRoom(): boolean {
     if (this.sessions.size >= this.max) {
       const victim = evictionVictim(this.sessions)
       if (victim) {
@@ -34,6 +48,11 @@ export class ConnectionTable<S extends TrackedSession> {
     return this.sessions.size < this.max
   }
 
+  // a server that accepts into this table: closed at stop()
+  listening(server: Server): void {
+    this.servers.push(server)
+  }
+
   track(socket: Socket, session: S): void {
     this.sessions.add(session)
     socket.on('close', () => {
@@ -42,12 +61,14 @@ export class ConnectionTable<S extends TrackedSession> {
     })
   }
 
-  // stop reading; sessions stay open so acks for what was taken still reach the senders
-  stopReading(): void {
+  // Stop accepting and reading; sessions stay open so acks for what was taken still reach the senders.
+  stop(): void {
+    for (const s of this.servers) s.close()
     for (const s of this.sessions) s.stopReading()
   }
 
-  destroy(): void {
+  close(): void {
+    this.stop()
     for (const s of this.sessions) s.destroy()
   }
 }

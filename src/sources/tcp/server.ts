@@ -1,13 +1,12 @@
-import { once } from 'node:events'
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
-import { TsfError, describeSystemError } from '../../core/errors.js'
 import type { Counters } from '../../core/metrics.js'
-import { info, warn, warnOnce } from '../../core/log.js'
+import { info, warn } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
 import type { EventSink } from './event-sink.js'
 import { Agents } from './agents.js'
 import { ConnectionTable } from './connection-table.js'
+import { listenOn } from './listen.js'
 import { MemoryBudget } from './memory-budget.js'
 import { Session, type SessionOptions } from './session.js'
 
@@ -18,17 +17,10 @@ export interface ListenerOptions extends SessionOptions {
   maxBuffer: number
 }
 
-// the option already names the address: say only what went wrong
-const withoutAddress = (e: unknown): string => {
-  const err = e as NodeJS.ErrnoException
-  return describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)
-}
-
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.')
 
 // The collector's TCP listeners: sessions for every accepted connection, bounded in number.
 export class TcpListeners {
-  private readonly servers: Server[] = []
   private readonly sessions: ConnectionTable<Session>
   // --max-buffer: also bounds the Flume listeners' connections (collect.ts hands it over)
   readonly budget: MemoryBudget
@@ -69,14 +61,9 @@ export class TcpListeners {
           warn(`${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}: TLS handshake failed: ${e.message.split('\n')[0]}`)
         })
       }
-      server.listen({ host: address.host, port: address.port })
-      try {
-        await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])
-      } catch (e) {
-        throw new TsfError(`--listen ${address.host}:${address.port}: ${withoutAddress(e)}`)
-      }
-      server.on('error', (e) => warn(`listener ${address.host}:${address.port}: ${describeSystemError(e)}`))
-      this.servers.push(server)
+      const at = `${address.host}:${address.port}`
+      await listenOn(server, () => server.listen({ host: address.host, port: address.port }), `--listen ${at}`, `listener ${at}`)
+      this.sessions.listening(server)
       const bound = server.address() as { address: string; port: number }
       info(`listening on ${tls ? 'tls://' : ''}${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
       if (!isLoopback(address.host) && !options.token && !options.agents && !tls?.ca) {
@@ -92,15 +79,7 @@ export class TcpListeners {
   }
 
   private accept(socket: Socket): void {
-    this.counters.add('ConnectionCreatedCount')
-    // full: a connection that never handshook (silent or stuck, oldest first) or one idle for a
-    // while makes room, so silent sockets cannot lock the senders out
-    if (!this.sessions.makeRoom()) {
-      warnOnce(
-        'max-connections',
-        `more than --max-connections ${this.options.maxConnections} connections: refusing new ones until some close (said once)`,
-      )
-      this.counters.add('ConnectionRefusedCount')
+    if (!this.sessions.admit('max-connections', 'connections')) {
       socket.on('error', () => socket.destroy())
       socket.end(refusedLine('busy: too many connections'))
       setTimeout(() => socket.destroy(), 1000).unref()
@@ -112,12 +91,10 @@ export class TcpListeners {
 
   // Stop accepting and reading; sessions stay open so acks for what we took still reach senders.
   stop(): void {
-    for (const s of this.servers) s.close()
-    this.sessions.stopReading()
+    this.sessions.stop()
   }
 
   close(): void {
-    this.stop()
-    this.sessions.destroy()
+    this.sessions.close()
   }
 }

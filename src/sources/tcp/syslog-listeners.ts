@@ -1,14 +1,14 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
-import { TsfError, UsageError, describeSystemError } from '../../core/errors.js'
+import { UsageError } from '../../core/errors.js'
 import { bodyFieldsBound, quotedBound, writeBodyFields, writeQuoted } from '../../core/json-bytes.js'
 import type { Counters } from '../../core/metrics.js'
-import { info, warn, warnOnce } from '../../core/log.js'
+import { info, warnOnce } from '../../core/log.js'
 import { parseHostPort } from '../../core/units.js'
 import { DEFAULT_MAX_FRAME, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
 import { parseSyslog } from '../syslog/parse.js'
 import type { EventSink } from './event-sink.js'
+import { listenOn } from './listen.js'
 
 // --syslog tcp://HOST:PORT | udp://HOST:PORT: syslog senders (logger, rsyslog, appliances) into
 // events, parsed by src/sources/syslog. Syslog has no acks: TCP senders are slowed down by back
@@ -100,30 +100,19 @@ export class SyslogListeners {
   async start(): Promise<void> {
     for (const a of this.options.addresses) {
       const where = `--syslog ${a.proto}://${a.host}:${a.port}`
-      try {
-        if (a.proto === 'tcp') {
-          const server = createServer((s) => this.accept(s))
-          server.listen({ host: a.host, port: a.port })
-          await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))])
-          server.on('error', (e) => warn(`${where}: ${describeSystemError(e)}`))
-          this.servers.push(server)
-          const b = server.address() as { address: string; port: number }
-          info(`syslog listening on tcp://${b.address}:${b.port}`)
-        } else {
-          const socket = createSocket(a.host.includes(':') ? 'udp6' : 'udp4')
-          socket.bind(a.port, a.host)
-          await Promise.race([once(socket, 'listening'), once(socket, 'error').then(([e]) => Promise.reject(e))])
-          socket.on('error', (e) => warn(`${where}: ${describeSystemError(e)}`))
-          socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address))
-          this.udp.push(socket)
-          const b = socket.address()
-          info(`syslog listening on udp://${b.address}:${b.port}`)
-        }
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException
-        throw new TsfError(
-          `${where}: ${describeSystemError(typeof err?.code === 'string' ? Object.assign(new Error(err.message), { code: err.code }) : e)}`,
-        )
+      if (a.proto === 'tcp') {
+        const server = createServer((s) => this.accept(s))
+        await listenOn(server, () => server.listen({ host: a.host, port: a.port }), where)
+        this.servers.push(server)
+        const b = server.address() as { address: string; port: number }
+        info(`syslog listening on tcp://${b.address}:${b.port}`)
+      } else {
+        const socket = createSocket(a.host.includes(':') ? 'udp6' : 'udp4')
+        await listenOn(socket, () => socket.bind(a.port, a.host), where)
+        socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address))
+        this.udp.push(socket)
+        const b = socket.address()
+        info(`syslog listening on udp://${b.address}:${b.port}`)
       }
     }
   }
