@@ -1,0 +1,145 @@
+// collect's CPU alone, for A/B runs of two builds: one tsf connection sends a log as tail-shaped
+// events (the W1 event shape: body, ts, host, headers.file, src, seq, pos) in 900 KiB batches, 4 in
+// flight, to `tsf collect` from the build under test, piped into `tsf roll` (or > /dev/null) from a
+// fixed build; prints collect's CPU seconds (getrusage at exit, exit-usage.cjs) per GiB of the log.
+// Without tail and ship on the same cores, collect's share is measured with less noise than in W1.
+// usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N]
+//   COLLECT_ROOT, ROOT: directories holding bin/tsf.js and dist/ (copies of two builds)
+//   AB_PROF=DIR: collect runs under node --cpu-prof, its profile written into DIR
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const argv = process.argv.slice(2)
+const option = (name, dflt) => {
+  const i = argv.indexOf(name)
+  return i === -1 ? dflt : argv.splice(i, 2)[1]
+}
+const own = fileURLToPath(new URL('../../', import.meta.url))
+const others = option('--others', own)
+const limit = Number(option('--bytes', Infinity))
+const [root, log, down = 'roll'] = argv
+if (!root || !log) {
+  console.error('usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N]')
+  process.exit(2)
+}
+const { WireConnection } = await import(join(others, 'dist/sinks/tcp/connection.js'))
+
+const text = readFileSync(log, 'latin1').slice(0, limit)
+const logBytes = Math.min(statSync(log).size, limit)
+const batches = []
+let parts = []
+let size = 0
+let pos = 0
+let seq = 0
+const cut = () => {
+  batches.push({ payload: Buffer.from(parts.join(''), 'latin1'), count: parts.length })
+  parts = []
+  size = 0
+}
+for (let at = 0; at < text.length; ) {
+  let nl = text.indexOf('\n', at)
+  if (nl === -1) nl = text.length
+  const line = text.slice(at, nl)
+  pos = nl + 1
+  at = nl + 1
+  const event = `{"body":${JSON.stringify(line)},"ts":1796262910114,"host":"vm","headers":{"file":"/var/log/access.log"},"src":"traab_6MZBAS.dCvQbQLMW6jc","seq":${++seq},"pos":${pos}}\n`
+  parts.push(event)
+  size += event.length
+  if (size >= 900 * 1024) cut()
+}
+if (parts.length) cut()
+
+const work = mkdtempSync(join(tmpdir(), 'tsf-collect-ab-'))
+const sink = down === 'roll' ? `| node ${join(others, 'bin/tsf.js')} roll ${join(work, 'rolled')}` : '> /dev/null'
+const child = spawn(
+  'sh',
+  [
+    '-c',
+    `node ${process.env.AB_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.AB_PROF}` : ''} ${join(root, 'bin/tsf.js')} collect --listen 127.0.0.1:0 2>${join(work, 'collect.err')} ${sink}`,
+  ],
+  {
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(own, 'scripts/bench/exit-usage.cjs')}`,
+      TSF_BENCH_USAGE_DIR: work,
+    },
+  },
+)
+let port
+for (let tries = 0; port === undefined; tries++) {
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  let err = ''
+  try {
+    err = readFileSync(join(work, 'collect.err'), 'utf8')
+  } catch {}
+  const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err)
+  if (m) port = Number(m[1])
+  else if (tries > 600) {
+    console.error(`collect did not start: ${err}`)
+    child.kill()
+    process.exit(1)
+  }
+}
+
+const c = new WireConnection(
+  { kind: 'tcp', host: '127.0.0.1', port, name: 'ab' },
+  { gzip: false, connectTimeout: 60_000, ackTimeout: 600_000 },
+)
+let closing = false
+c.on('end', (error) => {
+  if (error && !closing) {
+    console.error(`connection ended: ${error.message}`)
+    child.kill()
+    process.exit(1)
+  }
+})
+await c.open()
+const started = process.hrtime.bigint()
+await new Promise((resolve) => {
+  let next = 0
+  let acked = 0
+  const pump = () => {
+    while (next < batches.length && c.inFlight < 4)
+      c.send({ seq: next, payload: batches[next++].payload, count: batches[next - 1].count, shares: [] })
+  }
+  c.on('ack', () => (++acked === batches.length ? resolve() : pump()))
+  pump()
+})
+const wall = Number(process.hrtime.bigint() - started) / 1e9
+closing = true
+c.close()
+// collect is a child of the shell (no exec: a forked copy of this big process would count in its peak RSS)
+const collectPid = (() => {
+  for (const pid of readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0collect\0')) return Number(pid)
+    } catch {}
+  }
+  return child.pid // a shell that exec'd its only command
+})()
+process.kill(collectPid, 'SIGTERM')
+await once(child, 'exit')
+const usage = (pid) => JSON.parse(readFileSync(join(work, `usage.${pid}.json`), 'utf8'))
+const mine = usage(collectPid)
+const rest = readdirSync(work)
+  .filter((f) => f.startsWith('usage.') && f !== `usage.${collectPid}.json`)
+  .map((f) => JSON.parse(readFileSync(join(work, f), 'utf8')))
+const cpu = mine.user + mine.sys
+console.log(
+  JSON.stringify({
+    collect: root,
+    downstream: down,
+    logMiB: +(logBytes / 2 ** 20).toFixed(1),
+    wall: +wall.toFixed(2),
+    collectCpu: +cpu.toFixed(2),
+    cpuPerLogGiB: +(cpu / (logBytes / 2 ** 30)).toFixed(2),
+    collectRssMiB: Math.round(mine.rssKiB / 1024),
+    downstreamCpu: rest.map((r) => +(r.user + r.sys).toFixed(2)),
+  }),
+)
+rmSync(work, { recursive: true, force: true })
