@@ -106,6 +106,7 @@ export const runRoll = async (config: RollConfig, rt: Runtime): Promise<number> 
   } finally {
     rt.stop.removeEventListener('abort', abortStart)
   }
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, ...(window ? { window } : {}) })
+  // as lines: each batch one buffer of heads, read in place (no view per event), its block reused
+  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: 'heads', ...(window ? { window } : {}) })
   return roller.run(input, rt.stop, config.shutdownTimeout)
 }

@@ -41,14 +41,14 @@ const NOT_UNESCAPED = -2 // scratchLen: the body is not in the scratch buffer
 
 // core's unescapeString for the body, the hottest loop of roll: whole words without a quote or
 // backslash are copied by one 32-bit store each (a DataView store at any offset, where core
-// writes four bytes), in a tight inner loop. Writes at `out` offset 0; returns the closing
-// quote's index (lastString.written: the bytes written, -1 for a malformed escape) or -1 when the
-// string is not closed before `limit`.
-const unescapeBody = (v: ByteView, at: number, limit: number, out: Buffer, words: DataView): number => {
+// writes four bytes), in a tight inner loop. Writes into `out` from offset `base` (`words` views
+// the same bytes); returns the closing quote's index (lastString.written: the bytes written, -1
+// for a malformed escape) or -1 when the string is not closed before `limit`.
+const unescapeBody = (v: ByteView, at: number, limit: number, out: Buffer, words: DataView, base: number): number => {
   const b = v.u8
   const W = v.words
   const lastWord = limit >>> 2
-  let to = 0
+  let to = base
   let i = at + 1
   for (;;) {
     if ((i & 3) === 0) {
@@ -67,7 +67,7 @@ const unescapeBody = (v: ByteView, at: number, limit: number, out: Buffer, words
     if (i >= limit) return -1
     const c = b[i]!
     if (c === 0x22) {
-      lastString.written = to
+      lastString.written = to - base
       return i
     }
     if (c !== 0x5c) {
@@ -85,7 +85,7 @@ const unescapeBody = (v: ByteView, at: number, limit: number, out: Buffer, words
     const end = stringEnd(v, i - 1, limit)
     if (end === -1) return -1
     const n = unescapeInto(v, i, end, out, to)
-    lastString.written = n === -1 ? -1 : to + n
+    lastString.written = n === -1 ? -1 : to - base + n
     return end
   }
 }
@@ -97,7 +97,15 @@ export class EventFields {
   private scratch = Buffer.allocUnsafeSlow(64 * 1024)
   // the same bytes, to store a whole word at any offset in one write
   private scratchWords = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length)
-  private scratchLen = NOT_UNESCAPED // or the bytes in scratch; -1: a malformed escape
+  private scratchLen = NOT_UNESCAPED // or the bytes unescaped at placedBuf/placedAt; -1: a malformed escape
+  // where the last read() unescaped its body: scratch at 0, or where placeBodyAt() said
+  private placedBuf: Buffer = this.scratch
+  private placedAt = 0
+  // the place for the next read() (placeBodyAt), and a word view of it kept while it is the same
+  private nextBuf?: Buffer
+  private nextAt = 0
+  private targetBuf?: Buffer
+  private targetWords?: DataView
   constructor(private readonly unescapeBody = true) {}
   // string contents (inside the quotes), -1 when absent or not a string
   bodyStart = -1
@@ -116,17 +124,51 @@ export class EventFields {
   seq = NaN
   cont = false
 
-  // Reads a head. False when it is not a JSON object with a string "body" (the caller writes such a
-  // line as plain text).
-  read(head: Buffer): boolean {
+  // The next read() unescapes a leading body into buf at `at` instead of its own scratch (the
+  // caller leaves room for the whole head there): a caller that knows where the body will go (the
+  // staging chunk of the event before's bucket) then needs no second copy (placed()).
+  placeBodyAt(buf: Buffer, at: number): void {
+    if (buf !== this.targetBuf) {
+      this.targetBuf = buf
+      this.targetWords = new DataView(buf.buffer, buf.byteOffset, buf.length)
+    }
+    this.nextBuf = buf
+    this.nextAt = at
+  }
+
+  // The bytes of the body the last read() unescaped where placeBodyAt() said, or -1 (not there:
+  // another place was not given, body64, a malformed escape, the body was not first).
+  placed(): number {
+    return this.placedBuf !== this.scratch && this.body64Start === -1 && this.scratchLen >= 0 ? this.scratchLen : -1
+  }
+
+  // Moves a placed body into scratch: the caller is about to write over the place.
+  detach(): void {
+    if (this.placedBuf === this.scratch || this.scratchLen < 0) return
+    if (this.scratch.length < this.scratchLen) this.growScratch(this.scratchLen)
+    this.placedBuf.copy(this.scratch, 0, this.placedAt, this.placedAt + this.scratchLen)
+    this.placedBuf = this.scratch
+    this.placedAt = 0
+  }
+
+  private growScratch(n: number): void {
+    this.scratch = Buffer.allocUnsafeSlow(Math.max(n, this.scratch.length * 2))
+    this.scratchWords = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length)
+  }
+
+  // Reads the head buf[start, end). False when it is not a JSON object with a string "body" (the
+  // caller writes such a line as plain text).
+  read(head: Buffer, start = 0, end = head.length): boolean {
     const v = (this.view = viewOf(head))
     this.bodyStart = this.body64Start = this.hostStart = this.srcStart = this.headersStart = -1
     this.ts = this.seq = NaN
     this.cont = false
+    const into = this.nextBuf
+    this.nextBuf = undefined
     const b = v.u8
     const f = this.field
-    let i = head.byteOffset
-    const n = i + head.length
+    let i = head.byteOffset + start
+    const n = head.byteOffset + end
     while (i < n && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0d || b[i] === 0x0a)) i++
     if (i >= n || b[i] !== 0x7b) return false
     i++
@@ -134,12 +176,18 @@ export class EventFields {
     let first = true
     if (this.unescapeBody && n - i > BODY_FIRST.length && bytesAre(v, i, i + BODY_FIRST.length, BODY_FIRST)) {
       // the body first, as every tsf event has it: found and unescaped in one pass
-      if (this.scratch.length < n - i) {
-        this.scratch = Buffer.allocUnsafeSlow(Math.max(n - i, this.scratch.length * 2))
-        this.scratchWords = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length)
+      if (into) {
+        this.placedBuf = into
+        this.placedAt = this.nextAt
+      } else {
+        if (this.scratch.length < n - i) this.growScratch(n - i)
+        this.placedBuf = this.scratch
+        this.placedAt = 0
       }
       const open = i + BODY_FIRST.length - 1
-      const close = unescapeBody(v, open, n, this.scratch, this.scratchWords)
+      const close = into
+        ? unescapeBody(v, open, n, into, this.targetWords!, this.nextAt)
+        : unescapeBody(v, open, n, this.scratch, this.scratchWords, 0)
       if (close === -1) return false
       this.bodyStart = open + 1
       this.bodyEnd = close
@@ -312,7 +360,8 @@ export class EventFields {
   writeBody(out: Buffer, at: number): number {
     const v = this.view
     if (this.body64Start !== -1) return out.write(v.buf.toString('latin1', this.body64Start, this.body64End), at, 'base64')
-    if (this.scratchLen !== NOT_UNESCAPED) return this.scratchLen < 0 ? -1 : this.scratch.copy(out, at, 0, this.scratchLen)
+    if (this.scratchLen !== NOT_UNESCAPED)
+      return this.scratchLen < 0 ? -1 : this.placedBuf.copy(out, at, this.placedAt, this.placedAt + this.scratchLen)
     if (!this.bodyEscaped) return v.buf.copy(out, at, this.bodyStart, this.bodyEnd)
     return unescapeInto(v, this.bodyStart, this.bodyEnd, out, at)
   }

@@ -1,6 +1,6 @@
 import { plainLineHead, type EventHead } from '../../core/event.js'
 import { describeSystemError } from '../../core/errors.js'
-import type { EventInput, InputBatch } from '../../core/link/reader.js'
+import { releaseEvents, type EventInput, type InputBatch } from '../../core/link/reader.js'
 import { info, warn, warnOnce } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
 import type { EscapeContext } from './escapes.js'
@@ -10,7 +10,7 @@ import { fileNames, type Bucket, type Layout } from './layout.js'
 import type { OpenFile } from './open-file.js'
 import { publishFile } from './publish.js'
 import { RangeSet } from './ranges.js'
-import { addCut, sliceForFiles, Staged } from './staged.js'
+import { addCut, sliceForFiles, Staged, type StagedBucket } from './staged.js'
 import { recover } from './recover.js'
 import { RollState } from './state.js'
 import type { RollStorage } from './storage.js'
@@ -164,14 +164,17 @@ export class Roller {
   }
 
   // Read the fields roll needs, dedupe, format, group by bucket. No I/O: this runs while a commit
-  // is in flight. No JSON.parse and no per-event buffers: the body is copied (unescaped) straight
-  // into its bucket's staging chunks.
+  // is in flight. No JSON.parse and no per-event buffers or views: the events are read where they
+  // lie in the batch's bytes (InputOptions.lines 'heads': each head and a newline), and the body is
+  // unescaped straight into its bucket's staging chunk.
   private stage(batch: InputBatch): void {
     const staged = this.staged
     const now = Date.now()
     if (staged.batches.length === 0) staged.since = now
     staged.batches.push(batch)
-    const received = batch.heads.length
+    const lines = batch.lines
+    const heads = lines ? undefined : batch.heads
+    const received = lines ? batch.count! : heads!.length
     const fields = this.fields
     const json = this.options.format === 'json'
     let duplicates = 0
@@ -184,10 +187,28 @@ export class Roller {
     // a seq above everything seen of lastSrc (committed, in flight, staged): the next one of an
     // in-order stream is new without a lookup in the three sets
     let next = Number.NaN
-    for (const head of batch.heads) {
-      const buf = typeof head === 'string' ? Buffer.from(head) : head
-      if (!fields.read(buf)) {
-        this.stagePlain(buf, now)
+    // the bucket of the event before: the next body is unescaped into its chunk, where it most
+    // likely belongs (committed there without a copy, copied elsewhere otherwise)
+    let guess: StagedBucket | undefined
+    let at = 0
+    for (let k = 0; k < received; k++) {
+      let buf: Buffer
+      let start: number
+      let end: number
+      if (lines) {
+        buf = lines
+        start = at
+        end = lines.indexOf(10, at)
+        at = end + 1
+      } else {
+        const head = heads![k]!
+        buf = typeof head === 'string' ? Buffer.from(head) : head
+        start = 0
+        end = buf.length
+      }
+      if (guess && !json) fields.placeBodyAt(guess.data.reserve(end - start + 1), guess.data.offset)
+      if (!fields.read(buf, start, end)) {
+        this.stagePlain(buf.subarray(start, end), now)
         continue
       }
       let src: string | undefined
@@ -222,30 +243,36 @@ export class Roller {
       }
       const entry = staged.entry(this.bucketFor(fields.ts, src ?? '', fields.cont, now, this.eventContext))
       if (this.breakLine) {
+        fields.detach() // the newline goes where the body was placed
         entry.data.appendByte(NL)
         addCut(entry)
       }
       if (json) {
-        entry.data.append(buf)
+        entry.data.append(buf, start, end)
         entry.data.append(CLOSE_NL)
       } else {
-        const out = entry.data.reserve(fields.bodyBound() + 1)
-        const at = entry.data.offset
-        const n = fields.writeBody(out, at)
-        if (n === -1) {
-          // a body with a malformed escape: its raw text, rather than nothing
-          warnOnce('bad-escape', 'an event body with a malformed escape was written as its raw JSON text')
-          entry.data.append(fields.rawBody())
-        } else entry.data.commit(n)
+        const placed = entry === guess ? fields.placed() : -1
+        if (placed >= 0) entry.data.commit(placed)
+        else {
+          const out = entry.data.reserve(fields.bodyBound() + 1)
+          const n = fields.writeBody(out, entry.data.offset)
+          if (n === -1) {
+            // a body with a malformed escape: its raw text, rather than nothing
+            warnOnce('bad-escape', 'an event body with a malformed escape was written as its raw JSON text')
+            entry.data.append(fields.rawBody())
+          } else entry.data.commit(n)
+        }
         if (!fields.cont) entry.data.appendByte(NL)
       }
+      guess = entry
       entry.events++
       staged.events++
       if (!fields.cont || json) addCut(entry)
     }
-    // the heads point into the input's read buffers: drop them now that their bytes are copied,
-    // so that only the staged copy stays in memory until the ack
-    ;(batch.heads as EventHead[]).length = 0
+    // the events' bytes are copied: the reader may frame later input into them, and only the
+    // staged copy stays in memory until the ack
+    if (lines) releaseEvents(batch)
+    else (heads as EventHead[]).length = 0
     staged.bytes += batch.bytes
     this.counters.add('EventReceivedCount', received)
     if (duplicates) {

@@ -82,3 +82,41 @@ t.test('not an event: no body, a body that is not a string, not an object', asyn
     t.notOk(fields.read(Buffer.from(bad)), bad)
   }
 })
+
+// roll reads heads where they lie in a batch's bytes (start, end) and has the body unescaped into
+// a staging chunk it gives (placeBodyAt): the same bytes as read on their own, wherever they land.
+t.test('a head read in place, its body placed into a given buffer, gives the same body', async (t) => {
+  const alone = new EventFields()
+  const fields = new EventFields()
+  const target = Buffer.alloc(4096)
+  await fuzz(t, 'placed bodies match', { cases: 2000 }, (rng) => {
+    const event: Record<string, unknown> = { body: rng.nastyString(rng.int(0, 80)) }
+    if (rng.bool(0.1)) event.body64 = Buffer.from([0xff, rng.int(0, 255)]).toString('base64')
+    if (rng.bool()) event.ts = 1700000000123
+    event.src = 'abc'
+    event.seq = rng.int(1, 1000)
+    const h = head(event)
+    // the head inside a larger buffer, after other bytes (as in a batch of lines)
+    const pad = rng.int(0, 7)
+    const lines = Buffer.concat([Buffer.alloc(pad, 0x61), h, Buffer.from('\n{"body":"next"\n')])
+    const at = rng.int(0, 100)
+    fields.placeBodyAt(target, at)
+    if (!fields.read(lines, pad, pad + h.length)) throw new Error(`rejected ${JSON.stringify(event)}`)
+    if (!alone.read(h)) throw new Error('rejected alone')
+    const want = bodyOf(alone).toString('hex')
+    const placed = fields.placed()
+    if (event.body64 !== undefined) {
+      if (placed !== -1) throw new Error('a body64 event counts as placed')
+    } else if (target.subarray(at, at + placed).toString('hex') !== want)
+      throw new Error(`placed body differs for ${JSON.stringify(event)}`)
+    if (rng.bool()) {
+      // the place is about to be written over: the body moves to the reader's own scratch
+      fields.detach()
+      target.fill(0x7a, at, at + h.length)
+      if (fields.placed() !== -1) throw new Error('still placed after detach')
+    }
+    if (bodyOf(fields).toString('hex') !== want) throw new Error(`written body differs for ${JSON.stringify(event)}`)
+    // without placeBodyAt, the next read uses the scratch again
+    if (!fields.read(h) || fields.placed() !== -1 || bodyOf(fields).toString('hex') !== want) throw new Error('scratch read differs')
+  })
+})
