@@ -37,7 +37,6 @@ for (let i = 0; i < 100; i++) {
 
 export const writeDigits = (buf: Uint8Array, at: number, n: number): number => {
   if (n > 0x7fffffff) return writeBigDigits(buf, at, n)
-  // prettier-ignore
   const digits =
     n < 10
       ? 1
