@@ -9,6 +9,8 @@ export interface HeadBlock {
   size(i: number): number
   // writes head i (event JSON without its closing brace) into buf at `at`; returns the offset after it
   render(i: number, buf: Buffer, at: number): number
+  // a buffer of `size` bytes that render() writes into fastest (undefined: any Buffer will do)
+  chunk?(size: number): Buffer | undefined
 }
 
 export type Heads = EventHead[] | HeadBlock

@@ -10,9 +10,15 @@ const TABLE = 0 // 256 bytes: 0 for a byte copied as it is, else the letter afte
 const HEX = 256 // "0123456789abcdef"
 const SRC = 1024 // the source bytes, copied in
 const SRC_MAX = 1024 * 1024
-const DST = SRC + SRC_MAX // the escaped bytes
-const PAGES = 64 // 4 MiB
-const DST_MAX = PAGES * 65536 - DST - 16 // a 16-byte store may reach 15 bytes past the last byte written
+const DST = SRC + SRC_MAX // the escaped bytes, when the output is not in this memory
+const DST_SIZE = 3 * 1024 * 1024
+const DST_MAX = DST_SIZE - 16 // a 16-byte store may reach 15 bytes past the last byte written
+// Output buffers in this memory (the writer's chunks, see HeadBlock.chunk): escaped straight
+// into them, no copy. Handed out once each; when all are out, chunks are ordinary Buffers.
+const ARENA = DST + DST_SIZE
+const SLOT = 128 * 1024
+const SLOTS = 16
+const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
 
 // ---- a minimal assembler: just what the function below uses --------------------------------
 const uleb = (n: number): number[] => {
@@ -136,12 +142,23 @@ export class WasmEscaper {
     this.loaded = src
   }
 
-  // Writes loaded bytes [start, end) escaped into out at `at` (escapedBound(end - start) must be
-  // at most dstMax); returns the offset after them.
+  // Writes loaded bytes [start, end) escaped into out at `at`; returns the offset after them. out
+  // must have room for escapedBound(end - start) bytes there (a 16-byte store may fill them), and
+  // that bound must be at most dstMax.
   escape(start: number, end: number, out: Uint8Array, at: number): number {
+    if (out.buffer === this.u8.buffer) return this.fn(SRC + start, SRC + end, out.byteOffset + at) - out.byteOffset
     const n = this.fn(SRC + start, SRC + end, DST) - DST
     out.set(this.u8.subarray(DST, DST + n), at)
     return at + n
+  }
+
+  private slots = 0
+
+  // A buffer of `size` bytes in this memory, which escape() writes into without a copy; undefined
+  // when none is left (or size is not the slot size).
+  chunk(size: number): Buffer | undefined {
+    if (size !== SLOT || this.slots === SLOTS) return undefined
+    return Buffer.from(this.u8.buffer, ARENA + SLOT * this.slots++, SLOT)
   }
 }
 

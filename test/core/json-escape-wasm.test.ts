@@ -67,3 +67,27 @@ t.test('its limits hold a long line escaped at worst', async (t) => {
   t.equal(got.length, 3 + 6 * src.length)
   t.ok(got.equals(want))
 })
+
+fuzz(t, 'escaped straight into one of its own chunks: the same bytes, nothing written past them', { cases: 1500 }, (rng) => {
+  const chunk = (globalThis as { testChunk?: Buffer }).testChunk ?? wasm!.chunk(128 * 1024)!
+  ;(globalThis as { testChunk?: Buffer }).testChunk = chunk
+  const src = Buffer.concat([rng.bytes(rng.int(0, 60)), Buffer.alloc(rng.int(0, 40), 0x62), Buffer.from(rng.nastyString(rng.int(0, 20)))])
+  const { want } = both(src, 0, src.length)
+  const at = rng.int(0, 100)
+  chunk.fill(0xee, 0, 1024)
+  wasm!.load(src)
+  const end = wasm!.escape(0, src.length, chunk, at + 3)
+  if (!chunk.subarray(at, end).equals(Buffer.concat([Buffer.alloc(3, 0xee), want.subarray(3)])))
+    throw new Error(`${chunk.toString('latin1', at + 3, end)} != ${want.toString('latin1', 3)}`)
+  if (chunk.subarray(0, at).some((b) => b !== 0xee)) throw new Error('wrote before its offset')
+  if (end + 16 <= at + 3 + 6 * src.length && chunk.subarray(at + 3 + 6 * src.length, 1024).some((b) => b !== 0xee))
+    throw new Error('wrote past the bound')
+})
+
+t.test('its chunks are the slot size only, and run out', async (t) => {
+  t.equal(wasm!.chunk(1000), undefined)
+  let n = 0
+  while (wasm!.chunk(128 * 1024)) n++
+  t.ok(n > 0 && n < 64, `${n} chunks`)
+  t.equal(wasm!.chunk(128 * 1024), undefined)
+})

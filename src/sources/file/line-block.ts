@@ -57,6 +57,11 @@ export class LineBlock implements HeadBlock {
     return blocks
   }
 
+  // the writer's chunks in the escaper's memory: escaped straight into them
+  chunk(size: number): Buffer | undefined {
+    return escaper()?.chunk(size)
+  }
+
   // the file offset just past the last line
   get end(): number {
     return this.pos0 + this.ends[this.length - 1]! + 1
