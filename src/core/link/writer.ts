@@ -56,6 +56,8 @@ export class EventOutput extends EventEmitter {
   private markHead = 0
   private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
   private readonly spare: Buffer[] = []
+  // where new chunks come from when the heads written render fastest into buffers of their own
+  private chunkSource?: (size: number) => Buffer | undefined
   private flushes = 0
   private flushesAtYield = 0
   private chunkBytes = 0
@@ -278,6 +280,7 @@ export class EventOutput extends EventEmitter {
     // stream at once, so a large write never grows (and copies) the buffer.
     const tail = this.prefix.length + 24
     if (isHeadBlock(heads)) {
+      if (heads.chunk && !this.chunkSource) this.chunkSource = heads.chunk.bind(heads)
       for (let i = 0; i < n; i++) {
         this.room(heads.size(i) + tail)
         this.endEvent(heads.render(i, this.chunk, this.chunkBytes))
@@ -397,7 +400,7 @@ export class EventOutput extends EventEmitter {
     const full = this.chunk
     this.flushes++
     const data = full.subarray(0, this.chunkBytes)
-    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK * 2)
+    this.chunk = this.spare.pop() ?? this.chunkSource?.(CHUNK * 2) ?? Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     const upTo = this.position
     const done = (error?: Error | null): void => {

@@ -56,3 +56,38 @@ fuzz(t, 'LineBlock renders exactly what sourceEventHead makes of each line', { c
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`differ: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`)
   for (const h of got) JSON.parse(h + '}')
 })
+
+fuzz(t, 'long hostile lines (the 16-byte steps of the WebAssembly escaper) render as sourceEventHead', { cases: 600 }, (rng) => {
+  const lines: Buffer[] = []
+  for (let i = rng.int(1, 5); i > 0; i--) {
+    const parts: Buffer[] = []
+    for (let k = rng.int(0, 12); k > 0; k--)
+      parts.push(
+        rng.pick([
+          Buffer.alloc(rng.int(0, 50), 0x61),
+          Buffer.from(rng.nastyString(rng.int(0, 8)).replaceAll('\n', ' ')),
+          Buffer.from('"\\\u0000\u001f\u007f✓😀\u2028é'),
+          rng.bytes(rng.int(0, 3)),
+        ]),
+      )
+    lines.push(Buffer.from(Buffer.concat(parts).toString('latin1').replaceAll('\n', ' '), 'latin1'))
+  }
+  const region = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+  const blocks = LineBlock.split(region, rng.int(1, 4), 4000, middle, 7, 3)
+  if (!blocks) return // not valid UTF-8: the per-line path takes it
+  const got = blocks.flatMap((b) => headStrings(b))
+  const want = perLine(region, 7, 3)
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`differ: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`)
+})
+
+t.test('a line too long for the escaper and a region over its size take the JavaScript path: same heads', async (t) => {
+  const long = Buffer.concat([Buffer.alloc(700_000, 0x61), Buffer.from('"\u0001é\n')])
+  const many = Buffer.from(`${'x"y\\z\t'.repeat(30)}\n`.repeat(6000)) // over 1 MiB
+  for (const region of [long, many, Buffer.concat([Buffer.from('short "one"\n'), long])]) {
+    const blocks = LineBlock.split(region, 1024, 1 << 20, middle, 0, 0)!
+    t.same(
+      blocks.flatMap((b) => headStrings(b)),
+      perLine(region, 0, 0),
+    )
+  }
+})

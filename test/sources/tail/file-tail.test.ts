@@ -116,3 +116,25 @@ t.test('plain ASCII lines take the byte block path and make exactly the per-line
   t.equal(groups.at(-1)!.pos, content.length)
   t.equal(groups.at(-1)!.seq, 3000)
 })
+
+t.test('hostile lines (NUL, controls, U+2028, 4-byte UTF-8, invalid bytes) make the per-line heads at any chunk size', async (t) => {
+  const dir = t.testdir()
+  const pieces = ['😀', '\u2028', '\u0000', '\u001f', '"', '\\', 'é', '✓', 'abcdefghijklmnop', ' ', '\t', '\u007f']
+  let seed = 7
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  const lines: Buffer[] = []
+  for (let i = 0; i < 400; i++) {
+    let s = ''
+    for (let k = rand(25); k > 0; k--) s += pieces[rand(pieces.length)]
+    lines.push(i % 37 === 5 ? Buffer.concat([Buffer.from(s), Buffer.from([0xf0, 0x9f, 0x98])]) : Buffer.from(s))
+  }
+  const content = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+  writeFileSync(`${dir}/h.log`, content)
+  const want = withoutTs(expected(content, `${dir}/h.log`, 0))
+  for (const chunk of [1, 3, 5, 17, 4096, 65536]) {
+    t.same(withoutTs(readAll(`${dir}/h.log`, chunk, { ...config, maxLine: 4000 })), want, `chunks of ${chunk} bytes`)
+  }
+})

@@ -1,0 +1,193 @@
+// escapeBytes (json-bytes.ts) as a small WebAssembly function with 16-byte SIMD steps: tail's
+// hottest loop. JavaScript reaches about 1 byte per ns there; this copies plain runs 16 bytes at a
+// time and escapes the rest through a table, several times cheaper (BENCHMARKS.md, session 4).
+// The module is assembled here from its instructions (no binary blob, no build step), once, on
+// first use; where WebAssembly or its SIMD is missing, escaper() is undefined and callers keep
+// the JavaScript path. The bytes it writes are escapeBytes' exactly (a test holds them to it).
+
+// Memory layout (one fixed memory, never grown, so views into it stay valid):
+const TABLE = 0 // 256 bytes: 0 for a byte copied as it is, else the letter after the backslash ('u' for \u00XX)
+const HEX = 256 // "0123456789abcdef"
+const SRC = 1024 // the source bytes, copied in
+const SRC_MAX = 1024 * 1024
+const DST = SRC + SRC_MAX // the escaped bytes, when the output is not in this memory
+const DST_SIZE = 3 * 1024 * 1024
+const DST_MAX = DST_SIZE - 16 // a 16-byte store may reach 15 bytes past the last byte written
+// Output buffers in this memory (the writer's chunks, see HeadBlock.chunk): escaped straight
+// into them, no copy. Handed out once each; when all are out, chunks are ordinary Buffers.
+const ARENA = DST + DST_SIZE
+const SLOT = 128 * 1024
+const SLOTS = 16
+const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
+
+// ---- a minimal assembler: just what the function below uses --------------------------------
+const uleb = (n: number): number[] => {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n) b |= 0x80
+    out.push(b)
+  } while (n)
+  return out
+}
+const sleb = (n: number): number[] => {
+  const out: number[] = []
+  for (;;) {
+    const b = n & 0x7f
+    n >>= 7
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b]
+    out.push(b | 0x80)
+  }
+}
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
+const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes]
+const name = (s: string): number[] => vec([...Buffer.from(s)].map((b) => [b]))
+const get = (l: number): number[] => [0x20, l]
+const set = (l: number): number[] => [0x21, l]
+const tee = (l: number): number[] => [0x22, l]
+const i32 = (n: number): number[] => [0x41, ...sleb(n)]
+const simd = (op: number): number[] => [0xfd, ...uleb(op)]
+const load8 = (offset: number): number[] => [0x2d, 0, ...uleb(offset)]
+const store8 = (offset: number): number[] => [0x3a, 0, ...uleb(offset)]
+const ADD = 0x6a
+const inc = (l: number, n: number): number[] => [...get(l), ...i32(n), ADD, ...set(l)]
+const BLOCK = [0x02, 0x40]
+const LOOP = [0x03, 0x40]
+const IF = [0x04, 0x40]
+const ELSE = 0x05
+const END = 0x0b
+
+// esc(s, e, d) -> d': writes bytes [s, e) escaped at d; returns the end of what it wrote.
+// params s e d, locals c t (i32) and v (v128)
+const [s, e, d, c, t, v] = [0, 1, 2, 3, 4, 5]
+// biome-ignore format: laid out as the instructions nest
+const body = [
+  ...BLOCK, ...LOOP,
+  // 16 bytes at a time: store them all, move past the plain ones (all 16, or up to the first to escape)
+  ...get(s), ...i32(16), ADD, ...get(e), 0x4d /* le_u */, ...IF,
+    ...get(s), ...simd(0) /* v128.load */, 0, 0, ...tee(v),
+    ...i32(0x22), ...simd(15) /* splat */, ...simd(35) /* eq */,
+    ...get(v), ...i32(0x5c), ...simd(15), ...simd(35), ...simd(80) /* or */,
+    ...get(v), ...i32(0x20), ...simd(15), ...simd(38) /* lt_u */, ...simd(80),
+    ...simd(100) /* bitmask */, ...tee(t),
+    ...get(d), ...get(v), ...simd(11) /* v128.store */, 0, 0,
+    0x45 /* eqz */, ...IF, ...inc(s, 16), ...inc(d, 16), 0x0c, 2 /* br loop */, END,
+    ...get(t), 0x68 /* ctz */, ...tee(t), ...get(s), ADD, ...set(s),
+    ...get(t), ...get(d), ADD, ...set(d),
+  END,
+  // one byte
+  ...get(s), ...get(e), 0x4f /* ge_u */, 0x0d, 1 /* br_if block */,
+  ...get(s), ...load8(0), ...tee(c), ...load8(TABLE), ...tee(t), 0x45, ...inc(s, 1),
+  ...IF,
+    ...get(d), ...get(c), ...store8(0), ...inc(d, 1),
+  ELSE,
+    ...get(d), ...i32(0x5c), ...store8(0),
+    ...get(d), ...get(t), ...store8(1),
+    ...get(t), ...i32(0x75), 0x46 /* eq */, ...IF,
+      ...get(d), ...i32(0x30), ...store8(2),
+      ...get(d), ...i32(0x30), ...store8(3),
+      ...get(d), ...get(c), ...i32(4), 0x76 /* shr_u */, ...load8(HEX), ...store8(4),
+      ...get(d), ...get(c), ...i32(15), 0x71 /* and */, ...load8(HEX), ...store8(5),
+      ...inc(d, 6),
+    ELSE,
+      ...inc(d, 2),
+    END,
+  END,
+  0x0c, 0 /* br loop */,
+  END, END,
+  ...get(d), END,
+]
+
+const moduleBytes = (): Uint8Array => {
+  const code = [
+    ...vec([
+      [2, 0x7f],
+      [1, 0x7b],
+    ]),
+    ...body,
+  ]
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f]]), ...vec([[0x7f]])]])),
+    ...section(3, vec([[0]])),
+    ...section(5, vec([[0, ...uleb(PAGES)]])),
+    ...section(
+      7,
+      vec([
+        [...name('esc'), 0, 0],
+        [...name('mem'), 2, 0],
+      ]),
+    ),
+    ...section(10, vec([[...uleb(code.length), ...code]])),
+  ])
+}
+
+export class WasmEscaper {
+  // the longest source (all of it copied in at once) and the most escaped bytes of one call
+  static readonly srcMax = SRC_MAX
+  static readonly dstMax = DST_MAX
+  private loaded?: Uint8Array
+
+  constructor(
+    private readonly fn: (s: number, e: number, d: number) => number,
+    private readonly u8: Uint8Array,
+  ) {}
+
+  // Copies `src` (at most srcMax bytes) into the module's memory unless it is there already: the
+  // lines of one read region share one copy. The caller must not change src's bytes meanwhile.
+  load(src: Uint8Array): void {
+    if (this.loaded === src) return
+    this.u8.set(src, SRC)
+    this.loaded = src
+  }
+
+  // Writes loaded bytes [start, end) escaped into out at `at`; returns the offset after them. out
+  // must have room for escapedBound(end - start) bytes there (a 16-byte store may fill them), and
+  // that bound must be at most dstMax.
+  escape(start: number, end: number, out: Uint8Array, at: number): number {
+    if (out.buffer === this.u8.buffer) return this.fn(SRC + start, SRC + end, out.byteOffset + at) - out.byteOffset
+    const n = this.fn(SRC + start, SRC + end, DST) - DST
+    out.set(this.u8.subarray(DST, DST + n), at)
+    return at + n
+  }
+
+  private slots = 0
+
+  // A buffer of `size` bytes in this memory, which escape() writes into without a copy; undefined
+  // when none is left (or size is not the slot size).
+  chunk(size: number): Buffer | undefined {
+    if (size !== SLOT || this.slots === SLOTS) return undefined
+    return Buffer.from(this.u8.buffer, ARENA + SLOT * this.slots++, SLOT)
+  }
+}
+
+// the little of the WebAssembly API used here (tsconfig's lib has no WebAssembly types)
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object) => { exports: { esc: (s: number, e: number, d: number) => number; mem: { buffer: ArrayBuffer } } }
+}
+
+let made = false
+let instance: WasmEscaper | undefined
+
+// The escaper, made on first use; undefined where WebAssembly SIMD is not available.
+export const escaper = (): WasmEscaper | undefined => {
+  if (made) return instance
+  made = true
+  try {
+    const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly
+    const exports = new wasm.Instance(new wasm.Module(moduleBytes())).exports
+    const fn = exports.esc
+    const u8 = new Uint8Array(exports.mem.buffer)
+    const short: Record<number, number> = { 0x08: 0x62, 0x09: 0x74, 0x0a: 0x6e, 0x0c: 0x66, 0x0d: 0x72, 0x22: 0x22, 0x5c: 0x5c }
+    for (let b = 0; b < 0x20; b++) u8[TABLE + b] = short[b] ?? 0x75
+    u8[TABLE + 0x22] = 0x22
+    u8[TABLE + 0x5c] = 0x5c
+    u8.set(Buffer.from('0123456789abcdef'), HEX)
+    instance = new WasmEscaper(fn, u8)
+  } catch {
+    instance = undefined // no WebAssembly SIMD here: the JavaScript path
+  }
+  return instance
+}
