@@ -24,6 +24,8 @@ export interface OutRecord {
   key: string | null
   value: Buffer | string
   headers?: Record<string, string>
+  // key, value and headers encoded already (record-tail.ts): the Produce request copies it as is
+  tail?: Buffer
 }
 
 // Kafka's default partitioner (murmur2 of the key, as the Java client), remembering each key's
@@ -154,4 +156,5 @@ export class KafkaProducer {
   }
 }
 
-const toMessage = (r: OutRecord) => ({ key: r.key, value: r.value, headers: r.headers })
+const toMessage = (r: OutRecord) =>
+  r.tail ? { key: r.key, value: r.tail, tsfTail: r.tail } : { key: r.key, value: r.value, headers: r.headers }

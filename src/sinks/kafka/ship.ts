@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events'
 import { hostname } from 'node:os'
 import { TsfError } from '../../core/errors.js'
-import type { InputBatch } from '../../core/link/reader.js'
+import { releaseEvents, type InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { describeKafkaError, KafkaAuthFailed, KafkaRejected } from '../../kafka/errors.js'
@@ -10,6 +10,7 @@ import type { KafkaSecurity } from '../../kafka/security.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { eventOrTimeout } from '../../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
+import { LineRecords } from './line-records.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
 
 // A send is one Produce request per broker; linger: how long a partial batch may wait when
@@ -47,7 +48,15 @@ const sizeTypes = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 // batching). An input batch is acked upstream only once Kafka acked every record of it.
 export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promise<number> => {
   const rules: RecordRules = { ...config.rules, topic: config.url.topic }
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+  // --value event: the records are made from the lines' bytes (line-records.ts), no heads made
+  const asLines = config.rules.value === 'event'
+  const input = rt.input({
+    maxLine: config.maxLine,
+    truncate: config.truncate,
+    lines: asLines ? 'events' : undefined,
+    linesBlock: 4 * 1024 * 1024,
+  })
+  const lineRecords = new LineRecords(rules)
   const producer = new KafkaProducer({
     brokers: config.url.brokers,
     clientId: `tsf-ship@${hostname()}`,
@@ -229,7 +238,9 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   const stopped = new Promise<void>((resolve) => rt.stop.addEventListener('abort', () => resolve(), { once: true }))
   try {
     for await (const batch of input.batches()) {
-      const records = batch.heads.map((head) => toRecord(head, rules))
+      const records = batch.lines ? lineRecords.records(batch.lines) : batch.heads.map((head) => toRecord(head, rules))
+      // the records hold copies (their tails): the reader may frame later input into these bytes
+      releaseEvents(batch)
       const bytes = records.reduce((n, r) => n + r.bytes, 0)
       rt.counters.add('EventTakeSuccessCount', records.length)
       queue.push({ batch, records, bytes })
