@@ -34,9 +34,12 @@ type PartitionerArgs = { topic: string; partitionMetadata: { partitionId: number
 const memoizedPartitioner = () => {
   const partition = Partitioners.DefaultPartitioner() as unknown as (args: PartitionerArgs) => number
   const known = new Map<string, number>()
+  // the last answer: a run of one stream's records asks the same
+  let last = { topic: '', partitions: -1, key: '', partition: 0 }
   return (args: PartitionerArgs): number => {
     const key = args.message.key
     if (typeof key !== 'string' || args.message.partition !== undefined) return partition(args)
+    if (key === last.key && args.topic === last.topic && args.partitionMetadata.length === last.partitions) return last.partition
     const id = `${args.topic}\0${args.partitionMetadata.length}\0${key}`
     let p = known.get(id)
     if (p === undefined) {
@@ -44,6 +47,7 @@ const memoizedPartitioner = () => {
       if (known.size >= 10_000) known.clear()
       known.set(id, p)
     }
+    last = { topic: args.topic, partitions: args.partitionMetadata.length, key, partition: p }
     return p
   }
 }

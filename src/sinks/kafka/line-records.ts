@@ -110,7 +110,7 @@ interface HeaderSet {
 }
 
 export class LineRecords {
-  private src?: { bytes: Buffer; text: string }
+  private src?: { raw: Buffer; text: string; bytes: Buffer }
   private headerSet?: HeaderSet
   private noHeaders?: HeaderSet
 
@@ -131,18 +131,24 @@ export class LineRecords {
   private record(b: Buffer, start: number, end: number, f: Fields): KafkaRecord {
     const set = this.headersOf(b, f)
     let key: string | null = set.key ?? null
-    if (key === null && f.srcStart >= 0) key = this.srcOf(b, f.srcStart, f.srcEnd)
-    const tail = recordTail(key, b.subarray(start, end), set.encoded)
+    let keyBytes: Buffer | string | null = key
+    if (key === null && f.srcStart >= 0) {
+      const src = this.srcOf(b, f.srcStart, f.srcEnd)
+      key = src.text
+      keyBytes = src.bytes
+    }
+    const tail = recordTail(keyBytes, b.subarray(start, end), set.encoded)
     return { topic: set.topic, key, value: tail, headers: set.headers, bytes: tail.length, tail }
   }
 
-  private srcOf(b: Buffer, s: number, e: number): string {
+  // the src's text and its UTF-8 bytes (the record key)
+  private srcOf(b: Buffer, s: number, e: number): { text: string; bytes: Buffer } {
     const last = this.src
-    if (last && same(b, s, e, last.bytes)) return last.text
+    if (last && same(b, s, e, last.raw)) return last
     // escapes: JSON decodes them
     const text = hasBackslash(b, s, e) ? (JSON.parse(b.toString('utf8', s - 1, e + 1)) as string) : b.toString('utf8', s, e)
-    this.src = { bytes: Buffer.from(b.subarray(s, e)), text }
-    return text
+    this.src = { raw: Buffer.from(b.subarray(s, e)), text, bytes: Buffer.from(text) }
+    return this.src
   }
 
   private headersOf(b: Buffer, f: Fields): HeaderSet {

@@ -172,10 +172,12 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   }
   const full = (): boolean => queuedEvents >= config.batchEvents || queuedBytes >= config.batchBytes
   // Resolves when a full batch is queued, the input ended or `settled` did.
+  // (a plain listener: an aborted once() builds an AbortError with its stack, per send)
   const fullOrSettled = async (settled: Promise<unknown>): Promise<void> => {
-    const stop = new AbortController()
-    await Promise.race([settled, once(events, 'full', { signal: stop.signal }).catch(() => undefined)])
-    stop.abort()
+    let onFull!: () => void
+    const full = new Promise<void>((resolve) => events.once('full', (onFull = resolve)))
+    await Promise.race([settled, full])
+    events.removeListener('full', onFull)
   }
 
   // Pipelined: a new send starts when nothing is in flight or a full batch is waiting, up to
