@@ -96,6 +96,11 @@ export class KafkaProducer {
     return this.connecting
   }
 
+  // the connection being made now, if one is
+  get pendingConnect(): Promise<void> | undefined {
+    return this.connecting
+  }
+
   private async connectOnce(): Promise<void> {
     this.producer ??= this.create()
     try {

@@ -256,6 +256,10 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     ended = true
     events.emit('more')
     events.emit('full')
+    // input read at once (a short pipe): a connection still being made ends first, so a refused
+    // login is said alone rather than after "waiting for N events"
+    const connecting = producer.pendingConnect
+    if (connecting && !fatal) await Promise.race([connecting.catch(() => undefined), sleep(config.connectTimeout)])
     const end = { rt, input, shutdownTimeout: config.shutdownTimeout }
     const wait = await awaitDelivery(end, sending, () => queuedEvents + inflightEvents, 'acked by Kafka')
     const left = queuedEvents + inflightEvents
