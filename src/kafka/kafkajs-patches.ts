@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
+import { crc32c } from './crc32c.js'
+import { encodable, encodeProduce, type ProduceArgs } from './produce-request.js'
 
 const require = createRequire(import.meta.url)
 type CompilableModule = NodeJS.Module & { _compile(code: string, file: string): void }
@@ -110,7 +112,9 @@ patchModule('kafkajs/src/producer/sendMessages.js', (source) => {
     const slot = globalThis as Slot
     const encoded = slot[PRODUCE_ENCODED]
     slot[PRODUCE_ENCODED] = undefined
-    const encoding = lastProduce.then(() => createRequest(args))
+    const framed = (args.request as { [FRAMED]?: (correlationId: number, clientId: string) => Promise<unknown> })[FRAMED]
+    const { correlationId, clientId } = args as unknown as { correlationId: number; clientId: string }
+    const encoding = lastProduce.then(() => (framed ? framed(correlationId, clientId) : createRequest(args)))
     lastProduce = encoding.catch(() => undefined)
     encoding.then(encoded, encoded)
     return encoding
@@ -179,45 +183,24 @@ const record = ({ offsetDelta = 0, timestampDelta = 0, key, value, headers = {} 
 }
 provide('kafkajs/src/protocol/recordBatch/record/v0/index.js', record)
 
-// CRC-32C of a record batch, 8 bytes per step (slicing-by-8) instead of kafkajs' byte at a time.
-const crcTables = ((): Int32Array[] => {
-  const tables = Array.from({ length: 8 }, () => new Int32Array(256))
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1
-    tables[0]![n] = c
-  }
-  for (let n = 0; n < 256; n++)
-    for (let t = 1; t < 8; t++) tables[t]![n] = (tables[t - 1]![n]! >>> 8) ^ tables[0]![tables[t - 1]![n]! & 0xff]!
-  return tables
-})()
-const [T0, T1, T2, T3, T4, T5, T6, T7] = crcTables as [
-  Int32Array,
-  Int32Array,
-  Int32Array,
-  Int32Array,
-  Int32Array,
-  Int32Array,
-  Int32Array,
-  Int32Array,
-]
-export const crc32c = (buf: Buffer): number => {
-  let crc = ~0
-  let i = 0
-  const end8 = buf.length - (buf.length % 8)
-  for (; i < end8; i += 8) {
-    const a = crc ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24))
-    crc =
-      T7[a & 0xff]! ^
-      T6[(a >>> 8) & 0xff]! ^
-      T5[(a >>> 16) & 0xff]! ^
-      T4[a >>> 24]! ^
-      T3[buf[i + 4]!]! ^
-      T2[buf[i + 5]!]! ^
-      T1[buf[i + 6]!]! ^
-      T0[buf[i + 7]!]!
-  }
-  for (; i < buf.length; i++) crc = T0[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8)
-  return ~crc >>> 0
-}
+// CRC-32C of a record batch, 8 bytes per step (src/kafka/crc32c.ts) instead of kafkajs' byte at a time.
+export { crc32c }
 provide('kafkajs/src/protocol/recordBatch/crc32C/index.js', crc32c)
+
+// Produce requests encoded in one pass into one buffer (produce-request.ts) whenever that gives
+// kafkajs' bytes; the request above then takes the framed bytes as they are.
+const FRAMED = Symbol.for('tsf.kafka.produceFramed')
+{
+  const path = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js')
+  const original = require(path) as (args: ProduceArgs) => { apiKey: number; apiVersion: number; encode: () => Promise<unknown> }
+  require.cache[path]!.exports = (args: ProduceArgs) => {
+    const request = original(args)
+    if (!encodable(args)) return request
+    request.encode = () => encodeProduce(args)
+    // apiVersion read when encoding: produce v4–v7 reuse this request and set their own
+    return Object.assign(request, {
+      [FRAMED]: (correlationId: number, clientId: string) =>
+        encodeProduce(args, { apiKey: request.apiKey, apiVersion: request.apiVersion, correlationId, clientId }),
+    })
+  }
+}

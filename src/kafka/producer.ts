@@ -24,6 +24,8 @@ export interface OutRecord {
   key: string | null
   value: Buffer | string
   headers?: Record<string, string>
+  // key, value and headers encoded already (record-tail.ts): the Produce request copies it as is
+  tail?: Buffer
 }
 
 // Kafka's default partitioner (murmur2 of the key, as the Java client), remembering each key's
@@ -32,9 +34,12 @@ type PartitionerArgs = { topic: string; partitionMetadata: { partitionId: number
 const memoizedPartitioner = () => {
   const partition = Partitioners.DefaultPartitioner() as unknown as (args: PartitionerArgs) => number
   const known = new Map<string, number>()
+  // the last answer: a run of one stream's records asks the same
+  let last = { topic: '', partitions: -1, key: '', partition: 0 }
   return (args: PartitionerArgs): number => {
     const key = args.message.key
     if (typeof key !== 'string' || args.message.partition !== undefined) return partition(args)
+    if (key === last.key && args.topic === last.topic && args.partitionMetadata.length === last.partitions) return last.partition
     const id = `${args.topic}\0${args.partitionMetadata.length}\0${key}`
     let p = known.get(id)
     if (p === undefined) {
@@ -42,6 +47,7 @@ const memoizedPartitioner = () => {
       if (known.size >= 10_000) known.clear()
       known.set(id, p)
     }
+    last = { topic: args.topic, partitions: args.partitionMetadata.length, key, partition: p }
     return p
   }
 }
@@ -87,6 +93,11 @@ export class KafkaProducer {
   connect(): Promise<void> {
     if (this.connected) return Promise.resolve()
     this.connecting ??= this.connectOnce().finally(() => (this.connecting = undefined))
+    return this.connecting
+  }
+
+  // the connection being made now, if one is
+  get pendingConnect(): Promise<void> | undefined {
     return this.connecting
   }
 
@@ -154,4 +165,5 @@ export class KafkaProducer {
   }
 }
 
-const toMessage = (r: OutRecord) => ({ key: r.key, value: r.value, headers: r.headers })
+const toMessage = (r: OutRecord) =>
+  r.tail ? { key: r.key, value: r.tail, tsfTail: r.tail } : { key: r.key, value: r.value, headers: r.headers }

@@ -18,7 +18,8 @@ const countRecords = (topic) => {
   return out.split('\n').reduce((n, line) => n + Number(/offset (\d+)/.exec(line)?.[1] ?? 0), 0)
 }
 
-const topicName = (label) => `bench-${label}-${Date.now()}`
+// TSF_BENCH_TOPIC_PREFIX: keeps the topics of several people on one shared broker apart
+const topicName = (label) => `${process.env.TSF_BENCH_TOPIC_PREFIX ?? 'bench-'}${label}-${Date.now()}`
 
 const workload = (name, title, needs, stages) => ({
   name,

@@ -2,6 +2,7 @@ import { bodyBytes, parseEventLine, type EventHead } from '../../core/event.js'
 import { warnOnce } from '../../core/log.js'
 import type { OutRecord } from '../../kafka/producer.js'
 import { validTopic } from '../../kafka/url.js'
+import { encodeRecordHeaders, recordTail } from '../../kafka/record-tail.js'
 
 export interface RecordRules {
   // the default topic (from the URL)
@@ -16,6 +17,8 @@ export interface RecordRules {
 
 export interface KafkaRecord extends OutRecord {
   topic: string
+  // the encoded record tail (key, value, headers), what the Produce request copies
+  tail: Buffer
   bytes: number
 }
 
@@ -27,8 +30,16 @@ export const toRecord = (head: EventHead, rules: RecordRules): KafkaRecord => {
   const event = parseEventLine(line)
   const headers =
     event.headers && typeof event.headers === 'object' && !Array.isArray(event.headers) ? stringHeaders(event.headers) : undefined
-  let key: string | null = typeof event.src === 'string' ? event.src : null
-  if (rules.keyHeader && headers?.[rules.keyHeader] !== undefined) key = headers[rules.keyHeader]!
+  const rule = headerRules(headers, rules)
+  const key = rule.key ?? (typeof event.src === 'string' ? event.src : null)
+  const value = rules.value === 'body' ? bodyBytes(event) : line
+  const tail = recordTail(key, value, encodeRecordHeaders(headers))
+  return { topic: rule.topic, key, value, headers, tail, bytes: tail.length }
+}
+
+// The key (--key-header) and topic (--topic-header) an event's headers choose.
+export const headerRules = (headers: Record<string, string> | undefined, rules: RecordRules): { key?: string; topic: string } => {
+  const key = rules.keyHeader ? headers?.[rules.keyHeader] : undefined
   let topic = rules.topic
   const wanted = rules.topicHeader ? headers?.[rules.topicHeader] : undefined
   if (wanted !== undefined) {
@@ -39,8 +50,7 @@ export const toRecord = (head: EventHead, rules: RecordRules): KafkaRecord => {
         `header ${rules.topicHeader}='${wanted}' is not a Kafka topic name: sending such events to ${rules.topic}`,
       )
   }
-  const value = rules.value === 'body' ? bodyBytes(event) : line
-  return { topic, key, value, headers, bytes: (typeof value === 'string' ? value.length : value.length) + (key?.length ?? 0) }
+  return { key, topic }
 }
 
 const CLOSE = Buffer.from('}')
@@ -48,7 +58,7 @@ const CLOSE = Buffer.from('}')
 // Kafka record headers are bytes; ours are strings. Anything else a filter put there is stringified;
 // a value nested too deep to stringify (a poison event) is sent as a marker rather than stopping
 // ship on a RangeError for every event behind it (the event itself still carries it whole).
-const stringHeaders = (headers: Record<string, unknown>): Record<string, string> | undefined => {
+export const stringHeaders = (headers: Record<string, unknown>): Record<string, string> | undefined => {
   const out: Record<string, string> = {}
   let any = false
   for (const [k, v] of Object.entries(headers)) {

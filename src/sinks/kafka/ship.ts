@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events'
 import { hostname } from 'node:os'
 import { TsfError } from '../../core/errors.js'
-import type { InputBatch } from '../../core/link/reader.js'
+import { releaseEvents, type InputBatch } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { describeKafkaError, KafkaAuthFailed, KafkaRejected } from '../../kafka/errors.js'
@@ -10,6 +10,7 @@ import type { KafkaSecurity } from '../../kafka/security.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { eventOrTimeout } from '../../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
+import { LineRecords } from './line-records.js'
 import { toRecord, type KafkaRecord, type RecordRules } from './records.js'
 
 // A send is one Produce request per broker; linger: how long a partial batch may wait when
@@ -47,7 +48,15 @@ const sizeTypes = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 // batching). An input batch is acked upstream only once Kafka acked every record of it.
 export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promise<number> => {
   const rules: RecordRules = { ...config.rules, topic: config.url.topic }
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
+  // --value event: the records are made from the lines' bytes (line-records.ts), no heads made
+  const asLines = config.rules.value === 'event'
+  const input = rt.input({
+    maxLine: config.maxLine,
+    truncate: config.truncate,
+    lines: asLines ? 'events' : undefined,
+    linesBlock: 4 * 1024 * 1024,
+  })
+  const lineRecords = new LineRecords(rules)
   const producer = new KafkaProducer({
     brokers: config.url.brokers,
     clientId: `tsf-ship@${hostname()}`,
@@ -163,10 +172,12 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   }
   const full = (): boolean => queuedEvents >= config.batchEvents || queuedBytes >= config.batchBytes
   // Resolves when a full batch is queued, the input ended or `settled` did.
+  // (a plain listener: an aborted once() builds an AbortError with its stack, per send)
   const fullOrSettled = async (settled: Promise<unknown>): Promise<void> => {
-    const stop = new AbortController()
-    await Promise.race([settled, once(events, 'full', { signal: stop.signal }).catch(() => undefined)])
-    stop.abort()
+    let onFull!: () => void
+    const full = new Promise<void>((resolve) => events.once('full', (onFull = resolve)))
+    await Promise.race([settled, full])
+    events.removeListener('full', onFull)
   }
 
   // Pipelined: a new send starts when nothing is in flight or a full batch is waiting, up to
@@ -229,7 +240,9 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
   const stopped = new Promise<void>((resolve) => rt.stop.addEventListener('abort', () => resolve(), { once: true }))
   try {
     for await (const batch of input.batches()) {
-      const records = batch.heads.map((head) => toRecord(head, rules))
+      const records = batch.lines ? lineRecords.records(batch.lines) : batch.heads.map((head) => toRecord(head, rules))
+      // the records hold copies (their tails): the reader may frame later input into these bytes
+      releaseEvents(batch)
       const bytes = records.reduce((n, r) => n + r.bytes, 0)
       rt.counters.add('EventTakeSuccessCount', records.length)
       queue.push({ batch, records, bytes })
@@ -243,6 +256,10 @@ export const runKafkaShip = async (config: KafkaShipConfig, rt: Runtime): Promis
     ended = true
     events.emit('more')
     events.emit('full')
+    // input read at once (a short pipe): a connection still being made ends first, so a refused
+    // login is said alone rather than after "waiting for N events"
+    const connecting = producer.pendingConnect
+    if (connecting && !fatal) await Promise.race([connecting.catch(() => undefined), sleep(config.connectTimeout)])
     const end = { rt, input, shutdownTimeout: config.shutdownTimeout }
     const wait = await awaitDelivery(end, sending, () => queuedEvents + inflightEvents, 'acked by Kafka')
     const left = queuedEvents + inflightEvents
