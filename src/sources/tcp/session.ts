@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
+import { allocatedYoungBuffer } from '../../core/buffer-gc.js'
 import type { EventHead } from '../../core/event.js'
 import { classifyLine } from '../../core/link/cursor.js'
 import { LineSplitter } from '../../core/lines.js'
@@ -252,6 +253,7 @@ export class Session {
   }
 
   private onFrameBytes(chunk: Buffer): void {
+    allocatedYoungBuffer(chunk.length)
     if (this.agent) this.agent.lastContact = Date.now()
     this.decoder.push(chunk, (frame) => {
       // a report says how the agent is now: taken at once, never behind batches that wait
