@@ -29,7 +29,8 @@ export const allocatedBuffer = (bytes: number): void => {
 // Buffers whose JS objects die young (a collector's socket reads, copied into frame blocks at
 // once): V8 frees them at the next scavenge, but a busy stage's young generation fills only every
 // ~16 MiB of reads, and until then they are RSS. A scavenge every YOUNG_EVERY bytes read costs
-// what the live young objects cost to copy (one batch's event views at most).
+// what the live young objects cost to copy: called where a batch was just written downstream and
+// its event views dropped, that is almost nothing.
 const YOUNG_EVERY = 8 * 1024 * 1024
 let youngAllocated = 0
 

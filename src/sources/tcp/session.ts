@@ -253,7 +253,6 @@ export class Session {
   }
 
   private onFrameBytes(chunk: Buffer): void {
-    allocatedYoungBuffer(chunk.length)
     if (this.agent) this.agent.lastContact = Date.now()
     this.decoder.push(chunk, (frame) => {
       // a report says how the agent is now: taken at once, never behind batches that wait
@@ -346,6 +345,9 @@ export class Session {
         this.sink.write(heads, () => this.acked(id, n, bytes))
         // every sink copied the events out in write(): the frame's block may take the next frame
         releaseFrame(frame)
+        // the reads it came in are dead, and so are the heads: a scavenge now copies almost nothing
+        heads.length = 0
+        allocatedYoungBuffer(frame.payload.length)
         await this.sink.ready()
         this.inflated = 0
         this.account()
