@@ -93,7 +93,9 @@ export const main = async (argv: string[]): Promise<void> => {
   const known = named !== undefined && named in commandLoaders
   // option values are checked while commander parses, before any action hook: name the stage now
   if (known) setLogPrefix(`tsf ${named}`)
-  const program = await makeProgram(known ? [named] : commandNames)
+  // `tsf --version` needs no command: loading all of them made it the heaviest start of all
+  const versionOnly = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')
+  const program = await makeProgram(known ? [named] : versionOnly ? [] : commandNames)
   try {
     await program.parseAsync(argv)
   } catch (e) {

@@ -25,3 +25,18 @@ export const allocatedBuffer = (bytes: number): void => {
   allocated = 0
   collector()!()
 }
+
+// Buffers whose JS objects die young (a collector's socket reads, copied into frame blocks at
+// once): V8 frees them at the next scavenge, but a busy stage's young generation fills only every
+// ~16 MiB of reads, and until then they are RSS. A scavenge every YOUNG_EVERY bytes read costs
+// what the live young objects cost to copy: called where a batch was just written downstream and
+// its event views dropped, that is almost nothing.
+const YOUNG_EVERY = 8 * 1024 * 1024
+let youngAllocated = 0
+
+export const allocatedYoungBuffer = (bytes: number): void => {
+  youngAllocated += bytes
+  if (youngAllocated < YOUNG_EVERY) return
+  youngAllocated = 0
+  collector()!({ type: 'minor' })
+}

@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net'
 import { gunzip } from 'node:zlib'
 import { promisify } from 'node:util'
+import { allocatedYoungBuffer } from '../../core/buffer-gc.js'
 import type { EventHead } from '../../core/event.js'
 import { classifyLine } from '../../core/link/cursor.js'
 import { LineSplitter } from '../../core/lines.js'
 import type { Counters } from '../../core/metrics.js'
 import { warn, warnOnce } from '../../core/log.js'
 import { decodeBatch } from '../../core/wire/batch.js'
-import { ackFrame, errorFrame, FLAG_GZIP, FrameDecoder, FrameError, FrameType, type Frame } from '../../core/wire/frames.js'
+import { ackFrame, errorFrame, FLAG_GZIP, FrameDecoder, FrameError, FrameType, releaseFrame, type Frame } from '../../core/wire/frames.js'
 import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
   agentNamePattern,
@@ -342,6 +343,11 @@ export class Session {
         this.unacked++
         // the callback may be kept a while after it ran: it must not hold the batch's bytes
         this.sink.write(heads, () => this.acked(id, n, bytes))
+        // every sink copied the events out in write(): the frame's block may take the next frame
+        releaseFrame(frame)
+        // the reads it came in are dead, and so are the heads: a scavenge now copies almost nothing
+        heads.length = 0
+        allocatedYoungBuffer(frame.payload.length)
         await this.sink.ready()
         this.inflated = 0
         this.account()

@@ -1,5 +1,14 @@
 import t from 'tap'
-import { ackFrame, encodeHeader, errorFrame, FRAME_HEADER, FrameDecoder, FrameType, type Frame } from '../../../src/core/wire/frames.js'
+import {
+  ackFrame,
+  encodeHeader,
+  errorFrame,
+  FRAME_HEADER,
+  FrameDecoder,
+  FrameType,
+  releaseFrame,
+  type Frame,
+} from '../../../src/core/wire/frames.js'
 
 const batchFrame = (id: number, payload: string): Buffer => {
   const p = Buffer.from(payload)
@@ -47,5 +56,29 @@ t.test('a partial frame is reported until it completes', async (t) => {
   let n = 0
   d.push(f.subarray(FRAME_HEADER + 1), () => n++)
   t.equal(n, 1)
+  t.equal(d.partial, 0)
+})
+
+t.test('a big frame read in pieces gets a block that is used again only once released', async (t) => {
+  const big = (id: number): Buffer => batchFrame(id, `${String(id).repeat(300 * 1024)}\n`)
+  const stream = Buffer.concat([big(1), big(2), ackFrame(3), big(4), big(5)])
+  const d = new FrameDecoder(1024 * 1024)
+  const got: Frame[] = []
+  for (let at = 0; at < stream.length; at += 65536) d.push(stream.subarray(at, at + 65536), (f) => got.push(f))
+  t.same(
+    got.map((f) => f.id),
+    [1, 2, 3, 4, 5],
+  )
+  t.ok(got[0]!.block && got[1]!.block && got[0]!.block !== got[1]!.block, 'two frames in hand: two blocks')
+  // frame 1 released, frame 2 kept: a later frame may take 1's block, never 2's
+  const kept = got[1]!.payload.toString()
+  releaseFrame(got[0]!)
+  const more: Frame[] = []
+  const again = big(6)
+  for (let at = 0; at < again.length; at += 65536) d.push(again.subarray(at, at + 65536), (f) => more.push(f))
+  t.equal(more[0]!.payload.toString(), `${'6'.repeat(300 * 1024)}\n`)
+  t.equal(got[1]!.payload.toString(), kept, 'the frame not released is untouched')
+  t.ok(more[0]!.payload.buffer === got[0]!.payload.buffer, 'the released block was used again')
+  for (const f of [...got, ...more]) releaseFrame(f)
   t.equal(d.partial, 0)
 })
