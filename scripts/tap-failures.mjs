@@ -5,7 +5,7 @@
 // failed, and a YAML block ("---" … "...") under a "not ok" says why.
 
 const ANSI = /\x1b\[[0-9;]*m/g
-const DIAG_LINES = 20
+const DIAG_LINES = 60
 
 export function tapFailures() {
   const open = [] // [{ indent, name }] of the subtests we are inside

@@ -88,8 +88,11 @@ export class PrintSink {
     })
   }
 
+  // Waits for room in stdout. A reader that goes away meanwhile (`| head` exiting) ends the wait
+  // with the stream's 'error', which is the close, not a failure: events.once would reject with it.
   async ready(): Promise<void> {
-    if (!this.isClosed && this.out.writableNeedDrain) await once(this.out, 'drain')
+    if (this.isClosed || !this.out.writableNeedDrain) return
+    await Promise.race([once(this.out, 'drain').catch(() => undefined), this.closed])
   }
 
   async end(): Promise<number> {
