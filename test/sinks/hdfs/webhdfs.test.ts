@@ -38,7 +38,6 @@ t.test('constructor and path checks are usage errors', async (t) => {
 t.test('connection refused: retried with backoff until maxRetryMs, then one clear line', async (t) => {
   const retries: RetryInfo[] = []
   const c = new WebHdfs('http://127.0.0.1:1', 'tsf', { maxRetryMs: 700, initialBackoffMs: 50, onRetry: (i) => retries.push(i) })
-  const t0 = Date.now()
   const e = await c.mkdirs('/x').then(
     () => null,
     (err: unknown) => err,
@@ -56,16 +55,17 @@ t.test('connection refused: retried with backoff until maxRetryMs, then one clea
     retries.every((r, i) => i === 0 || r.delayMs >= retries[i - 1]!.delayMs / 2),
     'delays grow (with jitter)',
   )
-  t.ok(Date.now() - t0 < 1500, 'bounded by maxRetryMs')
+  const waited = retries.reduce((sum, r) => sum + r.delayMs, 0)
+  t.ok(waited <= 700, `the back-offs (${waited} ms in all) stay within maxRetryMs`)
 })
 
 t.test('an AbortSignal ends the retries at once', async (t) => {
   const ac = new AbortController()
   const c = new WebHdfs('http://127.0.0.1:1', 'tsf', { maxRetryMs: 60_000, initialBackoffMs: 100 })
   setTimeout(() => ac.abort(new Error('shutting down')), 300)
-  const t0 = Date.now()
+  // without the abort this would retry for 60 s and fail with ECONNREFUSED: the abort's own reason
+  // proves that the retries ended when it came
   await t.rejects(c.status('/x', { signal: ac.signal }), /shutting down/)
-  t.ok(Date.now() - t0 < 1500, `aborted after ${Date.now() - t0} ms`)
 })
 
 // ---- against the real server ----
