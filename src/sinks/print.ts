@@ -42,12 +42,24 @@ export const printable = (bytes: Buffer): string => {
   return out
 }
 
+// A header value as text: a string as it is, any other JSON value as its JSON text. String(v) threw
+// on an object whose toString is not a function ({"toString":1}) and overflowed the stack on deeply
+// nested arrays: one such event from a sender crashed collect --print.
+const valueText = (v: unknown): string => {
+  if (typeof v === 'string') return v
+  try {
+    return JSON.stringify(v) ?? String(v)
+  } catch {
+    return '…' // nested too deep to write out
+  }
+}
+
 const timeOf = (ts: unknown): string => (typeof ts === 'number' && Number.isFinite(ts) ? new Date(ts).toISOString() : '-')
 
 export const formatEvent = (event: TsfEvent, c: ChalkInstance): string => {
   const headers = event.headers && typeof event.headers === 'object' ? Object.entries(event.headers) : []
   const h = headers.length
-    ? ' ' + c.cyan(`{${headers.map(([k, v]) => `${printable(Buffer.from(k))}=${printable(Buffer.from(String(v)))}`).join(', ')}}`)
+    ? ' ' + c.cyan(`{${headers.map(([k, v]) => `${printable(Buffer.from(k))}=${printable(Buffer.from(valueText(v)))}`).join(', ')}}`)
     : ''
   const flags = (event.cont ? ' ' + c.yellow('[cont]') : '') + (event.truncated ? ' ' + c.yellow('[truncated]') : '')
   return `${c.dim(timeOf(event.ts))} ${c.green(typeof event.host === 'string' ? printable(Buffer.from(event.host)) : '-')}${h}${flags} ${printable(bodyBytes(event))}\n`

@@ -51,3 +51,19 @@ t.test('print: events are printed as time, host and body once stdout takes them'
   t.equal(durable, 1, 'one callback for the batch')
   t.equal(text, '1970-01-01T00:00:00.000Z h GET /a\n1970-01-01T00:00:00.000Z h tab\\there\n')
 })
+
+t.test('print: a header value of any JSON shape is printed, never a crash', async (t) => {
+  let text = ''
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      text += chunk.toString()
+      done()
+    },
+  })
+  const sink = new PrintSink({ stream: out, colour: false })
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000)
+  const odd = Buffer.from(`{"ts":0,"host":"h","body":"b","headers":{"o":{"toString":1},"n":1,"z":null,"s":"x","d":${deep}}`)
+  t.doesNotThrow(() => sink.write([odd]))
+  await new Promise((r) => setImmediate(r))
+  t.equal(text, '1970-01-01T00:00:00.000Z h {o={"toString":1}, n=1, z=null, s=x, d=…} b\n')
+})
