@@ -84,6 +84,37 @@ fuzz(t, 'escaped straight into one of its own chunks: the same bytes, nothing wr
     throw new Error('wrote past the bound')
 })
 
+fuzz(t, 'escaped into the end of one chunk: the next chunk (adjacent in memory) is never touched', { cases: 800 }, (rng) => {
+  const g = globalThis as { pair?: [Buffer, Buffer] }
+  g.pair ??= [wasm!.chunk(128 * 1024)!, wasm!.chunk(128 * 1024)!]
+  const [a, b] = g.pair
+  if (a.byteOffset + a.length !== b.byteOffset) throw new Error('the chunks are not adjacent')
+  const src = Buffer.concat([rng.bytes(rng.int(0, 70)), Buffer.alloc(rng.int(0, 50), 0x63), Buffer.from(rng.nastyString(rng.int(0, 20)))])
+  const { want } = both(src, 0, src.length)
+  const escaped = want.subarray(3)
+  b.fill(0xee, 0, 64)
+  a.fill(0xee, a.length - escaped.length - 64)
+  wasm!.load(src)
+  const end = wasm!.escape(0, src.length, a, a.length - escaped.length)
+  if (end !== a.length) throw new Error(`ended at ${end}, not ${a.length}`)
+  if (!a.subarray(a.length - escaped.length).equals(escaped)) throw new Error('wrong bytes')
+  if (a.subarray(a.length - escaped.length - 64, a.length - escaped.length).some((x) => x !== 0xee))
+    throw new Error('wrote before its offset')
+  if (b.subarray(0, 64).some((x) => x !== 0xee)) throw new Error('wrote into the next chunk')
+})
+
+fuzz(t, 'in a chunk, nothing is written past the end it returns (its 16-byte stores stay inside the output)', { cases: 1500 }, (rng) => {
+  const g = globalThis as { testChunk?: Buffer }
+  const chunk = (g.testChunk ??= wasm!.chunk(128 * 1024)!)
+  const src = Buffer.concat([Buffer.alloc(rng.int(0, 40), 0x64), rng.bytes(rng.int(0, 60)), Buffer.from(rng.nastyString(rng.int(0, 20)))])
+  const at = rng.int(0, 64)
+  chunk.fill(0xee, 0, 2048)
+  wasm!.load(src)
+  const start = rng.int(0, src.length)
+  const end = wasm!.escape(start, src.length, chunk, at)
+  if (chunk.subarray(end, 2048).some((x) => x !== 0xee)) throw new Error(`wrote past ${end}`)
+})
+
 t.test('its chunks are the slot size only, and run out', async (t) => {
   t.equal(wasm!.chunk(1000), undefined)
   let n = 0
