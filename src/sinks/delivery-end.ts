@@ -5,7 +5,7 @@ import type { EventInput } from '../core/link/reader.js'
 import { info, warn } from '../core/log.js'
 import type { Runtime } from '../core/runtime.js'
 
-// How a sink that delivers to a server (Kafka, MongoDB) ends once its input is over: it waits for
+// How a sink that delivers to servers (Kafka, MongoDB, the collectors) ends once its input is over: it waits for
 // what it holds, then says what stays upstream and picks the exit code.
 
 // What such a sink is told about sending, whatever the server.

@@ -10,7 +10,6 @@ import { runBatchSink, type BatchDriver, type FailureRun } from '../batch-sink.j
 import type { ServerShipConfig } from '../delivery-end.js'
 import { toWrite, type DocumentProblem, type DocumentRules } from './documents.js'
 import { SendQueue, type Item, type Pending, type Refused } from './send-queue.js'
-
 import { describeMongoError, isAuthError, isRetryable, isRetryableCode } from './errors.js'
 import type { MongoUrl } from './url.js'
 
