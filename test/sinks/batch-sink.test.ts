@@ -7,6 +7,7 @@ import { Counters } from '../../src/core/metrics.js'
 import type { Runtime } from '../../src/core/runtime.js'
 import { runBatchSink, type BatchDriver, type FailureRun } from '../../src/sinks/batch-sink.js'
 import type { ServerShipConfig } from '../../src/sinks/delivery-end.js'
+import { captureStderr } from '../fixtures/stderr.js'
 
 // A runtime reading `lines` (one plain-text event each) as stdin.
 const runtime = (lines: string[]): Runtime => {
@@ -69,20 +70,6 @@ const driver = (log: string[], inFlight: number): BatchDriver<Send> & { queue: S
     },
     inFlight: () => inFlight,
     close: async () => void log.push('close'),
-  }
-}
-
-const stderrOf = async <T>(f: () => Promise<T>): Promise<{ value: T; said: string }> => {
-  let said = ''
-  const write = process.stderr.write
-  process.stderr.write = ((chunk: string) => {
-    said += chunk
-    return true
-  }) as typeof process.stderr.write
-  try {
-    return { value: await f(), said }
-  } finally {
-    process.stderr.write = write
   }
 }
 
@@ -171,8 +158,15 @@ t.test('a run of failures is said once, a changed error again, and its end with 
     }
   }
   const rt = runtime(['a'])
-  const { value, said } = await stderrOf(() => runBatchSink(config, rt, d, options))
-  t.equal(value, 0)
+  const caught = captureStderr()
+  let code: number
+  try {
+    code = await runBatchSink(config, rt, d, options)
+  } finally {
+    caught.restore()
+  }
+  t.equal(code, 0)
+  const said = caught.said()
   const lines = said.split('\n').filter(Boolean)
   t.match(lines, [
     /test:\/\/server: refused; retrying, nothing is dropped$/,
