@@ -25,3 +25,27 @@ export const pause = async (ms: number, signal?: AbortSignal): Promise<void> => 
     if (!signal?.aborted) throw error
   }
 }
+
+// Wakes whoever waits for a state to change (typed, unlike an emitter's string events): waiters
+// re-check what they wait for, so one kind of wake-up serves them all.
+export class Changes {
+  private readonly waiters = new Set<() => void>()
+
+  // Resolves on the next changed(), or after ms when given; the timer goes either way.
+  next(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined
+      const done = (): void => {
+        clearTimeout(timer)
+        this.waiters.delete(done)
+        resolve()
+      }
+      if (ms !== undefined) timer = setTimeout(done, ms)
+      this.waiters.add(done)
+    })
+  }
+
+  changed(): void {
+    for (const done of [...this.waiters]) done()
+  }
+}

@@ -5,7 +5,7 @@ import type { EventInput } from '../core/link/reader.js'
 import { info, warn } from '../core/log.js'
 import type { Runtime } from '../core/runtime.js'
 
-// How a sink that delivers to a server (Kafka, MongoDB) ends once its input is over: it waits for
+// How a sink that delivers to servers (Kafka, MongoDB, the collectors) ends once its input is over: it waits for
 // what it holds, then says what stays upstream and picks the exit code.
 
 // What such a sink is told about sending, whatever the server.
@@ -33,23 +33,37 @@ export interface DeliveryEnd {
 // If the linked upstream writer died, finish what we hold only as far as that is quick.
 const UPSTREAM_LOST_GRACE = 5000
 
+// Why the sink is ending and how long it may take to deliver what it holds.
+export const deliveryWait = (end: DeliveryEnd): { how: string; wait: number } => ({
+  how: end.rt.bySignal ? 'stopping' : end.input.upstreamLost ? 'upstream lost' : 'end of input',
+  wait: end.input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, end.shutdownTimeout) : end.shutdownTimeout,
+})
+
+// Resolves to `done`'s value, saying `waiting()` only when the wait is noticeable.
+export const tellIfSlow = async <T>(done: Promise<T>, waiting: () => string): Promise<T> => {
+  const telling = setTimeout(() => info(waiting()), 1000)
+  try {
+    return await done
+  } finally {
+    clearTimeout(telling)
+  }
+}
+
 // Waits until `done` or the shutdown timeout (shorter when the upstream died), saying so when the
 // wait is noticeable; resolves to the time allowed.
 export const awaitDelivery = async (end: DeliveryEnd, done: Promise<unknown>, held: () => number, what: string): Promise<number> => {
-  const { rt, input } = end
-  const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
-  const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, end.shutdownTimeout) : end.shutdownTimeout
-  const telling = setTimeout(() => info(`${how}: waiting up to ${wait} ms for ${held()} events to be ${what}`), 1000)
+  const { how, wait } = deliveryWait(end)
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, wait)))])
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, wait)))
+  await tellIfSlow(Promise.race([done, timeout]), () => `${how}: waiting up to ${wait} ms for ${held()} events to be ${what}`)
   clearTimeout(timer)
-  clearTimeout(telling)
   return wait
 }
 
 // 0 when everything was delivered or we stop on a signal (the upstream keeps the rest); 3 when the
 // upstream died (it re-sends on restart); else a failure naming how many events stay upstream.
-export const deliveryExit = (end: DeliveryEnd, left: number, wait: number, where: string, lastError: string): number => {
+// (`where`, when given, names the server in the failure)
+export const deliveryExit = (end: DeliveryEnd, left: number, wait: number, where: string | undefined, lastError: string): number => {
   if (left === 0) return ExitCode.ok
   if (end.rt.bySignal) {
     warn(`${left} events stay unacked upstream (the upstream still holds them): ${lastError}`)
@@ -60,6 +74,6 @@ export const deliveryExit = (end: DeliveryEnd, left: number, wait: number, where
     return ExitCode.upstreamLost
   }
   throw new TsfError(
-    `delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where}: ${lastError}`,
+    `delivery failed: ${left} events unacked after ${wait} ms (they stay unacked upstream, nothing is lost): ${where ? `${where}: ` : ''}${lastError}`,
   )
 }

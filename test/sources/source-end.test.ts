@@ -2,6 +2,7 @@
 import t from 'tap'
 import type { Runtime } from '../../src/core/runtime.js'
 import { reportUnacked, warnOversize } from '../../src/sources/source-end.js'
+import { captureStderr } from '../fixtures/stderr.js'
 
 const fakeRuntime = (bySignal = true): { rt: Runtime; counted: Map<string, number> } => {
   const counted = new Map<string, number>()
@@ -10,18 +11,13 @@ const fakeRuntime = (bySignal = true): { rt: Runtime; counted: Map<string, numbe
 }
 
 const stderrOf = (t: Tap.Test, f: () => void): string => {
-  let text = ''
-  const write = process.stderr.write
-  process.stderr.write = ((chunk: string) => {
-    text += chunk
-    return true
-  }) as typeof process.stderr.write
+  const caught = captureStderr()
   try {
     f()
   } finally {
-    process.stderr.write = write
+    caught.restore()
   }
-  return text
+  return caught.said()
 }
 
 t.test('an oversize line is counted every time and said once per key', async (t) => {

@@ -17,7 +17,7 @@ const needsHdfs = () => (WEBHDFS ? undefined : 'TSF_TEST_WEBHDFS is not set (nod
 const needsCurl = () => (spawnSync('curl', ['--version']).status === 0 ? undefined : 'curl not installed')
 
 const client = async () => {
-  const { WebHdfs } = await import(join(ROOT, 'dist/sinks/hdfs/webhdfs.js'))
+  const { WebHdfs } = await import(join(ROOT, 'dist/hdfs/webhdfs.js'))
   return new WebHdfs(WEBHDFS, USER)
 }
 

@@ -1,15 +1,18 @@
 import { EventEmitter, once } from 'node:events'
-import { fstatSync, fsync } from 'node:fs'
-import { connect, createServer, Socket, type Server } from 'node:net'
+import { fstatSync } from 'node:fs'
+import { Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import split2 from 'split2'
-import { isHeadBlock, type Heads } from '../head-block.js'
-import { info, warnOnce } from '../log.js'
+import type { Heads } from '../head-block.js'
+import { info } from '../log.js'
 import { aborted } from '../shutdown.js'
-import { newLinkId, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, helloPattern, MAX_ASKED_WINDOW, windowPattern } from './protocol.js'
+import { newLinkId } from './cursor.js'
+import { MAX_ASKED_WINDOW } from './protocol.js'
 import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
 import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
+import { AtomicWrites } from './atomic-writes.js'
+import { Durability } from './durability.js'
+import { LinkServer, type LinkHost } from './link-server.js'
+import { CHUNK, RenderBuffer } from './render.js'
 
 export type { OutputMode } from './mode.js'
 
@@ -28,55 +31,28 @@ export interface OutputOptions {
   kind?: StdoutKind
 }
 
-interface Mark {
-  position: number
-  bytes: number
-  onDurable?: () => void
-}
-
-const CHUNK = 64 * 1024
 // how long a writer keeps trying to introduce itself to a tsf reader that is still starting
 const INTRODUCE_FOR = 10_000
 
+// EventOutput: writes events to stdout and tells when they are durable downstream. Its parts:
+// the mode decision (mode.ts), the link server (link-server.ts), the render buffer (render.ts),
+// line-atomic writes into a shared pipe (atomic-writes.ts) and what is durable (durability.ts).
 export class EventOutput extends EventEmitter {
   mode: OutputMode = 'pending'
   readonly link = newLinkId()
   private readonly nonce = randomBytes(12).toString('base64url')
-  private readonly prefix: string
-  private readonly prefixBytes: Buffer
-  private readonly digits = new Counter()
-  private position = 0 // last position handed out
-  private written = 0 // last position handed to the kernel
-  private synced = 0 // last position fsynced (file mode)
-  private acked = 0 // last position acked by a linked reader
-  private durable = 0
-  private bytesOut = 0
-  private bytesDurable = 0
-  private marks: Mark[] = []
-  private markHead = 0
-  private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
-  private readonly spare: Buffer[] = []
-  // where new chunks come from when the heads written render fastest into buffers of their own
-  private chunkSource?: (size: number) => Buffer | undefined
+  private readonly render: RenderBuffer
+  private readonly durability = new Durability()
+  private readonly linkServer: LinkServer
   private flushes = 0
   private flushesAtYield = 0
-  private chunkBytes = 0
   private flushScheduled = false
   private lineAtomic = false // another writer shares our stdout pipe
-  private atomicQueue: ({ data: Buffer; done?: (error?: Error | null) => void } | undefined)[] = []
-  private atomicHead = 0
-  private atomicBusy = false
+  private readonly atomic: AtomicWrites
   private upstreamLost = false
-  private server?: Server
-  private links = new Set<Socket>()
-  // our connection to the announce socket of the tsf reader of our stdout pipe (WRITER)
-  private watch?: Socket
-  private known = false // the reader confirmed it knows us (KNOWN)
-  private everLinked = false
   private direct = false // stdout is a pipe read by a tsf command
   private lastProgress = Date.now()
   private timers: NodeJS.Timeout[] = []
-  private syncing = false
   private ended = false
   private endSent = false // FIN or LOST said: stdout closed on purpose
   private closed = false
@@ -91,10 +67,11 @@ export class EventOutput extends EventEmitter {
     this.kind = options.kind ?? stdoutKind(options.fd ?? 1)
     this.out = options.stream ?? openStdout(this.kind, options.fd ?? 1)
     this.window = options.window ?? 16 * 1024 * 1024
-    this.prefix = `,"_ack":"${this.link}.${this.nonce}.`
-    this.prefixBytes = Buffer.from(this.prefix, 'latin1')
     // nobody can link through a terminal: keep the screen free of cursors
     this.withCursor = this.kind !== 'terminal'
+    this.render = new RenderBuffer(`,"_ack":"${this.link}.${this.nonce}.`, this.withCursor, () => this.flush())
+    this.atomic = new AtomicWrites(this.out, () => this.closed)
+    this.linkServer = new LinkServer(this.linkHost())
     if (this.kind === 'pipe' && !options.stream) {
       try {
         this.pipeInode = fstatSync(options.fd ?? 1).ino
@@ -109,9 +86,15 @@ export class EventOutput extends EventEmitter {
   async open(): Promise<this> {
     if (this.kind === 'terminal' || this.kind === 'device' || this.kind === 'closed') this.setMode('write')
     else if (this.kind === 'file') this.setMode('file')
-    if (this.withCursor) await this.listen()
+    if (this.withCursor) await this.linkServer.listen(this.link)
     if (this.kind === 'pipe' || this.kind === 'socket') this.decide()
-    if (this.kind === 'pipe' && this.pipeInode >= 0 && this.withCursor) this.introduce(Date.now() + INTRODUCE_FOR)
+    if (this.kind === 'pipe' && this.pipeInode >= 0 && this.withCursor) {
+      this.linkServer.introduce(
+        this.pipeInode,
+        Date.now() + INTRODUCE_FOR,
+        () => this.closed || this.mode === 'write' || this.mode === 'file',
+      )
+    }
     if (this.kind === 'pipe') {
       for (const after of [1000, 3000, 10_000]) {
         const timer = setTimeout(() => this.checkShared(), after)
@@ -120,46 +103,6 @@ export class EventOutput extends EventEmitter {
       }
     }
     return this
-  }
-
-  private async listen(): Promise<void> {
-    const server = createServer((socket) => this.onLink(socket))
-    this.server = server
-    server.listen({ path: socketPath(this.link) })
-    await once(server, 'listening')
-    server.unref()
-  }
-
-  // Introduce ourselves to the tsf reader of our stdout pipe, on the socket it announces itself on,
-  // and keep that connection until we exit: the reader then knows us before our first event, and a
-  // close without FIN or LOST tells it we died even if we never wrote an event (an idle
-  // `tsf collect` killed -9 must not let the rest of the pipeline end with 0). Retried while the
-  // reader may still be starting; a reader that is not tsf never answers and is given up on.
-  private introduce(until: number): void {
-    if (this.closed || this.watch || this.mode === 'write' || this.mode === 'file' || Date.now() > until) return
-    const socket = connect({ path: readerAnnouncePath(this.pipeInode) })
-    socket.on('error', () => {
-      if (this.watch === socket) this.watch = undefined
-      else {
-        const timer = setTimeout(() => this.introduce(until), 50)
-        timer.unref()
-        this.timers.push(timer)
-      }
-    })
-    socket.on('connect', () => {
-      socket.unref()
-      this.watch = socket
-      socket.write('WRITER\n')
-      if (this.ended && this.endSent) socket.write(this.endMessage())
-    })
-    // the reader says KNOWN once it has taken our WRITER line (after its own 'tsf' greeting)
-    socket.setEncoding('latin1')
-    let text = ''
-    socket.on('data', (chunk: string) => {
-      if (this.known) return
-      text += chunk
-      if (text.includes('KNOWN\n')) this.known = true
-    })
   }
 
   private decide(): void {
@@ -179,10 +122,45 @@ export class EventOutput extends EventEmitter {
         if (direct) this.direct = true
         this.setMode(mode)
       },
-      waiting: () => this.durable < this.written,
+      waiting: () => this.durability.durable < this.durability.written,
       sinceProgress: () => Date.now() - this.lastProgress,
       onLook: () => this.checkShared(),
       timers: this.timers,
+    }
+  }
+
+  // What the link server (link-server.ts) sees of this writer.
+  private linkHost(): LinkHost {
+    return {
+      nonce: this.nonce,
+      pipeFor: () => (this.pipeInode >= 0 && !this.lineAtomic ? this.pipeInode : -1),
+      endOnLink: () => (this.ended ? this.endMessage() : undefined),
+      endOnWatch: () => (this.ended && this.endSent ? this.endMessage() : undefined),
+      linked: () => {
+        if (this.mode === 'pending') this.setMode('acked')
+        else linkedAgain(this.modeHost())
+      },
+      acked: (acked) => {
+        const position = Math.min(acked, this.render.position)
+        if (position > this.durability.acked) {
+          if (this.mode === 'write') linkedAgain(this.modeHost())
+          this.durability.acked = position
+          this.lastProgress = Date.now()
+          this.advance()
+        }
+      },
+      // never less than ours
+      askedWindow: (window) => {
+        if (window > this.window) {
+          this.window = Math.max(this.window, Math.min(window, MAX_ASKED_WINDOW))
+          this.emit('progress')
+        }
+      },
+      lost: () => {
+        if (!this.closed && !(this.ended && this.durability.durable >= this.render.position)) {
+          this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
+        }
+      },
     }
   }
 
@@ -191,7 +169,7 @@ export class EventOutput extends EventEmitter {
     if (this.lineAtomic || this.kind !== 'pipe') return
     if (pipeShared(this.options.fd ?? 1)) {
       this.lineAtomic = true
-      for (const link of this.links) link.write('SHARED\n')
+      this.linkServer.tell('SHARED\n')
       info('another program writes into the same pipe: writing whole lines of at most 4096 bytes (PIPE_BUF) so lines never interleave')
     }
   }
@@ -203,66 +181,14 @@ export class EventOutput extends EventEmitter {
     if (mode === 'acked' && !this.direct) watchSilence(this.modeHost(), this.options)
   }
 
-  private onLink(socket: Socket): void {
-    let authenticated = false
-    let refused = false
-    socket.setNoDelay(true)
-    socket.on('error', () => socket.destroy())
-    const lines = socket.pipe(split2())
-    lines.on('data', (line: string) => {
-      if (refused) return
-      if (!authenticated) {
-        const m = helloPattern.exec(line)
-        if (!m || m[1] !== this.nonce) {
-          // said, so the reader can tell a refusal from a writer that died before answering
-          refused = true
-          return socket.end('NO\n')
-        }
-        authenticated = true
-        this.links.add(socket)
-        this.everLinked = true
-        socket.write('OK\n')
-        // tells a reader whose stdin is our stdout that our lines reach it unfiltered
-        // (not when another program writes into the pipe too: its bytes could land inside a long line)
-        if (this.pipeInode >= 0 && !this.lineAtomic) socket.write(`PIPE ${this.pipeInode}\n`)
-        if (this.ended) socket.write(this.endMessage())
-        if (this.mode === 'pending') this.setMode('acked')
-        else linkedAgain(this.modeHost())
-        return
-      }
-      const m = ackPattern.exec(line)
-      if (!m) {
-        // a reader whose commits cost a fixed wait asks for more in flight: never less than ours
-        const w = windowPattern.exec(line)
-        if (w && Number(w[1]) > this.window) {
-          this.window = Math.max(this.window, Math.min(Number(w[1]), MAX_ASKED_WINDOW))
-          this.emit('progress')
-        }
-        return
-      }
-      const position = Math.min(Number(m[1]), this.position)
-      if (position > this.acked) {
-        if (this.mode === 'write') linkedAgain(this.modeHost())
-        this.acked = position
-        this.lastProgress = Date.now()
-        this.advance()
-      }
-    })
-    socket.on('close', () => {
-      if (!this.links.delete(socket)) return
-      if (this.links.size === 0 && !this.closed && !(this.ended && this.durable >= this.position)) {
-        this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
-      }
-    })
-  }
-
   private onStdoutError(error: NodeJS.ErrnoException): void {
     if (this.closed) return
     this.closed = true
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
       // A tsf reader that dies is a failure of the pipeline; `| head` going away is not. A reader
       // that answered KNOWN on its announce socket is a tsf reader, even before it linked up.
-      if (this.everLinked || this.direct || this.known) this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
+      if (this.linkServer.everLinked || this.direct || this.linkServer.known)
+        this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
       else this.emit('closed')
       return
     }
@@ -274,87 +200,32 @@ export class EventOutput extends EventEmitter {
   // writing more.
   write(heads: Heads, onDurable?: () => void): void {
     if (this.closed) return
-    const n = heads.length
-    // Render straight into one buffer: per-event strings, a join and a UTF-8 encode of the join
-    // cost about three times as much (see BENCHMARKS.md, codec). A full chunk is handed to the
-    // stream at once, so a large write never grows (and copies) the buffer.
-    const tail = this.prefix.length + 24
-    if (isHeadBlock(heads)) {
-      if (heads.chunk && !this.chunkSource) this.chunkSource = heads.chunk.bind(heads)
-      for (let i = 0; i < n; i++) {
-        this.room(heads.size(i) + tail)
-        this.endEvent(heads.render(i, this.chunk, this.chunkBytes))
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const head = heads[i]!
-        this.room((typeof head === 'string' ? head.length * 3 : head.length) + tail)
-        const buf = this.chunk as RawBuffer
-        const at = this.chunkBytes
-        if (typeof head === 'string') this.endEvent(at + buf.utf8Write(head, at))
-        else {
-          buf.set(head, at)
-          this.endEvent(at + head.length)
-        }
-      }
-    }
-    if (onDurable || n) this.marks.push({ position: this.position, bytes: this.bytesOut, onDurable })
-    if (this.chunkBytes >= CHUNK) this.flush()
-    else if (!this.flushScheduled && this.chunkBytes > 0) {
-      this.flushScheduled = true
-      setImmediate(() => this.flush())
-    }
+    this.render.heads(heads)
+    this.marked(heads.length, onDurable)
   }
 
   // The same as write() for events given as one run of bytes: event heads, each followed by "\n"
   // (a channel block). No object per event: each line is copied and its cursor added.
   writeLines(lines: Buffer, onDurable?: () => void): void {
     if (this.closed) return
-    const tail = this.prefix.length + 24
-    for (let at = 0; at < lines.length; ) {
-      let nl = lines.indexOf(0x0a, at)
-      if (nl === -1) nl = lines.length
-      this.room(nl - at + tail)
-      this.endEvent(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
-      at = nl + 1
-    }
-    this.write(NO_HEADS, onDurable) // the mark for onDurable, and the chunk handed on
+    this.render.lines(lines)
+    this.marked(0, onDurable) // the mark for onDurable, and the chunk handed on
   }
 
-  // Makes sure the chunk has `room` more bytes: hands a well-filled chunk to the stream first.
-  private room(room: number): void {
-    if (this.chunkBytes + room > this.chunk.length) {
-      if (this.chunkBytes >= CHUNK / 2) this.flush()
-      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+  // After a write: the mark for onDurable, and the chunk handed to the stream when full or soon.
+  private marked(n: number, onDurable?: () => void): void {
+    const render = this.render
+    if (onDurable || n) this.durability.mark(render.position, render.bytesOut, onDurable)
+    if (render.chunkBytes >= CHUNK) this.flush()
+    else if (!this.flushScheduled && render.chunkBytes > 0) {
+      this.flushScheduled = true
+      setImmediate(() => this.flush())
     }
-  }
-
-  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow.
-  private endEvent(at: number): void {
-    const buf = this.chunk
-    this.position++
-    if (this.withCursor) {
-      buf.set(this.prefixBytes, at)
-      at += this.prefixBytes.length
-      at += this.digits.next(buf, at)
-      buf[at++] = 0x22 // "
-    }
-    buf[at++] = 0x7d // }
-    buf[at++] = 0x0a // \n
-    this.bytesOut += at - this.chunkBytes
-    this.chunkBytes = at
-  }
-
-  // Makes room for at least `need` more bytes, keeping what the chunk holds.
-  private grow(need: number): void {
-    const bigger = Buffer.allocUnsafe(Math.max(CHUNK * 2, this.chunkBytes + need + CHUNK))
-    this.chunk.copy(bigger, 0, 0, this.chunkBytes)
-    this.chunk = bigger
   }
 
   // More than the window written and not acked: the reader is behind (a momentarily full pipe is not).
   get full(): boolean {
-    return !this.closed && this.bytesOut - this.bytesDurable > this.window
+    return !this.closed && this.render.bytesOut - this.durability.bytesDurable > this.window
   }
 
   // Resolves once stdout drained and the unacked window has room.
@@ -366,7 +237,7 @@ export class EventOutput extends EventEmitter {
       this.flushesAtYield = this.flushes
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
-    while (!this.closed && (this.bytesOut - this.bytesDurable > this.window || this.out.writableNeedDrain)) {
+    while (!this.closed && (this.render.bytesOut - this.durability.bytesDurable > this.window || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain)
         await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
       else {
@@ -380,105 +251,38 @@ export class EventOutput extends EventEmitter {
 
   // introduced to the tsf reader of our stdout pipe (it will know if we die before any event)
   get introduced(): boolean {
-    return this.known
+    return this.linkServer.known
   }
 
   get unacked(): number {
-    return this.position - this.durable
+    return this.render.position - this.durability.durable
   }
 
   get total(): number {
-    return this.position
+    return this.render.position
   }
 
   private flush(): void {
     this.flushScheduled = false
-    if (this.chunkBytes === 0 || this.closed) return
-    // hand the filled part to the stream and go on in another buffer: the stream owns that memory
-    // until its write is done, then it comes back for reuse (fresh ones each time grew the heap
-    // by megabytes of garbage before a collection)
-    const full = this.chunk
+    const bytes = this.render.chunkBytes
+    if (bytes === 0 || this.closed) return
     this.flushes++
-    const data = full.subarray(0, this.chunkBytes)
-    this.chunk = this.spare.pop() ?? this.chunkSource?.(CHUNK * 2) ?? Buffer.allocUnsafe(CHUNK * 2)
-    this.chunkBytes = 0
-    const upTo = this.position
+    const full = this.render.take()
+    const data = full.subarray(0, bytes)
+    const upTo = this.render.position
     const done = (error?: Error | null): void => {
       if (error) return
-      if (full.length === CHUNK * 2 && this.spare.length < 8) this.spare.push(full)
-      if (upTo > this.written) this.written = upTo
-      if (this.mode === 'file') this.sync()
+      this.render.giveBack(full)
+      if (upTo > this.durability.written) this.durability.written = upTo
+      if (this.mode === 'file') this.durability.sync(this.options.fd ?? 1, () => this.advance())
       else this.advance()
     }
     if (!this.lineAtomic) this.out.write(data, done)
-    else {
-      const pieces = atomicPieces(data)
-      for (let i = 0; i < pieces.length; i++) this.atomicQueue.push({ data: pieces[i]!, done: i === pieces.length - 1 ? done : undefined })
-      this.pumpAtomic()
-    }
-  }
-
-  // Shared pipe: one piece per write(2), the next only once the last is in the pipe. A stream
-  // with writes queued hands them to the kernel as one writev(), which is atomic only up to
-  // PIPE_BUF in total: lines of several writers tore in the middle (one in a few thousand).
-  private pumpAtomic(): void {
-    if (this.atomicBusy) return
-    const next = this.closed ? undefined : this.atomicQueue[this.atomicHead]
-    if (!next) {
-      this.emit('atomic-idle')
-      return
-    }
-    this.atomicQueue[this.atomicHead++] = undefined
-    if (this.atomicHead === this.atomicQueue.length) {
-      this.atomicQueue = []
-      this.atomicHead = 0
-    }
-    this.atomicBusy = true
-    this.out.write(next.data, (error) => {
-      this.atomicBusy = false
-      next.done?.(error)
-      this.pumpAtomic()
-    })
-  }
-
-  // Group commit for a regular-file stdout: one fsync covers everything written before it began.
-  private sync(): void {
-    if (this.syncing) return
-    this.syncing = true
-    const upTo = this.written
-    fsync(this.options.fd ?? 1, () => {
-      this.syncing = false
-      this.synced = upTo
-      this.advance()
-      if (this.written > this.synced) this.sync()
-    })
+    else this.atomic.write(data, done)
   }
 
   private advance(): void {
-    const durable =
-      this.mode === 'write'
-        ? this.written
-        : this.mode === 'file'
-          ? this.synced
-          : this.mode === 'acked'
-            ? Math.min(this.acked, this.written)
-            : this.durable
-    if (durable <= this.durable) return
-    this.durable = durable
-    const marks = this.marks
-    while (this.markHead < marks.length && marks[this.markHead]!.position <= durable) {
-      const mark = marks[this.markHead++]!
-      this.bytesDurable = mark.bytes
-      const onDurable = mark.onDurable
-      // done marks stay in the array a while: drop the callback so it keeps nothing alive
-      mark.onDurable = undefined
-      onDurable?.()
-    }
-    if (this.markHead > 1024 && this.markHead * 2 > marks.length) {
-      this.marks = marks.slice(this.markHead)
-      this.markHead = 0
-    }
-    this.emit('progress')
+    if (this.durability.advance(this.mode)) this.emit('progress')
   }
 
   // The input is done: flush, close stdout, tell linked readers, and wait until everything is
@@ -493,7 +297,7 @@ export class EventOutput extends EventEmitter {
       // what it did not take is not acked, and without a FIN it knows we did not finish.
       let timer: NodeJS.Timeout | undefined
       const flushed = await Promise.race([
-        this.atomicDrained().then(
+        this.atomic.drained().then(
           () =>
             new Promise<boolean>((resolve) => {
               if (this.out === process.stdout) process.stdout.write('', () => resolve(true))
@@ -507,11 +311,10 @@ export class EventOutput extends EventEmitter {
       ;(this.out as Partial<Socket>).destroy?.()
       if (flushed) {
         this.endSent = true
-        for (const link of this.links) link.write(this.endMessage())
-        this.watch?.write(this.endMessage())
+        this.linkServer.tellEnd(this.endMessage())
       }
     }
-    while (this.durable < this.position && !this.closed && !signal?.aborted) {
+    while (this.durability.durable < this.render.position && !this.closed && !signal?.aborted) {
       const left = deadline - Date.now()
       if (left <= 0) break
       // the listener is removed each round: a long wait must not pile them up
@@ -519,11 +322,7 @@ export class EventOutput extends EventEmitter {
       await Promise.race([once(this, 'progress', { signal: round.signal }).catch(() => undefined), sleep(Math.min(left, 200))])
       round.abort()
     }
-    return this.position - this.durable
-  }
-
-  private async atomicDrained(): Promise<void> {
-    if (!this.closed && (this.atomicBusy || this.atomicHead < this.atomicQueue.length)) await once(this, 'atomic-idle')
+    return this.render.position - this.durability.durable
   }
 
   // Our upstream writer died: our own end must not look clean to the reader after us, or the
@@ -533,62 +332,14 @@ export class EventOutput extends EventEmitter {
   }
 
   private endMessage(): string {
-    return `${this.upstreamLost ? 'LOST' : 'FIN'} ${this.position}\n`
+    return `${this.upstreamLost ? 'LOST' : 'FIN'} ${this.render.position}\n`
   }
 
   close(): void {
     for (const t of this.timers) clearTimeout(t)
-    for (const link of this.links) link.end()
-    this.watch?.end()
-    this.server?.close()
+    this.linkServer.close()
   }
 }
-
-const PIPE_BUF = 4096
-const NO_HEADS: never[] = [] // write(NO_HEADS, onDurable): only the mark and the flush
-
-// Cuts a run of whole lines into pieces of at most PIPE_BUF bytes that end with a newline: the
-// kernel writes each such piece to a pipe atomically. A longer line stays one piece (and may
-// interleave with another writer's: nothing can prevent that).
-const atomicPieces = (data: Buffer): Buffer[] => {
-  const pieces: Buffer[] = []
-  let start = 0
-  while (data.length - start > PIPE_BUF) {
-    let cut = data.lastIndexOf(0x0a, start + PIPE_BUF - 1)
-    if (cut < start) {
-      cut = data.indexOf(0x0a, start + PIPE_BUF)
-      warnOnce(
-        'long-line-shared-pipe',
-        'a line longer than 4096 bytes went into a pipe shared with another writer: it may interleave with theirs',
-      )
-      if (cut === -1) break
-    }
-    pieces.push(data.subarray(start, cut + 1))
-    start = cut + 1
-  }
-  if (start < data.length) pieces.push(data.subarray(start))
-  return pieces
-}
-
-// The position counter kept as ASCII digits and incremented in place: positions go 1, 2, 3 …, so
-// writing the next one is a copy and (nearly always) one digit change, not a number-to-text.
-class Counter {
-  private digits = Buffer.from('0')
-
-  // Advances to the next position and writes it at `at`; returns its length.
-  next(buf: Buffer, at: number): number {
-    let i = this.digits.length - 1
-    while (i >= 0 && this.digits[i] === 0x39) this.digits[i--] = 0x30
-    if (i < 0) this.digits = Buffer.concat([Buffer.from('1'), this.digits])
-    else this.digits[i]!++
-    buf.set(this.digits, at)
-    return this.digits.length
-  }
-}
-
-// Node's direct encoders (Buffer.write without the argument juggling); present since Node 0.x but
-// not in @types/node.
-type RawBuffer = Buffer & { utf8Write(s: string, offset: number): number }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

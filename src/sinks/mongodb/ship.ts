@@ -1,13 +1,13 @@
-import { EventEmitter } from 'node:events'
 import { open, type FileHandle } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { MongoBulkWriteError, MongoClient, type Document, type MongoClientOptions } from 'mongodb'
 import { describeSystemError, TsfError, UsageError } from '../../core/errors.js'
-import { Backoff } from '../../core/backoff.js'
 import { quote } from '../../core/json-string.js'
-import { info, warn } from '../../core/log.js'
+import type { InputBatch } from '../../core/link/reader.js'
+import { warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import { awaitDelivery, deliveryExit, type ServerShipConfig } from '../delivery-end.js'
+import { runBatchSink, type BatchDriver, type FailureRun } from '../batch-sink.js'
+import type { ServerShipConfig } from '../delivery-end.js'
 import { toWrite, type DocumentProblem, type DocumentRules } from './documents.js'
 import { SendQueue, type Item, type Pending, type Refused } from './send-queue.js'
 import { describeMongoError, isAuthError, isRetryable, isRetryableCode } from './errors.js'
@@ -23,6 +23,12 @@ export interface MongoShipConfig extends ServerShipConfig {
   tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }
   // events MongoDB refuses are appended here (else their lines go to stderr)
   rejects?: string
+}
+
+// A send: what SendQueue.take() cut.
+interface Send {
+  taken: Pending[]
+  unwritable: Refused[]
 }
 
 const CLOSING = new Error('closing')
@@ -100,39 +106,12 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
       throw new TsfError(`--rejects ${config.rejects}: ${describeSystemError(error)}`)
     }
   }
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate })
   const queue = new SendQueue((head) => toWrite(head, rules), config)
-  let inflightEvents = 0
-  let inflight = 0
-  let ended = false
-  let closing = false
-  let fatal: Error | undefined
-  let lastError: string | undefined
-  let failingSince = 0
   let setAsideCount = 0
-  const events = new EventEmitter()
-  events.setMaxListeners(0)
-  rt.counters.gauge('ChannelSize', () => queue.events + inflightEvents)
 
-  const changed = (): void => void events.emit('change')
-  const nextChange = (): Promise<void> => new Promise((resolve) => events.once('change', () => resolve()))
-  // a pause that closing cuts short
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        events.off('close', done)
-        resolve()
-      }, ms)
-      const done = (): void => {
-        clearTimeout(timer)
-        resolve()
-      }
-      events.once('close', done)
-    })
-
-  const finish = (item: Item, n: number): void => {
-    item.left -= n
-    if (item.left === 0) input.done(item.batch)
+  const finish = (item: Item, completed: InputBatch[]): void => {
+    item.left -= 1
+    if (item.left === 0) completed.push(item.batch)
   }
 
   // Documents MongoDB cannot take: one line each on stderr, the event kept in --rejects (synced
@@ -157,31 +136,21 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
   }
 
   const tlsOn = Boolean(clientOptions.tls) || /[?&](tls|ssl)=true\b/i.test(config.url.connection)
-  const failed = (error: unknown): void => {
-    let text = describeMongoError(error)
-    if (tlsOn && text.startsWith('no server available'))
-      text += ' (TLS is on: does the server speak TLS, and does --tls-ca or tlsCAFile name its CA?)'
-    rt.counters.add('ConnectionFailedCount')
-    if (!failingSince) {
-      failingSince = Date.now()
-      warn(`${where}: ${text}; retrying, nothing is dropped`)
-    } else if (text !== lastError) warn(`${where}: ${text}`)
-    lastError = text
-  }
-  const succeeded = (): void => {
-    if (failingSince) info(`${where}: writing again after ${Math.round((Date.now() - failingSince) / 1000)} s`)
-    failingSince = 0
-    lastError = undefined
+  const describe = (error: unknown): string => {
+    const text = describeMongoError(error)
+    return tlsOn && text.startsWith('no server available')
+      ? `${text} (TLS is on: does the server speak TLS, and does --tls-ca or tlsCAFile name its CA?)`
+      : text
   }
 
   // Writes one collection's share of a send until each document is written, a duplicate of a
   // written one, or refused; retries with back-off while the server is away.
-  const writeGroup = async (list: Pending[], refused: DocumentProblem[]): Promise<void> => {
+  const writeGroup = async (list: Pending[], refused: DocumentProblem[], failures: FailureRun): Promise<void> => {
     const { db, coll } = list[0]!.write
     let todo = list
-    const backoff = new Backoff({ initial: 200, max: config.maxBackoff })
+    const backoff = failures.backoff()
     for (;;) {
-      if (closing) throw CLOSING
+      if (failures.closing) throw CLOSING
       try {
         await (await connected())
           .db(db)
@@ -191,7 +160,7 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
             { ordered: false },
           )
         rt.counters.add('EventDrainSuccessCount', todo.length)
-        succeeded()
+        failures.succeeded()
         return
       } catch (error) {
         if (isAuthError(error)) throw new TsfError(`${where}: ${describeMongoError(error)}`)
@@ -219,18 +188,18 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
           if (error.result?.getWriteConcernError()) again = todo.filter((_, i) => !bad.has(i)).concat(again)
           else rt.counters.add('EventDrainSuccessCount', todo.length - bad.size + duplicates)
           if (again.length === 0) {
-            succeeded()
+            failures.succeeded()
             return
           }
-          failed(error)
+          failures.failed(describe(error))
         } else if (error instanceof MongoBulkWriteError && error.result?.getWriteConcernError() && !isRetryableCode(error.code)) {
           throw new TsfError(`${where}: the write concern cannot be met: ${describeMongoError(error)} (ship needs journaled writes)`)
         } else if (isRetryable(error) || (error instanceof MongoBulkWriteError && networkText.test(String(error.message)))) {
-          failed(error)
+          failures.failed(describe(error))
         } else if (todo.length > 1) {
           // the server (or the driver) refused the whole request: halve it to find the documents
           const half = todo.length >> 1
-          await Promise.all([writeGroup(todo.slice(0, half), refused), writeGroup(todo.slice(half), refused)])
+          await Promise.all([writeGroup(todo.slice(0, half), refused, failures), writeGroup(todo.slice(half), refused, failures)])
           return
         } else {
           refused.push({
@@ -242,104 +211,65 @@ export const runMongoShip = async (config: MongoShipConfig, rt: Runtime): Promis
           return
         }
         todo = again
-        await sleep(backoff.next())
+        await failures.pause(backoff.next())
       }
     }
   }
 
-  const send = async (taken: Pending[], unwritable: Refused[]): Promise<void> => {
-    const n = taken.length + unwritable.length
-    rt.counters.add('EventDrainAttemptCount', n)
-    rt.counters.add(n >= config.batchEvents ? 'BatchCompleteCount' : 'BatchUnderflowCount')
-    inflightEvents += n
-    const groups = new Map<string, Pending[]>()
-    for (const p of taken) {
-      const list = groups.get(p.write.ns)
-      if (list) list.push(p)
-      else groups.set(p.write.ns, [p])
-    }
-    const refused: DocumentProblem[] = unwritable.map((r) => r.problem)
-    await Promise.all([...groups.values()].map((list) => writeGroup(list, refused)))
-    if (refused.length) await setAside(refused)
-    inflightEvents -= n
-    queue.release(taken)
-    for (const p of taken) finish(p.item, 1)
-    for (const r of unwritable) finish(r.item, 1)
+  const driver: BatchDriver<Send> = {
+    get events() {
+      return queue.events
+    },
+    get bytes() {
+      return queue.bytes
+    },
+    push(batch) {
+      if (batch.heads.length) queue.push(batch)
+      return batch.heads.length
+    },
+    take() {
+      const send = queue.take()
+      return send.taken.length + send.unwritable.length ? send : undefined
+    },
+    size: (send) => send.taken.length + send.unwritable.length,
+    async send({ taken, unwritable }, failures) {
+      const n = taken.length + unwritable.length
+      rt.counters.add('EventDrainAttemptCount', n)
+      rt.counters.add(n >= config.batchEvents ? 'BatchCompleteCount' : 'BatchUnderflowCount')
+      const groups = new Map<string, Pending[]>()
+      for (const p of taken) {
+        const list = groups.get(p.write.ns)
+        if (list) list.push(p)
+        else groups.set(p.write.ns, [p])
+      }
+      const refused: DocumentProblem[] = unwritable.map((r) => r.problem)
+      await Promise.all([...groups.values()].map((list) => writeGroup(list, refused, failures)))
+      if (refused.length) await setAside(refused)
+    },
+    delivered({ taken, unwritable }) {
+      queue.release(taken)
+      const completed: InputBatch[] = []
+      for (const p of taken) finish(p.item, completed)
+      for (const r of unwritable) finish(r.item, completed)
+      return completed
+    },
+    inFlight: () => config.inFlight,
+    finished() {
+      if (setAsideCount) warn(`${setAsideCount} events set aside${rejects ? ` in ${config.rejects}` : ' (their lines are above)'}`)
+    },
+    async close() {
+      const closeClient = async (): Promise<void> => {
+        const last = client ?? (await connecting?.catch(() => undefined))
+        await last?.close(true).catch(() => undefined)
+      }
+      await Promise.all([closeClient(), rejects?.close().catch(() => undefined)])
+    },
   }
-
-  const sender = async (): Promise<void> => {
-    while (!closing && !fatal) {
-      if (inflight >= config.inFlight) {
-        await nextChange()
-        continue
-      }
-      if (queue.events === 0) {
-        if (ended && inflight === 0) return
-        await nextChange()
-        continue
-      }
-      if (config.linger > 0 && inflight > 0 && !ended && queue.events < config.batchEvents && queue.bytes < config.batchBytes) {
-        await Promise.race([sleep(config.linger), nextChange()])
-      }
-      const { taken, unwritable } = queue.take()
-      if (taken.length + unwritable.length === 0) {
-        await nextChange()
-        continue
-      }
-      inflight++
-      send(taken, unwritable)
-        .catch((error: Error) => {
-          if (error !== CLOSING) fatal ??= error
-        })
-        .finally(() => {
-          inflight--
-          changed()
-        })
-    }
-  }
-
-  const sending = sender().then(() => {
-    if (fatal) input.stop()
+  return runBatchSink(config, rt, driver, {
+    where,
+    what: 'written to MongoDB',
+    silence: 'no answer from MongoDB',
+    resumed: 'writing',
+    input: { maxLine: config.maxLine, truncate: config.truncate },
   })
-  const fatalWatch = (): void => {
-    if (fatal) input.stop()
-  }
-  events.on('change', fatalWatch)
-
-  const stopped = new Promise<void>((resolve) => rt.stop.addEventListener('abort', () => resolve(), { once: true }))
-  try {
-    for await (const batch of input.batches()) {
-      rt.counters.add('EventTakeSuccessCount', batch.heads.length)
-      if (batch.heads.length === 0) {
-        input.done(batch)
-        continue
-      }
-      queue.push(batch)
-      changed()
-      while (queue.bytes > config.window && !fatal && !rt.stop.aborted) await Promise.race([nextChange(), stopped])
-      if (fatal) break
-    }
-    ended = true
-    changed()
-    const end = { rt, input, shutdownTimeout: config.shutdownTimeout }
-    const drained = async (): Promise<void> => {
-      await sending
-      while (inflight > 0) await nextChange()
-    }
-    const wait = await awaitDelivery(end, drained(), () => queue.events + inflightEvents, 'written to MongoDB')
-    const left = queue.events + inflightEvents
-    if (fatal) throw new TsfError(`${fatal.message}; ${left} events stay unacked upstream`)
-    if (setAsideCount) warn(`${setAsideCount} events set aside${rejects ? ` in ${config.rejects}` : ' (their lines are above)'}`)
-    return deliveryExit(end, left, wait, where, lastError ?? 'no answer from MongoDB')
-  } finally {
-    closing = true
-    events.emit('close')
-    changed()
-    const closeClient = async (): Promise<void> => {
-      const last = client ?? (await connecting?.catch(() => undefined))
-      await last?.close(true).catch(() => undefined)
-    }
-    await Promise.race([closeClient(), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
-    await rejects?.close().catch(() => undefined)
-  }
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import { warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
-import type { RetryInfo } from '../hdfs/webhdfs.js'
+import type { RetryInfo } from '../../hdfs/webhdfs.js'
 import { defaultSuffix, type RollFormat } from './format.js'
 import { compileLayout, splitRoot, type Layout } from './layout.js'
 import { LocalStorage } from './local-storage.js'
@@ -62,7 +62,11 @@ const openStorage = async (config: RollConfig, starting: AbortSignal): Promise<O
     return { layout, storage: new LocalStorage(layout.root), maxStaged: MAX_STAGED_LOCAL }
   }
   const { root, rest } = splitRoot(dir)
-  const [{ parseHdfsUrl, WebHdfs }, { HdfsStorage }] = await Promise.all([import('../hdfs/webhdfs.js'), import('./hdfs-storage.js')])
+  const [{ parseHdfsUrl }, { WebHdfs }, { HdfsStorage }] = await Promise.all([
+    import('../../hdfs/url.js'),
+    import('../../hdfs/webhdfs.js'),
+    import('./hdfs-storage.js'),
+  ])
   const url = parseHdfsUrl(root)
   const layout = compileLayout({ dir: rest ? `${url.path === '/' ? '' : url.path}/${rest}` : url.path, prefix, suffix })
   const user = config.hdfsUser ?? url.user ?? process.env.HADOOP_USER_NAME ?? userInfo().username

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 import { info } from '../../core/log.js'
-import { WebHdfs, WebHdfsError } from '../hdfs/webhdfs.js'
+import { WebHdfsError } from '../../hdfs/errors.js'
+import type { WebHdfs } from '../../hdfs/webhdfs.js'
 import { STATE_DIR, type PublishResult, type RollFile, type RollStorage, type StateLog } from './storage.js'
 
 // Roll's storage on HDFS, through WebHDFS (no Java at run time). Each APPEND opens, writes and

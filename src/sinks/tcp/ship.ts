@@ -1,13 +1,13 @@
 import { ExitCode } from '../../core/exit-codes.js'
 import { TsfError } from '../../core/errors.js'
 import { eventCount, type InputBatch } from '../../core/link/reader.js'
-import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import type { ReaderOptions, RunnerOptions } from '../../core/stage-options.js'
 import { AgentReporter, type ReportOptions } from './agent-report.js'
 import { staticHeaders } from '../../transforms/static-headers.js'
 import { BestEffort } from './best-effort.js'
+import { deliveryExit, deliveryWait, tellIfSlow } from '../delivery-end.js'
 import { TcpSink, type TcpSinkOptions } from './sink.js'
 
 export interface ShipConfig extends ReaderOptions, RunnerOptions, Omit<TcpSinkOptions, 'counters'> {
@@ -19,9 +19,6 @@ export interface ShipConfig extends ReaderOptions, RunnerOptions, Omit<TcpSinkOp
   // drop what the collectors cannot take instead of waiting (best-effort.ts)
   bestEffort?: boolean
 }
-
-// If the linked upstream writer died, finish what we hold only as far as that is quick.
-const UPSTREAM_LOST_GRACE = 5000
 
 // tsf ship: stdin → collectors. Each input batch is acked upstream only once every collector ack
 // covering it is in, so `tsf tail | tsf ship` is end to end without a buffer of its own.
@@ -66,31 +63,17 @@ export const runShip = async (config: ShipConfig, rt: Runtime): Promise<number> 
       if (refusal.error) break
     }
     throwIfRefused()
-    const how = rt.bySignal ? 'stopping' : input.upstreamLost ? 'upstream lost' : 'end of input'
-    const wait = input.upstreamLost ? Math.min(UPSTREAM_LOST_GRACE, config.shutdownTimeout) : config.shutdownTimeout
-    // say so only when the wait is noticeable
+    const end = { rt, input, shutdownTimeout: config.shutdownTimeout }
+    const { how, wait } = deliveryWait(end)
     // (--best-effort acked them upstream already: what the collectors do not take is dropped)
     const waiting = bestEffort
       ? (): string =>
           `${how}: sending the last ${sink.unacked} events for up to ${wait} ms (already acked upstream, --best-effort: what the collectors do not take by then is dropped)`
       : (): string => `${how}: waiting up to ${wait} ms for ${sink.unacked} events to be acked`
-    const telling = setTimeout(() => info(waiting()), 1000)
-    const left = await Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)])
-    clearTimeout(telling)
+    const left = await tellIfSlow(Promise.race([sink.flush(Date.now() + wait), fatalSeen.then(() => sink.unacked)]), waiting)
     throwIfRefused()
     if (bestEffort) return (bestEffort.finish(left), ExitCode.ok)
-    if (left === 0) return ExitCode.ok
-    if (rt.bySignal) {
-      warn(`${left} events stay unacked upstream (the upstream still holds them): ${sink.lastErrors()}`)
-      return ExitCode.ok
-    }
-    if (input.upstreamLost) {
-      warn(`${left} events unacked; the upstream re-sends them on restart`)
-      return ExitCode.upstreamLost
-    }
-    throw new TsfError(
-      `delivery failed: ${left} events unacked after ${config.shutdownTimeout} ms (they stay unacked upstream, nothing is lost): ${sink.lastErrors()}`,
-    )
+    return deliveryExit(end, left, wait, undefined, sink.lastErrors())
   } finally {
     reporter.stop()
     sink.close()

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { WebHdfs } from '../../../src/sinks/hdfs/webhdfs.js'
+import { WebHdfs } from '../../../src/hdfs/webhdfs.js'
 import { HdfsStorage, LOG_XATTR } from '../../../src/sinks/roll/hdfs-storage.js'
 import { uniqueName, webhdfsUrl } from '../../fixtures/servers.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { WebHdfs } from '../../../src/sinks/hdfs/webhdfs.js'
+import { WebHdfs } from '../../../src/hdfs/webhdfs.js'
 import { uniqueName, webhdfsUrl } from '../../fixtures/servers.js'
 import { hdfsRoot, readTree } from './fixtures/hdfs-tree.js'
 import { exactlyOnce, readNumber, root, sh, tsf, until, writer } from './fixtures/procs.js'

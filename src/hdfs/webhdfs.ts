@@ -33,13 +33,13 @@
 // - delete() retried after a lost response gets false; it returns true when the path is gone.
 // - mkdirs, status, list, open, truncate (to the same length), setXAttr (CREATE,REPLACE) and
 //   getXAttr are naturally idempotent.
-import http from 'node:http'
-import https from 'node:https'
-import { backoffDelay } from '../../core/backoff.js'
-import { pause } from '../../core/wait.js'
-import { TsfError, UsageError } from '../../core/errors.js'
-
-export const DEFAULT_WEBHDFS_PORT = 9870
+import { backoffDelay } from '../core/backoff.js'
+import { pause } from '../core/wait.js'
+import { UsageError } from '../core/errors.js'
+import { Answers, preview } from './answers.js'
+import { detailsOf, mayHaveHappened, WebHdfsError } from './errors.js'
+import { abortReason, Transport, type Response } from './transport.js'
+import { normalizePath } from './url.js'
 
 export interface FileStatus {
   accessTime: number
@@ -85,211 +85,13 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-// ---- errors ----
-
-export interface WebHdfsErrorDetails {
-  op: string
-  path: string
-  namenode: string
-  // HTTP status, or undefined when there was no HTTP response (connection refused, timeout)
-  status?: number
-  // RemoteException.exception ('FileNotFoundException'), a Node error code ('ECONNREFUSED'), or a
-  // name tsf gives ('AppendLengthMismatch', 'TruncateTimeout', 'BadResponse', 'NotWebHdfs')
-  exception: string
-  javaClassName?: string
-  // the first line of the server's message (Hadoop appends a Java stack to some)
-  remoteMessage: string
-  // where the failing request went, when it was a DataNode
-  datanode?: string
-  retriable: boolean
-  cause?: unknown
-}
-
-export class WebHdfsError extends TsfError {
-  readonly op: string
-  readonly path: string
-  readonly namenode: string
-  readonly status: number | undefined
-  readonly exception: string
-  readonly javaClassName: string | undefined
-  readonly remoteMessage: string
-  readonly datanode: string | undefined
-  readonly retriable: boolean
-  // attempts made before giving up (set by the retry loop)
-  attempts = 1
-
-  constructor(d: WebHdfsErrorDetails) {
-    const via = d.datanode ? ` via DataNode ${d.datanode}` : ''
-    const code = d.status === undefined ? '' : ` (HTTP ${d.status})`
-    super(
-      `WebHDFS ${d.op} ${d.path} on NameNode ${d.namenode}${via}: ${d.exception}${code}: ${d.remoteMessage}`,
-      d.cause === undefined ? {} : { cause: d.cause },
-    )
-    this.op = d.op
-    this.path = d.path
-    this.namenode = d.namenode
-    this.status = d.status
-    this.exception = d.exception
-    this.javaClassName = d.javaClassName
-    this.remoteMessage = d.remoteMessage
-    this.datanode = d.datanode
-    this.retriable = d.retriable
-  }
-}
-
-Object.defineProperty(WebHdfsError.prototype, 'name', { value: 'WebHdfsError', enumerable: false })
-
-const RETRIABLE_EXCEPTIONS = new Set([
-  'SafeModeException',
-  'RetriableException',
-  'StandbyException',
-  'ObserverRetryOnActiveException',
-  'AlreadyBeingCreatedException',
-  'RecoveryInProgressException',
-  'LeaseExpiredException',
-  'NotReplicatedYetException',
-  'ConnectException',
-  'NoRouteToHostException',
-  'SocketTimeoutException',
-  'ConnectTimeoutException',
-  'EOFException',
-  'SocketException',
-  'ClosedChannelException',
-])
-
-const RETRIABLE_MESSAGES = [
-  /could only be (?:written|replicated) to 0 of the \d+ minReplication nodes/,
-  /Failed to find datanode/,
-  /Server too busy/,
-  /failed on connection exception/,
-  /Connection refused/,
-  /Connection reset/,
-  /is in safe mode/i,
-]
-
-const NEVER_RETRIABLE = new Set([
-  'FileNotFoundException',
-  'AccessControlException',
-  'FileAlreadyExistsException',
-  'PathIsNotEmptyDirectoryException',
-  'ParentNotDirectoryException',
-  'IllegalArgumentException',
-  'HadoopIllegalArgumentException',
-  'UnsupportedOperationException',
-  'InvalidPathException',
-  'QuotaExceededException',
-  'NSQuotaExceededException',
-  'DSQuotaExceededException',
-  'SecurityException',
-])
-
-const NETWORK_RETRIABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'ERequestTimeout',
-  'ESocketHangUp',
-])
-
-// Whether an error answer from the server is worth retrying (see the header comment).
-export const isRetriableRemote = (status: number, exception: string, message: string): boolean => {
-  if (NEVER_RETRIABLE.has(exception)) return false
-  if (RETRIABLE_EXCEPTIONS.has(exception)) return true
-  if (RETRIABLE_MESSAGES.some((re) => re.test(message))) return true
-  if (status >= 500) return true
-  return false
-}
-
-// ---- hdfs:// URLs ----
-
-export interface HdfsUrl {
-  // e.g. 'http://nn:9870'
-  webhdfsBase: string
-  // absolute, decoded, no trailing slash (except '/')
-  path: string
-  // from hdfs://user@host/..., when given
-  user?: string
-}
-
-/**
- * hdfs://host[:port]/path → the WebHDFS base URL and the path. The port in an hdfs:// URL given to
- * tsf is the NameNode's WebHDFS HTTP port (dfs.namenode.http-address, default 9870), not its RPC
- * port (8020/9000): tsf only speaks WebHDFS, so that is the only port it needs, and one URL can
- * name a cluster without a second option. webhdfs:// is accepted as a synonym and swebhdfs:// (or
- * hdfs+https://) means HTTPS (default port 9871).
- */
-export const parseHdfsUrl = (text: string): HdfsUrl => {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new UsageError(`expected an hdfs://HOST[:PORT]/PATH URL, got '${text}'`)
-  }
-  const secure = url.protocol === 'swebhdfs:' || url.protocol === 'hdfs+https:'
-  if (!secure && url.protocol !== 'hdfs:' && url.protocol !== 'webhdfs:') {
-    throw new UsageError(`expected an hdfs://HOST[:PORT]/PATH URL, got '${text}'`)
-  }
-  if (!url.hostname) throw new UsageError(`${text}: no NameNode host (expected hdfs://HOST[:PORT]/PATH)`)
-  if (url.search || url.hash) throw new UsageError(`${text}: an hdfs:// URL takes no ?query or #fragment`)
-  const port = url.port ? Number(url.port) : secure ? 9871 : DEFAULT_WEBHDFS_PORT
-  let path: string
-  try {
-    path = decodeURIComponent(url.pathname || '/')
-  } catch {
-    throw new UsageError(`${text}: bad %-escape in the path`)
-  }
-  path = normalizePath(path)
-  const result: HdfsUrl = { webhdfsBase: `${secure ? 'https' : 'http'}://${url.hostname}:${port}`, path }
-  if (url.username) result.user = decodeURIComponent(url.username)
-  return result
-}
-
-const normalizePath = (p: string): string => {
-  const parts = p.split('/').filter((s) => s !== '' && s !== '.')
-  if (parts.includes('..')) throw new UsageError(`${p}: an HDFS path may not contain '..'`)
-  return `/${parts.join('/')}`
-}
-
-// ---- HTTP ----
-
-interface Response {
-  status: number
-  headers: http.IncomingHttpHeaders
-  body: Buffer
-}
-
-const asBuffer = (data: Buffer | Uint8Array | string): Buffer =>
-  typeof data === 'string'
-    ? Buffer.from(data, 'utf8')
-    : Buffer.isBuffer(data)
-      ? data
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-
-const firstLine = (s: string): string => s.split('\n', 1)[0]!.trim()
-
-const abortReason = (signal: AbortSignal): unknown =>
-  signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' })
-
-// ---- the client ----
-
-interface Step {
-  op: string
-  path: string
-  datanode?: string
-}
-
 export class WebHdfs {
   readonly base: string
   readonly user: string
   private readonly namenode: string
   private readonly opts: Required<Omit<WebHdfsOptions, 'signal' | 'onRetry'>> & Pick<WebHdfsOptions, 'signal' | 'onRetry'>
-  private readonly agents: { http: http.Agent; https: https.Agent }
+  private readonly answers: Answers
+  private readonly transport: Transport
 
   /** base: the NameNode's WebHDFS URL, e.g. 'http://nn:9870'; user: sent as user.name (simple auth). */
   constructor(base: string, user: string, options: WebHdfsOptions = {}) {
@@ -314,16 +116,13 @@ export class WebHdfs {
       signal: options.signal,
       onRetry: options.onRetry,
     }
-    this.agents = {
-      http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-      https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
-    }
+    this.answers = new Answers(this.namenode)
+    this.transport = new Transport(this.opts.requestTimeoutMs, this.answers)
   }
 
   /** Closes idle keep-alive connections. The client stays usable (new connections are made). */
   close(): void {
-    this.agents.http.destroy()
-    this.agents.https.destroy()
+    this.transport.close()
   }
 
   // ---- operations ----
@@ -334,7 +133,7 @@ export class WebHdfs {
     const extra: Record<string, string> = options.permission ? { permission: options.permission } : {}
     return this.retry('MKDIRS', p, options, async (sig) => {
       const r = await this.nn(sig, 'PUT', 'MKDIRS', p, extra)
-      return this.booleanOf(r, { op: 'MKDIRS', path: p })
+      return this.answers.booleanOf(r, { op: 'MKDIRS', path: p })
     })
   }
 
@@ -361,8 +160,8 @@ export class WebHdfs {
       }
       const loc = await this.location(sig, 'PUT', 'CREATE', p, params)
       sent = true
-      const r = await this.request(sig, 'PUT', loc, body)
-      if (r.status !== 201 && r.status !== 200) throw this.errorOf(r, { op: 'CREATE', path: p, datanode: hostOf(loc) })
+      const r = await this.transport.request(sig, 'PUT', loc, body)
+      if (r.status !== 201 && r.status !== 200) throw this.answers.errorOf(r, { op: 'CREATE', path: p, datanode: hostOf(loc) })
     })
   }
 
@@ -379,14 +178,14 @@ export class WebHdfs {
     await this.retry('APPEND', p, options, async (sig) => {
       if (expected === undefined) {
         const st = await this.statusOnce(sig, p)
-        if (!st) throw this.fail('APPEND', p, 404, 'FileNotFoundException', `File does not exist: ${p}`)
+        if (!st) throw this.answers.fail('APPEND', p, 404, 'FileNotFoundException', `File does not exist: ${p}`)
         expected = st.length
       } else if (sent) {
         const st = await this.statusOnce(sig, p)
         const now = st?.length
         if (now === expected + body.length) return
         if (now !== expected) {
-          throw this.fail(
+          throw this.answers.fail(
             'APPEND',
             p,
             undefined,
@@ -399,8 +198,8 @@ export class WebHdfs {
       }
       const loc = await this.location(sig, 'POST', 'APPEND', p, {})
       sent = true
-      const r = await this.request(sig, 'POST', loc, body)
-      if (r.status !== 200) throw this.errorOf(r, { op: 'APPEND', path: p, datanode: hostOf(loc) })
+      const r = await this.transport.request(sig, 'POST', loc, body)
+      if (r.status !== 200) throw this.answers.errorOf(r, { op: 'APPEND', path: p, datanode: hostOf(loc) })
     })
     return expected! + body.length
   }
@@ -416,7 +215,7 @@ export class WebHdfs {
     return this.retry('RENAME', s, options, async (sig, previous) => {
       uncertain ||= mayHaveHappened(previous)
       const r = await this.nn(sig, 'PUT', 'RENAME', s, { destination: d })
-      const ok = this.booleanOf(r, { op: 'RENAME', path: s })
+      const ok = this.answers.booleanOf(r, { op: 'RENAME', path: s })
       if (ok || !uncertain) return ok
       // A retry after a lost answer: an earlier attempt may have done it.
       return (await this.statusOnce(sig, s)) === null && (await this.statusOnce(sig, d)) !== null
@@ -437,7 +236,7 @@ export class WebHdfs {
     }
     const done = await this.retry('TRUNCATE', p, options, async (sig) => {
       const r = await this.nn(sig, 'POST', 'TRUNCATE', p, { newlength: String(newLength) })
-      return this.booleanOf(r, { op: 'TRUNCATE', path: p })
+      return this.answers.booleanOf(r, { op: 'TRUNCATE', path: p })
     })
     if (done) return true
     const waitMs = options.truncateWaitMs ?? this.opts.maxRetryMs
@@ -448,13 +247,19 @@ export class WebHdfs {
       const st = await this.status(p, options)
       last = st?.length
       if (st === null)
-        throw this.fail('TRUNCATE', p, 404, 'FileNotFoundException', `File does not exist: ${p} (while waiting for truncate recovery)`)
+        throw this.answers.fail(
+          'TRUNCATE',
+          p,
+          404,
+          'FileNotFoundException',
+          `File does not exist: ${p} (while waiting for truncate recovery)`,
+        )
       if (st.length === newLength) return false
       if (Date.now() + delay > until) break
       await this.sleep(delay, this.signalFor(options))
       delay = Math.min(delay * 2, 1000)
     }
-    throw this.fail(
+    throw this.answers.fail(
       'TRUNCATE',
       p,
       undefined,
@@ -476,7 +281,7 @@ export class WebHdfs {
     return this.retry('DELETE', p, options, async (sig, previous) => {
       uncertain ||= mayHaveHappened(previous)
       const r = await this.nn(sig, 'DELETE', 'DELETE', p, { recursive: String(recursive) })
-      const ok = this.booleanOf(r, { op: 'DELETE', path: p })
+      const ok = this.answers.booleanOf(r, { op: 'DELETE', path: p })
       if (ok || !uncertain) return ok
       return (await this.statusOnce(sig, p)) === null
     })
@@ -494,7 +299,7 @@ export class WebHdfs {
     const params = { 'xattr.name': name, 'xattr.value': `0s${value.toString('base64')}`, flag: 'CREATE,REPLACE' }
     await this.retry('SETXATTR', p, options, async (sig) => {
       const r = await this.nn(sig, 'PUT', 'SETXATTR', p, params)
-      if (r.status !== 200) throw this.errorOf(r, { op: 'SETXATTR', path: p })
+      if (r.status !== 200) throw this.answers.errorOf(r, { op: 'SETXATTR', path: p })
     })
   }
 
@@ -504,13 +309,13 @@ export class WebHdfs {
     return this.retry('GETXATTRS', p, options, async (sig) => {
       // without xattr.name: a missing attribute is an empty list, not an error
       const r = await this.nn(sig, 'GET', 'GETXATTRS', p, { encoding: 'base64' })
-      if (r.status !== 200) throw this.errorOf(r, { op: 'GETXATTRS', path: p })
-      const j = this.json(r, { op: 'GETXATTRS', path: p }) as { XAttrs?: { name?: string; value?: string | null }[] }
+      if (r.status !== 200) throw this.answers.errorOf(r, { op: 'GETXATTRS', path: p })
+      const j = this.answers.json(r, { op: 'GETXATTRS', path: p }) as { XAttrs?: { name?: string; value?: string | null }[] }
       const found = (j.XAttrs ?? []).find((x) => x.name === name)
       if (!found) return null
       const v = found.value ?? ''
       if (v !== '' && !v.startsWith('0s'))
-        throw this.fail('GETXATTRS', p, r.status, 'BadResponse', `expected a base64 value (0s...), got ${preview(Buffer.from(v))}`)
+        throw this.answers.fail('GETXATTRS', p, r.status, 'BadResponse', `expected a base64 value (0s...), got ${preview(Buffer.from(v))}`)
       return Buffer.from(v.slice(2), 'base64')
     })
   }
@@ -520,8 +325,8 @@ export class WebHdfs {
     const p = this.checkPath(path)
     return this.retry('LISTSTATUS', p, options, async (sig) => {
       const r = await this.nn(sig, 'GET', 'LISTSTATUS', p, {})
-      if (r.status !== 200) throw this.errorOf(r, { op: 'LISTSTATUS', path: p })
-      const j = this.json(r, { op: 'LISTSTATUS', path: p }) as { FileStatuses?: { FileStatus?: FileStatus[] } }
+      if (r.status !== 200) throw this.answers.errorOf(r, { op: 'LISTSTATUS', path: p })
+      const j = this.answers.json(r, { op: 'LISTSTATUS', path: p }) as { FileStatuses?: { FileStatus?: FileStatus[] } }
       return j.FileStatuses?.FileStatus ?? []
     })
   }
@@ -537,20 +342,20 @@ export class WebHdfs {
   private async statusOnce(signal: AbortSignal | undefined, p: string): Promise<FileStatus | null> {
     const r = await this.nn(signal, 'GET', 'GETFILESTATUS', p, {})
     if (r.status === 404) {
-      const e = this.errorOf(r, { op: 'GETFILESTATUS', path: p })
+      const e = this.answers.errorOf(r, { op: 'GETFILESTATUS', path: p })
       if (e.exception === 'FileNotFoundException') return null
       throw e
     }
-    if (r.status !== 200) throw this.errorOf(r, { op: 'GETFILESTATUS', path: p })
-    const j = this.json(r, { op: 'GETFILESTATUS', path: p }) as { FileStatus?: FileStatus }
-    if (!j.FileStatus) throw this.fail('GETFILESTATUS', p, r.status, 'BadResponse', 'no FileStatus in the answer')
+    if (r.status !== 200) throw this.answers.errorOf(r, { op: 'GETFILESTATUS', path: p })
+    const j = this.answers.json(r, { op: 'GETFILESTATUS', path: p }) as { FileStatus?: FileStatus }
+    if (!j.FileStatus) throw this.answers.fail('GETFILESTATUS', p, r.status, 'BadResponse', 'no FileStatus in the answer')
     return j.FileStatus
   }
 
   private async openOnce(signal: AbortSignal | undefined, p: string): Promise<Buffer> {
     const loc = await this.location(signal, 'GET', 'OPEN', p, {})
-    const r = await this.request(signal, 'GET', loc)
-    if (r.status !== 200) throw this.errorOf(r, { op: 'OPEN', path: p, datanode: hostOf(loc) })
+    const r = await this.transport.request(signal, 'GET', loc)
+    if (r.status !== 200) throw this.answers.errorOf(r, { op: 'OPEN', path: p, datanode: hostOf(loc) })
     return r.body
   }
 
@@ -567,11 +372,11 @@ export class WebHdfs {
     if (r.status === 307 || r.status === 302 || r.status === 303) {
       loc = typeof r.headers.location === 'string' ? r.headers.location : undefined
     } else if (r.status === 200) {
-      loc = (this.json(r, { op, path: p }) as { Location?: string }).Location
+      loc = (this.answers.json(r, { op, path: p }) as { Location?: string }).Location
     } else {
-      throw this.errorOf(r, { op, path: p })
+      throw this.answers.errorOf(r, { op, path: p })
     }
-    if (!loc) throw this.fail(op, p, r.status, 'BadResponse', 'the NameNode named no DataNode (no Location)')
+    if (!loc) throw this.answers.fail(op, p, r.status, 'BadResponse', 'the NameNode named no DataNode (no Location)')
     return loc
   }
 
@@ -579,35 +384,7 @@ export class WebHdfs {
     const q = Object.entries({ op, 'user.name': this.user, ...params })
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
       .join('&')
-    return this.request(signal, method, `${this.base}/webhdfs/v1${encodePath(p)}?${q}`, undefined, { op, path: p })
-  }
-
-  private request(signal: AbortSignal | undefined, method: string, url: string, body?: Buffer, step?: Step): Promise<Response> {
-    const u = new URL(url)
-    const where: Step = step ?? { op: opOf(u), path: decodeURIComponent(u.pathname.replace(/^\/webhdfs\/v1/, '')) || '/', datanode: u.host }
-    const mod = u.protocol === 'https:' ? https : http
-    const agent = u.protocol === 'https:' ? this.agents.https : this.agents.http
-    return new Promise<Response>((resolve, reject) => {
-      if (signal?.aborted) return reject(abortReason(signal))
-      const headers: http.OutgoingHttpHeaders = { accept: 'application/json' }
-      if (body) {
-        headers['content-type'] = 'application/octet-stream'
-        headers['content-length'] = body.length
-      } else if (method !== 'GET') {
-        headers['content-length'] = 0
-      }
-      const req = mod.request(u, { method, headers, agent, ...(signal ? { signal } : {}) }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-        res.on('error', (e) => reject(this.networkError(e, where)))
-      })
-      req.setTimeout(this.opts.requestTimeoutMs, () => {
-        req.destroy(Object.assign(new Error(`no answer within ${this.opts.requestTimeoutMs} ms`), { code: 'ERequestTimeout' }))
-      })
-      req.on('error', (e) => reject(signal?.aborted ? abortReason(signal) : this.networkError(e, where)))
-      req.end(body)
-    })
+    return this.transport.request(signal, method, `${this.base}/webhdfs/v1${encodePath(p)}?${q}`, undefined, { op, path: p })
   }
 
   // ---- retry loop ----
@@ -661,86 +438,6 @@ export class WebHdfs {
     if (signal?.aborted) throw abortReason(signal)
   }
 
-  // ---- answers ----
-
-  private json(r: Response, where: Step): unknown {
-    try {
-      return JSON.parse(r.body.toString('utf8'))
-    } catch {
-      throw this.notJson(r, where)
-    }
-  }
-
-  private booleanOf(r: Response, where: Step): boolean {
-    if (r.status !== 200) throw this.errorOf(r, where)
-    const j = this.json(r, where) as { boolean?: unknown }
-    if (typeof j.boolean !== 'boolean')
-      throw this.fail(where.op, where.path, r.status, 'BadResponse', `expected {"boolean":...}, got ${preview(r.body)}`)
-    return j.boolean
-  }
-
-  private errorOf(r: Response, where: Step): WebHdfsError {
-    let remote: { exception?: string; javaClassName?: string; message?: string } | undefined
-    try {
-      remote = (JSON.parse(r.body.toString('utf8')) as { RemoteException?: typeof remote }).RemoteException
-    } catch {
-      remote = undefined
-    }
-    if (!remote) return this.notJson(r, where)
-    const exception = remote.exception ?? remote.javaClassName?.split('.').pop() ?? `HTTP${r.status}`
-    const message = firstLine(remote.message ?? '')
-    return this.errorAt(where, {
-      status: r.status,
-      exception,
-      javaClassName: remote.javaClassName,
-      remoteMessage: message,
-      retriable: isRetriableRemote(r.status, exception, remote.message ?? ''),
-    })
-  }
-
-  private notJson(r: Response, where: Step): WebHdfsError {
-    const text = r.body.toString('utf8')
-    if (text.includes('making an HTTP request to a Hadoop IPC port')) {
-      return this.fail(
-        where.op,
-        where.path,
-        r.status,
-        'NotWebHdfs',
-        `${where.datanode ?? this.namenode} is a Hadoop RPC port, not the WebHDFS HTTP port ` +
-          `(dfs.namenode.http-address, default ${DEFAULT_WEBHDFS_PORT}); hdfs:// URLs given to tsf name the HTTP port`,
-      )
-    }
-    return this.errorAt(where, {
-      status: r.status,
-      exception: r.status === 404 ? 'NotWebHdfs' : 'BadResponse',
-      remoteMessage:
-        r.status === 404
-          ? `no WebHDFS here (is WebHDFS enabled, and is this the NameNode's HTTP address?): ${preview(r.body)}`
-          : `unexpected answer: ${preview(r.body)}`,
-      retriable: r.status >= 500,
-    })
-  }
-
-  private networkError(e: Error & { code?: string }, where: Step): WebHdfsError {
-    const code = e.code ?? (e.message === 'socket hang up' ? 'ESocketHangUp' : 'ENetwork')
-    const text = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNRESET' ? 'connection reset' : e.message
-    return this.errorAt(where, {
-      exception: code,
-      remoteMessage: text,
-      retriable: NETWORK_RETRIABLE.has(code),
-      cause: e,
-    })
-  }
-
-  private fail(op: string, path: string, status: number | undefined, exception: string, message: string): WebHdfsError {
-    return this.errorAt({ op, path }, { status, exception, remoteMessage: message, retriable: false })
-  }
-
-  // The error of one step: which request, to which NameNode (and DataNode), then what came back.
-  private errorAt(where: Step, what: Omit<WebHdfsErrorDetails, 'op' | 'path' | 'namenode' | 'datanode'>): WebHdfsError {
-    return new WebHdfsError({ op: where.op, path: where.path, namenode: this.namenode, datanode: where.datanode, ...what })
-  }
-
   private checkPath(path: string): string {
     if (typeof path !== 'string' || !path.startsWith('/')) {
       throw new UsageError(`WebHDFS: paths must be absolute, got '${path}'`)
@@ -749,12 +446,12 @@ export class WebHdfs {
   }
 }
 
-// ---- helpers ----
-
-// Whether a failed attempt may still have been carried out by the server: its answer was lost
-// (reset, timeout, hang-up) or was a 5xx; a refused connection or a RemoteException 4xx was not.
-const mayHaveHappened = (e: WebHdfsError | undefined): boolean =>
-  e !== undefined && (e.status === undefined ? e.exception !== 'ECONNREFUSED' : e.status >= 500)
+const asBuffer = (data: Buffer | Uint8Array | string): Buffer =>
+  typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
 const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/')
 
@@ -765,22 +462,3 @@ const hostOf = (url: string): string => {
     return url
   }
 }
-
-const opOf = (u: URL): string => (u.searchParams.get('op') ?? 'request').toUpperCase()
-
-const preview = (b: Buffer): string => {
-  const s = b.toString('utf8').replace(/\s+/g, ' ').trim()
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s || '(empty body)'
-}
-
-const detailsOf = (e: WebHdfsError): WebHdfsErrorDetails => ({
-  op: e.op,
-  path: e.path,
-  namenode: e.namenode,
-  status: e.status,
-  exception: e.exception,
-  javaClassName: e.javaClassName,
-  remoteMessage: e.remoteMessage,
-  datanode: e.datanode,
-  retriable: e.retriable,
-})

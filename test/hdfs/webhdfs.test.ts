@@ -1,31 +1,18 @@
 // WebHdfs against a REAL HDFS (scripts/servers/hdfs.mjs: Hadoop 3.3.6 NameNode + DataNode).
 // Needs TSF_TEST_WEBHDFS (npm test sets it); without it the server tests skip loudly, or fail
-// under CI=true. parseHdfsUrl is tested without a server.
+// under CI=true. hdfs:// URLs are tested in url.test.ts.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
 import type { Test } from 'tap'
-import { parseHdfsUrl, WebHdfs, WebHdfsError, type RetryInfo } from '../../../src/sinks/hdfs/webhdfs.js'
-import { uniqueName, webhdfsUrl } from '../../fixtures/servers.js'
+import { WebHdfsError } from '../../src/hdfs/errors.js'
+import { WebHdfs, type RetryInfo } from '../../src/hdfs/webhdfs.js'
+import { uniqueName, webhdfsUrl } from '../fixtures/servers.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const OUR_SERVER = 'http://127.0.0.1:19870'
-
-t.test('parseHdfsUrl: the port is the WebHDFS HTTP port, 9870 by default', async (t) => {
-  t.same(parseHdfsUrl('hdfs://nn.example:19870/logs/app'), { webhdfsBase: 'http://nn.example:19870', path: '/logs/app' })
-  t.same(parseHdfsUrl('hdfs://nn/logs/'), { webhdfsBase: 'http://nn:9870', path: '/logs' })
-  t.same(parseHdfsUrl('hdfs://nn'), { webhdfsBase: 'http://nn:9870', path: '/' })
-  t.same(parseHdfsUrl('webhdfs://nn:50070//a//./b'), { webhdfsBase: 'http://nn:50070', path: '/a/b' })
-  t.same(parseHdfsUrl('swebhdfs://nn/x'), { webhdfsBase: 'https://nn:9871', path: '/x' })
-  t.same(parseHdfsUrl('hdfs://etl@nn:9870/a%20b/c'), { webhdfsBase: 'http://nn:9870', path: '/a b/c', user: 'etl' })
-  t.same(parseHdfsUrl('hdfs://[::1]:9870/x'), { webhdfsBase: 'http://[::1]:9870', path: '/x' })
-  t.throws(() => parseHdfsUrl('/local/dir'), /expected an hdfs:\/\/HOST\[:PORT\]\/PATH URL, got '\/local\/dir'/)
-  t.throws(() => parseHdfsUrl('http://nn:9870/x'), /expected an hdfs:\/\//)
-  t.throws(() => parseHdfsUrl('hdfs://nn/x?op=OPEN'), /no \?query/)
-  t.same(parseHdfsUrl('hdfs://nn/a/../b').path, '/b', 'dot segments are resolved by the URL parser')
-})
 
 t.test('constructor and path checks are usage errors', async (t) => {
   t.throws(() => new WebHdfs('nn:9870', 'tsf'), /expected a base URL such as http:\/\/namenode:9870/)

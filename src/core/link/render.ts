@@ -1,0 +1,136 @@
+import { isHeadBlock, type Heads } from '../head-block.js'
+
+export const CHUNK = 64 * 1024
+
+// The writer's render buffer: events rendered straight into one chunk, each head followed by its
+// cursor, the closing brace and a newline. Per-event strings, a join and a UTF-8 encode of the
+// join cost about three times as much (see BENCHMARKS.md, codec). Filled chunks are handed to the
+// stream with take() and come back with giveBack() once the stream is done with them.
+export class RenderBuffer {
+  position = 0 // events rendered (the last position handed out)
+  bytesOut = 0 // bytes rendered
+  chunkBytes = 0 // bytes in the chunk not yet taken
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
+  private readonly spare: Buffer[] = []
+  // where new chunks come from when the heads written render fastest into buffers of their own
+  private chunkSource?: (size: number) => Buffer | undefined
+  private readonly digits = new Counter()
+  private readonly prefixBytes: Buffer
+  private readonly tail: number
+
+  // prefix: the cursor up to its position (`,"_ack":"<link>.<nonce>.`), withCursor false: none;
+  // flush: hands the chunk to the stream (through take()) when it is well filled
+  constructor(
+    prefix: string,
+    private readonly withCursor: boolean,
+    private readonly flush: () => void,
+  ) {
+    this.prefixBytes = Buffer.from(prefix, 'latin1')
+    this.tail = prefix.length + 24
+  }
+
+  // Renders events (heads: event JSON without the closing brace, or a block that renders them).
+  // A full chunk is handed on at once, so a large write never grows (and copies) the buffer.
+  heads(heads: Heads): void {
+    const n = heads.length
+    const tail = this.tail
+    if (isHeadBlock(heads)) {
+      if (heads.chunk && !this.chunkSource) this.chunkSource = heads.chunk.bind(heads)
+      for (let i = 0; i < n; i++) {
+        this.room(heads.size(i) + tail)
+        this.endEvent(heads.render(i, this.chunk, this.chunkBytes))
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const head = heads[i]!
+        this.room((typeof head === 'string' ? head.length * 3 : head.length) + tail)
+        const buf = this.chunk as RawBuffer
+        const at = this.chunkBytes
+        if (typeof head === 'string') this.endEvent(at + buf.utf8Write(head, at))
+        else {
+          buf.set(head, at)
+          this.endEvent(at + head.length)
+        }
+      }
+    }
+  }
+
+  // The same for events given as one run of bytes: event heads, each followed by "\n" (a channel
+  // block). No object per event: each line is copied and its cursor added.
+  lines(lines: Buffer): void {
+    const tail = this.tail
+    for (let at = 0; at < lines.length; ) {
+      let nl = lines.indexOf(0x0a, at)
+      if (nl === -1) nl = lines.length
+      this.room(nl - at + tail)
+      this.endEvent(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
+      at = nl + 1
+    }
+  }
+
+  // Makes sure the chunk has `room` more bytes: hands a well-filled chunk to the stream first.
+  private room(room: number): void {
+    if (this.chunkBytes + room > this.chunk.length) {
+      if (this.chunkBytes >= CHUNK / 2) this.flush()
+      if (this.chunkBytes + room > this.chunk.length) this.grow(room)
+    }
+  }
+
+  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow.
+  private endEvent(at: number): void {
+    const buf = this.chunk
+    this.position++
+    if (this.withCursor) {
+      buf.set(this.prefixBytes, at)
+      at += this.prefixBytes.length
+      at += this.digits.next(buf, at)
+      buf[at++] = 0x22 // "
+    }
+    buf[at++] = 0x7d // }
+    buf[at++] = 0x0a // \n
+    this.bytesOut += at - this.chunkBytes
+    this.chunkBytes = at
+  }
+
+  // Makes room for at least `need` more bytes, keeping what the chunk holds.
+  private grow(need: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(CHUNK * 2, this.chunkBytes + need + CHUNK))
+    this.chunk.copy(bigger, 0, 0, this.chunkBytes)
+    this.chunk = bigger
+  }
+
+  // Gives up the chunk (its first chunkBytes are the rendered events) and goes on in another
+  // buffer: the stream owns that memory until its write is done, then giveBack() returns it for
+  // reuse (fresh ones each time grew the heap by megabytes of garbage before a collection).
+  take(): Buffer {
+    const full = this.chunk
+    this.chunk = this.spare.pop() ?? this.chunkSource?.(CHUNK * 2) ?? Buffer.allocUnsafe(CHUNK * 2)
+    this.chunkBytes = 0
+    return full
+  }
+
+  // A chunk take() handed out is free again.
+  giveBack(full: Buffer): void {
+    if (full.length === CHUNK * 2 && this.spare.length < 8) this.spare.push(full)
+  }
+}
+
+// The position counter kept as ASCII digits and incremented in place: positions go 1, 2, 3 …, so
+// writing the next one is a copy and (nearly always) one digit change, not a number-to-text.
+class Counter {
+  private digits = Buffer.from('0')
+
+  // Advances to the next position and writes it at `at`; returns its length.
+  next(buf: Buffer, at: number): number {
+    let i = this.digits.length - 1
+    while (i >= 0 && this.digits[i] === 0x39) this.digits[i--] = 0x30
+    if (i < 0) this.digits = Buffer.concat([Buffer.from('1'), this.digits])
+    else this.digits[i]!++
+    buf.set(this.digits, at)
+    return this.digits.length
+  }
+}
+
+// Node's direct encoders (Buffer.write without the argument juggling); present since Node 0.x but
+// not in @types/node.
+type RawBuffer = Buffer & { utf8Write(s: string, offset: number): number }
