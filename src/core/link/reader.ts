@@ -197,10 +197,12 @@ export class EventInput extends EventEmitter {
 
   constructor(private readonly options: InputOptions = {}) {
     super()
-    this.maxLine = options.maxLine ?? 1024 * 1024
+    this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE
     // An event line may be much longer than its body (escapes, base64): frame generously here and
-    // cut plain text at maxLine after classifying it.
-    this.frameMax = this.maxLine * 8 + 65536
+    // cut plain text at maxLine after classifying it. The frame is never smaller than the default
+    // --max-line's: an upstream stage cut its bodies by its own --max-line (1 MiB unless told), and
+    // a reader told less must still take each of its events whole, not cut its JSON into text.
+    this.frameMax = Math.max(this.maxLine, DEFAULT_MAX_LINE) * 8 + 65536
     this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
     this.asLines = options.lines !== undefined
     this.closeLines = options.lines === 'events'
@@ -688,6 +690,8 @@ export class EventInput extends EventEmitter {
 
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
 const LINES_BUFFER = 1024 * 1024
+// --max-line's default in every stage
+const DEFAULT_MAX_LINE = 1024 * 1024
 // released blocks kept for reuse (more are left to the collector)
 const FREE_BLOCKS = 4
 const EMPTY = Buffer.alloc(0)

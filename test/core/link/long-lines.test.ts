@@ -58,3 +58,18 @@ t.test('tail | channel | roll with a restart of the channel: long lines once, no
   }
   t.same(summary(rolledLines(`${dir}/out`)), summary(expected), 'nothing re-delivered by a restarted channel')
 })
+
+t.test('a reader told a smaller --max-line than its upstream takes each event whole, never its JSON as text', async (t) => {
+  const dir = t.testdir({})
+  // a body of 600 KiB of quotes escapes to 1.2 MiB of event JSON: far past 8 × roll's 1K + 64 KiB
+  const expected = ['before', '"'.repeat(600 * 1024), 'after']
+  writeFileSync(`${dir}/app.log`, `${expected.join('\n')}\n`)
+  const r = await sh(t, `${tsf} tail ${dir}/app.log --state ${dir}/st | ${tsf} roll ${dir}/out --max-line 1K`).done
+  t.equal(r.code, 0, r.stderr)
+  const lines = rolledLines(`${dir}/out`)
+  t.notOk(
+    lines.some((l) => l.includes('_ack') || l.startsWith('{"')),
+    'no piece of an event line was written as text',
+  )
+  t.same(summary(lines), summary(expected), 'each line once, whole, in order')
+})
