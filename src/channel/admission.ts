@@ -76,6 +76,13 @@ export class Admission {
         warn(`${dir}: ${why}: dropped the oldest segment, ${n} event(s) no reader had taken (--when-full drop-oldest)`)
         continue
       }
+      if (!sealed.length && writer.nextIndex > writer.activeBase && this.sweeper.minReaderIndex >= writer.nextIndex) {
+        // every reader has taken all the log holds, yet this batch does not fit beside the active
+        // segment (a batch near --max-size): seal it, so that the sweep can delete it, rather than
+        // hold the input for ever with nothing left for the readers to take
+        writer.roll()
+        continue
+      }
       if (!this.blocked) info(`${dir}: ${why}: holding input until readers catch up (back pressure)`)
       this.blocked = true
       if (this.stop.aborted) return 'stop'
