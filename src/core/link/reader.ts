@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { fstatSync } from 'node:fs'
+import { pause } from '../wait.js'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import split2 from 'split2'
 import { plainLineHead, type EventHead } from '../event.js'
@@ -560,7 +561,7 @@ export class EventInput extends EventEmitter {
     const open = (): boolean =>
       [...this.links.values()].some((l) => l.state !== 'unreachable' && !l.fin && !l.closed) ||
       [...this.watches].some((w) => !w.fin && !w.closed)
-    while (open() && Date.now() < deadline) await sleep(10)
+    while (open() && Date.now() < deadline) await pause(10)
   }
 
   private linkTo(id: string, nonce: string): Link {
@@ -695,8 +696,6 @@ const DEFAULT_MAX_LINE = 1024 * 1024
 // released blocks kept for reuse (more are left to the collector)
 const FREE_BLOCKS = 4
 const EMPTY = Buffer.alloc(0)
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 // Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
 const isJson = (line: Buffer): boolean => {

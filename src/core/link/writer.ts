@@ -4,6 +4,7 @@ import { Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { Heads } from '../head-block.js'
 import { info } from '../log.js'
+import { pause } from '../wait.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId } from './cursor.js'
 import { MAX_ASKED_WINDOW } from './protocol.js'
@@ -319,7 +320,7 @@ export class EventOutput extends EventEmitter {
       if (left <= 0) break
       // the listener is removed each round: a long wait must not pile them up
       const round = new AbortController()
-      await Promise.race([once(this, 'progress', { signal: round.signal }).catch(() => undefined), sleep(Math.min(left, 200))])
+      await Promise.race([once(this, 'progress', { signal: round.signal }).catch(() => undefined), pause(Math.min(left, 200))])
       round.abort()
     }
     return this.render.position - this.durability.durable
@@ -340,8 +341,6 @@ export class EventOutput extends EventEmitter {
     this.linkServer.close()
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 // A pipe or socket stdout gets a stream of our own, so that ending it really closes fd 1 and the
 // reader sees EOF (process.stdout can never be closed). Files, terminals and devices use

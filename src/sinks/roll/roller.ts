@@ -2,6 +2,7 @@ import { describeSystemError } from '../../core/errors.js'
 import type { EventInput } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
+import { pause } from '../../core/wait.js'
 import { RollFiles } from './files.js'
 import type { RollFormat } from './format.js'
 import type { Layout } from './layout.js'
@@ -245,21 +246,9 @@ export class Roller {
           return
         }
         // a stop (SIGTERM) cuts the back-off short: one more try, then give up by the timeout
-        await sleep(delay, this.stop?.aborted ? undefined : this.stop)
+        await pause(delay, this.stop?.aborted ? undefined : this.stop)
         delay = Math.min(delay * 2, RETRY_MAX)
       }
     }
   }
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
