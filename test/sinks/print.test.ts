@@ -20,6 +20,18 @@ const stalledStdout = (): Writable & { fail(): void } => {
   return stream
 }
 
+// a sink printing into a stdout that takes everything at once; text() is what it got
+const printingTo = (): { sink: PrintSink; text: () => string } => {
+  let text = ''
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      text += chunk.toString()
+      done()
+    },
+  })
+  return { sink: new PrintSink({ stream: out, colour: false }), text: () => text }
+}
+
 t.test('print: a reader that goes away while the sink waits for room ends the wait quietly', async (t) => {
   const out = stalledStdout()
   const sink = new PrintSink({ stream: out, colour: false })
@@ -36,34 +48,20 @@ t.test('print: a reader that goes away while the sink waits for room ends the wa
 })
 
 t.test('print: events are printed as time, host and body once stdout takes them', async (t) => {
-  let text = ''
-  const out = new Writable({
-    write(chunk, _enc, done) {
-      text += chunk.toString()
-      done()
-    },
-  })
-  const sink = new PrintSink({ stream: out, colour: false })
+  const { sink, text } = printingTo()
   let durable = 0
   sink.write([head('GET /a'), head('tab\there')], () => durable++)
   await sink.ready()
   await new Promise((r) => setImmediate(r))
   t.equal(durable, 1, 'one callback for the batch')
-  t.equal(text, '1970-01-01T00:00:00.000Z h GET /a\n1970-01-01T00:00:00.000Z h tab\\there\n')
+  t.equal(text(), '1970-01-01T00:00:00.000Z h GET /a\n1970-01-01T00:00:00.000Z h tab\\there\n')
 })
 
 t.test('print: a header value of any JSON shape is printed, never a crash', async (t) => {
-  let text = ''
-  const out = new Writable({
-    write(chunk, _enc, done) {
-      text += chunk.toString()
-      done()
-    },
-  })
-  const sink = new PrintSink({ stream: out, colour: false })
+  const { sink, text } = printingTo()
   const deep = '['.repeat(100_000) + ']'.repeat(100_000)
   const odd = Buffer.from(`{"ts":0,"host":"h","body":"b","headers":{"o":{"toString":1},"n":1,"z":null,"s":"x","d":${deep}}`)
   t.doesNotThrow(() => sink.write([odd]))
   await new Promise((r) => setImmediate(r))
-  t.equal(text, '1970-01-01T00:00:00.000Z h {o={"toString":1}, n=1, z=null, s=x, d=…} b\n')
+  t.equal(text(), '1970-01-01T00:00:00.000Z h {o={"toString":1}, n=1, z=null, s=x, d=…} b\n')
 })
