@@ -29,25 +29,28 @@ const slowSync = (storage: LocalStorage, ms: number): RollStorage =>
     },
   })
 
+// roll --format body, no rolling by time, size or count
+const bodyRoll = <S, L>(storage: S, layout: L) => ({
+  storage,
+  layout,
+  format: 'body' as const,
+  gzip: false,
+  interval: 0,
+  size: 0,
+  count: 0,
+  idle: 0,
+  maxOpen: 10,
+  horizon: 86_400_000,
+  useLocalTime: false,
+})
+
 const line = (seq: number): string => `{"body":"d ${seq}","ts":1700000000000,"src":"d","seq":${seq}}\n`
 
 t.test('a duplicate that arrives while its first copy is being committed is dropped', async (t) => {
   const dir = t.testdir()
   const storage = slowSync(new LocalStorage(dir), 300)
   const layout = compileLayout({ dir, prefix: 'e-', suffix: '.log' })
-  const options = {
-    storage,
-    layout,
-    format: 'body' as const,
-    gzip: false,
-    interval: 0,
-    size: 0,
-    count: 0,
-    idle: 0,
-    maxOpen: 10,
-    horizon: 86_400_000,
-    useLocalTime: false,
-  }
+  const options = bodyRoll(storage, layout)
   const roller = new Roller(options, new Counters('roll'))
   await roller.start()
   const stream = new PassThrough()
@@ -72,19 +75,7 @@ t.test('a duplicate that arrives while its first copy is being committed is drop
 // with escapes, and a cut line interrupted by another stream must come out as they went in.
 const rollAll = async (dir: string, text: string, lines: boolean): Promise<Record<string, string>> => {
   const layout = compileLayout({ dir: `${dir}/%{app}`, prefix: 'e-', suffix: '.log' })
-  const options = {
-    storage: new LocalStorage(dir),
-    layout,
-    format: 'body' as const,
-    gzip: false,
-    interval: 0,
-    size: 0,
-    count: 0,
-    idle: 0,
-    maxOpen: 10,
-    horizon: 86_400_000,
-    useLocalTime: false,
-  }
+  const options = bodyRoll(new LocalStorage(dir), layout)
   const roller = new Roller(options, new Counters('roll'))
   await roller.start()
   const stream = new PassThrough()
