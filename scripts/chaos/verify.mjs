@@ -79,8 +79,9 @@ export const collectorReport = (run, root) => {
   }
 }
 
-// The whole verdict. `switches` is how often ship changed destination (from its log): copies on
-// both collectors can only come from batches in flight at such a switch.
+// The whole verdict. `switches` is how often ship sent somewhere else than before or than its
+// first choice (its "sending to" lines: a switch, or a restarted ship starting on the secondary
+// because the primary is down): copies on both collectors can only come from such a change.
 export const verify = ({ run, written, roots, switches }) => {
   const collectors = Object.fromEntries(Object.entries(roots).map(([name, root]) => [name, collectorReport(run, root)]))
   const union = new Set()

@@ -183,6 +183,10 @@ export class TcpSink extends EventEmitter {
           info(
             `sending to ${best.dest.name}${best.priority < before.priority ? ' (back to a higher priority destination)' : ` (${before.dest.name} is down)`}`,
           )
+        else if (!before && best !== this.targets[0])
+          // the first destination is not the preferred one (it is down at start, e.g. after a
+          // restart): what an earlier run left unacked goes elsewhere, so say where
+          info(`sending to ${best.dest.name} (${this.targets[0]!.dest.name} is down)`)
         this.activeFailover = this.lastActive = best
       }
       return slots(best) ? best : undefined

@@ -46,6 +46,19 @@ t.test(
   },
 )
 
+t.test('failover: a ship that starts while the primary is down says where its events go', async (t) => {
+  const dir = t.testdir()
+  const b = await startCollect(dir, '', 'b.ndjson')
+  cleanup(t, b)
+  // after a restart this is where what the last run left unacked goes: an operator (and a check
+  // of copies on two collectors) must see it in the log
+  const ship = run(`seq 1 50 | ${tsf} ship 127.0.0.1:1,127.0.0.1:${b.port} --max-penalty 300ms`, dir)
+  cleanup(t, ship)
+  t.equal(await ship.exited, 0, ship.stderr())
+  t.match(ship.stderr(), new RegExp(`sending to 127\\.0\\.0\\.1:${b.port} \\(127\\.0\\.0\\.1:1 is down\\)`))
+  t.same(missing(bodies(`${dir}/b.ndjson`), 50, ''), [], 'every line on the secondary')
+})
+
 t.test('failover: the secondary takes over when the primary dies, traffic returns when it is back', async (t) => {
   const dir = t.testdir()
   let a = await startCollect(dir, '', 'a1.ndjson')
