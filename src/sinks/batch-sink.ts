@@ -3,6 +3,7 @@ import { TsfError } from '../core/errors.js'
 import type { InputBatch, InputOptions } from '../core/link/reader.js'
 import { info, warn } from '../core/log.js'
 import type { Runtime } from '../core/runtime.js'
+import { aborted } from '../core/shutdown.js'
 import { Changes } from '../core/wait.js'
 import { awaitDelivery, deliveryExit, type ServerShipConfig } from './delivery-end.js'
 
@@ -244,7 +245,7 @@ export const runBatchSink = async <Send>(
     while (inflight > 0) await changes.next()
   }
 
-  const stopped = new Promise<void>((resolve) => rt.stop.addEventListener('abort', () => resolve(), { once: true }))
+  const stopped = aborted(rt.stop)
   try {
     for await (const batch of input.batches()) {
       const events = driver.push(batch)

@@ -7,6 +7,7 @@ import type { EventOutput } from '../../core/link/writer.js'
 import { info, warn } from '../../core/log.js'
 import { reportUnacked, warnOversize } from '../source-end.js'
 import type { Runtime } from '../../core/runtime.js'
+import { aborted } from '../../core/shutdown.js'
 import { pumpLines, type PumpHooks, type Sequence } from './output-lines.js'
 
 // how long output may stay open, silent, after the command exited
@@ -56,7 +57,7 @@ class ExecRunner {
     private readonly rt: Runtime,
     private readonly out: EventOutput,
   ) {
-    this.stopped = abortPromise(rt.stop)
+    this.stopped = aborted(rt.stop)
     rt.stop.addEventListener('abort', () => (this.deadline = Date.now() + config.shutdownTimeout), { once: true })
   }
 
@@ -207,6 +208,3 @@ class ExecRunner {
     clearTimeout(timer)
   }
 }
-
-const abortPromise = (signal: AbortSignal): Promise<void> =>
-  signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
