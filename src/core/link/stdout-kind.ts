@@ -55,6 +55,20 @@ const pipeHolders = (fd: number): PipeHolder[] => {
   }
 }
 
+// A look reads every fd of every process: most of a writer's start-up cost on a busy machine, and
+// a writer looks many times (mode.ts every 50 ms until its reader is known, checkShared three
+// times). So each look remembers, per process, the fds that held the pipe, and the next look of
+// the same pipe reads the fds only of processes it has not seen: a process seen before (same pid,
+// same start time) that held no end of the pipe cannot have got one since, as a pipe end comes
+// with a fork (a new process). Where one held it, those fds (and its argv: it may have exec'd) are
+// read again, and the whole process if one of them changed. (A process that opens
+// /proc/<pid>/fd/N or is passed the fd over a socket is seen when it is new, not after.)
+interface Seen {
+  start: string // field 22 of /proc/<pid>/stat: a pid may be reused
+  fds: string[] // its fds that held the pipe
+}
+const seenByPipe = new Map<number, Map<number, Seen>>()
+
 const holdersOf = (inode: number): PipeHolder[] => {
   const holders: PipeHolder[] = []
   const target = `pipe:[${inode}]`
@@ -64,26 +78,60 @@ const holdersOf = (inode: number): PipeHolder[] => {
   } catch {
     return holders
   }
-  for (const pid of pids) {
-    if (Number(pid) === process.pid) continue
-    let fds: string[]
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`)
-    } catch {
-      continue // not ours to look at, or gone
-    }
+  const before = seenByPipe.get(inode)
+  const now = new Map<number, Seen>()
+  for (const name of pids) {
+    const pid = Number(name)
+    if (pid === process.pid) continue
+    const start = startTimeOf(name)
+    if (start === undefined) continue // not ours to look at, or gone
+    const was = before?.get(pid)
+    const fds = was?.start === start && was.fds.every((f) => linksTo(name, f, target)) ? was.fds : fdsLinkedTo(name, target)
+    if (fds === undefined) continue
+    now.set(pid, { start, fds })
     for (const f of fds) {
       try {
-        if (readlinkSync(`/proc/${pid}/fd/${f}`) !== target) continue
-        const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${f}`, 'latin1'))
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
-        holders.push({ pid: Number(pid), argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
+        const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${name}/fdinfo/${f}`, 'latin1'))
+        const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean)
+        holders.push({ pid, argv, reads: !flags || (parseInt(flags[1]!, 8) & 3) === 0 })
       } catch {
         continue // gone meanwhile
       }
     }
   }
+  // the last few pipes looked at (stdout's, and those further down that readerDownstream follows)
+  seenByPipe.delete(inode)
+  seenByPipe.set(inode, now)
+  if (seenByPipe.size > 8) seenByPipe.delete(seenByPipe.keys().next().value!)
   return holders
+}
+
+const startTimeOf = (pid: string): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20)[19]
+  } catch {
+    return undefined
+  }
+}
+
+// The fds of a process that link to `target`; undefined when they cannot be read.
+const fdsLinkedTo = (pid: string, target: string): string[] | undefined => {
+  let fds: string[]
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`)
+  } catch {
+    return undefined
+  }
+  return fds.filter((f) => linksTo(pid, f, target))
+}
+
+const linksTo = (pid: string, f: string, target: string): boolean => {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${f}`) === target
+  } catch {
+    return false // closed meanwhile
+  }
 }
 
 const isShellOrNode = (argv: string[]): boolean => {

@@ -1,6 +1,7 @@
 import type { EventHead } from '../event.js'
 import { plainLineHead } from '../event.js'
 import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-scan.js'
+import { StringScanner, stringScanner } from '../json-scan-wasm.js'
 
 // A batch payload is the events as NDJSON lines, exactly what a tsf command writes to stdout minus
 // the ack cursor: head + "}\n". No parsing on either side: the sender closes heads, the receiver
@@ -36,10 +37,17 @@ export interface DecodeOptions {
 // payload → heads. A line that is not a JSON object with a string body becomes the body of an event,
 // so a misbehaving sender can make odd events but never broken output (every line is checked in one
 // pass, without parsing). Heads are views into payload, except those whose src gets a prefix.
+// Where WebAssembly SIMD is, the lines are checked in a copy in the scanner's memory (its strings
+// 16 bytes a step), up to StringScanner.max bytes of whole lines at a time.
 export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => {
   const heads: EventHead[] = []
   let start = 0
   const n = payload.length
+  const scanner = stringScanner()
+  // payload[copied, copiedEnd) is in the scanner's memory, as `copy`
+  let copied = 0
+  let copiedEnd = 0
+  let copy = payload
   while (start < n) {
     let end = payload.indexOf(10, start)
     if (end === -1) end = n
@@ -52,7 +60,18 @@ export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[
           heads.push(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
         }
       } else {
-        const srcAt = payload[start] === 0x7b && payload[end - 1] === 0x7d ? scanObject(payload, start, end) : NOT_JSON
+        let srcAt = NOT_JSON
+        if (payload[start] === 0x7b && payload[end - 1] === 0x7d) {
+          if (scanner && len <= StringScanner.max) {
+            if (end > copiedEnd) {
+              copied = start
+              copiedEnd = Math.min(n, start + StringScanner.max)
+              copy = scanner.load(payload, copied, copiedEnd)
+            }
+            srcAt = scanObject(copy, start - copied, end - copied)
+            if (srcAt >= 0) srcAt += copied
+          } else srcAt = scanObject(payload, start, end)
+        }
         if (srcAt < NO_SRC) {
           if (payload[start] === 0x7b) options.onNotEvent?.()
           heads.push(plainLineHead(payload.subarray(start, end)))
