@@ -58,37 +58,39 @@ const pipeHolders = (fd: number): PipeHolder[] => {
 // A look reads every fd of every process: most of a writer's start-up cost on a busy machine, and
 // a writer looks many times (mode.ts every 50 ms until its reader is known, checkShared three
 // times). So each look remembers, per process, the fds that held the pipe, and the next look of
-// the same pipe reads the fds only of processes it has not seen: a process seen before (same pid,
-// same start time) that held no end of the pipe cannot have got one since, as a pipe end comes
-// with a fork (a new process). Where one held it, those fds (and its argv: it may have exec'd) are
-// read again, and the whole process if one of them changed. (A process that opens
+// the same pipe reads the fds only of processes that may be new: a process seen before that held
+// no end of the pipe cannot have got one since, as a pipe end comes with a fork (a new process).
+// Where one held it, those fds (and its argv: it may have exec'd) are read again, and the whole
+// process if one of them changed. A pid may be reused: every pid the kernel handed out since the
+// last look lies between the last pids it had handed out then and now (it allocates them in a
+// ring), unless it went once round the ring; those pids are read as new. (A process that opens
 // /proc/<pid>/fd/N or is passed the fd over a socket is seen when it is new, not after.)
-interface Seen {
-  start: string // field 22 of /proc/<pid>/stat: a pid may be reused
-  fds: string[] // its fds that held the pipe
+interface Look {
+  at: Allocator | undefined // the allocator just before this look listed /proc
+  fds: Map<number, string[]> // per pid, its fds that held the pipe
 }
-const seenByPipe = new Map<number, Map<number, Seen>>()
+const lookByPipe = new Map<number, Look>()
 
 const holdersOf = (inode: number): PipeHolder[] => {
   const holders: PipeHolder[] = []
   const target = `pipe:[${inode}]`
+  const at = allocator()
   let pids: string[]
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
   } catch {
     return holders
   }
-  const before = seenByPipe.get(inode)
-  const now = new Map<number, Seen>()
+  const before = lookByPipe.get(inode)
+  const mayBeNew = newPids(before?.at, allocator())
+  const now = new Map<number, string[]>()
   for (const name of pids) {
     const pid = Number(name)
     if (pid === process.pid) continue
-    const start = startTimeOf(name)
-    if (start === undefined) continue // not ours to look at, or gone
-    const was = before?.get(pid)
-    const fds = was?.start === start && was.fds.every((f) => linksTo(name, f, target)) ? was.fds : fdsLinkedTo(name, target)
-    if (fds === undefined) continue
-    now.set(pid, { start, fds })
+    const was = mayBeNew(pid) ? undefined : before?.fds.get(pid)
+    const fds = was?.every((f) => linksTo(name, f, target)) ? was : fdsLinkedTo(name, target)
+    if (fds === undefined) continue // not ours to look at, or gone
+    now.set(pid, fds)
     for (const f of fds) {
       try {
         const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/${name}/fdinfo/${f}`, 'latin1'))
@@ -100,19 +102,46 @@ const holdersOf = (inode: number): PipeHolder[] => {
     }
   }
   // the last few pipes looked at (stdout's, and those further down that readerDownstream follows)
-  seenByPipe.delete(inode)
-  seenByPipe.set(inode, now)
-  if (seenByPipe.size > 8) seenByPipe.delete(seenByPipe.keys().next().value!)
+  lookByPipe.delete(inode)
+  lookByPipe.set(inode, { at, fds: now })
+  if (lookByPipe.size > 8) lookByPipe.delete(lookByPipe.keys().next().value!)
   return holders
 }
 
-const startTimeOf = (pid: string): string | undefined => {
+// Where the kernel's pid allocator stands: the last pid it handed out and the threads alive
+// (/proc/loadavg), the forks since boot (/proc/stat). Undefined where that cannot be read, or
+// where /proc shows another pid namespace than ours.
+interface Allocator {
+  last: number
+  threads: number
+  forks: number
+}
+let ring: number | undefined
+const allocator = (): Allocator | undefined => {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20)[19]
+    if (ring === undefined) {
+      ring = readlinkSync('/proc/self') === String(process.pid) ? Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1')) - 300 : 0
+    }
+    if (!(ring > 0)) return undefined
+    const load = readFileSync('/proc/loadavg', 'latin1').trim().split(' ')
+    const forks = /^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))
+    const allocator = { last: Number(load[4]), threads: Number(load[3]?.split('/')[1]), forks: Number(forks?.[1]) }
+    return Number.isInteger(allocator.last) && Number.isInteger(allocator.threads) && Number.isInteger(allocator.forks)
+      ? allocator
+      : undefined
   } catch {
     return undefined
   }
+}
+
+// Whether a pid may have been handed out between `from` (before the last look listed /proc) and
+// `to` (after this look did): every pid when that is not known or the allocator may have gone
+// round its ring (it moved one place per fork plus the pids in use it skipped: threads, and ids
+// kept as a process group or session; half the ring leaves a wide margin for those).
+const newPids = (from: Allocator | undefined, to: Allocator | undefined): ((pid: number) => boolean) => {
+  if (!from || !to || to.forks - from.forks + to.threads >= ring! / 2) return () => true
+  if (from.last <= to.last) return (pid) => pid > from.last && pid <= to.last
+  return (pid) => pid > from.last || pid <= to.last
 }
 
 // The fds of a process that link to `target`; undefined when they cannot be read.
