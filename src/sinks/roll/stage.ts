@@ -71,6 +71,7 @@ export class Stager {
     // likely belongs (committed there without a copy, copied elsewhere otherwise)
     let guess: StagedBucket | undefined
     let at = 0
+    fields.source(lines)
     for (let k = 0; k < received; k++) {
       let buf: Buffer
       let start: number
@@ -151,6 +152,7 @@ export class Stager {
     }
     // the events' bytes are copied: the reader may frame later input into them, and only the
     // staged copy stays in memory until the ack
+    fields.source(undefined)
     if (lines) releaseEvents(batch)
     else (heads as EventHead[]).length = 0
     staged.bytes += batch.bytes
