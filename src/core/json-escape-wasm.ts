@@ -1,4 +1,23 @@
-import { ADD, BLOCK, ELSE, END, get, I32, i32, IF, inc, instantiate, load8, LOOP, oneFunctionModule, set, simd, store8, tee, V128 } from './wasm-asm.js'
+import {
+  ADD,
+  BLOCK,
+  ELSE,
+  END,
+  get,
+  I32,
+  i32,
+  IF,
+  inc,
+  instantiate,
+  load8,
+  LOOP,
+  oneFunctionModule,
+  set,
+  simd,
+  store8,
+  tee,
+  V128,
+} from './wasm-asm.js'
 
 // escapeBytes (json-bytes.ts) as a small WebAssembly function with 16-byte SIMD steps: tail's
 // hottest loop. JavaScript reaches about 1 byte per ns there; this copies plain runs 16 bytes at a

@@ -1,5 +1,8 @@
 import {
   ADD,
+  ELSE,
+  I64,
+  uleb,
   BLOCK,
   END,
   get,
@@ -29,6 +32,13 @@ import {
 // Memory layout (one fixed memory, never grown, so views into it stay valid):
 const TABLE = 0 // 256 bytes: the byte a simple escape stands for, 0 for any other letter
 const STOP = 256 // i32: where the last call stopped
+// after a body: where the members it read end (i32), src and host (i32 start and end of their
+// contents, -1: not read), ts and seq (f64, NaN: not read)
+const MEND = 260
+const SRC_S = 264
+const HOST_S = 272
+const TS = 280
+const SEQ = 288
 const SRC = 1024 // the source bytes, copied in (a batch of event lines)
 const SRC_MAX = 2 * 1024 * 1024
 const DST = SRC + SRC_MAX // the unescaped bytes, when the output is not in this memory
@@ -42,8 +52,105 @@ const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
 
 // unesc(s, e, d) -> d': unescapes bytes from s (after the opening quote) at d until the closing
 // quote, e, or an escape it does not do; stores where it stopped at STOP, returns the output end.
-// params s e d, locals c t (i32) and v (v128)
-const [s, e, d, c, t, v] = [0, 1, 2, 3, 4, 5]
+// After a closing quote it reads the members that follow in tsf's compact form as roll's
+// compactMembers does (event-fields.ts), as far as they are plain: ts and seq as integers of at
+// most 15 digits, src and host as strings, other keys skipped when their value is a string or an
+// integer. At anything else (body, body64, cont, headers, a value of another kind) it stops at
+// that member's comma and JavaScript reads on from there (MEND).
+// params s e d, locals c t (i32), v (v128), m k vs j key4 klen (i32), acc (i64)
+const [s, e, d, c, t, v, m, k, vs, j, key4, klen, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+// the first four bytes of a key (little-endian), with what follows it in `"key":`
+const TS4 = 0x3a227374 // ts":
+const SRC4 = 0x22637273 // src"
+const SEQ4 = 0x22716573 // seq"
+const HOST4 = 0x74736f68 // host
+const BODY4 = 0x79646f62 // body (and body64)
+const CONT4 = 0x746e6f63 // cont
+const HEAD4 = 0x64616568 // head(ers)
+const [EQ, NE, LT_U, GT_U, GE_U, SUB, AND, OR] = [0x46, 0x47, 0x49, 0x4b, 0x4f, 0x6b, 0x71, 0x72]
+const f64Store = (offset: number): number[] => [0x39, 3, ...uleb(offset)]
+const F64_NAN = [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]
+const I64_0 = [0x42, 0]
+const I64_10 = [0x42, 10]
+// the member's value is a number: stored as f64 (exact: at most 15 digits)
+const numberTo = (slot: number): number[] => [...i32(0), ...get(acc), 0xba /* f64.convert_i64_u */, ...f64Store(slot)]
+const isKey = (len: number, word: number): number[] => [...get(klen), ...i32(len), EQ, ...get(key4), ...i32(word), EQ, AND]
+// biome-ignore format: laid out as the instructions nest
+const members = [
+  // not closed by a quote: nothing more here
+  ...get(s), ...get(e), GE_U, ...IF, ...get(d), 0x0f /* return */, END,
+  ...get(s), ...load8(0), ...i32(0x22), NE, ...IF, ...get(d), 0x0f, END,
+  ...i32(0), ...i32(-1), ...store32(SRC_S), ...i32(0), ...i32(-1), ...store32(HOST_S),
+  ...i32(0), ...F64_NAN, ...f64Store(TS), ...i32(0), ...F64_NAN, ...f64Store(SEQ),
+  ...get(s), ...i32(1), ADD, ...set(m),
+  ...BLOCK, ...LOOP,
+    // ,"key":
+    ...get(m), ...i32(1), ADD, ...get(e), GE_U, 0x0d, 1,
+    ...get(m), ...load8(0), ...i32(0x2c), NE, 0x0d, 1,
+    ...get(m), ...load8(1), ...i32(0x22), NE, 0x0d, 1,
+    ...get(m), ...i32(2), ADD, ...set(k),
+    ...BLOCK, ...LOOP,
+      ...get(k), ...get(e), GE_U, 0x0d, 1,
+      ...get(k), ...load8(0), ...tee(c), ...i32(0x22), EQ, 0x0d, 1,
+      ...get(c), ...i32(0x5c), EQ, 0x0d, 1,
+      ...inc(k, 1), 0x0c, 0,
+    END, END,
+    ...get(k), ...i32(1), ADD, ...get(e), GE_U, 0x0d, 1,
+    ...get(k), ...load8(0), ...i32(0x22), NE, 0x0d, 1,
+    ...get(k), ...load8(1), ...i32(0x3a), NE, 0x0d, 1,
+    ...get(k), ...get(m), SUB, ...i32(2), SUB, ...set(klen),
+    ...get(m), 0x28 /* i32.load */, 0, 2, ...set(key4),
+    ...get(k), ...i32(2), ADD, ...tee(vs), ...get(e), GE_U, 0x0d, 1,
+    ...get(vs), ...load8(0), ...set(c),
+    // t: 1 ts, 2 src, 3 seq, 4 host, 9 left to JavaScript, 0 skipped
+    ...i32(0), ...set(t),
+    ...isKey(2, TS4), ...IF, ...i32(1), ...set(t), END,
+    ...isKey(3, SRC4), ...IF, ...i32(2), ...set(t), END,
+    ...isKey(3, SEQ4), ...IF, ...i32(3), ...set(t), END,
+    ...isKey(4, HOST4), ...IF, ...i32(4), ...set(t), END,
+    ...isKey(4, BODY4), ...isKey(4, CONT4), OR, ...isKey(6, BODY4), OR, ...isKey(7, HEAD4), OR, ...IF, ...i32(9), ...set(t), END,
+    ...get(t), ...i32(9), EQ, 0x0d, 1,
+    ...get(c), ...i32(0x22), EQ, ...IF,
+      // a string: to its closing quote, escapes skipped
+      ...get(vs), ...i32(1), ADD, ...set(j),
+      ...BLOCK, ...LOOP,
+        ...get(j), ...get(e), GE_U, 0x0d, 4,
+        ...get(j), ...load8(0), ...tee(c), ...i32(0x22), EQ, 0x0d, 1,
+        ...get(c), ...i32(0x5c), EQ, ...IF, ...inc(j, 1), END,
+        ...inc(j, 1), 0x0c, 0,
+      END, END,
+      // ts or seq as a string: JavaScript's
+      ...get(t), ...i32(1), EQ, ...get(t), ...i32(3), EQ, OR, 0x0d, 2,
+      ...get(t), ...i32(2), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(SRC_S), ...i32(0), ...get(j), ...store32(SRC_S + 4), END,
+      ...get(t), ...i32(4), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(HOST_S), ...i32(0), ...get(j), ...store32(HOST_S + 4), END,
+      ...get(j), ...i32(1), ADD, ...set(m),
+      0x0c, 1,
+    END,
+    // an integer followed by a comma or the end, or JavaScript's
+    ...get(c), ...i32(0x30), SUB, ...i32(9), GT_U, 0x0d, 1,
+    ...get(vs), ...set(j),
+    ...I64_0, ...set(acc),
+    ...BLOCK, ...LOOP,
+      ...get(j), ...get(e), GE_U, 0x0d, 1,
+      ...get(j), ...load8(0), ...i32(0x30), SUB, ...tee(c), ...i32(9), GT_U, 0x0d, 1,
+      ...get(acc), ...I64_10, 0x7e /* i64.mul */, ...get(c), 0xad /* i64.extend_i32_u */, 0x7c /* i64.add */, ...set(acc),
+      ...inc(j, 1), 0x0c, 0,
+    END, END,
+    ...get(j), ...get(e), LT_U, ...IF,
+      ...get(j), ...load8(0), ...i32(0x2c), NE, 0x0d, 2,
+    END,
+    ...get(t), ...i32(2), EQ, ...get(t), ...i32(4), EQ, OR, 0x0d, 1,
+    ...get(t), ...i32(1), EQ, ...get(t), ...i32(3), EQ, OR, ...IF,
+      // exact only up to 15 digits, and without a leading zero
+      ...get(j), ...get(vs), SUB, ...i32(15), GT_U, 0x0d, 2,
+      ...get(vs), ...load8(0), ...i32(0x30), EQ, ...get(j), ...get(vs), SUB, ...i32(1), NE, AND, 0x0d, 2,
+      ...get(t), ...i32(1), EQ, ...IF, ...numberTo(TS), ELSE, ...numberTo(SEQ), END,
+    END,
+    ...get(j), ...set(m),
+    0x0c, 0,
+  END, END,
+  ...i32(0), ...get(m), ...store32(MEND),
+]
 // biome-ignore format: laid out as the instructions nest
 const body = [
   ...BLOCK, ...LOOP,
@@ -71,6 +178,7 @@ const body = [
   0x0c, 0 /* br loop */,
   END, END,
   ...i32(0), ...get(s), ...store32(STOP),
+  ...members,
   ...get(d), END,
 ]
 
@@ -81,6 +189,8 @@ const moduleBytes = (): Uint8Array =>
     [
       [2, I32],
       [1, V128],
+      [6, I32],
+      [1, I64],
     ],
     body,
     PAGES,
@@ -94,6 +204,10 @@ export class WasmUnescaper {
   static readonly srcMax = SRC_MAX
   // bytes the last unescape() wrote
   written = 0
+  // after a closing quote, the members it read (offsets in the loaded source; see unesc above):
+  // [where they end, src start, src end, host start, host end] (-1: not read), [ts, seq] (NaN)
+  readonly members: Int32Array
+  readonly numbers: Float64Array
   private readonly u8: Uint8Array
   private readonly buf: Buffer
   private readonly stop: Int32Array
@@ -107,7 +221,12 @@ export class WasmUnescaper {
     this.u8 = new Uint8Array(memory)
     this.buf = Buffer.from(memory)
     this.stop = new Int32Array(memory, STOP, 1)
+    this.members = new Int32Array(memory, MEND, 5)
+    this.numbers = new Float64Array(memory, TS, 2)
   }
+
+  // Where the loaded source starts in this memory (members holds offsets from 0 of the memory).
+  static readonly srcAt = SRC
 
   // Copies `src` (at most srcMax bytes) into the module's memory: unescape() reads from there.
   load(src: Uint8Array): void {

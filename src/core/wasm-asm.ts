@@ -40,6 +40,7 @@ export const IF = [0x04, 0x40]
 export const ELSE = 0x05
 export const END = 0x0b
 export const I32 = 0x7f
+export const I64 = 0x7e
 export const V128 = 0x7b
 
 // A module of one function `name` (i32 params, one i32 result, the given locals: [count, type]

@@ -202,6 +202,7 @@ export class EventFields {
       const open = i + BODY_FIRST.length - 1
       let close = NEEDS_JS
       let written = 0
+      let after = -1 // where the members WebAssembly read end
       if (head === this.loaded) {
         // in WebAssembly, from the batch's copy in its memory (offsets relative to the batch)
         const w = this.wasm!
@@ -210,6 +211,20 @@ export class EventFields {
         if (rel >= 0) {
           close = rel + base
           written = w.written
+          // the plain members after it, read there too (the rest, if any, below)
+          const shift = base - WasmUnescaper.srcAt
+          const m = w.members
+          after = m[0]! + shift
+          if (m[1]! >= 0) {
+            this.srcStart = m[1]! + shift
+            this.srcEnd = m[2]! + shift
+          }
+          if (m[3]! >= 0) {
+            this.hostStart = m[3]! + shift
+            this.hostEnd = m[4]! + shift
+          }
+          this.ts = w.numbers[0]!
+          this.seq = w.numbers[1]!
         } else if (rel === NOT_CLOSED) close = -1
       }
       if (close === NEEDS_JS) {
@@ -222,7 +237,7 @@ export class EventFields {
       this.bodyStart = open + 1
       this.bodyEnd = close
       this.scratchLen = written
-      i = this.compactMembers(close + 1, n)
+      i = this.compactMembers(after === -1 ? close + 1 : after, n)
       if (i === FIELDS_BAD) return false
       while (i < n && isSpace(b[i])) i++
       if (i >= n) return true

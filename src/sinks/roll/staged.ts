@@ -34,10 +34,12 @@ export class ByteChunks {
   reserve(n: number): Buffer {
     if (this.current.length - this.used >= n) return this.current
     this.seal()
+    // full-size chunks in the unescaper's memory first, from the first chunk on: bodies are
+    // unescaped straight into them (its pages become memory only once written)
+    const arena = n <= MAX_CHUNK ? unescaper()?.chunk(MAX_CHUNK) : undefined
     let size = Math.min(MAX_CHUNK, Math.max(FIRST_CHUNK, this.sealed.length ? this.sealedBytes : 0))
     if (size < n) size = n
-    // full-size chunks in the unescaper's memory first: bodies are unescaped straight into them
-    this.current = (size === MAX_CHUNK ? (unescaper()?.chunk(size) ?? pool.pop()) : undefined) ?? Buffer.allocUnsafeSlow(size)
+    this.current = arena ?? (size === MAX_CHUNK ? pool.pop() : undefined) ?? Buffer.allocUnsafeSlow(size)
     this.owned.push(this.current)
     return this.current
   }

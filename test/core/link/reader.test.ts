@@ -114,29 +114,29 @@ t.test('batches as lines (ship) hold the same events as batches of heads, hostil
 })
 
 for (const mode of ['--lines', '--spans'])
-t.test(`tsf tail | a reader of lines (${mode}): the in-place fast path gives the events tail wrote, cursors cut`, async (t) => {
-  const dir = tmpdir(t)
-  let text = ''
-  for (let i = 0; i < 20000; i++) text += `line ${i} ${'y'.repeat(i % 300)}\n`
-  text += 'x'.repeat(3 * 1024 * 1024) + '\n'
-  for (let i = 0; i < 100; i++) text += `after ${i}\n`
-  writeFileSync(`${dir}/app.log`, text)
-  const r = await sh(t, `${tsf} tail --state st --shutdown-timeout 5s --max-line 4M app.log | ${R} out ${mode}`, { cwd: dir }).done
-  t.equal(r.code, 0, r.stderr)
-  const out = lines(`${dir}/out`)
-  t.equal(out.length, 20101)
-  const bodies = out.map((l) => JSON.parse(l))
-  t.equal(bodies.filter((e) => '_ack' in e).length, 0, 'no cursor left')
-  t.same(
-    bodies.map((e) => e.body),
-    text.split('\n').slice(0, -1),
-    'every line, in order, whole',
-  )
-  t.ok(
-    bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1),
-    'each once',
-  )
-})
+  t.test(`tsf tail | a reader of lines (${mode}): the in-place fast path gives the events tail wrote, cursors cut`, async (t) => {
+    const dir = tmpdir(t)
+    let text = ''
+    for (let i = 0; i < 20000; i++) text += `line ${i} ${'y'.repeat(i % 300)}\n`
+    text += 'x'.repeat(3 * 1024 * 1024) + '\n'
+    for (let i = 0; i < 100; i++) text += `after ${i}\n`
+    writeFileSync(`${dir}/app.log`, text)
+    const r = await sh(t, `${tsf} tail --state st --shutdown-timeout 5s --max-line 4M app.log | ${R} out ${mode}`, { cwd: dir }).done
+    t.equal(r.code, 0, r.stderr)
+    const out = lines(`${dir}/out`)
+    t.equal(out.length, 20101)
+    const bodies = out.map((l) => JSON.parse(l))
+    t.equal(bodies.filter((e) => '_ack' in e).length, 0, 'no cursor left')
+    t.same(
+      bodies.map((e) => e.body),
+      text.split('\n').slice(0, -1),
+      'every line, in order, whole',
+    )
+    t.ok(
+      bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1),
+      'each once',
+    )
+  })
 
 const valid = `{"body":"GET /x 200","ts":1700000000000,"host":"h","headers":{"file":"/a.log"},"src":"s.1","seq":7,"pos":99,"_ack":"${cursor}7"}`
 
