@@ -39,6 +39,7 @@ const SRC_S = 264
 const HOST_S = 272
 const TS = 280
 const SEQ = 288
+const HEAD_S = 296 // the whole headers value (i32 start and end)
 const SRC = 1024 // the source bytes, copied in (a batch of event lines)
 const SRC_MAX = 2 * 1024 * 1024
 const DST = SRC + SRC_MAX // the unescaped bytes, when the output is not in this memory
@@ -54,9 +55,10 @@ const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
 // quote, e, or an escape it does not do; stores where it stopped at STOP, returns the output end.
 // After a closing quote it reads the members that follow in tsf's compact form as roll's
 // compactMembers does (event-fields.ts), as far as they are plain: ts and seq as integers of at
-// most 15 digits, src and host as strings, other keys skipped when their value is a string or an
-// integer. At anything else (body, body64, cont, headers, a value of another kind) it stops at
-// that member's comma and JavaScript reads on from there (MEND).
+// most 15 digits, src and host as strings, headers as an object or a string (brackets counted,
+// strings skipped), other keys skipped when their value is a string, an integer or an object. At
+// anything else (body, body64, cont, a value of another kind) it stops at that member's comma
+// and JavaScript reads on from there (MEND).
 // params s e d, locals c t (i32), v (v128), m k vs j key4 klen (i32), acc (i64)
 const [s, e, d, c, t, v, m, k, vs, j, key4, klen, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
 // the first four bytes of a key (little-endian), with what follows it in `"key":`
@@ -80,7 +82,7 @@ const members = [
   // not closed by a quote: nothing more here
   ...get(s), ...get(e), GE_U, ...IF, ...get(d), 0x0f /* return */, END,
   ...get(s), ...load8(0), ...i32(0x22), NE, ...IF, ...get(d), 0x0f, END,
-  ...i32(0), ...i32(-1), ...store32(SRC_S), ...i32(0), ...i32(-1), ...store32(HOST_S),
+  ...i32(0), ...i32(-1), ...store32(SRC_S), ...i32(0), ...i32(-1), ...store32(HOST_S), ...i32(0), ...i32(-1), ...store32(HEAD_S),
   ...i32(0), ...F64_NAN, ...f64Store(TS), ...i32(0), ...F64_NAN, ...f64Store(SEQ),
   ...get(s), ...i32(1), ADD, ...set(m),
   ...BLOCK, ...LOOP,
@@ -102,13 +104,14 @@ const members = [
     ...get(m), 0x28 /* i32.load */, 0, 2, ...set(key4),
     ...get(k), ...i32(2), ADD, ...tee(vs), ...get(e), GE_U, 0x0d, 1,
     ...get(vs), ...load8(0), ...set(c),
-    // t: 1 ts, 2 src, 3 seq, 4 host, 9 left to JavaScript, 0 skipped
+    // t: 1 ts, 2 src, 3 seq, 4 host, 5 headers, 9 left to JavaScript, 0 skipped
     ...i32(0), ...set(t),
     ...isKey(2, TS4), ...IF, ...i32(1), ...set(t), END,
     ...isKey(3, SRC4), ...IF, ...i32(2), ...set(t), END,
     ...isKey(3, SEQ4), ...IF, ...i32(3), ...set(t), END,
     ...isKey(4, HOST4), ...IF, ...i32(4), ...set(t), END,
-    ...isKey(4, BODY4), ...isKey(4, CONT4), OR, ...isKey(6, BODY4), OR, ...isKey(7, HEAD4), OR, ...IF, ...i32(9), ...set(t), END,
+    ...isKey(7, HEAD4), ...IF, ...i32(5), ...set(t), END,
+    ...isKey(4, BODY4), ...isKey(4, CONT4), OR, ...isKey(6, BODY4), OR, ...IF, ...i32(9), ...set(t), END,
     ...get(t), ...i32(9), EQ, 0x0d, 1,
     ...get(c), ...i32(0x22), EQ, ...IF,
       // a string: to its closing quote, escapes skipped
@@ -124,6 +127,34 @@ const members = [
       ...get(t), ...i32(2), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(SRC_S), ...i32(0), ...get(j), ...store32(SRC_S + 4), END,
       ...get(t), ...i32(4), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(HOST_S), ...i32(0), ...get(j), ...store32(HOST_S + 4), END,
       ...get(j), ...i32(1), ADD, ...set(m),
+      ...get(t), ...i32(5), EQ, ...IF, ...i32(0), ...get(vs), ...store32(HEAD_S), ...i32(0), ...get(m), ...store32(HEAD_S + 4), END,
+      0x0c, 1,
+    END,
+    ...get(c), ...i32(0x7b), EQ, ...IF,
+      // an object: brackets counted (k), strings skipped; only headers and skipped keys take one
+      ...get(t), ...i32(5), EQ, ...get(t), 0x45 /* eqz */, OR, 0x45, 0x0d, 2,
+      ...i32(1), ...set(k),
+      ...get(vs), ...i32(1), ADD, ...set(j),
+      ...BLOCK, ...LOOP,
+        ...get(k), 0x45, 0x0d, 1,
+        ...get(j), ...get(e), GE_U, 0x0d, 4,
+        ...get(j), ...load8(0), ...set(c), ...inc(j, 1),
+        ...get(c), ...i32(0x22), EQ, ...IF,
+          ...BLOCK, ...LOOP,
+            ...get(j), ...get(e), GE_U, 0x0d, 7,
+            ...get(j), ...load8(0), ...set(c), ...inc(j, 1),
+            ...get(c), ...i32(0x22), EQ, 0x0d, 1,
+            ...get(c), ...i32(0x5c), EQ, ...IF, ...inc(j, 1), END,
+            0x0c, 0,
+          END, END,
+        ELSE,
+          ...get(c), ...i32(0x7b), EQ, ...get(c), ...i32(0x5b), EQ, OR, ...IF, ...inc(k, 1), END,
+          ...get(c), ...i32(0x7d), EQ, ...get(c), ...i32(0x5d), EQ, OR, ...IF, ...inc(k, -1), END,
+        END,
+        0x0c, 0,
+      END, END,
+      ...get(t), ...i32(5), EQ, ...IF, ...i32(0), ...get(vs), ...store32(HEAD_S), ...i32(0), ...get(j), ...store32(HEAD_S + 4), END,
+      ...get(j), ...set(m),
       0x0c, 1,
     END,
     // an integer followed by a comma or the end, or JavaScript's
@@ -139,7 +170,7 @@ const members = [
     ...get(j), ...get(e), LT_U, ...IF,
       ...get(j), ...load8(0), ...i32(0x2c), NE, 0x0d, 2,
     END,
-    ...get(t), ...i32(2), EQ, ...get(t), ...i32(4), EQ, OR, 0x0d, 1,
+    ...get(t), ...i32(2), EQ, ...get(t), ...i32(4), EQ, OR, ...get(t), ...i32(5), EQ, OR, 0x0d, 1,
     ...get(t), ...i32(1), EQ, ...get(t), ...i32(3), EQ, OR, ...IF,
       // exact only up to 15 digits, and without a leading zero
       ...get(j), ...get(vs), SUB, ...i32(15), GT_U, 0x0d, 2,
@@ -205,7 +236,8 @@ export class WasmUnescaper {
   // bytes the last unescape() wrote
   written = 0
   // after a closing quote, the members it read (offsets in the loaded source; see unesc above):
-  // [where they end, src start, src end, host start, host end] (-1: not read), [ts, seq] (NaN)
+  // [where they end, src start, src end, host start, host end, (ts, seq), headers start, end]
+  // (-1: not read), [ts, seq] (NaN: not read)
   readonly members: Int32Array
   readonly numbers: Float64Array
   private readonly u8: Uint8Array
@@ -221,7 +253,7 @@ export class WasmUnescaper {
     this.u8 = new Uint8Array(memory)
     this.buf = Buffer.from(memory)
     this.stop = new Int32Array(memory, STOP, 1)
-    this.members = new Int32Array(memory, MEND, 5)
+    this.members = new Int32Array(memory, MEND, (HEAD_S + 8 - MEND) / 4)
     this.numbers = new Float64Array(memory, TS, 2)
   }
 

@@ -223,6 +223,10 @@ export class EventFields {
             this.hostStart = m[3]! + shift
             this.hostEnd = m[4]! + shift
           }
+          if (m[9]! >= 0) {
+            this.headersStart = m[9]! + shift
+            this.headersEnd = m[10]! + shift
+          }
           this.ts = w.numbers[0]!
           this.seq = w.numbers[1]!
         } else if (rel === NOT_CLOSED) close = -1

@@ -45,6 +45,8 @@ const member = (rng: Rng): string =>
     ',"pos":199',
     `,"cont":${rng.pick(['true', 'false', '"t"'])}`,
     ',"headers":{"app":"a","n":1}',
+    `,"headers":${rng.pick(['{"app":"x\\"}{","o":{"a":[1,{"b":"]"}]}}', '{}', '{"app":1}', '{"a":', '{"app":"v"', '[1]', '7'])}`,
+    ',"headers":{"file":"/var/log/a.log"}',
     ',"headers":"h"',
     ',"body":"second"',
     ',"body64":"/wA="',
@@ -59,7 +61,14 @@ const rest = (rng: Rng): string => {
   let text = ''
   for (let i = rng.int(0, 7); i > 0; i--)
     text += rng.bool(0.6)
-      ? rng.pick([',"ts":1764547200000', ',"host":"web-1"', ',"src":"s-1"', `,"seq":${rng.int(0, 1e6)}`, ',"pos":12'])
+      ? rng.pick([
+          ',"ts":1764547200000',
+          ',"host":"web-1"',
+          ',"headers":{"app":"a"}',
+          ',"src":"s-1"',
+          `,"seq":${rng.int(0, 1e6)}`,
+          ',"pos":12',
+        ])
       : member(rng)
   return text
 }
