@@ -47,6 +47,12 @@ const member = (rng: Rng): string =>
     ',"headers":{"app":"a","n":1}',
     `,"headers":${rng.pick(['{"app":"x\\"}{","o":{"a":[1,{"b":"]"}]}}', '{}', '{"app":1}', '{"a":', '{"app":"v"', '[1]', '7'])}`,
     ',"headers":{"file":"/var/log/a.log"}',
+    // long strings with escapes anywhere in a 16-byte step, where members are read 16 bytes at a time
+    `,"src":${JSON.stringify(rng.nastyString(rng.int(0, 60)))}`,
+    `,"host":"${'h'.repeat(rng.int(0, 40))}${rng.pick(['\\"', '\\\\', '\\u00e9', ''])}${'o'.repeat(rng.int(0, 20))}"`,
+    `,"headers":{"file":${JSON.stringify(rng.nastyString(rng.int(0, 50)))},"x":"${'y'.repeat(rng.int(0, 33))}\\\\"}`,
+    `,"${'k'.repeat(rng.int(1, 20))}":${JSON.stringify(rng.nastyString(rng.int(0, 50)))}`,
+    `,"src":"${'s'.repeat(rng.int(10, 40))}`,
     ',"headers":"h"',
     ',"body":"second"',
     ',"body64":"/wA="',
