@@ -72,9 +72,15 @@ export const escapeBytes = (src: Uint8Array, start: number, end: number, out: Ui
 
 // escapeBytes for ASCII text, without a UTF-8 check first: returns -1 at the first byte >= 0x80
 // (the caller then checks and escapes the bytes the careful way; what was written is garbage).
-export const escapeAscii = (src: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number => {
-  const v = viewOf(src)
-  const W = v.words
+// W: the words of src's ArrayBuffer (viewOf(src).words), when the caller has them already.
+export const escapeAscii = (
+  src: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  W: Uint32Array<ArrayBufferLike> = viewOf(src).words,
+): number => {
   const base = src.byteOffset
   const lastWord = ((base + end) >>> 2) - 1
   for (let s = start; s < end; s++) {

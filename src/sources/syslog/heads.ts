@@ -1,5 +1,6 @@
 import { escapeAscii, bodyFieldsBound, quotedBound, writeBodyFields, writeQuoted } from '../../core/json-bytes.js'
 import { writeDigits, type HeadBlock } from '../../core/head-block.js'
+import { viewOf } from '../../core/json-scan.js'
 import { FrameList, type SyslogFrame } from './framing.js'
 import { INVALID, RFC5424, parseSyslog, scanSyslog, scanned, type ParseOptions, type SyslogRecord } from './parse.js'
 
@@ -44,9 +45,9 @@ const put = (src: Buffer, out: Buffer, at: number): number => {
 }
 
 // "body":"<bytes>" (and "body64" when the bytes are not UTF-8), as writeBodyFields writes it.
-const writeBody = (msg: Buffer, a: number, b: number, out: Buffer, at: number): number => {
+const writeBody = (msg: Buffer, a: number, b: number, out: Buffer, at: number, W: Uint32Array<ArrayBufferLike>): number => {
   const start = at
-  at = escapeAscii(msg, a, b, out, put(BODY, out, at))
+  at = escapeAscii(msg, a, b, out, put(BODY, out, at), W)
   if (at >= 0) {
     out[at++] = 0x22
     return at
@@ -56,9 +57,9 @@ const writeBody = (msg: Buffer, a: number, b: number, out: Buffer, at: number): 
 
 // A header value msg[a, b) quoted, as writeQuoted(text) writes it: ASCII escaped from the bytes,
 // anything else decoded as UTF-8 first (invalid sequences become U+FFFD, as parseSyslog's text does).
-const writeRange = (msg: Buffer, a: number, b: number, out: Buffer, at: number): number => {
+const writeRange = (msg: Buffer, a: number, b: number, out: Buffer, at: number, W: Uint32Array<ArrayBufferLike>): number => {
   out[at] = 0x22
-  const end = escapeAscii(msg, a, b, out, at + 1)
+  const end = escapeAscii(msg, a, b, out, at + 1, W)
   if (end >= 0) {
     out[end] = 0x22
     return end + 1
@@ -153,8 +154,9 @@ export class SyslogBlock implements HeadBlock {
     if (this.slow) return put(this.slow, out, at)
     const s = scanned
     const msg = this.frames.bufs[i]!
+    const W = viewOf(msg).words
     out[at++] = 0x7b
-    at = writeBody(msg, s.body, s.end, out, at)
+    at = writeBody(msg, s.body, s.end, out, at, W)
     at = put(TS, out, at)
     if (s.ts !== lastTs) {
       lastTs = s.ts
@@ -162,20 +164,20 @@ export class SyslogBlock implements HeadBlock {
     }
     for (let k = 0; k < tsLength; k++) out[at++] = tsDigits[k]!
     at = put(HOST, out, at)
-    at = s.hostA >= 0 ? writeRange(msg, s.hostA, s.hostB, out, at) : put(this.peerQuoted, out, at)
+    at = s.hostA >= 0 ? writeRange(msg, s.hostA, s.hostB, out, at, W) : put(this.peerQuoted, out, at)
     at = put(HEADERS, out, at)
     if (s.format === INVALID) at = put(INVALID_HEADERS, out, at)
     else {
       at = put(PRI_HEADERS[s.format === RFC5424 ? 0 : 1]![s.pri]!, out, at)
-      if (s.hostA >= 0) at = writeRange(msg, s.hostA, s.hostB, out, put(H_HOST, out, at))
+      if (s.hostA >= 0) at = writeRange(msg, s.hostA, s.hostB, out, put(H_HOST, out, at), W)
       if (s.format === RFC5424) {
-        if (s.appA >= 0) at = writeRange(msg, s.appA, s.appB, out, put(H_APPNAME, out, at))
-        if (s.procA >= 0) at = writeRange(msg, s.procA, s.procB, out, put(H_PROCID, out, at))
-        if (s.msgidA >= 0) at = writeRange(msg, s.msgidA, s.msgidB, out, put(H_MSGID, out, at))
+        if (s.appA >= 0) at = writeRange(msg, s.appA, s.appB, out, put(H_APPNAME, out, at), W)
+        if (s.procA >= 0) at = writeRange(msg, s.procA, s.procB, out, put(H_PROCID, out, at), W)
+        if (s.msgidA >= 0) at = writeRange(msg, s.msgidA, s.msgidB, out, put(H_MSGID, out, at), W)
       } else {
         // (a tag's pid is found before its name)
-        if (s.procA >= 0) at = writeRange(msg, s.procA, s.procB, out, put(H_PROCID, out, at))
-        if (s.appA >= 0) at = writeRange(msg, s.appA, s.appB, out, put(H_APPNAME, out, at))
+        if (s.procA >= 0) at = writeRange(msg, s.procA, s.procB, out, put(H_PROCID, out, at), W)
+        if (s.appA >= 0) at = writeRange(msg, s.appA, s.appB, out, put(H_APPNAME, out, at), W)
       }
       if (s.incomplete) at = put(INCOMPLETE, out, at)
     }
