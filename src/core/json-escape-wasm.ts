@@ -99,6 +99,8 @@ export class WasmEscaper {
   static readonly srcMax = SRC_MAX
   static readonly dstMax = DST_MAX
   private loaded?: Uint8Array
+  private lastOut?: Uint8Array
+  private lastOffset = -1
 
   constructor(
     private readonly fn: (s: number, e: number, d: number) => number,
@@ -117,7 +119,14 @@ export class WasmEscaper {
   // must have room for escapedBound(end - start) bytes there (a 16-byte store may fill them), and
   // that bound must be at most dstMax.
   escape(start: number, end: number, out: Uint8Array, at: number): number {
-    if (out.buffer === this.u8.buffer) return this.fn(SRC + start, SRC + end, out.byteOffset + at) - out.byteOffset
+    // where `out` lies in our memory (-1: elsewhere), looked up once per output chunk: reading
+    // .buffer and .byteOffset of a typed array for every line cost more than escaping a short one
+    if (out !== this.lastOut) {
+      this.lastOut = out
+      this.lastOffset = out.buffer === this.u8.buffer ? out.byteOffset : -1
+    }
+    const offset = this.lastOffset
+    if (offset >= 0) return this.fn(SRC + start, SRC + end, offset + at) - offset
     const n = this.fn(SRC + start, SRC + end, DST) - DST
     out.set(this.u8.subarray(DST, DST + n), at)
     return at + n
