@@ -5,6 +5,7 @@ import { chain, chainWithChannels } from './chain.mjs'
 import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
+import { connectionsRsyslog, connectionsTsf, connectionsWire } from './connections.mjs'
 import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
 import { hdfsCurl, hdfsLocal, hdfsTsf, hdfsTsfWindow } from './hdfs.mjs'
 import { kafkaKcat, kafkaTsf } from './kafka.mjs'
@@ -32,6 +33,9 @@ export const workloads = [
   latencyRsyslog,
   syslogTsf,
   syslogRsyslog,
+  connectionsTsf,
+  connectionsRsyslog,
+  connectionsWire,
   mongodbTsf,
   mongodbDriver,
   flumeToFlume,
