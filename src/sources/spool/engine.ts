@@ -5,6 +5,7 @@ import type { EventOutput } from '../../core/link/writer.js'
 import { info } from '../../core/log.js'
 import { mib, Progress, Rate } from '../../core/progress.js'
 import type { Runtime } from '../../core/runtime.js'
+import type { FileSourceOptions } from '../../core/stage-options.js'
 import { aborted } from '../../core/shutdown.js'
 import { sameInode } from '../file/identity.js'
 import { reportUnacked, warnOversize } from '../source-end.js'
@@ -16,9 +17,8 @@ import { recoverJobs } from './recover.js'
 import { Selector } from './select.js'
 import { SpoolState } from './state.js'
 
-export interface SpoolConfig {
+export interface SpoolConfig extends FileSourceOptions {
   dir: string
-  stateDir: string
   quarantineDir: string
   order: SpoolOrder
   settle: number
@@ -28,11 +28,7 @@ export interface SpoolConfig {
   doneSuffix: string
   deleteDone: boolean
   once: boolean
-  pollInterval: number
   read: SpoolReadConfig
-  window: number
-  checkpointInterval: number
-  shutdownTimeout: number
 }
 
 // bytes read (and written as one group of events) before back pressure is looked at; also the

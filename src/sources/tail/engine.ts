@@ -4,6 +4,7 @@ import { ExitCode } from '../../core/exit-codes.js'
 import type { EventOutput } from '../../core/link/writer.js'
 import { error as logError, info } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
+import type { FileSourceOptions } from '../../core/stage-options.js'
 import { reportUnacked, warnOversize } from '../source-end.js'
 import { CheckpointStore } from './checkpoint-store.js'
 import { Copies } from './copies.js'
@@ -17,20 +18,15 @@ import { Scanner } from './scan.js'
 import { refuseIfCheckpointedElsewhere } from './state-elsewhere.js'
 import { Watcher } from './watcher.js'
 
-export interface TailConfig {
+export interface TailConfig extends FileSourceOptions {
   operands: string[]
   follow: boolean
-  stateDir: string
   // stateDir is the default one for these paths (no --state): refuse files checkpointed elsewhere
   defaultState?: boolean
   fromEnd: boolean
   rules: PathRules
   read: ReadConfig
-  pollInterval: number
   rotateWait: number
-  window: number
-  checkpointInterval: number
-  shutdownTimeout: number
   inotify: boolean
 }
 
