@@ -5,7 +5,7 @@
 // on first use; where WebAssembly or its SIMD is missing, escaper() is undefined and callers keep
 // the JavaScript path. The bytes it writes are escapeBytes' exactly (a test holds them to it).
 
-import { ADD, BLOCK, ELSE, END, get, I32, IF, i32, inc, instantiate, LOOP, load8, set, simd, store8, tee, V128 } from './wasm-asm.js'
+import { copyPlainRun, BLOCK, ELSE, END, get, I32, IF, i32, inc, LOOP, OnFirstUse, load8, store8, tee, V128 } from './wasm-asm.js'
 
 // Memory layout (one fixed memory, never grown, so views into it stay valid):
 const TABLE = 0 // 256 bytes: 0 for a byte copied as it is, else the letter after the backslash ('u' for \u00XX)
@@ -29,17 +29,7 @@ const [s, e, d, c, t, v] = [0, 1, 2, 3, 4, 5]
 const body = [
   ...BLOCK, ...LOOP,
   // 16 bytes at a time: store them all, move past the plain ones (all 16, or up to the first to escape)
-  ...get(s), ...i32(16), ADD, ...get(e), 0x4d /* le_u */, ...IF,
-    ...get(s), ...simd(0) /* v128.load */, 0, 0, ...tee(v),
-    ...i32(0x22), ...simd(15) /* splat */, ...simd(35) /* eq */,
-    ...get(v), ...i32(0x5c), ...simd(15), ...simd(35), ...simd(80) /* or */,
-    ...get(v), ...i32(0x20), ...simd(15), ...simd(38) /* lt_u */, ...simd(80),
-    ...simd(100) /* bitmask */, ...tee(t),
-    ...get(d), ...get(v), ...simd(11) /* v128.store */, 0, 0,
-    0x45 /* eqz */, ...IF, ...inc(s, 16), ...inc(d, 16), 0x0c, 2 /* br loop */, END,
-    ...get(t), 0x68 /* ctz */, ...tee(t), ...get(s), ADD, ...set(s),
-    ...get(t), ...get(d), ADD, ...set(d),
-  END,
+  ...copyPlainRun(s, e, d, v, t, [0x22, 0x5c], 0x20),
   // one byte
   ...get(s), ...get(e), 0x4f /* ge_u */, 0x0d, 1 /* br_if block */,
   ...get(s), ...load8(0), ...tee(c), ...load8(TABLE), ...tee(t), 0x45, ...inc(s, 1),
@@ -68,6 +58,8 @@ export class WasmEscaper {
   static readonly srcMax = SRC_MAX
   static readonly dstMax = DST_MAX
   private loaded?: Uint8Array
+  private lastOut?: Uint8Array
+  private lastOffset = -1
 
   constructor(
     private readonly fn: (s: number, e: number, d: number) => number,
@@ -86,12 +78,30 @@ export class WasmEscaper {
   // must have room for escapedBound(end - start) bytes there (a 16-byte store may fill them), and
   // that bound must be at most dstMax.
   escape(start: number, end: number, out: Uint8Array, at: number): number {
-    if (out.buffer === this.u8.buffer) return this.fn(SRC + start, SRC + end, out.byteOffset + at) - out.byteOffset
+    // where `out` lies in our memory (-1: elsewhere), looked up once per output chunk: reading
+    // .buffer and .byteOffset of a typed array for every line cost more than escaping a short one
+    if (out !== this.lastOut) {
+      this.lastOut = out
+      this.lastOffset = out.buffer === this.u8.buffer ? out.byteOffset : -1
+    }
+    const offset = this.lastOffset
+    if (offset >= 0) return this.fn(SRC + start, SRC + end, offset + at) - offset
     const n = this.fn(SRC + start, SRC + end, DST) - DST
     out.set(this.u8.subarray(DST, DST + n), at)
     return at + n
   }
 
+  // Writes src[start, end) escaped into out at `at` (as escape() does), copying those bytes alone
+  // into the module's memory: for sources whose bytes are scattered over a larger buffer (Kafka
+  // record values among their batch's framing). At most srcMax bytes.
+  escapeFrom(src: Buffer, start: number, end: number, out: Uint8Array, at: number): number {
+    this.mem ??= Buffer.from(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength)
+    src.copy(this.mem, SRC, start, end)
+    this.loaded = undefined
+    return this.escape(0, end - start, out, at)
+  }
+
+  private mem?: Buffer
   private slots = 0
 
   // A buffer of `size` bytes in this memory, which escape() writes into without a copy; undefined
@@ -102,34 +112,17 @@ export class WasmEscaper {
   }
 }
 
-let made = false
-let instance: WasmEscaper | undefined
-
 // The escaper, made on first use; undefined where WebAssembly SIMD is not available.
-export const escaper = (): WasmEscaper | undefined => {
-  if (made) return instance
-  made = true
-  try {
-    const { fn, mem } = instantiate<(s: number, e: number, d: number) => number>({
-      name: 'esc',
-      params: 3,
-      results: 1,
-      locals: [
-        [2, I32],
-        [1, V128],
-      ],
-      body,
-      pages: PAGES,
-    })
+const wasm = new OnFirstUse(
+  { name: 'esc', params: 3, locals: [I32, I32, V128], body, pages: PAGES },
+  (fn: (s: number, e: number, d: number) => number, mem) => {
     const u8 = new Uint8Array(mem)
     const short: Record<number, number> = { 0x08: 0x62, 0x09: 0x74, 0x0a: 0x6e, 0x0c: 0x66, 0x0d: 0x72, 0x22: 0x22, 0x5c: 0x5c }
     for (let b = 0; b < 0x20; b++) u8[TABLE + b] = short[b] ?? 0x75
     u8[TABLE + 0x22] = 0x22
     u8[TABLE + 0x5c] = 0x5c
     u8.set(Buffer.from('0123456789abcdef'), HEX)
-    instance = new WasmEscaper(fn, u8)
-  } catch {
-    instance = undefined // no WebAssembly SIMD here: the JavaScript path
-  }
-  return instance
-}
+    return new WasmEscaper(fn, u8)
+  },
+)
+export const escaper = (): WasmEscaper | undefined => wasm.get()

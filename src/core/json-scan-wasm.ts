@@ -7,7 +7,7 @@
 // stringScanner() is undefined and scanObject keeps its JavaScript strings. It accepts and
 // refuses exactly what the JavaScript check does (a differential test holds it to that).
 
-import { ADD, BLOCK, ELSE, END, get, I32, IF, i32, inc, instantiate, LOOP, load8, set, simd, tee, V128 } from './wasm-asm.js'
+import { ADD, BLOCK, ELSE, END, get, I32, IF, i32, inc, LOOP, OnFirstUse, load8, set, simd, stopsIn, tee, V128 } from './wasm-asm.js'
 
 // Memory layout (one fixed memory, never grown, so views into it stay valid):
 const ESCAPES = 0 // 256 bytes: 1 for the letter of a one-letter escape (\" \\ \/ \b \f \n \r \t), 2 for u
@@ -34,11 +34,8 @@ const body = [
   ...BLOCK, ...LOOP,
     // 16 bytes at a time while they are all before `end`: past the plain ones
     ...get(at), ...i32(16), ADD, ...get(end), LE_U, ...IF,
-      ...get(at), ...simd(0) /* v128.load */, 0, 0, ...tee(v),
-      ...i32(0x22), ...simd(15) /* splat */, ...simd(35) /* eq */,
-      ...get(v), ...i32(0x5c), ...simd(15), ...simd(35), ...simd(80) /* or */,
-      ...get(v), ...i32(0x20), ...simd(15), ...simd(38) /* lt_u */, ...simd(80),
-      ...simd(100) /* bitmask */, ...tee(t),
+      ...get(at), ...simd(0) /* v128.load */, 0, 0, ...set(v),
+      ...stopsIn(v, [0x22, 0x5c], 0x20), ...tee(t),
       EQZ, ...IF, ...inc(at, 16), BR, 2 /* loop */, END,
       ...get(t), 0x68 /* ctz */, ...get(at), ADD, ...set(at),
     ELSE,
@@ -88,35 +85,19 @@ export class StringScanner {
   }
 }
 
-let made = false
-let instance: StringScanner | undefined
-
-// The scanner if it was made (viewOf then knows its memory), without making it.
-export const madeScanner = (): StringScanner | undefined => instance
-
-// The scanner, made on first use; undefined where WebAssembly SIMD is not available.
-export const stringScanner = (): StringScanner | undefined => {
-  if (made) return instance
-  made = true
-  try {
-    const { fn, mem } = instantiate<(at: number, end: number) => number>({
-      name: 'str',
-      params: 2,
-      results: 1,
-      locals: [
-        [2, I32],
-        [1, V128],
-      ],
-      body,
-      pages: PAGES,
-    })
+const wasm = new OnFirstUse(
+  { name: 'str', params: 2, locals: [I32, I32, V128], body, pages: PAGES },
+  (fn: (at: number, end: number) => number, mem) => {
     const u8 = new Uint8Array(mem)
     for (const e of '"\\/bfnrt') u8[ESCAPES + e.charCodeAt(0)] = 1
     u8[ESCAPES + 0x75] = 2
     for (const h of '0123456789abcdefABCDEF') u8[HEX + h.charCodeAt(0)] = 1
-    instance = new StringScanner(fn, u8)
-  } catch {
-    instance = undefined // no WebAssembly SIMD here: the JavaScript path
-  }
-  return instance
-}
+    return new StringScanner(fn, u8)
+  },
+)
+
+// The scanner if it was made (viewOf then knows its memory), without making it.
+export const madeScanner = (): StringScanner | undefined => wasm.made()
+
+// The scanner, made on first use; undefined where WebAssembly SIMD is not available.
+export const stringScanner = (): StringScanner | undefined => wasm.get()
