@@ -39,7 +39,7 @@ const READ_CHUNK = 64 * 1024
 
 export const runTail = async (config: TailConfig, rt: Runtime): Promise<number> => {
   if (config.defaultState) refuseIfCheckpointedElsewhere(config.stateDir, expand(config.operands, config.rules).files)
-  const store = CheckpointStore.open(config.stateDir, config.checkpointInterval)
+  const store = await CheckpointStore.open(config.stateDir, config.checkpointInterval)
   try {
     return await new TailEngine(config, rt, store).run()
   } finally {
