@@ -1,3 +1,24 @@
+import {
+  ADD,
+  BLOCK,
+  ELSE,
+  END,
+  get,
+  I32,
+  i32,
+  IF,
+  inc,
+  instantiate,
+  load8,
+  LOOP,
+  oneFunctionModule,
+  set,
+  simd,
+  store8,
+  tee,
+  V128,
+} from './wasm-asm.js'
+
 // escapeBytes (json-bytes.ts) as a small WebAssembly function with 16-byte SIMD steps: tail's
 // hottest loop. JavaScript reaches about 1 byte per ns there; this copies plain runs 16 bytes at a
 // time and escapes the rest through a table, several times cheaper (BENCHMARKS.md, session 4).
@@ -19,44 +40,6 @@ const ARENA = DST + DST_SIZE
 const SLOT = 128 * 1024
 const SLOTS = 16
 const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
-
-// ---- a minimal assembler: just what the function below uses --------------------------------
-const uleb = (n: number): number[] => {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n) b |= 0x80
-    out.push(b)
-  } while (n)
-  return out
-}
-const sleb = (n: number): number[] => {
-  const out: number[] = []
-  for (;;) {
-    const b = n & 0x7f
-    n >>= 7
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b]
-    out.push(b | 0x80)
-  }
-}
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes]
-const name = (s: string): number[] => vec([...Buffer.from(s)].map((b) => [b]))
-const get = (l: number): number[] => [0x20, l]
-const set = (l: number): number[] => [0x21, l]
-const tee = (l: number): number[] => [0x22, l]
-const i32 = (n: number): number[] => [0x41, ...sleb(n)]
-const simd = (op: number): number[] => [0xfd, ...uleb(op)]
-const load8 = (offset: number): number[] => [0x2d, 0, ...uleb(offset)]
-const store8 = (offset: number): number[] => [0x3a, 0, ...uleb(offset)]
-const ADD = 0x6a
-const inc = (l: number, n: number): number[] => [...get(l), ...i32(n), ADD, ...set(l)]
-const BLOCK = [0x02, 0x40]
-const LOOP = [0x03, 0x40]
-const IF = [0x04, 0x40]
-const ELSE = 0x05
-const END = 0x0b
 
 // esc(s, e, d) -> d': writes bytes [s, e) escaped at d; returns the end of what it wrote.
 // params s e d, locals c t (i32) and v (v128)
@@ -99,35 +82,25 @@ const body = [
   ...get(d), END,
 ]
 
-const moduleBytes = (): Uint8Array => {
-  const code = [
-    ...vec([
-      [2, 0x7f],
-      [1, 0x7b],
-    ]),
-    ...body,
-  ]
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f]]), ...vec([[0x7f]])]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0, ...uleb(PAGES)]])),
-    ...section(
-      7,
-      vec([
-        [...name('esc'), 0, 0],
-        [...name('mem'), 2, 0],
-      ]),
-    ),
-    ...section(10, vec([[...uleb(code.length), ...code]])),
-  ])
-}
+const moduleBytes = (): Uint8Array =>
+  oneFunctionModule(
+    'esc',
+    3,
+    [
+      [2, I32],
+      [1, V128],
+    ],
+    body,
+    PAGES,
+  )
 
 export class WasmEscaper {
   // the longest source (all of it copied in at once) and the most escaped bytes of one call
   static readonly srcMax = SRC_MAX
   static readonly dstMax = DST_MAX
   private loaded?: Uint8Array
+  private lastOut?: Uint8Array
+  private lastOffset = -1
 
   constructor(
     private readonly fn: (s: number, e: number, d: number) => number,
@@ -146,7 +119,14 @@ export class WasmEscaper {
   // must have room for escapedBound(end - start) bytes there (a 16-byte store may fill them), and
   // that bound must be at most dstMax.
   escape(start: number, end: number, out: Uint8Array, at: number): number {
-    if (out.buffer === this.u8.buffer) return this.fn(SRC + start, SRC + end, out.byteOffset + at) - out.byteOffset
+    // where `out` lies in our memory (-1: elsewhere), looked up once per output chunk: reading
+    // .buffer and .byteOffset of a typed array for every line cost more than escaping a short one
+    if (out !== this.lastOut) {
+      this.lastOut = out
+      this.lastOffset = out.buffer === this.u8.buffer ? out.byteOffset : -1
+    }
+    const offset = this.lastOffset
+    if (offset >= 0) return this.fn(SRC + start, SRC + end, offset + at) - offset
     const n = this.fn(SRC + start, SRC + end, DST) - DST
     out.set(this.u8.subarray(DST, DST + n), at)
     return at + n
@@ -173,12 +153,6 @@ export class WasmEscaper {
   }
 }
 
-// the little of the WebAssembly API used here (tsconfig's lib has no WebAssembly types)
-interface Wasm {
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object) => { exports: { esc: (s: number, e: number, d: number) => number; mem: { buffer: ArrayBuffer } } }
-}
-
 let made = false
 let instance: WasmEscaper | undefined
 
@@ -187,10 +161,8 @@ export const escaper = (): WasmEscaper | undefined => {
   if (made) return instance
   made = true
   try {
-    const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly
-    const exports = new wasm.Instance(new wasm.Module(moduleBytes())).exports
-    const fn = exports.esc
-    const u8 = new Uint8Array(exports.mem.buffer)
+    const { fn, memory } = instantiate<(s: number, e: number, d: number) => number>(moduleBytes(), 'esc')
+    const u8 = new Uint8Array(memory)
     const short: Record<number, number> = { 0x08: 0x62, 0x09: 0x74, 0x0a: 0x6e, 0x0c: 0x66, 0x0d: 0x72, 0x22: 0x22, 0x5c: 0x5c }
     for (let b = 0; b < 0x20; b++) u8[TABLE + b] = short[b] ?? 0x75
     u8[TABLE + 0x22] = 0x22

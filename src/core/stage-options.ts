@@ -12,3 +12,15 @@ export interface RunnerOptions {
   shutdownTimeout: number
   metrics?: { host: string; port: number }
 }
+
+// What a source that reads files and checkpoints them takes (tail, spool).
+export interface FileSourceOptions {
+  stateDir: string
+  // how often the files are looked at again
+  pollInterval: number
+  // the source's --window (EventOutput's)
+  window: number
+  // how often acked progress is saved at most
+  checkpointInterval: number
+  shutdownTimeout: number
+}

@@ -46,6 +46,8 @@ export class Changes {
   }
 
   changed(): void {
+    // (called per ack on ship's path: nothing to copy when nobody waits)
+    if (this.waiters.size === 0) return
     for (const done of [...this.waiters]) done()
   }
 }

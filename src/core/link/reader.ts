@@ -23,8 +23,9 @@ export interface InputOptions {
   finishAfterLoss?: number
   // batches as one run of bytes (`lines`) rather than an array of heads: no object per event, for
   // a stage that forwards bytes. 'events': each head + "}\n" (NDJSON, the wire batch format: ship);
-  // 'heads': each head + "\n" (a channel block's payload)
-  lines?: 'events' | 'heads'
+  // 'heads': each head + "\n" (a channel block's payload); 'spans': the lines as read, cursors
+  // and all, with each head's place in `spans` (roll: no copy per line to cut its cursor out)
+  lines?: 'events' | 'heads' | 'spans'
   // with `lines`: the size of the blocks batches are framed into (LINES_BUFFER by default). A
   // stage that releases its batches (releaseEvents) takes larger ones: a batch it sends whole
   // cannot span two blocks, so a block's last batch is short, and larger blocks make that rare.
@@ -42,6 +43,8 @@ export interface InputBatch {
   // with InputOptions.lines: the events as bytes in that form (heads made only when asked for)
   readonly lines?: Buffer
   readonly count?: number
+  // with InputOptions.lines 'spans': head k is lines[spans[2k], spans[2k + 1])
+  readonly spans?: Int32Array
 }
 
 // The stage has stored a batch's bytes elsewhere (a channel's log): let go of them while the batch
@@ -104,6 +107,7 @@ class LinesBatch implements InputBatch {
     public positions: Map<string, number>,
     private readonly closed: boolean, // each line ends with "}" (InputOptions.lines 'events')
     block: OutBlock,
+    readonly spans?: Int32Array,
   ) {
     this.block = block
     block.open++
@@ -122,6 +126,11 @@ class LinesBatch implements InputBatch {
     if (this.made) return this.made
     const heads: EventHead[] = []
     const lines = this.lines
+    const spans = this.spans
+    if (spans) {
+      for (let k = 0; k < spans.length; k += 2) heads.push(lines.subarray(spans[k], spans[k + 1]))
+      return (this.made = heads)
+    }
     const cut = this.closed ? 1 : 0 // a head is without its "}"
     for (let at = 0; at < lines.length; ) {
       const nl = lines.indexOf(10, at)
@@ -167,6 +176,9 @@ export class EventInput extends EventEmitter {
   private heads: EventHead[] = []
   private readonly asLines: boolean
   private readonly closeLines: boolean // lines end "}\n", not "\n"
+  // with lines 'spans': [start, end) of each head of the batch being framed, in `out`
+  private readonly asSpans: boolean
+  private spans = new Int32Array(4096)
   private out: Buffer = EMPTY
   private outBlock = new OutBlock(EMPTY, [], 0)
   private readonly freeBlocks: OutBlock[] = []
@@ -207,6 +219,7 @@ export class EventInput extends EventEmitter {
     this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
     this.asLines = options.lines !== undefined
     this.closeLines = options.lines === 'events'
+    this.asSpans = options.lines === 'spans'
     if (!options.stream) this.announce()
   }
 
@@ -316,6 +329,7 @@ export class EventInput extends EventEmitter {
           this.positions,
           this.closeLines,
           this.outBlock,
+          this.asSpans ? this.spans.slice(0, 2 * this.outCount) : undefined,
         )
       : { id: this.nextId++, heads: this.heads, bytes, positions: this.positions }
     this.inflight.set(batch.id, { batch, done: false })
@@ -348,6 +362,7 @@ export class EventInput extends EventEmitter {
     const out = this.out
     let at = this.outBytes
     at += typeof head === 'string' ? out.write(head, at) : head.copy(out, at)
+    if (this.asSpans) this.span(this.outBytes, at)
     if (this.closeLines) out[at++] = 0x7d // }
     out[at++] = 0x0a
     this.outBytes = at
@@ -363,10 +378,23 @@ export class EventInput extends EventEmitter {
     if (this.out.length - this.outBytes < end - start + 2) this.fresh(end - start + 2)
     const out = this.out
     let at = this.outBytes + bytes.copy(out, this.outBytes, start, end)
+    if (this.asSpans) this.span(this.outBytes, at)
     if (this.closeLines) out[at++] = 0x7d // }
     out[at++] = 0x0a
     this.outBytes = at
     this.outCount++
+  }
+
+  // One head's [start, end) in `out`, for lines 'spans' (the count is outCount, not yet counted).
+  private span(start: number, end: number): void {
+    const k = 2 * this.outCount
+    if (k + 2 > this.spans.length) {
+      const more = new Int32Array(this.spans.length * 2)
+      more.set(this.spans)
+      this.spans = more
+    }
+    this.spans[k] = start
+    this.spans[k + 1] = end
   }
 
   // A new buffer for the batch being framed, with room for `need` more bytes; what it holds moves.
@@ -426,6 +454,7 @@ export class EventInput extends EventEmitter {
     if (this.fast === undefined) return 0
     const max = this.frameMax
     const asLines = this.asLines
+    const asSpans = this.asSpans
     const close = this.closeLines
     let start = 0
     // the fast link's last position is set once per run of its lines, not once per line
@@ -443,7 +472,14 @@ export class EventInput extends EventEmitter {
         this.lines++
         last = position
         if (!asLines) this.pushRange(region, start, this.cutAt)
-        else {
+        else if (asSpans) {
+          // the line stays as it is (the run is copied whole): its head is where it will land
+          const base = this.outBytes - run
+          this.span(base + start, base + this.cutAt)
+          this.outCount++
+          w = nl + 1
+          count++
+        } else {
           // w <= start: every line before lost its cursor (more than two bytes), and w + 2 <= nl
           if (w !== start) region.copyWithin(w, start, this.cutAt)
           w += this.cutAt - start
@@ -471,11 +507,12 @@ export class EventInput extends EventEmitter {
     return start
   }
 
-  // `count` lines already in the batch format, bytes[from, to), into the batch being framed.
+  // `count` lines already in the batch format, bytes[from, to), into the batch being framed (with
+  // lines 'spans' they are counted and their spans made already).
   private pushRun(bytes: Buffer, from: number, to: number, count: number): void {
     if (this.out.length - this.outBytes < to - from) this.fresh(to - from)
     this.outBytes += bytes.copy(this.out, this.outBytes, from, to)
-    this.outCount += count
+    if (!this.asSpans) this.outCount += count
   }
 
   // The position of the line bytes[start, end) when it ends with this link's cursor (its prefix,

@@ -14,8 +14,7 @@ export class RenderBuffer {
   private readonly spare: Buffer[] = []
   // where new chunks come from when the heads written render fastest into buffers of their own
   private chunkSource?: (size: number) => Buffer | undefined
-  private readonly digits = new Counter()
-  private readonly prefixBytes: Buffer
+  private readonly cursor: CursorTail
   private readonly tail: number
 
   // prefix: the cursor up to its position (`,"_ack":"<link>.<nonce>.`), withCursor false: none;
@@ -25,7 +24,7 @@ export class RenderBuffer {
     private readonly withCursor: boolean,
     private readonly flush: () => void,
   ) {
-    this.prefixBytes = Buffer.from(prefix, 'latin1')
+    this.cursor = new CursorTail(Buffer.from(prefix, 'latin1'))
     this.tail = prefix.length + 24
   }
 
@@ -76,18 +75,19 @@ export class RenderBuffer {
     }
   }
 
-  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow.
+  // A head was rendered up to `at`: the cursor, the closing brace and the newline follow (with a
+  // cursor, all of it one copy: two copies and three byte stores cost about twice as much).
   private endEvent(at: number): void {
     const buf = this.chunk
     this.position++
     if (this.withCursor) {
-      buf.set(this.prefixBytes, at)
-      at += this.prefixBytes.length
-      at += this.digits.next(buf, at)
-      buf[at++] = 0x22 // "
+      const tail = this.cursor.next()
+      buf.set(tail, at)
+      at += tail.length
+    } else {
+      buf[at++] = 0x7d // }
+      buf[at++] = 0x0a // \n
     }
-    buf[at++] = 0x7d // }
-    buf[at++] = 0x0a // \n
     this.bytesOut += at - this.chunkBytes
     this.chunkBytes = at
   }
@@ -115,19 +115,31 @@ export class RenderBuffer {
   }
 }
 
-// The position counter kept as ASCII digits and incremented in place: positions go 1, 2, 3 …, so
-// writing the next one is a copy and (nearly always) one digit change, not a number-to-text.
-class Counter {
-  private digits = Buffer.from('0')
+// The end of every event line with a cursor: `<prefix><position>"}` and the newline, kept as one
+// buffer whose position digits are incremented in place. Positions go 1, 2, 3 …, so the next end
+// is (nearly always) one digit change, and it goes into the chunk with one copy.
+class CursorTail {
+  private bytes: Buffer
+  private digitsEnd: number // just past the last digit
 
-  // Advances to the next position and writes it at `at`; returns its length.
-  next(buf: Buffer, at: number): number {
-    let i = this.digits.length - 1
-    while (i >= 0 && this.digits[i] === 0x39) this.digits[i--] = 0x30
-    if (i < 0) this.digits = Buffer.concat([Buffer.from('1'), this.digits])
-    else this.digits[i]!++
-    buf.set(this.digits, at)
-    return this.digits.length
+  constructor(private readonly prefix: Buffer) {
+    this.bytes = Buffer.concat([prefix, Buffer.from('0"}\n', 'latin1')])
+    this.digitsEnd = prefix.length + 1
+  }
+
+  // Advances to the next position; returns the whole end of the line.
+  next(): Buffer {
+    const bytes = this.bytes
+    const first = this.prefix.length
+    let i = this.digitsEnd - 1
+    while (i >= first && bytes[i] === 0x39) bytes[i--] = 0x30
+    if (i >= first) bytes[i]!++
+    else {
+      // 9…9 became 0…0: one digit more, a 1 in front
+      this.bytes = Buffer.concat([this.prefix, Buffer.from('1', 'latin1'), bytes.subarray(first)])
+      this.digitsEnd++
+    }
+    return this.bytes
   }
 }
 

@@ -111,7 +111,8 @@ export const runRoll = async (config: RollConfig, rt: Runtime): Promise<number> 
   } finally {
     rt.stop.removeEventListener('abort', abortStart)
   }
-  // as lines: each batch one buffer of heads, read in place (no view per event), its block reused
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: 'heads', ...(window ? { window } : {}) })
+  // as spans: each batch the lines as read plus where each head lies in them, read in place (no
+  // view per event, no copy per line to cut its cursor out), its block reused
+  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: 'spans', ...(window ? { window } : {}) })
   return roller.run(input, rt.stop, config.shutdownTimeout)
 }

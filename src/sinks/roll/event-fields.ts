@@ -14,6 +14,7 @@ import {
   viewOf,
   type ByteView,
 } from '../../core/json-scan.js'
+import { NEEDS_JS, NOT_CLOSED, unescaper, WasmUnescaper } from '../../core/json-unescape-wasm.js'
 
 // Reads the few fields roll needs from an event head (event JSON without its closing brace)
 // without JSON.parse, with core's byte scanner (src/core/json-scan.ts): one pass over the top
@@ -54,7 +55,12 @@ export class EventFields {
   private nextAt = 0
   private targetBuf?: Buffer
   private targetWords?: DataView
-  constructor(private readonly unescapeBody = true) {}
+  // the batch loaded into the WebAssembly unescaper (source()): its heads' bodies are unescaped there
+  private loaded?: Buffer
+  constructor(
+    private readonly unescapeBody = true,
+    private readonly wasm: WasmUnescaper | undefined = unescaper(),
+  ) {}
   // string contents (inside the quotes), -1 when absent or not a string
   bodyStart = -1
   bodyEnd = -1
@@ -71,6 +77,15 @@ export class EventFields {
   ts = NaN
   seq = NaN
   cont = false
+
+  // The heads of the next read()s lie in `lines` (a batch): copied once into the WebAssembly
+  // unescaper, whose SIMD steps then unescape their bodies. undefined: done with it.
+  source(lines: Buffer | undefined): void {
+    if (this.wasm && this.unescapeBody && lines && lines.length <= WasmUnescaper.srcMax) {
+      this.wasm.load(lines)
+      this.loaded = lines
+    } else this.loaded = undefined
+  }
 
   // The next read() unescapes a leading body into buf at `at` instead of its own scratch (the
   // caller leaves room for the whole head there): a caller that knows where the body will go (the
@@ -133,14 +148,48 @@ export class EventFields {
         this.placedAt = 0
       }
       const open = i + BODY_FIRST.length - 1
-      const close = into
-        ? unescapeString(v, open, n, into, this.targetWords!, this.nextAt)
-        : unescapeString(v, open, n, this.scratch, this.scratchWords, 0)
+      let close = NEEDS_JS
+      let written = 0
+      let after = -1 // where the members WebAssembly read end
+      if (head === this.loaded) {
+        // in WebAssembly, from the batch's copy in its memory (offsets relative to the batch)
+        const w = this.wasm!
+        const base = head.byteOffset
+        const rel = into ? w.unescape(open + 1 - base, n - base, into, this.nextAt) : w.unescape(open + 1 - base, n - base, this.scratch, 0)
+        if (rel >= 0) {
+          close = rel + base
+          written = w.written
+          // the plain members after it, read there too (the rest, if any, below)
+          const shift = base - WasmUnescaper.srcAt
+          const m = w.members
+          after = m[0]! + shift
+          if (m[1]! >= 0) {
+            this.srcStart = m[1]! + shift
+            this.srcEnd = m[2]! + shift
+          }
+          if (m[3]! >= 0) {
+            this.hostStart = m[3]! + shift
+            this.hostEnd = m[4]! + shift
+          }
+          if (m[9]! >= 0) {
+            this.headersStart = m[9]! + shift
+            this.headersEnd = m[10]! + shift
+          }
+          this.ts = w.numbers[0]!
+          this.seq = w.numbers[1]!
+        } else if (rel === NOT_CLOSED) close = -1
+      }
+      if (close === NEEDS_JS) {
+        close = into
+          ? unescapeString(v, open, n, into, this.targetWords!, this.nextAt)
+          : unescapeString(v, open, n, this.scratch, this.scratchWords, 0)
+        written = lastString.written
+      }
       if (close === -1) return false
       this.bodyStart = open + 1
       this.bodyEnd = close
-      this.scratchLen = lastString.written
-      i = this.compactMembers(close + 1, n)
+      this.scratchLen = written
+      i = this.compactMembers(after === -1 ? close + 1 : after, n)
       if (i === FIELDS_BAD) return false
       while (i < n && isSpace(b[i])) i++
       if (i >= n) return true

@@ -46,13 +46,14 @@ export class Stager {
 
   // Read the fields roll needs, dedupe, format, group by bucket. No I/O: this runs while a commit
   // is in flight. No JSON.parse and no per-event buffers or views: the events are read where they
-  // lie in the batch's bytes (InputOptions.lines 'heads': each head and a newline), and the body is
+  // lie in the batch's bytes (InputOptions.lines 'spans': where each head is), and the body is
   // unescaped straight into its bucket's staging chunk.
   stage(staged: Staged, batch: InputBatch, committing: Staged | undefined): void {
     const now = Date.now()
     if (staged.batches.length === 0) staged.since = now
     staged.batches.push(batch)
     const lines = batch.lines
+    const spans = batch.spans
     const heads = lines ? undefined : batch.heads
     const received = lines ? batch.count! : heads!.length
     const fields = this.fields
@@ -71,11 +72,16 @@ export class Stager {
     // likely belongs (committed there without a copy, copied elsewhere otherwise)
     let guess: StagedBucket | undefined
     let at = 0
+    fields.source(lines)
     for (let k = 0; k < received; k++) {
       let buf: Buffer
       let start: number
       let end: number
-      if (lines) {
+      if (spans) {
+        buf = lines!
+        start = spans[2 * k]!
+        end = spans[2 * k + 1]!
+      } else if (lines) {
         buf = lines
         start = at
         end = lines.indexOf(10, at)
@@ -151,6 +157,7 @@ export class Stager {
     }
     // the events' bytes are copied: the reader may frame later input into them, and only the
     // staged copy stays in memory until the ack
+    fields.source(undefined)
     if (lines) releaseEvents(batch)
     else (heads as EventHead[]).length = 0
     staged.bytes += batch.bytes

@@ -1,3 +1,4 @@
+import { unescaper } from '../../core/json-unescape-wasm.js'
 import type { InputBatch } from '../../core/link/reader.js'
 import type { Bucket } from './layout.js'
 import { RangeSet } from './ranges.js'
@@ -33,9 +34,12 @@ export class ByteChunks {
   reserve(n: number): Buffer {
     if (this.current.length - this.used >= n) return this.current
     this.seal()
+    // full-size chunks in the unescaper's memory first, from the first chunk on: bodies are
+    // unescaped straight into them (its pages become memory only once written)
+    const arena = n <= MAX_CHUNK ? unescaper()?.chunk(MAX_CHUNK) : undefined
     let size = Math.min(MAX_CHUNK, Math.max(FIRST_CHUNK, this.sealed.length ? this.sealedBytes : 0))
     if (size < n) size = n
-    this.current = size === MAX_CHUNK && pool.length ? pool.pop()! : Buffer.allocUnsafeSlow(size)
+    this.current = arena ?? (size === MAX_CHUNK ? pool.pop() : undefined) ?? Buffer.allocUnsafeSlow(size)
     this.owned.push(this.current)
     return this.current
   }
@@ -43,7 +47,11 @@ export class ByteChunks {
   // Once the bytes are written and nothing refers to them any more: full-size chunks go back to
   // the pool.
   release(): void {
-    for (const chunk of this.owned) if (chunk.length === MAX_CHUNK && pool.length < POOL_MAX) pool.push(chunk)
+    const arena = unescaper()
+    for (const chunk of this.owned) {
+      if (arena && chunk.buffer === arena.memory) arena.give(chunk)
+      else if (chunk.length === MAX_CHUNK && pool.length < POOL_MAX) pool.push(chunk)
+    }
     this.owned.length = 0
     this.sealed.length = 0
     this.current = EMPTY

@@ -1,6 +1,6 @@
 import { ExitCode } from '../../core/exit-codes.js'
 import { TsfError } from '../../core/errors.js'
-import { eventCount, type InputBatch } from '../../core/link/reader.js'
+import { eventCount } from '../../core/link/reader.js'
 import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
 import type { ReaderOptions, RunnerOptions } from '../../core/stage-options.js'
@@ -32,19 +32,23 @@ export const runShip = async (config: ShipConfig, rt: Runtime): Promise<number> 
     // large; a batch never spans two, so with 1 MiB ones every other batch was a short one
     linesBlock: 4 * 1024 * 1024,
   })
-  const sink = new TcpSink({ ...config, counters: rt.counters })
   // every destination refused us (token, protocol): retrying cannot help
   const refusal: { error?: Error } = {}
-  const fatalSeen = new Promise<void>((resolve) =>
-    sink.once('fatal', (e: Error) => {
-      refusal.error = e
-      resolve()
-    }),
-  )
+  let refusedNow = (): void => undefined
+  const fatalSeen = new Promise<void>((resolve) => (refusedNow = resolve))
   const throwIfRefused = (): void => {
     if (refusal.error) throw new TsfError(`every destination refused us: ${refusal.error.message}`)
   }
-  sink.on('done', (batch: InputBatch) => input.done(batch))
+  const sink = new TcpSink(
+    { ...config, counters: rt.counters },
+    {
+      done: (batch) => input.done(batch),
+      refused: (error) => {
+        refusal.error ??= error
+        refusedNow()
+      },
+    },
+  )
   sink.start()
   const reporter = new AgentReporter(sink, rt.counters, config.report)
   reporter.start()

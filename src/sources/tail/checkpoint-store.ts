@@ -1,6 +1,6 @@
 import type { DirLock } from '../../core/dir-lock.js'
 import { JsonStateStore, openStateStore, type StateFileKind } from '../state/json-store.js'
-import type { FileIdentity } from './identity.js'
+import type { FileIdentity } from '../file/identity.js'
 
 // The checkpoints of one `tsf tail`: one entry per adopted file generation, keyed by identity
 // (never by path), in the state dir's one JSON store (../state/json-store.ts).

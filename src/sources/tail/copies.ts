@@ -3,7 +3,7 @@ import { readAt } from '../../core/read-at.js'
 import type { FileEntry } from './checkpoint-store.js'
 import type { FileTail } from './file-tail.js'
 import { inodeKey, type TailFiles } from './files.js'
-import { FINGERPRINT_BYTES, hashBytes, markMatches } from './identity.js'
+import { FINGERPRINT_BYTES, hashBytes, markMatches } from '../file/identity.js'
 
 // generations ended by a truncation whose first bytes are kept (see copyOf)
 const ENDED_HEADS = 16

@@ -1,14 +1,16 @@
 import { fstatSync } from 'node:fs'
-import { describeSystemError, TsfError } from '../../core/errors.js'
+import { describeSystemError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import type { EventOutput } from '../../core/link/writer.js'
-import { error as logError, info, warn, warnOnce } from '../../core/log.js'
+import { error as logError, info } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
+import type { FileSourceOptions } from '../../core/stage-options.js'
+import { reportUnacked, warnOversize } from '../source-end.js'
 import { CheckpointStore } from './checkpoint-store.js'
 import { Copies } from './copies.js'
 import type { FileTail, ReadConfig, ReadResult } from './file-tail.js'
 import { TailFiles } from './files.js'
-import { FINGERPRINT_BYTES, hashBytes, readHead } from './identity.js'
+import { FINGERPRINT_BYTES, hashBytes, readHead } from '../file/identity.js'
 import { lagRows, showProgress } from './lag.js'
 import { expand, type PathRules } from './paths.js'
 import { recoverFiles } from './recover.js'
@@ -16,20 +18,15 @@ import { Scanner } from './scan.js'
 import { refuseIfCheckpointedElsewhere } from './state-elsewhere.js'
 import { Watcher } from './watcher.js'
 
-export interface TailConfig {
+export interface TailConfig extends FileSourceOptions {
   operands: string[]
   follow: boolean
-  stateDir: string
   // stateDir is the default one for these paths (no --state): refuse files checkpointed elsewhere
   defaultState?: boolean
   fromEnd: boolean
   rules: PathRules
   read: ReadConfig
-  pollInterval: number
   rotateWait: number
-  window: number
-  checkpointInterval: number
-  shutdownTimeout: number
   inotify: boolean
 }
 
@@ -220,13 +217,8 @@ class TailEngine {
   private read(t: FileTail): ReadResult[] {
     const before = t.oversize
     const result = t.read(this.buf, BUDGET, READ_CHUNK)
-    if (t.oversize > before) {
-      warnOnce(
-        `oversize:${t.path}`,
-        `${t.path}: a line longer than ${this.config.read.maxLine} bytes was ${this.config.read.truncate ? 'truncated (the rest dropped, flagged "truncated")' : 'cut into pieces marked "cont"'} (counted, said once per file)`,
-      )
-      this.rt.counters.add('OversizeLineCount', t.oversize - before)
-    }
+    if (t.oversize > before)
+      warnOversize(this.rt, `oversize:${t.path}`, t.path, this.config.read, t.oversize - before, 'said once per file')
     return result
   }
 
@@ -350,12 +342,14 @@ class TailEngine {
     this.store.save()
     // `| head` went away: quietly, what it did not take stays in the file for the next run
     const downstreamClosed = stoppedBySignal && !this.rt.bySignal
-    if (unacked && !downstreamClosed) {
-      warn(
-        `${unacked} events were not acked by the downstream within ${this.config.shutdownTimeout} ms: their checkpoints did not move, they will be read again on restart`,
+    if (!downstreamClosed)
+      reportUnacked(
+        this.rt,
+        unacked,
+        stoppedBySignal,
+        `${this.config.shutdownTimeout} ms`,
+        ': their checkpoints did not move, they will be read again on restart',
       )
-      if (!stoppedBySignal) throw new TsfError(`${unacked} events left unacked`)
-    }
     if (!this.config.follow && (this.failures || this.scanner.failures)) return ExitCode.failure
     return ExitCode.ok
   }

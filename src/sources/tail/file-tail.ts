@@ -6,7 +6,7 @@ import { LineBlock } from '../file/line-block.js'
 import { blockRegion } from '../file/block-lines.js'
 import type { FileEntry } from './checkpoint-store.js'
 import { readAt } from '../../core/read-at.js'
-import { FINGERPRINT_BYTES, hashBytes, hashPieces, MARK_BYTES, type Mark } from './identity.js'
+import { FINGERPRINT_BYTES, hashBytes, hashPieces, MARK_BYTES, type Mark } from '../file/identity.js'
 import { Multiline } from './multiline.js'
 import type { TimestampParser } from './timestamp.js'
 

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs'
 import type { CheckpointStore, FileEntry } from './checkpoint-store.js'
 import { FileTail, type ReadConfig } from './file-tail.js'
-import { identityOf, markAt } from './identity.js'
+import { identityOf, markAt } from '../file/identity.js'
 
 export const inodeKey = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`
 

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readdirSync, statSync, type Stats } fro
 import { dirname, join } from 'node:path'
 import { info, warn } from '../../core/log.js'
 import { inodeKey, type TailFiles } from './files.js'
-import { isSameFile, markMatches, readHead } from './identity.js'
+import { isSameFile, markMatches, readHead } from '../file/identity.js'
 
 // After a restart: every generation not yet finished is looked for by its identity, at its
 // last path and then among its siblings (app.log.1, app.log-20261121, ...), and finished.

@@ -6,7 +6,7 @@ import type { Copies } from './copies.js'
 import type { TailConfig } from './engine.js'
 import type { FileTail } from './file-tail.js'
 import { inodeKey, type TailFiles } from './files.js'
-import { isSameFile, markMatches, readHead } from './identity.js'
+import { isSameFile, markMatches, readHead } from '../file/identity.js'
 import { expand } from './paths.js'
 
 // Where an open file is now (Linux: /proc/self/fd); undefined when deleted or unknown.

@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync }
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../core/errors.js'
 import type { FileEntry } from './checkpoint-store.js'
-import { isSameFile } from './identity.js'
+import { isSameFile } from '../file/identity.js'
 
 // The default state dir is one per set of paths (state-dir.ts). Changing the list (adding a file,
 // a glob instead of a name) gives a fresh dir, and every file would be read again as new streams

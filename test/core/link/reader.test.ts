@@ -9,15 +9,24 @@ const R = fixture('link-reader.mjs')
 const cursor = 'AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.'
 
 // Feeds chunks to an EventInput over a stream, marks every batch done, and returns the heads.
-// With `asLines`, batches come as NDJSON bytes (InputOptions.lines) and are cut into heads here.
-const readAll = async (chunks: Buffer[], maxLine = 1024 * 1024, asLines = false): Promise<{ heads: string[]; input: EventInput }> => {
+// With `asLines`, batches come as NDJSON bytes (InputOptions.lines) and are cut into heads here;
+// with 'spans', as the lines read and the place of each head in them (roll).
+const readAll = async (
+  chunks: Buffer[],
+  maxLine = 1024 * 1024,
+  asLines: boolean | 'spans' = false,
+): Promise<{ heads: string[]; input: EventInput }> => {
   // one read per chunk, as a pipe delivers them
   const stream = Readable.from(chunks)
-  const input = new EventInput({ stream, maxLine, lines: asLines ? 'events' : undefined })
+  const input = new EventInput({ stream, maxLine, lines: asLines === 'spans' ? 'spans' : asLines ? 'events' : undefined })
   const heads: string[] = []
   const reading = (async () => {
     for await (const batch of input.batches()) {
-      if (asLines) {
+      if (asLines === 'spans') {
+        const spans = batch.spans!
+        if (spans.length !== 2 * batch.count!) throw new Error(`spans and count disagree: ${spans.length / 2} ${batch.count}`)
+        for (let k = 0; k < spans.length; k += 2) heads.push(batch.lines!.toString('utf8', spans[k], spans[k + 1]))
+      } else if (asLines) {
         const text = batch.lines!.toString()
         const each = text.split('\n').slice(0, -1)
         if (!text.endsWith('}\n') || each.length !== batch.count)
@@ -99,31 +108,35 @@ t.test('batches as lines (ship) hold the same events as batches of heads, hostil
   const lines = await readAll(chunks, 4096, true)
   t.same(lines.heads, heads.heads)
   t.equal(lines.input.pending, 0)
+  const spans = await readAll(chunks, 4096, 'spans')
+  t.same(spans.heads, heads.heads, 'as spans (roll) too')
+  t.equal(spans.input.pending, 0)
 })
 
-t.test('tsf tail | a reader of lines: the in-place fast path gives the events tail wrote, cursors cut', async (t) => {
-  const dir = tmpdir(t)
-  let text = ''
-  for (let i = 0; i < 20000; i++) text += `line ${i} ${'y'.repeat(i % 300)}\n`
-  text += 'x'.repeat(3 * 1024 * 1024) + '\n'
-  for (let i = 0; i < 100; i++) text += `after ${i}\n`
-  writeFileSync(`${dir}/app.log`, text)
-  const r = await sh(t, `${tsf} tail --state st --shutdown-timeout 5s --max-line 4M app.log | ${R} out --lines`, { cwd: dir }).done
-  t.equal(r.code, 0, r.stderr)
-  const out = lines(`${dir}/out`)
-  t.equal(out.length, 20101)
-  const bodies = out.map((l) => JSON.parse(l))
-  t.equal(bodies.filter((e) => '_ack' in e).length, 0, 'no cursor left')
-  t.same(
-    bodies.map((e) => e.body),
-    text.split('\n').slice(0, -1),
-    'every line, in order, whole',
-  )
-  t.ok(
-    bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1),
-    'each once',
-  )
-})
+for (const mode of ['--lines', '--spans'])
+  t.test(`tsf tail | a reader of lines (${mode}): the in-place fast path gives the events tail wrote, cursors cut`, async (t) => {
+    const dir = tmpdir(t)
+    let text = ''
+    for (let i = 0; i < 20000; i++) text += `line ${i} ${'y'.repeat(i % 300)}\n`
+    text += 'x'.repeat(3 * 1024 * 1024) + '\n'
+    for (let i = 0; i < 100; i++) text += `after ${i}\n`
+    writeFileSync(`${dir}/app.log`, text)
+    const r = await sh(t, `${tsf} tail --state st --shutdown-timeout 5s --max-line 4M app.log | ${R} out ${mode}`, { cwd: dir }).done
+    t.equal(r.code, 0, r.stderr)
+    const out = lines(`${dir}/out`)
+    t.equal(out.length, 20101)
+    const bodies = out.map((l) => JSON.parse(l))
+    t.equal(bodies.filter((e) => '_ack' in e).length, 0, 'no cursor left')
+    t.same(
+      bodies.map((e) => e.body),
+      text.split('\n').slice(0, -1),
+      'every line, in order, whole',
+    )
+    t.ok(
+      bodies.every((e, i) => i === 0 || e.seq === bodies[i - 1].seq + 1),
+      'each once',
+    )
+  })
 
 const valid = `{"body":"GET /x 200","ts":1700000000000,"host":"h","headers":{"file":"/a.log"},"src":"s.1","seq":7,"pos":99,"_ack":"${cursor}7"}`
 

@@ -70,16 +70,16 @@ t.test('a duplicate that arrives while its first copy is being committed is drop
   )
 })
 
-// roll reads its batches as one buffer of heads (lines: 'heads') and unescapes each body into the
+// roll reads its batches in place (lines: 'spans', or 'heads') and unescapes each body into the
 // chunk of the bucket the event before went to: events that alternate between buckets, bodies
 // with escapes, and a cut line interrupted by another stream must come out as they went in.
-const rollAll = async (dir: string, text: string, lines: boolean): Promise<Record<string, string>> => {
+const rollAll = async (dir: string, text: string, lines: 'spans' | 'heads' | undefined): Promise<Record<string, string>> => {
   const layout = compileLayout({ dir: `${dir}/%{app}`, prefix: 'e-', suffix: '.log' })
   const options = bodyRoll(new LocalStorage(dir), layout)
   const roller = new Roller(options, new Counters('roll'))
   await roller.start()
   const stream = new PassThrough()
-  const input = new EventInput(lines ? { stream, lines: 'heads' } : { stream })
+  const input = new EventInput(lines ? { stream, lines } : { stream })
   const running = roller.run(input, new AbortController().signal, 5000)
   stream.end(text)
   if ((await running) !== 0) throw new Error('roll failed')
@@ -106,6 +106,7 @@ t.test('bodies land in their own bucket, read in place or as heads', async (t) =
   // a cut line of stream x in bucket a, interrupted by stream y in the same bucket: ended there
   text += ev('a', 'x', 1, 'first piece', true) + ev('a', 'y', 1, 'other "line"') + ev('a', 'x', 2, 'rest')
   want.a += 'first piece\nother "line"\nrest\n'
-  t.same(await rollAll(t.testdir({ lines: {} }) + '/lines', text, true), want, 'read in place')
-  t.same(await rollAll(t.testdir({ heads: {} }) + '/heads', text, false), want, 'read as heads')
+  t.same(await rollAll(t.testdir({ spans: {} }) + '/spans', text, 'spans'), want, 'read in place (spans)')
+  t.same(await rollAll(t.testdir({ lines: {} }) + '/lines', text, 'heads'), want, 'read in place (a buffer of heads)')
+  t.same(await rollAll(t.testdir({ heads: {} }) + '/heads', text, undefined), want, 'read as heads')
 })

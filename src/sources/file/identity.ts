@@ -3,7 +3,8 @@ import type { Stats } from 'node:fs'
 import { readAt } from '../../core/read-at.js'
 
 // A file is found again by what it is, not by where it is: device + inode, plus a fingerprint of
-// its first bytes (inodes are reused once a file is deleted). The fingerprint covers at most
+// its first bytes (inodes are reused once a file is deleted). tail finds its files with it after a
+// restart; spool tells with it that a file it adopted is still the one it was. The fingerprint covers at most
 // FINGERPRINT_BYTES, so it stops changing once the file is that long; until then it covers what
 // tail read of it up to the checkpoint. The identity is only used to find a file again, never as
 // a stream id (that is the src, which changes with each copytruncate generation).

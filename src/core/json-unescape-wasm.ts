@@ -1,0 +1,327 @@
+import {
+  ADD,
+  ELSE,
+  I64,
+  uleb,
+  BLOCK,
+  END,
+  get,
+  I32,
+  i32,
+  IF,
+  inc,
+  instantiate,
+  load8,
+  LOOP,
+  oneFunctionModule,
+  set,
+  simd,
+  store8,
+  store32,
+  tee,
+  V128,
+} from './wasm-asm.js'
+
+// A JSON string's contents unescaped by a small WebAssembly function with 16-byte SIMD steps:
+// roll's hottest loop (every event's body). Plain runs are copied 16 bytes at a time, the simple
+// escapes (\" \\ \/ \b \f \n \r \t) through a table; at anything else (\u, a malformed escape)
+// it stops and says so, and the caller takes the JavaScript path for that string. Like tail's
+// escaper (json-escape-wasm.ts) it is assembled here and made on first use; undefined where
+// WebAssembly SIMD is missing. The bytes are unescapeBody's exactly (a test holds them to it).
+
+// Memory layout (one fixed memory, never grown, so views into it stay valid):
+const TABLE = 0 // 256 bytes: the byte a simple escape stands for, 0 for any other letter
+const STOP = 256 // i32: where the last call stopped
+// after a body: where the members it read end (i32), src and host (i32 start and end of their
+// contents, -1: not read), ts and seq (f64, NaN: not read)
+const MEND = 260
+const SRC_S = 264
+const HOST_S = 272
+const TS = 280
+const SEQ = 288
+const HEAD_S = 296 // the whole headers value (i32 start and end)
+const SRC = 1024 // the source bytes, copied in (a batch of event lines)
+const SRC_MAX = 2 * 1024 * 1024
+const DST = SRC + SRC_MAX // the unescaped bytes, when the output is not in this memory
+const DST_SIZE = SRC_MAX + 64 // unescaping only shrinks; a 16-byte store may reach past the end
+// Output buffers in this memory (roll's staging chunks, see ByteChunks): unescaped straight into
+// them, no copy. Given back when a group is committed; when all are out, chunks are ordinary.
+const ARENA = DST + DST_SIZE + 64
+const SLOT = 1024 * 1024
+const SLOTS = 32
+const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
+
+// unesc(s, e, d) -> d': unescapes bytes from s (after the opening quote) at d until the closing
+// quote, e, or an escape it does not do; stores where it stopped at STOP, returns the output end.
+// After a closing quote it reads the members that follow in tsf's compact form as roll's
+// compactMembers does (event-fields.ts), as far as they are plain: ts and seq as integers of at
+// most 15 digits, src and host as strings, headers as an object or a string (brackets counted,
+// strings skipped), other keys skipped when their value is a string, an integer or an object. At
+// anything else (body, body64, cont, a value of another kind) it stops at that member's comma
+// and JavaScript reads on from there (MEND).
+// params s e d, locals c t (i32), v (v128), m k vs j key4 klen (i32), acc (i64)
+const [s, e, d, c, t, v, m, k, vs, j, key4, klen, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+// the first four bytes of a key (little-endian), with what follows it in `"key":`
+const TS4 = 0x3a227374 // ts":
+const SRC4 = 0x22637273 // src"
+const SEQ4 = 0x22716573 // seq"
+const HOST4 = 0x74736f68 // host
+const BODY4 = 0x79646f62 // body (and body64)
+const CONT4 = 0x746e6f63 // cont
+const HEAD4 = 0x64616568 // head(ers)
+const [EQ, NE, LT_U, GT_U, GE_U, SUB, AND, OR] = [0x46, 0x47, 0x49, 0x4b, 0x4f, 0x6b, 0x71, 0x72]
+const f64Store = (offset: number): number[] => [0x39, 3, ...uleb(offset)]
+const F64_NAN = [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]
+const I64_0 = [0x42, 0]
+const I64_10 = [0x42, 10]
+// the member's value is a number: stored as f64 (exact: at most 15 digits)
+const numberTo = (slot: number): number[] => [...i32(0), ...get(acc), 0xba /* f64.convert_i64_u */, ...f64Store(slot)]
+const isKey = (len: number, word: number): number[] => [...get(klen), ...i32(len), EQ, ...get(key4), ...i32(word), EQ, AND]
+// biome-ignore format: laid out as the instructions nest
+const members = [
+  // not closed by a quote: nothing more here
+  ...get(s), ...get(e), GE_U, ...IF, ...get(d), 0x0f /* return */, END,
+  ...get(s), ...load8(0), ...i32(0x22), NE, ...IF, ...get(d), 0x0f, END,
+  ...i32(0), ...i32(-1), ...store32(SRC_S), ...i32(0), ...i32(-1), ...store32(HOST_S), ...i32(0), ...i32(-1), ...store32(HEAD_S),
+  ...i32(0), ...F64_NAN, ...f64Store(TS), ...i32(0), ...F64_NAN, ...f64Store(SEQ),
+  ...get(s), ...i32(1), ADD, ...set(m),
+  ...BLOCK, ...LOOP,
+    // ,"key":
+    ...get(m), ...i32(1), ADD, ...get(e), GE_U, 0x0d, 1,
+    ...get(m), ...load8(0), ...i32(0x2c), NE, 0x0d, 1,
+    ...get(m), ...load8(1), ...i32(0x22), NE, 0x0d, 1,
+    ...get(m), ...i32(2), ADD, ...set(k),
+    ...BLOCK, ...LOOP,
+      ...get(k), ...get(e), GE_U, 0x0d, 1,
+      ...get(k), ...load8(0), ...tee(c), ...i32(0x22), EQ, 0x0d, 1,
+      ...get(c), ...i32(0x5c), EQ, 0x0d, 1,
+      ...inc(k, 1), 0x0c, 0,
+    END, END,
+    ...get(k), ...i32(1), ADD, ...get(e), GE_U, 0x0d, 1,
+    ...get(k), ...load8(0), ...i32(0x22), NE, 0x0d, 1,
+    ...get(k), ...load8(1), ...i32(0x3a), NE, 0x0d, 1,
+    ...get(k), ...get(m), SUB, ...i32(2), SUB, ...set(klen),
+    ...get(m), 0x28 /* i32.load */, 0, 2, ...set(key4),
+    ...get(k), ...i32(2), ADD, ...tee(vs), ...get(e), GE_U, 0x0d, 1,
+    ...get(vs), ...load8(0), ...set(c),
+    // t: 1 ts, 2 src, 3 seq, 4 host, 5 headers, 9 left to JavaScript, 0 skipped
+    ...i32(0), ...set(t),
+    ...isKey(2, TS4), ...IF, ...i32(1), ...set(t), END,
+    ...isKey(3, SRC4), ...IF, ...i32(2), ...set(t), END,
+    ...isKey(3, SEQ4), ...IF, ...i32(3), ...set(t), END,
+    ...isKey(4, HOST4), ...IF, ...i32(4), ...set(t), END,
+    ...isKey(7, HEAD4), ...IF, ...i32(5), ...set(t), END,
+    ...isKey(4, BODY4), ...isKey(4, CONT4), OR, ...isKey(6, BODY4), OR, ...IF, ...i32(9), ...set(t), END,
+    ...get(t), ...i32(9), EQ, 0x0d, 1,
+    ...get(c), ...i32(0x22), EQ, ...IF,
+      // a string: to its closing quote, escapes skipped
+      ...get(vs), ...i32(1), ADD, ...set(j),
+      ...BLOCK, ...LOOP,
+        ...get(j), ...get(e), GE_U, 0x0d, 4,
+        ...get(j), ...load8(0), ...tee(c), ...i32(0x22), EQ, 0x0d, 1,
+        ...get(c), ...i32(0x5c), EQ, ...IF, ...inc(j, 1), END,
+        ...inc(j, 1), 0x0c, 0,
+      END, END,
+      // ts or seq as a string: JavaScript's
+      ...get(t), ...i32(1), EQ, ...get(t), ...i32(3), EQ, OR, 0x0d, 2,
+      ...get(t), ...i32(2), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(SRC_S), ...i32(0), ...get(j), ...store32(SRC_S + 4), END,
+      ...get(t), ...i32(4), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(HOST_S), ...i32(0), ...get(j), ...store32(HOST_S + 4), END,
+      ...get(j), ...i32(1), ADD, ...set(m),
+      ...get(t), ...i32(5), EQ, ...IF, ...i32(0), ...get(vs), ...store32(HEAD_S), ...i32(0), ...get(m), ...store32(HEAD_S + 4), END,
+      0x0c, 1,
+    END,
+    ...get(c), ...i32(0x7b), EQ, ...IF,
+      // an object: brackets counted (k), strings skipped; only headers and skipped keys take one
+      ...get(t), ...i32(5), EQ, ...get(t), 0x45 /* eqz */, OR, 0x45, 0x0d, 2,
+      ...i32(1), ...set(k),
+      ...get(vs), ...i32(1), ADD, ...set(j),
+      ...BLOCK, ...LOOP,
+        ...get(k), 0x45, 0x0d, 1,
+        ...get(j), ...get(e), GE_U, 0x0d, 4,
+        ...get(j), ...load8(0), ...set(c), ...inc(j, 1),
+        ...get(c), ...i32(0x22), EQ, ...IF,
+          ...BLOCK, ...LOOP,
+            ...get(j), ...get(e), GE_U, 0x0d, 7,
+            ...get(j), ...load8(0), ...set(c), ...inc(j, 1),
+            ...get(c), ...i32(0x22), EQ, 0x0d, 1,
+            ...get(c), ...i32(0x5c), EQ, ...IF, ...inc(j, 1), END,
+            0x0c, 0,
+          END, END,
+        ELSE,
+          ...get(c), ...i32(0x7b), EQ, ...get(c), ...i32(0x5b), EQ, OR, ...IF, ...inc(k, 1), END,
+          ...get(c), ...i32(0x7d), EQ, ...get(c), ...i32(0x5d), EQ, OR, ...IF, ...inc(k, -1), END,
+        END,
+        0x0c, 0,
+      END, END,
+      ...get(t), ...i32(5), EQ, ...IF, ...i32(0), ...get(vs), ...store32(HEAD_S), ...i32(0), ...get(j), ...store32(HEAD_S + 4), END,
+      ...get(j), ...set(m),
+      0x0c, 1,
+    END,
+    // an integer followed by a comma or the end, or JavaScript's
+    ...get(c), ...i32(0x30), SUB, ...i32(9), GT_U, 0x0d, 1,
+    ...get(vs), ...set(j),
+    ...I64_0, ...set(acc),
+    ...BLOCK, ...LOOP,
+      ...get(j), ...get(e), GE_U, 0x0d, 1,
+      ...get(j), ...load8(0), ...i32(0x30), SUB, ...tee(c), ...i32(9), GT_U, 0x0d, 1,
+      ...get(acc), ...I64_10, 0x7e /* i64.mul */, ...get(c), 0xad /* i64.extend_i32_u */, 0x7c /* i64.add */, ...set(acc),
+      ...inc(j, 1), 0x0c, 0,
+    END, END,
+    ...get(j), ...get(e), LT_U, ...IF,
+      ...get(j), ...load8(0), ...i32(0x2c), NE, 0x0d, 2,
+    END,
+    ...get(t), ...i32(2), EQ, ...get(t), ...i32(4), EQ, OR, ...get(t), ...i32(5), EQ, OR, 0x0d, 1,
+    ...get(t), ...i32(1), EQ, ...get(t), ...i32(3), EQ, OR, ...IF,
+      // exact only up to 15 digits, and without a leading zero
+      ...get(j), ...get(vs), SUB, ...i32(15), GT_U, 0x0d, 2,
+      ...get(vs), ...load8(0), ...i32(0x30), EQ, ...get(j), ...get(vs), SUB, ...i32(1), NE, AND, 0x0d, 2,
+      ...get(t), ...i32(1), EQ, ...IF, ...numberTo(TS), ELSE, ...numberTo(SEQ), END,
+    END,
+    ...get(j), ...set(m),
+    0x0c, 0,
+  END, END,
+  ...i32(0), ...get(m), ...store32(MEND),
+]
+// biome-ignore format: laid out as the instructions nest
+const body = [
+  ...BLOCK, ...LOOP,
+  // 16 bytes at a time: store them all, move past the plain ones (all 16, or up to the first quote or backslash)
+  ...get(s), ...i32(16), ADD, ...get(e), 0x4d /* le_u */, ...IF,
+    ...get(s), ...simd(0) /* v128.load */, 0, 0, ...tee(v),
+    ...i32(0x22), ...simd(15) /* splat */, ...simd(35) /* eq */,
+    ...get(v), ...i32(0x5c), ...simd(15), ...simd(35), ...simd(80) /* or */,
+    ...simd(100) /* bitmask */, ...tee(t),
+    ...get(d), ...get(v), ...simd(11) /* v128.store */, 0, 0,
+    0x45 /* eqz */, ...IF, ...inc(s, 16), ...inc(d, 16), 0x0c, 2 /* br loop */, END,
+    ...get(t), 0x68 /* ctz */, ...tee(t), ...get(s), ADD, ...set(s),
+    ...get(t), ...get(d), ADD, ...set(d),
+  END,
+  // one byte: the end, the closing quote, an escape, or a byte as it is
+  ...get(s), ...get(e), 0x4f /* ge_u */, 0x0d, 1 /* br_if block */,
+  ...get(s), ...load8(0), ...tee(c), ...i32(0x22), 0x46 /* eq */, 0x0d, 1 /* br_if block */,
+  ...get(c), ...i32(0x5c), 0x46 /* eq */, ...IF,
+    ...get(s), ...i32(1), ADD, ...get(e), 0x4f /* ge_u */, 0x0d, 2 /* br_if block */,
+    ...get(s), ...load8(1), ...load8(TABLE), ...tee(t), 0x45 /* eqz */, 0x0d, 2 /* br_if block */,
+    ...get(d), ...get(t), ...store8(0), ...inc(d, 1), ...inc(s, 2),
+    0x0c, 1 /* br loop */,
+  END,
+  ...get(d), ...get(c), ...store8(0), ...inc(d, 1), ...inc(s, 1),
+  0x0c, 0 /* br loop */,
+  END, END,
+  ...i32(0), ...get(s), ...store32(STOP),
+  ...members,
+  ...get(d), END,
+]
+
+const moduleBytes = (): Uint8Array =>
+  oneFunctionModule(
+    'unesc',
+    3,
+    [
+      [2, I32],
+      [1, V128],
+      [6, I32],
+      [1, I64],
+    ],
+    body,
+    PAGES,
+  )
+
+export const NOT_CLOSED = -1
+export const NEEDS_JS = -2
+
+export class WasmUnescaper {
+  // the longest source copied in at once
+  static readonly srcMax = SRC_MAX
+  // bytes the last unescape() wrote
+  written = 0
+  // after a closing quote, the members it read (offsets in the loaded source; see unesc above):
+  // [where they end, src start, src end, host start, host end, (ts, seq), headers start, end]
+  // (-1: not read), [ts, seq] (NaN: not read)
+  readonly members: Int32Array
+  readonly numbers: Float64Array
+  private readonly u8: Uint8Array
+  private readonly buf: Buffer
+  private readonly stop: Int32Array
+  private readonly free: Buffer[] = []
+  private slots = 0
+
+  constructor(
+    private readonly fn: (s: number, e: number, d: number) => number,
+    readonly memory: ArrayBuffer,
+  ) {
+    this.u8 = new Uint8Array(memory)
+    this.buf = Buffer.from(memory)
+    this.stop = new Int32Array(memory, STOP, 1)
+    this.members = new Int32Array(memory, MEND, (HEAD_S + 8 - MEND) / 4)
+    this.numbers = new Float64Array(memory, TS, 2)
+  }
+
+  // Where the loaded source starts in this memory (members holds offsets from 0 of the memory).
+  static readonly srcAt = SRC
+
+  // Copies `src` (at most srcMax bytes) into the module's memory: unescape() reads from there.
+  load(src: Uint8Array): void {
+    this.u8.set(src, SRC)
+  }
+
+  // Unescapes the loaded bytes from `start` (just after an opening quote) into out at `at`, up to
+  // the closing quote. Returns the quote's index (written: the bytes written), NOT_CLOSED when no
+  // quote comes before `limit`, or NEEDS_JS at an escape it does not do (\u, a malformed one):
+  // then out may hold a partial string, and the caller does the whole string in JavaScript. out
+  // must have room for limit - start bytes at `at` (a 16-byte store may fill them).
+  unescape(start: number, limit: number, out: Buffer, at: number): number {
+    const direct = out.buffer === this.memory
+    const to = direct ? out.byteOffset + at : DST
+    const end = this.fn(SRC + start, SRC + limit, to)
+    const stop = this.stop[0]! - SRC
+    if (stop >= limit) return NOT_CLOSED
+    if (this.u8[SRC + stop] !== 0x22) return NEEDS_JS
+    this.written = end - to
+    if (!direct) this.buf.copy(out, at, DST, end)
+    return stop
+  }
+
+  // A buffer of `size` bytes in this memory (unescape() writes into it without a copy), or
+  // undefined when none is left or size is not the slot size. Given back with give().
+  chunk(size: number): Buffer | undefined {
+    if (size !== SLOT) return undefined
+    const free = this.free.pop()
+    if (free) return free
+    if (this.slots === SLOTS) return undefined
+    return Buffer.from(this.memory, ARENA + SLOT * this.slots++, SLOT)
+  }
+
+  // A chunk of chunk() that nothing refers to any more.
+  give(chunk: Buffer): void {
+    this.free.push(chunk)
+  }
+}
+
+let made = false
+let instance: WasmUnescaper | undefined
+
+// The unescaper, made on first use; undefined where WebAssembly SIMD is not available.
+export const unescaper = (): WasmUnescaper | undefined => {
+  if (made) return instance
+  made = true
+  try {
+    const { fn, memory } = instantiate<(s: number, e: number, d: number) => number>(moduleBytes(), 'unesc')
+    const u8 = new Uint8Array(memory)
+    for (const [letter, byte] of [
+      [0x22, 0x22],
+      [0x5c, 0x5c],
+      [0x2f, 0x2f],
+      [0x62, 0x08],
+      [0x66, 0x0c],
+      [0x6e, 0x0a],
+      [0x72, 0x0d],
+      [0x74, 0x09],
+    ] as const)
+      u8[TABLE + letter] = byte
+    instance = new WasmUnescaper(fn, memory)
+  } catch {
+    instance = undefined // no WebAssembly SIMD here: the JavaScript path
+  }
+  return instance
+}
