@@ -116,7 +116,7 @@ class SpoolEngine {
   }
 
   async run(): Promise<number> {
-    this.out = await this.rt.output({ window: this.config.window })
+    this.out = await this.rt.output({ window: this.config.window, maxLine: this.config.read.maxLine })
     const rate = new Rate()
     const progress = new Progress('tsf spool', () => {
       const left = this.active.size + (this.pendingOnce?.size ?? this.queue.filter((q) => !('entry' in q)).length)
