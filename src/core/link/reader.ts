@@ -182,6 +182,8 @@ export class EventInput extends EventEmitter {
   private settledLine = -1
   private waitedIntroduction = false
   private awaitIntroduction = false
+  // the last piece framed was a CONT piece of a line longer than the frame
+  private inCut = false
   private readonly sink = (bytes: Buffer, _end: number, kind: PieceKind): void => this.take(bytes, kind)
   // the batch being framed: heads, or with options.lines its NDJSON bytes
   private heads: EventHead[] = []
@@ -457,6 +459,9 @@ export class EventInput extends EventEmitter {
 
   private take(bytes: Buffer, kind: PieceKind): void {
     this.lines++
+    const cutEnd = kind === WHOLE && this.inCut
+    this.inCut = kind === CONT
+    if (cutEnd) return this.takeCutEnd(bytes)
     const n = bytes.length
     if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0) {
       // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
@@ -582,6 +587,31 @@ export class EventInput extends EventEmitter {
     this.pushRange(bytes, 0, at)
     this.positions.set(link.id, parsed.position)
     return true
+  }
+
+  // The last piece of a line longer than the frame. One that ends with a tsf writer's cursor was
+  // an event its writer did not say it may write (an older writer, or a MAXLINE too late): its
+  // pieces went on as text, and so does this one, without the cursor, and that writer is acked for
+  // it (its bytes are delivered). Unacked, a writer whose window that line filled would wait for
+  // ever, and the whole pipeline with it.
+  private takeCutEnd(bytes: Buffer): void {
+    const n = bytes.length
+    const at = n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 ? bytes.lastIndexOf(ackKeyBytes, n - 3) : -1
+    const parsed = at > 0 ? parseCursor(bytes.toString('latin1', at + ACK_KEY_LENGTH, n - 2)) : undefined
+    if (!parsed) return this.takeText(bytes)
+    warnOnce(
+      'cut-event',
+      `an event line longer than ${this.frameMax} bytes was cut into text pieces marked "cont" (its writer did not say its --max-line in time: an older tsf, or a filter in between); give every stage the same --max-line`,
+    )
+    this.takeText(Buffer.concat([bytes.subarray(0, at), CLOSE]))
+    const link = this.linkTo(parsed.link, parsed.nonce)
+    if (link.state !== 'unreachable') this.positions.set(parsed.link, parsed.position)
+  }
+
+  // A line as the body of a plain event, cut by our --max-line.
+  private takeText(bytes: Buffer): void {
+    if (bytes.length > this.maxLine) this.cutText(bytes)
+    else this.push(plainLineHead(bytes))
   }
 
   private cutText(bytes: Buffer): void {
@@ -774,6 +804,7 @@ const SETTLE_FOR = 3000
 // released blocks kept for reuse (more are left to the collector)
 const FREE_BLOCKS = 4
 const EMPTY = Buffer.alloc(0)
+const CLOSE = Buffer.from('}')
 
 // Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
 const isJson = (line: Buffer): boolean => {

@@ -100,3 +100,25 @@ for (const [name, middle] of [
     t.equal(checkpointPos(`${dir}/st`), statSync(`${dir}/app.log`).size, 'every line acked back to tail')
   })
 }
+
+// Through a foreign filter the reader cannot hear a writer before its first cursor: a first event
+// longer than the default frame is cut into text. Its cursor is cut from the text and its writer
+// acked (a tail whose window that line filled waited for that ack for ever, and so did the whole
+// pipeline); once linked, the writer's MAXLINE keeps the next long event whole.
+t.test('tail --max-line 16M | grep --line-buffered | roll --max-line 1K: a cut first event does not stop the pipeline', async (t) => {
+  const dir = t.testdir({})
+  writeFileSync(`${dir}/app.log`, `${longFirst.join('\n')}\n`)
+  const r = await sh(
+    t,
+    `${tsf} tail ${dir}/app.log --state ${dir}/st --max-line 16M | grep --line-buffered -v '^never$' | ${tsf} roll ${dir}/out --max-line 1K`,
+  ).done
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stderr, /an event line longer than \d+ bytes was cut into text pieces/, 'said once')
+  const lines = rolledLines(`${dir}/out`)
+  t.notOk(
+    lines.some((l) => l.includes('_ack')),
+    'no cursor in the file',
+  )
+  t.same(summary(lines.slice(1)), summary(longFirst.slice(1)), 'every later line once, whole')
+  t.equal(checkpointPos(`${dir}/st`), statSync(`${dir}/app.log`).size, 'every line acked back to tail')
+})
