@@ -70,6 +70,54 @@ export const escapeBytes = (src: Uint8Array, start: number, end: number, out: Ui
   return at
 }
 
+// escapeBytes for ASCII text, without a UTF-8 check first: returns -1 at the first byte >= 0x80
+// (the caller then checks and escapes the bytes the careful way; what was written is garbage).
+// W: the words of src's ArrayBuffer (viewOf(src).words), when the caller has them already.
+export const escapeAscii = (
+  src: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+  W: Uint32Array<ArrayBufferLike> = viewOf(src).words,
+): number => {
+  const base = src.byteOffset
+  const lastWord = ((base + end) >>> 2) - 1
+  for (let s = start; s < end; s++) {
+    if (((base + s) & 3) === 0) {
+      let w = (base + s) >>> 2
+      while (w < lastWord) {
+        const x = W[w]!
+        const q = x ^ 0x22222222
+        const e = x ^ 0x5c5c5c5c
+        if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e) | ((x - 0x20202020) & ~x) | x) & 0x80808080) break
+        putWord(out, at, x)
+        at += 4
+        w++
+      }
+      s = (w << 2) - base
+      if (s >= end) break
+    }
+    const c = src[s]!
+    if (PLAIN[c] === 1) {
+      if (c >= 0x80) return -1
+      out[at++] = c
+      continue
+    }
+    out[at++] = 0x5c
+    const short = SHORT[c]!
+    if (short) out[at++] = short
+    else {
+      out[at++] = 0x75 // u00XX
+      out[at++] = 0x30
+      out[at++] = 0x30
+      out[at++] = HEX[c >> 4]!
+      out[at++] = HEX[c & 15]!
+    }
+  }
+  return at
+}
+
 // The most bytes writeQuoted writes for s (JSON.stringify escapes a UTF-16 unit as 6 bytes at most).
 export const quotedBound = (s: string): number => 6 * s.length + 2
 

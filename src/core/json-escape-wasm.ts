@@ -152,6 +152,17 @@ export class WasmEscaper {
     return at + n
   }
 
+  // Writes src[start, end) escaped into out at `at` (as escape() does), copying those bytes alone
+  // into the module's memory: for sources whose bytes are scattered over a larger buffer (Kafka
+  // record values among their batch's framing). At most srcMax bytes.
+  escapeFrom(src: Buffer, start: number, end: number, out: Uint8Array, at: number): number {
+    this.mem ??= Buffer.from(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength)
+    src.copy(this.mem, SRC, start, end)
+    this.loaded = undefined
+    return this.escape(0, end - start, out, at)
+  }
+
+  private mem?: Buffer
   private slots = 0
 
   // A buffer of `size` bytes in this memory, which escape() writes into without a copy; undefined

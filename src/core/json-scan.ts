@@ -52,12 +52,12 @@ export const releaseScanBuffer = (): void => {
 // by unescapeString: how many bytes it wrote.
 export const lastString = { escaped: false, written: 0 }
 
-const HIGH_BITS = 0x80808080
+export const HIGH_BITS = 0x80808080
 
 // The first word from w (up to lastWord) holding a quote or a backslash, or a control byte when
 // controls is HIGH_BITS (0: control bytes pass). Each test is the "has a zero byte" trick on the
 // word XOR the byte searched for: exact about whether a word has one.
-const plainWords = (W: Uint32Array<ArrayBufferLike>, w: number, lastWord: number, controls: number): number => {
+export const plainWords = (W: Uint32Array<ArrayBufferLike>, w: number, lastWord: number, controls: number): number => {
   while (w < lastWord) {
     const x = W[w]!
     const q = x ^ 0x22222222

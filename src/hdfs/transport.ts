@@ -5,6 +5,11 @@ import type { Answers } from './answers.js'
 // One HTTP exchange with a NameNode or a DataNode, through node:http (see webhdfs.ts's header
 // comment: fetch() cannot talk to a DataNode), on keep-alive agents.
 
+// A request body: one buffer, or several sent in order without joining them.
+export type Body = Buffer | readonly Buffer[]
+
+export const bodyLength = (body: Body): number => (Buffer.isBuffer(body) ? body.length : body.reduce((n, b) => n + b.length, 0))
+
 export interface Response {
   status: number
   headers: http.IncomingHttpHeaders
@@ -39,7 +44,7 @@ export class Transport {
     this.agents.https.destroy()
   }
 
-  request(signal: AbortSignal | undefined, method: string, url: string, body?: Buffer, step?: Step): Promise<Response> {
+  request(signal: AbortSignal | undefined, method: string, url: string, body?: Body, step?: Step): Promise<Response> {
     const u = new URL(url)
     const where: Step = step ?? { op: opOf(u), path: decodeURIComponent(u.pathname.replace(/^\/webhdfs\/v1/, '')) || '/', datanode: u.host }
     const mod = u.protocol === 'https:' ? https : http
@@ -49,7 +54,7 @@ export class Transport {
       const headers: http.OutgoingHttpHeaders = { accept: 'application/json' }
       if (body) {
         headers['content-type'] = 'application/octet-stream'
-        headers['content-length'] = body.length
+        headers['content-length'] = bodyLength(body)
       } else if (method !== 'GET') {
         headers['content-length'] = 0
       }
@@ -63,7 +68,11 @@ export class Transport {
         req.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'ERequestTimeout' }))
       })
       req.on('error', (e) => reject(signal?.aborted ? abortReason(signal) : this.answers.networkError(e, where)))
-      req.end(body)
+      if (body === undefined || Buffer.isBuffer(body)) req.end(body)
+      else {
+        for (const part of body) req.write(part)
+        req.end()
+      }
     })
   }
 }

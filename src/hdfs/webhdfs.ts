@@ -38,7 +38,7 @@ import { pause } from '../core/wait.js'
 import { UsageError } from '../core/errors.js'
 import { Answers, preview } from './answers.js'
 import { detailsOf, mayHaveHappened, WebHdfsError } from './errors.js'
-import { abortReason, Transport, type Response } from './transport.js'
+import { abortReason, type Body, bodyLength, Transport, type Response } from './transport.js'
 import { normalizePath } from './url.js'
 
 export interface FileStatus {
@@ -170,9 +170,10 @@ export class WebHdfs {
    * appends twice (see the header comment). Without it the length is read first. Resolves to the
    * new length (expectedLength + data.length).
    */
-  async append(path: string, data: Buffer | Uint8Array | string, options: CallOptions & { expectedLength?: number } = {}): Promise<number> {
+  async append(path: string, data: AppendData, options: CallOptions & { expectedLength?: number } = {}): Promise<number> {
     const p = this.checkPath(path)
-    const body = asBuffer(data)
+    const body = asBody(data)
+    const length = bodyLength(body)
     let expected = options.expectedLength
     let sent = false
     await this.retry('APPEND', p, options, async (sig) => {
@@ -183,7 +184,7 @@ export class WebHdfs {
       } else if (sent) {
         const st = await this.statusOnce(sig, p)
         const now = st?.length
-        if (now === expected + body.length) return
+        if (now === expected + length) return
         if (now !== expected) {
           throw this.answers.fail(
             'APPEND',
@@ -191,7 +192,7 @@ export class WebHdfs {
             undefined,
             'AppendLengthMismatch',
             `after an append whose answer was lost the file is ${now === undefined ? 'gone' : `${now} bytes`}; ` +
-              `expected ${expected} (not applied) or ${expected + body.length} (applied). ` +
+              `expected ${expected} (not applied) or ${expected + length} (applied). ` +
               `Truncate it back to ${expected} and append again`,
           )
         }
@@ -201,7 +202,7 @@ export class WebHdfs {
       const r = await this.transport.request(sig, 'POST', loc, body)
       if (r.status !== 200) throw this.answers.errorOf(r, { op: 'APPEND', path: p, datanode: hostOf(loc) })
     })
-    return expected! + body.length
+    return expected! + length
   }
 
   /**
@@ -452,6 +453,12 @@ const asBuffer = (data: Buffer | Uint8Array | string): Buffer =>
     : Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+
+// What append() takes. Several buffers are sent one after the other, never joined: a commit of
+// tens of MiB is not copied once more (memory and CPU).
+export type AppendData = Buffer | Uint8Array | string | readonly Buffer[]
+
+const asBody = (data: AppendData): Body => (Array.isArray(data) ? data : asBuffer(data as Buffer | Uint8Array | string))
 
 const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/')
 

@@ -1,6 +1,8 @@
 // A Kafka consumer group member: fetched batches in, explicit commits out.
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
+import type { Consumer, EachBatchPayload } from 'kafkajs'
 import { newKafka, type ClientOptions } from './client.js'
+import { FetchBatch } from './fetch-batch.js'
+import { recordSetFromMessages, type DecodedMessage, type RecordSet } from './record-set.js'
 
 export interface ConsumerOptions extends ClientOptions {
   groupId: string
@@ -19,10 +21,16 @@ export interface FetchedRecord {
   headers?: Record<string, unknown>
 }
 
+// A fetch's records: record index[i] of set, for i below index.length (no object per record)
+export interface FetchedRecords {
+  set: RecordSet
+  index: Int32Array
+}
+
 export interface FetchedBatch {
   topic: string
   partition: number
-  records: FetchedRecord[]
+  records: FetchedRecords
   // keep the group membership alive while a batch waits (back pressure)
   heartbeat: () => Promise<void>
   isRunning: () => boolean
@@ -85,7 +93,7 @@ export class KafkaConsumer {
         await onBatch({
           topic: batch.topic,
           partition: batch.partition,
-          records: batch.messages.map(toFetched),
+          records: fetchedRecords(batch),
           heartbeat: payload.heartbeat,
           isRunning: () => payload.isRunning() && !payload.isStale(),
           advance: payload.resolveOffset,
@@ -112,10 +120,18 @@ export class KafkaConsumer {
   }
 }
 
-const toFetched = (m: KafkaMessage): FetchedRecord => ({
-  key: m.key,
-  value: m.value,
-  timestamp: m.timestamp,
-  offset: m.offset,
-  headers: m.headers,
+// Our decoder's batches carry their RecordSet; a partition kafkajs decoded itself (older message
+// formats) has its message objects.
+const fetchedRecords = (batch: EachBatchPayload['batch']): FetchedRecords => {
+  if (batch instanceof FetchBatch) return { set: batch.records, index: batch.kept }
+  const messages = batch.messages as unknown as DecodedMessage[]
+  return { set: recordSetFromMessages(messages), index: Int32Array.from(messages, (_, i) => i) }
+}
+
+// Record i of a fetch as an object (the careful path of collect, and tests).
+export const fetchedRecord = (set: RecordSet, i: number): FetchedRecord => ({
+  key: set.key(i),
+  value: set.value(i),
+  timestamp: set.legacy ? set.legacy[i]!.timestamp : String(set.timestamps[i]!),
+  offset: set.offset(i),
 })

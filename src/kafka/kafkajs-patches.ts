@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { crc32c } from './crc32c.js'
+import { FetchBatch } from './fetch-batch.js'
 import { encodable, encodeProduce, type ProduceArgs } from './produce-request.js'
+import { decodeRecordSet, NotDecodable, RecordSet, type DecodedMessage } from './record-set.js'
 
 const require = createRequire(import.meta.url)
 type CompilableModule = NodeJS.Module & { _compile(code: string, file: string): void }
@@ -204,3 +206,49 @@ const FRAMED = Symbol.for('tsf.kafka.produceFramed')
     })
   }
 }
+
+// Fetched records without an object per record. A partition's record batches are decoded in one
+// pass into a RecordSet (record-set.ts: columns over the fetched bytes) instead of kafkajs' message
+// objects (a message, two Longs, a headers object and several Decoders each): fetch responses v4 and
+// later all read a partition's records through v4/decodeMessages.js. Bytes our decoder does not
+// read exactly as kafkajs does (older message formats, anything malformed) go to kafkajs' decoder
+// as before. kafkajs' Batch is replaced by one with the same filters and answers over a RecordSet
+// (fetch-batch.ts), and its runner asks the batch for the two things it read from the messages.
+type KafkaDecoder = { buffer: Buffer; offset: number; readInt32(): number; canReadBytes(n: number): boolean }
+const decodeMessagesPath = require.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js')
+export const kafkajsDecodeMessages = require(decodeMessagesPath) as (decoder: KafkaDecoder) => Promise<DecodedMessage[]>
+require.cache[decodeMessagesPath]!.exports = async (decoder: KafkaDecoder): Promise<RecordSet | DecodedMessage[]> => {
+  const start = decoder.offset
+  const size = decoder.readInt32()
+  if (size <= 0 || !decoder.canReadBytes(size)) return []
+  const from = decoder.offset
+  try {
+    const set = await decodeRecordSet(decoder.buffer, from, from + size)
+    decoder.offset = from + size
+    return set
+  } catch (error) {
+    if (!(error instanceof NotDecodable)) throw error
+    decoder.offset = start
+    return kafkajsDecodeMessages(decoder)
+  }
+}
+type PartitionData = ConstructorParameters<typeof FetchBatch>[2]
+const batchPath = require.resolve('kafkajs/src/consumer/batch.js')
+// kafkajs' own Batch, for message arrays (and the tests that compare ours with it)
+export const KafkajsBatch = require(batchPath) as new (topic: string, fetchedOffset: string, data: PartitionData) => object
+{
+  require.cache[batchPath]!.exports = function Batch(topic: string, fetchedOffset: string, data: PartitionData) {
+    return data.messages instanceof RecordSet
+      ? new FetchBatch(topic, fetchedOffset, data, data.messages)
+      : new KafkajsBatch(topic, fetchedOffset, data)
+  }
+}
+patchModule('kafkajs/src/consumer/runner.js', (source) => {
+  let s = replaceOnce(
+    source,
+    `const lastFilteredMessage = batch.messages[batch.messages.length - 1]`,
+    `const lastFilteredMessage = batch.tsfLastMessage ? batch.tsfLastMessage() : batch.messages[batch.messages.length - 1]`,
+  )
+  s = replaceOnce(s, `batchSize: batch.messages.length,`, `batchSize: batch.tsfSize ? batch.tsfSize() : batch.messages.length,`)
+  return s
+})

@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk'
 import { once } from 'node:events'
-import type { EventHead } from '../core/event.js'
+import { headStrings, isHeadBlock, type Heads } from '../core/head-block.js'
 import { colourFor } from '../core/colour.js'
 import { bodyBytes, parseEventLine, type TsfEvent } from '../core/event.js'
 
@@ -89,8 +89,9 @@ export class PrintSink {
     })
   }
 
-  write(heads: EventHead[], onDurable?: () => void): void {
+  write(block: Heads, onDurable?: () => void): void {
     if (this.isClosed) return
+    const heads = isHeadBlock(block) ? headStrings(block) : block
     let text = ''
     for (const head of heads) text += formatEvent(parseEventLine(head.toString() + '}'), this.chalk)
     this.pending += heads.length

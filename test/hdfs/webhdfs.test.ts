@@ -155,8 +155,13 @@ t.test('real HDFS: append, with and without expectedLength', async (t) => {
   t.equal(await c.append(f, 'b\n', { expectedLength: 2 }), 4)
   t.equal(await c.append(f, Buffer.from('c\n')), 6, 'reads the length itself')
   t.equal(await c.append(f, new Uint8Array([0x64, 0x0a]), { expectedLength: 6 }), 8)
-  t.equal((await c.open(f)).toString(), 'a\nb\nc\nd\n')
-  t.equal((await c.status(f))?.length, 8, 'visible at once after the 200')
+  t.equal(
+    await c.append(f, [Buffer.from('e'), Buffer.alloc(0), Buffer.from('\nf\n')], { expectedLength: 8 }),
+    12,
+    'parts: one APPEND of their sum',
+  )
+  t.equal((await c.open(f)).toString(), 'a\nb\nc\nd\ne\nf\n', 'parts land in order')
+  t.equal((await c.status(f))?.length, 12, 'visible at once after the 200')
 
   const e = await c.append(`${f}.missing`, 'x', { expectedLength: 0 }).then(
     () => null,

@@ -5,9 +5,10 @@ import { chain, chainWithChannels } from './chain.mjs'
 import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
+import { connectionsRsyslog, connectionsTsf, connectionsWire } from './connections.mjs'
 import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
 import { hdfsCurl, hdfsLocal, hdfsTsf, hdfsTsfWindow } from './hdfs.mjs'
-import { kafkaKcat, kafkaTsf } from './kafka.mjs'
+import { kafkaCollect, kafkaKcat, kafkaKcatConsume, kafkaTsf } from './kafka.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
 import { mongodbDriver, mongodbTsf } from './mongodb.mjs'
 import rsyslogW1 from './rsyslog-w1.mjs'
@@ -16,8 +17,8 @@ import ship from './ship.mjs'
 import tail from './tail.mjs'
 
 // rsyslog's W1 runs right after tsf's, so the two see the same load on a shared machine; the
-// three Flume workloads run one after the other for the same reason, and so do kafka and kafka-kcat,
-// and the four HDFS ones
+// three Flume workloads run one after the other for the same reason, and so do kafka and
+// kafka-kcat, kafka-collect and kafka-kcat-consume, and the four HDFS ones
 export const workloads = [
   codec,
   baseline,
@@ -32,6 +33,9 @@ export const workloads = [
   latencyRsyslog,
   syslogTsf,
   syslogRsyslog,
+  connectionsTsf,
+  connectionsRsyslog,
+  connectionsWire,
   mongodbTsf,
   mongodbDriver,
   flumeToFlume,
@@ -39,6 +43,8 @@ export const workloads = [
   tsfToFlume,
   kafkaTsf,
   kafkaKcat,
+  kafkaCollect,
+  kafkaKcatConsume,
   hdfsCurl,
   hdfsTsf,
   hdfsTsfWindow,

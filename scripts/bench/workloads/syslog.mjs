@@ -16,7 +16,7 @@ const sender = (ctx, port) =>
   })
 
 // every file roll is writing or has written (in-progress files start with a dot), not its state
-const allRollFiles = (dir) => {
+export const allRollFiles = (dir) => {
   const walk = (d) => {
     let entries
     try {

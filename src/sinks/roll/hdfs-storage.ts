@@ -22,9 +22,8 @@ class HdfsFile implements RollFile {
   ) {}
 
   async append(parts: Buffer[]): Promise<void> {
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-    if (data.length === 0) return
-    this.size = await this.client.append(this.path, data, { expectedLength: this.size })
+    if (parts.every((part) => part.length === 0)) return
+    this.size = await this.client.append(this.path, parts, { expectedLength: this.size })
   }
 
   async sync(): Promise<void> {

@@ -66,6 +66,8 @@ export class Roller {
   private committing?: Staged
   private stop?: AbortSignal
   private input?: EventInput
+  // resolves the reader's wait once a commit takes the staged group (see run)
+  private taken?: () => void
 
   constructor(
     private readonly options: RollerOptions,
@@ -116,7 +118,15 @@ export class Roller {
         if (this.fatal) throw this.fatal
         this.stager.stage(this.staged, batch, this.committing)
         this.commitWhenDue()
-        if (this.staged.bytes >= maxStaged) await this.queue
+        // Staged enough: wait until a commit takes the group, not for every queued commit to
+        // end, so that the next group stages while one commit is in flight (an HDFS APPEND
+        // waits ~0.5 s for the DataNode's close). The queue settling covers a fatal error or a
+        // group given back on giving up.
+        if (this.staged.bytes >= maxStaged) {
+          this.schedule('commit')
+          await Promise.race([new Promise<void>((resolve) => (this.taken = resolve)), this.queue])
+          this.taken = undefined
+        }
       }
       if (tick) clearInterval(tick)
       process.off('SIGHUP', onHup)
@@ -207,6 +217,7 @@ export class Roller {
     this.clearGroupTimer()
     this.staged = new Staged()
     this.committing = staged
+    this.taken?.()
     try {
       await this.commitWithRetry(staged)
       // committed (or, when giving up, moved back into this.staged: then its chunks live on)

@@ -12,8 +12,10 @@ import type { KafkaSecurity } from '../../kafka/security.js'
 import type { KafkaUrl } from '../../kafka/url.js'
 import { PrintSink } from '../../sinks/print.js'
 import type { EventSink } from '../tcp/event-sink.js'
+import { headStrings } from '../../core/head-block.js'
+import type { EventOutput } from '../../core/link/writer.js'
 import { OffsetCommitter } from './offsets.js'
-import { recordHead } from './records.js'
+import { RecordHeads } from './record-heads.js'
 
 export interface KafkaCollectConfig {
   url: KafkaUrl
@@ -40,7 +42,8 @@ const COMMIT_GRACE = 5000
 // downstream (at-least-once; exact with a sink that dedupes on src/seq). Runs until a signal.
 export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): Promise<number> => {
   const printer = config.print ? new PrintSink() : undefined
-  const sink: EventSink = printer ?? (await rt.output())
+  const output: EventOutput | undefined = printer ? undefined : await rt.output()
+  const sink: EventSink = printer ?? output!
   const where = `${config.url.name} (group ${config.group})`
   let consumer: KafkaConsumer | undefined
   let stopping = false
@@ -58,16 +61,21 @@ export const runKafkaCollect = async (config: KafkaCollectConfig, rt: Runtime): 
   }
 
   const onBatch = async (batch: FetchedBatch): Promise<void> => {
-    if (stopping || batch.records.length === 0) return
     const { topic, partition, records } = batch
-    const heads = records.map((r) => recordHead(topic, partition, r))
-    const next = (BigInt(records[records.length - 1]!.offset) + 1n).toString()
-    rt.counters.add('EventReceivedCount', heads.length)
-    sink.write(heads, () => {
-      rt.counters.add('EventAcceptedCount', heads.length)
+    const count = records.index.length
+    if (stopping || count === 0) return
+    // the records rendered from the fetched bytes (record-heads.ts)
+    const heads = new RecordHeads(topic, partition, records)
+    const last = records.set.offset(records.index[count - 1]!)
+    const next = (BigInt(last) + 1n).toString()
+    rt.counters.add('EventReceivedCount', count)
+    const acked = () => {
+      rt.counters.add('EventAcceptedCount', count)
       committer.durable(topic, partition, next)
-    })
-    batch.advance(records[records.length - 1]!.offset)
+    }
+    if (output) output.write(heads, acked)
+    else sink.write(headStrings(heads), acked)
+    batch.advance(last)
     lastError = undefined
     await readyWithHeartbeats(sink, batch)
   }

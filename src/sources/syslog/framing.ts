@@ -8,6 +8,9 @@
 // Memory is bounded by maxFrame: a longer frame (of either kind) is returned cut to maxFrame bytes
 // with truncated: true, and the rest of it is skipped without being buffered. Frames that fit in
 // one pushed chunk are views into that chunk (no copy); the framer never writes to them.
+//
+// pushInto() is the hot path: frames go into a FrameList as (buffer, start, end) triples, with no
+// Buffer view or object per frame; push() returns them as SyslogFrame objects.
 
 export interface SyslogFrame {
   msg: Buffer
@@ -20,6 +23,41 @@ export interface SyslogTcpFramerOptions {
   // longest frame kept, in bytes (default 64 KiB)
   maxFrame?: number
 }
+
+// The frames of one push: frame n is bufs[n][starts[n], ends[n]), cut when truncated[n] is 1.
+// Reused across pushes (clear() before each): the arrays only grow to the most frames of one read.
+export class FrameList {
+  count = 0
+  bufs: Buffer[] = []
+  starts: number[] = []
+  ends: number[] = []
+  truncated: number[] = []
+
+  add(buf: Buffer, start: number, end: number, truncated: number): void {
+    const n = this.count++
+    this.bufs[n] = buf
+    this.starts[n] = start
+    this.ends[n] = end
+    this.truncated[n] = truncated
+  }
+
+  // forgets the frames (and the buffers they point into, beyond the first slots' reuse)
+  clear(): void {
+    for (let n = 0; n < this.count; n++) this.bufs[n] = EMPTY
+    this.count = 0
+  }
+
+  frames(): SyslogFrame[] {
+    const out: SyslogFrame[] = []
+    for (let n = 0; n < this.count; n++) {
+      const msg = this.bufs[n]!.subarray(this.starts[n], this.ends[n])
+      out.push(this.truncated[n] ? { msg, truncated: true } : { msg })
+    }
+    return out
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
 
 export const DEFAULT_MAX_FRAME = 64 * 1024
 
@@ -55,7 +93,13 @@ export class SyslogTcpFramer {
   }
 
   push(chunk: Buffer): SyslogFrame[] {
-    const out: SyslogFrame[] = []
+    const list = new FrameList()
+    this.pushInto(chunk, list)
+    return list.frames()
+  }
+
+  // The frames completed by chunk, added to out.
+  pushInto(chunk: Buffer, out: FrameList): void {
     const n = chunk.length
     let i = 0
     while (i < n) {
@@ -115,12 +159,13 @@ export class SyslogTcpFramer {
           if (take <= room) {
             this.remaining -= take
             if (this.remaining === 0 && this.parts.length === 0) {
-              out.push({ msg: chunk.subarray(i, i + take) })
+              out.add(chunk, i, i + take, 0)
               this.state = START
             } else {
               this.keep(chunk.subarray(i, i + take))
               if (this.remaining === 0) {
-                out.push({ msg: this.take() })
+                const msg = this.take()
+                out.add(msg, 0, msg.length, 0)
                 this.state = START
               }
             }
@@ -128,7 +173,8 @@ export class SyslogTcpFramer {
           } else {
             // over maxFrame: deliver what fits now, skip the rest as it arrives
             this.keep(chunk.subarray(i, i + room))
-            out.push({ msg: this.take(), truncated: true })
+            const msg = this.take()
+            out.add(msg, 0, msg.length, 1)
             this.remaining -= room
             i += room
             this.state = SKIP_OCTETS
@@ -150,7 +196,8 @@ export class SyslogTcpFramer {
             // (a CR right before the LF would make it fit: allow for it)
             if (!(eol >= 0 && stop - i === room + 1 && chunk[stop - 1] === CR)) {
               this.keep(chunk.subarray(i, i + room))
-              out.push({ msg: this.take(), truncated: true })
+              const msg = this.take()
+              out.add(msg, 0, msg.length, 1)
               i += room
               this.state = SKIP_LINE
               break
@@ -162,16 +209,16 @@ export class SyslogTcpFramer {
             break
           }
           let msgEnd = eol
-          let frame: Buffer
           if (this.parts.length === 0) {
             if (msgEnd > i && chunk[msgEnd - 1] === CR) msgEnd--
-            frame = chunk.subarray(i, msgEnd)
+            if (msgEnd > i) out.add(chunk, i, msgEnd, 0)
           } else {
             this.keep(chunk.subarray(i, msgEnd))
-            frame = this.take()
-            if (frame.length > 0 && frame[frame.length - 1] === CR) frame = frame.subarray(0, frame.length - 1)
+            const frame = this.take()
+            let frameEnd = frame.length
+            if (frameEnd > 0 && frame[frameEnd - 1] === CR) frameEnd--
+            if (frameEnd > 0) out.add(frame, 0, frameEnd, 0)
           }
-          if (frame.length > 0) out.push({ msg: frame })
           i = eol + 1
           this.state = START
           break
@@ -188,7 +235,6 @@ export class SyslogTcpFramer {
         }
       }
     }
-    return out
   }
 
   // The connection ended: whatever is buffered is the last frame (an unterminated line as it is,
@@ -206,6 +252,11 @@ export class SyslogTcpFramer {
     if (state === SKIP_LINE || state === SKIP_OCTETS) return []
     if (msg[msg.length - 1] === CR) msg = msg.subarray(0, msg.length - 1)
     return msg.length > 0 ? [{ msg }] : []
+  }
+
+  // end() into a FrameList.
+  endInto(out: FrameList): void {
+    for (const f of this.end()) out.add(f.msg, 0, f.msg.length, f.truncated ? 1 : 0)
   }
 
   private keep(b: Buffer): void {

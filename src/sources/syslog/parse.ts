@@ -63,12 +63,6 @@ const text = (buf: Buffer, a: number, b: number): string => {
   return b <= head.length ? head.slice(a, b) : buf.toString('latin1', a, b)
 }
 
-const invalid = (msg: Buffer, end: number, receivedAt: number): SyslogRecord => ({
-  ts: receivedAt,
-  body: msg.subarray(0, end),
-  headers: { [SYSLOG_STATUS]: 'Invalid' },
-})
-
 // Two digits at i as a number, or -1.
 const two = (buf: Buffer, i: number): number => {
   const a = buf[i]! - 0x30
@@ -262,38 +256,80 @@ const parseBsd = (buf: Buffer, i: number, end: number, opts: ParseOptions): numb
   return yearless(mo, d, h, mi, s, fracMs, opts)
 }
 
-export const parseSyslog = (msg: Buffer, opts: ParseOptions): SyslogRecord => {
+// What scanSyslog found in one message, kept in this one object (no object or string per
+// message): ranges are [A, B) offsets into the message's buffer, A = -1 when the field is absent.
+export const INVALID = 0
+export const RFC5424 = 1
+export const RFC3164 = 2
+export const scanned = {
+  format: INVALID,
+  pri: 0,
+  // epoch ms: the message's timestamp, or receivedAt when it has none we can read
+  ts: 0,
+  // the timestamp was missing or unreadable (flume.syslog.status: Incomplete)
+  incomplete: false,
+  // MSG is [body, end): end is the message's end without a trailing LF (CRLF)
+  body: 0,
+  end: 0,
+  hostA: -1,
+  hostB: -1,
+  appA: -1,
+  appB: -1,
+  procA: -1,
+  procB: -1,
+  msgidA: -1,
+  msgidB: -1,
+  // RFC 5424 STRUCTURED-DATA when not '-'
+  sdA: -1,
+  sdB: -1,
+}
+
+const NO_FIELDS = (): void => {
+  scanned.hostA = scanned.hostB = scanned.appA = scanned.appB = -1
+  scanned.procA = scanned.procB = scanned.msgidA = scanned.msgidB = -1
+  scanned.sdA = scanned.sdB = -1
+}
+
+// The whole message as the body, with flume.syslog.status Invalid.
+const invalid = (start: number, end: number, receivedAt: number): number => {
+  NO_FIELDS()
+  scanned.format = INVALID
+  scanned.ts = receivedAt
+  scanned.incomplete = false
+  scanned.body = start
+  scanned.end = end
+  return INVALID
+}
+
+// Scans the message msg[start, stop) into `scanned`; returns its format. Nothing past stop is
+// read for a decision: the message may be a frame inside a larger read buffer.
+export const scanSyslog = (msg: Buffer, start: number, stop: number, opts: ParseOptions): number => {
   // A trailing LF (CRLF) is transport, not message (UDP senders that end datagrams with one).
-  let end = msg.length
-  if (end > 0 && msg[end - 1] === LF) {
+  let end = stop
+  if (end > start && msg[end - 1] === LF) {
     end--
-    if (end > 0 && msg[end - 1] === CR) end--
+    if (end > start && msg[end - 1] === CR) end--
   }
 
   // <PRI>: 1-3 digits, 0..191
-  if (end < 3 || msg[0] !== LT) return invalid(msg, end, opts.receivedAt)
-  let i = 1
+  if (end - start < 3 || msg[start] !== LT) return invalid(start, end, opts.receivedAt)
+  let i = start + 1
   let pri = 0
-  while (i < 4 && i < end && isDigit(msg[i]!)) pri = pri * 10 + msg[i++]! - 0x30
-  if (i === 1 || i >= end || msg[i] !== GT || pri > 191) return invalid(msg, end, opts.receivedAt)
+  while (i < start + 4 && i < end && isDigit(msg[i]!)) pri = pri * 10 + msg[i++]! - 0x30
+  if (i === start + 1 || i >= end || msg[i] !== GT || pri > 191) return invalid(start, end, opts.receivedAt)
   i++
-
-  head = msg.toString('latin1', 0, end < HEAD ? end : HEAD)
-  if (msg[i] === 0x31 && msg[i + 1] === SP && i + 1 < end) return parse5424(msg, i + 2, end, pri, opts)
-  return parse3164(msg, i, end, pri, opts)
+  scanned.pri = pri
+  scanned.end = end
+  NO_FIELDS()
+  if (i + 1 < end && msg[i] === 0x31 && msg[i + 1] === SP) return scan5424(msg, start, i + 2, end, opts)
+  return scan3164(msg, i, end, opts)
 }
 
-const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: ParseOptions): SyslogRecord => {
-  const headers: Record<string, string> = {
-    Facility: NUMBERS[pri >> 3]!,
-    Severity: NUMBERS[pri & 7]!,
-    'syslog.format': 'rfc5424',
-  }
-
+const scan5424 = (msg: Buffer, start: number, i: number, end: number, opts: ParseOptions): number => {
   // TIMESTAMP
   let j = i
   while (j < end && msg[j] !== SP) j++
-  if (j === end || j === i) return invalid(msg, end, opts.receivedAt)
+  if (j === end || j === i) return invalid(start, end, opts.receivedAt)
   let ts = j - i === 1 && msg[i] === DASH ? NaN : parseRfc3339(msg, i, j)
   const incomplete = ts !== ts
   if (incomplete) ts = opts.receivedAt
@@ -303,9 +339,21 @@ const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
   for (let field = 0; field < 4; field++) {
     j = i
     while (j < end && msg[j] !== SP) j++
-    if (j === i || (j === end && field < 3)) return invalid(msg, end, opts.receivedAt)
+    if (j === i || (j === end && field < 3)) return invalid(start, end, opts.receivedAt)
     if (j - i !== 1 || msg[i] !== DASH) {
-      headers[field === 0 ? 'host' : field === 1 ? 'appname' : field === 2 ? 'procid' : 'msgid'] = text(msg, i, j)
+      if (field === 0) {
+        scanned.hostA = i
+        scanned.hostB = j
+      } else if (field === 1) {
+        scanned.appA = i
+        scanned.appB = j
+      } else if (field === 2) {
+        scanned.procA = i
+        scanned.procB = j
+      } else {
+        scanned.msgidA = i
+        scanned.msgidB = j
+      }
     }
     i = j + 1
   }
@@ -317,14 +365,15 @@ const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
       i++
     } else if (c === LBRACKET) {
       const sdStart = i
-      i = structuredData(msg, i, end, headers)
-      if (i < 0) return invalid(msg, end, opts.receivedAt)
-      headers.sd = text(msg, sdStart, i)
+      i = structuredData(msg, i, end, undefined)
+      if (i < 0) return invalid(start, end, opts.receivedAt)
+      scanned.sdA = sdStart
+      scanned.sdB = i
     } else {
-      return invalid(msg, end, opts.receivedAt)
+      return invalid(start, end, opts.receivedAt)
     }
     if (i < end) {
-      if (msg[i] !== SP) return invalid(msg, end, opts.receivedAt)
+      if (msg[i] !== SP) return invalid(start, end, opts.receivedAt)
       i++
     }
   } else if (i > end) {
@@ -333,8 +382,109 @@ const parse5424 = (msg: Buffer, i: number, end: number, pri: number, opts: Parse
 
   // MSG, without a UTF-8 BOM
   if (end - i >= 3 && msg[i] === 0xef && msg[i + 1] === 0xbb && msg[i + 2] === 0xbf) i += 3
-  if (incomplete) headers[SYSLOG_STATUS] = 'Incomplete'
-  return { ts, body: msg.subarray(i, end), headers }
+  scanned.format = RFC5424
+  scanned.ts = ts
+  scanned.incomplete = incomplete
+  scanned.body = i
+  return RFC5424
+}
+
+const scan3164 = (msg: Buffer, i: number, end: number, opts: ParseOptions): number => {
+  // TIMESTAMP: BSD `Mmm dd hh:mm:ss`, or the RFC 3339 one rsyslog's forward formats send
+  let ts = NaN
+  if (i < end) {
+    if (isDigit(msg[i]!)) {
+      let j = i
+      while (j < end && msg[j] !== SP) j++
+      ts = parseRfc3339(msg, i, j)
+      if (ts === ts) i = j
+    } else {
+      ts = parseBsd(msg, i, end, opts)
+      if (ts === ts) i = bsdEnd
+    }
+  }
+  const incomplete = ts !== ts
+
+  if (!incomplete) {
+    while (i < end && msg[i] === SP) i++
+    // HOSTNAME, unless the next word is already the tag (`tag:` / `tag[pid]:`, as local
+    // /dev/log senders write it)
+    let j = i
+    const limit = Math.min(end, i + MAX_HOST + 1)
+    while (j < limit && msg[j] !== SP) j++
+    if (j > i && (j === end || msg[j] === SP) && msg[j - 1] !== COLON) {
+      scanned.hostA = i
+      scanned.hostB = j
+      i = j < end ? j + 1 : end
+    }
+  }
+
+  // TAG: `name:`, `name[pid]:` or `name[pid]` (rsyslog's traditional forward format drops the
+  // colon of messages that arrived as RFC 5424), followed by SP or the end. A bare word is not
+  // taken for a tag: it is as likely the first word of a tagless message.
+  let j = i
+  const limit = Math.min(end, i + MAX_TAG + 1)
+  while (j < limit && msg[j] !== SP) j++
+  if (j - i >= 2 && (j === end || msg[j] === SP)) {
+    const colon = msg[j - 1] === COLON
+    const close = colon ? j - 2 : j - 1
+    let nameEnd = colon ? j - 1 : -1
+    let procA = -1
+    if (msg[close] === RBRACKET) {
+      let k = i
+      while (k < close && msg[k] !== LBRACKET) k++
+      if (k < close && k > i) {
+        if (k + 1 < close) procA = k + 1
+        nameEnd = k
+      }
+    }
+    if (nameEnd > i) {
+      if (procA >= 0) {
+        scanned.procA = procA
+        scanned.procB = close
+      }
+      scanned.appA = i
+      scanned.appB = nameEnd
+      i = j < end ? j + 1 : end
+    }
+  }
+
+  scanned.format = RFC3164
+  scanned.ts = incomplete ? opts.receivedAt : ts
+  scanned.incomplete = incomplete
+  scanned.body = i
+  return RFC3164
+}
+
+export const parseSyslog = (msg: Buffer, opts: ParseOptions): SyslogRecord => {
+  const format = scanSyslog(msg, 0, msg.length, opts)
+  const s = scanned
+  const body = msg.subarray(s.body, s.end)
+  if (format === INVALID) return { ts: s.ts, body, headers: { [SYSLOG_STATUS]: 'Invalid' } }
+  head = msg.toString('latin1', 0, s.end < HEAD ? s.end : HEAD)
+  const headers: Record<string, string> = {
+    Facility: NUMBERS[s.pri >> 3]!,
+    Severity: NUMBERS[s.pri & 7]!,
+    'syslog.format': format === RFC5424 ? 'rfc5424' : 'rfc3164',
+  }
+  if (s.hostA >= 0) headers.host = text(msg, s.hostA, s.hostB)
+  if (format === RFC5424) {
+    if (s.appA >= 0) headers.appname = text(msg, s.appA, s.appB)
+    if (s.procA >= 0) headers.procid = text(msg, s.procA, s.procB)
+    if (s.msgidA >= 0) headers.msgid = text(msg, s.msgidA, s.msgidB)
+    if (s.sdA >= 0) {
+      const sdA = s.sdA
+      const sdB = s.sdB
+      structuredData(msg, sdA, s.end, headers)
+      headers.sd = text(msg, sdA, sdB)
+    }
+  } else {
+    // (a tag's pid is found before its name)
+    if (s.procA >= 0) headers.procid = text(msg, s.procA, s.procB)
+    if (s.appA >= 0) headers.appname = text(msg, s.appA, s.appB)
+  }
+  if (s.incomplete) headers[SYSLOG_STATUS] = 'Incomplete'
+  return { ts: s.ts, body, headers }
 }
 
 // Header names built from SD ids and param names are few and repeat. V8 stores a property several
@@ -368,9 +518,10 @@ const sdKey = (msg: Buffer, idA: number, idB: number, nameA: number, nameB: numb
   return key
 }
 
-// SD-ELEMENTs from i; params go into headers as sd.<id>.<name> (a repeated name: the last wins).
-// Returns the index after the last ']', or -1 when malformed.
-const structuredData = (msg: Buffer, i: number, end: number, headers: Record<string, string>): number => {
+// SD-ELEMENTs from i; with headers, params go into them as sd.<id>.<name> (a repeated name: the
+// last wins); without, they are only checked. Returns the index after the last ']', or -1 when
+// malformed.
+const structuredData = (msg: Buffer, i: number, end: number, headers: Record<string, string> | undefined): number => {
   while (i < end && msg[i] === LBRACKET) {
     i++
     let j = i
@@ -413,7 +564,7 @@ const structuredData = (msg: Buffer, i: number, end: number, headers: Record<str
         if (c === BACKSLASH && i + 1 < end) {
           const n = msg[i + 1]
           if (n === QUOTE || n === BACKSLASH || n === RBRACKET) {
-            value += text(msg, start, i)
+            if (headers) value += text(msg, start, i)
             start = i + 1
             i += 2
             continue
@@ -421,75 +572,9 @@ const structuredData = (msg: Buffer, i: number, end: number, headers: Record<str
         }
         i++
       }
-      headers[sdKey(msg, idA, idB, nameA, nameB)] = value + text(msg, start, i)
+      if (headers) headers[sdKey(msg, idA, idB, nameA, nameB)] = value + text(msg, start, i)
       i++
     }
   }
   return i
-}
-
-const parse3164 = (msg: Buffer, i: number, end: number, pri: number, opts: ParseOptions): SyslogRecord => {
-  const headers: Record<string, string> = {
-    Facility: NUMBERS[pri >> 3]!,
-    Severity: NUMBERS[pri & 7]!,
-    'syslog.format': 'rfc3164',
-  }
-
-  // TIMESTAMP: BSD `Mmm dd hh:mm:ss`, or the RFC 3339 one rsyslog's forward formats send
-  let ts = NaN
-  if (i < end) {
-    if (isDigit(msg[i]!)) {
-      let j = i
-      while (j < end && msg[j] !== SP) j++
-      ts = parseRfc3339(msg, i, j)
-      if (ts === ts) i = j
-    } else {
-      ts = parseBsd(msg, i, end, opts)
-      if (ts === ts) i = bsdEnd
-    }
-  }
-  const incomplete = ts !== ts
-
-  if (!incomplete) {
-    while (i < end && msg[i] === SP) i++
-    // HOSTNAME, unless the next word is already the tag (`tag:` / `tag[pid]:`, as local
-    // /dev/log senders write it)
-    let j = i
-    const limit = Math.min(end, i + MAX_HOST + 1)
-    while (j < limit && msg[j] !== SP) j++
-    if (j > i && (j === end || msg[j] === SP) && msg[j - 1] !== COLON) {
-      headers.host = text(msg, i, j)
-      i = j < end ? j + 1 : end
-    }
-  }
-
-  // TAG: `name:`, `name[pid]:` or `name[pid]` (rsyslog's traditional forward format drops the
-  // colon of messages that arrived as RFC 5424), followed by SP or the end. A bare word is not
-  // taken for a tag: it is as likely the first word of a tagless message.
-  let j = i
-  const limit = Math.min(end, i + MAX_TAG + 1)
-  while (j < limit && msg[j] !== SP) j++
-  if (j - i >= 2 && (j === end || msg[j] === SP)) {
-    const colon = msg[j - 1] === COLON
-    const close = colon ? j - 2 : j - 1
-    let nameEnd = colon ? j - 1 : -1
-    if (msg[close] === RBRACKET) {
-      let k = i
-      while (k < close && msg[k] !== LBRACKET) k++
-      if (k < close && k > i) {
-        if (k + 1 < close) headers.procid = text(msg, k + 1, close)
-        nameEnd = k
-      }
-    }
-    if (nameEnd > i) {
-      headers.appname = text(msg, i, nameEnd)
-      i = j < end ? j + 1 : end
-    }
-  }
-
-  if (incomplete) {
-    ts = opts.receivedAt
-    headers[SYSLOG_STATUS] = 'Incomplete'
-  }
-  return { ts, body: msg.subarray(i, end), headers }
 }

@@ -1,4 +1,5 @@
 import type { EventHead } from '../../core/event.js'
+import { headStrings, isHeadBlock } from '../../core/head-block.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import { info, warn } from '../../core/log.js'
 import type { Runtime } from '../../core/runtime.js'
@@ -64,7 +65,11 @@ export const runCollect = async (config: CollectConfig, rt: Runtime): Promise<nu
 }
 
 const withHeaders = (sink: EventSink, addHeaders: (heads: EventHead[]) => void): EventSink => ({
-  write: (heads, onDurable) => (addHeaders(heads), sink.write(heads, onDurable)),
+  write: (heads, onDurable) => {
+    const list = isHeadBlock(heads) ? headStrings(heads) : heads
+    addHeaders(list)
+    sink.write(list, onDurable)
+  },
   ready: () => sink.ready(),
   get full() {
     return sink.full

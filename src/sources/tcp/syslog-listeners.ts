@@ -1,12 +1,11 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { createServer, type Server, type Socket } from 'node:net'
 import { UsageError } from '../../core/errors.js'
-import { bodyFieldsBound, quotedBound, writeBodyFields, writeQuoted } from '../../core/json-bytes.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warnOnce } from '../../core/log.js'
 import { parseHostPort } from '../../core/units.js'
-import { DEFAULT_MAX_FRAME, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
-import { parseSyslog } from '../syslog/parse.js'
+import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
+import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
 import type { EventSink } from './event-sink.js'
 import { listenOn } from './listen.js'
 
@@ -33,57 +32,8 @@ export interface SyslogOptions {
   idleTimeout: number
 }
 
-// Syslog messages → event heads: body from MSG, ts from its timestamp, host from its HOSTNAME
-// (else the sender's address), every parsed field as a header:
-// {"body":"...","ts":T,"host":"H","headers":{...}[,"truncated":true]
-// The heads of one read are written as bytes into one buffer (views of it, no string per event):
-// the same bytes as JSON.stringify would make (test/sources/tcp/syslog-listeners.test.ts).
-const TS = Buffer.from(',"ts":')
-const HOST = Buffer.from(',"host":')
-const HEADERS = Buffer.from(',"headers":{')
-const TRUNCATED = Buffer.from(',"truncated":true')
-
-export const syslogHeads = (frames: readonly SyslogFrame[], peer: string, receivedAt: number): Buffer[] => {
-  const records = frames.map((f) => parseSyslog(f.msg, { receivedAt }))
-  let bound = 0
-  for (const r of records) {
-    bound += bodyFieldsBound(r.body.length) + 80 + quotedBound(r.headers.host ?? peer)
-    const headers = r.headers
-    for (const k in headers) bound += quotedBound(k) + quotedBound(headers[k]!) + 2
-  }
-  const out = Buffer.allocUnsafe(bound)
-  const heads: Buffer[] = new Array(records.length)
-  let at = 0
-  for (let n = 0; n < records.length; n++) {
-    const r = records[n]!
-    const start = at
-    out[at++] = 0x7b
-    at = writeBodyFields(r.body, out, at)
-    out.set(TS, at)
-    at += TS.length
-    at += out.write(String(r.ts), at, 'latin1')
-    out.set(HOST, at)
-    at = writeQuoted(r.headers.host ?? peer, out, at + HOST.length)
-    out.set(HEADERS, at)
-    at += HEADERS.length
-    const headers = r.headers
-    let first = true
-    for (const k in headers) {
-      if (!first) out[at++] = 0x2c
-      first = false
-      at = writeQuoted(k, out, at)
-      out[at++] = 0x3a
-      at = writeQuoted(String(headers[k]), out, at)
-    }
-    out[at++] = 0x7d
-    if (frames[n]!.truncated) {
-      out.set(TRUNCATED, at)
-      at += TRUNCATED.length
-    }
-    heads[n] = out.subarray(start, at)
-  }
-  return heads
-}
+// The heads themselves: src/sources/syslog/heads.ts (a block per read, rendered into stdout's buffer).
+export { syslogHeads } from '../syslog/heads.js'
 
 export class SyslogListeners {
   private readonly servers: Server[] = []
@@ -151,21 +101,35 @@ export class SyslogListeners {
     const framer = new SyslogTcpFramer({ maxFrame: this.maxFrame })
     socket.setTimeout(this.options.idleTimeout, () => socket.destroy())
     socket.on('error', () => socket.destroy())
-    const emit = (frames: SyslogFrame[]): void => {
-      if (!frames.length) return
-      if (frames.some((f) => f.truncated)) this.truncated(where, peer)
-      const heads = syslogHeads(frames, peer, Date.now())
-      const n = heads.length
+    // one list and one block per connection, reused for every read: the sink renders the block
+    // during write(), so the frames (views of the read) are free again right after it
+    const frames = new FrameList()
+    const block = new SyslogBlock(peer)
+    const emit = (): void => {
+      const n = frames.count
+      if (!n) return
+      for (let k = 0; k < n; k++)
+        if (frames.truncated[k]) {
+          this.truncated(where, peer)
+          break
+        }
       this.counters.add('EventReceivedCount', n)
-      this.sink.write(heads, () => this.counters.add('EventAcceptedCount', n))
+      this.sink.write(block.of(frames, Date.now()), () => this.counters.add('EventAcceptedCount', n))
+      frames.clear()
       // a sender faster than our stdout waits in TCP, not in our memory
       socket.pause()
       void this.sink.ready().then(() => {
         if (!this.stopped) socket.resume()
       })
     }
-    socket.on('data', (chunk: Buffer) => emit(framer.push(chunk)))
-    socket.on('end', () => emit(framer.end()))
+    socket.on('data', (chunk: Buffer) => {
+      framer.pushInto(chunk, frames)
+      emit()
+    })
+    socket.on('end', () => {
+      framer.endInto(frames)
+      emit()
+    })
     socket.on('close', () => this.sockets.delete(socket))
   }
 

@@ -3,6 +3,8 @@ import { bodyFields } from '../../../src/core/event.js'
 import { encodeHeaders, quote } from '../../../src/core/json-string.js'
 import { parseSyslog } from '../../../src/sources/syslog/parse.js'
 import { syslogHeads } from '../../../src/sources/tcp/syslog-listeners.js'
+import { FrameList } from '../../../src/sources/syslog/framing.js'
+import { SyslogBlock } from '../../../src/sources/syslog/heads.js'
 import { fuzz, mutations } from '../../fixtures/fuzz.js'
 
 // syslogHeads writes event heads as bytes; they must be exactly the heads the string path
@@ -40,6 +42,36 @@ t.test('byte heads are the string heads, for valid, hostile and non-UTF-8 messag
     for (let i = 0; i < fs.length; i++) {
       const want = Buffer.from(stringHead(fs[i]!.msg, fs[i]!.truncated, 'peer', 1767225600000))
       if (!got[i]!.equals(want)) throw new Error(`${got[i]!.toString()} != ${want.toString()}`)
+    }
+  })
+})
+
+// The listener renders frames where they lie in the read buffer (SyslogBlock over a FrameList):
+// the bytes around a frame (the next frame, its LF, digits, a zone sign) must change nothing.
+t.test('frames inside a larger buffer give the heads of the frames alone', async (t) => {
+  const around = ['', ' ', '\n', '\r\n', '+05:00 x', '1 ', ':00', '"]', '\u00ff\u00fe', '12345', 'Z ']
+  await fuzz(t, 'syslog block heads equal string heads', { cases: 3000 }, (rng) => {
+    const msgs = [rng.bytes(rng.int(0, 120)), ...mutations(rng, rng.pick(valid)), Buffer.from(rng.pick(valid))]
+    const list = new FrameList()
+    const truncated: boolean[] = []
+    for (const msg of msgs) {
+      const before = Buffer.from(rng.pick(around), 'latin1')
+      const after = rng.bool() ? Buffer.from(rng.pick(around), 'latin1') : rng.bytes(rng.int(0, 8))
+      const buf = Buffer.concat([before, msg, after])
+      const cut = rng.bool(0.1)
+      truncated.push(cut)
+      list.add(buf, before.length, before.length + msg.length, cut ? 1 : 0)
+    }
+    const block = new SyslogBlock('peer').of(list, 1767225600000)
+    const out = Buffer.alloc(1 << 16)
+    let at = rng.int(0, 3)
+    for (let i = 0; i < block.length; i++) {
+      const start = at
+      const size = block.size(i)
+      at = block.render(i, out, at)
+      if (at - start > size) throw new Error(`head of ${at - start} bytes past its size ${size}`)
+      const want = Buffer.from(stringHead(msgs[i]!, truncated[i]!, 'peer', 1767225600000))
+      if (!out.subarray(start, at).equals(want)) throw new Error(`${out.toString('utf8', start, at)} != ${want.toString()}`)
     }
   })
 })

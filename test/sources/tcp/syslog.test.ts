@@ -112,3 +112,34 @@ t.test(
     )
   },
 )
+
+// The listener hands a read's messages on as one block rendered into the sink: -H (which rewrites
+// heads) and --print (which formats them) take it too.
+t.test('--syslog with -H and with --print', async (t) => {
+  const dir = t.testdir()
+  const send = (port: number, text: string): Promise<void> =>
+    new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1', () => c.end(text))
+      c.on('close', () => resolve())
+    })
+  const msgs = '<134>1 2026-01-01T00:00:00.000Z h1 app - - - first\n<13>Feb  5 17:32:18 h2 tag[7]: second\n'
+  const tagged = run(`exec ${tsf} collect --syslog tcp://127.0.0.1:0 -H dc=eu > tagged.ndjson`, dir)
+  kill(t, tagged)
+  await send(Number((await tagged.waitFor(/syslog listening on tcp:\/\/127\.0\.0\.1:(\d+)/))[1]), msgs)
+  await until(() => lines(`${dir}/tagged.ndjson`).length >= 2, 10_000, 'two events')
+  const got = events(`${dir}/tagged.ndjson`)
+  t.same(
+    got.map((e) => [e.body, e.host, e.headers.dc, e.headers.appname, e.headers['syslog.format']]),
+    [
+      ['first', 'h1', 'eu', 'app', 'rfc5424'],
+      ['second', 'h2', 'eu', 'tag', 'rfc3164'],
+    ],
+  )
+  const printed = run(`exec ${tsf} collect --syslog tcp://127.0.0.1:0 --print > printed.txt`, dir)
+  kill(t, printed)
+  await send(Number((await printed.waitFor(/syslog listening on tcp:\/\/127\.0\.0\.1:(\d+)/))[1]), msgs)
+  await until(() => lines(`${dir}/printed.txt`).length >= 2, 10_000, 'two printed lines')
+  const text = lines(`${dir}/printed.txt`).join('\n')
+  t.match(text, /first/)
+  t.match(text, /second/)
+})
