@@ -83,7 +83,7 @@ class SpoolEngine {
   }
 
   async run(): Promise<number> {
-    this.out = await this.rt.output({ window: this.config.window })
+    this.out = await this.rt.output({ window: this.config.window, maxLine: this.config.read.maxLine })
     const { files } = this
     const rate = new Rate()
     const progress = new Progress('tsf spool', () => {

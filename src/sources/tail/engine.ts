@@ -86,7 +86,7 @@ class TailEngine {
   }
 
   async run(): Promise<number> {
-    this.out = await this.rt.output({ window: this.config.window })
+    this.out = await this.rt.output({ window: this.config.window, maxLine: this.config.read.maxLine })
     recoverFiles(this.files)
     this.scan()
     this.scanner.initial = false
