@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs'
+import { lockDir, pidNote } from '../core/dir-lock.js'
 import { describeSystemError, TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
 import { info } from '../core/log.js'
 import type { Runtime } from '../core/runtime.js'
-import { acquireLock } from './lock.js'
 import { LogReader } from './log-reader.js'
 import { LogWriter, type FsyncPolicy } from './log-writer.js'
 import { ensureReadersDir, loadOffset, saveOffset } from './offsets.js'
@@ -68,9 +68,22 @@ export const runChannel = async (config: ChannelConfig, rt: Runtime): Promise<nu
   const locks = []
   const writing = mode !== 'read'
   const readerName = mode === 'write' ? undefined : config.readers[0]!
-  if (writing) locks.push(await acquireLock(dir, 'writer', 'another tsf channel is already writing to it'))
+  if (writing)
+    locks.push(
+      await lockDir(
+        dir,
+        { kind: 'channel', role: 'writer' },
+        (pid) => `${dir}: another tsf channel is already writing to it${pidNote(pid)}`,
+      ),
+    )
   if (readerName)
-    locks.push(await acquireLock(dir, `reader.${readerName}`, `another tsf channel is already reading it as reader '${readerName}'`))
+    locks.push(
+      await lockDir(
+        dir,
+        { kind: 'channel', role: `reader.${readerName}` },
+        (pid) => `${dir}: another tsf channel is already reading it as reader '${readerName}'${pidNote(pid)}`,
+      ),
+    )
   const counters = rt.counters
   const writer = writing
     ? refuseOnSystemError(dir, () => LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync }))

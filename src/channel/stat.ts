@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, statfsSync } from 'node:fs'
 import { TsfError } from '../core/errors.js'
 import { formatBytes } from '../core/units.js'
-import { lockHolder } from './lock.js'
+import { dirLockHolder } from '../core/dir-lock.js'
 import { listReaders, readOffset, type Offset } from './offsets.js'
 import { HEADER } from './record.js'
 import { readAt } from '../core/read-at.js'
@@ -75,7 +75,7 @@ export const channelStat = async (dir: string): Promise<ChannelStat> => {
   const oldest = bases[0] ?? 0
   const bytes = bases.reduce((sum, b) => sum + segmentSize(dir, b), 0)
   const fs = statfsSync(dir)
-  const writer = await lockHolder(dir, 'writer')
+  const writer = await dirLockHolder(dir, { kind: 'channel', role: 'writer' })
   let quarantined = 0
   try {
     quarantined = readdirSync(quarantineDir(dir)).length
@@ -93,7 +93,7 @@ export const channelStat = async (dir: string): Promise<ChannelStat> => {
     const loaded = readOffset(dir, name)
     const at = loaded?.ok ? loaded.offset : start
     if (!slowest || at.index < slowest.index) slowest = at
-    const holder = await lockHolder(dir, `reader.${name}`)
+    const holder = await dirLockHolder(dir, { kind: 'channel', role: `reader.${name}` })
     readers.push({
       name,
       running: holder !== undefined,

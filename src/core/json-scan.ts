@@ -148,7 +148,7 @@ export const putWord = (out: Uint8Array, to: number, x: number): void => {
 }
 
 // The byte each one-letter escape stands for (\" \\ \/ \b \f \n \r \t); -1: not one. A typed table,
-// not an object: a lookup per escape on the hot path. roll's body unescaper uses it too.
+// not an object: a lookup per escape on the hot path.
 export const SIMPLE_ESCAPES = new Int16Array(256).fill(-1)
 for (const [e, b] of [
   [0x22, 0x22],
@@ -210,30 +210,35 @@ export const unescapeInto = (v: ByteView, start: number, end: number, out: Uint8
 }
 
 // stringEnd and unescapeInto in one pass, for a string that is read to be written (roll's
-// bodies): finds the quote closing the string opened at `at` and writes its content, unescaped,
-// into out at `to`. Returns the index of that quote (or -1, not closed); lastString.written is the
+// bodies, its hottest loop): finds the quote closing the string opened at `at` and writes its
+// content, unescaped, into out from `base` (`words`: a DataView of out's bytes, which stores a
+// whole word without a quote or backslash in one write at any offset, in a tight inner loop).
+// Returns the index of that quote (or -1, not closed before limit); lastString.written is the
 // number of bytes written, -1 when an escape is malformed. out needs limit - at bytes of room.
-export const unescapeString = (v: ByteView, at: number, limit: number, out: Uint8Array, to: number): number => {
+export const unescapeString = (v: ByteView, at: number, limit: number, out: Uint8Array, words: DataView, base: number): number => {
   const b = v.u8
   const W = v.words
-  const from = to
+  const lastWord = limit >>> 2
+  let to = base
   let i = at + 1
-  while (i < limit) {
-    // a whole word without a quote or backslash: its four bytes as they are
-    if ((i & 3) === 0 && i + 4 <= limit) {
-      const x = W[i >>> 2]!
-      const q = x ^ 0x22222222
-      const e = x ^ 0x5c5c5c5c
-      if (!((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e)) & 0x80808080)) {
-        putWord(out, to, x)
+  for (;;) {
+    if ((i & 3) === 0) {
+      let w = i >>> 2
+      while (w < lastWord) {
+        const x = W[w]!
+        const q = x ^ 0x22222222
+        const e = x ^ 0x5c5c5c5c
+        if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e)) & 0x80808080) break
+        words.setUint32(to, x, true)
         to += 4
-        i += 4
-        continue
+        w++
       }
+      i = w << 2
     }
+    if (i >= limit) return -1
     const c = b[i]!
     if (c === QUOTE) {
-      lastString.written = to - from
+      lastString.written = to - base
       return i
     }
     if (c !== BACKSLASH) {
@@ -241,8 +246,8 @@ export const unescapeString = (v: ByteView, at: number, limit: number, out: Uint
       i++
       continue
     }
-    const byte = SIMPLE_ESCAPES[b[i + 1]!]!
-    if (byte >= 0 && i + 1 < limit) {
+    const byte = i + 1 < limit ? SIMPLE_ESCAPES[b[i + 1]!]! : -1
+    if (byte >= 0) {
       out[to++] = byte
       i += 2
       continue
@@ -251,10 +256,9 @@ export const unescapeString = (v: ByteView, at: number, limit: number, out: Uint
     const end = stringEnd(v, i - 1, limit)
     if (end === -1) return -1
     const n = unescapeInto(v, i, end, out, to)
-    lastString.written = n === -1 ? -1 : to + n - from
+    lastString.written = n === -1 ? -1 : to - base + n
     return end
   }
-  return -1
 }
 
 // A JSON string's value (start/end: its quotes); undefined when an escape is malformed.

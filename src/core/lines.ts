@@ -34,11 +34,17 @@ export class LineFramer {
   oversize = 0
 
   constructor(
-    private readonly maxLine: number,
+    private maxLine: number,
     private readonly truncate = false,
     // called once per oversize line, to report it
     private readonly onOversize?: () => void,
   ) {}
+
+  // Frames longer lines from here on (a link reader told a larger max-line by its writer); a line
+  // already cut stays cut.
+  raise(maxLine: number): void {
+    if (maxLine > this.maxLine) this.maxLine = maxLine
+  }
 
   // Frames a chunk that starts at stream offset `at`. With a block sink, the complete lines the
   // chunk holds go to it as one region where they can (a few native calls for the whole region

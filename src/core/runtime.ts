@@ -56,10 +56,17 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
         output?.markUpstreamLost()
       })
       stopper.signal.addEventListener('abort', () => created.stop(), { once: true })
+      // what our writers may write whole, we may forward whole: tell our reader before we do
+      created.on('max-line', (bytes: number) => output?.raiseMaxLine(bytes))
+      output?.raiseMaxLine(created.maxLine)
       return (input = created)
     },
     async output(outputOptions) {
-      output ??= await new EventOutput(outputOptions).open()
+      // a stage that forwards events writes lines as long as it reads (its --max-line, or more if
+      // its writers said so)
+      const forwarded = Math.max(input?.maxLine ?? 0, input?.toldMaxLine ?? 0)
+      const maxLine = Math.max(outputOptions?.maxLine ?? 0, forwarded) || undefined
+      output ??= await new EventOutput({ ...outputOptions, ...(maxLine ? { maxLine } : {}) }).open()
       if (input?.upstreamLost) output.markUpstreamLost()
       output.on('downstream-lost', (error: Error) => {
         for (const save of abruptSaves) {

@@ -77,8 +77,13 @@ export class FailureRun {
     private readonly closes: Changes,
   ) {}
 
-  // set once the sink closes: a retry loop stops
+  // set once the sink closes: every loop of the sink (its drain, a retry) stops
   closing = false
+
+  close(): void {
+    this.closing = true
+    this.closes.changed()
+  }
 
   failed(text: string): void {
     this.rt.counters.add('ConnectionFailedCount')
@@ -121,7 +126,6 @@ export const runBatchSink = async <Send>(
   let inflight = 0
   let inflightEvents = 0
   let ended = false
-  let closing = false
   let fatal: Error | undefined
   rt.counters.gauge('ChannelSize', () => driver.events + inflightEvents)
   const full = (): boolean => driver.events >= config.batchEvents || driver.bytes >= config.batchBytes
@@ -142,7 +146,7 @@ export const runBatchSink = async <Send>(
 
   // Independent sends: up to inFlight at once, each acked as it ends.
   const unordered = async (): Promise<void> => {
-    while (!closing && !fatal) {
+    while (!failures.closing && !fatal) {
       if (inflight >= driver.inFlight()) {
         await changes.next()
         continue
@@ -165,7 +169,7 @@ export const runBatchSink = async <Send>(
         .then(
           () => acked(send),
           (error: Error) => {
-            if (!closing) fail(error)
+            if (!failures.closing) fail(error)
           },
         )
         .finally(() => {
@@ -196,13 +200,13 @@ export const runBatchSink = async <Send>(
     }
     const linger = async (): Promise<void> => {
       const until = Date.now() + config.linger
-      for (let left = config.linger; left > 0 && !closing && !ended && !full(); left = until - Date.now()) await changes.next(left)
+      for (let left = config.linger; left > 0 && !failures.closing && !ended && !full(); left = until - Date.now()) await changes.next(left)
     }
-    while (!closing) {
+    while (!failures.closing) {
       while (driver.events && flights.length < driver.inFlight() && (flights.length === 0 || ended || full())) {
         if (flights.length === 0 && config.linger > 0 && !ended && !full()) {
           await linger()
-          if (closing) return
+          if (failures.closing) return
         }
         const send = driver.take()
         if (send === undefined) break
@@ -217,7 +221,7 @@ export const runBatchSink = async <Send>(
       // room for another send: it starts once a full batch waits; else the oldest must settle
       if (flights.length < driver.inFlight() && !ended) await Promise.race([head.failure, changes.next()])
       else await head.failure
-      if (closing) return
+      if (failures.closing) return
       if (!head.settled) continue
       if ((await head.failure) === undefined) {
         flights.shift()
@@ -225,14 +229,14 @@ export const runBatchSink = async <Send>(
         continue
       }
       const outcomes = await Promise.all(flights.map((f) => f.failure))
-      if (closing) return
+      if (failures.closing) return
       const first = outcomes.findIndex((error) => error !== undefined)
       for (const f of flights.splice(0, first)) acked(f.send)
       const again = flights.splice(0)
       await order.restart(outcomes[first], failures)
       for (const f of again) {
         await driver.send(f.send, failures)
-        if (closing) return
+        if (failures.closing) return
         acked(f.send)
       }
     }
@@ -269,8 +273,7 @@ export const runBatchSink = async <Send>(
     driver.finished?.()
     return deliveryExit(end, left, wait, options.where, failures.last ?? options.silence)
   } finally {
-    closing = failures.closing = true
-    closes.changed()
+    failures.close()
     changes.changed()
     await Promise.race([driver.close(), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
   }

@@ -2,12 +2,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import split2 from 'split2'
 import { readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, helloPattern, windowPattern } from './protocol.js'
+import { ackPattern, helloPattern, tellMaxLine, windowPattern } from './protocol.js'
 
 // What the link server needs of its writer.
 export interface LinkHost {
   // the secret a reader proves it read from our cursors (HELLO)
   readonly nonce: string
+  // the longest line we may write whole (MAXLINE): a reader frames our lines by at least that
+  maxLine(): number
   // the inode of our stdout pipe to tell a reader (its lines reach it unfiltered), or -1
   pipeFor(): number
   // the end to tell a reader that links up (once the input is done), else undefined
@@ -66,7 +68,8 @@ export class LinkServer {
     socket.on('connect', () => {
       socket.unref()
       this.watch = socket
-      socket.write('WRITER\n')
+      // the max-line first: a reader that answers KNOWN has taken it
+      socket.write(`${tellMaxLine(this.host.maxLine())}WRITER\n`)
       const end = this.host.endOnWatch()
       if (end) socket.write(end)
     })
@@ -83,6 +86,12 @@ export class LinkServer {
   // Says a line to every linked reader.
   tell(message: string): void {
     for (const link of this.links) link.write(message)
+  }
+
+  // Our max-line grew (a forwarding stage told more by its upstream): tell every reader.
+  tellMaxLine(bytes: number): void {
+    this.tell(tellMaxLine(bytes))
+    this.watch?.write(tellMaxLine(bytes))
   }
 
   // Says the end (FIN or LOST) to every linked reader and to the reader we introduced ourselves to.
@@ -109,7 +118,8 @@ export class LinkServer {
         authenticated = true
         this.links.add(socket)
         this.everLinked = true
-        socket.write('OK\n')
+        // the max-line in the same write as OK: a reader that sees the link up frames by it
+        socket.write(`${tellMaxLine(this.host.maxLine())}OK\n`)
         // tells a reader whose stdin is our stdout that our lines reach it unfiltered
         // (not when another program writes into the pipe too: its bytes could land inside a long line)
         const pipe = this.host.pipeFor()

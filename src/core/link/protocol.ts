@@ -1,6 +1,14 @@
 // The ack link's wire protocol on the writer's abstract Unix socket (docs/protocol.md).
 // Text lines, one message each:
 //   reader → writer   HELLO 1 <nonce>     first line
+//   writer → reader   MAXLINE <bytes>     (right before OK, in the same write; again whenever it
+//                                        grows) the longest line this writer may write whole: its
+//                                        --max-line, or for a stage that forwards events the largest
+//                                        its own writers told it. The reader frames this writer's
+//                                        lines by at least that, so an event line is never cut into
+//                                        text by a reader told a smaller --max-line; older readers
+//                                        ignore the line, and older writers never send it (the
+//                                        reader frames by the default --max-line then)
 //   writer → reader   OK                  the link is up
 //   writer → reader   NO                  a wrong nonce: refused, and the connection closed. A
 //                                        connection that closes before OK or NO is a writer that
@@ -25,7 +33,8 @@
 //                                        whole pipeline restarts under Restart=on-failure
 // A link that closes without FIN means the writer died: the reader finishes and exits non-zero.
 // Introduction, on the reader's announce socket @tsf-reader.<pipe inode> (no nonce, no acks): the
-// reader greets with `tsf`, the writer of its stdin says `WRITER`, the reader answers `KNOWN`, and
+// reader greets with `tsf`, the writer of its stdin says `MAXLINE <bytes>` and `WRITER` (older
+// readers ignore the first), the reader answers `KNOWN`, and
 // the writer ends it with FIN or LOST like the link: so a writer that dies before its first event
 // (no cursor has named it yet) still makes the reader exit non-zero.
 export const PROTOCOL_VERSION = '1'
@@ -36,6 +45,13 @@ export const windowPattern = /^WINDOW (\d+)$/
 export const askWindow = (bytes: number): string => `WINDOW ${Math.floor(bytes)}\n`
 // the most a reader can raise a writer's window to
 export const MAX_ASKED_WINDOW = 256 * 1024 * 1024
+export const maxLinePattern = /^MAXLINE (\d+)$/
+export const tellMaxLine = (bytes: number): string => `MAXLINE ${Math.floor(bytes)}\n`
+// the most a writer's MAXLINE raises a reader's frame for (×8 for JSON escapes): a bound on what
+// one line may hold in memory, whoever says it
+export const MAX_TOLD_MAX_LINE = 256 * 1024 * 1024
+// --max-line's default in every stage: what a writer that says nothing (an older one) cut by
+export const DEFAULT_MAX_LINE = 1024 * 1024
 export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
 export const pipePattern = /^PIPE (\d+)$/

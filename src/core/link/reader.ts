@@ -9,7 +9,19 @@ import { allocatedBuffer } from '../buffer-gc.js'
 import { warnOnce } from '../log.js'
 import { END, reusedStdinChunks, streamChunks } from './chunk-source.js'
 import { ACK_KEY, ACK_KEY_LENGTH, ackKeyBytes, classifyLine, parseCursor, readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, askWindow, finPattern, hello, lostPattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
+import {
+  ackPattern,
+  askWindow,
+  DEFAULT_MAX_LINE,
+  finPattern,
+  hello,
+  lostPattern,
+  MAX_TOLD_MAX_LINE,
+  maxLinePattern,
+  pipePattern,
+  REFUSED,
+  sharedPattern,
+} from './protocol.js'
 
 // The reader's side of the ack link: reads event lines from stdin, links to the writers their
 // cursors name, and acks each writer cumulatively once the engine says a batch is durable.
@@ -163,6 +175,7 @@ interface Link {
 interface Watch {
   socket: Socket
   writer: boolean // said WRITER (else a prober, or not said yet)
+  maxLine: number // what it said in MAXLINE before WRITER (taken once it says WRITER)
   fin: boolean
   closed: boolean
 }
@@ -170,7 +183,16 @@ interface Watch {
 export class EventInput extends EventEmitter {
   readonly maxLine: number
   private readonly framer: LineFramer
-  private readonly frameMax: number
+  private frameMax: number
+  // the largest max-line a writer of ours told us (MAXLINE), 0 if none did
+  toldMaxLine = 0
+  // the line (by this.lines) a wait for writers' max-lines was made for, and whether a wait for
+  // an introduction was made at all (once: a stdin no tsf writer writes into never gets one)
+  private settledLine = -1
+  private waitedIntroduction = false
+  private awaitIntroduction = false
+  // the last piece framed was a CONT piece of a line longer than the frame
+  private inCut = false
   private readonly sink = (bytes: Buffer, _end: number, kind: PieceKind): void => this.take(bytes, kind)
   // the batch being framed: heads, or with options.lines its NDJSON bytes
   private heads: EventHead[] = []
@@ -213,9 +235,10 @@ export class EventInput extends EventEmitter {
     this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE
     // An event line may be much longer than its body (escapes, base64): frame generously here and
     // cut plain text at maxLine after classifying it. The frame is never smaller than the default
-    // --max-line's: an upstream stage cut its bodies by its own --max-line (1 MiB unless told), and
-    // a reader told less must still take each of its events whole, not cut its JSON into text.
-    this.frameMax = Math.max(this.maxLine, DEFAULT_MAX_LINE) * 8 + 65536
+    // --max-line's: an upstream stage cut its bodies by its own --max-line (1 MiB unless it says
+    // more: MAXLINE, see toldMaxLine), and a reader told less must still take each of its events
+    // whole, not cut its JSON into text.
+    this.frameMax = frameFor(Math.max(this.maxLine, DEFAULT_MAX_LINE))
     this.framer = new LineFramer(this.frameMax, false, () => this.countOversize())
     this.asLines = options.lines !== undefined
     this.closeLines = options.lines === 'events'
@@ -247,7 +270,7 @@ export class EventInput extends EventEmitter {
     socket.on('error', () => undefined)
     socket.unref()
     socket.write('tsf\n')
-    const watch: Watch = { socket, writer: false, fin: false, closed: false }
+    const watch: Watch = { socket, writer: false, maxLine: 0, fin: false, closed: false }
     this.watches.add(watch)
     let text = ''
     socket.setEncoding('latin1')
@@ -256,8 +279,13 @@ export class EventInput extends EventEmitter {
       for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
         const line = text.slice(0, nl)
         text = text.slice(nl + 1)
-        if (line === 'WRITER') {
+        const told = maxLinePattern.exec(line)
+        if (told) {
+          watch.maxLine = Number(told[1])
+          if (watch.writer) this.told(watch.maxLine)
+        } else if (line === 'WRITER') {
           watch.writer = true
+          this.told(watch.maxLine)
           socket.write('KNOWN\n') // the writer may count on us knowing it from here on
           this.emit('writer-known')
         } else if (watch.writer && finPattern.test(line)) watch.fin = true
@@ -273,6 +301,46 @@ export class EventInput extends EventEmitter {
       if (!watch.writer) this.watches.delete(watch)
       else if (!watch.fin) this.loseUpstream()
     })
+  }
+
+  // A writer said the longest line it may write whole: frame by it (escaped: up to 8 times the
+  // body), never beyond what one line may hold in memory. Said on to the stage's own writer.
+  private told(maxLine: number): void {
+    const bytes = Math.min(maxLine, MAX_TOLD_MAX_LINE)
+    if (bytes <= this.toldMaxLine) return
+    this.toldMaxLine = bytes
+    const frame = frameFor(bytes)
+    if (frame > this.frameMax) {
+      this.frameMax = frame
+      this.framer.raise(frame)
+    }
+    this.emit('max-line', bytes)
+  }
+
+  // A line about to outgrow the frame before every writer said its max-line (a link still
+  // connecting; the writer of our stdin pipe not introduced yet: a long first line): checked after
+  // each chunk read; true once per such line, and settleMaxLine() then waits for them, briefly,
+  // rather than cut an event's JSON into text.
+  private atFrameEdge(): boolean {
+    const framer = this.framer
+    if (!framer.ordinary || framer.buffered + READ_AHEAD < this.frameMax || this.settledLine === this.lines) return false
+    this.settledLine = this.lines
+    this.awaitIntroduction = this.stdinInode >= 0 && !this.waitedIntroduction
+    this.waitedIntroduction = true
+    return this.unsettled()
+  }
+
+  private unsettled(): boolean {
+    return (
+      [...this.links.values()].some((l) => l.state === 'connecting') ||
+      [...this.watches].some((w) => !w.writer && !w.closed) ||
+      (this.awaitIntroduction && this.links.size === 0 && ![...this.watches].some((w) => w.writer))
+    )
+  }
+
+  private async settleMaxLine(): Promise<void> {
+    const deadline = Date.now() + SETTLE_FOR
+    while (this.unsettled() && !this.stopped && Date.now() < deadline) await pause(10)
   }
 
   private countOversize(): void {
@@ -292,7 +360,7 @@ export class EventInput extends EventEmitter {
       (!this.options.stream && this.asLines ? reusedStdinChunks() : undefined) ?? streamChunks(this.options.stream ?? process.stdin)
     // a chunk inside one long line completes no event: no batch (a batch that is never yielded
     // would never be done, and would hold back every ack after it)
-    const take = (chunk: Buffer): InputBatch | undefined => this.batchOf(chunk)
+    const take = (chunk: Buffer): InputBatch | typeof SETTLE | undefined => this.batchOf(chunk) ?? (this.atFrameEdge() ? SETTLE : undefined)
     try {
       while (!this.stopped) {
         // a fresh stop promise per read: racing every read against one long-lived promise would
@@ -303,6 +371,10 @@ export class EventInput extends EventEmitter {
         const next = await Promise.race([source.next(take), stopped])
         this.stopWaiters.splice(this.stopWaiters.indexOf(wake) >>> 0, 1)
         if (next === 'stop') break
+        if (next === SETTLE) {
+          await this.settleMaxLine()
+          continue
+        }
         if (next === END) {
           await this.settleLinks()
           const last = await this.lastLine()
@@ -415,6 +487,9 @@ export class EventInput extends EventEmitter {
 
   private take(bytes: Buffer, kind: PieceKind): void {
     this.lines++
+    const cutEnd = kind === WHOLE && this.inCut
+    this.inCut = kind === CONT
+    if (cutEnd) return this.takeCutEnd(bytes)
     const n = bytes.length
     if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0) {
       // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
@@ -551,6 +626,31 @@ export class EventInput extends EventEmitter {
     return true
   }
 
+  // The last piece of a line longer than the frame. One that ends with a tsf writer's cursor was
+  // an event its writer did not say it may write (an older writer, or a MAXLINE too late): its
+  // pieces went on as text, and so does this one, without the cursor, and that writer is acked for
+  // it (its bytes are delivered). Unacked, a writer whose window that line filled would wait for
+  // ever, and the whole pipeline with it.
+  private takeCutEnd(bytes: Buffer): void {
+    const n = bytes.length
+    const at = n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 ? bytes.lastIndexOf(ackKeyBytes, n - 3) : -1
+    const parsed = at > 0 ? parseCursor(bytes.toString('latin1', at + ACK_KEY_LENGTH, n - 2)) : undefined
+    if (!parsed) return this.takeText(bytes)
+    warnOnce(
+      'cut-event',
+      `an event line longer than ${this.frameMax} bytes was cut into text pieces marked "cont" (its writer did not say its --max-line in time: an older tsf, or a filter in between); give every stage the same --max-line`,
+    )
+    this.takeText(Buffer.concat([bytes.subarray(0, at), CLOSE]))
+    const link = this.linkTo(parsed.link, parsed.nonce)
+    if (link.state !== 'unreachable') this.positions.set(parsed.link, parsed.position)
+  }
+
+  // A line as the body of a plain event, cut by our --max-line.
+  private takeText(bytes: Buffer): void {
+    if (bytes.length > this.maxLine) this.cutText(bytes)
+    else this.push(plainLineHead(bytes))
+  }
+
   private cutText(bytes: Buffer): void {
     this.countOversize()
     const cutter = new LineFramer(this.maxLine, this.options.truncate)
@@ -635,7 +735,8 @@ export class EventInput extends EventEmitter {
       else if (line === 'OK') {
         l.state = 'up'
         this.sendAcks()
-      } else if (finPattern.test(line)) l.fin = true
+      } else if (maxLinePattern.test(line)) this.told(Number(maxLinePattern.exec(line)![1]))
+      else if (finPattern.test(line)) l.fin = true
       else if (pipePattern.test(line)) {
         if (!l.direct && this.stdinInode >= 0 && Number(pipePattern.exec(line)![1]) === this.stdinInode) {
           l.direct = true
@@ -728,11 +829,19 @@ export class EventInput extends EventEmitter {
 
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
 const LINES_BUFFER = 1024 * 1024
-// --max-line's default in every stage
-const DEFAULT_MAX_LINE = 1024 * 1024
+// the frame for event lines whose bodies are at most maxLine bytes: escapes (\uXXXX, \") and
+// the event's other fields make a line up to about 8 times its body
+const frameFor = (maxLine: number): number => maxLine * 8 + 65536
+// more than a read adds to a partial line (reused stdin chunks are 128 KiB)
+const READ_AHEAD = 1024 * 1024
+// what a read returns to wait at a frame's edge (atFrameEdge)
+const SETTLE = Symbol('settle')
+// how long a line at the frame's edge waits for writers still saying their max-line
+const SETTLE_FOR = 3000
 // released blocks kept for reuse (more are left to the collector)
 const FREE_BLOCKS = 4
 const EMPTY = Buffer.alloc(0)
+const CLOSE = Buffer.from('}')
 
 // Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
 const isJson = (line: Buffer): boolean => {

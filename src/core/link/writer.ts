@@ -7,7 +7,7 @@ import { info } from '../log.js'
 import { pause } from '../wait.js'
 import { aborted } from '../shutdown.js'
 import { newLinkId } from './cursor.js'
-import { MAX_ASKED_WINDOW } from './protocol.js'
+import { DEFAULT_MAX_LINE, MAX_ASKED_WINDOW } from './protocol.js'
 import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
 import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
 import { AtomicWrites } from './atomic-writes.js'
@@ -28,6 +28,9 @@ export interface OutputOptions {
   window?: number
   fd?: number
   stream?: NodeJS.WritableStream & { writableNeedDrain?: boolean }
+  // the longest line this stage writes whole (its --max-line; a forwarding stage's input max-line),
+  // told to every reader (MAXLINE) so it frames our lines by at least that
+  maxLine?: number
   // an injected stdout kind, for tests
   kind?: StdoutKind
 }
@@ -62,12 +65,14 @@ export class EventOutput extends EventEmitter {
   readonly kind: StdoutKind
   private readonly out: NodeJS.WritableStream & { writableNeedDrain?: boolean }
   private window: number
+  private maxLine: number
 
   constructor(private readonly options: OutputOptions = {}) {
     super()
     this.kind = options.kind ?? stdoutKind(options.fd ?? 1)
     this.out = options.stream ?? openStdout(this.kind, options.fd ?? 1)
     this.window = options.window ?? 16 * 1024 * 1024
+    this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE
     // nobody can link through a terminal: keep the screen free of cursors
     this.withCursor = this.kind !== 'terminal'
     this.render = new RenderBuffer(`,"_ack":"${this.link}.${this.nonce}.`, this.withCursor, () => this.flush())
@@ -134,6 +139,7 @@ export class EventOutput extends EventEmitter {
   private linkHost(): LinkHost {
     return {
       nonce: this.nonce,
+      maxLine: () => this.maxLine,
       pipeFor: () => (this.pipeInode >= 0 && !this.lineAtomic ? this.pipeInode : -1),
       endOnLink: () => (this.ended ? this.endMessage() : undefined),
       endOnWatch: () => (this.ended && this.endSent ? this.endMessage() : undefined),
@@ -163,6 +169,14 @@ export class EventOutput extends EventEmitter {
         }
       },
     }
+  }
+
+  // A forwarding stage's upstream told it a larger max-line: its lines may be that long now, so say
+  // so before writing any of them.
+  raiseMaxLine(bytes: number): void {
+    if (bytes <= this.maxLine) return
+    this.maxLine = bytes
+    this.linkServer.tellMaxLine(bytes)
   }
 
   // Other writers of the same pipe may start a little after us: look a few times.

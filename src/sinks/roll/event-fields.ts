@@ -8,9 +8,8 @@ import {
   nextField,
   readNumber,
   readString,
-  SIMPLE_ESCAPES,
   unescapeInto,
-  stringEnd,
+  unescapeString,
   valueEnd,
   viewOf,
   type ByteView,
@@ -39,57 +38,6 @@ const KEY_CONT = Buffer.from('cont')
 const BODY_FIRST = Buffer.from('"body":"')
 
 const NOT_UNESCAPED = -2 // scratchLen: the body is not in the scratch buffer
-
-// core's unescapeString for the body, the hottest loop of roll: whole words without a quote or
-// backslash are copied by one 32-bit store each (a DataView store at any offset, where core
-// writes four bytes), in a tight inner loop. Writes into `out` from offset `base` (`words` views
-// the same bytes); returns the closing quote's index (lastString.written: the bytes written, -1
-// for a malformed escape) or -1 when the string is not closed before `limit`.
-const unescapeBody = (v: ByteView, at: number, limit: number, out: Buffer, words: DataView, base: number): number => {
-  const b = v.u8
-  const W = v.words
-  const lastWord = limit >>> 2
-  let to = base
-  let i = at + 1
-  for (;;) {
-    if ((i & 3) === 0) {
-      let w = i >>> 2
-      while (w < lastWord) {
-        const x = W[w]!
-        const q = x ^ 0x22222222
-        const e = x ^ 0x5c5c5c5c
-        if ((((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e)) & 0x80808080) break
-        words.setUint32(to, x, true)
-        to += 4
-        w++
-      }
-      i = w << 2
-    }
-    if (i >= limit) return -1
-    const c = b[i]!
-    if (c === 0x22) {
-      lastString.written = to - base
-      return i
-    }
-    if (c !== 0x5c) {
-      out[to++] = c
-      i++
-      continue
-    }
-    const byte = i + 1 < limit ? SIMPLE_ESCAPES[b[i + 1]!]! : -1
-    if (byte >= 0) {
-      out[to++] = byte
-      i += 2
-      continue
-    }
-    // \u or a malformed escape: the exact path for the rest of the string
-    const end = stringEnd(v, i - 1, limit)
-    if (end === -1) return -1
-    const n = unescapeInto(v, i, end, out, to)
-    lastString.written = n === -1 ? -1 : to - base + n
-    return end
-  }
-}
 
 export class EventFields {
   view: ByteView = viewOf(Buffer.alloc(0))
@@ -233,8 +181,8 @@ export class EventFields {
       }
       if (close === NEEDS_JS) {
         close = into
-          ? unescapeBody(v, open, n, into, this.targetWords!, this.nextAt)
-          : unescapeBody(v, open, n, this.scratch, this.scratchWords, 0)
+          ? unescapeString(v, open, n, into, this.targetWords!, this.nextAt)
+          : unescapeString(v, open, n, this.scratch, this.scratchWords, 0)
         written = lastString.written
       }
       if (close === -1) return false

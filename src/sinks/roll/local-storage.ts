@@ -1,6 +1,7 @@
 import { constants } from 'node:fs'
 import { link, mkdir, open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { type DirLock, lockDir, pidNote } from '../../core/dir-lock.js'
 import { TsfError } from '../../core/errors.js'
 import { STATE_DIR, type PublishResult, type RollFile, type RollStorage, type StateLog } from './storage.js'
 
@@ -106,11 +107,10 @@ class LocalLog implements StateLog {
 
 export class LocalStorage implements RollStorage {
   private readonly stateDir: string
-  private lockPath: string
+  private held?: DirLock
 
   constructor(readonly root: string) {
     this.stateDir = join(root, STATE_DIR)
-    this.lockPath = join(this.stateDir, 'lock')
   }
 
   get where(): string {
@@ -139,29 +139,21 @@ export class LocalStorage implements RollStorage {
     for (const p of parents) await syncDir(p)
   }
 
+  // core's one lock, on the root: one roll per root, never a stale lock after kill -9.
   async lock(): Promise<void> {
     await this.mkdirs(this.stateDir)
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(this.lockPath, 'wx')
-        await fh.writeFile(`${process.pid}\n`)
-        await fh.close()
-        return
-      } catch (error) {
-        if (!isCode(error, 'EEXIST')) throw error
-        const pid = Number((await readFile(this.lockPath, 'utf8').catch(() => '')).trim())
-        if (pid && pid !== process.pid && (await isRollProcess(pid))) {
-          throw new TsfError(`${this.root}: another tsf roll (pid ${pid}) is writing into this directory`)
-        }
-        // a lock left behind by a roll that was killed
-        await unlink(this.lockPath).catch(() => undefined)
-      }
-    }
-    throw new TsfError(`${this.root}: could not take ${this.lockPath}`)
+    this.held = await lockDir(
+      this.root,
+      { kind: 'roll' },
+      (pid) => `${this.root}: another tsf roll${pidNote(pid)} is writing into this directory`,
+    )
+    // the pid file that earlier versions locked the root with: it locks nothing now
+    await unlink(join(this.stateDir, 'lock')).catch(() => undefined)
   }
 
   async unlock(): Promise<void> {
-    await unlink(this.lockPath).catch(() => undefined)
+    this.held?.release()
+    this.held = undefined
   }
 
   async create(rel: string): Promise<RollFile> {
@@ -271,15 +263,4 @@ export class LocalStorage implements RollStorage {
     await syncDir(this.stateDir)
     return new LocalLog(fh, length)
   }
-}
-
-// A lock whose pid is alive and is a node process running roll; anything else is stale.
-const isRollProcess = async (pid: number): Promise<boolean> => {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return isCode(error, 'EPERM')
-  }
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
-  return cmdline === undefined || cmdline.split('\0').includes('roll')
 }

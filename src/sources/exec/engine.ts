@@ -35,7 +35,7 @@ export interface ExecConfig {
 // A command cannot replay: events it printed that were not yet durable when tsf died are lost,
 // so exec is at-most-once across its own restarts (put `tsf channel` right after it).
 export const runExec = async (config: ExecConfig, rt: Runtime): Promise<number> => {
-  const out = await rt.output({ window: config.window })
+  const out = await rt.output({ window: config.window, maxLine: config.maxLine })
   const runner = new ExecRunner(config, rt, out)
   return runner.run()
 }

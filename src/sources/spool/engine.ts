@@ -44,7 +44,7 @@ export const runSpool = async (config: SpoolConfig, rt: Runtime): Promise<number
     throw new TsfError(`${config.dir}: cannot use it as the spool directory: ${describeSystemError(e).replace(`${config.dir}: `, '')}`)
   }
   if (!st.isDirectory()) throw new TsfError(`${config.dir}: not a directory`)
-  const state = new SpoolState(config.stateDir, config.checkpointInterval)
+  const state = await SpoolState.open(config.stateDir, config.checkpointInterval)
   try {
     return await new SpoolEngine(config, rt, state).run()
   } finally {
@@ -83,7 +83,7 @@ class SpoolEngine {
   }
 
   async run(): Promise<number> {
-    this.out = await this.rt.output({ window: this.config.window })
+    this.out = await this.rt.output({ window: this.config.window, maxLine: this.config.read.maxLine })
     const { files } = this
     const rate = new Rate()
     const progress = new Progress('tsf spool', () => {

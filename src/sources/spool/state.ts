@@ -1,4 +1,5 @@
-import { JsonStateStore } from '../state/json-store.js'
+import type { DirLock } from '../../core/dir-lock.js'
+import { JsonStateStore, openStateStore, type StateFileKind } from '../state/json-store.js'
 import { fsyncDir } from '../state/state-dir.js'
 
 // The state of one `tsf spool`: a persistent agent id and one entry per adopted file that is
@@ -34,6 +35,14 @@ const ENTRY_SHAPE = {
   pos: 'count',
 } as const
 
+const KIND: StateFileKind = {
+  file: 'spool.json',
+  who: 'tsf spool',
+  holds: 'the spool state',
+  is: 'a tsf spool state file',
+  shape: ENTRY_SHAPE,
+}
+
 export class SpoolState extends JsonStateStore<SpoolEntry> {
   readonly entries = new Map<string, SpoolEntry>()
   // directories in which files were renamed since the last save: fsynced before the state
@@ -41,13 +50,13 @@ export class SpoolState extends JsonStateStore<SpoolEntry> {
   // entries set since the last save
   private readonly unsaved = new Set<SpoolEntry>()
 
-  constructor(dir: string, interval = 200) {
-    super(
-      dir,
-      { file: 'spool.json', who: 'tsf spool', holds: 'the spool state', is: 'a tsf spool state file', shape: ENTRY_SHAPE },
-      interval,
-    )
+  private constructor(dir: string, interval: number, lock: DirLock) {
+    super(dir, KIND, interval, lock)
     for (const f of this.loadEntries()) this.entries.set(f.path, f)
+  }
+
+  static open(dir: string, interval = 200): Promise<SpoolState> {
+    return openStateStore(dir, KIND, (lock) => new SpoolState(dir, interval, lock))
   }
 
   set(entry: SpoolEntry): void {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync, unlinkSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { DirLock } from '../../core/dir-lock.js'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 import { checkEntries, type FieldKind } from './entry-shape.js'
 import { GroupedSave } from './grouped-save.js'
 import { agentIdOf, atomicWrite, lockStateDir } from './state-dir.js'
 
 // The one JSON state store of the file sources (tail's checkpoints, spool's state): the state dir
-// locked for this process, its agent id, one file `{"version":1,"files":[...]}` written atomically
+// locked for this process (openStateStore), its agent id, one file `{"version":1,"files":[...]}` written atomically
 // (tmp, fsync, rename, fsync of the directory), saves grouped in time, and a file that is not
 // ours refused rather than guessed at (it is never torn, so a bad one was not written by us).
 
@@ -29,18 +30,30 @@ interface StateFile<Entry> {
   files: Entry[]
 }
 
+// Locks the state dir, then opens a store in it (`make` calls the subclass's constructor with the
+// lock); a store that refuses its file lets the lock go.
+export const openStateStore = async <S>(dir: string, kind: StateFileKind, make: (lock: DirLock) => S): Promise<S> => {
+  const lock = await lockStateDir(dir, kind.who)
+  try {
+    return make(lock)
+  } catch (error) {
+    lock.release()
+    throw error
+  }
+}
+
 export abstract class JsonStateStore<Entry> {
   readonly agent: string
   // a save from the timer failed (disk full, read-only): the engine stops on it
   onError?: (error: unknown) => void
   private readonly statePath: string
-  private readonly lockPath: string
   private readonly saver: GroupedSave
 
   protected constructor(
     readonly dir: string,
     private readonly kind: StateFileKind,
     interval: number,
+    private readonly lock: DirLock,
   ) {
     this.saver = new GroupedSave(
       interval,
@@ -48,8 +61,6 @@ export abstract class JsonStateStore<Entry> {
       (e) => this.onError?.(e),
     )
     this.statePath = join(dir, kind.file)
-    this.lockPath = join(dir, 'lock')
-    lockStateDir(dir, kind.who)
     this.agent = agentIdOf(dir)
   }
 
@@ -77,11 +88,7 @@ export abstract class JsonStateStore<Entry> {
     try {
       this.saver.close()
     } finally {
-      try {
-        unlinkSync(this.lockPath)
-      } catch {
-        // already gone
-      }
+      this.lock.release()
     }
   }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { type DirLock, lockDir, pidNote } from '../../core/dir-lock.js'
 import { describeSystemError, TsfError } from '../../core/errors.js'
 
 // What every file source (tail, spool) keeps in its --state dir besides its checkpoints: a
@@ -21,53 +22,29 @@ export const agentIdOf = (dir: string): string => {
   return id
 }
 
-// Creates the state dir if needed and takes dir/lock for this process; `who` names the command
-// in the refusal ("tsf tail").
-export const lockStateDir = (dir: string, who: string): string => {
+// Creates the state dir if needed and locks it for this process (core's one lock); `who` names
+// the command in the refusal ("tsf tail").
+export const lockStateDir = async (dir: string, who: string): Promise<DirLock> => {
   try {
     mkdirSync(dir, { recursive: true })
   } catch (e) {
     throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
   }
-  const lockPath = join(dir, 'lock')
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx')
-      writeSync(fd, `${process.pid}\n`)
-      closeSync(fd)
-      return lockPath
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new TsfError(`--state ${dir}: ${describeSystemError(e)}`)
-    }
-    let pid = 0
-    try {
-      pid = Number(readFileSync(lockPath, 'utf8').trim())
-    } catch {
-      // removed meanwhile
-    }
-    if (pid > 0 && pid !== process.pid && alive(pid)) throw new TsfError(`--state ${dir} is in use by another ${who} (pid ${pid})`)
-    try {
-      unlinkSync(lockPath) // left by a process that died (kill -9)
-    } catch {
-      // someone else took it over: the next attempt tells
-    }
-  }
-  throw new TsfError(`--state ${dir}: cannot take the lock`)
-}
-
-// A zombie (killed, not yet reaped: a container whose init does not reap) holds no lock.
-const alive = (pid: number): boolean => {
+  let lock: DirLock
   try {
-    process.kill(pid, 0)
+    lock = await lockDir(dir, { kind: 'state' }, (pid) => `--state ${dir} is in use by another ${who}${pidNote(pid)}`)
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    if (e instanceof TsfError) throw e
+    throw new TsfError(`--state ${dir}: ${describeSystemError(e)}`)
   }
+  // the pid file that earlier versions locked the dir with: it locks nothing now, and left
+  // behind it would only mislead whoever looks
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
+    unlinkSync(join(dir, 'lock'))
   } catch {
-    return true // no /proc: trust kill(0)
+    // none
   }
+  return lock
 }
 
 // tmp + fsync + rename + fsync(dir): after a crash the file is either the old or the new one.

@@ -1,4 +1,5 @@
-import { JsonStateStore } from '../state/json-store.js'
+import type { DirLock } from '../../core/dir-lock.js'
+import { JsonStateStore, openStateStore, type StateFileKind } from '../state/json-store.js'
 import type { FileIdentity } from '../file/identity.js'
 
 // The checkpoints of one `tsf tail`: one entry per adopted file generation, keyed by identity
@@ -46,20 +47,24 @@ const ENTRY_SHAPE = {
 // Released entries are kept a while so a rotated file matched again by a glob is not re-read.
 const KEEP_RELEASED = 4096
 
+const KIND: StateFileKind = {
+  file: 'checkpoints.json',
+  who: 'tsf tail',
+  holds: 'the checkpoints',
+  is: 'a tsf tail checkpoint file',
+  shape: ENTRY_SHAPE,
+}
+
 export class CheckpointStore extends JsonStateStore<FileEntry> {
   readonly entries = new Set<FileEntry>()
 
-  private constructor(dir: string, interval: number) {
-    super(
-      dir,
-      { file: 'checkpoints.json', who: 'tsf tail', holds: 'the checkpoints', is: 'a tsf tail checkpoint file', shape: ENTRY_SHAPE },
-      interval,
-    )
+  private constructor(dir: string, interval: number, lock: DirLock) {
+    super(dir, KIND, interval, lock)
     for (const f of this.loadEntries()) this.entries.add(f)
   }
 
-  static open(dir: string, interval = 200): CheckpointStore {
-    return new CheckpointStore(dir, interval)
+  static open(dir: string, interval = 200): Promise<CheckpointStore> {
+    return openStateStore(dir, KIND, (lock) => new CheckpointStore(dir, interval, lock))
   }
 
   add(entry: FileEntry): void {

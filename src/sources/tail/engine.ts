@@ -36,7 +36,7 @@ const READ_CHUNK = 64 * 1024
 
 export const runTail = async (config: TailConfig, rt: Runtime): Promise<number> => {
   if (config.defaultState) refuseIfCheckpointedElsewhere(config.stateDir, expand(config.operands, config.rules).files)
-  const store = CheckpointStore.open(config.stateDir, config.checkpointInterval)
+  const store = await CheckpointStore.open(config.stateDir, config.checkpointInterval)
   try {
     return await new TailEngine(config, rt, store).run()
   } finally {
@@ -86,7 +86,7 @@ class TailEngine {
   }
 
   async run(): Promise<number> {
-    this.out = await this.rt.output({ window: this.config.window })
+    this.out = await this.rt.output({ window: this.config.window, maxLine: this.config.read.maxLine })
     recoverFiles(this.files)
     this.scan()
     this.scanner.initial = false

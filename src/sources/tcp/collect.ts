@@ -27,7 +27,7 @@ export const runCollect = async (config: CollectConfig, rt: Runtime): Promise<nu
   let printer: PrintSink | undefined
   // what a collector does not listen for does not load (start-up CPU and memory)
   if (config.print) sink = printer = new (await import('../../sinks/print.js')).PrintSink()
-  else sink = await rt.output()
+  else sink = await rt.output({ maxLine: config.maxEvent })
   const addHeaders = staticHeaders(config.headers)
   if (addHeaders) sink = withHeaders(sink, addHeaders)
   const listeners = new TcpListeners(config, sink, rt.counters)

@@ -51,7 +51,7 @@ export class SyslogListeners {
     for (const a of this.options.addresses) {
       const where = `--syslog ${a.proto}://${a.host}:${a.port}`
       if (a.proto === 'tcp') {
-        const server = createServer((s) => this.accept(s))
+        const server = createServer((s) => this.accept(s, where))
         await listenOn(server, () => server.listen({ host: a.host, port: a.port }), where)
         this.servers.push(server)
         const b = server.address() as { address: string; port: number }
@@ -59,7 +59,7 @@ export class SyslogListeners {
       } else {
         const socket = createSocket(a.host.includes(':') ? 'udp6' : 'udp4')
         await listenOn(socket, () => socket.bind(a.port, a.host), where)
-        socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address))
+        socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, where))
         this.udp.push(socket)
         const b = socket.address()
         info(`syslog listening on udp://${b.address}:${b.port}`)
@@ -67,9 +67,10 @@ export class SyslogListeners {
     }
   }
 
-  private onDatagram(msg: Buffer, address: string): void {
+  private onDatagram(msg: Buffer, address: string, where: string): void {
     if (this.stopped) return
     const frame: SyslogFrame = msg.length > this.maxFrame ? { msg: msg.subarray(0, this.maxFrame), truncated: true } : { msg }
+    if (frame.truncated) this.truncated(where, address)
     this.counters.add('EventReceivedCount')
     this.sink.write(syslogHeads([frame], address, Date.now()), () => this.counters.add('EventAcceptedCount'))
   }
@@ -78,7 +79,15 @@ export class SyslogListeners {
     return Math.min(this.options.maxEvent, DEFAULT_MAX_FRAME)
   }
 
-  private accept(socket: Socket): void {
+  // A message longer than we keep was cut: said once, naming the listener and the sender.
+  private truncated(where: string, peer: string): void {
+    warnOnce(
+      'syslog-truncated',
+      `${where}: a message from ${peer} longer than ${this.maxFrame} bytes was truncated to its first ${this.maxFrame} bytes, flagged "truncated" (said once)`,
+    )
+  }
+
+  private accept(socket: Socket, where: string): void {
     if (this.sockets.size >= this.options.maxConnections) {
       warnOnce(
         'syslog-max-connections',
@@ -99,6 +108,11 @@ export class SyslogListeners {
     const emit = (): void => {
       const n = frames.count
       if (!n) return
+      for (let k = 0; k < n; k++)
+        if (frames.truncated[k]) {
+          this.truncated(where, peer)
+          break
+        }
       this.counters.add('EventReceivedCount', n)
       this.sink.write(block.of(frames, Date.now()), () => this.counters.add('EventAcceptedCount', n))
       frames.clear()
@@ -120,9 +134,12 @@ export class SyslogListeners {
   }
 
   stop(): void {
+    // once: close() stops too, and a UDP socket closed twice throws (collect exited 1 on SIGTERM)
+    if (!this.stopped) {
+      for (const s of this.servers) s.close()
+      for (const u of this.udp) u.close()
+    }
     this.stopped = true
-    for (const s of this.servers) s.close()
-    for (const u of this.udp) u.close()
     for (const s of this.sockets) s.pause()
   }
 

@@ -73,3 +73,52 @@ t.test('a reader told a smaller --max-line than its upstream takes each event wh
   )
   t.same(summary(lines), summary(expected), 'each line once, whole, in order')
 })
+
+// A writer says its --max-line on the link (MAXLINE, docs/protocol.md): a 10 MiB line of a
+// `tail --max-line 16M` is past what a reader frames by default (8 × 1 MiB + 64 KiB), and every
+// reader after it (roll, and the channel and filter in between) told 1K takes it whole: never its
+// JSON and cursor as text pieces in the file.
+const longFirst = ['y'.repeat(10 * 1024 * 1024), 'between', 'z'.repeat(10 * 1024 * 1024 + 3), 'after']
+for (const [name, middle] of [
+  ['tail --max-line 16M | roll --max-line 1K', ''],
+  ['tail --max-line 16M | channel --max-line 1K | filter --max-line 1K | roll --max-line 1K', 'channel'],
+] as const) {
+  t.test(`${name}: 10 MiB events stay whole, first line or not (the writer says its max-line)`, async (t) => {
+    const dir = t.testdir({})
+    writeFileSync(`${dir}/app.log`, `${longFirst.join('\n')}\n`)
+    const between = middle ? ` | ${tsf} channel --dir ${dir}/q --max-line 1K | ${tsf} filter --max-line 1K --drop '^never$'` : ''
+    const r = await sh(t, `${tsf} tail ${dir}/app.log --state ${dir}/st --max-line 16M${between} | ${tsf} roll ${dir}/out --max-line 1K`)
+      .done
+    t.equal(r.code, 0, r.stderr)
+    t.notMatch(r.stderr, /cut into pieces/, 'no stage cut a line')
+    const lines = rolledLines(`${dir}/out`)
+    t.notOk(
+      lines.some((l) => l.includes('_ack') || l.startsWith('{"')),
+      'no piece of an event line was written as text',
+    )
+    t.same(summary(lines), summary(longFirst), 'each line once, whole, in order')
+    t.equal(checkpointPos(`${dir}/st`), statSync(`${dir}/app.log`).size, 'every line acked back to tail')
+  })
+}
+
+// Through a foreign filter the reader cannot hear a writer before its first cursor: a first event
+// longer than the default frame is cut into text. Its cursor is cut from the text and its writer
+// acked (a tail whose window that line filled waited for that ack for ever, and so did the whole
+// pipeline); once linked, the writer's MAXLINE keeps the next long event whole.
+t.test('tail --max-line 16M | grep --line-buffered | roll --max-line 1K: a cut first event does not stop the pipeline', async (t) => {
+  const dir = t.testdir({})
+  writeFileSync(`${dir}/app.log`, `${longFirst.join('\n')}\n`)
+  const r = await sh(
+    t,
+    `${tsf} tail ${dir}/app.log --state ${dir}/st --max-line 16M | grep --line-buffered -v '^never$' | ${tsf} roll ${dir}/out --max-line 1K`,
+  ).done
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stderr, /an event line longer than \d+ bytes was cut into text pieces/, 'said once')
+  const lines = rolledLines(`${dir}/out`)
+  t.notOk(
+    lines.some((l) => l.includes('_ack')),
+    'no cursor in the file',
+  )
+  t.same(summary(lines.slice(1)), summary(longFirst.slice(1)), 'every later line once, whole')
+  t.equal(checkpointPos(`${dir}/st`), statSync(`${dir}/app.log`).size, 'every line acked back to tail')
+})

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import {
@@ -16,6 +16,7 @@ import {
   until,
   writer,
 } from './fixtures/procs.js'
+import { isLocked, isLockedSh } from '../../fixtures/dir-lock.js'
 
 // Process tests of `tsf roll` through real pipes. Time escapes use TZ=UTC.
 const roll = `TZ=UTC ${tsf} roll`
@@ -189,7 +190,7 @@ t.test('usage errors exit 2 with one line; a second roll on the same root is ref
     t.equal(run.stderr().trim().split('\n').length, 1, `one line: ${run.stderr()}`)
   }
   const first = sh(t, `(sleep 30) | ${roll} ${dir}/shared`)
-  await until(() => existsSync(join(dir, 'shared', '.tsf-roll', 'lock')), 20_000, 'the first roll to lock its root', first.stderr)
+  await until(() => isLocked(join(dir, 'shared'), { kind: 'roll' }), 20_000, 'the first roll to lock its root', first.stderr)
   const second = sh(t, `${roll} ${dir}/shared < /dev/null`)
   const done = await second.done
   t.equal(done.code, 1)
@@ -205,7 +206,7 @@ t.test('--max-open closes the least recently written file to open another', asyn
   // one line at a time once roll runs (it locks its root first), so that most lines are commits of their own
   const run = sh(
     t,
-    `{ while [ ! -e '${dir}/.tsf-roll/lock' ]; do sleep 0.05; done; while read -r line; do printf '%s\\n' "$line"; sleep 0.05; done; } | ${roll} '${dir}' --prefix '%H-' --max-open 2`,
+    `{ until ${isLockedSh(dir, { kind: 'roll' })}; do sleep 0.05; done; while read -r line; do printf '%s\\n' "$line"; sleep 0.05; done; } | ${roll} '${dir}' --prefix '%H-' --max-open 2`,
     input,
   )
   t.equal((await run.done).code, 0, run.stderr())

@@ -1,10 +1,11 @@
 import t, { type Test } from 'tap'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LocalStorage } from '../../../src/sinks/roll/local-storage.js'
 import { RangeSet } from '../../../src/sinks/roll/ranges.js'
 import { RollState } from '../../../src/sinks/roll/state.js'
 import { finalLines, inProgressFiles, sh, tsf } from './fixtures/procs.js'
+import { isLocked } from '../../fixtures/dir-lock.js'
 import { fuzz, mutate, type Rng } from '../../fixtures/fuzz.js'
 
 // Roll's state files (the commit log and the snapshot) truncated, bit-flipped, emptied or given
@@ -160,6 +161,6 @@ t.test('each state file truncated, bit-flipped, emptied, reshaped: recover with 
       (damaged.length === 0 || damaged[damaged.length - 1] === 0x0a)
     const o = await start(t, dir)
     checkRules(o, committed, name, dir, olderLog)
-    if (o.code === 0 && existsSync(stateFile(dir, 'lock'))) throw new Error('lock left behind')
+    if (o.code === 0 && isLocked(dir, { kind: 'roll' })) throw new Error('lock left behind')
   })
 })

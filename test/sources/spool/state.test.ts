@@ -11,8 +11,8 @@ import { loadsOrRefuses } from '../../fixtures/state-files.js'
 
 const bin = join(process.cwd(), 'bin/tsf.js')
 
-const validState = (st: string): Buffer => {
-  const state = new SpoolState(st)
+const validState = async (st: string): Promise<Buffer> => {
+  const state = await SpoolState.open(st)
   for (let i = 0; i < 3; i++) {
     state.set({
       path: `/spool/f${i}.log`,
@@ -48,13 +48,13 @@ const wellFormed = (e: Record<string, unknown>): boolean =>
 
 t.test('a damaged spool state loads only well-formed entries, or is refused naming the file', async (t) => {
   const st = join(t.testdir({}), 'st')
-  const valid = validState(st)
-  await fuzz(t, 'spool state damaged', { cases: 400 }, (rng) => {
+  const valid = await validState(st)
+  await fuzz(t, 'spool state damaged', { cases: 400 }, async (rng) => {
     writeFileSync(join(st, 'spool.json'), rng.bool(0.5) ? reshaped(rng, valid) : mutate(rng, valid))
-    loadsOrRefuses(
+    await loadsOrRefuses(
       st,
       'spool.json',
-      () => new SpoolState(st),
+      () => SpoolState.open(st),
       (s) => s.entries.values(),
       wellFormed,
     )
@@ -65,7 +65,7 @@ t.test('spool refuses a wrong-shaped state in one line, without a stack trace', 
   const dir = t.testdir({})
   const st = join(dir, 'st')
   mkdirSync(join(dir, 'in'))
-  validState(st)
+  await validState(st)
   writeFileSync(
     join(st, 'spool.json'),
     '{"version":1,"files":[{"path":"/x","dev":1,"ino":2,"size":3,"mtimeMs":4,"headHash":"h","src":"s","seq":"7","pos":0}]}',

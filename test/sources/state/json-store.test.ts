@@ -2,22 +2,31 @@
 import t from 'tap'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { JsonStateStore } from '../../../src/sources/state/json-store.js'
+import type { DirLock } from '../../../src/core/dir-lock.js'
+import { JsonStateStore, openStateStore, type StateFileKind } from '../../../src/sources/state/json-store.js'
+import { isLocked } from '../../fixtures/dir-lock.js'
 
 interface Entry {
   path: string
   pos: number
 }
 
+const KIND: StateFileKind = {
+  file: 'test.json',
+  who: 'tsf test',
+  holds: 'the test state',
+  is: 'a tsf test state file',
+  shape: { path: 'string', pos: 'count' },
+}
+
 class TestStore extends JsonStateStore<Entry> {
   readonly entries: Entry[] = []
-  constructor(dir: string) {
-    super(
-      dir,
-      { file: 'test.json', who: 'tsf test', holds: 'the test state', is: 'a tsf test state file', shape: { path: 'string', pos: 'count' } },
-      10,
-    )
+  private constructor(dir: string, lock: DirLock) {
+    super(dir, KIND, 10, lock)
     this.entries.push(...this.loadEntries())
+  }
+  static open(dir: string): Promise<TestStore> {
+    return openStateStore(dir, KIND, (lock) => new TestStore(dir, lock))
   }
   protected snapshot(): Entry[] {
     return this.entries
@@ -26,7 +35,7 @@ class TestStore extends JsonStateStore<Entry> {
 
 t.test('a save writes version 1 and the entries; a reopen reads them back', async (t) => {
   const dir = join(t.testdir(), 'state')
-  const a = new TestStore(dir)
+  const a = await TestStore.open(dir)
   t.same(a.entries, [], 'a first run starts empty')
   a.entries.push({ path: '/var/log/x', pos: 42 })
   a.markDirty()
@@ -34,7 +43,7 @@ t.test('a save writes version 1 and the entries; a reopen reads them back', asyn
   t.same(JSON.parse(readFileSync(join(dir, 'test.json'), 'utf8')), { version: 1, files: [{ path: '/var/log/x', pos: 42 }] })
   t.notOk(existsSync(join(dir, 'test.json.tmp')), 'no temporary file is left')
   a.close()
-  const b = new TestStore(dir)
+  const b = await TestStore.open(dir)
   t.same(b.entries, [{ path: '/var/log/x', pos: 42 }])
   t.equal(b.agent, a.agent, 'the agent id stays with the dir')
   t.match(b.newSrc(), new RegExp(`^${a.agent}\\.[A-Za-z0-9_-]{12}$`), 'a src is the agent id and a random part')
@@ -44,7 +53,8 @@ t.test('a save writes version 1 and the entries; a reopen reads them back', asyn
 
 t.test('an entry of the wrong shape is refused in one line naming the file, the entry and the field', async (t) => {
   const dir = join(t.testdir(), 'state')
-  new TestStore(dir).close()
+  const first = await TestStore.open(dir)
+  first.close()
   writeFileSync(
     join(dir, 'test.json'),
     JSON.stringify({
@@ -55,14 +65,14 @@ t.test('an entry of the wrong shape is refused in one line naming the file, the 
       ],
     }),
   )
-  t.throws(() => new TestStore(dir), {
+  await t.rejects(TestStore.open(dir), {
     message: `${join(dir, 'test.json')}: entry 2 of 2 is damaged (field "pos" is missing or not a valid value): not a tsf test state file (remove it to start over)`,
   })
 })
 
 t.test('changes are saved on a timer, grouped', async (t) => {
   const dir = join(t.testdir(), 'state')
-  const s = new TestStore(dir)
+  const s = await TestStore.open(dir)
   s.entries.push({ path: 'a', pos: 1 })
   s.markDirty()
   s.entries[0]!.pos = 2
@@ -75,18 +85,31 @@ t.test('changes are saved on a timer, grouped', async (t) => {
 
 t.test('a file that is not ours is refused in one line, not guessed at', async (t) => {
   const dir = t.testdir({ 'test.json': '{"version":2,"files":[]}' })
-  t.throws(() => new TestStore(dir), { message: `${join(dir, 'test.json')}: not a tsf test state file (remove it to start over)` })
+  await t.rejects(TestStore.open(dir), { message: `${join(dir, 'test.json')}: not a tsf test state file (remove it to start over)` })
   writeFileSync(join(dir, 'test.json'), '{"version":1,"fi')
-  t.throws(() => new TestStore(dir), { message: /not a tsf test state file/ })
+  await t.rejects(TestStore.open(dir), { message: /not a tsf test state file/ })
 })
 
 t.test('one process a state dir: a second one is refused naming the holder', async (t) => {
   const dir = join(t.testdir(), 'state')
-  const a = new TestStore(dir)
-  writeFileSync(join(dir, 'lock'), '1\n') // pid 1 is alive: another holder
-  t.throws(() => new TestStore(dir), { message: `--state ${dir} is in use by another tsf test (pid 1)` })
+  const a = await TestStore.open(dir)
+  t.ok(isLocked(dir, { kind: 'state' }), 'the dir is locked while a store is open')
+  await t.rejects(TestStore.open(dir), { message: `--state ${dir} is in use by another tsf test (pid ${process.pid})` })
   a.close()
-  t.notOk(existsSync(join(dir, 'lock')), 'close() releases the lock')
-  const b = new TestStore(dir)
+  t.notOk(isLocked(dir, { kind: 'state' }), 'close() releases the lock')
+  const b = await TestStore.open(dir)
   b.close()
+})
+
+t.test('a store that refuses its file lets the lock go', async (t) => {
+  const dir = t.testdir({ 'test.json': '{"version":2,"files":[]}' })
+  await t.rejects(TestStore.open(dir), { message: /not a tsf test state file/ })
+  t.notOk(isLocked(dir, { kind: 'state' }))
+})
+
+t.test('the pid file an earlier version locked the dir with does not block, and is removed', async (t) => {
+  const dir = t.testdir({ lock: '1\n' }) // pid 1 is alive: the old lock would have refused
+  const a = await TestStore.open(dir)
+  t.notOk(existsSync(join(dir, 'lock')))
+  a.close()
 })

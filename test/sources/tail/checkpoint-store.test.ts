@@ -42,10 +42,10 @@ t.test('a damaged checkpoint file loads only well-formed entries, or is refused 
   const dir = t.testdir({})
   const valid = realState(dir)
   const st = join(dir, 'st')
-  await fuzz(t, 'tail checkpoints damaged', { cases: 400 }, (rng) => {
+  await fuzz(t, 'tail checkpoints damaged', { cases: 400 }, async (rng) => {
     const damaged = rng.bool(0.5) ? reshaped(rng, valid) : mutate(rng, valid)
     writeFileSync(join(st, 'checkpoints.json'), damaged)
-    loadsOrRefuses(
+    await loadsOrRefuses(
       st,
       'checkpoints.json',
       () => CheckpointStore.open(st),
