@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
+import { userRegex } from '../core/regex.js'
 import type { SpoolOrder } from '../sources/spool/listing.js'
 import { addRunnerOptions, addSourceOptions, choice, duration, refuseZeroMaxLine, type RunnerOptions, type SourceFlags } from './common.js'
 
@@ -53,12 +54,7 @@ export const makeSpoolCommand = (): Command => {
   addSourceOptions(cmd)
   addRunnerOptions(cmd)
   return cmd.action(async (dirOperand: string, options: SpoolOptions) => {
-    let ignore: RegExp
-    try {
-      ignore = new RegExp(options.ignore)
-    } catch (e) {
-      throw new UsageError(`--ignore: not a valid regular expression: ${(e as Error).message}`)
-    }
+    const ignore = userRegex('--ignore', options.ignore)
     refuseZeroMaxLine(options)
     if (options.pollInterval < 1) throw new UsageError('--poll-interval: must be more than 0')
     if (!options.delete && !options.doneSuffix)

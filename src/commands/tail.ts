@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
+import { userRegex } from '../core/regex.js'
 import { addRunnerOptions, count, duration, header, size, type RunnerOptions } from './common.js'
 import { defaultStateDir } from '../sources/tail/state-dir.js'
 import { makeTimestampParser } from '../sources/tail/timestamp.js'
@@ -29,14 +30,7 @@ interface TailOptions extends RunnerOptions {
   checkpointInterval: number
 }
 
-const regex = (option: string, text: string | undefined): RegExp | undefined => {
-  if (text === undefined) return undefined
-  try {
-    return new RegExp(text)
-  } catch (e) {
-    throw new UsageError(`${option}: not a valid regular expression: ${(e as Error).message}`)
-  }
-}
+const regex = (option: string, text: string | undefined): RegExp | undefined => (text === undefined ? undefined : userRegex(option, text))
 
 export const makeTailCommand = (): Command => {
   const cmd = new Command('tail')

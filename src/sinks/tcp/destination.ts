@@ -19,7 +19,8 @@ export const parseDestination = (text: string): Destination => {
   const m = schemePattern.exec(text.trim())
   const scheme = m ? m[1]!.toLowerCase() : 'tcp'
   const rest = m ? m[2]! : text.trim()
-  if (scheme === 'kafka') throw new UsageError(`destination '${text}': kafka:// destinations are not supported yet`)
+  if (scheme === 'kafka')
+    throw new UsageError(`destination '${text}': a kafka:// destination goes alone: tsf ship kafka://BROKER[,BROKER...]/TOPIC`)
   if (scheme !== 'tcp' && scheme !== 'tls')
     throw new UsageError(`destination '${text}': expected host:port, tcp://host:port or tls://host:port`)
   const { host, port } = parseHostPort(rest.replace(/\/$/, ''), `destination '${text}'`)

@@ -5,7 +5,7 @@ import { AvroError, AvroReader } from '../../flume-avro/avro.js'
 import { decodeHandshakeRequest, encodeHandshakeResponse, HandshakeMatch, serverMatch } from '../../flume-avro/handshake.js'
 import { errorAnswer, FlumeStatus, statusAnswer } from '../../flume-avro/messages.js'
 import { FrameError, frameBuffers, NettyFrameDecoder, type NettyFrame } from '../../flume-avro/netty-frames.js'
-import type { EventSink } from '../tcp/event-sink.js'
+import type { EventSink } from '../../core/event-sink.js'
 import { BudgetShare, type MemoryBudget } from '../tcp/memory-budget.js'
 import { decodeEvents } from './events.js'
 

@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/errors.js'
+import { userRegex } from '../../core/regex.js'
 
 // The event time taken from the line itself (--ts-regex / --ts-format). A line whose time
 // cannot be read keeps the read time: a bad timestamp never drops a line.
@@ -136,14 +137,7 @@ const parseLoose = (text: string): number | undefined => {
 // --ts-format alone: the format is searched for in the line. Both: the format reads the group.
 export const makeTimestampParser = (regex?: string, format?: string): TimestampParser | undefined => {
   if (!regex && !format) return undefined
-  let outer: RegExp | undefined
-  if (regex) {
-    try {
-      outer = new RegExp(regex)
-    } catch (e) {
-      throw new UsageError(`--ts-regex: not a valid regular expression: ${(e as Error).message}`)
-    }
-  }
+  const outer = regex ? userRegex('--ts-regex', regex) : undefined
   const pick = (line: string): string | undefined => {
     if (!outer) return line
     const m = outer.exec(line)

@@ -27,7 +27,7 @@ import {
 } from '../../core/wire/handshake.js'
 import { decodeReport } from '../../core/wire/report.js'
 import type { AgentRecord, Agents } from './agents.js'
-import type { EventSink } from './event-sink.js'
+import type { EventSink } from '../../core/event-sink.js'
 import { BudgetShare, type MemoryBudget } from './memory-budget.js'
 
 const gunzipAsync = promisify(gunzip)

@@ -6,7 +6,7 @@ import { info, warnOnce } from '../../core/log.js'
 import { parseHostPort } from '../../core/units.js'
 import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
 import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
-import type { EventSink } from './event-sink.js'
+import type { EventSink } from '../../core/event-sink.js'
 import { listenOn } from './listen.js'
 
 // --syslog tcp://HOST:PORT | udp://HOST:PORT: syslog senders (logger, rsyslog, appliances) into

@@ -1,4 +1,4 @@
-import type { Heads } from '../../core/head-block.js'
+import type { Heads } from './head-block.js'
 
 // Where collect puts what it receives: the ack-linked stdout (EventOutput) or the console (--print).
 // onDurable runs once the events are safe downstream; only then is the sender acked. A HeadBlock
