@@ -6,26 +6,37 @@
 //   syslog  RFC 5424 messages, LF-framed, the same bytes as syslog-sender.mjs (any syslog receiver)
 //   wire    tsf's own protocol (tsf collect --listen), batches of up to 100 events, 2 in flight
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
-const [file, port, n, lines, mode] = process.argv.slice(2)
+const [file, port, n, wanted, mode] = process.argv.slice(2)
+const WANTED = Number(wanted)
 const N = Number(n)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const prefix = '<134>1 2026-01-01T00:00:00.000Z bench access - - - '
 
-// every connection's share of the lines
+// every connection's share of the lines (read only as far as needed: a 1 GiB log is more than
+// one string may hold)
 const shares = Array.from({ length: N }, () => [])
 {
-  const text = readFileSync(file, 'latin1')
-  let at = 0
-  for (let i = 0; i < Number(lines) && at < text.length; i++) {
-    const end = text.indexOf('\n', at)
-    if (end < 0) break
-    shares[i % N].push(text.slice(at, end))
-    at = end + 1
+  const fd = openSync(file, 'r')
+  const chunk = Buffer.alloc(1 << 20)
+  let rest = ''
+  let dealt = 0
+  for (;;) {
+    const got = readSync(fd, chunk, 0, chunk.length, null)
+    if (got === 0) break
+    const lines = (rest + chunk.toString('latin1', 0, got)).split('\n')
+    rest = lines.pop()
+    for (const line of lines) {
+      if (dealt >= WANTED) break
+      shares[dealt % N].push(line)
+      dealt++
+    }
+    if (dealt >= WANTED) break
   }
+  closeSync(fd)
 }
 
 const opened = []
