@@ -25,6 +25,22 @@ SHORT[0x0d] = 0x72 // \r
 SHORT[0x22] = 0x22 // \"
 SHORT[0x5c] = 0x5c // \\
 
+// One byte that JSON must escape (quote, backslash, a control character), written at `at`: its
+// short escape or \u00XX. Returns the offset after it.
+const escapeByte = (c: number, out: Uint8Array, at: number): number => {
+  out[at++] = 0x5c
+  const short = SHORT[c]!
+  if (short) out[at++] = short
+  else {
+    out[at++] = 0x75 // u00XX
+    out[at++] = 0x30
+    out[at++] = 0x30
+    out[at++] = HEX[c >> 4]!
+    out[at++] = HEX[c & 15]!
+  }
+  return at
+}
+
 // The most bytes escapeBytes writes for n bytes of input (every byte as \u00XX).
 export const escapedBound = (n: number): number => 6 * n
 
@@ -56,16 +72,7 @@ export const escapeBytes = (src: Uint8Array, start: number, end: number, out: Ui
       out[at++] = c
       continue
     }
-    out[at++] = 0x5c
-    const short = SHORT[c]!
-    if (short) out[at++] = short
-    else {
-      out[at++] = 0x75 // u00XX
-      out[at++] = 0x30
-      out[at++] = 0x30
-      out[at++] = HEX[c >> 4]!
-      out[at++] = HEX[c & 15]!
-    }
+    at = escapeByte(c, out, at)
   }
   return at
 }
@@ -104,16 +111,7 @@ export const escapeAscii = (
       out[at++] = c
       continue
     }
-    out[at++] = 0x5c
-    const short = SHORT[c]!
-    if (short) out[at++] = short
-    else {
-      out[at++] = 0x75 // u00XX
-      out[at++] = 0x30
-      out[at++] = 0x30
-      out[at++] = HEX[c >> 4]!
-      out[at++] = HEX[c & 15]!
-    }
+    at = escapeByte(c, out, at)
   }
   return at
 }
