@@ -1,5 +1,5 @@
 import t from 'tap'
-import { escapeBytes, writeBodyFields, writeQuoted } from '../../src/core/json-bytes.js'
+import { escapeAscii, escapeBytes, writeBodyFields, writeQuoted } from '../../src/core/json-bytes.js'
 import { bodyFields } from '../../src/core/event.js'
 import { quote } from '../../src/core/json-string.js'
 import { fuzz } from '../fixtures/fuzz.js'
@@ -19,6 +19,26 @@ t.test('escapeBytes and writeBodyFields match JSON.stringify at any alignment, U
   const plain = Buffer.from('a long line with nothing to escape at all, then "one" \\ and a\ttab')
   const n = escapeBytes(plain, 0, plain.length, out, 0)
   t.equal(`"${out.toString('utf8', 0, n)}"`, JSON.stringify(plain.toString()))
+})
+
+t.test('escapeAscii writes what escapeBytes writes for ASCII, and gives up (-1) at any byte >= 0x80', async (t) => {
+  const a = Buffer.alloc(8192)
+  const b = Buffer.alloc(8192)
+  await fuzz(t, 'json-bytes ascii', { cases: 3000 }, (rng) => {
+    const bytes = rng.bytes(rng.int(0, 90))
+    const ascii = rng.bool(0.7)
+    if (ascii) for (let i = 0; i < bytes.length; i++) bytes[i]! &= 0x7f
+    const pad = rng.int(0, 7)
+    const src = Buffer.concat([Buffer.alloc(pad, 0x41), bytes]).subarray(pad)
+    const got = escapeAscii(src, 0, src.length, a, 3)
+    if (src.some((c) => c >= 0x80)) {
+      if (got !== -1) throw new Error(`escapeAscii went on past a byte >= 0x80: ${src.toString('hex')}`)
+      return
+    }
+    const want = escapeBytes(src, 0, src.length, b, 3)
+    if (got !== want || !a.subarray(3, got).equals(b.subarray(3, want)))
+      throw new Error(`escapeAscii != escapeBytes for ${src.toString('hex')}`)
+  })
 })
 
 t.test('writeQuoted is quote()', async (t) => {
