@@ -66,6 +66,11 @@ export class SyslogListeners {
     return this.gate.waiting
   }
 
+  // the TCP ports listened on (port 0 picks one)
+  get tcpPorts(): number[] {
+    return this.servers.map((s) => (s.address() as { port: number }).port)
+  }
+
   async start(): Promise<void> {
     for (const a of this.options.addresses) {
       const where = `--syslog ${a.proto}://${a.host}:${a.port}`
