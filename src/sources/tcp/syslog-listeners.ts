@@ -2,7 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { createServer, type Server, type Socket } from 'node:net'
 import { UsageError } from '../../core/errors.js'
 import type { Counters } from '../../core/metrics.js'
-import { info, warnOnce } from '../../core/log.js'
+import { info, warn, warnOnce } from '../../core/log.js'
 import { parseHostPort } from '../../core/units.js'
 import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
 import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
@@ -122,8 +122,15 @@ export class SyslogListeners {
         if (!this.stopped) socket.resume()
       })
     }
+    let saidBadCount = false
     socket.on('data', (chunk: Buffer) => {
       framer.pushInto(chunk, frames)
+      if (framer.badCount && !saidBadCount) {
+        saidBadCount = true
+        warn(
+          `${where}: ${peer}:${socket.remotePort} sent an octet count of ${framer.badCount}, more than the longest message kept (${this.maxFrame} bytes): that message was read to its newline instead, and what follows as usual (said once per connection)`,
+        )
+      }
       emit()
     })
     socket.on('end', () => {
