@@ -238,9 +238,13 @@ export class EventOutput extends EventEmitter {
     }
   }
 
-  // More than the window written and not acked: the reader is behind (a momentarily full pipe is not).
+  // More than the window written past the oldest write not acked: the reader is behind (a
+  // momentarily full pipe is not). Counted past that write, not from it: a line longer than the
+  // window, whose end a block-buffering filter holds, would otherwise stop us for ever (see
+  // Durability.oldestPendingEnd). The bound stays the window plus one write, as before (ready()
+  // is asked before a write, which may be any size).
   get full(): boolean {
-    return !this.closed && this.render.bytesOut - this.durability.bytesDurable > this.window
+    return !this.closed && this.render.bytesOut - this.durability.oldestPendingEnd > this.window
   }
 
   // Resolves once stdout drained and the unacked window has room.
@@ -252,7 +256,7 @@ export class EventOutput extends EventEmitter {
       this.flushesAtYield = this.flushes
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
-    while (!this.closed && (this.render.bytesOut - this.durability.bytesDurable > this.window || this.out.writableNeedDrain)) {
+    while (!this.closed && (this.full || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain)
         await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
       else {
