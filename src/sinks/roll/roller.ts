@@ -1,5 +1,6 @@
 import { Backoff } from '../../core/backoff.js'
 import { describeSystemError } from '../../core/errors.js'
+import { ExitCode } from '../../core/exit-codes.js'
 import type { EventInput } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
@@ -143,10 +144,10 @@ export class Roller {
           `${unwritten} events were not written (${this.failing ?? 'stopped'}); they stay unacked with the upstream, which sends them again`,
         )
         // after a signal or the upstream's death that is expected (the runtime makes the latter 3)
-        return stop.aborted || input.upstreamLost ? 0 : 1
+        return stop.aborted || input.upstreamLost ? ExitCode.ok : ExitCode.failure
       }
       await this.state.compact().catch((error) => warn(`could not compact the state: ${describeSystemError(error)}`))
-      return 0
+      return ExitCode.ok
     } finally {
       if (tick) clearInterval(tick)
       this.clearGroupTimer()
