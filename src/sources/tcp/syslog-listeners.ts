@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { allocatedYoungBuffer } from '../../core/buffer-gc.js'
 import { UsageError } from '../../core/errors.js'
 import type { Counters } from '../../core/metrics.js'
-import { info, warnOnce } from '../../core/log.js'
+import { info, warn, warnOnce } from '../../core/log.js'
 import { parseHostPort } from '../../core/units.js'
 import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
 import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
@@ -140,8 +140,15 @@ export class SyslogListeners {
       this.sink.write(block.of(frames, Date.now()), () => this.counters.add('EventAcceptedCount', n))
       frames.clear()
     }
+    let saidBadCount = false
     const take = (chunk: Buffer): void => {
       framer.pushInto(chunk, frames)
+      if (framer.badCount && !saidBadCount) {
+        saidBadCount = true
+        warn(
+          `${where}: ${peer}:${socket.remotePort} sent an octet count of ${framer.badCount}, more than the longest message kept (${this.maxFrame} bytes): that message was read to its newline instead, and what follows as usual (said once per connection)`,
+        )
+      }
       emit()
       // the read is dead once rendered: a scavenge now and then frees such reads (not the window)
       allocatedYoungBuffer(chunk.length)
