@@ -177,7 +177,8 @@ t.test('SIGHUP closes and reopens files', async (t) => {
   )
   t.same(finalLines(join(dir, 'out')), ['one'])
   t.same(inProgressFiles(join(dir, 'out')), [])
-  t.match(run.stderr(), /SIGHUP/)
+  // the message and the publishing race through different pipes: wait for it rather than peek
+  await until(() => /SIGHUP/.test(run.stderr()), 20_000, 'roll to say SIGHUP', run.stderr)
   process.kill(pid!, 'SIGTERM')
   await until(() => /stopped on SIGTERM/.test(run.stderr()), 20_000, 'roll to stop on SIGTERM', run.stderr)
 })
