@@ -5,7 +5,10 @@
 import t from 'tap'
 import { MAX_DEPTH, NOT_JSON, releaseScanBuffer, scanObject } from '../../src/core/json-scan.js'
 import { LineChecker, lineChecker } from '../../src/core/json-scan-wasm.js'
-import { decodeBatch } from '../../src/core/wire/batch.js'
+import { headStrings } from '../../src/core/head-block.js'
+import { decodeBatch as decodeBlock, type DecodeOptions } from '../../src/core/wire/batch.js'
+
+const decodeBatch = (payload: Buffer, options: DecodeOptions): string[] => headStrings(decodeBlock(payload, options))
 import { fuzz, mutate, printable, type Rng } from '../fixtures/fuzz.js'
 
 const wasm = lineChecker()

@@ -1,5 +1,6 @@
 import type { EventHead } from '../event.js'
 import { plainLineHead } from '../event.js'
+import type { HeadBlock } from '../head-block.js'
 import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-scan.js'
 import { LineChecker, lineChecker } from '../json-scan-wasm.js'
 
@@ -34,13 +35,70 @@ export interface DecodeOptions {
   onNotEvent?: () => void
 }
 
+// A batch's heads as a HeadBlock: most are payload[start, end), kept as two numbers (no object per
+// event); the others (plain-text events, a src with the sender's prefix) as heads of their own.
+export class BatchHeads implements HeadBlock {
+  length = 0
+  // start and end of each head; a start < 0 is -1 - its index in others
+  private spans = new Int32Array(2048)
+  private readonly others: EventHead[] = []
+
+  constructor(private payload: Buffer) {}
+
+  span(start: number, end: number): void {
+    if (2 * this.length === this.spans.length) this.grow()
+    this.spans[2 * this.length] = start
+    this.spans[2 * this.length++ + 1] = end
+  }
+
+  head(head: EventHead): void {
+    this.others.push(head)
+    this.span(-this.others.length, 0)
+  }
+
+  private grow(): void {
+    const bigger = new Int32Array(2 * this.spans.length)
+    bigger.set(this.spans)
+    this.spans = bigger
+  }
+
+  size(i: number): number {
+    const start = this.spans[2 * i]!
+    if (start >= 0) return this.spans[2 * i + 1]! - start
+    const head = this.others[-1 - start]!
+    return typeof head === 'string' ? head.length * 3 : head.length
+  }
+
+  render(i: number, buf: Buffer, at: number): number {
+    const start = this.spans[2 * i]!
+    if (start >= 0) {
+      const p = this.payload
+      const end = this.spans[2 * i + 1]!
+      buf.set(new Uint8Array(p.buffer, p.byteOffset + start, end - start), at)
+      return at + end - start
+    }
+    const head = this.others[-1 - start]!
+    if (typeof head === 'string') return at + buf.write(head, at)
+    buf.set(head, at)
+    return at + head.length
+  }
+
+  // once written: the payload's block may take the next frame
+  release(): void {
+    this.payload = EMPTY
+    this.others.length = 0
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
 // payload → heads. A line that is not a JSON object with a string body becomes the body of an event,
 // so a misbehaving sender can make odd events but never broken output (every line is checked in one
-// pass, without parsing). Heads are views into payload, except those whose src gets a prefix.
+// pass, without parsing). Heads are spans of payload, except those whose src gets a prefix and plain-text ones.
 // Where WebAssembly SIMD is, the lines are found and checked in a copy in the checker's memory, up
 // to LineChecker.max bytes of whole lines at a time; a longer line takes the JavaScript check.
-export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => {
-  const heads: EventHead[] = []
+export const decodeBatch = (payload: Buffer, options: DecodeOptions): BatchHeads => {
+  const heads = new BatchHeads(payload)
   const n = payload.length
   const checker = lineChecker()
   let start = 0
@@ -77,7 +135,7 @@ export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[
 // The line payload[start, end) as heads; verdict: scanObject's on it (if known), or NOT_JSON for a
 // line not shaped {…}.
 const take = (
-  heads: EventHead[],
+  heads: BatchHeads,
   payload: Buffer,
   start: number,
   end: number,
@@ -90,17 +148,17 @@ const take = (
     options.onOversize?.(len)
     for (let at = start; at < end; at += options.maxEvent) {
       const stop = Math.min(end, at + options.maxEvent)
-      heads.push(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
+      heads.head(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
     }
     return
   }
   const srcAt = verdict ?? (payload[start] === 0x7b && payload[end - 1] === 0x7d ? scanObject(payload, start, end) : NOT_JSON)
   if (srcAt < NO_SRC) {
     if (payload[start] === 0x7b) options.onNotEvent?.()
-    heads.push(plainLineHead(payload.subarray(start, end)))
+    heads.head(plainLineHead(payload.subarray(start, end)))
   } else if (options.srcPrefix && srcAt >= 0 && !startsWith(payload, srcAt, options.srcPrefix)) {
-    heads.push(Buffer.concat([payload.subarray(start, srcAt), options.srcPrefix, payload.subarray(srcAt, end - 1)]))
-  } else heads.push(payload.subarray(start, end - 1))
+    heads.head(Buffer.concat([payload.subarray(start, srcAt), options.srcPrefix, payload.subarray(srcAt, end - 1)]))
+  } else heads.span(start, end - 1)
 }
 
 const startsWith = (b: Buffer, at: number, prefix: Buffer): boolean =>

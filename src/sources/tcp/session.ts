@@ -346,7 +346,7 @@ export class Session {
         // every sink copied the events out in write(): the frame's block may take the next frame
         releaseFrame(frame)
         // the reads it came in are dead, and so are the heads: a scavenge now copies almost nothing
-        heads.length = 0
+        heads.release()
         allocatedYoungBuffer(frame.payload.length)
         await this.sink.ready()
         this.inflated = 0
