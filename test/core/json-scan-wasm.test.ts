@@ -6,9 +6,7 @@ import t from 'tap'
 import { MAX_DEPTH, NOT_JSON, releaseScanBuffer, scanObject } from '../../src/core/json-scan.js'
 import { LineChecker, lineChecker } from '../../src/core/json-scan-wasm.js'
 import { headStrings } from '../../src/core/head-block.js'
-import { decodeBatch as decodeBlock, type DecodeOptions } from '../../src/core/wire/batch.js'
-
-const decodeBatch = (payload: Buffer, options: DecodeOptions): string[] => headStrings(decodeBlock(payload, options))
+import { decodeBatch, decodeBlock } from '../../src/core/wire/batch.js'
 import { fuzz, mutate, printable, type Rng } from '../fixtures/fuzz.js'
 
 const wasm = lineChecker()
@@ -203,6 +201,8 @@ t.test('decodeBatch: the same heads whichever way the lines fall into the scanne
   let differ = 0
   for (let i = 0; i < all.length; i++) if (String(all[i]) !== String(one[i])) differ++
   t.equal(differ, 0, 'every head the same')
+  const block = headStrings(decodeBlock(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])), options))
+  t.same(block, all.map(String), 'the HeadBlock renders the same heads')
   t.equal(String(one.at(-2)).length, LineChecker.max - 2, 'the longest line a load takes is an event')
   t.equal(String(one.at(-1)).length, LineChecker.max - 1, 'and one byte more, by the JavaScript check')
   // a last line without a newline, long and short

@@ -83,6 +83,16 @@ export class BatchHeads implements HeadBlock {
     return at + head.length
   }
 
+  // the heads as a list (payload views and the others)
+  list(): EventHead[] {
+    const out: EventHead[] = []
+    for (let i = 0; i < this.length; i++) {
+      const start = this.spans[2 * i]!
+      out.push(start >= 0 ? this.payload.subarray(start, this.spans[2 * i + 1]!) : this.others[-1 - start]!)
+    }
+    return out
+  }
+
   // once written: the payload's block may take the next frame
   release(): void {
     this.payload = EMPTY
@@ -97,7 +107,10 @@ const EMPTY = Buffer.alloc(0)
 // pass, without parsing). Heads are spans of payload, except those whose src gets a prefix and plain-text ones.
 // Where WebAssembly SIMD is, the lines are found and checked in a copy in the checker's memory, up
 // to LineChecker.max bytes of whole lines at a time; a longer line takes the JavaScript check.
-export const decodeBatch = (payload: Buffer, options: DecodeOptions): BatchHeads => {
+export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => decodeBlock(payload, options).list()
+
+// The same as a HeadBlock: no object per event.
+export const decodeBlock = (payload: Buffer, options: DecodeOptions): BatchHeads => {
   const heads = new BatchHeads(payload)
   const n = payload.length
   const checker = lineChecker()
