@@ -1,5 +1,5 @@
 // A minimal WebAssembly assembler: just what tsf's small SIMD functions use (tail's escaper in
-// json-escape-wasm.ts, roll's unescaper in json-unescape-wasm.ts, collect's JSON string check in
+// json-escape-wasm.ts, roll's unescaper in json-unescape-wasm.ts, collect's JSON check in
 // json-scan-wasm.ts). A module holds one function and one fixed memory, both exported; it is
 // assembled from its instructions at first use, so there is no binary blob and no build step.
 
