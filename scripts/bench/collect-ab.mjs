@@ -6,6 +6,7 @@
 // usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N]
 //   COLLECT_ROOT, ROOT: directories holding bin/tsf.js and dist/ (copies of two builds)
 //   AB_PROF=DIR: collect runs under node --cpu-prof, its profile written into DIR
+//   AB_STRACE=FILE: strace -c -f counts collect's system calls while the log is sent, into FILE
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -86,6 +87,20 @@ for (let tries = 0; port === undefined; tries++) {
   }
 }
 
+// collect is a child of the shell (no exec: a forked copy of this big process would count in its peak RSS)
+const collectPid = (() => {
+  for (const pid of readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0collect\0')) return Number(pid)
+    } catch {}
+  }
+  return child.pid // a shell that exec'd its only command
+})()
+let strace
+if (process.env.AB_STRACE) {
+  strace = spawn('strace', ['-c', '-f', '-p', String(collectPid), '-o', process.env.AB_STRACE], { stdio: 'ignore' })
+  await new Promise((resolve) => setTimeout(resolve, 1000)) // attached
+}
 const c = new WireConnection(
   { kind: 'tcp', host: '127.0.0.1', port, name: 'ab' },
   { gzip: false, connectTimeout: 60_000, ackTimeout: 600_000 },
@@ -113,15 +128,10 @@ await new Promise((resolve) => {
 const wall = Number(process.hrtime.bigint() - started) / 1e9
 closing = true
 c.close()
-// collect is a child of the shell (no exec: a forked copy of this big process would count in its peak RSS)
-const collectPid = (() => {
-  for (const pid of readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0collect\0')) return Number(pid)
-    } catch {}
-  }
-  return child.pid // a shell that exec'd its only command
-})()
+if (strace) {
+  strace.kill('SIGINT')
+  await once(strace, 'exit')
+}
 process.kill(collectPid, 'SIGTERM')
 await once(child, 'exit')
 const usage = (pid) => JSON.parse(readFileSync(join(work, `usage.${pid}.json`), 'utf8'))
@@ -137,6 +147,7 @@ console.log(
     logMiB: +(logBytes / 2 ** 20).toFixed(1),
     wall: +wall.toFixed(2),
     collectCpu: +cpu.toFixed(2),
+    collectUserSys: [+mine.user.toFixed(2), +mine.sys.toFixed(2)],
     cpuPerLogGiB: +(cpu / (logBytes / 2 ** 30)).toFixed(2),
     collectRssMiB: Math.round(mine.rssKiB / 1024),
     downstreamCpu: rest.map((r) => +(r.user + r.sys).toFixed(2)),

@@ -8,10 +8,8 @@
 // the lines of one read block share it, so a view is made once per block, not per line, and a
 // string's plain stretches are skipped four bytes at a time through its 32-bit word view. No
 // recursion anywhere: nesting is counted, so 20,000 levels cost a loop, never the stack.
-// scanObject's strings on a view of the WebAssembly scanner's memory (json-scan-wasm.ts, where
-// decodeBatch copies a batch's lines) are checked there, 16 bytes a step.
-
-import { madeScanner } from './json-scan-wasm.js'
+// Where WebAssembly SIMD is, collect's check of a whole batch is json-scan-wasm.ts, held to
+// scanObject by a differential test.
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -30,20 +28,14 @@ export interface ByteView {
   readonly words: Uint32Array<ArrayBufferLike>
   // the same bytes as a Buffer, for copy/toString/compare
   readonly buf: Buffer
-  // checkedStringEnd in WebAssembly, when these are the bytes of its memory
-  readonly str: ((at: number, end: number) => number) | undefined
 }
 
-const makeView = (of: ArrayBufferLike): ByteView => {
-  const scanner = madeScanner()
-  return {
-    of,
-    u8: new Uint8Array(of),
-    words: new Uint32Array(of, 0, of.byteLength >>> 2),
-    buf: Buffer.from(of as ArrayBuffer),
-    str: scanner && scanner.memory === of ? scanner.str : undefined,
-  }
-}
+const makeView = (of: ArrayBufferLike): ByteView => ({
+  of,
+  u8: new Uint8Array(of),
+  words: new Uint32Array(of, 0, of.byteLength >>> 2),
+  buf: Buffer.from(of as ArrayBuffer),
+})
 
 const NONE = makeView(new ArrayBuffer(0))
 let current = NONE
@@ -111,7 +103,6 @@ const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >=
 // scanObject's strings: the byte after the string whose content starts at `at` (just past its
 // opening quote), or -1 when it is not valid JSON (bad escape, control byte, not closed).
 const checkedStringEnd = (v: ByteView, at: number, end: number): number => {
-  if (v.str) return v.str(at, end)
   const b = v.u8
   const W = v.words
   const lastWord = (end >>> 2) - 1

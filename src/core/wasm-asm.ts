@@ -1,5 +1,5 @@
 // A minimal WebAssembly assembler: just what tsf's small SIMD functions use (tail's escaper in
-// json-escape-wasm.ts, roll's unescaper in json-unescape-wasm.ts, collect's JSON string check in
+// json-escape-wasm.ts, roll's unescaper in json-unescape-wasm.ts, collect's JSON check in
 // json-scan-wasm.ts). A module holds one function and one fixed memory, both exported; it is
 // assembled from its instructions at first use, so there is no binary blob and no build step.
 
@@ -144,4 +144,37 @@ export class OnFirstUse<F, T> {
   made(): T | undefined {
     return this.value
   }
+}
+
+// Structured code with named branch targets, for functions too branchy to count label depths by
+// hand: block/loop/when nest, br/brIf name the block or loop to leave or repeat, flat() resolves
+// the names into depths.
+export type Code = number | Code[] | Nest | Branch
+interface Nest {
+  nest: 0x02 | 0x03 | 0x04 // block, loop, if
+  label: string
+  body: Code[]
+  otherwise?: Code[]
+}
+interface Branch {
+  br: 0x0c | 0x0d // br, br_if
+  label: string
+}
+export const block = (label: string, ...body: Code[]): Nest => ({ nest: 0x02, label, body })
+export const loop = (label: string, ...body: Code[]): Nest => ({ nest: 0x03, label, body })
+// if (the condition on the stack) then body, else otherwise
+export const when = (body: Code[], otherwise?: Code[]): Nest => ({ nest: 0x04, label: '', body, otherwise })
+export const br = (label: string): Branch => ({ br: 0x0c, label })
+export const brIf = (label: string): Branch => ({ br: 0x0d, label })
+
+export const flat = (code: Code, labels: string[] = []): number[] => {
+  if (typeof code === 'number') return [code]
+  if (Array.isArray(code)) return code.flatMap((c) => flat(c, labels))
+  if ('br' in code) {
+    const at = labels.lastIndexOf(code.label)
+    if (at < 0) throw new Error(`no label ${code.label}`)
+    return [code.br, labels.length - 1 - at]
+  }
+  const inner = [...labels, code.label]
+  return [code.nest, 0x40, ...flat(code.body, inner), ...(code.otherwise ? [ELSE, ...flat(code.otherwise, inner)] : []), END]
 }

@@ -1,7 +1,8 @@
 import type { EventHead } from '../event.js'
 import { plainLineHead } from '../event.js'
+import type { HeadBlock } from '../head-block.js'
 import { NO_SRC, NOT_JSON, releaseScanBuffer, scanObject } from '../json-scan.js'
-import { StringScanner, stringScanner } from '../json-scan-wasm.js'
+import { LineChecker, lineChecker } from '../json-scan-wasm.js'
 
 // A batch payload is the events as NDJSON lines, exactly what a tsf command writes to stdout minus
 // the ack cursor: head + "}\n". No parsing on either side: the sender closes heads, the receiver
@@ -34,56 +35,143 @@ export interface DecodeOptions {
   onNotEvent?: () => void
 }
 
+// A batch's heads as a HeadBlock: most are payload[start, end), kept as two numbers (no object per
+// event); the others (plain-text events, a src with the sender's prefix) as heads of their own.
+export class BatchHeads implements HeadBlock {
+  length = 0
+  // start and end of each head; a start < 0 is -1 - its index in others
+  private spans = new Int32Array(2048)
+  private readonly others: EventHead[] = []
+
+  constructor(private payload: Buffer) {}
+
+  span(start: number, end: number): void {
+    if (2 * this.length === this.spans.length) this.grow()
+    this.spans[2 * this.length] = start
+    this.spans[2 * this.length++ + 1] = end
+  }
+
+  head(head: EventHead): void {
+    this.others.push(head)
+    this.span(-this.others.length, 0)
+  }
+
+  private grow(): void {
+    const bigger = new Int32Array(2 * this.spans.length)
+    bigger.set(this.spans)
+    this.spans = bigger
+  }
+
+  size(i: number): number {
+    const start = this.spans[2 * i]!
+    if (start >= 0) return this.spans[2 * i + 1]! - start
+    const head = this.others[-1 - start]!
+    return typeof head === 'string' ? head.length * 3 : head.length
+  }
+
+  render(i: number, buf: Buffer, at: number): number {
+    const start = this.spans[2 * i]!
+    if (start >= 0) {
+      const p = this.payload
+      const end = this.spans[2 * i + 1]!
+      buf.set(new Uint8Array(p.buffer, p.byteOffset + start, end - start), at)
+      return at + end - start
+    }
+    const head = this.others[-1 - start]!
+    if (typeof head === 'string') return at + buf.write(head, at)
+    buf.set(head, at)
+    return at + head.length
+  }
+
+  // the heads as a list (payload views and the others)
+  list(): EventHead[] {
+    const out: EventHead[] = []
+    for (let i = 0; i < this.length; i++) {
+      const start = this.spans[2 * i]!
+      out.push(start >= 0 ? this.payload.subarray(start, this.spans[2 * i + 1]!) : this.others[-1 - start]!)
+    }
+    return out
+  }
+
+  // once written: the payload's block may take the next frame
+  release(): void {
+    this.payload = EMPTY
+    this.others.length = 0
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
 // payload → heads. A line that is not a JSON object with a string body becomes the body of an event,
 // so a misbehaving sender can make odd events but never broken output (every line is checked in one
-// pass, without parsing). Heads are views into payload, except those whose src gets a prefix.
-// Where WebAssembly SIMD is, the lines are checked in a copy in the scanner's memory (its strings
-// 16 bytes a step), up to StringScanner.max bytes of whole lines at a time.
-export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => {
-  const heads: EventHead[] = []
-  let start = 0
+// pass, without parsing). Heads are spans of payload, except those whose src gets a prefix and plain-text ones.
+// Where WebAssembly SIMD is, the lines are found and checked in a copy in the checker's memory, up
+// to LineChecker.max bytes of whole lines at a time; a longer line takes the JavaScript check.
+export const decodeBatch = (payload: Buffer, options: DecodeOptions): EventHead[] => decodeBlock(payload, options).list()
+
+// The same as a HeadBlock: no object per event.
+export const decodeBlock = (payload: Buffer, options: DecodeOptions): BatchHeads => {
+  const heads = new BatchHeads(payload)
   const n = payload.length
-  const scanner = stringScanner()
-  // payload[copied, copiedEnd) is in the scanner's memory, as `copy`
-  let copied = 0
-  let copiedEnd = 0
-  let copy = payload
+  const checker = lineChecker()
+  let start = 0
   while (start < n) {
-    let end = payload.indexOf(10, start)
-    if (end === -1) end = n
-    const len = end - start
-    if (len > 0) {
-      if (len > options.maxEvent) {
-        options.onOversize?.(len)
-        for (let at = start; at < end; at += options.maxEvent) {
-          const stop = Math.min(end, at + options.maxEvent)
-          heads.push(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
+    if (checker) {
+      const loaded = Math.min(n, start + LineChecker.max) - start
+      checker.load(payload, start, start + loaded)
+      let from = 0
+      for (;;) {
+        const count = checker.check(from, loaded, start + loaded === n)
+        for (let k = 0; k < count; k++) {
+          const end = checker.lineEnd(k)
+          const verdict = checker.verdict(k)
+          take(heads, payload, start + from, start + end, verdict >= 0 ? verdict + start : verdict, options)
+          from = end + 1
         }
-      } else {
-        let srcAt = NOT_JSON
-        if (payload[start] === 0x7b && payload[end - 1] === 0x7d) {
-          if (scanner && len <= StringScanner.max) {
-            if (end > copiedEnd) {
-              copied = start
-              copiedEnd = Math.min(n, start + StringScanner.max)
-              copy = scanner.load(payload, copied, copiedEnd)
-            }
-            srcAt = scanObject(copy, start - copied, end - copied)
-            if (srcAt >= 0) srcAt += copied
-          } else srcAt = scanObject(payload, start, end)
-        }
-        if (srcAt < NO_SRC) {
-          if (payload[start] === 0x7b) options.onNotEvent?.()
-          heads.push(plainLineHead(payload.subarray(start, end)))
-        } else if (options.srcPrefix && srcAt >= 0 && !startsWith(payload, srcAt, options.srcPrefix)) {
-          heads.push(Buffer.concat([payload.subarray(start, srcAt), options.srcPrefix, payload.subarray(srcAt, end - 1)]))
-        } else heads.push(payload.subarray(start, end - 1))
+        if (count < LineChecker.lines) break
+      }
+      if (from > 0) {
+        start += from
+        continue
       }
     }
+    // a line longer than a load, or no WebAssembly: the JavaScript check
+    let end = payload.indexOf(10, start)
+    if (end === -1) end = n
+    take(heads, payload, start, end, undefined, options)
     start = end + 1
   }
   releaseScanBuffer()
   return heads
+}
+
+// The line payload[start, end) as heads; verdict: scanObject's on it (if known), or NOT_JSON for a
+// line not shaped {…}.
+const take = (
+  heads: BatchHeads,
+  payload: Buffer,
+  start: number,
+  end: number,
+  verdict: number | undefined,
+  options: DecodeOptions,
+): void => {
+  const len = end - start
+  if (len === 0) return
+  if (len > options.maxEvent) {
+    options.onOversize?.(len)
+    for (let at = start; at < end; at += options.maxEvent) {
+      const stop = Math.min(end, at + options.maxEvent)
+      heads.head(plainLineHead(payload.subarray(at, stop), { cont: stop < end }))
+    }
+    return
+  }
+  const srcAt = verdict ?? (payload[start] === 0x7b && payload[end - 1] === 0x7d ? scanObject(payload, start, end) : NOT_JSON)
+  if (srcAt < NO_SRC) {
+    if (payload[start] === 0x7b) options.onNotEvent?.()
+    heads.head(plainLineHead(payload.subarray(start, end)))
+  } else if (options.srcPrefix && srcAt >= 0 && !startsWith(payload, srcAt, options.srcPrefix)) {
+    heads.head(Buffer.concat([payload.subarray(start, srcAt), options.srcPrefix, payload.subarray(srcAt, end - 1)]))
+  } else heads.span(start, end - 1)
 }
 
 const startsWith = (b: Buffer, at: number, prefix: Buffer): boolean =>

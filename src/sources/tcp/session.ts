@@ -7,7 +7,7 @@ import { classifyLine } from '../../core/link/cursor.js'
 import { LineSplitter } from '../../core/lines.js'
 import type { Counters } from '../../core/metrics.js'
 import { warn, warnOnce } from '../../core/log.js'
-import { decodeBatch } from '../../core/wire/batch.js'
+import { decodeBlock } from '../../core/wire/batch.js'
 import { ackFrame, errorFrame, FLAG_GZIP, FrameDecoder, FrameError, FrameType, releaseFrame, type Frame } from '../../core/wire/frames.js'
 import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
@@ -327,7 +327,7 @@ export class Session {
         if (this.closed) return
         this.inflated = payload === frame.payload ? 0 : payload.length
         this.account()
-        const heads = decodeBatch(payload, {
+        const heads = decodeBlock(payload, {
           maxEvent: this.options.maxEvent,
           srcPrefix: this.srcPrefix,
           onOversize: (n) =>
@@ -360,7 +360,7 @@ export class Session {
         // every sink copied the events out in write(): the frame's block may take the next frame
         releaseFrame(frame)
         // the reads it came in are dead, and so are the heads: a scavenge now copies almost nothing
-        heads.length = 0
+        heads.release()
         allocatedYoungBuffer(frame.payload.length)
         this.inflated = 0
         this.account()
