@@ -26,6 +26,10 @@
 //                                        fixed cost, e.g. an HDFS APPEND); the writer raises its
 //                                        window to it, up to MAX_ASKED_WINDOW; older writers
 //                                        ignore the line
+//   reader → writer   SPARSE              (after PIPE, when the reader's stdin is that pipe) the
+//                                        reader counts the lines between two cursors: the writer
+//                                        may leave the cursor out of every line but the last of
+//                                        each write; older writers ignore the line
 //   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
 //   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
 //   writer → reader   LOST <position>     the same, but because the writer's own upstream died: the
@@ -34,7 +38,8 @@
 // A link that closes without FIN means the writer died: the reader finishes and exits non-zero.
 // Introduction, on the reader's announce socket @tsf-reader.<pipe inode> (no nonce, no acks): the
 // reader greets with `tsf`, the writer of its stdin says `MAXLINE <bytes>` and `WRITER` (older
-// readers ignore the first), the reader answers `KNOWN`, and
+// readers ignore the first), the reader answers `KNOWN` (a writer holds its first byte until then,
+// up to 3 s, so the reader never waits for its MAXLINE at a long line), and
 // the writer ends it with FIN or LOST like the link: so a writer that dies before its first event
 // (no cursor has named it yet) still makes the reader exit non-zero.
 export const PROTOCOL_VERSION = '1'
@@ -56,4 +61,5 @@ export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
 export const pipePattern = /^PIPE (\d+)$/
 export const sharedPattern = /^SHARED$/
+export const SPARSE = 'SPARSE'
 export const REFUSED = 'NO'

@@ -149,7 +149,8 @@ t.test('--idle closes a quiet file while roll keeps running', async (t) => {
   const out = join(dir, 'out')
   // the last line waits for the test's go-ahead, so roll stays up however slow the machine is
   const run = sh(t, `(printf 'a\\nb\\n'; while [ ! -e '${dir}/go' ]; do sleep 0.05; done; printf 'c\\n') | ${roll} ${out} --idle 300ms`)
-  await until(() => finalFiles(out).length === 1, 20_000, 'the idle file to be published', run.stderr)
+  // publishing links the final name, then unlinks the .tmp one: both are visible for an instant
+  await until(() => finalFiles(out).length === 1 && inProgressFiles(out).length === 0, 20_000, 'the idle file to be published', run.stderr)
   t.equal(run.child.exitCode, null, 'roll still runs')
   t.equal(content(out, finalFiles(out)[0]!).toString(), 'a\nb\n')
   t.same(inProgressFiles(out), [])
