@@ -74,6 +74,12 @@ export class WasmEscaper {
     this.loaded = src
   }
 
+  // Forgets what load() copied in: the next load() copies again (a caller whose buffers may be
+  // reused with other bytes calls this when they may have changed).
+  unload(): void {
+    this.loaded = undefined
+  }
+
   // Writes loaded bytes [start, end) escaped into out at `at`; returns the offset after them. out
   // must have room for escapedBound(end - start) bytes there (a 16-byte store may fill them), and
   // that bound must be at most dstMax.

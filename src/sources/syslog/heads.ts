@@ -1,5 +1,7 @@
+import { isAscii } from 'node:buffer'
 import { escapeAscii, bodyFieldsBound, quotedBound, writeBodyFields, writeQuoted } from '../../core/json-bytes.js'
 import { writeDigits, type HeadBlock } from '../../core/head-block.js'
+import { escaper, WasmEscaper } from '../../core/json-escape-wasm.js'
 import { viewOf } from '../../core/json-scan.js'
 import { FrameList, type SyslogFrame } from './framing.js'
 import { INVALID, RFC5424, parseSyslog, scanSyslog, scanned, type ParseOptions, type SyslogRecord } from './parse.js'
@@ -33,6 +35,13 @@ const PRI_HEADERS = [RFC5424, 2].map((format) =>
 )
 // the longest of the constant parts of a head, all together
 const FIXED = 320
+// the longest header (the message before its body) whose tail is kept for the next message
+const KEY_MAX = 512
+const KEY_FIELDS = 13
+const EMPTY = Buffer.alloc(0)
+// a field's offset from the message's start (-1: absent), and back
+const rel = (a: number, start: number): number => (a < 0 ? -1 : a - start)
+const abs = (r: number, start: number): number => (r < 0 ? -1 : r + start)
 
 // The last ts written and its digits: a sender's messages mostly share their timestamp.
 let lastTs = NaN
@@ -99,6 +108,22 @@ export const recordHead = (r: SyslogRecord, truncated: boolean, peer: string): B
   return out.subarray(0, at)
 }
 
+// The escaper with msg's bytes loaded, when msg is all ASCII (then any body cut from it is valid
+// UTF-8, and escaping it is JSON.stringify's): the frames of one read share one check and one copy
+// into its memory, and their bodies are escaped there 16 bytes a step. Else undefined.
+let asciiOf: Buffer | undefined
+let asciiIs = false
+const asciiEscaper = (msg: Buffer): WasmEscaper | undefined => {
+  if (msg !== asciiOf) {
+    asciiOf = msg
+    asciiIs = msg.length <= WasmEscaper.srcMax && isAscii(msg)
+  }
+  if (!asciiIs) return undefined
+  const wasm = escaper()
+  wasm?.load(msg)
+  return wasm
+}
+
 // which block and frame `scanned` holds
 let scannedBlock: SyslogBlock | undefined
 let scannedFrame = -1
@@ -122,7 +147,15 @@ export class SyslogBlock implements HeadBlock {
     this.frames = frames
     this.opts.receivedAt = receivedAt
     scannedBlock = undefined
+    // a new read: its buffers are checked and loaded afresh (never trust a reused Buffer's bytes)
+    asciiOf = undefined
+    escaper()?.unload()
     return this
+  }
+
+  // the writer's chunks in the escaper's memory: bodies escaped straight into them
+  chunk(size: number): Buffer | undefined {
+    return escaper()?.chunk(size)
   }
 
   get length(): number {
@@ -132,6 +165,13 @@ export class SyslogBlock implements HeadBlock {
   private scan(i: number): void {
     const f = this.frames
     const msg = f.bufs[i]!
+    this.reused = this.sameHeader(msg, f.starts[i]!, f.ends[i]!)
+    if (this.reused) {
+      this.slow = undefined
+      scannedBlock = this
+      scannedFrame = i
+      return
+    }
     const format = scanSyslog(msg, f.starts[i]!, f.ends[i]!, this.opts)
     this.slow =
       format === RFC5424 && scanned.sdA >= 0
@@ -156,7 +196,134 @@ export class SyslogBlock implements HeadBlock {
     const msg = this.frames.bufs[i]!
     const W = viewOf(msg).words
     out[at++] = 0x7b
-    at = writeBody(msg, s.body, s.end, out, at, W)
+    const wasm = asciiEscaper(msg)
+    if (wasm && 6 * (s.end - s.body) <= WasmEscaper.dstMax) {
+      at = wasm.escape(s.body, s.end, out, put(BODY, out, at))
+      out[at++] = 0x22
+    } else at = writeBody(msg, s.body, s.end, out, at, W)
+    const start = this.frames.starts[i]!
+    const truncated = this.frames.truncated[i]!
+    if (this.sameTail(msg, start, truncated)) {
+      out.set(this.tail, at)
+      return at + this.tail.length
+    }
+    const from = at
+    at = this.renderTail(msg, W, truncated, out, at)
+    this.keepTail(msg, start, truncated, out.subarray(from, at))
+    return at
+  }
+
+  // Everything after the body, from `,"ts":` on: the same bytes for every message whose header
+  // bytes and fields are the same (a sender's messages mostly differ in their bodies alone).
+  private tail = EMPTY
+  private readonly key = Buffer.alloc(KEY_MAX) // the header bytes (the message before its body)
+  private keyLength = -1
+  private readonly keyFields = new Float64Array(KEY_FIELDS)
+  // the key is an RFC 5424 header that sameHeader may reuse; the scanned frame's header was reused
+  private headerReused = false
+  private reused = false
+
+  // The fields of `scanned` the tail is made of (ranges relative to the message's start).
+  private static fields(start: number, truncated: number, into: Float64Array): void {
+    const s = scanned
+    into[0] = s.format
+    into[1] = s.pri
+    into[2] = s.ts
+    into[3] = s.incomplete ? 1 : 0
+    into[4] = truncated
+    into[5] = rel(s.hostA, start)
+    into[6] = rel(s.hostB, start)
+    into[7] = rel(s.appA, start)
+    into[8] = rel(s.appB, start)
+    into[9] = rel(s.procA, start)
+    into[10] = rel(s.procB, start)
+    into[11] = rel(s.msgidA, start)
+    into[12] = rel(s.msgidB, start)
+  }
+
+  // The message msg[start, stop) starts with the header bytes of the last RFC 5424 message
+  // rendered (`<PRI>1 TIMESTAMP HOST APP PROCID MSGID - `, its timestamp readable): its scan would
+  // find the same fields, so `scanned` is set from those without one. Every decision of scan5424
+  // up to the body falls on those bytes (the header ends with the SP after its nil SD), given the
+  // message does not end inside them; after them it looks at a BOM only, checked here.
+  private sameHeader(msg: Buffer, start: number, stop: number): boolean {
+    const n = this.keyLength
+    if (!this.headerReused || n <= 0) return false
+    let end = stop
+    if (end > start && msg[end - 1] === 0x0a) {
+      end--
+      if (end > start && msg[end - 1] === 0x0d) end--
+    }
+    if (end - start < n) return false
+    const key = this.key
+    for (let k = 0; k < n; k++) if (msg[start + k] !== key[k]) return false
+    const body = start + n
+    if (end - body >= 3 && msg[body] === 0xef && msg[body + 1] === 0xbb && msg[body + 2] === 0xbf) return false
+    const s = scanned
+    const f = this.keyFields
+    s.format = RFC5424
+    s.pri = f[1]!
+    s.ts = f[2]!
+    s.incomplete = false
+    s.body = body
+    s.end = end
+    s.hostA = abs(f[5]!, start)
+    s.hostB = abs(f[6]!, start)
+    s.appA = abs(f[7]!, start)
+    s.appB = abs(f[8]!, start)
+    s.procA = abs(f[9]!, start)
+    s.procB = abs(f[10]!, start)
+    s.msgidA = abs(f[11]!, start)
+    s.msgidB = abs(f[12]!, start)
+    s.sdA = s.sdB = -1
+    s.closed = true
+    return true
+  }
+
+  private sameTail(msg: Buffer, start: number, truncated: number): boolean {
+    // the header bytes and fields are the key's (sameHeader)
+    if (this.reused) return this.keyFields[4] === truncated
+    const s = scanned
+    const n = s.body - start
+    if (n !== this.keyLength) return false
+    const key = this.key
+    for (let k = 0; k < n; k++) if (msg[start + k] !== key[k]) return false
+    const f = this.keyFields
+    return (
+      f[0] === s.format &&
+      f[1] === s.pri &&
+      f[2] === s.ts &&
+      f[3] === (s.incomplete ? 1 : 0) &&
+      f[4] === truncated &&
+      f[5] === rel(s.hostA, start) &&
+      f[6] === rel(s.hostB, start) &&
+      f[7] === rel(s.appA, start) &&
+      f[8] === rel(s.appB, start) &&
+      f[9] === rel(s.procA, start) &&
+      f[10] === rel(s.procB, start) &&
+      f[11] === rel(s.msgidA, start) &&
+      f[12] === rel(s.msgidB, start)
+    )
+  }
+
+  private keepTail(msg: Buffer, start: number, truncated: number, tail: Buffer): void {
+    const s = scanned
+    const n = s.body - start
+    // (a NaN ts never equals itself: such a tail is never reused)
+    if (n > KEY_MAX) {
+      this.keyLength = -1
+      this.headerReused = false
+      return
+    }
+    msg.copy(this.key, 0, start, s.body)
+    this.keyLength = n
+    this.headerReused = s.format === RFC5424 && s.closed && !s.incomplete && msg[s.body - 1] === 0x20
+    SyslogBlock.fields(start, truncated, this.keyFields)
+    this.tail = Buffer.from(tail)
+  }
+
+  private renderTail(msg: Buffer, W: Uint32Array<ArrayBufferLike>, truncated: number, out: Buffer, at: number): number {
+    const s = scanned
     at = put(TS, out, at)
     if (s.ts !== lastTs) {
       lastTs = s.ts
@@ -182,7 +349,7 @@ export class SyslogBlock implements HeadBlock {
       if (s.incomplete) at = put(INCOMPLETE, out, at)
     }
     out[at++] = 0x7d
-    if (this.frames.truncated[i] === 1) at = put(TRUNCATED, out, at)
+    if (truncated === 1) at = put(TRUNCATED, out, at)
     return at
   }
 }

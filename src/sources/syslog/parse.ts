@@ -282,12 +282,16 @@ export const scanned = {
   // RFC 5424 STRUCTURED-DATA when not '-'
   sdA: -1,
   sdB: -1,
+  // RFC 5424 whose header ran to its end: a nil STRUCTURED-DATA and the SP after it (then the
+  // fields up to body depend on the bytes before body alone: heads.ts reuses them)
+  closed: false,
 }
 
 const NO_FIELDS = (): void => {
   scanned.hostA = scanned.hostB = scanned.appA = scanned.appB = -1
   scanned.procA = scanned.procB = scanned.msgidA = scanned.msgidB = -1
   scanned.sdA = scanned.sdB = -1
+  scanned.closed = false
 }
 
 // The whole message as the body, with flume.syslog.status Invalid.
@@ -363,6 +367,7 @@ const scan5424 = (msg: Buffer, start: number, i: number, end: number, opts: Pars
     const c = msg[i]
     if (c === DASH) {
       i++
+      scanned.closed = i < end
     } else if (c === LBRACKET) {
       const sdStart = i
       i = structuredData(msg, i, end, undefined)

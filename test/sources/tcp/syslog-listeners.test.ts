@@ -75,3 +75,72 @@ t.test('frames inside a larger buffer give the heads of the frames alone', async
     }
   })
 })
+
+// A sender's messages mostly share their header: the block reuses the last header's fields and
+// everything after the body. Runs of messages with the same, nearly the same and other headers
+// (a header that ends one field early, a BOM after it, a message that ends inside it, a CR or LF
+// at its end, a lying flag), in one ASCII read and in others, into the escaper's own memory:
+// every head must be the string head.
+t.test('messages that share their header bytes give the heads of each alone', async (t) => {
+  const headers = [
+    '<134>1 2026-01-01T00:00:00.000Z bench access - - - ',
+    '<134>1 2026-01-01T00:00:00.000Z bench access - - ',
+    '<134>1 2026-01-01T00:00:00.000Z bench access - -',
+    '<134>1 2026-01-01T00:00:00.000Z bench access - - -',
+    '<134>1 2026-01-01T00:00:00.001Z bench access 42 ID7 - ',
+    '<134>1 2026-01-01T00:00:00.000 bench access - - - ',
+    '<13>1 - host app - - - ',
+    '<134>1 2026-01-01T00:00:00.000Z bench access - - [a b="c"] ',
+    '<34>Oct 11 22:14:15 mymachine su: ',
+    '<34>Oct 11 22:14:15 mymachine su[12]: ',
+  ]
+  const bodies = ['', 'x', '- 1.2.3.4 "q" \\', '\ufeffwith a BOM', '\ufeff', '\r', '\n', '\r\n', ' - - x', '[x y="z"] x']
+  // (one slot of the escaper's memory for the whole test: there are few)
+  const chunk = new SyslogBlock('peer').chunk(128 * 1024) ?? Buffer.alloc(128 * 1024)
+  await fuzz(t, 'shared headers', { cases: 3000 }, (rng) => {
+    const ascii = rng.bool()
+    const msgs: Buffer[] = []
+    // one read: the frames with what lies between them (a LF, a stray SP, nothing: octet counting,
+    // the rest of the header a message ends inside)
+    const gaps: Buffer[] = []
+    for (let n = rng.int(1, 12); n > 0; n--) {
+      const header = rng.pick(headers)
+      const cut = rng.bool(0.2) ? rng.int(0, header.length) : header.length
+      const body =
+        cut < header.length
+          ? ''
+          : rng.bool(0.7)
+            ? rng.pick(bodies)
+            : Array.from({ length: rng.int(0, 20) }, () => rng.pick([...(ascii ? 'ab "\\\t-[]' : 'aé\u0000"\ufeff')])).join('')
+      msgs.push(Buffer.from(header.slice(0, cut) + body))
+      gaps.push(Buffer.from(cut < header.length && rng.bool() ? header.slice(cut) : rng.pick(['\n', ' ', '', ' - '])))
+      if (rng.bool(0.3)) {
+        msgs.push(msgs.at(-1)!)
+        gaps.push(gaps.at(-1)!)
+      }
+    }
+    const together = rng.bool()
+    const buf = Buffer.concat(msgs.flatMap((m, i) => [m, gaps[i]!]))
+    const list = new FrameList()
+    const truncated: boolean[] = []
+    let from = 0
+    for (const [i, msg] of msgs.entries()) {
+      const cut = rng.bool(0.2)
+      truncated.push(cut)
+      if (together) list.add(buf, from, from + msg.length, cut ? 1 : 0)
+      else list.add(Buffer.from(msg), 0, msg.length, cut ? 1 : 0)
+      from += msg.length + gaps[i]!.length
+    }
+    const block = new SyslogBlock('peer').of(list, 1767225600000)
+    let at = rng.int(0, 3)
+    for (let i = 0; i < block.length; i++) {
+      const start = at
+      const size = block.size(i)
+      if (at + size > chunk.length) throw new Error('test chunk too small')
+      at = block.render(i, chunk, at)
+      if (at - start > size) throw new Error(`head of ${at - start} bytes past its size ${size}`)
+      const want = Buffer.from(stringHead(msgs[i]!, truncated[i]!, 'peer', 1767225600000))
+      if (!chunk.subarray(start, at).equals(want)) throw new Error(`${chunk.toString('utf8', start, at)} != ${want.toString()}`)
+    }
+  })
+})
