@@ -47,6 +47,14 @@ export class Durability {
     return true
   }
 
+  // Where the oldest write not yet durable ends (in bytes written): the writer's window counts from
+  // there. A filter that block-buffers (grep into a pipe) holds the end of what we wrote; when one
+  // write (a line longer than the window) filled the window by itself, counting it would stop us
+  // before we wrote what pushes its end out of the filter, and nothing would move again.
+  get oldestPendingEnd(): number {
+    return this.markHead < this.marks.length ? this.marks[this.markHead]!.bytes : this.bytesDurable
+  }
+
   // Group commit for a regular-file stdout: one fsync covers everything written before it began.
   sync(fd: number, synced: () => void): void {
     if (this.syncing) return

@@ -9,7 +9,7 @@ import { aborted } from '../shutdown.js'
 import { newLinkId } from './cursor.js'
 import { DEFAULT_MAX_LINE, MAX_ASKED_WINDOW } from './protocol.js'
 import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
-import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
+import { pipeReader, pipeShared, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
 import { AtomicWrites } from './atomic-writes.js'
 import { Durability } from './durability.js'
 import { LinkServer, type LinkHost } from './link-server.js'
@@ -37,6 +37,9 @@ export interface OutputOptions {
 
 // how long a writer keeps trying to introduce itself to a tsf reader that is still starting
 const INTRODUCE_FOR = 10_000
+// how long our first byte waits for a tsf reader of our pipe to take our introduction (as long as
+// a reader would wait for it at a long line)
+const INTRODUCE_FIRST_FOR = 3000
 
 // EventOutput: writes events to stdout and tells when they are durable downstream. Its parts:
 // the mode decision (mode.ts), the link server (link-server.ts), the render buffer (render.ts),
@@ -100,6 +103,7 @@ export class EventOutput extends EventEmitter {
         Date.now() + INTRODUCE_FOR,
         () => this.closed || this.mode === 'write' || this.mode === 'file',
       )
+      await this.introducedFirst()
     }
     if (this.kind === 'pipe') {
       for (const after of [1000, 3000, 10_000]) {
@@ -109,6 +113,21 @@ export class EventOutput extends EventEmitter {
       }
     }
     return this
+  }
+
+  // A tsf reader of our pipe takes our MAXLINE (in the introduction) before our first byte, so it
+  // never waits for it at a long first line (docs/protocol.md §2). Only a reader that announced
+  // itself, or runs the tsf entry point (still starting), is waited for, and not for long; another
+  // program (grep, a shell that has not exec'd yet) never.
+  private async introducedFirst(): Promise<void> {
+    const fd = this.options.fd ?? 1
+    const until = Date.now() + INTRODUCE_FIRST_FOR
+    let tsfReader = false
+    while (!this.linkServer.known && !this.closed && Date.now() < until) {
+      tsfReader ||= this.direct || (await readerAnnounced(fd)) || pipeReader(fd) === 'tsf'
+      if (!tsfReader) return
+      await pause(10)
+    }
   }
 
   private decide(): void {
@@ -238,9 +257,13 @@ export class EventOutput extends EventEmitter {
     }
   }
 
-  // More than the window written and not acked: the reader is behind (a momentarily full pipe is not).
+  // More than the window written past the oldest write not acked: the reader is behind (a
+  // momentarily full pipe is not). Counted past that write, not from it: a line longer than the
+  // window, whose end a block-buffering filter holds, would otherwise stop us for ever (see
+  // Durability.oldestPendingEnd). The bound stays the window plus one write, as before (ready()
+  // is asked before a write, which may be any size).
   get full(): boolean {
-    return !this.closed && this.render.bytesOut - this.durability.bytesDurable > this.window
+    return !this.closed && this.render.bytesOut - this.durability.oldestPendingEnd > this.window
   }
 
   // Resolves once stdout drained and the unacked window has room.
@@ -252,7 +275,7 @@ export class EventOutput extends EventEmitter {
       this.flushesAtYield = this.flushes
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
-    while (!this.closed && (this.render.bytesOut - this.durability.bytesDurable > this.window || this.out.writableNeedDrain)) {
+    while (!this.closed && (this.full || this.out.writableNeedDrain)) {
       if (this.out.writableNeedDrain)
         await once(this.out, 'drain').catch(() => undefined) // errors: see onStdoutError
       else {

@@ -5,6 +5,13 @@
 // garbage: it runs to the next newline and is returned as it is, so the parser keeps it as an
 // invalid message instead of it being dropped; the stream resynchronises on the following frame.
 //
+// An octet count larger than maxFrame is not trusted (rsyslog likewise switches to newline framing
+// past its MaxFrameSize): a sender that lies, say `999999999 <13>...`, would otherwise swallow every
+// later message on its connection. The frame runs to its newline instead, like a line, and when it
+// is cut at maxFrame, its tail is skipped to the newline or to the count's end, whichever is first
+// (so an honest oversize frame without newlines still resumes at the next frame). badCount holds
+// the first such count for the listener to report.
+//
 // Memory is bounded by maxFrame: a longer frame (of either kind) is returned cut to maxFrame bytes
 // with truncated: true, and the rest of it is skipped without being buffered. Frames that fit in
 // one pushed chunk are views into that chunk (no copy); the framer never writes to them.
@@ -76,6 +83,7 @@ const OCTETS = 3 // inside an octet-counted frame, `remaining` bytes to go
 const LINE = 4 // inside a newline-terminated frame
 const SKIP_OCTETS = 5 // discarding the tail of an oversize octet-counted frame
 const SKIP_LINE = 6 // discarding the tail of an oversize line
+const SKIP_COUNTED = 7 // discarding the tail of a cut line that had an untrusted count: to LF or the count's end
 
 export class SyslogTcpFramer {
   private readonly max: number
@@ -84,7 +92,10 @@ export class SyslogTcpFramer {
   private partsLen = 0
   private count = 0
   private countDigits = 0
+  // OCTETS, SKIP_OCTETS: bytes left; LINE after an untrusted count: the count still unread, else 0
   private remaining = 0
+  // the first octet count over maxFrame (0: none yet)
+  badCount = 0
 
   constructor(options: SyslogTcpFramerOptions = {}) {
     const max = options.maxFrame ?? DEFAULT_MAX_FRAME
@@ -147,7 +158,11 @@ export class SyslogTcpFramer {
           if (chunk[i] === LT) {
             this.reset()
             this.remaining = this.count
-            this.state = OCTETS
+            if (this.count <= this.max) this.state = OCTETS
+            else {
+              if (this.badCount === 0) this.badCount = this.count
+              this.state = LINE
+            }
           } else {
             this.state = LINE // `12 apples`: a line that happens to start with a number
           }
@@ -199,7 +214,10 @@ export class SyslogTcpFramer {
               const msg = this.take()
               out.add(msg, 0, msg.length, 1)
               i += room
-              this.state = SKIP_LINE
+              if (this.remaining > 0) {
+                this.remaining -= this.max
+                this.state = SKIP_COUNTED
+              } else this.state = SKIP_LINE
               break
             }
           }
@@ -220,6 +238,7 @@ export class SyslogTcpFramer {
             if (frameEnd > 0) out.add(frame, 0, frameEnd, 0)
           }
           i = eol + 1
+          this.remaining = 0
           this.state = START
           break
         }
@@ -231,6 +250,20 @@ export class SyslogTcpFramer {
           }
           i = eol + 1
           this.state = START
+          break
+        }
+        case SKIP_COUNTED: {
+          const take = Math.min(this.remaining, n - i)
+          const eol = chunk.indexOf(LF, i)
+          if (eol >= 0 && eol < i + take) {
+            this.remaining = 0
+            i = eol + 1
+            this.state = START
+            break
+          }
+          this.remaining -= take
+          i += take
+          if (this.remaining === 0) this.state = START
           break
         }
       }
@@ -249,7 +282,7 @@ export class SyslogTcpFramer {
     }
     let msg = this.take()
     if (state === OCTETS) return [{ msg, truncated: true }]
-    if (state === SKIP_LINE || state === SKIP_OCTETS) return []
+    if (state === SKIP_LINE || state === SKIP_OCTETS || state === SKIP_COUNTED) return []
     if (msg[msg.length - 1] === CR) msg = msg.subarray(0, msg.length - 1)
     return msg.length > 0 ? [{ msg }] : []
   }

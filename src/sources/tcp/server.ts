@@ -9,6 +9,7 @@ import { Agents } from './agents.js'
 import { ConnectionTable } from './connection-table.js'
 import { listenOn } from './listen.js'
 import { MemoryBudget } from './memory-budget.js'
+import { ReadGate } from './read-gate.js'
 import { Session, type SessionOptions } from './session.js'
 
 export interface ListenerOptions extends SessionOptions {
@@ -27,6 +28,8 @@ export class TcpListeners {
   readonly budget: MemoryBudget
   // who is connected and how they are doing (collect's "agents" metrics, for tsf top)
   private readonly roster: Agents
+  // one wait for room downstream for all sessions, who then take turns
+  private readonly gate: ReadGate
 
   constructor(
     private readonly options: ListenerOptions,
@@ -39,6 +42,7 @@ export class TcpListeners {
     this.budget = new MemoryBudget(Math.max(options.maxBuffer, options.maxBatchBytes))
     counters.gauge('BufferedBytes', () => this.budget.held)
     this.roster = new Agents(counters)
+    this.gate = new ReadGate(sink)
   }
 
   // tsf connections open now
@@ -86,7 +90,7 @@ export class TcpListeners {
       setTimeout(() => socket.destroy(), 1000).unref()
       return
     }
-    const session = new Session(socket, this.sink, this.options, this.counters, this.budget, this.roster)
+    const session = new Session(socket, this.sink, this.options, this.counters, this.budget, this.roster, this.gate)
     this.sessions.track(socket, session)
   }
 

@@ -28,6 +28,7 @@ import { decodeReport } from '../../core/wire/report.js'
 import type { AgentRecord, Agents } from './agents.js'
 import type { EventSink } from '../../core/event-sink.js'
 import { BudgetShare, type MemoryBudget } from './memory-budget.js'
+import type { ReadGate, Turn } from './read-gate.js'
 
 // frames read ahead of the one being handled, per connection (ship's default window in flight: 4 batches of 900 KiB)
 const READ_AHEAD = 4 * 1024 * 1024
@@ -80,6 +81,8 @@ export class Session {
   private inflated = 0 // the batch being handled, once gunzipped
   private readAheadPaused = false
   private unacked = 0 // batches handed downstream and not acked yet
+  private waiting?: Turn // in the gate's line with a batch
+  private leaveGate?: () => void
   // when this connection last sent or was sent something (to pick whom to close when full)
   lastActive = Date.now()
 
@@ -90,6 +93,8 @@ export class Session {
     private readonly counters: Counters,
     budget?: MemoryBudget,
     private readonly roster?: Agents,
+    // the listener's one wait for room downstream (read-gate.ts)
+    private readonly gate?: ReadGate,
   ) {
     if (budget)
       this.share = new BudgetShare(
@@ -288,7 +293,16 @@ export class Session {
     this.limitReadAhead()
     try {
       while (this.frames.length && !this.closed) {
-        const frame = this.frames.shift()!
+        // room downstream before a batch is taken, inflated and decoded: one wait shared by all
+        // connections, who then take turns (a wait of its own for each woke 1,000 connections at
+        // once, each with a decoded batch); meanwhile it still counts as queued
+        const frame = this.frames[0]!
+        if (frame.type === FrameType.batch) {
+          if (this.gate) await this.turn(frame.payload.length)
+          else await this.sink.ready()
+          if (this.closed || this.frames[0] !== frame) return // closed, or stopped reading
+        }
+        this.frames.shift()
         this.queued -= frame.payload.length
         this.limitReadAhead()
         if (frame.type !== FrameType.batch)
@@ -346,7 +360,6 @@ export class Session {
         // the reads it came in are dead, and so are the heads: a scavenge now copies almost nothing
         heads.length = 0
         allocatedYoungBuffer(frame.payload.length)
-        await this.sink.ready()
         this.inflated = 0
         this.account()
       }
@@ -357,6 +370,27 @@ export class Session {
       this.account()
       if (!this.closed && !this.stopped && !this.share?.paused) this.socket.resume()
     }
+  }
+
+  // Waits for this connection's turn in the gate to hand the sink `bytes` (at once if it is free).
+  private turn(bytes: number): Promise<void> {
+    const gate = this.gate!
+    if (gate.admit(bytes)) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      this.waiting = {
+        run: () => {
+          this.waiting = undefined
+          resolve()
+          return bytes
+        },
+      }
+      this.leaveGate = () => {
+        gate.leave(this.waiting!)
+        this.waiting = undefined
+        resolve() // work() sees the connection closed
+      }
+      gate.enqueue(this.waiting)
+    })
   }
 
   private acked(id: number, n: number, bytes: number): void {
@@ -434,6 +468,7 @@ export class Session {
 
   private release(): void {
     this.closed = true
+    if (this.waiting) this.leaveGate?.()
     this.disarmReadTimer()
     this.endHandshake()
     this.frames = []

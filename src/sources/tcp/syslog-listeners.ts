@@ -1,14 +1,24 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { createServer, type Server, type Socket } from 'node:net'
+import { allocatedYoungBuffer } from '../../core/buffer-gc.js'
 import type { Counters } from '../../core/metrics.js'
-import { info, warnOnce } from '../../core/log.js'
+import { info, warn, warnOnce } from '../../core/log.js'
 import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
 import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
 import type { EventSink } from '../../core/event-sink.js'
 import { listenOn } from './listen.js'
+import { READ_SIZE, ReadGate, type Turn } from './read-gate.js'
+import { holdReads, releaseReads } from './socket-reads.js'
 import type { SyslogAddress } from './syslog-address.js'
 
 export { parseSyslogAddress, type SyslogAddress } from './syslog-address.js'
+
+// a TCP sender, in its listener's gate
+interface SyslogConnection extends Turn {
+  readonly socket: Socket
+  // hands the sink the read it held while waiting, if any; its bytes
+  flush(): number
+}
 
 // --syslog tcp://HOST:PORT | udp://HOST:PORT: syslog senders (logger, rsyslog, appliances) into
 // events, parsed by src/sources/syslog. Syslog has no acks: TCP senders are slowed down by back
@@ -27,14 +37,28 @@ export { syslogHeads } from '../syslog/heads.js'
 export class SyslogListeners {
   private readonly servers: Server[] = []
   private readonly udp: UdpSocket[] = []
-  private readonly sockets = new Set<Socket>()
+  private readonly connections = new Set<SyslogConnection>()
   private stopped = false
+  // one wait for room downstream for all TCP senders, who then take turns
+  private readonly gate: ReadGate
 
   constructor(
     private readonly options: SyslogOptions,
     private readonly sink: EventSink,
     private readonly counters: Counters,
-  ) {}
+  ) {
+    this.gate = new ReadGate(sink)
+  }
+
+  // TCP senders waiting for their turn to be read (tests; the gate's queue)
+  get waiting(): number {
+    return this.gate.waiting
+  }
+
+  // the TCP ports listened on (port 0 picks one)
+  get tcpPorts(): number[] {
+    return this.servers.map((s) => (s.address() as { port: number }).port)
+  }
 
   async start(): Promise<void> {
     for (const a of this.options.addresses) {
@@ -77,7 +101,7 @@ export class SyslogListeners {
   }
 
   private accept(socket: Socket, where: string): void {
-    if (this.sockets.size >= this.options.maxConnections) {
+    if (this.connections.size >= this.options.maxConnections) {
       warnOnce(
         'syslog-max-connections',
         `more than --max-connections ${this.options.maxConnections} syslog connections: refusing new ones until some close (said once)`,
@@ -85,7 +109,6 @@ export class SyslogListeners {
       socket.destroy()
       return
     }
-    this.sockets.add(socket)
     const peer = socket.remoteAddress ?? '?'
     const framer = new SyslogTcpFramer({ maxFrame: this.maxFrame })
     socket.setTimeout(this.options.idleTimeout, () => socket.destroy())
@@ -105,21 +128,70 @@ export class SyslogListeners {
       this.counters.add('EventReceivedCount', n)
       this.sink.write(block.of(frames, Date.now()), () => this.counters.add('EventAcceptedCount', n))
       frames.clear()
-      // a sender faster than our stdout waits in TCP, not in our memory
-      socket.pause()
-      void this.sink.ready().then(() => {
-        if (!this.stopped) socket.resume()
-      })
     }
-    socket.on('data', (chunk: Buffer) => {
+    let saidBadCount = false
+    const take = (chunk: Buffer): void => {
       framer.pushInto(chunk, frames)
+      if (framer.badCount && !saidBadCount) {
+        saidBadCount = true
+        warn(
+          `${where}: ${peer}:${socket.remotePort} sent an octet count of ${framer.badCount}, more than the longest message kept (${this.maxFrame} bytes): that message was read to its newline instead, and what follows as usual (said once per connection)`,
+        )
+      }
       emit()
+      // the read is dead once rendered: a scavenge now and then frees such reads (not the window)
+      allocatedYoungBuffer(chunk.length)
+    }
+    // A sender faster than our stdout waits in TCP, not in our memory: while the gate is busy the
+    // connection waits in its line with its socket held, and is let in for one read at a time.
+    let held: Buffer | undefined // a read that came while the gate was busy
+    let granted = false // let in for its next read
+    const flush = (): number => {
+      const chunk = held
+      held = undefined
+      if (chunk) take(chunk)
+      return chunk?.length ?? 0
+    }
+    const connection: SyslogConnection = {
+      socket,
+      flush,
+      run: () => {
+        const bytes = flush()
+        if (this.stopped) return bytes
+        granted = true
+        releaseReads(socket)
+        return bytes + READ_SIZE
+      },
+    }
+    this.connections.add(connection)
+    socket.on('data', (chunk: Buffer) => {
+      if (!granted && !this.gate.admit(chunk.length)) {
+        // (a second one only where holdReads cannot stop reads at once)
+        held = held ? Buffer.concat([held, chunk]) : chunk
+        holdReads(socket)
+        return this.gate.enqueue(connection)
+      }
+      granted = false
+      take(chunk)
+      // others wait or the quantum is spent: back in line, holding nothing (the rest stays in TCP)
+      if (this.gate.busy) {
+        holdReads(socket)
+        this.gate.enqueue(connection)
+      }
     })
     socket.on('end', () => {
+      // node says 'end' even while paused (its buffer is empty): the held read comes before it
+      this.gate.leave(connection)
+      flush()
       framer.endInto(frames)
       emit()
     })
-    socket.on('close', () => this.sockets.delete(socket))
+    socket.on('close', () => {
+      // a read already taken from the sender is handed on even if the connection broke
+      this.gate.leave(connection)
+      flush()
+      this.connections.delete(connection)
+    })
   }
 
   stop(): void {
@@ -129,11 +201,17 @@ export class SyslogListeners {
       for (const u of this.udp) u.close()
     }
     this.stopped = true
-    for (const s of this.sockets) s.pause()
+    this.gate.stop()
+    for (const c of this.connections) {
+      holdReads(c.socket)
+      // reads taken from senders but not yet handed on still go out before the sink ends
+      this.gate.leave(c)
+      c.flush()
+    }
   }
 
   close(): void {
     this.stop()
-    for (const s of this.sockets) s.destroy()
+    for (const c of this.connections) c.socket.destroy()
   }
 }

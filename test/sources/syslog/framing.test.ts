@@ -110,6 +110,22 @@ t.test('oversize lines: first maxFrame bytes, flagged, skipped to the next newli
   t.same(frame([long], 10), [{ msg: long.slice(0, 10), truncated: true }], 'unterminated and oversize')
 })
 
+t.test('a count over maxFrame is not trusted: that frame runs to its newline, what follows is framed as usual', async (t) => {
+  const lying = '999999999 <13>first\n<13>second\n' + octet('<13>third') + '<13>fourth\n'
+  const expected = ['<13>first', '<13>second', '<13>third', '<13>fourth']
+  t.same(frame([lying]), expected)
+  t.same(frame([...Buffer.from(lying)].map((b) => Buffer.from([b]))), expected, 'byte by byte')
+  const framer = new SyslogTcpFramer()
+  t.equal(framer.badCount, 0)
+  framer.push(Buffer.from(lying))
+  t.equal(framer.badCount, 999999999, 'the count is there to be reported')
+  // cut at maxFrame: its tail is skipped to the newline, not to the count's end
+  t.same(frame(['100000 <13>' + 'x'.repeat(50) + '\n<13>next\n'], 10), [{ msg: '<13>xxxxxx', truncated: true }, '<13>next'])
+  // a count just over maxFrame and a message without newlines: skipped to the count's end, as before
+  t.same(frame([octet('<13>' + 'y'.repeat(7)) + octet('<13>z')], 10), [{ msg: '<13>yyyyyy', truncated: true }, '<13>z'])
+  t.same(frame(['99 <13>unterminated'], 50), ['<13>unterminated'], 'the connection ends inside it: a line, kept')
+})
+
 t.test('end() inside an octet-counted frame delivers it flagged truncated', async (t) => {
   t.same(frame(['20 <13>short']), [{ msg: '<13>short', truncated: true }])
   const framer = new SyslogTcpFramer()

@@ -143,3 +143,40 @@ t.test('--syslog with -H and with --print', async (t) => {
   t.match(text, /first/)
   t.match(text, /second/)
 })
+
+// A sender whose octet count is absurd would swallow the rest of its connection: the count is
+// capped by the longest message kept, the message read to its newline, the following ones
+// delivered, and collect says so once for that connection, naming the sender.
+t.test('a lying octet count does not swallow the messages after it; one line names the sender', async (t) => {
+  const dir = t.testdir()
+  const col = await startSyslog(dir, 'out.ndjson')
+  kill(t, col)
+  const octet = (m: string): string => `${Buffer.byteLength(m)} ${m}`
+  const text = '999999999 <13>first\n<13>second\n' + octet('<13>third') + '888888888 <13>fourth\n<13>fifth\n'
+  let localPort = 0
+  await new Promise<void>((resolve) => {
+    const c = connect(col.tcp, '127.0.0.1', () => {
+      localPort = c.localPort!
+      c.end(text)
+    })
+    c.on('close', () => resolve())
+  })
+  await until(
+    () => lines(`${dir}/out.ndjson`).length >= 5,
+    10_000,
+    () => `five events, got ${lines(`${dir}/out.ndjson`).length}: ${col.stderr()}`,
+  )
+  t.same(
+    events(`${dir}/out.ndjson`).map((e) => e.body),
+    ['first', 'second', 'third', 'fourth', 'fifth'],
+  )
+  const said = col
+    .stderr()
+    .split('\n')
+    .filter((l) => /octet count/.test(l))
+  t.equal(said.length, 1, 'said once for the connection')
+  t.match(
+    said[0],
+    `--syslog tcp://127.0.0.1:0: 127.0.0.1:${localPort} sent an octet count of 999999999, more than the longest message kept (65536 bytes)`,
+  )
+})

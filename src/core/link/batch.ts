@@ -1,0 +1,115 @@
+import type { EventHead } from '../event.js'
+
+// The batches a reader hands its stage: heads, or (InputOptions.lines) the events as one run of
+// bytes framed into reused blocks, and what a stage may do with them once it stored or sent them.
+
+export interface InputBatch {
+  readonly id: number
+  readonly heads: EventHead[]
+  readonly bytes: number
+  // per linked writer, the last position in this batch
+  positions: Map<string, number>
+  // with InputOptions.lines: the events as bytes in that form (heads made only when asked for)
+  readonly lines?: Buffer
+  readonly count?: number
+  // with InputOptions.lines 'spans': head k is lines[spans[2k], spans[2k + 1])
+  readonly spans?: Int32Array
+}
+
+export const EMPTY = Buffer.alloc(0)
+// released blocks kept for reuse (more are left to the collector)
+const FREE_BLOCKS = 4
+
+// The stage has stored a batch's bytes elsewhere (a channel's log): let go of them while the batch
+// waits to be done, so they do not stay in memory until then. Its count stays.
+export const forgetEvents = (batch: InputBatch): void => {
+  if (batch instanceof LinesBatch) batch.lines = EMPTY
+  else batch.heads.length = 0
+}
+
+// The stage no longer holds this batch's bytes anywhere (a collector acked them): the reader may
+// frame later input into them. Only for a consumer that forwards the bytes and drops every
+// reference to them at this point (ship's TCP sink); others simply never call it.
+export const releaseEvents = (batch: InputBatch): void => {
+  if (batch instanceof LinesBatch) batch.release()
+}
+
+// A buffer that InputOptions.lines batches are framed into, in turn. Reused once the reader moved
+// on from it and every batch cut from it was released: allocating a fresh 1 MiB each time made a
+// forwarding stage pay for a forced collection every few MiB (buffer-gc.ts), about a third of ship.
+export class OutBlock {
+  open = 0 // batches cut from it not released yet
+  left = false // the reader frames into another block now
+  constructor(
+    readonly buffer: Buffer,
+    private readonly free: OutBlock[],
+    private readonly size: number, // the usual size: only blocks of that size are reused
+  ) {}
+
+  leave(): void {
+    this.left = true
+    this.recycle()
+  }
+
+  release(): void {
+    this.open--
+    this.recycle()
+  }
+
+  private recycle(): void {
+    if (this.left && this.open === 0 && this.buffer.length === this.size && this.free.length < FREE_BLOCKS) {
+      this.left = false
+      this.free.push(this)
+    }
+  }
+}
+
+// How many events a batch holds, without making its heads.
+export const eventCount = (batch: InputBatch): number => (batch.lines ? batch.count! : batch.heads.length)
+
+// A batch held as bytes: its heads are views into `lines`, made on first use (a -H header, a
+// consumer that wants events) and kept, so changes to them stick.
+export class LinesBatch implements InputBatch {
+  private made?: EventHead[]
+  private block?: OutBlock
+  constructor(
+    readonly id: number,
+    public lines: Buffer,
+    readonly count: number,
+    readonly bytes: number,
+    public positions: Map<string, number>,
+    private readonly closed: boolean, // each line ends with "}" (InputOptions.lines 'events')
+    block: OutBlock,
+    readonly spans?: Int32Array,
+  ) {
+    this.block = block
+    block.open++
+  }
+
+  release(): void {
+    const block = this.block
+    if (!block) return
+    this.block = undefined
+    this.lines = EMPTY
+    this.made = undefined
+    block.release()
+  }
+
+  get heads(): EventHead[] {
+    if (this.made) return this.made
+    const heads: EventHead[] = []
+    const lines = this.lines
+    const spans = this.spans
+    if (spans) {
+      for (let k = 0; k < spans.length; k += 2) heads.push(lines.subarray(spans[k], spans[k + 1]))
+      return (this.made = heads)
+    }
+    const cut = this.closed ? 1 : 0 // a head is without its "}"
+    for (let at = 0; at < lines.length; ) {
+      const nl = lines.indexOf(10, at)
+      heads.push(lines.subarray(at, nl - cut))
+      at = nl + 1
+    }
+    return (this.made = heads)
+  }
+}

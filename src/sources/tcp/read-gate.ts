@@ -1,0 +1,91 @@
+import type { EventSink } from '../../core/event-sink.js'
+
+// Bytes connections may hand the sink between two asks whether it has room: a few reads' worth,
+// so a full window is overshot by about this much, however many connections are open.
+export const QUANTUM = 1024 * 1024
+// what one read of a socket may bring (node reads up to 64 KiB at a time): the cost of a turn
+export const READ_SIZE = 64 * 1024
+
+// A connection waiting in a ReadGate: run() hands the sink what the connection holds, if anything,
+// and lets it read again; it returns the bytes this lets in.
+export interface Turn {
+  run(): number
+}
+
+// The one wait for room in the sink that all connections of a listener share. Connections hand
+// the sink what they read freely until it was handed QUANTUM bytes; from then on, and while anyone
+// waits, a connection queues (its socket held) and the gate asks the sink once for room for all of
+// them, then runs the queue a quantum at a time in the order it came, one event-loop turn apart.
+// A connection that is let in and reads goes to the back again: round-robin, no sender starved.
+// (Each connection awaiting sink.ready() on its own woke them all at once when the window opened,
+// each with a read of up to 64 KiB: 1,000 senders overshot the window by ~64 MB and more.)
+export class ReadGate {
+  private readonly queue = new Set<Turn>() // a Set iterates in insertion order: first come first
+  private credit: number
+  private pumping = false
+  private stopped = false
+
+  constructor(
+    private readonly sink: Pick<EventSink, 'ready'>,
+    private readonly quantum = QUANTUM,
+  ) {
+    this.credit = quantum
+  }
+
+  // Others wait, or the quantum is spent: a connection that wants to hand the sink more queues.
+  get busy(): boolean {
+    return this.pumping || this.queue.size > 0 || this.credit <= 0 || this.stopped
+  }
+
+  // A connection not let in by a turn is about to hand the sink `bytes`: true, go ahead (counted);
+  // false, the gate is busy and the connection must queue.
+  admit(bytes: number): boolean {
+    if (this.busy) return false
+    this.credit -= bytes
+    return true
+  }
+
+  // Queues `turn` at the back (if it is not queued yet): it runs when the sink has room and those
+  // before it ran.
+  enqueue(turn: Turn): void {
+    this.queue.add(turn)
+    void this.pump()
+  }
+
+  // connections waiting for their turn now
+  get waiting(): number {
+    return this.queue.size
+  }
+
+  // the connection is gone (or hands over what it holds by other means): it leaves the line
+  leave(turn: Turn): void {
+    this.queue.delete(turn)
+  }
+
+  // shutdown: no more turns run (what the queue holds is the listeners' to hand over or drop)
+  stop(): void {
+    this.stopped = true
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || this.stopped) return
+    this.pumping = true
+    try {
+      while (this.queue.size && !this.stopped) {
+        await this.sink.ready()
+        this.credit = this.quantum
+        for (const turn of this.queue) {
+          if (this.credit <= 0 || this.stopped) break
+          this.queue.delete(turn)
+          this.credit -= turn.run()
+        }
+        // the reads just let in come in before more are let in
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+    } catch {
+      this.stopped = true // the sink failed: collect is going down, nobody reads again
+    } finally {
+      this.pumping = false
+    }
+  }
+}
