@@ -102,7 +102,7 @@ export const main = async (argv: string[]): Promise<void> => {
     if (e instanceof CommanderError) {
       // help and version are not failures; commander already printed its one-line error
       process.exitCode =
-        e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : ExitCode.usage
+        e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? ExitCode.ok : ExitCode.usage
     } else if (isTsfError(e)) {
       error(e.message)
       process.exitCode = e.exitCode
@@ -114,7 +114,7 @@ export const main = async (argv: string[]): Promise<void> => {
       } else {
         // a bug: keep the stack, it is the only way to find it
         process.stderr.write(`tsf: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
-        process.exitCode = 70
+        process.exitCode = ExitCode.internalError
       }
     }
   }

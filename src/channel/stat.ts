@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, statfsSync } from 'node:fs'
 import { TsfError } from '../core/errors.js'
+import { ExitCode } from '../core/exit-codes.js'
 import { formatBytes } from '../core/units.js'
 import { dirLockHolder } from '../core/dir-lock.js'
 import { listReaders, readOffset, type Offset } from './offsets.js'
@@ -125,7 +126,7 @@ export const printStat = async (dir: string, json = false): Promise<number> => {
   const st = await channelStat(dir)
   if (json) {
     process.stdout.write(JSON.stringify(st, null, 2) + '\n')
-    return 0
+    return ExitCode.ok
   }
   const lines: [string, string][] = []
   lines.push(['dir', dir])
@@ -150,5 +151,5 @@ export const printStat = async (dir: string, json = false): Promise<number> => {
   }
   const width = Math.max(...lines.map(([k]) => k.length))
   process.stdout.write(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n')
-  return 0
+  return ExitCode.ok
 }

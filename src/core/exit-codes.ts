@@ -13,6 +13,8 @@ export const ExitCode = {
   // The downstream reader we were linked to went away: we stop at once, nothing is checkpointed
   // past its last ack.
   downstreamLost: 4,
+  // A bug in tsf (sysexits' EX_SOFTWARE): the one error said with its stack trace, to report it.
+  internalError: 70,
 } as const
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

@@ -429,6 +429,18 @@ const literal = (b: Uint8Array, at: number, end: number, word: string): number =
   return at + word.length
 }
 
+// The end (exclusive) of the true, false, null or number at `at` (checked), or -1.
+const scalarEnd = (b: Uint8Array, at: number, end: number): number => {
+  const c = b[at]
+  return c === 0x74
+    ? literal(b, at, end, 'true')
+    : c === 0x66
+      ? literal(b, at, end, 'false')
+      : c === 0x6e
+        ? literal(b, at, end, 'null')
+        : skipNumber(b, at, end)
+}
+
 const keyIs = (b: Uint8Array, start: number, stop: number, key: string): boolean => {
   if (stop - start !== key.length) return false
   for (let k = 0; k < key.length; k++) if (b[start + k] !== key.charCodeAt(k)) return false
@@ -483,16 +495,7 @@ export const scanObject = (buf: Buffer, start = 0, end = buf.length): number => 
         i = after
       } else {
         if (isBody) event = false
-        i =
-          c === 0x7b || c === 0x5b
-            ? containerEnd(v, i, stop, MAX_DEPTH - 1)
-            : c === 0x74
-              ? literal(b, i, stop, 'true')
-              : c === 0x66
-                ? literal(b, i, stop, 'false')
-                : c === 0x6e
-                  ? literal(b, i, stop, 'null')
-                  : skipNumber(b, i, stop)
+        i = c === 0x7b || c === 0x5b ? containerEnd(v, i, stop, MAX_DEPTH - 1) : scalarEnd(b, i, stop)
         if (i < 0) return NOT_JSON
       }
       while (i < stop && isSpace(b[i])) i++
@@ -571,14 +574,7 @@ const containerEnd = (v: ByteView, first: number, stop: number, maxDepth: number
         continue
       } else {
         if (depth === 0) return -1
-        const after =
-          c === 0x74
-            ? literal(b, i, stop, 'true')
-            : c === 0x66
-              ? literal(b, i, stop, 'false')
-              : c === 0x6e
-                ? literal(b, i, stop, 'null')
-                : skipNumber(b, i, stop)
+        const after = scalarEnd(b, i, stop)
         if (after < 0) return -1
         i = after
       }

@@ -40,6 +40,10 @@ const HOST_S = 272
 const TS = 280
 const SEQ = 288
 const HEAD_S = 296 // the whole headers value (i32 start and end)
+// 1 when the src read equals the bytes at [REF_S, REF_E) (the event before's src, set by the caller)
+const SAME = 304
+const REF_S = 308
+const REF_E = 312
 const SRC = 1024 // the source bytes, copied in (a batch of event lines)
 const SRC_MAX = 2 * 1024 * 1024
 const DST = SRC + SRC_MAX // the unescaped bytes, when the output is not in this memory
@@ -69,7 +73,8 @@ const HOST4 = 0x74736f68 // host
 const BODY4 = 0x79646f62 // body (and body64)
 const CONT4 = 0x746e6f63 // cont
 const HEAD4 = 0x64616568 // head(ers)
-const [EQ, NE, LT_U, GT_U, GE_U, SUB, AND, OR] = [0x46, 0x47, 0x49, 0x4b, 0x4f, 0x6b, 0x71, 0x72]
+const [EQ, NE, LT_S, LT_U, GT_U, GE_U, SUB, AND, OR] = [0x46, 0x47, 0x48, 0x49, 0x4b, 0x4f, 0x6b, 0x71, 0x72]
+const load32 = (offset: number): number[] => [0x28, 2, ...uleb(offset)]
 const f64Store = (offset: number): number[] => [0x39, 3, ...uleb(offset)]
 const F64_NAN = [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f]
 const I64_0 = [0x42, 0]
@@ -124,7 +129,21 @@ const members = [
       END, END,
       // ts or seq as a string: JavaScript's
       ...get(t), ...i32(1), EQ, ...get(t), ...i32(3), EQ, OR, 0x0d, 2,
-      ...get(t), ...i32(2), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(SRC_S), ...i32(0), ...get(j), ...store32(SRC_S + 4), END,
+      ...get(t), ...i32(2), EQ, ...IF,
+        ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(SRC_S), ...i32(0), ...get(j), ...store32(SRC_S + 4),
+        // the same bytes as the reference (k and m are free here): SAME, else the caller compares
+        ...i32(0), ...i32(0), ...store32(SAME),
+        ...BLOCK,
+          ...i32(0), ...load32(REF_S), ...tee(k), ...i32(0), LT_S, 0x0d, 0,
+          ...i32(0), ...load32(REF_E), ...get(k), SUB, ...get(j), ...get(vs), SUB, ...i32(1), SUB, NE, 0x0d, 0,
+          ...get(vs), ...i32(1), ADD, ...set(m),
+          ...LOOP,
+            ...get(m), ...get(j), GE_U, ...IF, ...i32(0), ...i32(1), ...store32(SAME), 0x0c, 2, END,
+            ...get(m), ...load8(0), ...get(k), ...load8(0), NE, 0x0d, 1,
+            ...inc(m, 1), ...inc(k, 1), 0x0c, 0,
+          END,
+        END,
+      END,
       ...get(t), ...i32(4), EQ, ...IF, ...i32(0), ...get(vs), ...i32(1), ADD, ...store32(HOST_S), ...i32(0), ...get(j), ...store32(HOST_S + 4), END,
       ...get(j), ...i32(1), ADD, ...set(m),
       ...get(t), ...i32(5), EQ, ...IF, ...i32(0), ...get(vs), ...store32(HEAD_S), ...i32(0), ...get(m), ...store32(HEAD_S + 4), END,
@@ -213,8 +232,8 @@ export class WasmUnescaper {
   // bytes the last unescape() wrote
   written = 0
   // after a closing quote, the members it read (offsets in the loaded source; see unesc above):
-  // [where they end, src start, src end, host start, host end, (ts, seq), headers start, end]
-  // (-1: not read), [ts, seq] (NaN: not read)
+  // [where they end, src start, src end, host start, host end, (ts, seq), headers start, end,
+  // src equals the reference, reference start, end] (-1: not read), [ts, seq] (NaN: not read)
   readonly members: Int32Array
   readonly numbers: Float64Array
   private readonly u8: Uint8Array
@@ -222,6 +241,10 @@ export class WasmUnescaper {
   private readonly stop: Int32Array
   private readonly free: Buffer[] = []
   private slots = 0
+  // the last output buffer and where it lies in this memory (-1: elsewhere): .buffer and
+  // .byteOffset are calls into V8, too dear once per event
+  private out?: Buffer
+  private outAt = -1
 
   constructor(
     private readonly fn: (s: number, e: number, d: number) => number,
@@ -230,7 +253,7 @@ export class WasmUnescaper {
     this.u8 = new Uint8Array(memory)
     this.buf = Buffer.from(memory)
     this.stop = new Int32Array(memory, STOP, 1)
-    this.members = new Int32Array(memory, MEND, (HEAD_S + 8 - MEND) / 4)
+    this.members = new Int32Array(memory, MEND, (REF_E + 4 - MEND) / 4)
     this.numbers = new Float64Array(memory, TS, 2)
   }
 
@@ -238,8 +261,16 @@ export class WasmUnescaper {
   static readonly srcAt = SRC
 
   // Copies `src` (at most srcMax bytes) into the module's memory: unescape() reads from there.
+  // No reference src (see unescape) until the caller sets one.
   load(src: Uint8Array): void {
     this.u8.set(src, SRC)
+    this.members[12] = -1
+  }
+
+  // The src bytes an event's src is compared with (members[11]): [start, end) of the loaded source.
+  sameSrcAs(start: number, end: number): void {
+    this.members[12] = SRC + start
+    this.members[13] = SRC + end
   }
 
   // Unescapes the loaded bytes from `start` (just after an opening quote) into out at `at`, up to
@@ -248,8 +279,12 @@ export class WasmUnescaper {
   // then out may hold a partial string, and the caller does the whole string in JavaScript. out
   // must have room for limit - start bytes at `at` (a 16-byte store may fill them).
   unescape(start: number, limit: number, out: Buffer, at: number): number {
-    const direct = out.buffer === this.memory
-    const to = direct ? out.byteOffset + at : DST
+    if (out !== this.out) {
+      this.out = out
+      this.outAt = out.buffer === this.memory ? out.byteOffset : -1
+    }
+    const direct = this.outAt >= 0
+    const to = direct ? this.outAt + at : DST
     const end = this.fn(SRC + start, SRC + limit, to)
     const stop = this.stop[0]! - SRC
     if (stop >= limit) return NOT_CLOSED

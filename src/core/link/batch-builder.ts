@@ -7,6 +7,8 @@ import { EMPTY, LinesBatch, OutBlock, type InputBatch } from './batch.js'
 
 export type LinesForm = 'events' | 'heads' | 'spans'
 
+const CLOSE = Buffer.from('}')
+
 // the NDJSON buffer of InputOptions.lines batches: several batches share one, in turn
 const LINES_BUFFER = 1024 * 1024
 
@@ -26,6 +28,11 @@ export class BatchBuilder {
   // per linked writer, the last position framed in this batch
   positions = new Map<string, number>()
   private nextId = 0
+  // lines at the end that no cursor vouched for yet (sparse cursors, docs/protocol.md §1): kept
+  // out of every batch until one does, or taken back out to be checked (unhold)
+  held = 0
+  private heldFrom = 0 // where they start in `out`
+  private heldAt = 0 // how many events come before them
 
   constructor(
     lines: LinesForm | undefined,
@@ -44,6 +51,7 @@ export class BatchBuilder {
 
   // The events framed so far as a batch (undefined if there are none), and a fresh one begun.
   take(bytes: number): InputBatch | undefined {
+    if (this.held) return this.takeVouched(bytes)
     if (this.asLines ? this.outCount === 0 : this.heads.length === 0) return undefined
     const batch: InputBatch = this.asLines
       ? new LinesBatch(
@@ -65,6 +73,68 @@ export class BatchBuilder {
     } else this.heads = []
     this.positions = new Map()
     return batch
+  }
+
+  // The lines before the held ones as a batch; the held ones begin the next.
+  private takeVouched(bytes: number): InputBatch | undefined {
+    const count = this.heldAt
+    if (count === 0) return undefined
+    const positions = this.positions
+    this.positions = new Map()
+    this.heldAt = 0
+    if (!this.asLines) {
+      const heads = this.heads
+      this.heads = heads.splice(count)
+      return { id: this.nextId++, heads, bytes, positions }
+    }
+    const from = this.heldFrom
+    const spans = this.asSpans ? this.spans.slice(0, 2 * count) : undefined
+    if (spans) {
+      // the held lines' spans move to the front, measured from where their bytes will start
+      const rest = this.spans.subarray(2 * count, 2 * this.outCount)
+      for (let k = 0; k < rest.length; k++) this.spans[k] = rest[k]! - from
+    }
+    const batch = new LinesBatch(this.nextId++, this.out.subarray(0, from), count, bytes, positions, this.closeLines, this.outBlock, spans)
+    this.out = this.out.subarray(from)
+    this.outBytes -= from
+    this.outCount -= count
+    this.heldFrom = 0
+    return batch
+  }
+
+  // The lines pushed from here on are held (call with none held, at a line boundary of `out`).
+  hold(): void {
+    this.heldFrom = this.outBytes
+    this.heldAt = this.asLines ? this.outCount : this.heads.length
+  }
+
+  // A cursor vouched for the held lines: they are events like any other.
+  vouch(): void {
+    this.held = 0
+  }
+
+  // The held lines taken back out, each as the line it was read as (a copy), to be checked.
+  unhold(): Buffer[] {
+    const lines: Buffer[] = []
+    const at = this.heldAt
+    this.held = 0
+    if (!this.asLines) {
+      for (const head of this.heads.splice(at)) lines.push(Buffer.concat([Buffer.from(head as Buffer), CLOSE]))
+      return lines
+    }
+    const out = this.out
+    if (this.asSpans) {
+      for (let k = at; k < this.outCount; k++) lines.push(Buffer.concat([out.subarray(this.spans[2 * k], this.spans[2 * k + 1]), CLOSE]))
+    } else {
+      for (let i = this.heldFrom; i < this.outBytes; ) {
+        const nl = out.indexOf(10, i)
+        lines.push(this.closeLines ? Buffer.from(out.subarray(i, nl)) : Buffer.concat([out.subarray(i, nl), CLOSE]))
+        i = nl + 1
+      }
+    }
+    this.outBytes = this.heldFrom
+    this.outCount = at
+    return lines
   }
 
   // One event head into the batch being framed.

@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import split2 from 'split2'
 import { readerAnnouncePath, socketPath } from './cursor.js'
-import { ackPattern, helloPattern, tellMaxLine, windowPattern } from './protocol.js'
+import { ackPattern, helloPattern, SPARSE, tellMaxLine, windowPattern } from './protocol.js'
 
 // What the link server needs of its writer.
 export interface LinkHost {
@@ -22,6 +22,8 @@ export interface LinkHost {
   acked(position: number): void
   // a linked reader asked for this window
   askedWindow(window: number): void
+  // a directly linked reader counts our lines (SPARSE): cursors may be sparse
+  sparse(): void
   // the last linked reader went away
   lost(): void
 }
@@ -134,6 +136,7 @@ export class LinkServer {
         // a reader whose commits cost a fixed wait asks for more in flight
         const w = windowPattern.exec(line)
         if (w) this.host.askedWindow(Number(w[1]))
+        else if (line === SPARSE) this.host.sparse()
         return
       }
       this.host.acked(Number(m[1]))

@@ -26,6 +26,10 @@
 //                                        fixed cost, e.g. an HDFS APPEND); the writer raises its
 //                                        window to it, up to MAX_ASKED_WINDOW; older writers
 //                                        ignore the line
+//   reader → writer   SPARSE              (after PIPE, when the reader's stdin is that pipe) the
+//                                        reader counts the lines between two cursors: the writer
+//                                        may leave the cursor out of every line but the last of
+//                                        each write; older writers ignore the line
 //   reader → writer   ACK <position>      cumulative: every event up to <position> is durable
 //   writer → reader   FIN <position>      the writer closed its stdout on purpose after <position>
 //   writer → reader   LOST <position>     the same, but because the writer's own upstream died: the
@@ -57,4 +61,5 @@ export const finPattern = /^FIN (\d+)$/
 export const lostPattern = /^LOST (\d+)$/
 export const pipePattern = /^PIPE (\d+)$/
 export const sharedPattern = /^SHARED$/
+export const SPARSE = 'SPARSE'
 export const REFUSED = 'NO'

@@ -142,7 +142,9 @@ export class EventInput extends EventEmitter {
         }
         if (next === END) {
           await this.settleLinks()
-          const last = await this.lastLine()
+          // lines held for a cursor that never came (the writer died mid-write): checked
+          if (this.out.held) this.recheck()
+          const last = (await this.lastLine()) ?? this.takeBatch(0)
           if (last) yield last
           break
         }
@@ -173,16 +175,26 @@ export class EventInput extends EventEmitter {
     this.inCut = kind === CONT
     if (cutEnd) return this.takeCutEnd(bytes)
     const n = bytes.length
-    if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0) {
+    const fast = this.fast
+    if (kind === WHOLE && fast !== undefined) {
       // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
-      const position = this.fast ? this.cutFast(bytes, 0, n, this.fast) : -1
-      if (position >= 0) {
+      const position = n > 2 ? this.cutFast(bytes, 0, n, fast) : -1
+      if (position >= 0 && this.vouches(fast, position)) {
         this.out.pushRange(bytes, 0, this.cutAt)
-        this.out.positions.set(this.fast!.id, position)
+        this.out.positions.set(fast.id, position)
         return
       }
-      if (this.takeDirect(bytes)) return
+      if (position < 0 && fast.sparse && bare(bytes, 0, n)) {
+        // one of its lines without a cursor: held until its next cursor vouches for it
+        if (this.out.held === 0) this.out.hold()
+        this.out.held++
+        this.out.pushRange(bytes, 0, n - 1)
+        return
+      }
     }
+    // anything else while lines are held: no cursor of theirs vouches for them
+    if (this.out.held) this.recheck()
+    if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0 && this.takeDirect(bytes)) return
     const line = classifyLine(bytes, kind === CONT ? { cont: true } : kind === TRUNCATED ? { truncated: true } : undefined)
     if (line.cursor === undefined && n > this.maxLine && kind === WHOLE) {
       this.cutText(bytes)
@@ -193,13 +205,16 @@ export class EventInput extends EventEmitter {
     if (cursor === undefined) return
     // Most lines come from the same writer as the line before: skip parsing its name and nonce.
     if (this.lastPrefix !== undefined && cursor.startsWith(this.lastPrefix)) {
-      if (this.lastLink!.state !== 'unreachable') this.out.positions.set(this.lastLink!.id, Number(cursor.slice(this.lastPrefix.length)))
+      const position = Number(cursor.slice(this.lastPrefix.length))
+      this.lastLink!.pos = position
+      if (this.lastLink!.state !== 'unreachable') this.out.positions.set(this.lastLink!.id, position)
       return
     }
     const parsed = parseCursor(cursor)!
     const link = this.links.linkTo(parsed.link, parsed.nonce)
     this.lastPrefix = `${parsed.link}.${parsed.nonce}.`
     this.lastLink = link
+    link.pos = parsed.position
     if (link.state !== 'unreachable') this.out.positions.set(parsed.link, parsed.position)
   }
 
@@ -225,10 +240,25 @@ export class EventInput extends EventEmitter {
     while (start < region.length) {
       const nl = region.indexOf(10, start)
       if (nl - start > max) break // the framer cuts it
-      const position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
+      let position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
+      // a cursor whose position does not add up with the lines held before it: take() checks them
+      if (position >= 0 && !this.vouches(fast, position)) position = -1
+      else if (position < 0 && fast.sparse && bare(region, start, nl)) {
+        // a line without its cursor (sparse): held until a cursor vouches for it, from where it
+        // lies in `out` (the run so far goes there first)
+        if (out.held === 0) {
+          if (count) out.pushRun(region, run, w, count)
+          count = 0
+          run = w
+          out.hold()
+        }
+        out.held++
+        this.cutAt = nl - 1
+        position = 0 // no position of its own
+      }
       if (position >= 0) {
         this.lines++
-        last = position
+        if (position > 0) last = position
         if (!asLines) out.pushRange(region, start, this.cutAt)
         else if (asSpans) {
           // the line stays as it is (the run is copied whole): its head is where it will land
@@ -285,6 +315,39 @@ export class EventInput extends EventEmitter {
     for (let k = prefix.length - 1; k >= 0; k--) if (bytes[at + k] !== prefix[k]) return -1
     this.cutAt = at
     return position
+  }
+
+  // Whether a cursor at `position` vouches for the lines held before it: a writer with sparse
+  // cursors numbers every line, so the lines since its last cursor must be exactly as many as the
+  // positions between. Anything else means bytes of another program in between (a second writer
+  // the writer did not see yet): the held lines are then checked one by one (recheck).
+  private vouches(link: Link, position: number): boolean {
+    const held = this.out.held
+    if (held) {
+      if (link.pos < 0 || position !== link.pos + held + 1) return false
+      this.out.vouch()
+    }
+    link.pos = position
+    return true
+  }
+
+  // Held lines no cursor vouched for: each goes through the checked path (take()), and their writer
+  // is not trusted as direct any more (its lines are all checked from here on).
+  private recheck(): void {
+    const link = this.fast
+    if (link?.direct) {
+      link.direct = false
+      link.sparse = false
+      this.directLinks--
+    }
+    this.fast = undefined
+    warnOnce(
+      'sparse',
+      'lines without cursors from a directly linked writer did not add up to its next cursor (another program writes into the same pipe?): checking every line of it from here on',
+    )
+    const lines = this.out.unhold()
+    this.lines -= lines.length // counted when they were read
+    for (const line of lines) this.take(line, WHOLE)
   }
 
   // A line of another direct link (two tsf writers into one pipe): becomes the fast one.
@@ -405,6 +468,9 @@ export class EventInput extends EventEmitter {
 // what a read returns to wait at a frame's edge (FrameSize.atEdge)
 const SETTLE = Symbol('settle')
 const CLOSE = Buffer.from('}')
+
+// bytes[start, end) may be one of a tsf writer's event lines without its cursor ({…})
+const bare = (bytes: Buffer, start: number, end: number): boolean => end - start > 1 && bytes[start] === 0x7b && bytes[end - 1] === 0x7d
 
 // Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
 const isJson = (line: Buffer): boolean => {

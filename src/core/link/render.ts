@@ -10,12 +10,17 @@ export class RenderBuffer {
   position = 0 // events rendered (the last position handed out)
   bytesOut = 0 // bytes rendered
   chunkBytes = 0 // bytes in the chunk not yet taken
+  taken = 0 // bytes of the chunk the last take() gave up
   private chunk: Buffer = Buffer.allocUnsafe(CHUNK * 2)
   private readonly spare: Buffer[] = []
   // where new chunks come from when the heads written render fastest into buffers of their own
   private chunkSource?: (size: number) => Buffer | undefined
   private readonly cursor: CursorTail
   private readonly tail: number
+  // sparse cursors (docs/protocol.md §1): only the last line of each chunk handed on carries one;
+  // set while a directly linked reader that counts lines asked for it (SPARSE)
+  private sparse = false
+  private lastBare = false // the chunk's last line has no cursor (yet)
 
   // prefix: the cursor up to its position (`,"_ack":"<link>.<nonce>.`), withCursor false: none;
   // flush: hands the chunk to the stream (through take()) when it is well filled
@@ -67,6 +72,14 @@ export class RenderBuffer {
     }
   }
 
+  // Sparse cursors on or off (from the next line on). Switched back on, the cursors go on from
+  // the current position.
+  setSparse(sparse: boolean): void {
+    if (!this.withCursor || sparse === this.sparse) return
+    this.sparse = sparse
+    if (!sparse) this.cursor.seek(this.position)
+  }
+
   // Makes sure the chunk has `room` more bytes: hands a well-filled chunk to the stream first.
   private room(room: number): void {
     if (this.chunkBytes + room > this.chunk.length) {
@@ -80,13 +93,15 @@ export class RenderBuffer {
   private endEvent(at: number): void {
     const buf = this.chunk
     this.position++
-    if (this.withCursor) {
+    if (this.withCursor && !this.sparse) {
       const tail = this.cursor.next()
       buf.set(tail, at)
       at += tail.length
+      this.lastBare = false
     } else {
       buf[at++] = 0x7d // }
       buf[at++] = 0x0a // \n
+      this.lastBare = this.sparse
     }
     this.bytesOut += at - this.chunkBytes
     this.chunkBytes = at
@@ -99,14 +114,29 @@ export class RenderBuffer {
     this.chunk = bigger
   }
 
-  // Gives up the chunk (its first chunkBytes are the rendered events) and goes on in another
+  // Gives up the chunk (its first `taken` bytes are the rendered events) and goes on in another
   // buffer: the stream owns that memory until its write is done, then giveBack() returns it for
   // reuse (fresh ones each time grew the heap by megabytes of garbage before a collection).
   take(): Buffer {
+    if (this.lastBare) this.lastCursor()
+    this.taken = this.chunkBytes
     const full = this.chunk
     this.chunk = this.spare.pop() ?? this.chunkSource?.(CHUNK * 2) ?? Buffer.allocUnsafe(CHUNK * 2)
     this.chunkBytes = 0
     return full
+  }
+
+  // Sparse: the chunk's last line gets its cursor (its "}\n" becomes `<prefix><position>"}\n`), so
+  // the reader can vouch for the lines before it (their count) and ack them without waiting for
+  // the next chunk. room() kept a whole cursor's room after every line.
+  private lastCursor(): void {
+    this.lastBare = false
+    const at = this.chunkBytes - 2
+    if (at < 0) return
+    const tail = this.cursor.at(this.position)
+    this.chunk.set(tail, at)
+    this.chunkBytes = at + tail.length
+    this.bytesOut += tail.length - 2
   }
 
   // A chunk take() handed out is free again.
@@ -125,6 +155,19 @@ class CursorTail {
   constructor(private readonly prefix: Buffer) {
     this.bytes = Buffer.concat([prefix, Buffer.from('0"}\n', 'latin1')])
     this.digitsEnd = prefix.length + 1
+  }
+
+  // The end of the line for `position` (once per chunk with sparse cursors); next() goes on after it.
+  at(position: number): Buffer {
+    this.seek(position - 1)
+    return this.next()
+  }
+
+  // The next call of next() gives position + 1.
+  seek(position: number): void {
+    const digits = Buffer.from(String(position), 'latin1')
+    this.bytes = Buffer.concat([this.prefix, digits, Buffer.from('"}\n', 'latin1')])
+    this.digitsEnd = this.prefix.length + digits.length
   }
 
   // Advances to the next position; returns the whole end of the line.

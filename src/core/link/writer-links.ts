@@ -2,7 +2,18 @@ import { connect, type Socket } from 'node:net'
 import split2 from 'split2'
 import { ACK_KEY, socketPath } from './cursor.js'
 import type { InputBatch } from './batch.js'
-import { ackPattern, askWindow, finPattern, hello, lostPattern, maxLinePattern, pipePattern, REFUSED, sharedPattern } from './protocol.js'
+import {
+  ackPattern,
+  askWindow,
+  finPattern,
+  hello,
+  lostPattern,
+  maxLinePattern,
+  pipePattern,
+  REFUSED,
+  sharedPattern,
+  SPARSE,
+} from './protocol.js'
 
 // The reader's links to the writers its cursors name: one socket each (HELLO, OK, MAXLINE, PIPE,
 // FIN/LOST), and the cumulative ACK each is sent once every batch up to a position is durable.
@@ -24,6 +35,10 @@ export interface Link {
   closed: boolean
   sent: number // last position acked on the wire
   due: number // last position durable, to be sent
+  // direct, and told SPARSE: the writer may leave out all cursors of a write but the last; the
+  // reader vouches for the lines between by their count (the positions say how many)
+  sparse: boolean
+  pos: number // the last position read from this writer (-1: none yet)
 }
 
 export interface LinkHooks {
@@ -59,6 +74,8 @@ export class WriterLinks {
       closed: false,
       sent: 0,
       due: 0,
+      sparse: false,
+      pos: -1,
     }
     this.links.set(id, link)
     const l = link
@@ -86,11 +103,15 @@ export class WriterLinks {
         const inode = this.hooks.stdinInode()
         if (!l.direct && inode >= 0 && Number(pipePattern.exec(line)![1]) === inode) {
           l.direct = true
+          // we count its lines: it may send a cursor per write rather than per line
+          l.sparse = true
+          socket.write(`${SPARSE}\n`)
           this.hooks.direct(l)
         }
       } else if (sharedPattern.test(line)) {
         if (l.direct) {
           l.direct = false
+          l.sparse = false
           this.hooks.shared(l)
         }
       } else if (lostPattern.test(line)) {

@@ -182,6 +182,9 @@ export class EventOutput extends EventEmitter {
           this.emit('progress')
         }
       },
+      // our lines reach that reader unfiltered and it counts them: a cursor per write is enough
+      // (never while another program writes into the pipe)
+      sparse: () => this.render.setSparse(!this.lineAtomic),
       lost: () => {
         if (!this.closed && !(this.ended && this.durability.durable >= this.render.position)) {
           this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
@@ -203,6 +206,7 @@ export class EventOutput extends EventEmitter {
     if (this.lineAtomic || this.kind !== 'pipe') return
     if (pipeShared(this.options.fd ?? 1)) {
       this.lineAtomic = true
+      this.render.setSparse(false)
       this.linkServer.tell('SHARED\n')
       info('another program writes into the same pipe: writing whole lines of at most 4096 bytes (PIPE_BUF) so lines never interleave')
     }
@@ -302,11 +306,10 @@ export class EventOutput extends EventEmitter {
 
   private flush(): void {
     this.flushScheduled = false
-    const bytes = this.render.chunkBytes
-    if (bytes === 0 || this.closed) return
+    if (this.render.chunkBytes === 0 || this.closed) return
     this.flushes++
     const full = this.render.take()
-    const data = full.subarray(0, bytes)
+    const data = full.subarray(0, this.render.taken)
     const upTo = this.render.position
     const done = (error?: Error | null): void => {
       if (error) return

@@ -158,23 +158,9 @@ const scanHead = (b: Buffer, len: number, s: Scan, names: Buffer[]): void => {
   }
   i++
   for (;;) {
-    i = skipSpace(b, i, len)
-    if (i >= len || b[i] === 0x7d) return
-    if (b[i] === 0x2c) {
-      i++
-      continue
-    }
-    if (b[i] !== Q) return
-    const keyStart = i + 1
-    const keyEnd = stringEnd(b, keyStart, len)
-    const keyEscaped = escaped
-    i = skipSpace(b, keyEnd + 1, len)
-    if (b[i] !== 0x3a) return
-    i = skipSpace(b, i + 1, len)
-    const valStart = i
-    const isString = b[i] === Q
-    const valEnd = isString ? stringEnd(b, i + 1, len) : valueEnd(b, i, len)
-    const valEscaped = isString && escaped
+    i = nextMember(b, i, len)
+    if (i < 0) return
+    const { keyStart, keyEnd, keyEscaped, valStart, valEnd, isString, valEscaped } = member
     const key = keyEscaped ? Key.other : keyOf(b, keyStart, keyEnd)
     if (isString && key === Key.body) {
       s.bodyStart = valStart + 1
@@ -199,7 +185,6 @@ const scanHead = (b: Buffer, len: number, s: Scan, names: Buffer[]): void => {
       if (isString && key === Key.src) pushName(s, names, name, valStart + 1, valEnd, valEscaped ? 1 : 0)
       else pushName(s, names, name, valStart, isString ? valEnd + 1 : valEnd, 0)
     }
-    i = isString ? valEnd + 1 : valEnd
   }
 }
 
@@ -266,27 +251,44 @@ const pushName = (s: Scan, names: Buffer[], name: Buffer, valStart: number, valE
 const scanHeaders = (b: Buffer, from: number, to: number, s: Scan): void => {
   let i = from
   for (;;) {
-    i = skipSpace(b, i, to)
-    if (i >= to || b[i] === 0x7d) return
-    if (b[i] === 0x2c) {
-      i++
-      continue
-    }
-    if (b[i] !== Q) return
-    const keyStart = i + 1
-    const keyEnd = stringEnd(b, keyStart, to)
-    const keyEscaped = escaped
-    i = skipSpace(b, keyEnd + 1, to)
-    if (b[i] !== 0x3a) return
-    i = skipSpace(b, i + 1, to)
-    const isString = b[i] === Q
-    const valStart = isString ? i + 1 : i
-    const valEnd = isString ? stringEnd(b, i + 1, to) : valueEnd(b, i, to)
-    const valEscaped = isString && escaped
+    i = nextMember(b, i, to)
+    if (i < 0) return
+    const { keyStart, keyEnd, keyEscaped, valStart, valEnd, isString, valEscaped } = member
     const dup = (s.hasTimestamp && equalsAt(b, keyStart, keyEnd, TIMESTAMP)) || (s.hasHost && equalsAt(b, keyStart, keyEnd, HOST))
-    if (!dup) s.headers.push(keyStart, keyEnd, keyEscaped ? 1 : 0, valStart, valEnd, valEscaped ? 1 : 0)
-    i = isString ? valEnd + 1 : valEnd
+    if (!dup) s.headers.push(keyStart, keyEnd, keyEscaped ? 1 : 0, isString ? valStart + 1 : valStart, valEnd, valEscaped ? 1 : 0)
   }
+}
+
+// The member nextMember found: its key's content [keyStart, keyEnd), its value from valStart (the
+// opening quote of a string) to valEnd (a string's closing quote, else the value's end). One
+// record for the whole walk: no object per member.
+const member = { keyStart: 0, keyEnd: 0, keyEscaped: false, valStart: 0, valEnd: 0, isString: false, valEscaped: false }
+
+// The next member of a `{"k":v,...` walk at i (after spaces and commas) into `member`; the offset
+// after its value, or -1 at the closing brace, the end, or a shape not understood.
+const nextMember = (b: Buffer, i: number, len: number): number => {
+  for (;;) {
+    i = skipSpace(b, i, len)
+    if (i >= len || b[i] === 0x7d) return -1
+    if (b[i] !== 0x2c) break
+    i++
+  }
+  if (b[i] !== Q) return -1
+  const keyStart = i + 1
+  const keyEnd = stringEnd(b, keyStart, len)
+  member.keyEscaped = escaped
+  i = skipSpace(b, keyEnd + 1, len)
+  if (b[i] !== 0x3a) return -1
+  i = skipSpace(b, i + 1, len)
+  const isString = b[i] === Q
+  const valEnd = isString ? stringEnd(b, i + 1, len) : valueEnd(b, i, len)
+  member.keyStart = keyStart
+  member.keyEnd = keyEnd
+  member.valStart = i
+  member.valEnd = valEnd
+  member.isString = isString
+  member.valEscaped = isString && escaped
+  return isString ? valEnd + 1 : valEnd
 }
 
 const equalsAt = (b: Buffer, start: number, end: number, name: Buffer): boolean => {

@@ -1,4 +1,6 @@
+import { Backoff } from '../../core/backoff.js'
 import { describeSystemError } from '../../core/errors.js'
+import { ExitCode } from '../../core/exit-codes.js'
 import type { EventInput } from '../../core/link/reader.js'
 import { info, warn } from '../../core/log.js'
 import type { Counters } from '../../core/metrics.js'
@@ -46,6 +48,7 @@ export interface RollerOptions {
 const GROUP_BYTES = 1024 * 1024
 const GROUP_WAIT = 4
 
+// the commit retry's back-off, in ms (no jitter: one writer per state directory)
 const RETRY_MIN = 500
 const RETRY_MAX = 30_000
 
@@ -141,10 +144,10 @@ export class Roller {
           `${unwritten} events were not written (${this.failing ?? 'stopped'}); they stay unacked with the upstream, which sends them again`,
         )
         // after a signal or the upstream's death that is expected (the runtime makes the latter 3)
-        return stop.aborted || input.upstreamLost ? 0 : 1
+        return stop.aborted || input.upstreamLost ? ExitCode.ok : ExitCode.failure
       }
       await this.state.compact().catch((error) => warn(`could not compact the state: ${describeSystemError(error)}`))
-      return 0
+      return ExitCode.ok
     } finally {
       if (tick) clearInterval(tick)
       this.clearGroupTimer()
@@ -234,7 +237,7 @@ export class Roller {
   }
 
   private async commitWithRetry(staged: Staged): Promise<void> {
-    let delay = RETRY_MIN
+    const backoff = new Backoff({ initial: RETRY_MIN, max: RETRY_MAX })
     let since = 0
     for (;;) {
       try {
@@ -250,6 +253,7 @@ export class Roller {
         if (!this.failing) since = Date.now()
         this.failing = message
         this.counters.add('EventWriteFailCount', staged.events)
+        const delay = backoff.next()
         if (Date.now() + delay > this.giveUpAt) {
           // stopping: leave them to the upstream, which still holds them
           staged.absorb(this.staged)
@@ -258,7 +262,6 @@ export class Roller {
         }
         // a stop (SIGTERM) cuts the back-off short: one more try, then give up by the timeout
         await pause(delay, this.stop?.aborted ? undefined : this.stop)
-        delay = Math.min(delay * 2, RETRY_MAX)
       }
     }
   }

@@ -100,12 +100,13 @@ export class Stager {
       let src: string | undefined
       const seq = fields.seq
       if (fields.srcStart !== -1 && Number.isSafeInteger(seq)) {
-        if (lastSrc !== undefined && fields.srcEquals(lastSrcBytes)) src = lastSrc
+        if (lastSrc !== undefined && (fields.sameSrc || fields.srcEquals(lastSrcBytes))) src = lastSrc
         else {
           src = fields.src()
           if (src !== undefined) {
             lastSrc = src
             lastSrcBytes = fields.srcBytes()
+            fields.keepSrc()
             committed = this.state.streams.get(src)?.ranges
             pending = staged.seqs.get(src)
             inFlight = committing?.seqs.get(src)

@@ -8,6 +8,7 @@ import { info, warn } from '../../core/log.js'
 import { reportUnacked, warnOversize } from '../source-end.js'
 import type { Runtime } from '../../core/runtime.js'
 import { aborted } from '../../core/shutdown.js'
+import { pause } from '../../core/wait.js'
 import { pumpLines, type PumpHooks, type Sequence } from './output-lines.js'
 
 // how long output may stay open, silent, after the command exited
@@ -70,7 +71,7 @@ class ExecRunner {
       startFailure = outcome.startFailure
       if (this.rt.stop.aborted || !this.config.restart) break
       info(`restarting in ${this.config.restartDelay} ms (--restart-delay)`)
-      await this.pause(this.config.restartDelay)
+      await pause(this.config.restartDelay, this.rt.stop)
     }
     const unacked = await this.out.end(this.deadline ? Math.max(0, this.deadline - Date.now()) : this.config.shutdownTimeout)
     reportUnacked(this.rt, unacked, this.rt.stop.aborted, 'the shutdown timeout', '; a command cannot replay them (at-most-once)')
@@ -200,11 +201,5 @@ class ExecRunner {
       durable: (n) => rt.counters.add('EventAcceptedCount', n),
       oversize: () => warnOversize(rt, 'oversize', config.file, config, 1, 'said once'),
     }
-  }
-
-  private async pause(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), this.stopped])
-    clearTimeout(timer)
   }
 }

@@ -38,3 +38,39 @@ t.test('without a cursor (a terminal) a line is its head and "}"', async (t) => 
   t.equal(lines[0], '{"body":"é 0"}')
   t.equal(lines[249], '{"body":"é 249"}')
 })
+
+t.test(
+  'sparse cursors: only the last line of each chunk taken carries one, with its position; switched off, every line again',
+  async (t) => {
+    const chunks: string[][] = []
+    const buffer: RenderBuffer = new RenderBuffer(prefix, true, () => {
+      chunks.push(Buffer.from(buffer.take().subarray(0, buffer.taken)).toString().split('\n').slice(0, -1))
+    })
+    const heads = (from: number, n: number): string[] => Array.from({ length: n }, (_, k) => `{"body":"line ${from + k}"`)
+    buffer.heads(heads(0, 10)) // dense
+    buffer.setSparse(true)
+    for (let i = 10; i < 20_010; i += 100) buffer.heads(heads(i, 100))
+    buffer.setSparse(false)
+    buffer.heads(heads(20_010, 5))
+    if (buffer.chunkBytes) chunks.push(Buffer.from(buffer.take().subarray(0, buffer.taken)).toString().split('\n').slice(0, -1))
+    const lines = chunks.flat()
+    t.equal(lines.length, 20_015)
+    t.equal(Buffer.byteLength(lines.join('\n') + '\n'), buffer.bytesOut, 'bytesOut counts every byte handed on')
+    let wrong = 0
+    let cursors = 0
+    let position = 0
+    for (const chunk of chunks) {
+      for (let k = 0; k < chunk.length; k++) {
+        const i = position++
+        const dense = i < 10 || i >= 20_010
+        const bare = `{"body":"line ${i}"}`
+        const cursored = `{"body":"line ${i}"${prefix}${i + 1}"}`
+        const want = dense || k === chunk.length - 1 ? cursored : bare
+        if (chunk[k] !== want) wrong++
+        if (want === cursored) cursors++
+      }
+    }
+    t.equal(wrong, 0, 'bare lines between, each chunk ending with a cursor at its true position')
+    t.ok(chunks.length >= 3 && cursors === 10 + 5 + chunks.length - 1, `a cursor per chunk (${chunks.length} chunks) while sparse`)
+  },
+)

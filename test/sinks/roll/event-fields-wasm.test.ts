@@ -198,3 +198,44 @@ t.test('chunks in its memory are handed out, given back and reused; the size mus
   t.equal(wasm.chunk(1024 * 1024), a, 'the chunk given back comes out again')
   wasm.give(a)
 })
+
+// stage.ts takes the event before's src string when sameSrc says the bytes are the same: a wrong
+// true would put an event under another stream (dedupe by the wrong (src, seq)); a src read by
+// WebAssembly in plain compact form must be found the same when it is (or the shortcut is gone)
+t.test('sameSrc: true only when the src bytes equal the kept ones, and always then in compact form', async (t) => {
+  if (!wasm) return
+  const w = new EventFields(true, wasm)
+  const pool = ['s-1', 's-2', 's-1x', 'x-1', 'a\\"b', 'a\\"c', 'é\\u00e9', '', 's'.repeat(40), `${'s'.repeat(39)}t`]
+  let same = 0
+  await fuzz(t, 'sameSrc is exact', { cases: 3000 }, (rng) => {
+    const plain = rng.bool(0.5)
+    const heads: Buffer[] = []
+    for (let i = rng.int(1, 12); i > 0; i--) {
+      const src = `,"src":"${rng.pick(pool)}"`
+      const more = plain ? rng.pick(['', ',"host":"h"', ',"headers":{"file":"/a"}']) : member(rng)
+      const order = rng.bool(0.5) ? `,"ts":1${more}${src},"seq":${i}` : `${src}${more},"seq":${i},"pos":3`
+      heads.push(Buffer.from(`{"body":"b\\"${i}"${order}`))
+    }
+    const lines = Buffer.concat(heads.flatMap((h) => [h, Buffer.from('\n')]))
+    w.source(lines)
+    let kept: Buffer | undefined
+    let start = 0
+    for (const h of heads) {
+      const end = start + h.length
+      const ok = w.read(lines, start, end)
+      start = end + 1
+      if (!ok || w.srcStart === -1) continue
+      const bytes = Buffer.from(w.srcBytes())
+      const equal = kept !== undefined && bytes.equals(kept)
+      if (w.sameSrc && !equal) throw new Error(`sameSrc for ${bytes} after ${kept} in ${h}`)
+      if (plain && equal && !w.sameSrc) throw new Error(`not sameSrc for the same ${bytes} in ${h}`)
+      if (w.sameSrc) same++
+      else {
+        kept = bytes
+        w.keepSrc()
+      }
+    }
+    w.source(undefined)
+  })
+  t.ok(same > 1000, `found the same src in WebAssembly (${same} times)`)
+})

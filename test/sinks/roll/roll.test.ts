@@ -149,7 +149,8 @@ t.test('--idle closes a quiet file while roll keeps running', async (t) => {
   const out = join(dir, 'out')
   // the last line waits for the test's go-ahead, so roll stays up however slow the machine is
   const run = sh(t, `(printf 'a\\nb\\n'; while [ ! -e '${dir}/go' ]; do sleep 0.05; done; printf 'c\\n') | ${roll} ${out} --idle 300ms`)
-  await until(() => finalFiles(out).length === 1, 20_000, 'the idle file to be published', run.stderr)
+  // publishing links the final name, then unlinks the .tmp one: both are visible for an instant
+  await until(() => finalFiles(out).length === 1 && inProgressFiles(out).length === 0, 20_000, 'the idle file to be published', run.stderr)
   t.equal(run.child.exitCode, null, 'roll still runs')
   t.equal(content(out, finalFiles(out)[0]!).toString(), 'a\nb\n')
   t.same(inProgressFiles(out), [])
@@ -176,7 +177,8 @@ t.test('SIGHUP closes and reopens files', async (t) => {
   )
   t.same(finalLines(join(dir, 'out')), ['one'])
   t.same(inProgressFiles(join(dir, 'out')), [])
-  t.match(run.stderr(), /SIGHUP/)
+  // the message and the publishing race through different pipes: wait for it rather than peek
+  await until(() => /SIGHUP/.test(run.stderr()), 20_000, 'roll to say SIGHUP', run.stderr)
   process.kill(pid!, 'SIGTERM')
   await until(() => /stopped on SIGTERM/.test(run.stderr()), 20_000, 'roll to stop on SIGTERM', run.stderr)
 })

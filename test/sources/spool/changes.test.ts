@@ -2,9 +2,9 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { sh, until } from '../../fixtures/procs.js'
+import { sleep } from '../../fixtures/wait.js'
 import { events, pidBelow, put, reader, scratch, tsf } from './fixtures/spool-helpers.js'
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const inState = (d: string, name: string): boolean => {
   try {
     return readFileSync(join(d, '.tsf-spool/spool.json'), 'utf8').includes(`/${name}"`)
