@@ -19,8 +19,6 @@ export interface Offset {
   pos: number // byte position of that record in the segment
 }
 
-export const readerNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-
 const offsetPath = (dir: string, name: string): string => join(readersDir(dir), `${name}.offset`)
 
 export type LoadedOffset = { ok: true; offset: Offset } | { ok: false; path: string; why: string } | undefined

@@ -1,11 +1,9 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { parseDuration } from '../core/units.js'
-import { runChannel, type ChannelConfig, type ChannelMode } from '../channel/engine.js'
+import type { ChannelConfig, ChannelMode } from '../channel/engine.js'
 import { runCommand } from '../core/runtime.js'
 import type { FsyncPolicy } from '../channel/log-writer.js'
-import { readerNamePattern } from '../channel/offsets.js'
-import { printStat } from '../channel/stat.js'
 import type { WhenFull } from '../channel/space.js'
 import { addReaderOptions, addRunnerOptions, choice, header, size, type ReaderOptions, type RunnerOptions } from './common.js'
 
@@ -29,6 +27,9 @@ const fsyncPolicy = (value: string): FsyncPolicy => {
   if (value === 'always') return { kind: 'always' }
   return { kind: 'interval', ms: parseDuration(value, '--fsync') }
 }
+
+// a reader's name is the name of its offset file in the channel directory
+const readerNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 const readerName = (value: string, previous: string[] = []): string[] => {
   if (!readerNamePattern.test(value)) throw new UsageError(`--reader: expected a name of letters, digits, '.', '_' or '-', got '${value}'`)
@@ -98,7 +99,7 @@ Examples:
     if (!o.dir) throw new UsageError('--dir is required')
     if (o.json && !o.stat) throw new UsageError('--json goes with --stat')
     if (o.stat) {
-      process.exitCode = await printStat(o.dir, o.json)
+      process.exitCode = await (await import('../channel/stat.js')).printStat(o.dir, o.json)
       return
     }
     if (o.fsync !== undefined) fsyncPolicy(o.fsync)
@@ -124,8 +125,9 @@ Examples:
       metrics: o.metrics,
       headers: o.header,
     }
-    process.exitCode = await runCommand({ component: 'channel', shutdownTimeout: o.shutdownTimeout, metrics: o.metrics }, (rt) =>
-      runChannel(config, rt),
+    process.exitCode = await runCommand({ component: 'channel', shutdownTimeout: o.shutdownTimeout, metrics: o.metrics }, async (rt) =>
+      // the engine loads when it runs, not with --help or a usage error
+      (await import('../channel/engine.js')).runChannel(config, rt),
     )
   })
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
-import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-listeners.js'
+import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-address.js'
 import { runCommand } from '../core/runtime.js'
 import { parseKafkaUrl } from '../kafka/url.js'
 import { addRunnerOptions, choice, collect, count, duration, header, hostPort, refuseGiven, size, type RunnerOptions } from './common.js'

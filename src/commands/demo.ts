@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander'
-import { runDemo } from '../demo/run-demo.js'
 import { count, duration } from './common.js'
 
 export const makeDemoCommand = (): Command =>
@@ -16,5 +15,5 @@ export const makeDemoCommand = (): Command =>
       '\nExamples:\n  npx tsf demo                 # Ctrl-C to stop; output in ./demo-out/logs\n  npx tsf demo --print         # watch the events arrive\n  npx tsf demo --duration 10s',
     )
     .action(async (opts: { out: string; print: boolean; rate: number; duration?: number }) => {
-      process.exitCode = await runDemo(opts)
+      process.exitCode = await (await import('../demo/run-demo.js')).runDemo(opts)
     })

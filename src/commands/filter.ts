@@ -1,7 +1,6 @@
 import { Command } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
-import { runFilter } from '../transforms/engine.js'
 import {
   dropBody,
   dropIf,
@@ -137,8 +136,14 @@ See man tsf-filter and docs/filter.md.`,
   return cmd.action(async (flags: ReaderOptions & RunnerOptions) => {
     const steps = buildSteps(given)
     if (!steps.length) throw new UsageError('no step given: say what to keep, drop or set (see tsf filter --help)')
-    process.exitCode = await runCommand({ component: 'filter', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
-      runFilter({ steps, maxLine: flags.maxLine, truncate: flags.truncate, shutdownTimeout: flags.shutdownTimeout }, rt),
+    process.exitCode = await runCommand(
+      { component: 'filter', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics },
+      async (rt) =>
+        // the engine loads when it runs, not with --help or a usage error
+        (await import('../transforms/engine.js')).runFilter(
+          { steps, maxLine: flags.maxLine, truncate: flags.truncate, shutdownTimeout: flags.shutdownTimeout },
+          rt,
+        ),
     )
   })
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isFlumeUrl, parseFlumeDestinations } from '../sinks/flume-avro/destination.js'
-import { runFlumeShip, type FlumeShipConfig } from '../sinks/flume-avro/ship.js'
+import type { FlumeShipConfig } from '../sinks/flume-avro/ship.js'
 import { refuseGiven } from './common.js'
 import { refuseBothPolicies, refuseHalfCertificate, senderOptions, type ShipFlags } from './ship-flags.js'
 
@@ -42,5 +42,7 @@ export const shipToFlume = (dests: string[], flags: ShipFlags, cmd: Command): Pr
     flume: { deflate: flags.compress === 'deflate' },
     window: Math.max(flags.batchBytes * inFlight * 2, 4 * 1024 * 1024),
   }
-  return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) => runFlumeShip(config, rt))
+  return runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, async (rt) =>
+    (await import('../sinks/flume-avro/ship.js')).runFlumeShip(config, rt),
+  )
 }

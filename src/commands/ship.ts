@@ -2,10 +2,9 @@ import { Command, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'
-import { readToken } from '../core/wire/secrets.js'
-import { agentNamePattern } from '../core/wire/handshake.js'
+import { agentNamePattern, readToken } from '../core/wire/secrets.js'
 import { parseDestinations } from '../sinks/tcp/destination.js'
-import { runShip, type ShipConfig } from '../sinks/tcp/ship.js'
+import type { ShipConfig } from '../sinks/tcp/ship.js'
 import type { Policy } from '../sinks/tcp/targets.js'
 import { addMongoOptions, isMongoUrl, refuseMongoOptions, shipToMongo } from './ship-mongodb.js'
 import { addFlumeOptions, isFlumeUrl, refuseFlumeOptions, shipToFlume } from './ship-flume.js'
@@ -154,8 +153,9 @@ export const makeShipCommand = (): Command => {
       window: Math.max(flags.batchBytes * flags.inFlight * 2, 4 * 1024 * 1024),
       report: { interval: flags.reportInterval, upstream: flags.reportUpstream ?? [] },
     }
-    process.exitCode = await runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, (rt) =>
-      runShip(config, rt),
+    // the engine loads when it runs: `tsf ship --help` and a usage error need only the options
+    process.exitCode = await runCommand({ component: 'ship', shutdownTimeout: flags.shutdownTimeout, metrics: flags.metrics }, async (rt) =>
+      (await import('../sinks/tcp/ship.js')).runShip(config, rt),
     )
   })
 }

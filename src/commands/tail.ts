@@ -4,7 +4,6 @@ import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { userRegex } from '../core/regex.js'
 import { addRunnerOptions, count, duration, header, size, type RunnerOptions } from './common.js'
-import { defaultStateDir } from '../sources/tail/state-dir.js'
 import { makeTimestampParser } from '../sources/tail/timestamp.js'
 
 interface TailOptions extends RunnerOptions {
@@ -113,7 +112,8 @@ See man tsf-tail and docs/tail.md.`,
     const config = {
       operands,
       follow: options.follow,
-      stateDir: options.state ?? defaultStateDir(operands, rules),
+      // state-dir.ts loads node:crypto: only when the default is used
+      stateDir: options.state ?? (await import('../sources/tail/state-dir.js')).defaultStateDir(operands, rules),
       defaultState: options.state === undefined,
       fromEnd: options.fromEnd,
       rules,

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander'
 import { colourFor } from '../core/colour.js'
 import { UsageError } from '../core/errors.js'
 import { SORT_KEYS } from '../top/fleet.js'
-import { runTop, type TopConfig } from '../top/run.js'
+import type { TopConfig } from '../top/run.js'
 import { parseTarget } from '../top/sample.js'
 import { choice, duration } from './common.js'
 
@@ -55,6 +55,6 @@ See man tsf-top and docs/top.md.`,
       .map(parseTarget)
     if (targets.length === 0) throw new UsageError('expected the --metrics address of at least one collector, as in: tsf top c1:9100')
     if (options.interval < 100) throw new UsageError('--interval: at least 100ms')
-    process.exitCode = await runTop({ ...options, targets, colour: colourFor(process.stdout) })
+    process.exitCode = await (await import('../top/run.js')).runTop({ ...options, targets, colour: colourFor(process.stdout) })
   })
 }

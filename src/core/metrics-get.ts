@@ -1,5 +1,3 @@
-import { get } from 'node:http'
-
 // GET of another tsf command's /metrics.json, parsed. Through node:http rather than fetch():
 // fetch refuses the ports the Fetch standard calls "bad" (1, 6000, 6665-6669, 10080, ...) with
 // "bad port" before connecting, and a metrics port is the operator's choice.
@@ -12,8 +10,10 @@ export class MetricsGetError extends Error {
   }
 }
 
-export const getMetricsJson = (url: string, timeout: number): Promise<Record<string, unknown>> =>
-  new Promise((resolve, reject) => {
+// node:http loads on the first GET: ship (--report-upstream) and `tsf top --help` start without it
+export const getMetricsJson = async (url: string, timeout: number): Promise<Record<string, unknown>> => {
+  const { get } = await import('node:http')
+  return new Promise((resolve, reject) => {
     // the whole answer within the timeout, not only the connection
     const timer = setTimeout(() => req.destroy(new MetricsGetError('no answer in time', 'ETIMEDOUT')), timeout)
     const settle =
@@ -39,3 +39,4 @@ export const getMetricsJson = (url: string, timeout: number): Promise<Record<str
     })
     req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof MetricsGetError ? e : new MetricsGetError(e.message, e.code)))
   })
+}

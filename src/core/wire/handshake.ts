@@ -32,8 +32,8 @@ const proof = (token: Buffer, role: 'client' | 'server', cn: string, sn: string,
 export const clientProof = (token: Buffer, cn: string, sn: string, terms: ProofTerms = {}): string => proof(token, 'client', cn, sn, terms)
 export const serverProof = (token: Buffer, cn: string, sn: string, terms: ProofTerms = {}): string => proof(token, 'server', cn, sn, terms)
 
-// an agent name: what collect prefixes its events' src with
-export const agentNamePattern = /^[A-Za-z0-9._-]{1,64}$/
+// in secrets.ts (no node:crypto there: ship's and collect's --help load it); kept here for the wire
+export { agentNamePattern, tokenFromText } from './secrets.js'
 
 export const proofMatches = (expected: string, got: string): boolean => {
   const a = Buffer.from(expected)
@@ -105,11 +105,4 @@ export class LineReader {
   get buffered(): Buffer {
     return this.buf
   }
-}
-
-// Reads a token file: the secret is its content without the trailing newline.
-export const tokenFromText = (text: Buffer): Buffer => {
-  let end = text.length
-  while (end > 0 && (text[end - 1] === 10 || text[end - 1] === 13 || text[end - 1] === 32)) end--
-  return text.subarray(0, end)
 }

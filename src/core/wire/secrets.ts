@@ -1,7 +1,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { TsfError, UsageError, describeSystemError } from '../errors.js'
-import { agentNamePattern, tokenFromText } from './handshake.js'
+
+// an agent name: what collect prefixes its events' src with
+export const agentNamePattern = /^[A-Za-z0-9._-]{1,64}$/
+
+// Reads a token file: the secret is its content without the trailing newline.
+export const tokenFromText = (text: Buffer): Buffer => {
+  let end = text.length
+  while (end > 0 && (text[end - 1] === 10 || text[end - 1] === 13 || text[end - 1] === 32)) end--
+  return text.subarray(0, end)
+}
 
 // Files named by --token-file and --tls-*: one clear line naming the option when they cannot be read.
 export const readSecretFile = (path: string, option: string): Buffer => {

@@ -1,5 +1,4 @@
-import { gzip } from 'node:zlib'
-import { promisify } from 'node:util'
+import { gzipAsync } from '../../core/lazy-builtins.js'
 
 // What one event becomes in a rolled file (written by the roller straight into its staging
 // chunks, see roller.ts stage()):
@@ -10,8 +9,6 @@ import { promisify } from 'node:util'
 export type RollFormat = 'body' | 'json'
 
 export const defaultSuffix = (format: RollFormat): string => (format === 'json' ? '.ndjson' : '.log')
-
-const gzipAsync = promisify(gzip)
 
 // One gzip member per committed write: concatenated members are a valid gzip file (gunzip, zcat
 // and every gzip library read them all), and a cut back to the last commit lands on a member

@@ -1,8 +1,5 @@
 import { EventEmitter } from 'node:events'
 import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
-import { gzip, constants as zlibConstants } from 'node:zlib'
-import { promisify } from 'node:util'
 import { encodeHeader, FLAG_GZIP, FRAME_HEADER, FrameDecoder, framePieces, FrameType, type Frame } from '../../core/wire/frames.js'
 import { FrameMac, MAC_NAME } from '../../core/wire/frame-mac.js'
 import {
@@ -17,11 +14,10 @@ import {
   validNonce,
   WIRE_VERSION,
 } from '../../core/wire/handshake.js'
+import { gzipAsync, tls, zlib } from '../../core/lazy-builtins.js'
 import type { TcpDestination } from './destination.js'
 import { InFlight } from './in-flight.js'
 import type { OutBatch } from './out-batch.js'
-
-const gzipAsync = promisify(gzip)
 
 export interface ConnectionOptions {
   token?: Buffer
@@ -93,7 +89,7 @@ export class WireConnection extends EventEmitter implements SinkConnection {
       const { dest, options } = this
       const socket: Socket =
         dest.kind === 'tls'
-          ? tlsConnect({
+          ? tls().connect({
               host: dest.host,
               port: dest.port,
               servername: /^[\d.:]+$/.test(dest.host) ? undefined : dest.host,
@@ -205,7 +201,7 @@ export class WireConnection extends EventEmitter implements SinkConnection {
       this.writeFrame(encodeHeader(FrameType.batch, 0, id, batch.count, raw.length), raw)
       return
     }
-    const packed = gzipAsync(raw, { level: zlibConstants.Z_BEST_SPEED })
+    const packed = gzipAsync(raw, { level: zlib().constants.Z_BEST_SPEED })
     this.writing = this.writing.then(async () => {
       const body = await packed
       if (this.ended) return

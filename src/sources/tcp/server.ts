@@ -1,5 +1,6 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
+import { tls as tlsModule } from '../../core/lazy-builtins.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn } from '../../core/log.js'
 import { refusedLine } from '../../core/wire/handshake.js'
@@ -54,7 +55,7 @@ export class TcpListeners {
     for (const address of options.listen) {
       const tls = options.tls
       const server: Server = tls
-        ? createTlsServer(
+        ? tlsModule().createServer(
             { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: Boolean(tls.ca), rejectUnauthorized: Boolean(tls.ca) },
             (s) => this.accept(s),
           )

@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net'
-import { gunzip } from 'node:zlib'
-import { promisify } from 'node:util'
 import { allocatedYoungBuffer } from '../../core/buffer-gc.js'
 import type { EventHead } from '../../core/event.js'
+import { gunzipAsync } from '../../core/lazy-builtins.js'
 import { classifyLine } from '../../core/link/cursor.js'
 import { LineSplitter } from '../../core/lines.js'
 import type { Counters } from '../../core/metrics.js'
@@ -31,7 +30,6 @@ import type { EventSink } from '../../core/event-sink.js'
 import { BudgetShare, type MemoryBudget } from './memory-budget.js'
 import type { ReadGate, Turn } from './read-gate.js'
 
-const gunzipAsync = promisify(gunzip)
 // frames read ahead of the one being handled, per connection (ship's default window in flight: 4 batches of 900 KiB)
 const READ_AHEAD = 4 * 1024 * 1024
 

@@ -1,16 +1,17 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { createServer, type Server, type Socket } from 'node:net'
 import { allocatedYoungBuffer } from '../../core/buffer-gc.js'
-import { UsageError } from '../../core/errors.js'
 import type { Counters } from '../../core/metrics.js'
 import { info, warn, warnOnce } from '../../core/log.js'
-import { parseHostPort } from '../../core/units.js'
 import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from '../syslog/framing.js'
 import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
 import type { EventSink } from '../../core/event-sink.js'
 import { listenOn } from './listen.js'
 import { READ_SIZE, ReadGate, type Turn } from './read-gate.js'
 import { holdReads, releaseReads } from './socket-reads.js'
+import type { SyslogAddress } from './syslog-address.js'
+
+export { parseSyslogAddress, type SyslogAddress } from './syslog-address.js'
 
 // a TCP sender, in its listener's gate
 interface SyslogConnection extends Turn {
@@ -22,18 +23,6 @@ interface SyslogConnection extends Turn {
 // --syslog tcp://HOST:PORT | udp://HOST:PORT: syslog senders (logger, rsyslog, appliances) into
 // events, parsed by src/sources/syslog. Syslog has no acks: TCP senders are slowed down by back
 // pressure, UDP is best effort by nature (docs/collect.md).
-
-export interface SyslogAddress {
-  proto: 'tcp' | 'udp'
-  host: string
-  port: number
-}
-
-export const parseSyslogAddress = (text: string): SyslogAddress => {
-  const m = /^(tcp|udp):\/\/(.+)$/i.exec(text.trim())
-  if (!m) throw new UsageError(`--syslog: expected tcp://HOST:PORT or udp://HOST:PORT, got '${text}'`)
-  return { proto: m[1]!.toLowerCase() as 'tcp' | 'udp', ...parseHostPort(m[2]!, '--syslog') }
-}
 
 export interface SyslogOptions {
   addresses: SyslogAddress[]
