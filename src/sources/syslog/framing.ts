@@ -7,10 +7,11 @@
 //
 // An octet count larger than maxFrame is not trusted (rsyslog likewise switches to newline framing
 // past its MaxFrameSize): a sender that lies, say `999999999 <13>...`, would otherwise swallow every
-// later message on its connection. The frame runs to its newline instead, like a line, and when it
-// is cut at maxFrame, its tail is skipped to the newline or to the count's end, whichever is first
-// (so an honest oversize frame without newlines still resumes at the next frame). badCount holds
-// the first such count for the listener to report.
+// later message on its connection. The frame is read as lines instead, framed as usual, except
+// that no line runs past the count's end, and a line cut at maxFrame has its tail skipped to its
+// newline or to the count's end, whichever is first: an honest oversize frame, with newlines inside
+// or without, still resumes at the next frame, and a lying count loses nothing after it. badCount
+// holds the first such count for the listener to report.
 //
 // Memory is bounded by maxFrame: a longer frame (of either kind) is returned cut to maxFrame bytes
 // with truncated: true, and the rest of it is skipped without being buffered. Frames that fit in
@@ -92,8 +93,12 @@ export class SyslogTcpFramer {
   private partsLen = 0
   private count = 0
   private countDigits = 0
-  // OCTETS, SKIP_OCTETS: bytes left; LINE after an untrusted count: the count still unread, else 0
+  // OCTETS, SKIP_OCTETS: bytes left
   private remaining = 0
+  // where the last untrusted count's frame ends, in bytes of the connection (lines stop there)
+  private countEnd = 0
+  // bytes of the connection before the chunk being pushed
+  private base = 0
   // the first octet count over maxFrame (0: none yet)
   badCount = 0
 
@@ -157,10 +162,13 @@ export class SyslogTcpFramer {
         case AFTER_COUNT: {
           if (chunk[i] === LT) {
             this.reset()
-            this.remaining = this.count
-            if (this.count <= this.max) this.state = OCTETS
-            else {
+            if (this.count <= this.max) {
+              this.remaining = this.count
+              this.countEnd = 0 // a real frame: an untrusted count before it is over
+              this.state = OCTETS
+            } else {
               if (this.badCount === 0) this.badCount = this.count
+              this.countEnd = this.base + i + this.count
               this.state = LINE
             }
           } else {
@@ -204,8 +212,13 @@ export class SyslogTcpFramer {
           break
         }
         case LINE: {
-          const eol = chunk.indexOf(LF, i)
-          const stop = eol < 0 ? n : eol
+          // inside an untrusted count, no line runs past the count's end
+          const left = this.countEnd - (this.base + i)
+          const end = left > 0 ? Math.min(n, i + left) : n
+          let eol = chunk.indexOf(LF, i)
+          if (eol >= end) eol = -1
+          const atCountEnd = left > 0 && eol < 0 && end - i === left
+          const stop = eol < 0 ? end : eol
           const room = this.max - this.partsLen
           if (stop - i > room) {
             // (a CR right before the LF would make it fit: allow for it)
@@ -214,19 +227,16 @@ export class SyslogTcpFramer {
               const msg = this.take()
               out.add(msg, 0, msg.length, 1)
               i += room
-              if (this.remaining > 0) {
-                this.remaining -= this.max
-                this.state = SKIP_COUNTED
-              } else this.state = SKIP_LINE
+              this.state = left > 0 ? SKIP_COUNTED : SKIP_LINE
               break
             }
           }
-          if (eol < 0) {
-            this.keep(chunk.subarray(i, n))
-            i = n
+          if (eol < 0 && !atCountEnd) {
+            this.keep(chunk.subarray(i, end))
+            i = end
             break
           }
-          let msgEnd = eol
+          let msgEnd = stop
           if (this.parts.length === 0) {
             if (msgEnd > i && chunk[msgEnd - 1] === CR) msgEnd--
             if (msgEnd > i) out.add(chunk, i, msgEnd, 0)
@@ -237,8 +247,7 @@ export class SyslogTcpFramer {
             if (frameEnd > 0 && frame[frameEnd - 1] === CR) frameEnd--
             if (frameEnd > 0) out.add(frame, 0, frameEnd, 0)
           }
-          i = eol + 1
-          this.remaining = 0
+          i = eol < 0 ? end : eol + 1
           this.state = START
           break
         }
@@ -253,21 +262,22 @@ export class SyslogTcpFramer {
           break
         }
         case SKIP_COUNTED: {
-          const take = Math.min(this.remaining, n - i)
+          // the cut line's tail, to its newline or to the count's end, whichever is first
+          const left = this.countEnd - (this.base + i)
+          const take = Math.min(left, n - i)
           const eol = chunk.indexOf(LF, i)
           if (eol >= 0 && eol < i + take) {
-            this.remaining = 0
             i = eol + 1
             this.state = START
             break
           }
-          this.remaining -= take
           i += take
-          if (this.remaining === 0) this.state = START
+          if (left === take) this.state = START
           break
         }
       }
     }
+    this.base += n
   }
 
   // The connection ended: whatever is buffered is the last frame (an unterminated line as it is,
@@ -276,6 +286,7 @@ export class SyslogTcpFramer {
     const state = this.state
     this.state = START
     this.remaining = 0
+    this.countEnd = 0
     if (this.partsLen === 0) {
       this.reset()
       return []
