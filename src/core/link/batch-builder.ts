@@ -31,6 +31,7 @@ export class BatchBuilder {
   // lines at the end that no cursor vouched for yet (sparse cursors, docs/protocol.md §1): kept
   // out of every batch until one does, or taken back out to be checked (unhold)
   held = 0
+  heldBytes = 0 // the held lines' bytes as read (the caller adds them)
   private heldFrom = 0 // where they start in `out`
   private heldAt = 0 // how many events come before them
 
@@ -104,6 +105,7 @@ export class BatchBuilder {
 
   // The lines pushed from here on are held (call with none held, at a line boundary of `out`).
   hold(): void {
+    this.heldBytes = 0
     this.heldFrom = this.outBytes
     this.heldAt = this.asLines ? this.outCount : this.heads.length
   }
@@ -111,6 +113,7 @@ export class BatchBuilder {
   // A cursor vouched for the held lines: they are events like any other.
   vouch(): void {
     this.held = 0
+    this.heldBytes = 0
   }
 
   // The held lines taken back out, each as the line it was read as (a copy), to be checked.
@@ -118,6 +121,7 @@ export class BatchBuilder {
     const lines: Buffer[] = []
     const at = this.heldAt
     this.held = 0
+    this.heldBytes = 0
     if (!this.asLines) {
       for (const head of this.heads.splice(at)) lines.push(Buffer.concat([Buffer.from(head as Buffer), CLOSE]))
       return lines

@@ -184,10 +184,11 @@ export class EventInput extends EventEmitter {
         this.out.positions.set(fast.id, position)
         return
       }
-      if (position < 0 && fast.sparse && bare(bytes, 0, n)) {
+      if (position < 0 && fast.sparse && this.out.heldBytes + n <= this.heldMax && bare(bytes, 0, n)) {
         // one of its lines without a cursor: held until its next cursor vouches for it
         if (this.out.held === 0) this.out.hold()
         this.out.held++
+        this.out.heldBytes += n
         this.out.pushRange(bytes, 0, n - 1)
         return
       }
@@ -243,7 +244,7 @@ export class EventInput extends EventEmitter {
       let position = nl - start > 2 ? this.cutFast(region, start, nl, fast) : -1
       // a cursor whose position does not add up with the lines held before it: take() checks them
       if (position >= 0 && !this.vouches(fast, position)) position = -1
-      else if (position < 0 && fast.sparse && bare(region, start, nl)) {
+      else if (position < 0 && fast.sparse && out.heldBytes + nl - start <= this.heldMax && bare(region, start, nl)) {
         // a line without its cursor (sparse): held until a cursor vouches for it, from where it
         // lies in `out` (the run so far goes there first)
         if (out.held === 0) {
@@ -253,6 +254,7 @@ export class EventInput extends EventEmitter {
           out.hold()
         }
         out.held++
+        out.heldBytes += nl - start
         this.cutAt = nl - 1
         position = 0 // no position of its own
       }
@@ -315,6 +317,14 @@ export class EventInput extends EventEmitter {
     for (let k = prefix.length - 1; k >= 0; k--) if (bytes[at + k] !== prefix[k]) return -1
     this.cutAt = at
     return position
+  }
+
+  // The most bytes of lines held for one cursor: a writer with sparse cursors ends every chunk it
+  // writes with one, and its chunks hold at most one line longer than 32 KiB and 128 KiB of
+  // others (core/link/render.ts). More held means another program's lines: they are checked
+  // (recheck), not kept waiting without bound.
+  private get heldMax(): number {
+    return this.frame.max + 256 * 1024
   }
 
   // Whether a cursor at `position` vouches for the lines held before it: a writer with sparse
@@ -470,7 +480,28 @@ const SETTLE = Symbol('settle')
 const CLOSE = Buffer.from('}')
 
 // bytes[start, end) may be one of a tsf writer's event lines without its cursor ({…})
-const bare = (bytes: Buffer, start: number, end: number): boolean => end - start > 1 && bytes[start] === 0x7b && bytes[end - 1] === 0x7d
+// A line its writer may have left without a cursor: an object, and not one that ends with a cursor
+// (another tsf writer's line, say one writing into the pipe after the fast one finished, must go
+// to its own link, not be held for the fast one's next cursor).
+const bare = (bytes: Buffer, start: number, end: number): boolean =>
+  end - start > 1 && bytes[start] === 0x7b && bytes[end - 1] === 0x7d && !(bytes[end - 2] === 0x22 && endsWithCursor(bytes, start, end))
+
+// Whether the line's last member is a cursor (`,"_ack":"…"}`), looked for in its last bytes only.
+const endsWithCursor = (bytes: Buffer, start: number, end: number): boolean => {
+  const digit = bytes[end - 3]!
+  if (digit < 0x30 || digit > 0x39) return false
+  const from = Math.max(start, end - CURSOR_TAIL_MAX)
+  for (let at = end - 3 - ACK_KEY_LENGTH; at >= from; at--) {
+    let k = 0
+    while (k < ACK_KEY_LENGTH && bytes[at + k] === ackKeyBytes[k]) k++
+    if (k === ACK_KEY_LENGTH) return true
+  }
+  return false
+}
+
+// A cursor's key starts at most this many bytes before its line's end (key, link and nonce of up
+// to 64 characters each, 15 digits, two dots, `"}`: 156).
+const CURSOR_TAIL_MAX = 160
 
 // Whether a line is whole JSON (a torn piece of a tsf writer's line never is).
 const isJson = (line: Buffer): boolean => {

@@ -53,3 +53,22 @@ t.test('tail | reader: sparse cursors between them, every line delivered and ack
   )
   t.notMatch(r.stderr, /did not add up|unacked/, 'no recheck, nothing left unacked')
 })
+
+t.test('two tsf writers one after the other into one reader: the second is linked and acked, not held for the first', async (t) => {
+  const dir = tmpdir(t)
+  writeFileSync(`${dir}/a.log`, burst(0, 3000))
+  writeFileSync(`${dir}/b.log`, burst(3000, 3000))
+  // the subshell is the pipe's writer too: the second tail is never reported as a second writer
+  const r = await sh(
+    t,
+    `{ ${tsf} tail --state ${dir}/state-a ${dir}/a.log; ${tsf} tail --state ${dir}/state-b ${dir}/b.log; } | ${R} out --lines`,
+    { cwd: dir },
+  ).done
+  t.equal(r.code, 0, r.stderr)
+  t.same(
+    lines(`${dir}/out`).map((l) => (JSON.parse(l) as { body: string }).body),
+    burst(0, 6000).split('\n').slice(0, -1),
+    'every line of both, in order, once',
+  )
+  t.notMatch(r.stderr, /unacked/, 'both writers got their acks')
+})
