@@ -72,8 +72,15 @@ export class ReadGate {
     this.pumping = true
     try {
       while (this.queue.size && !this.stopped) {
-        await this.sink.ready()
+        try {
+          await this.sink.ready()
+        } catch {
+          this.stopped = true // the sink failed: collect is going down, nobody reads again
+          return
+        }
         this.credit = this.quantum
+        // (a turn that throws is a bug in tsf: it goes up and stops the process, as it did when each
+        // connection handed on its own reads, rather than leaving every sender stopped for ever)
         for (const turn of this.queue) {
           if (this.credit <= 0 || this.stopped) break
           this.queue.delete(turn)
@@ -82,8 +89,6 @@ export class ReadGate {
         // the reads just let in come in before more are let in
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
-    } catch {
-      this.stopped = true // the sink failed: collect is going down, nobody reads again
     } finally {
       this.pumping = false
     }
