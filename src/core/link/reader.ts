@@ -369,6 +369,7 @@ export class EventInput extends EventEmitter {
     const link = parsed && this.links.links.get(parsed.link)
     if (!link || !link.direct || link.nonce !== parsed.nonce) return false
     this.fast = link
+    link.pos = parsed.position // its held lines, if it goes sparse, count from here
     this.out.pushRange(bytes, 0, at)
     this.out.positions.set(link.id, parsed.position)
     return true
