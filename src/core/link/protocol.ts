@@ -38,8 +38,7 @@
 // A link that closes without FIN means the writer died: the reader finishes and exits non-zero.
 // Introduction, on the reader's announce socket @tsf-reader.<pipe inode> (no nonce, no acks): the
 // reader greets with `tsf`, the writer of its stdin says `MAXLINE <bytes>` and `WRITER` (older
-// readers ignore the first), the reader answers `KNOWN` (a writer holds its first byte until then,
-// up to 3 s, so the reader never waits for its MAXLINE at a long line), and
+// readers ignore the first), the reader answers `KNOWN`, and
 // the writer ends it with FIN or LOST like the link: so a writer that dies before its first event
 // (no cursor has named it yet) still makes the reader exit non-zero.
 export const PROTOCOL_VERSION = '1'
