@@ -9,7 +9,7 @@ import { aborted } from '../shutdown.js'
 import { newLinkId } from './cursor.js'
 import { DEFAULT_MAX_LINE, MAX_ASKED_WINDOW } from './protocol.js'
 import { decideMode, linkedAgain, watchSilence, type ModeHost, type OutputMode } from './mode.js'
-import { pipeReader, pipeShared, readerAnnounced, stdoutKind, type StdoutKind } from './stdout-kind.js'
+import { pipeShared, stdoutKind, type StdoutKind } from './stdout-kind.js'
 import { AtomicWrites } from './atomic-writes.js'
 import { Durability } from './durability.js'
 import { LinkServer, type LinkHost } from './link-server.js'
@@ -37,9 +37,6 @@ export interface OutputOptions {
 
 // how long a writer keeps trying to introduce itself to a tsf reader that is still starting
 const INTRODUCE_FOR = 10_000
-// how long our first byte waits for a tsf reader of our pipe to take our introduction (as long as
-// a reader would wait for it at a long line)
-const INTRODUCE_FIRST_FOR = 3000
 
 // EventOutput: writes events to stdout and tells when they are durable downstream. Its parts:
 // the mode decision (mode.ts), the link server (link-server.ts), the render buffer (render.ts),
@@ -103,7 +100,6 @@ export class EventOutput extends EventEmitter {
         Date.now() + INTRODUCE_FOR,
         () => this.closed || this.mode === 'write' || this.mode === 'file',
       )
-      await this.introducedFirst()
     }
     if (this.kind === 'pipe') {
       for (const after of [1000, 3000, 10_000]) {
@@ -113,21 +109,6 @@ export class EventOutput extends EventEmitter {
       }
     }
     return this
-  }
-
-  // A tsf reader of our pipe takes our MAXLINE (in the introduction) before our first byte, so it
-  // never waits for it at a long first line (docs/protocol.md §2). Only a reader that announced
-  // itself, or runs the tsf entry point (still starting), is waited for, and not for long; another
-  // program (grep, a shell that has not exec'd yet) never.
-  private async introducedFirst(): Promise<void> {
-    const fd = this.options.fd ?? 1
-    const until = Date.now() + INTRODUCE_FIRST_FOR
-    let tsfReader = false
-    while (!this.linkServer.known && !this.closed && Date.now() < until) {
-      tsfReader ||= this.direct || (await readerAnnounced(fd)) || pipeReader(fd) === 'tsf'
-      if (!tsfReader) return
-      await pause(10)
-    }
   }
 
   private decide(): void {

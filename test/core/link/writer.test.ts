@@ -1,9 +1,6 @@
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { createReadStream, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { readerAnnouncePath } from '../../../src/core/link/cursor.js'
-import { fixture, lines, readNumber, sh, tmpdir, tsf, until } from '../../fixtures/procs.js'
+import { writeFileSync } from 'node:fs'
+import { fixture, lines, readNumber, sh, tmpdir, tsf } from '../../fixtures/procs.js'
 
 const W = fixture('link-writer.mjs')
 const R = fixture('link-reader.mjs')
@@ -37,38 +34,4 @@ t.test('a waiting parent (timeout, GNU time, a shell) is not a second writer: fu
   t.equal(r.code, 0, r.stderr)
   t.notMatch(r.stderr, /same pipe/)
   t.equal(readNumber(`${dir}/ck`), 20000)
-})
-
-// A tsf reader of a pipe frames a writer's lines by the MAXLINE the writer told it: told before the
-// first byte, the reader never has to wait for it at a long first line (docs/protocol.md §2). The
-// test plays that reader on a FIFO (its announce socket and the read end) and notes the order.
-t.test('the writer introduces itself (MAXLINE, WRITER) to the tsf reader of its pipe before its first byte', async (t) => {
-  const dir = tmpdir(t)
-  const fifo = `${dir}/fifo`
-  execFileSync('mkfifo', [fifo])
-  const order: string[] = []
-  let introduction = ''
-  const server = createServer((socket) => {
-    socket.on('error', () => undefined)
-    socket.write('tsf\n')
-    socket.setEncoding('latin1')
-    let text = ''
-    socket.on('data', (d: string) => {
-      text += d
-      if (text.endsWith('WRITER\n') && !introduction) {
-        introduction = text
-        order.push('KNOWN')
-        socket.write('KNOWN\n')
-      }
-    })
-  })
-  await new Promise<void>((resolve) => server.listen({ path: readerAnnouncePath(statSync(fifo).ino) }, resolve))
-  t.teardown(() => server.close())
-  const run = sh(t, `exec ${W} 5 ck > fifo`, { cwd: dir })
-  const input = createReadStream(fifo)
-  t.teardown(() => input.destroy())
-  input.once('data', () => order.push('first byte'))
-  await until(() => order.includes('first byte'), 60_000, 'the first byte', run.stderr)
-  t.match(introduction, /^MAXLINE \d+\nWRITER\n$/)
-  t.same(order, ['KNOWN', 'first byte'], 'the reader knew the writer and its max-line before its first byte')
 })
