@@ -1,6 +1,8 @@
 import { isHeadBlock, type Heads } from '../head-block.js'
 
 export const CHUNK = 64 * 1024
+// the longest line sparse cursors leave without its cursor
+const SPARSE_LINE_MAX = CHUNK
 
 // The writer's render buffer: events rendered straight into one chunk, each head followed by its
 // cursor, the closing brace and a newline. Per-event strings, a join and a UTF-8 encode of the
@@ -93,8 +95,10 @@ export class RenderBuffer {
   private endEvent(at: number): void {
     const buf = this.chunk
     this.position++
-    if (this.withCursor && !this.sparse) {
-      const tail = this.cursor.next()
+    // sparse, a line longer than a reader frames by default still carries its cursor: a reader
+    // that meets it at its frame's edge knows it for a tsf event only by that
+    if (this.withCursor && (!this.sparse || at - this.chunkBytes > SPARSE_LINE_MAX)) {
+      const tail = this.sparse ? this.cursor.at(this.position) : this.cursor.next()
       buf.set(tail, at)
       at += tail.length
       this.lastBare = false
