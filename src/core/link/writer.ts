@@ -242,13 +242,15 @@ export class EventOutput extends EventEmitter {
     }
   }
 
-  // More than the window written past the oldest write not acked: the reader is behind (a
-  // momentarily full pipe is not). Counted past that write, not from it: a line longer than the
-  // window, whose end a block-buffering filter holds, would otherwise stop us for ever (see
-  // Durability.oldestPendingEnd). The bound stays the window plus one write, as before (ready()
-  // is asked before a write, which may be any size).
+  // More than the window written and not acked: the reader is behind (a momentarily full pipe is
+  // not). With a program between us and our tsf reader (not direct), counted past the oldest write
+  // not acked, not from it: a line longer than the window, whose end a block-buffering filter
+  // (grep) holds, would otherwise stop us for ever (see Durability.oldestPendingEnd). The bound
+  // stays the window plus one write (ready() is asked before a write, which may be any size).
+  // Read directly, nothing holds our bytes back: a whole window unacked is a reader behind.
   get full(): boolean {
-    return !this.closed && this.render.bytesOut - this.durability.oldestPendingEnd > this.window
+    const from = this.direct ? this.durability.bytesDurable : this.durability.oldestPendingEnd
+    return !this.closed && this.render.bytesOut - from > this.window
   }
 
   // Resolves once stdout drained and the unacked window has room.
