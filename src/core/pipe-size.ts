@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process'
+import { fstatSync, readFileSync } from 'node:fs'
+
+// A pipe holds 64 KiB by default: a stage writing events into one as fast as its reader takes them
+// wakes that reader, and is woken by it, about every 20 KiB (the pipe is never far from full or
+// empty), and each wake-up costs a read, a batch and an ack downstream. A larger pipe lets both
+// sides move up to a whole read buffer at a time. Node cannot call fcntl(F_SETPIPE_SZ) itself (no
+// binding for it in node 20, and no native addon here), but any process holding an end of the pipe
+// may resize it for all: a one-line perl (or python3) run once with our stdout as its own does.
+// Without either the pipe stays as it was. Only a writer does it: a reader's helper would show up
+// as another program reading the pipe to the writer looking for its tsf reader (stdout-kind.ts),
+// while a writer's helper is gone before the writer looks (we wait for it), and other writers of
+// the same pipe already count it as shared.
+
+const F_SETPIPE_SZ = 1031
+// the most an unprivileged process may ask for by default (/proc/sys/fs/pipe-max-size)
+const WANT = 1024 * 1024
+
+const helpers: [string, string[]][] = [
+  ['perl', ['-e', `my $r = fcntl(STDOUT, ${F_SETPIPE_SZ}, 0 + $ARGV[0]); print STDERR (($r || 0) + 0)`]],
+  [
+    'python3',
+    [
+      '-I',
+      '-S',
+      '-c',
+      `import fcntl,sys\ntry: sys.stderr.write(str(fcntl.fcntl(1, ${F_SETPIPE_SZ}, int(sys.argv[1]))))\nexcept OSError: sys.stderr.write('0')`,
+    ],
+  ],
+]
+
+// Makes the pipe on `fd` hold up to `want` bytes (at most pipe-max-size); returns the size it now
+// holds, or undefined when fd is no pipe or no helper could resize it (a user over their pipe
+// allowance, no perl or python3 on the machine).
+export const widenPipe = (fd = 1, want = WANT): number | undefined => {
+  try {
+    if (!fstatSync(fd).isFIFO()) return undefined
+  } catch {
+    return undefined
+  }
+  let size = want
+  try {
+    size = Math.min(want, Number(readFileSync('/proc/sys/fs/pipe-max-size', 'latin1')) || want)
+  } catch {
+    // not Linux, or no /proc: ask for what we want, the helper fails quietly if refused
+  }
+  for (const [command, args] of helpers) {
+    const run = spawnSync(command, [...args, String(size)], {
+      stdio: ['ignore', fd, 'pipe'],
+      encoding: 'latin1',
+      timeout: 5000,
+    })
+    if (run.error) continue // not installed: the next one
+    const got = Number(run.stderr)
+    return run.status === 0 && got > 0 ? got : undefined
+  }
+  return undefined
+}
