@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fstatSync, readFileSync } from 'node:fs'
 
 // A pipe holds 64 KiB by default: a stage writing events into one as fast as its reader takes them
@@ -29,10 +29,11 @@ const helpers: [string, string[]][] = [
   ],
 ]
 
-// Makes the pipe on `fd` hold up to `want` bytes (at most pipe-max-size); returns the size it now
-// holds, or undefined when fd is no pipe or no helper could resize it (a user over their pipe
-// allowance, no perl or python3 on the machine).
-export const widenPipe = (fd = 1, want = WANT): number | undefined => {
+// Makes the pipe on `fd` hold up to `want` bytes (at most pipe-max-size); resolves to the size it
+// now holds, or undefined when fd is no pipe or no helper could resize it (a user over their pipe
+// allowance, no perl or python3 on the machine). The caller waits for it before it looks at the
+// pipe's holders; the helper is waited for without blocking (signals, a metrics scrape go on).
+export const widenPipe = async (fd = 1, want = WANT): Promise<number | undefined> => {
   try {
     if (!fstatSync(fd).isFIFO()) return undefined
   } catch {
@@ -45,14 +46,20 @@ export const widenPipe = (fd = 1, want = WANT): number | undefined => {
     // not Linux, or no /proc: ask for what we want, the helper fails quietly if refused
   }
   for (const [command, args] of helpers) {
-    const run = spawnSync(command, [...args, String(size)], {
-      stdio: ['ignore', fd, 'pipe'],
-      encoding: 'latin1',
-      timeout: 5000,
-    })
-    if (run.error) continue // not installed: the next one
-    const got = Number(run.stderr)
-    return run.status === 0 && got > 0 ? got : undefined
+    const run = await helper(command, [...args, String(size)], fd)
+    if (run === 'missing') continue
+    return run > 0 ? run : undefined
   }
   return undefined
 }
+
+// Runs one helper with `fd` as its stdout: the size it reports, 0 if it failed, 'missing' if it
+// could not be started.
+const helper = (command: string, args: string[], fd: number): Promise<number | 'missing'> =>
+  new Promise((resolve) => {
+    let said = ''
+    const child = spawn(command, args, { stdio: ['ignore', fd, 'pipe'], timeout: 5000 })
+    child.stderr!.on('data', (d: Buffer) => (said += d.toString('latin1')))
+    child.on('error', () => resolve('missing'))
+    child.on('close', (code) => resolve(code === 0 ? Number(said) || 0 : 0))
+  })

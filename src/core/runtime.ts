@@ -69,7 +69,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       if (!output) {
         // before the writer looks at who holds the pipe: the helper that widens it is gone by then
         const { widenPipe } = await import('./pipe-size.js')
-        widenPipe(outputOptions?.fd ?? 1)
+        await widenPipe(outputOptions?.fd ?? 1)
         output = await new EventOutput({ ...outputOptions, ...(maxLine ? { maxLine } : {}) }).open()
       }
       if (input?.upstreamLost) output.markUpstreamLost()

@@ -35,10 +35,10 @@ t.test('without a helper on the PATH the pipe keeps its size, and the stage runs
 t.test('widenPipe leaves what is not a pipe alone', async (t) => {
   const file = join(tmpdir(t), 'f')
   writeFileSync(file, '')
-  t.equal(widenPipe(Number.MAX_SAFE_INTEGER), undefined, 'a closed fd')
+  t.equal(await widenPipe(Number.MAX_SAFE_INTEGER), undefined, 'a closed fd')
   const r = spawnSync(
     process.execPath,
-    ['--input-type=module', '-e', `import { widenPipe } from '${root}dist/core/pipe-size.js'; console.error(String(widenPipe(1)))`],
+    ['--input-type=module', '-e', `import { widenPipe } from '${root}dist/core/pipe-size.js'; console.error(String(await widenPipe(1)))`],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
       encoding: 'utf8',
