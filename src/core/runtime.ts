@@ -66,12 +66,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       // its writers said so)
       const forwarded = Math.max(input?.maxLine ?? 0, input?.toldMaxLine ?? 0)
       const maxLine = Math.max(outputOptions?.maxLine ?? 0, forwarded) || undefined
-      if (!output) {
-        // before the writer looks at who holds the pipe: the helper that widens it is gone by then
-        const { widenPipe } = await import('./pipe-size.js')
-        await widenPipe(outputOptions?.fd ?? 1)
-        output = await new EventOutput({ ...outputOptions, ...(maxLine ? { maxLine } : {}) }).open()
-      }
+      output ??= await new EventOutput({ ...outputOptions, ...(maxLine ? { maxLine } : {}) }).open()
       if (input?.upstreamLost) output.markUpstreamLost()
       output.on('downstream-lost', (error: Error) => {
         for (const save of abruptSaves) {
