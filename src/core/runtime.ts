@@ -72,7 +72,15 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       // its writers said so)
       const forwarded = Math.max(input?.maxLine ?? 0, input?.toldMaxLine ?? 0)
       const maxLine = Math.max(outputOptions?.maxLine ?? 0, forwarded) || undefined
-      output ??= await new EventOutput({ ...outputOptions, ...(maxLine ? { maxLine } : {}) }).open()
+      if (!output) {
+        // 1 MiB instead of 64 KiB: the reader takes ~5 times more a wake-up (pipe-size.ts); before
+        // the writer looks at who holds the pipe, so its helper is gone by then. TSF_PIPE_SIZE=0: not
+        if (!outputOptions?.stream && process.env.TSF_PIPE_SIZE !== '0') {
+          const { widenPipe } = await import('./pipe-size.js')
+          await widenPipe(outputOptions?.fd ?? 1)
+        }
+        output = await new EventOutput({ ...outputOptions, ...(maxLine ? { maxLine } : {}) }).open()
+      }
       if (input?.upstreamLost) output.markUpstreamLost()
       output.on('downstream-lost', (error: Error) => {
         for (const save of abruptSaves) {

@@ -462,6 +462,11 @@ export class EventInput extends EventEmitter {
   }
 
   // writers of our stdin that introduced themselves and have not ended
+  // writers linked directly to our stdin (PIPE): their lines take the fast path, sparse ones held
+  get directWriters(): number {
+    return this.directLinks
+  }
+
   get knownWriters(): number {
     return this.writers.known
   }

@@ -88,8 +88,11 @@ export class WriterLinks {
       connected = true
       socket.write(hello(nonce) + (this.window ? askWindow(this.window) : ''))
     })
-    socket.on('error', () => {
-      // a reset after it accepted us (ECONNRESET: killed with our HELLO unread) is decided at close
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // a reset after it accepted us (ECONNRESET: killed with our HELLO unread) is decided at close;
+      // so is one before node said 'connect': the kernel had queued us on its listening socket, so
+      // it was alive then (only a refusal, ECONNREFUSED, means nobody listened)
+      if (error.code === 'ECONNRESET') connected = true
       if (l.state === 'connecting' && !connected) l.state = 'unreachable'
     })
     socket.pipe(split2()).on('data', (line: string) => {

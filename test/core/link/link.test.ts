@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { fixture, lines, pidOf, readNumber, sh, tmpdir, tsf, until } from '../../fixtures/procs.js'
 
 // Real processes over real pipes: test/fixtures/link-writer.mjs emits numbered events and saves
@@ -215,6 +215,27 @@ t.test('two writers feeding one reader: both linked, both fully acked', async (t
   t.match(r.stderr, /another program writes into the same pipe/, 'each writer noticed the other and wrote whole lines')
 })
 
+// Whether anyone connected to a link socket the process `pid` listens on: a connection it has not
+// accepted (it is stopped) shows in /proc/net/unix as one more socket of that name, with no inode.
+const connectedTo = (pid: number): boolean => {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      if (m) inodes.add(m[1]!)
+    } catch {
+      // closed meanwhile
+    }
+  }
+  // Num RefCount Protocol Flags Type St Inode Path; 00010000: listening
+  const rows = readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+  const names = rows.filter((r) => r[3] === '00010000' && inodes.has(r[6]!) && r[7]?.startsWith('@tsf-link.')).map((r) => r[7])
+  return names.some((name) => rows.filter((r) => r[7] === name).length > 1)
+}
+
 // The writer is killed -9 after the reader read its events and connected to its link socket, but
 // before it answered HELLO (held stopped here; under load it is just slow): it accepted the
 // connection, so it was alive, and its close without OK is a death, not an unreachable writer.
@@ -227,6 +248,9 @@ t.test("writer killed -9 before it answered the reader's HELLO: the reader still
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGSTOP')
   writeFileSync(`${dir}/go`, '')
   await until(() => lines(`${dir}/out`).length > 0, 20_000, 'the reader to take the events')
+  // and connected: it may take a wide pipe's events before it connects (killed before that, the
+  // writer cannot be told from a replayed capture: docs/protocol.md, "A writer killed before it answered")
+  await until(() => connectedTo(pidOf(`${dir}/ck.pid`)), 20_000, 'the reader to connect to the link socket')
   process.kill(pidOf(`${dir}/ck.pid`), 'SIGKILL')
   const r = await run.done
   t.equal(r.code, 3, `the reader noticed its writer died: ${r.stderr}`)

@@ -18,6 +18,8 @@ t.test('a line of another writer among sparse lines: the count does not add up, 
     cwd: dir,
   })
   await until(() => lines(`${dir}/out`).length === 1000, 30_000, 'the first lines', run.stderr)
+  // and linked directly (PIPE): all 1000 lines may have been in the pipe before the link was up
+  await until(() => run.stderr().includes('reader: direct'), 30_000, 'the direct link', run.stderr)
   // tail is idle now (its last write ended with a cursor): a foreign line lands between two writes
   const fd = openSync(`/proc/${pidOf(`${dir}/out.pid`)}/fd/0`, 'w')
   writeSync(fd, '{"body":"foreign"}\n')
