@@ -11,10 +11,8 @@ import { fstatSync, readFileSync } from 'node:fs'
 // as another program reading the pipe to the writer looking for its tsf reader (stdout-kind.ts),
 // while a writer's helper is gone before the writer looks (we wait for it), and other writers of
 // the same pipe already count it as shared.
-// Not called by any stage yet: wired into the runtime's output() it cut tail | ship by 15-25 % of
-// CPU, but test/core/link/link.test.ts ("writer killed -9 before it answered the reader's HELLO")
-// and sparse.test.ts ("a line of another writer among sparse lines") time their kills and foreign
-// lines by a writer blocked on a full 64 KiB pipe; they must stop relying on it first.
+// Called by the runtime's output() for every writer (not with TSF_PIPE_SIZE=0): it cut tail | ship
+// by 15-25 % of CPU.
 
 const F_SETPIPE_SZ = 1031
 // the most an unprivileged process may ask for by default (/proc/sys/fs/pipe-max-size)
