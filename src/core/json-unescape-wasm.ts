@@ -288,18 +288,31 @@ export class WasmUnescaper {
 
   // Where the loaded source starts in this memory (members holds offsets from 0 of the memory).
   static readonly srcAt = SRC
+  // where the source unescape() reads starts in this memory: SRC after load(), or where a source
+  // already in this memory lies (use())
+  at = SRC
 
   // Copies `src` (at most srcMax bytes) into the module's memory: unescape() reads from there.
   // No reference src (see unescape) until the caller sets one.
   load(src: Uint8Array): void {
     this.u8.set(src, SRC)
+    this.at = SRC
     this.members[12] = -1
+  }
+
+  // Reads `src` where it lies if it lies in this memory (a chunk() the reader framed a batch
+  // into: no copy), as load() would; false if it does not.
+  use(src: Uint8Array): boolean {
+    if (src.buffer !== this.memory) return false
+    this.at = src.byteOffset
+    this.members[12] = -1
+    return true
   }
 
   // The src bytes an event's src is compared with (members[11]): [start, end) of the loaded source.
   sameSrcAs(start: number, end: number): void {
-    this.members[12] = SRC + start
-    this.members[13] = SRC + end
+    this.members[12] = this.at + start
+    this.members[13] = this.at + end
   }
 
   // Unescapes the loaded bytes from `start` (just after an opening quote) into out at `at`, up to
@@ -314,10 +327,11 @@ export class WasmUnescaper {
     }
     const direct = this.outAt >= 0
     const to = direct ? this.outAt + at : DST
-    const end = this.fn(SRC + start, SRC + limit, to)
-    const stop = this.stop[0]! - SRC
+    const from = this.at
+    const end = this.fn(from + start, from + limit, to)
+    const stop = this.stop[0]! - from
     if (stop >= limit) return NOT_CLOSED
-    if (this.u8[SRC + stop] !== 0x22) return NEEDS_JS
+    if (this.u8[from + stop] !== 0x22) return NEEDS_JS
     this.written = end - to
     if (!direct) this.buf.copy(out, at, DST, end)
     return stop
