@@ -65,8 +65,19 @@ export const bytesIn = (dir) => {
   }, 0)
 }
 
-// A Flume agent: TAILDIR on DIR/*.log → file channel → avro sink (batch 1000)
-export const flumeAgentConf = (work, inDir, port) => `
+// a Flume channel's properties: the durable file channel, or the memory channel (what Flume's
+// users run when they trade durability for speed; capacity 10 batches)
+const channelConf = (key, type, dir) =>
+  type === 'memory'
+    ? `${key}.type = memory
+${key}.capacity = 10000
+${key}.transactionCapacity = 1000`
+    : `${key}.type = file
+${key}.checkpointDir = ${dir}/checkpoint
+${key}.dataDirs = ${dir}/data`
+
+// A Flume agent: TAILDIR on DIR/*.log → file (or memory) channel → avro sink (batch 1000)
+export const flumeAgentConf = (work, inDir, port, channel = 'file') => `
 a.sources = r1
 a.channels = c1
 a.sinks = k1
@@ -76,9 +87,7 @@ a.sources.r1.filegroups = f1
 a.sources.r1.filegroups.f1 = ${inDir}/.*\\.log
 a.sources.r1.positionFile = ${work}/taildir_position.json
 a.sources.r1.batchSize = 1000
-a.channels.c1.type = file
-a.channels.c1.checkpointDir = ${work}/agent-fc/checkpoint
-a.channels.c1.dataDirs = ${work}/agent-fc/data
+${channelConf('a.channels.c1', channel, `${work}/agent-fc`)}
 a.sinks.k1.type = avro
 a.sinks.k1.channel = c1
 a.sinks.k1.hostname = 127.0.0.1
@@ -86,8 +95,9 @@ a.sinks.k1.port = ${port}
 a.sinks.k1.batch-size = 1000
 `
 
-// A Flume collector: avro source → file channel → file_roll (TEXT: body + newline, as the input)
-export const flumeCollectorConf = (work, port, outDir) => `
+// A Flume collector: avro source → file (or memory) channel → file_roll (TEXT: body + newline, as
+// the input)
+export const flumeCollectorConf = (work, port, outDir, channel = 'file') => `
 c.sources = r1
 c.channels = c1
 c.sinks = k1
@@ -95,9 +105,7 @@ c.sources.r1.type = avro
 c.sources.r1.bind = 127.0.0.1
 c.sources.r1.port = ${port}
 c.sources.r1.channels = c1
-c.channels.c1.type = file
-c.channels.c1.checkpointDir = ${work}/collector-fc/checkpoint
-c.channels.c1.dataDirs = ${work}/collector-fc/data
+${channelConf('c.channels.c1', channel, `${work}/collector-fc`)}
 c.sinks.k1.type = file_roll
 c.sinks.k1.channel = c1
 c.sinks.k1.sink.directory = ${outDir}

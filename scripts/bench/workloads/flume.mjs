@@ -1,6 +1,8 @@
 // Flume interop, next to Flume → Flume in the same run, on the same file:
 //   flume-flume  Flume agent (TAILDIR → file channel → avro sink) → Flume collector (avro source →
 //                file channel → file_roll)
+//   flume-memory the same two Flume agents with memory channels (Flume's fast, non-durable setup:
+//                the issue's comparison for W1)
 //   flume-tsf    the same Flume agent → tsf collect --flume-avro | tsf roll
 //   tsf-flume    tsf tail | tsf ship flume+avro:// → the same Flume collector
 // The Flume agent starts on an empty directory; the timed window opens when the log is renamed
@@ -33,11 +35,11 @@ const stageInput = (ctx) => {
   return { inDir, open: () => renameSync(staged, join(inDir, 'big.log')) }
 }
 
-const flumeCollector = async (ctx) => {
+const flumeCollector = async (ctx, channel = 'file') => {
   const port = await freePort()
   const out = join(ctx.work, 'flume-out')
   mkdirSync(out, { recursive: true })
-  const p = startFlume(ctx, 'flume-collector', 'c', flumeCollectorConf(ctx.work, port, out))
+  const p = startFlume(ctx, 'flume-collector', 'c', flumeCollectorConf(ctx.work, port, out, channel))
   await p.waitFor('flume-collector', COLLECTOR_READY, 180_000)
   await waitForPort(port)
   return { pipeline: p, port, out }
@@ -48,43 +50,53 @@ const stopAll = async (...pipelines) => {
   for (const p of pipelines) await p?.wait(60_000)
 }
 
+// Flume → Flume with CHANNEL channels on both sides
+const flumeChain = (channel) => async (ctx) => {
+  const input = stageInput(ctx)
+  const collector = await flumeCollector(ctx, channel)
+  let agent
+  try {
+    agent = startFlume(ctx, 'flume-agent', 'a', flumeAgentConf(ctx.work, input.inDir, collector.port, channel))
+    await agent.waitFor('flume-agent', AGENT_READY, 180_000)
+    const startup = cpuSoFar(agent.pidOf('flume-agent'))
+    const collectorStartup = cpuSoFar(collector.pipeline.pidOf('flume-collector'))
+    const started = process.hrtime.bigint()
+    input.open()
+    const end = await waitUntilBytes(() => bytesIn(collector.out), ctx.log.bytes, ctx.timeoutMs)
+    const wall = Number(end - started) / 1e9
+    await stopAll(agent, collector.pipeline)
+    let procs = [...agent.processes(), ...collector.pipeline.processes()]
+    procs = withoutStartup(withoutStartup(procs, 'flume-agent', startup), 'flume-collector', collectorStartup)
+    const problem =
+      expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ??
+      (await expectSameBytes(rolledFiles(collector.out), ctx.log, "file_roll's output"))
+    return {
+      bytes: ctx.log.bytes,
+      events: ctx.log.lines,
+      wall,
+      procs,
+      problem,
+      command: `${collector.pipeline.command}\n${agent.command}`,
+      note: `JVM start-up CPU subtracted; heaps 256m; batch 1000; ${channel} channels on both sides`,
+    }
+  } finally {
+    agent?.kill()
+    collector.pipeline.kill()
+  }
+}
+
 export const flumeToFlume = {
   name: 'flume-flume',
   title: 'Flume agent (TAILDIR → file ch → avro sink) → Flume collector (avro → file ch → file_roll)',
   needs: flumeMissing,
-  async run(ctx) {
-    const input = stageInput(ctx)
-    const collector = await flumeCollector(ctx)
-    let agent
-    try {
-      agent = startFlume(ctx, 'flume-agent', 'a', flumeAgentConf(ctx.work, input.inDir, collector.port))
-      await agent.waitFor('flume-agent', AGENT_READY, 180_000)
-      const startup = cpuSoFar(agent.pidOf('flume-agent'))
-      const collectorStartup = cpuSoFar(collector.pipeline.pidOf('flume-collector'))
-      const started = process.hrtime.bigint()
-      input.open()
-      const end = await waitUntilBytes(() => bytesIn(collector.out), ctx.log.bytes, ctx.timeoutMs)
-      const wall = Number(end - started) / 1e9
-      await stopAll(agent, collector.pipeline)
-      let procs = [...agent.processes(), ...collector.pipeline.processes()]
-      procs = withoutStartup(withoutStartup(procs, 'flume-agent', startup), 'flume-collector', collectorStartup)
-      const problem =
-        expectClean(procs.filter((p) => !p.label.startsWith('flume-'))) ??
-        (await expectSameBytes(rolledFiles(collector.out), ctx.log, "file_roll's output"))
-      return {
-        bytes: ctx.log.bytes,
-        events: ctx.log.lines,
-        wall,
-        procs,
-        problem,
-        command: `${collector.pipeline.command}\n${agent.command}`,
-        note: 'JVM start-up CPU subtracted; heaps 256m; batch 1000; file channels on both sides',
-      }
-    } finally {
-      agent?.kill()
-      collector.pipeline.kill()
-    }
-  },
+  run: flumeChain('file'),
+}
+
+export const flumeMemory = {
+  name: 'flume-memory',
+  title: 'Flume agent (TAILDIR → memory ch → avro sink) → Flume collector (avro → memory ch → file_roll)',
+  needs: flumeMissing,
+  run: flumeChain('memory'),
 }
 
 // waits until size() reaches bytes; returns the hrtime then

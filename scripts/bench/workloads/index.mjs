@@ -6,7 +6,7 @@ import channelRestart from './channel-restart.mjs'
 import channel from './channel.mjs'
 import codec from './codec.mjs'
 import { connectionsRsyslog, connectionsTsf, connectionsWire } from './connections.mjs'
-import { flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
+import { flumeMemory, flumeToFlume, flumeToTsf, tsfToFlume } from './flume.mjs'
 import { hdfsCurl, hdfsLocal, hdfsTsf, hdfsTsfWindow } from './hdfs.mjs'
 import { kafkaCollect, kafkaKcat, kafkaKcatConsume, kafkaTsf } from './kafka.mjs'
 import { latencyRsyslog, latencyTsf } from './latency.mjs'
@@ -39,6 +39,7 @@ export const workloads = [
   mongodbTsf,
   mongodbDriver,
   flumeToFlume,
+  flumeMemory,
   flumeToTsf,
   tsfToFlume,
   kafkaTsf,
