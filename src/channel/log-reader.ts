@@ -50,6 +50,9 @@ export class LogReader {
   // one buffer for every read: records are checked in it and heads handed out as views
   private buf = Buffer.allocUnsafe(CHUNK)
   private left?: number // the segment read before this one
+  // the index after the log's last record when this reader opened (its backlog's end, without a
+  // second walk of the last segment)
+  readonly endAtOpen: number
 
   constructor(
     private readonly dir: string,
@@ -68,6 +71,7 @@ export class LogReader {
     // Past the end of the log: the channel lost data that was not yet fsynced (a power loss) and
     // the upstream re-sends it under the same indexes. Start at the end, or those would be skipped.
     const end = bases.length ? endIndex(dir, bases.at(-1)!) : 0
+    this.endAtOpen = end
     if (offset.index > end) {
       warn(`reader ${name}: its offset ${offset.index} is past the end of the log (${end}), as after a power loss: reading from ${end}`)
       offset = { index: end, segment: bases.at(-1) ?? 0, pos: 0 }

@@ -1,7 +1,6 @@
 import { info } from '../core/log.js'
 import type { ChannelRun } from './engine.js'
 import { DrainProgress } from './progress.js'
-import { endIndex } from './recovery.js'
 import { listSegments } from './segments.js'
 import { lagBytes } from './stat.js'
 
@@ -17,7 +16,7 @@ export const readLoop = async (run: ChannelRun): Promise<number> => {
   const out = await rt.output()
   rt.atAbruptExit(() => reader.saveAtExit())
   const bases = listSegments(dir)
-  const end = writer ? writer.nextIndex : bases.length ? endIndex(dir, bases.at(-1)!) : 0
+  const end = writer ? writer.nextIndex : reader.endAtOpen
   const backlog = Math.max(0, end - reader.next)
   const progress = new DrainProgress(reader.name, backlog, backlog ? lagBytes(dir, reader.position(), bases) : 0)
   for (;;) {

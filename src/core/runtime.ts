@@ -39,7 +39,13 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
   const abruptSaves: (() => void)[] = []
   const metrics = options.metrics ? await serveMetrics(options.metrics, counters) : undefined
   // the ack link loads when a command runs, not with its --help
-  const [{ EventInput }, { EventOutput }] = await Promise.all([import('./link/reader.js'), import('./link/writer.js')])
+  const [{ EventInput }, { EventOutput }, { capYoungGeneration }] = await Promise.all([
+    import('./link/reader.js'),
+    import('./link/writer.js'),
+    import('./young-gen.js'),
+  ])
+  // before the stream starts: a stage's young generation stops at 8 MiB (its peak RSS, young-gen.ts)
+  capYoungGeneration()
   const rt: Runtime = {
     stop: stopper.signal,
     get bySignal() {

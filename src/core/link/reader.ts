@@ -34,6 +34,10 @@ export interface InputOptions {
   // stage that releases its batches (releaseEvents) takes larger ones: a batch it sends whole
   // cannot span two blocks, so a block's last batch is short, and larger blocks make that rare.
   linesBlock?: number
+  // with `lines`: where blocks of linesBlock bytes come from first (undefined: none left, one is
+  // allocated). Roll's come from its WebAssembly memory, where it reads each batch without
+  // copying it there first. Such a block is reused for ever, never let go.
+  linesBlocks?: (size: number) => Buffer | undefined
   // asked of every writer that links up (WINDOW): at least this many bytes unacked in flight
   window?: number
 }
@@ -73,7 +77,7 @@ export class EventInput extends EventEmitter {
         this.links.connecting() || this.writers.unsaid() || (introduction && this.links.links.size === 0 && !this.writers.introduced()),
     )
     this.framer = this.frame.framer
-    this.out = new BatchBuilder(options.lines, options.linesBlock)
+    this.out = new BatchBuilder(options.lines, options.linesBlock, options.linesBlocks)
     const told = (maxLine: number): void => this.told(maxLine)
     const lost = (): void => this.loseUpstream()
     this.writers = new StdinWriters({ told, lost, known: () => this.emit('writer-known') })

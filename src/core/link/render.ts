@@ -62,15 +62,74 @@ export class RenderBuffer {
   }
 
   // The same for events given as one run of bytes: event heads, each followed by "\n" (a channel
-  // block). No object per event: each line is copied and its cursor added.
+  // block). No object per event: without a cursor on every line, as many lines as fit are copied
+  // at once (bareLines); with one, each line is copied and its cursor added.
   lines(lines: Buffer): void {
     const tail = this.tail
+    const bare = this.sparse || !this.withCursor
     for (let at = 0; at < lines.length; ) {
+      if (bare) {
+        at = this.bareLines(lines, at)
+        if (at >= lines.length) break
+      }
       let nl = lines.indexOf(0x0a, at)
       if (nl === -1) nl = lines.length
       this.room(nl - at + tail)
       this.endEvent(this.chunkBytes + lines.copy(this.chunk, this.chunkBytes, at, nl))
       at = nl + 1
+    }
+  }
+
+  // Without a cursor on every line (sparse, or none at all): lines from `at` on go into the chunk
+  // with one copy of as many as fit, laid at the end of the free room; then each line moves down
+  // within the chunk (copyWithin) and gets its "}" and newline. A copy per line out of `lines`
+  // costs about twice as much (Buffer.copy's checks and view per call; BENCHMARKS.md). Returns
+  // where it stopped: the end, or a line it leaves to the caller (longer than the room, or than
+  // a sparse line may be without its cursor).
+  private bareLines(lines: Buffer, at: number): number {
+    for (;;) {
+      // the room left, less a whole cursor's room after the last line (take() may put one there)
+      let free = this.chunk.length - this.chunkBytes - this.tail
+      if (free < CHUNK / 2 && this.chunkBytes > 0) {
+        this.flush()
+        free = this.chunk.length - this.chunkBytes - this.tail
+      }
+      if (free < 16) return at
+      // at most this many bytes of lines, leaving a slack of one byte per line for the "}" of up
+      // to `slack` lines (the copy stops early if the lines are shorter than that)
+      const slack = free >> 3
+      let end = lines.length
+      if (end - at > free - slack) {
+        end = lines.lastIndexOf(0x0a, at + free - slack - 1) + 1
+        if (end <= at) return at // not one whole line fits
+      }
+      const chunk = this.chunk
+      let src = this.chunkBytes + free - (end - at)
+      const srcEnd = src + (end - at)
+      chunk.set(end - at === lines.length ? lines : lines.subarray(at, end), src)
+      let p = this.chunkBytes
+      let n = 0
+      // p < src: the slack keeps the moved line, "}" and newline short of the bytes not moved yet
+      while (src < srcEnd && p < src) {
+        const nl = chunk.indexOf(0x0a, src)
+        if (nl < 0 || nl >= srcEnd) break // a last line without its newline: the caller's
+        const len = nl - src
+        if (len > SPARSE_LINE_MAX && this.withCursor) break // it keeps its cursor: the caller's
+        chunk.copyWithin(p, src, nl)
+        p += len
+        chunk[p++] = 0x7d // }
+        chunk[p++] = 0x0a
+        src = nl + 1
+        n++
+      }
+      at = end - (srcEnd - src) // the first line not moved
+      if (n > 0) {
+        this.position += n
+        this.bytesOut += p - this.chunkBytes
+        this.chunkBytes = p
+        this.lastBare = this.sparse
+      }
+      if (at >= lines.length || n === 0) return at
     }
   }
 

@@ -74,3 +74,44 @@ t.test(
     t.ok(chunks.length >= 3 && cursors === 10 + 5 + chunks.length - 1, `a cursor per chunk (${chunks.length} chunks) while sparse`)
   },
 )
+
+t.test('runs of lines (a channel block), sparse or without cursors: each line whole once, in order, cursors where due', async (t) => {
+  // lengths from 1 byte to past a chunk, lines over 64 KiB among them (those keep their cursor)
+  let seed = 7
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+  const heads: string[] = []
+  for (let i = 0; i < 6000; i++) {
+    const kind = rnd(100)
+    const len = kind < 2 ? 65_536 + rnd(100_000) : kind < 5 ? 20_000 + rnd(50_000) : kind < 20 ? rnd(8) : rnd(600)
+    heads.push(`{"body":"${i} ${'x'.repeat(len)}"`)
+  }
+  for (const withCursor of [true, false]) {
+    const chunks: string[][] = []
+    const buffer: RenderBuffer = new RenderBuffer(prefix, withCursor, () => {
+      chunks.push(Buffer.from(buffer.take().subarray(0, buffer.taken)).toString().split('\n').slice(0, -1))
+    })
+    buffer.setSparse(true)
+    // runs of 1 to 400 lines, each "head\n"
+    for (let i = 0; i < heads.length; ) {
+      const k = 1 + rnd(400)
+      buffer.lines(Buffer.from(heads.slice(i, i + k).join('\n') + '\n'))
+      i += k
+    }
+    if (buffer.chunkBytes) chunks.push(Buffer.from(buffer.take().subarray(0, buffer.taken)).toString().split('\n').slice(0, -1))
+    const lines = chunks.flat()
+    t.equal(lines.length, heads.length, `every line once (cursors: ${withCursor})`)
+    t.equal(buffer.position, heads.length)
+    t.equal(Buffer.byteLength(lines.join('\n') + '\n'), buffer.bytesOut, 'bytesOut counts every byte handed on')
+    let wrong = 0
+    let i = 0
+    for (const chunk of chunks) {
+      for (let k = 0; k < chunk.length; k++, i++) {
+        const cursored = `${heads[i]}${prefix}${i + 1}"}`
+        const due = withCursor && (k === chunk.length - 1 || heads[i]!.length > 65_536)
+        if (chunk[k] !== (due ? cursored : `${heads[i]}}`)) wrong++
+      }
+    }
+    t.equal(wrong, 0, 'each line its head and "}", a cursor with its true position on the last of a chunk and on long lines')
+    t.ok(chunks.length > 10)
+  }
+})

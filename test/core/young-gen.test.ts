@@ -1,0 +1,22 @@
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { YOUNG_CAP } from '../../src/core/young-gen.js'
+
+const fixture = fileURLToPath(new URL('../fixtures/young-gen.mjs', import.meta.url))
+const run = (...args: string[]): { most: number; shrunk?: number } =>
+  JSON.parse(execFileSync(process.execPath, [fixture, ...args], { encoding: 'utf8', timeout: 120_000 }))
+
+t.test("a streaming command's young generation stops growing at the cap; without it V8 grows it past", async (t) => {
+  const plain = run('plain')
+  t.ok(plain.most > YOUNG_CAP, `without the cap new space grew to ${plain.most / 2 ** 20} MiB`)
+  const capped = run('capped')
+  t.ok(capped.most <= YOUNG_CAP, `inside runCommand it stayed at ${capped.most / 2 ** 20} MiB`)
+  t.ok(capped.most >= YOUNG_CAP / 2, 'and still grew from its start size (a busy stage is not held small)')
+})
+
+t.test('after V8 shrank new space in an idle spell, a busy stage grows it again up to the cap', async (t) => {
+  const r = run('capped', '--shrink')
+  t.ok(r.shrunk! < YOUNG_CAP, `shrunk to ${r.shrunk! / 2 ** 20} MiB while idle`)
+  t.ok(r.most === YOUNG_CAP, `grew back to ${r.most / 2 ** 20} MiB, no more`)
+})
