@@ -10,6 +10,8 @@ export const READ_SIZE = 64 * 1024
 // and lets it read again; it returns the bytes this lets in.
 export interface Turn {
   run(): number
+  // stop reading now (its socket held in the kernel): the gate turned busy while it read freely
+  hold?(): void
 }
 
 // The one wait for room in the sink that all connections of a listener share. Connections hand
@@ -21,6 +23,8 @@ export interface Turn {
 // each with a read of up to 64 KiB: 1,000 senders overshot the window by ~64 MB and more.)
 export class ReadGate {
   private readonly queue = new Set<Turn>() // a Set iterates in insertion order: first come first
+  // connections reading freely, without a turn (see reading())
+  private readonly readers = new Set<Turn>()
   private credit: number
   private pumping = false
   private stopped = false
@@ -48,8 +52,26 @@ export class ReadGate {
   // Queues `turn` at the back (if it is not queued yet): it runs when the sink has room and those
   // before it ran.
   enqueue(turn: Turn): void {
-    this.queue.add(turn)
+    this.readers.delete(turn)
+    // the gate turns busy: everyone else reading freely is held too, before its read is taken
+    // from the kernel (1,000 senders idle and then sending at once each had a read of up to 64 KiB
+    // taken and held until its turn, ~60 MB; now only those read before this one are)
+    if (!this.pumping && this.queue.size === 0 && this.readers.size) {
+      this.queue.add(turn)
+      const readers = [...this.readers]
+      this.readers.clear()
+      for (const r of readers) {
+        r.hold?.()
+        this.queue.add(r)
+      }
+    } else this.queue.add(turn)
     void this.pump()
+  }
+
+  // `turn` reads freely from now on (its reads come to admit()) until it enqueues or leaves: when
+  // the gate turns busy it is held and queued
+  reading(turn: Turn): void {
+    if (!this.queue.has(turn)) this.readers.add(turn)
   }
 
   // connections waiting for their turn now
@@ -60,6 +82,7 @@ export class ReadGate {
   // the connection is gone (or hands over what it holds by other means): it leaves the line
   leave(turn: Turn): void {
     this.queue.delete(turn)
+    this.readers.delete(turn)
   }
 
   // shutdown: no more turns run (what the queue holds is the listeners' to hand over or drop)
