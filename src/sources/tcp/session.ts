@@ -437,7 +437,7 @@ export class Session {
   private onPlainRead(chunk: Buffer): void {
     const gate = this.gate
     if (!gate) return this.onPlainBytes(chunk)
-    if (!this.plainGranted && !gate.admit(chunk.length)) {
+    if (!this.plainGranted && !gate.admit(chunk.length, this.plainTurnOf())) {
       // (a second one only where holdReads cannot stop reads at once: TLS)
       this.plainHeld = this.plainHeld ? Buffer.concat([this.plainHeld, chunk]) : chunk
       return this.queuePlain(gate)

@@ -171,7 +171,7 @@ export class SyslogListeners {
     }
     this.connections.add(connection)
     socket.on('data', (chunk: Buffer) => {
-      if (!granted && !this.gate.admit(chunk.length)) {
+      if (!granted && !this.gate.admit(chunk.length, connection)) {
         // (a second one only where holdReads cannot stop reads at once)
         held = held ? Buffer.concat([held, chunk]) : chunk
         holdReads(socket)

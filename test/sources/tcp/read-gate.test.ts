@@ -87,7 +87,7 @@ t.test(`${SENDERS} senders into a stalled stdout: it holds about a quantum, and 
   t.ok(out.most < 3 * QUANTUM, `stdout held at most ${out.most} bytes (< ${3 * QUANTUM})`)
 })
 
-t.test('when the gate turns busy, connections reading freely are held and queued behind the first', async (t) => {
+t.test('when the gate turns busy, connections that read freely are held and queued behind the first; idle ones stay free', async (t) => {
   let open!: () => void
   const sink = { ready: () => new Promise<void>((resolve) => (open = resolve)) }
   const gate = new ReadGate(sink, 100)
@@ -100,15 +100,18 @@ t.test('when the gate turns busy, connections reading freely are held and queued
     },
     hold: () => held.push(name),
   })
-  const [a, b, c] = [turn('a'), turn('b'), turn('c')]
+  const [a, b, c, idle] = [turn('a'), turn('b'), turn('c'), turn('idle')]
   gate.reading(a)
   gate.reading(b)
   gate.reading(c)
-  t.ok(gate.admit(100), 'free: a read is let in at once')
+  gate.reading(idle)
+  t.ok(gate.admit(30, a), 'free: a read is let in at once')
+  t.ok(gate.admit(30, b))
+  t.ok(gate.admit(40, c))
   // the quantum is spent: c's next read queues, and a and b stop reading before theirs
-  t.notOk(gate.admit(10), 'spent: the next one queues')
+  t.notOk(gate.admit(10, c), 'spent: the next one queues')
   gate.enqueue(c)
-  t.same(held, ['a', 'b'], 'the others were held')
+  t.same(held, ['a', 'b'], 'the others that read were held; the idle one was not')
   t.equal(gate.waiting, 3)
   while (!open) await new Promise<void>((resolve) => setImmediate(resolve))
   open()
@@ -117,4 +120,5 @@ t.test('when the gate turns busy, connections reading freely are held and queued
   gate.leave(a)
   gate.leave(b)
   gate.leave(c)
+  gate.leave(idle)
 })
