@@ -53,13 +53,18 @@ const rounds = Number(rest[0])
 const builds = []
 for (const dist of rest.slice(1)) {
   const load = (path) => import(resolve(dist, path))
-  const [{ Stager }, { Staged }, { compileLayout }, { RangeSet }] = await Promise.all([
+  const [{ Stager }, { Staged }, { compileLayout }, { RangeSet }, { unescaper }] = await Promise.all([
     load('sinks/roll/stage.js'),
     load('sinks/roll/staged.js'),
     load('sinks/roll/layout.js'),
     load('sinks/roll/ranges.js'),
+    load('core/json-unescape-wasm.js'),
   ])
-  builds.push({ dist, Stager, Staged, compileLayout, RangeSet, times: [], out: '' })
+  // a build whose reader frames batches into the unescaper's memory (engine.ts: linesBlocks) gets
+  // each batch there, as roll's reader would put it (the copy is not timed: the reader makes it)
+  const wasm = unescaper()
+  const block = wasm && typeof wasm.use === 'function' ? wasm.chunk(1024 * 1024) : undefined
+  builds.push({ dist, Stager, Staged, compileLayout, RangeSet, block, times: [], out: '' })
 }
 // one pass: every batch staged; every 1 MiB of input the group "commits" (its seqs become the
 // committed ones, its chunks are hashed and reused), as roll's group commit does
@@ -81,7 +86,12 @@ const pass = (b) => {
     staged.release()
     staged = new b.Staged()
   }
-  for (const { lines, spans, count, bytes } of batches) {
+  for (const { lines: read, spans, count, bytes } of batches) {
+    let lines = read
+    if (b.block && read.length <= b.block.length) {
+      b.block.set(read)
+      lines = b.block.subarray(0, read.length)
+    }
     const t0 = process.cpuUsage()
     stager.stage(staged, { id: id++, lines, spans, count, bytes, positions: new Map(), heads: [] }, undefined)
     const t = process.cpuUsage(t0)

@@ -11,6 +11,13 @@ export interface HeadBlock {
   render(i: number, buf: Buffer, at: number): number
   // a buffer of `size` bytes that render() writes into fastest (undefined: any Buffer will do)
   chunk?(size: number): Buffer | undefined
+  // Heads that lie back to back in one buffer as whole lines (each head followed by "}\n", exactly
+  // what the writer renders without a cursor): how many from head i on, each head at most `max`
+  // bytes, all of them at most `room` bytes with their "}\n"; 0 when head i is not such a line.
+  // A writer that leaves the cursor out (sparse cursors, a terminal) then copies them at once.
+  lineRun?(i: number, room: number, max: number): number
+  // copies heads i … i + count - 1 of such a run, with their "}\n", into buf at `at`; returns the offset after them
+  renderRun?(i: number, count: number, buf: Buffer, at: number): number
 }
 
 export type Heads = EventHead[] | HeadBlock

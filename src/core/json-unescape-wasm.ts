@@ -14,6 +14,8 @@ import {
   load8,
   LOOP,
   set,
+  simd,
+  stopsIn,
   store8,
   store32,
   tee,
@@ -63,8 +65,8 @@ const PAGES = Math.ceil((ARENA + SLOT * SLOTS) / 65536)
 // strings skipped), other keys skipped when their value is a string, an integer or an object. At
 // anything else (body, body64, cont, a value of another kind) it stops at that member's comma
 // and JavaScript reads on from there (MEND).
-// params s e d, locals c t (i32), v (v128), m k vs j key4 klen (i32), acc (i64)
-const [s, e, d, c, t, v, m, k, vs, j, key4, klen, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+// params s e d, locals c t (i32), v (v128), m k vs j key4 klen (i32), acc (i64), u (i32)
+const [s, e, d, c, t, v, m, k, vs, j, key4, klen, acc, u] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
 // the first four bytes of a key (little-endian), with what follows it in `"key":`
 const TS4 = 0x3a227374 // ts":
 const SRC4 = 0x22637273 // src"
@@ -81,6 +83,30 @@ const I64_0 = [0x42, 0]
 const I64_10 = [0x42, 10]
 // the member's value is a number: stored as f64 (exact: at most 15 digits)
 const numberTo = (slot: number): number[] => [...i32(0), ...get(acc), 0xba /* f64.convert_i64_u */, ...f64Store(slot)]
+// Moves j past the plain bytes of a string (no quote, no backslash) 16 at a time while 16 bytes
+// from j lie before e, to the first quote or backslash: the byte loop after it goes on from there.
+// The members' strings (the headers' file path, src) were walked byte by byte. Scratch: v, u.
+// biome-ignore format: laid out as the instructions nest
+const skipPlain = [
+  ...BLOCK, ...LOOP,
+    ...get(j), ...i32(16), ADD, ...get(e), GT_U, 0x0d, 1,
+    ...get(j), ...simd(0) /* v128.load */, 0, 0, ...set(v),
+    ...stopsIn(v, [0x22, 0x5c]), ...tee(u),
+    0x45 /* eqz */, ...IF, ...inc(j, 16), 0x0c, 1 /* br loop */, END,
+    ...get(j), ...get(u), 0x68 /* ctz */, ADD, ...set(j),
+  END, END,
+]
+// Moves m and k past the first bytes where [m, j) equals the bytes at k, 16 at a time (the src
+// compared with the reference); the byte loop after it finds the first that differs, if any.
+// biome-ignore format: laid out as the instructions nest
+const sameRun = [
+  ...BLOCK, ...LOOP,
+    ...get(m), ...i32(16), ADD, ...get(j), GT_U, 0x0d, 1,
+    ...get(m), ...simd(0), 0, 0, ...get(k), ...simd(0), 0, 0, ...simd(35) /* i8x16.eq */, ...simd(99) /* all_true */,
+    0x45, 0x0d, 1,
+    ...inc(m, 16), ...inc(k, 16), 0x0c, 0,
+  END, END,
+]
 const isKey = (len: number, word: number): number[] => [...get(klen), ...i32(len), EQ, ...get(key4), ...i32(word), EQ, AND]
 // biome-ignore format: laid out as the instructions nest
 const members = [
@@ -122,6 +148,7 @@ const members = [
       // a string: to its closing quote, escapes skipped
       ...get(vs), ...i32(1), ADD, ...set(j),
       ...BLOCK, ...LOOP,
+        ...skipPlain,
         ...get(j), ...get(e), GE_U, 0x0d, 4,
         ...get(j), ...load8(0), ...tee(c), ...i32(0x22), EQ, 0x0d, 1,
         ...get(c), ...i32(0x5c), EQ, ...IF, ...inc(j, 1), END,
@@ -137,6 +164,7 @@ const members = [
           ...i32(0), ...load32(REF_S), ...tee(k), ...i32(0), LT_S, 0x0d, 0,
           ...i32(0), ...load32(REF_E), ...get(k), SUB, ...get(j), ...get(vs), SUB, ...i32(1), SUB, NE, 0x0d, 0,
           ...get(vs), ...i32(1), ADD, ...set(m),
+          ...sameRun,
           ...LOOP,
             ...get(m), ...get(j), GE_U, ...IF, ...i32(0), ...i32(1), ...store32(SAME), 0x0c, 2, END,
             ...get(m), ...load8(0), ...get(k), ...load8(0), NE, 0x0d, 1,
@@ -160,6 +188,7 @@ const members = [
         ...get(j), ...load8(0), ...set(c), ...inc(j, 1),
         ...get(c), ...i32(0x22), EQ, ...IF,
           ...BLOCK, ...LOOP,
+            ...skipPlain,
             ...get(j), ...get(e), GE_U, 0x0d, 7,
             ...get(j), ...load8(0), ...set(c), ...inc(j, 1),
             ...get(c), ...i32(0x22), EQ, 0x0d, 1,
@@ -259,18 +288,31 @@ export class WasmUnescaper {
 
   // Where the loaded source starts in this memory (members holds offsets from 0 of the memory).
   static readonly srcAt = SRC
+  // where the source unescape() reads starts in this memory: SRC after load(), or where a source
+  // already in this memory lies (use())
+  at = SRC
 
   // Copies `src` (at most srcMax bytes) into the module's memory: unescape() reads from there.
   // No reference src (see unescape) until the caller sets one.
   load(src: Uint8Array): void {
     this.u8.set(src, SRC)
+    this.at = SRC
     this.members[12] = -1
+  }
+
+  // Reads `src` where it lies if it lies in this memory (a chunk() the reader framed a batch
+  // into: no copy), as load() would; false if it does not.
+  use(src: Uint8Array): boolean {
+    if (src.buffer !== this.memory) return false
+    this.at = src.byteOffset
+    this.members[12] = -1
+    return true
   }
 
   // The src bytes an event's src is compared with (members[11]): [start, end) of the loaded source.
   sameSrcAs(start: number, end: number): void {
-    this.members[12] = SRC + start
-    this.members[13] = SRC + end
+    this.members[12] = this.at + start
+    this.members[13] = this.at + end
   }
 
   // Unescapes the loaded bytes from `start` (just after an opening quote) into out at `at`, up to
@@ -285,10 +327,11 @@ export class WasmUnescaper {
     }
     const direct = this.outAt >= 0
     const to = direct ? this.outAt + at : DST
-    const end = this.fn(SRC + start, SRC + limit, to)
-    const stop = this.stop[0]! - SRC
+    const from = this.at
+    const end = this.fn(from + start, from + limit, to)
+    const stop = this.stop[0]! - from
     if (stop >= limit) return NOT_CLOSED
-    if (this.u8[SRC + stop] !== 0x22) return NEEDS_JS
+    if (this.u8[from + stop] !== 0x22) return NEEDS_JS
     this.written = end - to
     if (!direct) this.buf.copy(out, at, DST, end)
     return stop
@@ -312,7 +355,7 @@ export class WasmUnescaper {
 
 // The unescaper, made on first use; undefined where WebAssembly SIMD is not available.
 const wasm = new OnFirstUse(
-  { name: 'unesc', params: 3, locals: [I32, I32, V128, I32, I32, I32, I32, I32, I32, I64], body, pages: PAGES },
+  { name: 'unesc', params: 3, locals: [I32, I32, V128, I32, I32, I32, I32, I32, I32, I64, I32], body, pages: PAGES },
   (fn: (s: number, e: number, d: number) => number, mem) => {
     const u8 = new Uint8Array(mem)
     // the simple escapes json-scan.ts decodes (-1 there: not one, 0 here)

@@ -19,8 +19,12 @@ const newSpace = (): number => {
 
 let observer: PerformanceObserver | undefined
 
+// a user who sized the young generation (NODE_OPTIONS, node's own arguments) keeps their choice
+const userSized = (): boolean =>
+  /--(max-|min-)?semi-space-size|--semi-space-growth-factor/.test(`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`)
+
 export const capYoungGeneration = (cap = YOUNG_CAP): void => {
-  if (observer) return
+  if (observer || userSized()) return
   let capped = false
   const check = (): void => {
     const atCap = newSpace() >= cap

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url'
 import { YOUNG_CAP } from '../../src/core/young-gen.js'
 
 const fixture = fileURLToPath(new URL('../fixtures/young-gen.mjs', import.meta.url))
-const run = (...args: string[]): { most: number; shrunk?: number } =>
-  JSON.parse(execFileSync(process.execPath, [fixture, ...args], { encoding: 'utf8', timeout: 120_000 }))
+const run = (...args: string[]): { most: number; shrunk?: number } => runWith({}, ...args)
+const runWith = (env: Record<string, string>, ...args: string[]): { most: number; shrunk?: number } =>
+  JSON.parse(execFileSync(process.execPath, [fixture, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } }))
 
 t.test("a streaming command's young generation stops growing at the cap; without it V8 grows it past", async (t) => {
   const plain = run('plain')
@@ -19,4 +20,9 @@ t.test('after V8 shrank new space in an idle spell, a busy stage grows it again 
   const r = run('capped', '--shrink')
   t.ok(r.shrunk! < YOUNG_CAP, `shrunk to ${r.shrunk! / 2 ** 20} MiB while idle`)
   t.ok(r.most === YOUNG_CAP, `grew back to ${r.most / 2 ** 20} MiB, no more`)
+})
+
+t.test("a user's own young-generation size (NODE_OPTIONS) is kept: no cap then", async (t) => {
+  const r = runWith({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=32` }, 'capped')
+  t.ok(r.most > YOUNG_CAP, `with --max-semi-space-size=32 new space grew to ${r.most / 2 ** 20} MiB`)
 })

@@ -38,6 +38,8 @@ export class BatchBuilder {
   constructor(
     lines: LinesForm | undefined,
     private readonly linesBlock = LINES_BUFFER,
+    // where blocks of the usual size come from before any is allocated (InputOptions.linesBlocks)
+    private readonly blocks?: (size: number) => Buffer | undefined,
   ) {
     this.asLines = lines !== undefined
     this.closeLines = lines === 'events'
@@ -200,6 +202,8 @@ export class BatchBuilder {
     const usual = this.linesBlock
     const size = Math.max(usual, this.outBytes + need)
     let block = size === usual ? this.freeBlocks.pop() : undefined
+    const given = !block && size === usual ? this.blocks?.(size) : undefined
+    if (given) block = new OutBlock(given, this.freeBlocks, usual, true)
     if (!block) {
       block = new OutBlock(Buffer.allocUnsafe(size), this.freeBlocks, usual)
       allocatedBuffer(size)

@@ -44,6 +44,8 @@ export class OutBlock {
     readonly buffer: Buffer,
     private readonly free: OutBlock[],
     private readonly size: number, // the usual size: only blocks of that size are reused
+    // from the stage's own memory (InputOptions.linesBlocks): always reused, never let go
+    private readonly pinned = false,
   ) {}
 
   leave(): void {
@@ -57,7 +59,7 @@ export class OutBlock {
   }
 
   private recycle(): void {
-    if (this.left && this.open === 0 && this.buffer.length === this.size && this.free.length < FREE_BLOCKS) {
+    if (this.left && this.open === 0 && this.buffer.length === this.size && (this.pinned || this.free.length < FREE_BLOCKS)) {
       this.left = false
       this.free.push(this)
     }

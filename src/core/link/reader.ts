@@ -34,6 +34,10 @@ export interface InputOptions {
   // stage that releases its batches (releaseEvents) takes larger ones: a batch it sends whole
   // cannot span two blocks, so a block's last batch is short, and larger blocks make that rare.
   linesBlock?: number
+  // with `lines`: where blocks of linesBlock bytes come from first (undefined: none left, one is
+  // allocated). Roll's come from its WebAssembly memory, where it reads each batch without
+  // copying it there first. Such a block is reused for ever, never let go.
+  linesBlocks?: (size: number) => Buffer | undefined
   // asked of every writer that links up (WINDOW): at least this many bytes unacked in flight
   window?: number
 }
@@ -73,7 +77,7 @@ export class EventInput extends EventEmitter {
         this.links.connecting() || this.writers.unsaid() || (introduction && this.links.links.size === 0 && !this.writers.introduced()),
     )
     this.framer = this.frame.framer
-    this.out = new BatchBuilder(options.lines, options.linesBlock)
+    this.out = new BatchBuilder(options.lines, options.linesBlock, options.linesBlocks)
     const told = (maxLine: number): void => this.told(maxLine)
     const lost = (): void => this.loseUpstream()
     this.writers = new StdinWriters({ told, lost, known: () => this.emit('writer-known') })
@@ -143,7 +147,7 @@ export class EventInput extends EventEmitter {
         if (next === END) {
           await this.settleLinks()
           // lines held for a cursor that never came (the writer died mid-write): checked
-          if (this.out.held) this.recheck()
+          if (this.out.held) this.recheck(AT_END)
           const last = (await this.lastLine()) ?? this.takeBatch(0)
           if (last) yield last
           break
@@ -176,6 +180,7 @@ export class EventInput extends EventEmitter {
     if (cutEnd) return this.takeCutEnd(bytes)
     const n = bytes.length
     const fast = this.fast
+    let over = false // a line without a cursor past what is held for one cursor
     if (kind === WHOLE && fast !== undefined) {
       // the fast path: a line a directly linked writer wrote, its cursor last; cut by position
       const position = n > 2 ? this.cutFast(bytes, 0, n, fast) : -1
@@ -184,17 +189,20 @@ export class EventInput extends EventEmitter {
         this.out.positions.set(fast.id, position)
         return
       }
-      if (position < 0 && fast.sparse && this.out.heldBytes + n <= this.heldMax && bare(bytes, 0, n)) {
+      if (position < 0 && fast.sparse && bare(bytes, 0, n)) {
         // one of its lines without a cursor: held until its next cursor vouches for it
-        if (this.out.held === 0) this.out.hold()
-        this.out.held++
-        this.out.heldBytes += n
-        this.out.pushRange(bytes, 0, n - 1)
-        return
+        if (this.out.heldBytes + n <= this.heldMax) {
+          if (this.out.held === 0) this.out.hold()
+          this.out.held++
+          this.out.heldBytes += n
+          this.out.pushRange(bytes, 0, n - 1)
+          return
+        }
+        over = true
       }
     }
     // anything else while lines are held: no cursor of theirs vouches for them
-    if (this.out.held) this.recheck()
+    if (this.out.held) this.recheck(over ? TOO_MANY : MISMATCH)
     if (kind === WHOLE && n > 2 && bytes[n - 1] === 0x7d && bytes[n - 2] === 0x22 && this.directLinks > 0 && this.takeDirect(bytes)) return
     const line = classifyLine(bytes, kind === CONT ? { cont: true } : kind === TRUNCATED ? { truncated: true } : undefined)
     if (line.cursor === undefined && n > this.maxLine && kind === WHOLE) {
@@ -342,8 +350,9 @@ export class EventInput extends EventEmitter {
   }
 
   // Held lines no cursor vouched for: each goes through the checked path (take()), and their writer
-  // is not trusted as direct any more (its lines are all checked from here on).
-  private recheck(): void {
+  // is not trusted as direct any more (its lines are all checked from here on). `why` says which
+  // way the cursor failed them, so the warning says what happened.
+  private recheck(why: Recheck): void {
     const link = this.fast
     if (link?.direct) {
       link.direct = false
@@ -351,11 +360,28 @@ export class EventInput extends EventEmitter {
       this.directLinks--
     }
     this.fast = undefined
-    warnOnce(
-      'sparse',
-      'lines without cursors from a directly linked writer did not add up to its next cursor (another program writes into the same pipe?): checking every line of it from here on',
-    )
     const lines = this.out.unhold()
+    if (why === AT_END && link !== undefined && !link.fin) {
+      // its kill cut a write: lines of it came, its cursor never will. Read after its last ack,
+      // they are delivered like any such line, unacked; the restarted writer sends them again,
+      // with the same src and seq, so a sink that dedupes on them keeps each once.
+      warnOnce(
+        'sparse-end',
+        `${lines.length} lines of a writer that died mid-write came without their cursor: delivered, unacked (a restart sends them again: removed by a sink that dedupes on src and seq)`,
+      )
+    } else if (why === TOO_MANY) {
+      warnOnce(
+        'sparse-many',
+        `more than ${this.heldMax} bytes of lines without a cursor from a directly linked writer (a tsf writer puts one in every write: another program writes into the same pipe?): checking every line of it from here on`,
+      )
+    } else {
+      warnOnce(
+        'sparse',
+        why === AT_END
+          ? `${lines.length} lines without a cursor came after the last one of a directly linked writer that ended cleanly (another program writes into the same pipe?): checked`
+          : 'lines without cursors from a directly linked writer did not add up to its next cursor (another program writes into the same pipe?): checking every line of it from here on',
+      )
+    }
     this.lines -= lines.length // counted when they were read
     for (const line of lines) this.take(line, WHOLE)
   }
@@ -480,6 +506,13 @@ export class EventInput extends EventEmitter {
     this.links.close()
   }
 }
+
+// why held lines are checked (recheck): a cursor or a line of another program among them, more of
+// them than a writer puts between two cursors, or EOF before their cursor
+type Recheck = typeof MISMATCH | typeof TOO_MANY | typeof AT_END
+const MISMATCH = 0
+const TOO_MANY = 1
+const AT_END = 2
 
 // what a read returns to wait at a frame's edge (FrameSize.atEdge)
 const SETTLE = Symbol('settle')

@@ -1,4 +1,4 @@
-import { isHeadBlock, type Heads } from '../head-block.js'
+import { isHeadBlock, type HeadBlock, type Heads } from '../head-block.js'
 
 export const CHUNK = 64 * 1024
 // the longest line sparse cursors leave without its cursor
@@ -42,6 +42,7 @@ export class RenderBuffer {
     const tail = this.tail
     if (isHeadBlock(heads)) {
       if (heads.chunk && !this.chunkSource) this.chunkSource = heads.chunk.bind(heads)
+      if (heads.lineRun && (this.sparse || !this.withCursor)) return this.runs(heads)
       for (let i = 0; i < n; i++) {
         this.room(heads.size(i) + tail)
         this.endEvent(heads.render(i, this.chunk, this.chunkBytes))
@@ -58,6 +59,29 @@ export class RenderBuffer {
           this.endEvent(at + head.length)
         }
       }
+    }
+  }
+
+  // Without a cursor on every line: heads that are whole lines back to back (a collector's batch)
+  // go into the chunk a chunk's worth at a time, one copy; the others one by one as in heads().
+  private runs(heads: HeadBlock): void {
+    const n = heads.length
+    const tail = this.tail
+    for (let i = 0; i < n; ) {
+      // a whole cursor's room kept after the last line (take() may put one there); a line that
+      // does not fit any more takes room(), which hands the full chunk on
+      const k = heads.lineRun!(i, this.chunk.length - this.chunkBytes - tail, SPARSE_LINE_MAX)
+      if (k === 0) {
+        this.room(heads.size(i) + tail)
+        this.endEvent(heads.render(i++, this.chunk, this.chunkBytes))
+        continue
+      }
+      const at = heads.renderRun!(i, k, this.chunk, this.chunkBytes)
+      i += k
+      this.position += k
+      this.bytesOut += at - this.chunkBytes
+      this.chunkBytes = at
+      this.lastBare = this.sparse
     }
   }
 

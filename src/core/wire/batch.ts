@@ -83,6 +83,33 @@ export class BatchHeads implements HeadBlock {
     return at + head.length
   }
 
+  // Heads kept as spans are the payload's own lines (head, "}", newline): consecutive ones are one
+  // run of payload bytes, copied at once by a writer without cursors (one copy per chunk, not a
+  // view and a copy per event).
+  lineRun(i: number, room: number, max: number): number {
+    const spans = this.spans
+    const p = this.payload
+    const first = spans[2 * i]!
+    if (first < 0) return 0 // a head of its own
+    let next = first
+    let j = i
+    for (; j < this.length; j++) {
+      const start = spans[2 * j]!
+      const end = spans[2 * j + 1]!
+      if (start !== next || end - start > max || end + 2 - first > room || p[end] !== 0x7d || p[end + 1] !== 0x0a) break
+      next = end + 2
+    }
+    return j - i
+  }
+
+  renderRun(i: number, count: number, buf: Buffer, at: number): number {
+    const start = this.spans[2 * i]!
+    const end = this.spans[2 * (i + count - 1) + 1]! + 2
+    const p = this.payload
+    buf.set(new Uint8Array(p.buffer, p.byteOffset + start, end - start), at)
+    return at + end - start
+  }
+
   // the heads as a list (payload views and the others)
   list(): EventHead[] {
     const out: EventHead[] = []

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os'
+import { unescaper } from '../../core/json-unescape-wasm.js'
 import { UsageError } from '../../core/errors.js'
 import { ExitCode } from '../../core/exit-codes.js'
 import { warn } from '../../core/log.js'
@@ -112,7 +113,15 @@ export const runRoll = async (config: RollConfig, rt: Runtime): Promise<number> 
     rt.stop.removeEventListener('abort', abortStart)
   }
   // as spans: each batch the lines as read plus where each head lies in them, read in place (no
-  // view per event, no copy per line to cut its cursor out), its block reused
-  const input = rt.input({ maxLine: config.maxLine, truncate: config.truncate, lines: 'spans', ...(window ? { window } : {}) })
+  // view per event, no copy per line to cut its cursor out), its block reused; the blocks are
+  // chunks of the body unescaper's memory where there are any, read there without a copy
+  const wasm = unescaper()
+  const input = rt.input({
+    maxLine: config.maxLine,
+    truncate: config.truncate,
+    lines: 'spans',
+    ...(wasm ? { linesBlocks: (size: number) => wasm.chunk(size) } : {}),
+    ...(window ? { window } : {}),
+  })
   return roller.run(input, rt.stop, config.shutdownTimeout)
 }

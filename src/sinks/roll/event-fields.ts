@@ -86,10 +86,16 @@ export class EventFields {
   // The heads of the next read()s lie in `lines` (a batch): copied once into the WebAssembly
   // unescaper, whose SIMD steps then unescape their bodies. undefined: done with it.
   source(lines: Buffer | undefined): void {
-    if (this.wasm && this.unescapeBody && lines && lines.length <= WasmUnescaper.srcMax) {
-      this.wasm.load(lines)
-      this.loaded = lines
-    } else this.loaded = undefined
+    const wasm = this.wasm
+    this.loaded = undefined
+    if (wasm && this.unescapeBody && lines) {
+      // framed in its memory already (the reader's blocks are chunks of it: engine.ts), or copied there
+      if (wasm.use(lines)) this.loaded = lines
+      else if (lines.length <= WasmUnescaper.srcMax) {
+        wasm.load(lines)
+        this.loaded = lines
+      }
+    }
     this.viewed = undefined
   }
 
@@ -183,7 +189,7 @@ export class EventFields {
           close = rel + base
           written = w.written
           // the plain members after it, read there too (the rest, if any, below)
-          const shift = base - WasmUnescaper.srcAt
+          const shift = base - w.at
           const m = w.members
           after = m[0]! + shift
           if (m[1]! >= 0) {

@@ -75,6 +75,72 @@ t.test(
   },
 )
 
+t.test(
+  "a collector's batch (BatchHeads) without cursors: its lines go in as runs, byte for byte what the heads one by one give",
+  async (t) => {
+    const { decodeBlock } = await import('../../../src/core/wire/batch.js')
+    const long = `{"body":"${'x'.repeat(70 * 1024)}"}` // over 64 KiB: keeps its cursor when sparse
+    const lines: string[] = []
+    for (let i = 0; i < 3000; i++) {
+      // a src moved into the sender's space (every 10th) is a head of its own, between runs
+      lines.push(`{"body":"line ${i} ${'y'.repeat(i % 300)}"${i % 10 === 3 ? ',"src":"s"' : ''},"seq":${i}}`)
+      if (i % 700 === 5) lines.push('plain text, not JSON')
+      if (i % 900 === 7) lines.push('{"not":"an event"}')
+      if (i % 1000 === 9) lines.push('') // an empty line: no event
+      if (i === 1500) lines.push(long)
+    }
+    const payload = Buffer.from(`${lines.join('\n')}\n{"body":"last, no newline"}`)
+    const options = { maxEvent: 1024 * 1024, srcPrefix: Buffer.from('agent/') }
+    const strip = (s: string): string => s.replace(/,"_ack":"[^"]*"\}$/, '}')
+    const renderAll = (sparse: boolean, withCursor: boolean, asBlock: boolean): string[][] => {
+      const chunks: string[][] = []
+      const buffer: RenderBuffer = new RenderBuffer(prefix, withCursor, () => {
+        chunks.push(Buffer.from(buffer.take().subarray(0, buffer.taken)).toString().split('\n').slice(0, -1))
+      })
+      buffer.setSparse(sparse)
+      // twice: a second batch goes on from the first's position
+      for (let round = 0; round < 2; round++) {
+        const block = decodeBlock(payload, options)
+        buffer.heads(asBlock ? block : block.list())
+      }
+      if (buffer.chunkBytes) chunks.push(Buffer.from(buffer.take().subarray(0, buffer.taken)).toString().split('\n').slice(0, -1))
+      t.equal(Buffer.byteLength(chunks.flat().join('\n') + '\n'), buffer.bytesOut, 'bytesOut counts every byte handed on')
+      return chunks
+    }
+    t.ok(decodeBlock(payload, options).lineRun(0, 1 << 20, 64 * 1024) >= 3, 'the batch has runs of lines')
+    const want = renderAll(false, true, false).flat()
+    t.ok(want.length > 6000)
+    for (const withCursor of [true, false]) {
+      const chunks = renderAll(withCursor, withCursor, true)
+      const got = chunks.flat()
+      t.equal(got.length, want.length, 'as many lines')
+      let wrong = 0
+      for (let i = 0; i < got.length; i++) if (strip(got[i]!) !== strip(want[i]!)) wrong++
+      t.equal(wrong, 0, `every line the same without its cursor (${withCursor ? 'sparse' : 'a terminal'})`)
+      if (!withCursor) {
+        t.notOk(
+          got.some((l) => l.includes('"_ack"')),
+          'a terminal gets no cursor',
+        )
+        continue
+      }
+      let bad = 0
+      let position = 0
+      for (const chunk of chunks) {
+        for (let k = 0; k < chunk.length; k++) {
+          position++
+          const line = chunk[k]!
+          const cursored = line === want[position - 1]
+          const should = k === chunk.length - 1 || Buffer.byteLength(line) > 64 * 1024
+          if (should ? !cursored : line.includes('"_ack"')) bad++
+        }
+      }
+      t.equal(bad, 0, "each chunk's last line and every line over 64 KiB carry their cursor at their position, no other does")
+      t.ok(chunks.length > 5, `several chunks (${chunks.length})`)
+    }
+  },
+)
+
 t.test('runs of lines (a channel block), sparse or without cursors: each line whole once, in order, cursors where due', async (t) => {
   // lengths from 1 byte to past a chunk, lines over 64 KiB among them (those keep their cursor)
   let seed = 7

@@ -118,6 +118,8 @@ t.test('the same fields and body bytes as the JavaScript path, for hostile bodie
   const js = new EventFields(true, undefined)
   const w = new EventFields(true, wasm)
   const arena = wasm.chunk(1024 * 1024)!
+  // a chunk of its memory the batch is framed into (roll's reader does: engine.ts), read in place
+  const inMemory = wasm.chunk(1024 * 1024)!
   try {
     await fuzz(t, 'wasm body unescape matches JS', { cases: 6000 }, (rng) => {
       // a batch of a few heads, each with its newline, the tested one somewhere inside
@@ -130,8 +132,9 @@ t.test('the same fields and body bytes as the JavaScript path, for hostile bodie
       const lines = Buffer.concat(heads.flatMap((h) => [h, Buffer.from('\n')]))
       // the batch inside a larger buffer, at any alignment
       const pad = rng.int(0, 17)
-      const whole = Buffer.concat([Buffer.alloc(pad, 0x41), lines])
-      const batch = whole.subarray(pad)
+      const whole = rng.bool(0.5) ? Buffer.concat([Buffer.alloc(pad, 0x41), lines]) : inMemory.fill(0x41, 0, pad)
+      if (whole === inMemory) lines.copy(inMemory, pad)
+      const batch = whole.subarray(pad, pad + lines.length)
       w.source(batch)
       const target = rng.pick(['arena', 'buffer', 'scratch'] as const)
       let start = 0
@@ -155,6 +158,7 @@ t.test('the same fields and body bytes as the JavaScript path, for hostile bodie
     })
   } finally {
     wasm.give(arena)
+    wasm.give(inMemory)
   }
 })
 
@@ -205,6 +209,8 @@ t.test('chunks in its memory are handed out, given back and reused; the size mus
 t.test('sameSrc: true only when the src bytes equal the kept ones, and always then in compact form', async (t) => {
   if (!wasm) return
   const w = new EventFields(true, wasm)
+  const inMemory = wasm.chunk(1024 * 1024)!
+  t.teardown(() => wasm.give(inMemory))
   const pool = ['s-1', 's-2', 's-1x', 'x-1', 'a\\"b', 'a\\"c', 'é\\u00e9', '', 's'.repeat(40), `${'s'.repeat(39)}t`]
   let same = 0
   await fuzz(t, 'sameSrc is exact', { cases: 3000 }, (rng) => {
@@ -216,7 +222,10 @@ t.test('sameSrc: true only when the src bytes equal the kept ones, and always th
       const order = rng.bool(0.5) ? `,"ts":1${more}${src},"seq":${i}` : `${src}${more},"seq":${i},"pos":3`
       heads.push(Buffer.from(`{"body":"b\\"${i}"${order}`))
     }
-    const lines = Buffer.concat(heads.flatMap((h) => [h, Buffer.from('\n')]))
+    const read = Buffer.concat(heads.flatMap((h) => [h, Buffer.from('\n')]))
+    // copied into its memory, or framed there already and read in place
+    const off = rng.int(0, 17)
+    const lines = rng.bool(0.5) ? read : inMemory.subarray(off, off + read.copy(inMemory, off))
     w.source(lines)
     let kept: Buffer | undefined
     let start = 0

@@ -2,13 +2,14 @@
 // connections wait in the gate (their reads held, sockets stopped), what is handed to a stalled
 // sink stays within about a quantum, and every line arrives once: none lost among the reads held
 // while waiting, at 'end' or at close, none handed over twice.
+// And the gate itself: connections reading freely are held when it turns busy.
 import t from 'tap'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { Counters } from '../../../src/core/metrics.js'
 import { PrintSink } from '../../../src/sinks/print.js'
-import { QUANTUM } from '../../../src/sources/tcp/read-gate.js'
+import { QUANTUM, ReadGate, type Turn } from '../../../src/sources/tcp/read-gate.js'
 import { SyslogListeners } from '../../../src/sources/tcp/syslog-listeners.js'
 
 const SENDERS = 200
@@ -84,4 +85,40 @@ t.test(`${SENDERS} senders into a stalled stdout: it holds about a quantum, and 
   t.equal(got.size, want.size, 'none missing')
   // printed lines are a little longer than the syslog lines: a quantum's worth and a bit
   t.ok(out.most < 3 * QUANTUM, `stdout held at most ${out.most} bytes (< ${3 * QUANTUM})`)
+})
+
+t.test('when the gate turns busy, connections that read freely are held and queued behind the first; idle ones stay free', async (t) => {
+  let open!: () => void
+  const sink = { ready: () => new Promise<void>((resolve) => (open = resolve)) }
+  const gate = new ReadGate(sink, 100)
+  const ran: string[] = []
+  const held: string[] = []
+  const turn = (name: string): Turn => ({
+    run: () => {
+      ran.push(name)
+      return 10
+    },
+    hold: () => held.push(name),
+  })
+  const [a, b, c, idle] = [turn('a'), turn('b'), turn('c'), turn('idle')]
+  gate.reading(a)
+  gate.reading(b)
+  gate.reading(c)
+  gate.reading(idle)
+  t.ok(gate.admit(30, a), 'free: a read is let in at once')
+  t.ok(gate.admit(30, b))
+  t.ok(gate.admit(40, c))
+  // the quantum is spent: c's next read queues, and a and b stop reading before theirs
+  t.notOk(gate.admit(10, c), 'spent: the next one queues')
+  gate.enqueue(c)
+  t.same(held, ['a', 'b'], 'the others that read were held; the idle one was not')
+  t.equal(gate.waiting, 3)
+  while (!open) await new Promise<void>((resolve) => setImmediate(resolve))
+  open()
+  while (ran.length < 3) await new Promise<void>((resolve) => setImmediate(resolve))
+  t.same(ran, ['c', 'a', 'b'], 'in the order they queued')
+  gate.leave(a)
+  gate.leave(b)
+  gate.leave(c)
+  gate.leave(idle)
 })
