@@ -30,7 +30,8 @@ t.test(
   'a sparse writer killed -9 mid-write: its lines without their cursor are delivered at EOF, said truly, and a restart doubles none past a dedupe',
   async (t) => {
     const dir = tmpdir(t)
-    const run = sh(t, `${W} 100 ck --burst-when go | ${R} out`, { cwd: dir })
+    // the pipe kept at 64 KiB (TSF_PIPE_SIZE=0): the 300 KB line must not fit it whole
+    const run = sh(t, `TSF_PIPE_SIZE=0 ${W} 100 ck --burst-when go | ${R} out`, { cwd: dir })
     await until(() => existsSync(`${dir}/go.ready`), 30_000, 'the writer linked, sparse, every event acked', run.stderr)
     const reader = pidOf(`${dir}/out.pid`)
     const writer = pidOf(`${dir}/ck.pid`)
