@@ -15,18 +15,36 @@ import { fstatSync, readFileSync } from 'node:fs'
 // by 15-25 % of CPU.
 
 const F_SETPIPE_SZ = 1031
-// the most an unprivileged process may ask for by default (/proc/sys/fs/pipe-max-size)
-const WANT = 1024 * 1024
+const F_GETPIPE_SZ = 1032
+// root: 1 MiB (the most an unprivileged process may ask for by default, /proc/sys/fs/pipe-max-size).
+// Others: 256 KiB. Linux charges a pipe's buffer to the user who made it, and once a user's pipes
+// hold pipe-user-pages-soft (64 MiB by default) every new pipe of that user, tsf's or not, gets
+// 8 KiB: 1 MiB each reaches that at 64 pipes, 256 KiB at 256. Root is not limited.
+const WANT = process.getuid?.() === 0 ? 1024 * 1024 : 256 * 1024
+
+// TSF_PIPE_SIZE: bytes to ask for (0: leave the pipe as it is); unset, WANT
+export const wantedPipeSize = (env = process.env.TSF_PIPE_SIZE): number => {
+  if (env === undefined || env === '') return WANT
+  const n = Number(env)
+  return Number.isSafeInteger(n) && n >= 0 ? n : WANT
+}
 
 const helpers: [string, string[]][] = [
-  ['perl', ['-e', `my $r = fcntl(STDOUT, ${F_SETPIPE_SZ}, 0 + $ARGV[0]); print STDERR (($r || 0) + 0)`]],
+  // only ever grows the pipe (someone may have made it larger already); prints the size it holds
+  [
+    'perl',
+    [
+      '-e',
+      `my $n = fcntl(STDOUT, ${F_GETPIPE_SZ}, 0) || 0; $n = fcntl(STDOUT, ${F_SETPIPE_SZ}, 0 + $ARGV[0]) || 0 if $n < $ARGV[0]; print STDERR "\n", $n + 0`,
+    ],
+  ],
   [
     'python3',
     [
       '-I',
       '-S',
       '-c',
-      `import fcntl,sys\ntry: sys.stderr.write(str(fcntl.fcntl(1, ${F_SETPIPE_SZ}, int(sys.argv[1]))))\nexcept OSError: sys.stderr.write('0')`,
+      `import fcntl,sys\ntry:\n n=fcntl.fcntl(1,${F_GETPIPE_SZ})\n if n<int(sys.argv[1]): n=fcntl.fcntl(1,${F_SETPIPE_SZ},int(sys.argv[1]))\nexcept OSError: n=0\nsys.stderr.write('\\n'+str(n))`,
     ],
   ],
 ]
@@ -35,7 +53,8 @@ const helpers: [string, string[]][] = [
 // now holds, or undefined when fd is no pipe or no helper could resize it (a user over their pipe
 // allowance, no perl or python3 on the machine). The caller waits for it before it looks at the
 // pipe's holders; the helper is waited for without blocking (signals, a metrics scrape go on).
-export const widenPipe = async (fd = 1, want = WANT): Promise<number | undefined> => {
+export const widenPipe = async (fd = 1, want = wantedPipeSize()): Promise<number | undefined> => {
+  if (want <= 0) return undefined
   try {
     if (!fstatSync(fd).isFIFO()) return undefined
   } catch {
@@ -63,5 +82,6 @@ const helper = (command: string, args: string[], fd: number): Promise<number | '
     const child = spawn(command, args, { stdio: ['ignore', fd, 'pipe'], timeout: 5000 })
     child.stderr!.on('data', (d: Buffer) => (said += d.toString('latin1')))
     child.on('error', () => resolve('missing'))
-    child.on('close', (code) => resolve(code === 0 ? Number(said) || 0 : 0))
+    // the last line: perl may warn first (a locale it lacks) and still have resized the pipe
+    child.on('close', (code) => resolve(code === 0 ? Number(said.trim().split('\n').pop()) || 0 : 0))
   })

@@ -73,8 +73,9 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
       const forwarded = Math.max(input?.maxLine ?? 0, input?.toldMaxLine ?? 0)
       const maxLine = Math.max(outputOptions?.maxLine ?? 0, forwarded) || undefined
       if (!output) {
-        // 1 MiB instead of 64 KiB: the reader takes ~5 times more a wake-up (pipe-size.ts); before
-        // the writer looks at who holds the pipe, so its helper is gone by then. TSF_PIPE_SIZE=0: not
+        // 1 MiB (256 KiB unprivileged) instead of 64 KiB: the reader takes ~5 times more a wake-up
+        // (pipe-size.ts); before the writer looks at who holds the pipe, so its helper is gone by
+        // then. TSF_PIPE_SIZE=0: not
         if (!outputOptions?.stream && process.env.TSF_PIPE_SIZE !== '0') {
           const { widenPipe } = await import('./pipe-size.js')
           await widenPipe(outputOptions?.fd ?? 1)
