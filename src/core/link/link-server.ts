@@ -26,6 +26,9 @@ export interface LinkHost {
   sparse(): void
   // the last linked reader went away
   lost(): void
+  // the reader we introduced ourselves to closed that connection while no reader was linked (it
+  // died before it linked up, or before our introduction was even read)
+  readerGone(): void
 }
 
 // The writer's side of the ack link (docs/protocol.md): the socket linked readers connect to
@@ -39,6 +42,7 @@ export class LinkServer {
   known = false // the reader confirmed it knows us (KNOWN)
   everLinked = false
   private readonly timers: NodeJS.Timeout[] = []
+  private closing = false
 
   constructor(private readonly host: LinkHost) {}
 
@@ -55,19 +59,29 @@ export class LinkServer {
   // close without FIN or LOST tells it we died even if we never wrote an event (an idle
   // `tsf collect` killed -9 must not let the rest of the pipeline end with 0). Retried while the
   // reader may still be starting; a reader that is not tsf never answers and is given up on.
+  // The reader keeps the connection until it exits, so its close is the reader going away: with
+  // no reader linked, nothing else would tell an idle writer (a reader killed -9 right after it
+  // read our events, before its HELLO and our WRITER were read: the link it opened was never
+  // authenticated, and with nothing more to write we would never meet EPIPE, and wait for ever).
+  // With a reader linked, its link's close says it, after the last acks on that link.
   // giveUp: true once introducing is pointless (stdout closed, or a mode that needs no link)
   introduce(pipeInode: number, until: number, giveUp: () => boolean): void {
     if (this.watch || giveUp() || Date.now() > until) return
     const socket = connect({ path: readerAnnouncePath(pipeInode) })
+    let connected = false
     socket.on('error', () => {
-      if (this.watch === socket) this.watch = undefined
-      else {
-        const timer = setTimeout(() => this.introduce(pipeInode, until, giveUp), 50)
-        timer.unref()
-        this.timers.push(timer)
-      }
+      if (connected) return // a reset of an introduction made: see 'close'
+      const timer = setTimeout(() => this.introduce(pipeInode, until, giveUp), 50)
+      timer.unref()
+      this.timers.push(timer)
+    })
+    socket.on('close', () => {
+      if (!connected || this.closing) return
+      this.watch = undefined
+      if (this.links.size === 0) this.host.readerGone()
     })
     socket.on('connect', () => {
+      connected = true
       socket.unref()
       this.watch = socket
       // the max-line first: a reader that answers KNOWN has taken it
@@ -148,6 +162,7 @@ export class LinkServer {
   }
 
   close(): void {
+    this.closing = true
     for (const t of this.timers) clearTimeout(t)
     for (const link of this.links) link.end()
     this.watch?.end()

@@ -171,6 +171,11 @@ export class EventOutput extends EventEmitter {
           this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
         }
       },
+      // Once we ended, the reader closes our introduction when it exits after our FIN (before
+      // its last acks on the link may be read): only a link's close can say it died then.
+      readerGone: () => {
+        if (!this.closed && !this.ended) this.emit('downstream-lost', new Error('the tsf reader of our stdout went away'))
+      },
     }
   }
 
