@@ -9,8 +9,15 @@ const increasing = (seqs: number[]): boolean => seqs.every((s, i) => i === 0 || 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 // Writes n events into a write-only channel whose only registered reader is not running yet.
+// The writer waits for its last acks as long as the test may take: its n events fit in a pipe of
+// 1 MiB (docs/protocol.md, the pipe's size), so it writes them all and ends while the channel is
+// still full, and with the default 10 s a loaded machine's slow reader start made it give up and
+// exit with its checkpoint short of n (the channel stored every event in the end all the same).
 const fill = (t: Test, dir: string, policy: string) =>
-  sh(t, `${replayWriter} ${n} ${dir}/cp --pad 40 | ${tsf} channel --dir ${dir}/q --write-only --reader r ${small} --when-full ${policy}`)
+  sh(
+    t,
+    `${replayWriter} ${n} ${dir}/cp --pad 40 --end-timeout 120000 | ${tsf} channel --dir ${dir}/q --write-only --reader r ${small} --when-full ${policy}`,
+  )
 
 const readAll = async (t: Test, dir: string, expect: number) => {
   const reader = sh(t, `${tsf} channel --dir ${dir}/q --read-only --reader r | ${linkReader} ${dir}/out`)
