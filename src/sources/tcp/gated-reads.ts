@@ -40,7 +40,8 @@ export class GatedReads implements Turn {
     if (!this.granted && !this.gate.admit(chunk.length, this)) {
       // (a second one only where holdReads cannot stop reads at once: TLS)
       this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk
-      return this.queue()
+      this.queue()
+      return this.gate.holding(chunk.length)
     }
     this.granted = false
     this.take(chunk)
@@ -70,9 +71,11 @@ export class GatedReads implements Turn {
   // hands the read it held while waiting on, if any; its bytes
   flush(): number {
     const chunk = this.held
+    if (!chunk) return 0
     this.held = undefined
-    if (chunk) this.take(chunk)
-    return chunk?.length ?? 0
+    this.gate.holding(-chunk.length)
+    this.take(chunk)
+    return chunk.length
   }
 
   // the connection is gone, or stops reading: it leaves the gate's line

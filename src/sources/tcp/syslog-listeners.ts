@@ -55,6 +55,11 @@ export class SyslogListeners {
     return this.gate.waiting
   }
 
+  // bytes of reads taken from TCP senders and held until their turn (tests; the gate's)
+  get held(): number {
+    return this.gate.held
+  }
+
   // the TCP ports listened on (port 0 picks one)
   get tcpPorts(): number[] {
     return this.servers.map((s) => (s.address() as { port: number }).port)

@@ -2,14 +2,15 @@
 // connections wait in the gate (their reads held, sockets stopped), what is handed to a stalled
 // sink stays within about a quantum, and every line arrives once: none lost among the reads held
 // while waiting, at 'end' or at close, none handed over twice.
-// And the gate itself: connections reading freely are held when it turns busy.
+// And the gate itself: connections reading freely are held when it turns busy, and all of them
+// once a quantum of reads is held (a herd of idle senders starting at once).
 import t from 'tap'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { Counters } from '../../../src/core/metrics.js'
 import { PrintSink } from '../../../src/sinks/print.js'
-import { QUANTUM, ReadGate, type Turn } from '../../../src/sources/tcp/read-gate.js'
+import { QUANTUM, READ_SIZE, ReadGate, type Turn } from '../../../src/sources/tcp/read-gate.js'
 import { SyslogListeners } from '../../../src/sources/tcp/syslog-listeners.js'
 
 const SENDERS = 200
@@ -45,6 +46,10 @@ t.test(`${SENDERS} senders into a stalled stdout: it holds about a quantum, and 
     await once(s, 'connect')
     sockets.push(s)
   }
+  // the most bytes of reads held until their turn (they stay held while stdout is not read)
+  let mostHeld = 0
+  const watch = setInterval(() => (mostHeld = Math.max(mostHeld, listeners.held)), 1)
+  t.teardown(() => clearInterval(watch))
   const want = new Map<string, number>()
   for (const [i, s] of sockets.entries()) {
     let text = ''
@@ -77,6 +82,9 @@ t.test(`${SENDERS} senders into a stalled stdout: it holds about a quantum, and 
     }
   }
   t.equal(seen, SENDERS * LINES, 'every line arrived')
+  // the herd started at once: past a quantum of reads held, every sender still reading freely was
+  // held before its read was taken (each had one of up to 64 KiB taken and held until its turn)
+  t.ok(mostHeld <= 2 * QUANTUM + READ_SIZE, `reads held while the gate was busy: at most ${mostHeld} bytes (<= ${2 * QUANTUM + READ_SIZE})`)
   t.same(
     [...got.entries()].filter(([, n]) => n !== 1),
     [],
@@ -121,4 +129,33 @@ t.test('when the gate turns busy, connections that read freely are held and queu
   gate.leave(b)
   gate.leave(c)
   gate.leave(idle)
+})
+
+t.test('past a quantum of reads held while the gate is busy, every connection reading freely is held and queued', async (t) => {
+  let open!: () => void
+  const sink = { ready: () => new Promise<void>((resolve) => (open = resolve)) }
+  const gate = new ReadGate(sink, 100)
+  const held: string[] = []
+  const turn = (name: string): Turn => ({ run: () => 10, hold: () => held.push(name) })
+  const [busy, b, c, idle1, idle2] = [turn('busy'), turn('b'), turn('c'), turn('idle1'), turn('idle2')]
+  for (const x of [busy, b, c, idle1, idle2]) gate.reading(x)
+  t.ok(gate.admit(100, busy), 'the busy one spends the quantum')
+  gate.enqueue(busy)
+  // b and c start sending: their reads are taken while the gate is busy and held
+  t.notOk(gate.admit(60, b))
+  gate.enqueue(b)
+  gate.holding(60)
+  t.same(held, [], 'under a quantum held: the idle ones stay free')
+  t.notOk(gate.admit(60, c))
+  gate.enqueue(c)
+  gate.holding(60)
+  t.same(held, ['idle1', 'idle2'], 'past a quantum held: the others reading freely are held too')
+  t.equal(gate.waiting, 5, 'and queued')
+  t.equal(gate.held, 120)
+  gate.holding(-120)
+  t.equal(gate.held, 0, 'handed on: no longer counted')
+  while (!open) await new Promise<void>((resolve) => setImmediate(resolve))
+  for (const x of [busy, b, c, idle1, idle2]) gate.leave(x)
+  gate.stop()
+  open()
 })
