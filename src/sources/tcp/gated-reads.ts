@@ -84,6 +84,13 @@ export class GatedReads implements Turn {
     this.queued = false
   }
 
+  // the connection failed: it leaves the line and what it held is not handed on (nor counted)
+  drop(): void {
+    this.leave()
+    if (this.held) this.gate.holding(-this.held.length)
+    this.held = undefined
+  }
+
   private queue(): void {
     holdReads(this.socket)
     this.queued = true

@@ -489,7 +489,7 @@ export class Session {
   private release(): void {
     this.closed = true
     if (this.waiting) this.leaveGate?.()
-    this.plainReads?.leave()
+    this.plainReads?.drop()
     this.disarmReadTimer()
     this.endHandshake()
     this.frames = []
