@@ -35,6 +35,11 @@ export class GatedReads implements Turn {
     this.gate.reading(this)
   }
 
+  // it waits in the gate's line
+  get waiting(): boolean {
+    return this.queued
+  }
+
   // every 'data' of the socket comes here
   onData(chunk: Buffer): void {
     if (!this.granted && !this.gate.admit(chunk.length, this)) {
