@@ -44,7 +44,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
     import('./link/writer.js'),
     import('./young-gen.js'),
   ])
-  // before the stream starts: a stage's young generation stops at 8 MiB (its peak RSS, young-gen.ts)
+  // before the stream starts: a stage's young generation stops at 4 MiB (its peak RSS, young-gen.ts)
   capYoungGeneration()
   const rt: Runtime = {
     stop: stopper.signal,
