@@ -46,7 +46,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
   let output: EventOutput | undefined
   const abruptSaves: (() => void)[] = []
   const metrics = options.metrics ? await serveMetrics(options.metrics, counters) : undefined
-  // before the stream starts: a stage's young generation stops at 8 MiB (its peak RSS, young-gen.ts)
+  // before the stream starts: a stage's young generation stops at 4 MiB (its peak RSS, young-gen.ts)
   capYoungGeneration()
   const rt: Runtime = {
     stop: stopper.signal,
