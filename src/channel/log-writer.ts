@@ -163,8 +163,10 @@ export class LogWriter extends EventEmitter {
     // lines no reader here can take from memory are written as they lie, after a header of their
     // own: one copy of every byte less (a reader further behind than the ring reads them back
     // anyway, as in W1 where the stage downstream sets the pace)
-    const direct = lines !== undefined && !this.reachable(size)
-    const at = direct || size > RING_BYTES / 4 ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
+    // (a block too big for the ring is never kept there either)
+    const big = size > RING_BYTES / 4
+    const direct = lines !== undefined && (big || !this.reachable(size))
+    const at = direct || big ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
     if (at >= 0) this.forget(at, at + size)
     if (this.recent.length > 4096) this.recent.splice(0, 1024) // many tiny batches: keep the scan short
     const into = at >= 0 ? this.ring.subarray(at) : undefined
