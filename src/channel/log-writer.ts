@@ -160,10 +160,9 @@ export class LogWriter extends EventEmitter {
     const lines = heads ? undefined : (events as HeadLines)
     const count = heads ? heads.length : lines!.count
     const size = heads ? blockSize(heads) : BLOCK_HEADER + lines!.lines.length
-    // lines no reader here can take from memory are written as they lie, after a header of their
-    // own: one copy of every byte less (a reader further behind than the ring reads them back
-    // anyway, as in W1 where the stage downstream sets the pace)
-    // (a block too big for the ring is never kept there either)
+    // lines no reader here can take from memory (none here, one further behind than the ring, as
+    // in W1 where the stage downstream sets the pace, or a block too big to be kept) are written as
+    // they lie, after a header of their own: one copy of every byte less
     const big = size > RING_BYTES / 4
     const direct = lines !== undefined && (big || !this.reachable(size))
     const at = direct || big ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
