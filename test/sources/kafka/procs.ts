@@ -6,14 +6,26 @@ import type { Proc } from '../../fixtures/tcp-helpers.js'
 export const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void =>
   t.teardown(() => procs.forEach((p) => p.kill()))
 
-// Every line roll wrote (published and in-progress files), its state directory left out.
+// Every line roll wrote (published and in-progress files), its state directory left out. A file
+// roll publishes (renames .tmp to its final name) between the listing and its read is an ENOENT:
+// the whole listing is taken again, so the file is read under its new name, not skipped.
 export const rolledLines = (dir: string): string[] => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return linesUnder(dir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 50) throw error
+    }
+  }
+}
+
+const linesUnder = (dir: string): string[] => {
   if (!existsSync(dir)) return []
   const out: string[] = []
   for (const name of readdirSync(dir)) {
     if (name === '.tsf-roll') continue
     const path = join(dir, name)
-    if (statSync(path).isDirectory()) out.push(...rolledLines(path))
+    if (statSync(path).isDirectory()) out.push(...linesUnder(path))
     else out.push(...readFileSync(path, 'utf8').split('\n').slice(0, -1))
   }
   return out
