@@ -42,6 +42,9 @@ export class BatchHeads implements HeadBlock {
   // start and end of each head; a start < 0 is -1 - its index in others
   private spans = new Int32Array(2048)
   private readonly others: EventHead[] = []
+  // writes made straight from the payload not done yet, and what to do once they are (release)
+  private holds = 0
+  private free?: () => void
 
   constructor(private payload: Buffer) {}
 
@@ -102,12 +105,24 @@ export class BatchHeads implements HeadBlock {
     return j - i
   }
 
-  renderRun(i: number, count: number, buf: Buffer, at: number): number {
-    const start = this.spans[2 * i]!
-    const end = this.spans[2 * (i + count - 1) + 1]! + 2
-    const p = this.payload
-    buf.set(new Uint8Array(p.buffer, p.byteOffset + start, end - start), at)
-    return at + end - start
+  lineBytes(i: number, count: number): Buffer {
+    return this.payload.subarray(this.spans[2 * i]!, this.spans[2 * (i + count - 1) + 1]! + 2)
+  }
+
+  // A writer writes runs of the payload as they lie (lineBytes): the payload's block goes back to
+  // the frame pool (release's free) only once every such write is done.
+  hold(): () => void {
+    this.holds++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      if (--this.holds === 0 && this.free) {
+        const free = this.free
+        this.free = undefined
+        free()
+      }
+    }
   }
 
   // the heads as a list (payload views and the others)
@@ -120,10 +135,14 @@ export class BatchHeads implements HeadBlock {
     return out
   }
 
-  // once written: the payload's block may take the next frame
-  release(): void {
+  // Once written: free() gives the payload's block to the next frame, now or once the writes made
+  // straight from it are done (hold).
+  release(free?: () => void): void {
     this.payload = EMPTY
     this.others.length = 0
+    if (!free) return
+    if (this.holds === 0) free()
+    else this.free = free
   }
 }
 
