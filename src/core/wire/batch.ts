@@ -40,7 +40,7 @@ export interface DecodeOptions {
 export class BatchHeads implements HeadBlock {
   length = 0
   // start and end of each head; a start < 0 is -1 - its index in others
-  private spans = new Int32Array(2048)
+  private spans = takeSpans()
   private readonly others: EventHead[] = []
   // writes made straight from the payload not done yet, and what to do once they are (release)
   private holds = 0
@@ -60,7 +60,7 @@ export class BatchHeads implements HeadBlock {
   }
 
   private grow(): void {
-    const bigger = new Int32Array(2 * this.spans.length)
+    const bigger = new Int32Array(Math.max(2 * this.spans.length, 4096))
     bigger.set(this.spans)
     this.spans = bigger
   }
@@ -140,6 +140,9 @@ export class BatchHeads implements HeadBlock {
   release(free?: () => void): void {
     this.payload = EMPTY
     this.others.length = 0
+    this.length = 0
+    if (this.spans.length <= SPANS_KEPT) spareSpans = this.spans
+    this.spans = NO_SPANS
     if (!free) return
     if (this.holds === 0) free()
     else this.free = free
@@ -147,6 +150,16 @@ export class BatchHeads implements HeadBlock {
 }
 
 const EMPTY = Buffer.alloc(0)
+const NO_SPANS = new Int32Array(0)
+// The spans of the last batch released, for the next (a batch's ~2,000-4,000 heads were a fresh
+// 16-32 KiB array, grown once or twice, per batch); larger ones are not kept.
+const SPANS_KEPT = 1 << 16
+let spareSpans: Int32Array | undefined
+const takeSpans = (): Int32Array => {
+  const spans = spareSpans ?? new Int32Array(8192)
+  spareSpans = undefined
+  return spans
+}
 
 // payload → heads. A line that is not a JSON object with a string body becomes the body of an event,
 // so a misbehaving sender can make odd events but never broken output (every line is checked in one
