@@ -91,3 +91,58 @@ t.test('a line too long for the escaper and a region over its size take the Java
     )
   }
 })
+
+// What a writer without cursors makes of a block through lineRun()/renderRun(): runs of lines
+// that fit `room`, each head followed by "}" and the newline; a line no run takes (longer than
+// `max`, or than the room) rendered alone as render() does.
+const byRuns = (block: LineBlock, room: number, max: number): string => {
+  const parts: Buffer[] = []
+  for (let i = 0; i < block.length; ) {
+    const k = block.lineRun(i, room, max)
+    if (k === 0) {
+      const buf = Buffer.alloc(block.size(i) + 2)
+      const at = block.render(i, buf, 0)
+      parts.push(buf.subarray(0, at), Buffer.from('}\n'))
+      i++
+      continue
+    }
+    const buf = Buffer.alloc(room)
+    parts.push(buf.subarray(0, block.renderRun(i, k, buf, 0)))
+    i += k
+  }
+  return Buffer.concat(parts).toString()
+}
+
+fuzz(t, 'lineRun and renderRun give the lines render() gives, each closed, in order', { cases: 800 }, (rng) => {
+  const lines: Buffer[] = []
+  for (let i = rng.int(1, 30); i > 0; i--) {
+    const line = rng.pick([
+      rng.bytes(rng.int(0, 300)),
+      Buffer.alloc(rng.int(0, 3000), 0x61),
+      ...mutations(rng, 'GET /é "q" \\ 200\t✓ \u0001 \u007f'),
+    ])
+    lines.push(Buffer.from(line.toString('latin1').replaceAll('\n', ' '), 'latin1'))
+  }
+  const region = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]))
+  const blocks = LineBlock.split(region, rng.int(1, 40), 1 << 20, middle, 7, 3)
+  if (!blocks) return // not valid UTF-8: the per-line path takes it
+  const room = rng.int(200, 40_000)
+  const max = rng.int(100, 20_000)
+  const got = blocks.map((b) => byRuns(b, room, max)).join('')
+  const want = perLine(region, 7, 3)
+    .map((h) => `${h}}\n`)
+    .join('')
+  if (got !== want) throw new Error(`differ: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`)
+})
+
+t.test('lineRun takes no line whose head may be over `max`, and no more than `room` holds', async (t) => {
+  const region = Buffer.from(`${'a'.repeat(100)}\n${'b'.repeat(10)}\n${'c'.repeat(5000)}\n`)
+  const block = LineBlock.split(region, 1024, 1 << 20, middle, 0, 0)![0]!
+  const bound = (i: number): number => block.size(i) + 2
+  t.equal(block.lineRun(0, 1 << 20, 1 << 20), 3)
+  t.equal(block.lineRun(0, bound(0) + bound(1), 1 << 20), 2)
+  t.equal(block.lineRun(0, bound(0) + bound(1) - 1, 1 << 20), 1)
+  t.equal(block.lineRun(0, 1 << 20, block.size(1)), 0, 'the first line is over max')
+  t.equal(block.lineRun(1, 1 << 20, block.size(1)), 1, 'stops before the long line')
+  t.equal(block.lineRun(2, bound(2) - 1, 1 << 20), 0)
+})
