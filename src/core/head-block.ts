@@ -16,8 +16,11 @@ export interface HeadBlock {
   // bytes, all of them at most `room` bytes with their "}\n"; 0 when head i is not such a line.
   // A writer that leaves the cursor out (sparse cursors, a terminal) then copies them at once.
   lineRun?(i: number, room: number, max: number): number
-  // heads i … i + count - 1 of such a run, with their "}\n", as the bytes they lie in (a view,
-  // valid while the writer is in write(), or until hold()'s release when it holds them)
+  // copies heads i … i + count - 1 of such a run, with their "}\n", into buf at `at`; returns the offset after them
+  renderRun?(i: number, count: number, buf: Buffer, at: number): number
+  // where a run's lines lie as they are rendered (a collector's batch): heads i … i + count - 1
+  // with their "}\n" as the bytes they lie in (a view, valid while the writer is in write(), or
+  // until hold()'s release when it holds them)
   lineBytes?(i: number, count: number): Buffer
   // keeps those bytes from being reused until the returned release runs: a writer that writes a
   // run as it lies (no copy: sparse cursors) holds them until its write is done

@@ -54,8 +54,8 @@ export class RenderBuffer {
     const tail = this.tail
     if (isHeadBlock(heads)) {
       if (heads.chunk && !this.chunkSource) this.chunkSource = heads.chunk.bind(heads)
-      // without a cursor on every line, runs of whole lines (a collector's batch) go as runs
-      const run = heads.lineRun && (this.sparse || !this.withCursor) ? new BlockLines(heads) : undefined
+      // without a cursor on every line, runs of whole lines (a collector's batch, tail's lines) go as runs
+      const run = heads.lineRun && heads.renderRun && (this.sparse || !this.withCursor) ? new BlockLines(heads) : undefined
       for (let i = 0; i < n; i++) {
         if (run) {
           run.i = i
@@ -235,7 +235,8 @@ interface BareLines {
   hold?(): () => void
 }
 
-// A block's heads that lie back to back as whole lines (a collector's batch: HeadBlock.lineRun).
+// A block's heads rendered as runs of whole lines (HeadBlock.lineRun, renderRun): a collector's
+// batch, whose lines lie as they are rendered (lineBytes), or the lines tail read.
 class BlockLines implements BareLines {
   i = 0 // the next head
   end = 0
@@ -253,9 +254,7 @@ class BlockLines implements BareLines {
   copy(buf: Buffer, at: number, room: number, max: number): number {
     const k = this.heads.lineRun!(this.i, room, max)
     if (k === 0) return 0
-    const lines = this.heads.lineBytes!(this.i, k)
-    buf.set(lines, at)
-    this.end = at + lines.length
+    this.end = this.heads.renderRun!(this.i, k, buf, at)
     this.i += k
     return k
   }

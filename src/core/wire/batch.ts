@@ -105,6 +105,14 @@ export class BatchHeads implements HeadBlock {
     return j - i
   }
 
+  renderRun(i: number, count: number, buf: Buffer, at: number): number {
+    const start = this.spans[2 * i]!
+    const end = this.spans[2 * (i + count - 1) + 1]! + 2
+    const p = this.payload
+    buf.set(new Uint8Array(p.buffer, p.byteOffset + start, end - start), at)
+    return at + end - start
+  }
+
   lineBytes(i: number, count: number): Buffer {
     return this.payload.subarray(this.spans[2 * i]!, this.spans[2 * (i + count - 1) + 1]! + 2)
   }
