@@ -1,10 +1,8 @@
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError } from './core/commander.js'
 import { readFileSync } from 'node:fs'
 import { describeSystemError, isTsfError } from './core/errors.js'
 import { ExitCode } from './core/exit-codes.js'
 import { error, setLogPrefix } from './core/log.js'
-// user patterns of every command fall back to linear-time matching (src/core/regex.ts)
-import './core/regex.js'
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 

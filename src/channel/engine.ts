@@ -86,7 +86,9 @@ export const runChannel = async (config: ChannelConfig, rt: Runtime): Promise<nu
     )
   const counters = rt.counters
   const writer = writing
-    ? refuseOnSystemError(dir, () => LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync }))
+    ? refuseOnSystemError(dir, () =>
+        LogWriter.open({ dir, segmentSize: config.segmentSize, fsync: config.fsync, memoryReader: mode === 'pass' }),
+      )
     : undefined
   if (writer?.recoveredQuarantine) counters.add('EventQuarantineCount', writer.recoveredQuarantine)
   if (mode === 'write') {

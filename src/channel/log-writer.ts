@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
-import { closeSync, fdatasync, fsync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fsync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync, writevSync } from 'node:fs'
 import { TsfError, describeSystemError } from '../core/errors.js'
 import type { EventHead } from '../core/event.js'
-import { BLOCK_HEADER, blockSize, encodeBlock, encodeBlockLines } from './record.js'
+import { BLOCK_HEADER, blockHeaderOf, blockSize, encodeBlock, encodeBlockLines } from './record.js'
 import { recoverSegment } from './recovery.js'
 import { listSegments, segmentPath, segmentSize } from './segments.js'
 
@@ -23,6 +23,8 @@ export interface LogWriterOptions {
   dir: string
   segmentSize: number
   fsync: FsyncPolicy
+  // false: no reader in this process takes blocks from memory (--write-only), so none are kept
+  memoryReader?: boolean
 }
 
 // Blocks just appended, kept in memory for a reader in the same process that is caught up: it
@@ -80,6 +82,10 @@ export class LogWriter extends EventEmitter {
   private readonly ring = Buffer.allocUnsafe(RING_BYTES)
   private ringAt = 0
   private recent: Appended[] = [] // oldest first, in ring order
+  // where the reader in this process is, as far as its last take() says (it only moves on)
+  private readerAt?: { segment: number; pos: number }
+  private sealedLast?: { segment: number; size: number } // the segment before the active one
+  private readonly header = Buffer.alloc(BLOCK_HEADER)
 
   private constructor(private readonly options: LogWriterOptions) {
     super()
@@ -154,16 +160,21 @@ export class LogWriter extends EventEmitter {
     const lines = heads ? undefined : (events as HeadLines)
     const count = heads ? heads.length : lines!.count
     const size = heads ? blockSize(heads) : BLOCK_HEADER + lines!.lines.length
-    const at = size > RING_BYTES / 4 ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
+    // lines no reader here can take from memory (none here, one further behind than the ring, as
+    // in W1 where the stage downstream sets the pace, or a block too big to be kept) are written as
+    // they lie, after a header of their own: one copy of every byte less
+    const big = size > RING_BYTES / 4
+    const direct = lines !== undefined && (big || !this.reachable(size))
+    const at = direct || big ? -1 : this.ringAt + size <= RING_BYTES ? this.ringAt : 0
     if (at >= 0) this.forget(at, at + size)
     if (this.recent.length > 4096) this.recent.splice(0, 1024) // many tiny batches: keep the scan short
     const into = at >= 0 ? this.ring.subarray(at) : undefined
-    const data = heads
-      ? encodeBlock(heads, this.nextIndex, Date.now(), into)
-      : encodeBlockLines(lines!.lines, count, this.nextIndex, Date.now(), into)
-    let done = 0
+    const time = Date.now()
+    const data = direct
+      ? [blockHeaderOf(this.header, lines!.lines, count, this.nextIndex, time), lines!.lines]
+      : [heads ? encodeBlock(heads, this.nextIndex, time, into) : encodeBlockLines(lines!.lines, count, this.nextIndex, time, into)]
     try {
-      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.activeSize + done)
+      writeAllAt(this.fd, data, size, this.activeSize)
     } catch (error) {
       try {
         ftruncateSync(this.fd, this.activeSize)
@@ -174,7 +185,7 @@ export class LogWriter extends EventEmitter {
     }
     if (at >= 0) {
       this.ringAt = at + size
-      const run = data.subarray(BLOCK_HEADER)
+      const run = data[0]!.subarray(BLOCK_HEADER)
       this.recent.push({
         segment: this.active,
         start: this.activeSize,
@@ -185,16 +196,28 @@ export class LogWriter extends EventEmitter {
         ring: at,
       })
     }
-    this.activeSize += data.length
+    this.activeSize += size
     this.track(this.active, this.activeSize)
     this.nextIndex += count
-    this.written += data.length
+    this.written += size
     const upTo = this.written
     const promise = new Promise<void>((resolve, reject) => this.waiters.push({ upTo, resolve, reject }))
     this.emit('appended')
     if (this.activeSize >= this.options.segmentSize) this.roll()
     this.kick()
     return promise
+  }
+
+  // Whether the reader in this process can still take a block of `size` bytes appended now from the
+  // ring: it is no further behind than the ring holds (before its first read: it may be caught up).
+  private reachable(size: number): boolean {
+    if (this.options.memoryReader === false) return false
+    const r = this.readerAt
+    if (!r) return true
+    const last = this.sealedLast
+    const behind =
+      r.segment === this.active ? this.activeSize - r.pos : r.segment === last?.segment ? last.size - r.pos + this.activeSize : RING_BYTES
+    return behind + size <= RING_BYTES
   }
 
   // The ring's bytes [from, to) are about to be overwritten: forget the blocks held there.
@@ -211,6 +234,7 @@ export class LogWriter extends EventEmitter {
   // The events appended from this place of the log on, if they are still in memory (the blocks
   // that follow each other from there). Handed out once; the views stay valid until the next append.
   take(segment: number, pos: number): Taken | undefined {
+    this.readerAt = { segment, pos }
     const recent = this.recent
     let i = 0
     while (i < recent.length && (recent[i]!.segment < segment || (recent[i]!.segment === segment && recent[i]!.start < pos))) i++
@@ -226,6 +250,7 @@ export class LogWriter extends EventEmitter {
       taken.end = r.end
     }
     recent.splice(0, n)
+    this.readerAt = { segment, pos: taken.end }
     return taken
   }
 
@@ -233,6 +258,7 @@ export class LogWriter extends EventEmitter {
   // next group commit, together with the new one and the directory.
   roll(): void {
     this.retired.push(this.fd)
+    this.sealedLast = { segment: this.active, size: this.activeSize }
     this.create(this.nextIndex, false)
   }
 
@@ -335,6 +361,18 @@ export class LogWriter extends EventEmitter {
       if (this.fd >= 0) closeSync(this.fd)
       this.fd = -1
     }
+  }
+}
+
+// Writes `parts` (`size` bytes in all) at `position` of the file, all of them (a write may be cut short).
+const writeAllAt = (fd: number, parts: Buffer[], size: number, position: number): void => {
+  let done = parts.length === 1 ? writeSync(fd, parts[0]!, 0, size, position) : writevSync(fd, parts, position)
+  while (done < size) {
+    let skip = done
+    let i = 0
+    while (skip >= parts[i]!.length) skip -= parts[i++]!.length
+    const part = parts[i]!
+    done += writeSync(fd, part, skip, part.length - skip, position + done)
   }
 }
 

@@ -44,9 +44,10 @@ const T = (() => {
   return t
 })()
 
-// crc32 of b[from, to)
-export const crc32Range = (b: Uint8Array, from: number, to: number): number => {
-  let c = -1
+// crc32 of b[from, to); with `seed`, the crc32 of the bytes before followed by these (a crc32 they
+// gave: zlib's running value)
+export const crc32Range = (b: Uint8Array, from: number, to: number, seed = 0): number => {
+  let c = ~seed
   let i = from
   for (; i + 8 <= to; i += 8) {
     const a = c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24))
@@ -66,10 +67,13 @@ export const crc32Range = (b: Uint8Array, from: number, to: number): number => {
 
 export const crc32 = (b: Uint8Array): number => crc32Range(b, 0, b.length)
 
-// zlib's crc32 (Node 20.15+, 22.2+) runs in C at GB/s; one call per block makes its call cost
-// nothing. Older Node falls back to the JavaScript one (same values).
-const nativeCrc = (zlib as { crc32?: (data: Uint8Array) => number }).crc32
-export const blockCrc = nativeCrc ? (b: Buffer, from: number, to: number): number => nativeCrc(b.subarray(from, to)) : crc32Range
+// zlib's crc32 (Node 20.15+, 22.2+) runs in C at GB/s (4-4.7 GB/s of CPU time on the bench's EPYC;
+// a slicing-by-16 crc32 in WebAssembly reached 2.1: BENCHMARKS.md, branch chan4); one call per block
+// makes its call cost nothing. Older Node falls back to the JavaScript one (same values).
+const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32
+export const blockCrc = nativeCrc
+  ? (b: Buffer, from: number, to: number, seed = 0): number => nativeCrc(b.subarray(from, to), seed)
+  : crc32Range
 
 // The size of the block record holding these heads.
 export const blockSize = (heads: readonly EventHead[]): number => {
@@ -111,11 +115,24 @@ export const encodeBlockLines = (lines: Buffer, count: number, firstIndex: numbe
 }
 
 const writeBlockHeader = (out: Buffer, firstIndex: number, time: number, count: number): void => {
-  out.writeUInt32LE((BLOCK_FLAG | (out.length - BLOCK_HEADER)) >>> 0, 0)
+  writeBlockFields(out, out.length - BLOCK_HEADER, firstIndex, time, count)
+  out.writeUInt32LE(blockCrc(out, 8, out.length), 4)
+}
+
+const writeBlockFields = (out: Buffer, payload: number, firstIndex: number, time: number, count: number): void => {
+  out.writeUInt32LE((BLOCK_FLAG | payload) >>> 0, 0)
   out.writeUIntLE(firstIndex, 8, 6)
   out.writeUIntLE(time, 14, 6)
   out.writeUInt32LE(count, 20)
-  out.writeUInt32LE(blockCrc(out, 8, out.length), 4)
+}
+
+// The same block as a header of its own (into `header`, BLOCK_HEADER bytes) to be written with the
+// lines as they lie (one write of both, no copy of the lines): the bytes are those of
+// encodeBlockLines().
+export const blockHeaderOf = (header: Buffer, lines: Buffer, count: number, firstIndex: number, time: number): Buffer => {
+  writeBlockFields(header, lines.length, firstIndex, time, count)
+  header.writeUInt32LE(blockCrc(lines, 0, lines.length, blockCrc(header, 8, BLOCK_HEADER)), 4)
+  return header
 }
 
 // Encodes event heads as records, one buffer for the whole batch (one write, one copy). With a

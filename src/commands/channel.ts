@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { parseDuration } from '../core/units.js'
 import type { ChannelConfig, ChannelMode } from '../channel/engine.js'

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { parseSyslogAddress, type SyslogAddress } from '../sources/tcp/syslog-address.js'
 import { runCommand } from '../core/runtime.js'

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander'
+import { Option, type Command } from '../core/commander.js'
 import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { parseCount, parseDuration, parseHostPort, parseSize } from '../core/units.js'

@@ -1,4 +1,4 @@
-import { Command } from 'commander'
+import { Command } from '../core/commander.js'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { UsageError } from '../core/errors.js'

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { count, duration } from './common.js'
 
 export const makeDemoCommand = (): Command =>

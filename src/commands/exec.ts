@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { addRunnerOptions, addSourceOptions, duration, refuseZeroMaxLine, type RunnerOptions, type SourceFlags } from './common.js'

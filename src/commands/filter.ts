@@ -1,4 +1,4 @@
-import { Command } from 'commander'
+import { Command } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import {

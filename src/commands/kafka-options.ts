@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander'
+import { Option, type Command } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { warn } from '../core/log.js'
 import { readSecretFile } from '../core/wire/secrets.js'

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { runCommand } from '../core/runtime.js'
 import { addReaderOptions, addRunnerOptions, choice, count, duration, size, type ReaderOptions, type RunnerOptions } from './common.js'
 import type { RollConfig } from '../sinks/roll/engine.js'

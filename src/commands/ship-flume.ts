@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import type { Command } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isFlumeUrl, parseFlumeDestinations } from '../sinks/flume-avro/destination.js'

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander'
+import { Option, type Command } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { OPS } from '../sinks/mongodb/ops.js'

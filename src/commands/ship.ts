@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'
 import { isKafkaUrl, parseKafkaUrl } from '../kafka/url.js'

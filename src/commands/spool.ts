@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'

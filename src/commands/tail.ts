@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { hostname } from 'node:os'
 import { UsageError } from '../core/errors.js'
 import { runCommand } from '../core/runtime.js'

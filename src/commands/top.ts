@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option } from '../core/commander.js'
 import { colourFor } from '../core/colour.js'
 import { UsageError } from '../core/errors.js'
 import { SORT_KEYS } from '../top/fleet.js'

@@ -2,8 +2,7 @@ import { ExitCode } from './exit-codes.js'
 import type { EventInput, InputOptions } from './link/reader.js'
 import type { EventOutput, OutputOptions } from './link/writer.js'
 import { info, warn } from './log.js'
-import { Counters, serveMetrics } from './metrics.js'
-import { onShutdown } from './shutdown.js'
+import type { Counters } from './metrics.js'
 
 // What every streaming command gets: one stop signal (SIGINT/SIGTERM, or a `| head` that went
 // away), counters served by --metrics, and the two ends of the ack link when it uses them.
@@ -30,6 +29,15 @@ export interface RuntimeOptions {
 // Runs a command body and turns its outcome into the process exit code. The body returns the
 // exit code it wants; expected failures throw TsfError (printed by the CLI on one line).
 export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) => Promise<number>): Promise<number> => {
+  // what a command runs with loads when it runs, not with its --help (every command imports this
+  // module for its action: BENCHMARKS.md, branch boot)
+  const [{ onShutdown }, { Counters, serveMetrics }, { EventInput }, { EventOutput }, { capYoungGeneration }] = await Promise.all([
+    import('./shutdown.js'),
+    import('./metrics.js'),
+    import('./link/reader.js'),
+    import('./link/writer.js'),
+    import('./young-gen.js'),
+  ])
   const shutdown = onShutdown()
   const stopper = new AbortController()
   shutdown.signal.addEventListener('abort', () => stopper.abort(), { once: true })
@@ -38,13 +46,7 @@ export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) =>
   let output: EventOutput | undefined
   const abruptSaves: (() => void)[] = []
   const metrics = options.metrics ? await serveMetrics(options.metrics, counters) : undefined
-  // the ack link loads when a command runs, not with its --help
-  const [{ EventInput }, { EventOutput }, { capYoungGeneration }] = await Promise.all([
-    import('./link/reader.js'),
-    import('./link/writer.js'),
-    import('./young-gen.js'),
-  ])
-  // before the stream starts: a stage's young generation stops at 8 MiB (its peak RSS, young-gen.ts)
+  // before the stream starts: a stage's young generation stops at 4 MiB (its peak RSS, young-gen.ts)
   capYoungGeneration()
   const rt: Runtime = {
     stop: stopper.signal,

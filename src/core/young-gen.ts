@@ -7,9 +7,11 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 // each of the four stages at its peak RSS, 4 MiB idle). `--max-semi-space-size` would cap it but
 // is read only when node starts (setFlagsFromString is too late; NODE_OPTIONS is the user's). The
 // growth factor is read at each growth, so: factor 1 (no growth) once new space reached CAP, V8's
-// 2 again when it shrank below (an idle spell), so a busy stage is never stuck small. 8 MiB costs
-// no CPU measured; 4 MiB or a factor of 1 from the start cost 7-13% (BENCHMARKS.md).
-export const YOUNG_CAP = 8 * 1024 * 1024
+// 2 again when it shrank below (an idle spell), so a busy stage is never stuck small. 4 MiB (two
+// 2 MiB semi-spaces) took 3-6 MB off each W1 stage's peak RSS against 8 MiB, within the CPU noise
+// of alternated runs (BENCHMARKS.md, branch mem2); a factor of 1 from the start (1 MiB semi-spaces)
+// cost 7-13%. The cap stops growth, it cannot shrink what node started with.
+export const YOUNG_CAP = 4 * 1024 * 1024
 const GROWTH = 2 // V8's default --semi-space-growth-factor
 
 const newSpace = (): number => {

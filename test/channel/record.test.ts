@@ -1,8 +1,11 @@
 import t from 'tap'
 import {
+  BLOCK_HEADER,
+  blockHeaderOf,
   blockSize,
   checkRecord,
   crc32,
+  crc32Range,
   encodeBlock,
   encodeBlockLines,
   encodeRecords,
@@ -123,4 +126,23 @@ t.test('a block from heads laid out as lines is the block encodeBlock makes from
   t.same(encodeBlockLines(lines, heads.length, 42, 1700000000123), encodeBlock(heads, 42, 1700000000123))
   const into = Buffer.alloc(1024, 0xff)
   t.same(encodeBlockLines(lines, heads.length, 42, 5, into), encodeBlock(heads, 42, 5), 'into a bigger buffer')
+})
+
+t.test('a header of its own followed by the lines as they lie is the same block, byte for byte', async (t) => {
+  const heads = ['{"body":"a"', '{"body":"é","ts":1', '{"body":""']
+  const lines = Buffer.from(heads.map((h) => `${h}\n`).join(''))
+  const header = blockHeaderOf(Buffer.alloc(BLOCK_HEADER, 0xff), lines, heads.length, 7, 1700000000123)
+  const block = Buffer.concat([header, lines])
+  t.same(block, encodeBlock(heads, 7, 1700000000123))
+  const check = checkRecord(block, 0, block.length)
+  t.equal(check.kind, 'ok', "it passes the reader's check")
+  // the checksum covers the lines: one flipped byte of them fails it
+  block[BLOCK_HEADER + 3] ^= 1
+  t.equal(checkRecord(block, 0, block.length).kind, 'corrupt')
+})
+
+t.test('crc32 goes on from a seed as over the bytes joined', async (t) => {
+  const a = Buffer.from('{"body":"first part"')
+  const b = Buffer.from(',"more":"second part"}')
+  t.equal(crc32Range(b, 0, b.length, crc32(a)), crc32(Buffer.concat([a, b])))
 })

@@ -1,6 +1,6 @@
 import type { EventHead } from '../event.js'
 import { allocatedBuffer } from '../buffer-gc.js'
-import { EMPTY, LinesBatch, OutBlock, type InputBatch } from './batch.js'
+import { EMPTY, LinesBatch, OutBlock, SpanPool, type InputBatch } from './batch.js'
 
 // The batch being framed: its heads, or (InputOptions.lines) its events as bytes in one of the
 // line forms, copied into reused blocks, with each head's span in 'spans' form.
@@ -20,6 +20,8 @@ export class BatchBuilder {
   // with lines 'spans': [start, end) of each head of the batch being framed, in `out`
   readonly asSpans: boolean
   private spans = new Int32Array(4096)
+  // each batch's copy of its spans, given back when it is released
+  private readonly spanPool = new SpanPool()
   private out: Buffer = EMPTY
   private outBlock = new OutBlock(EMPTY, [], 0)
   private readonly freeBlocks: OutBlock[] = []
@@ -65,7 +67,8 @@ export class BatchBuilder {
           this.positions,
           this.closeLines,
           this.outBlock,
-          this.asSpans ? this.spans.slice(0, 2 * this.outCount) : undefined,
+          this.asSpans ? this.spanPool.take(this.spans, 2 * this.outCount) : undefined,
+          this.asSpans ? this.spanPool : undefined,
         )
       : { id: this.nextId++, heads: this.heads, bytes, positions: this.positions }
     if (this.asLines) {
@@ -91,13 +94,23 @@ export class BatchBuilder {
       return { id: this.nextId++, heads, bytes, positions }
     }
     const from = this.heldFrom
-    const spans = this.asSpans ? this.spans.slice(0, 2 * count) : undefined
+    const spans = this.asSpans ? this.spanPool.take(this.spans, 2 * count) : undefined
     if (spans) {
       // the held lines' spans move to the front, measured from where their bytes will start
       const rest = this.spans.subarray(2 * count, 2 * this.outCount)
       for (let k = 0; k < rest.length; k++) this.spans[k] = rest[k]! - from
     }
-    const batch = new LinesBatch(this.nextId++, this.out.subarray(0, from), count, bytes, positions, this.closeLines, this.outBlock, spans)
+    const batch = new LinesBatch(
+      this.nextId++,
+      this.out.subarray(0, from),
+      count,
+      bytes,
+      positions,
+      this.closeLines,
+      this.outBlock,
+      spans,
+      spans ? this.spanPool : undefined,
+    )
     this.out = this.out.subarray(from)
     this.outBytes -= from
     this.outCount -= count

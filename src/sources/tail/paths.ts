@@ -1,5 +1,6 @@
 import { readdirSync, statSync, type Dirent } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
+import { enableLinearFallback } from '../../core/regex.js'
 
 // Turns the command-line operands (files, globs, directories) into the regular files to tail
 // now and the directories to watch for files that appear later.
@@ -58,6 +59,7 @@ export const globSegment = (segment: string): RegExp => {
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&')
   }
   const dotOk = segment.startsWith('.')
+  enableLinearFallback()
   return new RegExp(`^${dotOk ? '' : '(?!\\.)'}${re}$`)
 }
 

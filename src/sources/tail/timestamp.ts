@@ -1,5 +1,5 @@
 import { UsageError } from '../../core/errors.js'
-import { userRegex } from '../../core/regex.js'
+import { enableLinearFallback, userRegex } from '../../core/regex.js'
 
 // The event time taken from the line itself (--ts-regex / --ts-format). A line whose time
 // cannot be read keeps the read time: a bad timestamp never drops a line.
@@ -121,6 +121,7 @@ export const compileFormat = (
         : Date.UTC(d.Y, d.m, d.d, d.H, d.M, d.S, d.ms) - d.tz * 60_000
     return Number.isFinite(t) ? t : undefined
   }
+  enableLinearFallback()
   return { re: new RegExp(re), parse, groups: parts.length }
 }
 

@@ -28,6 +28,8 @@ export class ReadGate {
   // those of them that read since the gate last turned busy
   private readonly recent = new Set<Turn>()
   private credit: number
+  // bytes of reads taken from the kernel while the gate was busy, held until their connection's turn
+  private heldBytes = 0
   private pumping = false
   private stopped = false
 
@@ -79,6 +81,28 @@ export class ReadGate {
   // the gate turns busy after it read, it is held and queued
   reading(turn: Turn): void {
     if (!this.queue.has(turn)) this.readers.add(turn)
+  }
+
+  // A connection took a read of `bytes` while the gate was busy and holds it until its turn (a
+  // negative count: handed on). Past a quantum held, a herd is starting to send at once (1,000
+  // senders connected idle, then all sending: each free reader's read of up to 64 KiB was taken
+  // in the same poll and held, ~35 MB): every connection still reading freely is held and queued
+  // before its read is taken. Idle senders that stay idle never get there, however busy the gate.
+  holding(bytes: number): void {
+    this.heldBytes += bytes
+    if (bytes <= 0 || this.heldBytes <= this.quantum || !this.readers.size) return
+    for (const r of this.readers) {
+      r.hold?.()
+      this.queue.add(r)
+    }
+    this.readers.clear()
+    this.recent.clear()
+    void this.pump()
+  }
+
+  // bytes of reads held until their turn now (tests)
+  get held(): number {
+    return this.heldBytes
   }
 
   // connections waiting for their turn now

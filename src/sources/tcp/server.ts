@@ -45,6 +45,14 @@ export class TcpListeners {
     this.gate = new ReadGate(sink)
   }
 
+  // bytes of reads taken from --plain senders and held until their turn (tests; the gate's)
+  get held(): number {
+    return this.gate.held
+  }
+
+  // the ports listened on (port 0 picks one; tests)
+  readonly ports: number[] = []
+
   // tsf connections open now
   get open(): number {
     return this.sessions.size
@@ -70,6 +78,7 @@ export class TcpListeners {
       await listenOn(server, () => server.listen({ host: address.host, port: address.port }), `--listen ${at}`, `listener ${at}`)
       this.sessions.listening(server)
       const bound = server.address() as { address: string; port: number }
+      this.ports.push(bound.port)
       info(`listening on ${tls ? 'tls://' : ''}${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
       if (!isLoopback(address.host) && !options.token && !options.agents && !tls?.ca) {
         warn(

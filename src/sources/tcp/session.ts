@@ -28,8 +28,9 @@ import { decodeReport } from '../../core/wire/report.js'
 import type { AgentRecord, Agents } from './agents.js'
 import type { EventSink } from '../../core/event-sink.js'
 import { BudgetShare, type MemoryBudget } from './memory-budget.js'
-import { READ_SIZE, type ReadGate, type Turn } from './read-gate.js'
-import { holdReads, releaseReads } from './socket-reads.js'
+import { GatedReads } from './gated-reads.js'
+import type { ReadGate, Turn } from './read-gate.js'
+import { holdReads } from './socket-reads.js'
 
 // frames read ahead of the one being handled, per connection (ship's default window in flight: 4 batches of 900 KiB)
 const READ_AHEAD = 4 * 1024 * 1024
@@ -84,12 +85,8 @@ export class Session {
   private unacked = 0 // batches handed downstream and not acked yet
   private waiting?: Turn // in the gate's line with a batch
   private leaveGate?: () => void
-  // --plain with a gate: this connection's turn, a read that came while the gate was busy, whether
-  // its next read is let in by a turn, and whether it waits in the gate's line
-  private plainTurn?: Turn
-  private plainHeld?: Buffer
-  private plainGranted = false
-  private plainQueued = false
+  // --plain with a gate: its reads take turns there (gated-reads.ts)
+  private plainReads?: GatedReads
   // when this connection last sent or was sent something (to pick whom to close when full)
   lastActive = Date.now()
 
@@ -107,12 +104,11 @@ export class Session {
       this.share = new BudgetShare(
         budget,
         counters,
-        () => (this.plainTurn ? holdReads(this.socket) : this.socket.pause()),
+        () => (this.plainReads ? holdReads(this.socket) : this.socket.pause()),
         () => {
           if (this.closed || this.stopped) return
-          if (this.plainTurn) {
-            if (!this.plainQueued) this.releasePlain()
-          } else if (!this.readAheadPaused) this.socket.resume()
+          if (this.plainReads) this.plainReads.resume()
+          else if (!this.readAheadPaused) this.socket.resume()
         },
       )
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
@@ -120,19 +116,38 @@ export class Session {
     socket.setNoDelay(true)
     socket.setTimeout(options.idleTimeout, () => this.fail(`idle for ${options.idleTimeout} ms`, false))
     // counted from accept: a connection that says nothing, or too little, cannot hold a slot for long
-    this.handshakeTimer = setTimeout(
-      () => this.fail(`no handshake within ${options.handshakeTimeout} ms of connecting`),
-      options.handshakeTimeout,
-    )
+    this.armHandshakeTimer()
+    // --plain: a connection may be a plain sender, whose reads take turns in the gate. It reads
+    // freely from accept, and is held with the others that do when a herd of senders starts at once
+    // (1,000 plain senders connected idle, then all sending: each first read, of up to 64 KiB, was
+    // taken and handed on at once, ~90 MB). Its first read is handed on in turn.
+    if (options.plain && gate) {
+      this.plainReads = new GatedReads(
+        socket,
+        gate,
+        (chunk) => this.onPlainBytes(chunk),
+        () => this.closed || this.stopped,
+        () => this.share?.paused === true,
+      )
+      this.plainReads.readingFreely()
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', () => this.close())
     socket.on('close', () => this.onClose())
     socket.on('end', () => {
       if (this.mode === 'plain') {
-        this.flushHeld()
+        this.plainReads?.flush()
         this.flushPlain()
       }
     })
+  }
+
+  private armHandshakeTimer(): void {
+    this.handshakeTimer = setTimeout(() => {
+      // held by the gate before it said anything: its wait is the collector's, not the sender's
+      if (this.mode === 'sniff' && this.plainReads?.waiting) return this.armHandshakeTimer()
+      this.fail(`no handshake within ${this.options.handshakeTimeout} ms of connecting`)
+    }, this.options.handshakeTimeout)
   }
 
   private armReadTimer(): void {
@@ -173,7 +188,7 @@ export class Session {
     this.lastActive = Date.now()
     try {
       if (this.mode === 'frames') return this.onFrameBytes(chunk)
-      if (this.mode === 'plain') return this.onPlainRead(chunk)
+      if (this.mode === 'plain') return this.plainReads ? this.plainReads.onData(chunk) : this.onPlainBytes(chunk)
       this.lines.push(chunk)
       this.armReadTimer() // the hello must arrive whole soon after its first byte
       if (this.mode === 'sniff') {
@@ -193,11 +208,15 @@ export class Session {
               ),
           })
           this.counters.add('PlainConnectionCount')
-          if (this.gate) this.gate.reading(this.plainTurnOf())
-          return this.onPlainBytes(this.lines.rest())
+          const first = this.lines.rest()
+          // (taken before it came to the gate: let in if the gate is free, else held for its turn)
+          return this.plainReads ? this.plainReads.onData(first) : this.onPlainBytes(first)
         }
         if (head.length < MAGIC.length) return
         this.mode = 'hello'
+        // a tsf sender: its batches take turns in the gate, not its reads
+        this.plainReads?.leave()
+        this.plainReads = undefined
       }
       this.handshake()
     } catch (e) {
@@ -430,63 +449,6 @@ export class Session {
     this.socket.write(ackFrame(id, this.sendMac))
   }
 
-  // Plain senders take turns in the gate as syslog senders do (syslog-listeners.ts): a read is
-  // taken while the gate is free or on the connection's turn; meanwhile its socket is held and
-  // what it sends waits in the kernel. (Each awaiting sink.ready() on its own woke 1,000 senders at
-  // once, each with a read of up to 64 KiB.)
-  private onPlainRead(chunk: Buffer): void {
-    const gate = this.gate
-    if (!gate) return this.onPlainBytes(chunk)
-    if (!this.plainGranted && !gate.admit(chunk.length, this.plainTurnOf())) {
-      // (a second one only where holdReads cannot stop reads at once: TLS)
-      this.plainHeld = this.plainHeld ? Buffer.concat([this.plainHeld, chunk]) : chunk
-      return this.queuePlain(gate)
-    }
-    this.plainGranted = false
-    this.onPlainBytes(chunk)
-    // others wait or the quantum is spent: back in line, holding nothing
-    if (gate.busy && !this.closed && !this.stopped) this.queuePlain(gate)
-  }
-
-  private plainTurnOf(): Turn {
-    this.plainTurn ??= {
-      run: () => {
-        this.plainQueued = false
-        const bytes = this.flushHeld()
-        if (this.closed || this.stopped) return bytes
-        this.plainGranted = true
-        this.releasePlain()
-        return bytes + READ_SIZE
-      },
-      hold: () => {
-        this.plainQueued = true
-        holdReads(this.socket)
-      },
-    }
-    return this.plainTurn
-  }
-
-  private queuePlain(gate: ReadGate): void {
-    holdReads(this.socket)
-    this.plainQueued = true
-    gate.enqueue(this.plainTurnOf())
-  }
-
-  // reads again, unless the shared --max-buffer holds it (its wake releases it then)
-  private releasePlain(): void {
-    if (this.share?.paused) return
-    releaseReads(this.socket)
-    this.gate?.reading(this.plainTurn!)
-  }
-
-  // the read held while waiting, handed on; its bytes
-  private flushHeld(): number {
-    const chunk = this.plainHeld
-    this.plainHeld = undefined
-    if (chunk) this.onPlainBytes(chunk)
-    return chunk?.length ?? 0
-  }
-
   private onPlainBytes(chunk: Buffer): void {
     const heads: EventHead[] = []
     this.splitter!.push(chunk, (piece) => heads.push(classifyLine(piece.bytes, piece).head))
@@ -541,7 +503,7 @@ export class Session {
   private release(): void {
     this.closed = true
     if (this.waiting) this.leaveGate?.()
-    if (this.plainTurn) this.gate?.leave(this.plainTurn)
+    this.plainReads?.drop()
     this.disarmReadTimer()
     this.endHandshake()
     this.frames = []
@@ -563,7 +525,7 @@ export class Session {
     if (this.agent) this.roster?.disconnected(this.agent)
     if (this.mode === 'plain' && !this.closed) {
       // a read already taken from the sender is handed on even if the connection broke
-      this.flushHeld()
+      this.plainReads?.flush()
       this.flushPlain()
     }
     this.release()
@@ -573,11 +535,10 @@ export class Session {
   stopReading(): void {
     this.stopped = true
     this.socket.pause()
-    if (this.plainTurn) {
+    if (this.plainReads) {
       // reads taken from the sender but not yet handed on still go out before the sink ends
-      this.gate?.leave(this.plainTurn)
-      this.plainQueued = false
-      this.flushHeld()
+      this.plainReads.leave()
+      this.plainReads.flush()
     }
     this.frames = []
   }

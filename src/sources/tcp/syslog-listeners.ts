@@ -7,17 +7,17 @@ import { DEFAULT_MAX_FRAME, FrameList, SyslogTcpFramer, type SyslogFrame } from 
 import { SyslogBlock, syslogHeads } from '../syslog/heads.js'
 import type { EventSink } from '../../core/event-sink.js'
 import { listenOn } from './listen.js'
-import { READ_SIZE, ReadGate, type Turn } from './read-gate.js'
-import { holdReads, releaseReads } from './socket-reads.js'
+import { GatedReads } from './gated-reads.js'
+import { ReadGate } from './read-gate.js'
+import { holdReads } from './socket-reads.js'
 import type { SyslogAddress } from './syslog-address.js'
 
 export { parseSyslogAddress, type SyslogAddress } from './syslog-address.js'
 
-// a TCP sender, in its listener's gate
-interface SyslogConnection extends Turn {
+// a TCP sender, its reads in its listener's gate
+interface SyslogConnection {
   readonly socket: Socket
-  // hands the sink the read it held while waiting, if any; its bytes
-  flush(): number
+  readonly reads: GatedReads
 }
 
 // --syslog tcp://HOST:PORT | udp://HOST:PORT: syslog senders (logger, rsyslog, appliances) into
@@ -53,6 +53,11 @@ export class SyslogListeners {
   // TCP senders waiting for their turn to be read (tests; the gate's queue)
   get waiting(): number {
     return this.gate.waiting
+  }
+
+  // bytes of reads taken from TCP senders and held until their turn (tests; the gate's)
+  get held(): number {
+    return this.gate.held
   }
 
   // the TCP ports listened on (port 0 picks one)
@@ -145,61 +150,22 @@ export class SyslogListeners {
     }
     // A sender faster than our stdout waits in TCP, not in our memory: while the gate is busy the
     // connection waits in its line with its socket held, and is let in for one read at a time.
-    let held: Buffer | undefined // a read that came while the gate was busy
-    let granted = false // let in for its next read
-    const flush = (): number => {
-      const chunk = held
-      held = undefined
-      if (chunk) take(chunk)
-      return chunk?.length ?? 0
-    }
-    const connection: SyslogConnection = {
-      socket,
-      flush,
-      run: () => {
-        const bytes = flush()
-        if (this.stopped) return bytes
-        granted = true
-        release()
-        return bytes + READ_SIZE
-      },
-      hold: () => holdReads(socket),
-    }
-    const release = (): void => {
-      releaseReads(socket)
-      this.gate.reading(connection)
-    }
+    const reads = new GatedReads(socket, this.gate, take, () => this.stopped)
+    const connection: SyslogConnection = { socket, reads }
     this.connections.add(connection)
-    socket.on('data', (chunk: Buffer) => {
-      if (!granted && !this.gate.admit(chunk.length, connection)) {
-        // (a second one only where holdReads cannot stop reads at once)
-        held = held ? Buffer.concat([held, chunk]) : chunk
-        holdReads(socket)
-        return this.gate.enqueue(connection)
-      }
-      granted = false
-      take(chunk)
-      // others wait or the quantum is spent: back in line, holding nothing (the rest stays in TCP)
-      if (this.gate.busy) {
-        holdReads(socket)
-        this.gate.enqueue(connection)
-      }
-    })
-    // Its first read waits for the gate like any other: 1,000 senders connecting at once each had
-    // a read of up to 64 KiB taken before the gate's first turn (~60 MB held at the peak).
-    if (this.gate.busy) this.gate.enqueue(connection)
-    else release()
+    socket.on('data', (chunk: Buffer) => reads.onData(chunk))
+    reads.start()
     socket.on('end', () => {
       // node says 'end' even while paused (its buffer is empty): the held read comes before it
-      this.gate.leave(connection)
-      flush()
+      reads.leave()
+      reads.flush()
       framer.endInto(frames)
       emit()
     })
     socket.on('close', () => {
       // a read already taken from the sender is handed on even if the connection broke
-      this.gate.leave(connection)
-      flush()
+      reads.leave()
+      reads.flush()
       this.connections.delete(connection)
     })
   }
@@ -215,8 +181,8 @@ export class SyslogListeners {
     for (const c of this.connections) {
       holdReads(c.socket)
       // reads taken from senders but not yet handed on still go out before the sink ends
-      this.gate.leave(c)
-      c.flush()
+      c.reads.leave()
+      c.reads.flush()
     }
   }
 

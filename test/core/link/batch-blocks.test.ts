@@ -55,3 +55,36 @@ t.test('batches lie in the given blocks, which are reused; the events are the li
   t.ok(given.length >= 1 && given.length <= 3, `framed into ${given.length} given block(s), reused`)
   t.ok(inGiven >= batches - 2, `${inGiven} of ${batches} batches in given blocks`)
 })
+
+t.test("a released batch's spans go back to be reused: no fresh array per batch", async (t) => {
+  const stream = new PassThrough()
+  const input = new EventInput({ stream, lines: 'spans', linesBlock: BLOCK })
+  const lines: string[] = []
+  let text = ''
+  for (let i = 0; i < 20_000; i++) text += lines[i] = line(i)
+  ;(async () => {
+    const bytes = Buffer.from(text)
+    for (let at = 0; at < bytes.length; at += 5000) {
+      stream.write(bytes.subarray(at, at + 5000))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    stream.end()
+  })()
+  const seen: string[] = []
+  const arrays = new Set<ArrayBufferLike>()
+  let batches = 0
+  let kept = 0 // released batches that still hold spans
+  for await (const batch of input.batches() as AsyncGenerator<InputBatch>) {
+    batches++
+    arrays.add(batch.spans!.buffer)
+    for (let k = 0; k < batch.count!; k++) seen.push(`${batch.lines!.toString('utf8', batch.spans![2 * k], batch.spans![2 * k + 1])}}\n`)
+    releaseEvents(batch)
+    if (batch.spans) kept++
+    input.done(batch)
+  }
+  input.close()
+  t.same(seen, lines, 'every line, in order, whole')
+  t.ok(batches > 20, `${batches} batches`)
+  t.ok(arrays.size <= 2, `their spans in ${arrays.size} array(s)`)
+  t.equal(kept, 0, 'a released batch holds no spans (they are a later batch’s)')
+})

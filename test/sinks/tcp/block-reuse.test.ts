@@ -2,7 +2,7 @@ import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { bodies, fixture, run, tsf } from '../../fixtures/tcp-helpers.js'
 
-// ship frames its input into 4 MiB blocks and reuses a block once the collectors acked every batch
+// ship frames its input into 2 MiB blocks and reuses a block once the collectors acked every batch
 // cut from it (releaseEvents). Here ~27 MB of events pass through a few blocks, used again and again
 // while later batches wait (the collector's downstream takes its time over each batch): bytes
 // framed into a block that still held unsent ones show as a wrong, missing or repeated body.
