@@ -3,9 +3,12 @@
 // flight, to `tsf collect` from the build under test, piped into `tsf roll` (or > /dev/null) from a
 // fixed build; prints collect's CPU seconds (getrusage at exit, exit-usage.cjs) per GiB of the log.
 // Without tail and ship on the same cores, collect's share is measured with less noise than in W1.
-// usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N]
+// usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N] [--agent]
+//   --agent: the sender is W1's agent, `tsf tail LOG | tsf ship` of the --others build, instead of
+//     this process (its batches are what ship makes of tail's writes, not 900 KiB ones)
 //   COLLECT_ROOT, ROOT: directories holding bin/tsf.js and dist/ (copies of two builds)
 //   AB_PROF=DIR: collect runs under node --cpu-prof, its profile written into DIR
+//   AB_NODE_ARGS='...': more arguments for collect's node (V8 flags, say)
 //   AB_STRACE=FILE: strace -c -f counts collect's system calls while the log is sent, into FILE
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -22,6 +25,9 @@ const option = (name, dflt) => {
 const own = fileURLToPath(new URL('../../', import.meta.url))
 const others = option('--others', own)
 const limit = Number(option('--bytes', Infinity))
+const agentAt = argv.indexOf('--agent')
+const viaAgent = agentAt !== -1
+if (viaAgent) argv.splice(agentAt, 1)
 const [root, log, down = 'roll'] = argv
 if (!root || !log) {
   console.error('usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N]')
@@ -29,8 +35,8 @@ if (!root || !log) {
 }
 const { WireConnection } = await import(join(others, 'dist/sinks/tcp/connection.js'))
 
-const text = readFileSync(log, 'latin1').slice(0, limit)
-const logBytes = Math.min(statSync(log).size, limit)
+const text = viaAgent ? '' : readFileSync(log, 'latin1').slice(0, limit)
+const logBytes = viaAgent ? statSync(log).size : Math.min(statSync(log).size, limit)
 const batches = []
 let parts = []
 let size = 0
@@ -60,7 +66,7 @@ const child = spawn(
   'sh',
   [
     '-c',
-    `node ${process.env.AB_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.AB_PROF}` : ''} ${join(root, 'bin/tsf.js')} collect --listen 127.0.0.1:0 2>${join(work, 'collect.err')} ${sink}`,
+    `node ${process.env.AB_NODE_ARGS ?? ''} ${process.env.AB_PROF ? `--cpu-prof --cpu-prof-dir=${process.env.AB_PROF}` : ''} ${join(root, 'bin/tsf.js')} collect --listen 127.0.0.1:0 2>${join(work, 'collect.err')} ${sink}`,
   ],
   {
     stdio: 'ignore',
@@ -101,33 +107,56 @@ if (process.env.AB_STRACE) {
   strace = spawn('strace', ['-c', '-f', '-p', String(collectPid), '-o', process.env.AB_STRACE], { stdio: 'ignore' })
   await new Promise((resolve) => setTimeout(resolve, 1000)) // attached
 }
-const c = new WireConnection(
-  { kind: 'tcp', host: '127.0.0.1', port, name: 'ab' },
-  { gzip: false, connectTimeout: 60_000, ackTimeout: 600_000 },
-)
-let closing = false
-c.on('end', (error) => {
-  if (error && !closing) {
-    console.error(`connection ended: ${error.message}`)
-    child.kill()
+let wall
+if (viaAgent) {
+  const started = process.hrtime.bigint()
+  const tsf = `node ${join(others, 'bin/tsf.js')}`
+  const agent = spawn(
+    'sh',
+    [
+      '-c',
+      `${tsf} tail --state ${join(work, 'tail-state')} ${log} 2>${join(work, 'tail.err')} | ${tsf} ship 127.0.0.1:${port} 2>${join(work, 'ship.err')}`,
+    ],
+    { stdio: 'ignore' },
+  )
+  const [code] = await once(agent, 'exit')
+  if (code !== 0) {
+    console.error(`the agent exited ${code}: ${readFileSync(join(work, 'ship.err'), 'utf8').slice(-500)}`)
+    process.kill(collectPid, 'SIGTERM')
     process.exit(1)
   }
-})
-await c.open()
-const started = process.hrtime.bigint()
-await new Promise((resolve) => {
-  let next = 0
-  let acked = 0
-  const pump = () => {
-    while (next < batches.length && c.inFlight < 4)
-      c.send({ seq: next, payload: batches[next++].payload, count: batches[next - 1].count, shares: [] })
-  }
-  c.on('ack', () => (++acked === batches.length ? resolve() : pump()))
-  pump()
-})
-const wall = Number(process.hrtime.bigint() - started) / 1e9
-closing = true
-c.close()
+  wall = Number(process.hrtime.bigint() - started) / 1e9
+} else wall = await sendBatches()
+
+async function sendBatches() {
+  const c = new WireConnection(
+    { kind: 'tcp', host: '127.0.0.1', port, name: 'ab' },
+    { gzip: false, connectTimeout: 60_000, ackTimeout: 600_000 },
+  )
+  let closing = false
+  c.on('end', (error) => {
+    if (error && !closing) {
+      console.error(`connection ended: ${error.message}`)
+      child.kill()
+      process.exit(1)
+    }
+  })
+  await c.open()
+  const started = process.hrtime.bigint()
+  await new Promise((resolve) => {
+    let next = 0
+    let acked = 0
+    const pump = () => {
+      while (next < batches.length && c.inFlight < 4)
+        c.send({ seq: next, payload: batches[next++].payload, count: batches[next - 1].count, shares: [] })
+    }
+    c.on('ack', () => (++acked === batches.length ? resolve() : pump()))
+    pump()
+  })
+  closing = true
+  c.close()
+  return Number(process.hrtime.bigint() - started) / 1e9
+}
 if (strace) {
   strace.kill('SIGINT')
   await once(strace, 'exit')

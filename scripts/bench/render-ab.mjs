@@ -3,6 +3,8 @@
 // rendered by RenderBuffer.heads() with sparse cursors into chunks that are taken and given back (no
 // I/O). Builds A and B alternate for 8 rounds; prints CPU-s per GiB of event bytes for each round.
 // usage: node scripts/bench/render-ab.mjs ROOT_A ROOT_B LOG [MiB of LOG, default 64]
+//   AB_DIRECT=1: the writer writes runs of lines as they lie (what collect's stdout does with
+//     sparse cursors; the write itself is not made here)
 //   ROOT_A, ROOT_B: directories holding dist/ (copies of two builds)
 import { readFileSync } from 'node:fs'
 const [A, B, log, mib = '64'] = process.argv.slice(2)
@@ -37,11 +39,22 @@ const run = (which) => {
   const { RenderBuffer, decodeBlock } = impl[which]
   const blocks = batches.map((p) => decodeBlock(p, { maxEvent: 1 << 20 }))
   let out = 0
-  const rb = new RenderBuffer(',"_ack":"AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.', true, () => {
-    const c = rb.take()
-    out += rb.taken
-    rb.giveBack(c)
-  })
+  const rb = new RenderBuffer(
+    ',"_ack":"AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBB.',
+    true,
+    () => {
+      const c = rb.take()
+      out += rb.taken
+      rb.giveBack(c)
+    },
+    // AB_DIRECT=1: runs written as they lie (a build that has it; an older one ignores the argument)
+    process.env.AB_DIRECT
+      ? (lines, cursor, written) => {
+          out += lines.length + cursor.length
+          written()
+        }
+      : undefined,
+  )
   rb.setSparse(true)
   const t0 = process.cpuUsage()
   for (const b of blocks) rb.heads(b)

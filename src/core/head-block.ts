@@ -18,6 +18,13 @@ export interface HeadBlock {
   lineRun?(i: number, room: number, max: number): number
   // copies heads i … i + count - 1 of such a run, with their "}\n", into buf at `at`; returns the offset after them
   renderRun?(i: number, count: number, buf: Buffer, at: number): number
+  // where a run's lines lie as they are rendered (a collector's batch): heads i … i + count - 1
+  // with their "}\n" as the bytes they lie in (a view, valid while the writer is in write(), or
+  // until hold()'s release when it holds them)
+  lineBytes?(i: number, count: number): Buffer
+  // keeps those bytes from being reused until the returned release runs: a writer that writes a
+  // run as it lies (no copy: sparse cursors) holds them until its write is done
+  hold?(): () => void
 }
 
 export type Heads = EventHead[] | HeadBlock

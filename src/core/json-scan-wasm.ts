@@ -37,7 +37,7 @@ import {
 // Memory layout (one fixed memory, never grown, so views into it stay valid):
 const ESCAPES = 0 // 256 bytes: 1 for the letter of a one-letter escape (\" \\ \/ \b \f \n \r \t), 2 for u
 const HEX = 256 // 256 bytes: 1 for a hex digit
-const SPACES = 512 // 256 bytes: 1 for JSON's four spaces
+const SPACES = 512 // 256 bytes: 1 for JSON's spaces but the newline
 const STACK = 768 // the open containers, a byte each ({ or [), from depth 1
 const RES = 1024 // per line checked: its end (the newline's index) and the verdict, two i32
 const LINES = 16384 // the most lines one call checks
@@ -79,8 +79,20 @@ const digitAt = (l: number): number[] => [...get(l), ...load8(0), ...i32(0x30), 
 const hexAt = (l: number, offset: number): number[] => [...get(l), ...load8(offset), ...load8(HEX)]
 // i < nl, as a condition
 const inLine = [...get(i), ...get(nl), LT_U]
-// past the digits at i
-const digits = (label: string): Code => loop(label, ...inLine, when([...digitAt(i), when([...inc(i, 1), br(label)])]))
+const XOR = 0x73
+// past the digits at i: 16 bytes a step while they lie before nl (a timestamp's 13 digits in one)
+// biome-ignore format: laid out as the instructions nest
+const digits = (label: string): Code => loop(label,
+  ...get(i), ...i32(16), ADD, ...get(nl), LE_U, when([
+    // the bytes that are no digit: (byte - "0") >= 10, unsigned
+    ...get(i), ...simd(0) /* v128.load */, 0, 0, ...i32(0x30), ...simd(15) /* splat */, ...simd(113) /* i8x16.sub */,
+    ...i32(10), ...simd(15), ...simd(38) /* i8x16.lt_u */, ...simd(100) /* bitmask */, ...i32(0xffff), XOR, ...tee(m),
+    EQZ, when([...inc(i, 16), br(label)]),
+    ...get(m), CTZ, ...get(i), ADD, ...set(i),
+  ], [
+    ...inLine, when([...digitAt(i), when([...inc(i, 1), br(label)])]),
+  ]),
+)
 
 // The string whose content starts at k, ending before nl: t = the index after its closing quote,
 // or a branch to `fail` when it is not valid JSON (control byte, bad escape, not closed).
@@ -151,8 +163,10 @@ const literal = (text: string, done: string, fail: string): Code[] => [
   ]),
 ]
 
-// The line [pos, nl), known to start with { and end with }: r = its verdict, or NOT_JSON on a
-// branch to `checked`.
+// The line from pos, known to start with {, walked up to nl (the end of what was loaded): r = its
+// verdict and i just past its closing brace, or a branch to `checked` (r NOT_JSON) with i at or
+// before the byte that failed it. A newline is no space here: it fails the walk wherever it comes,
+// so the walk never steps over one, and finds the line's end as it goes (no pass of its own).
 // biome-ignore format: laid out as the instructions nest
 const object: Code[] = [
   ...get(pos), ...i32(1), ADD, ...set(i),
@@ -217,9 +231,7 @@ const object: Code[] = [
     // a container closed at i
     ...inc(i, 1), ...dec(depth), ...i32(AFTER), ...set(state), ...i32(0), ...set(first),
     ...get(depth), brIf('main'),
-    // the object closed: only spaces may follow
-    loop('trail', ...inLine, when([...get(i), ...load8(0), ...load8(SPACES), when([...inc(i, 1), br('trail')])])),
-    ...get(i), ...get(nl), NE, brIf('checked'),
+    // the object closed at i: the line must end there (the caller looks)
     ...i32(NOT_EVENT), ...set(r),
     ...get(event), EQZ, brIf('checked'),
     ...get(src), ...set(r),
@@ -231,24 +243,34 @@ const body = flat([
   ...i32(0), ...set(count),
   block('done', loop('lines',
     ...get(pos), ...get(end), GE_U, brIf('done'),
-    // the line's end: the next newline, 16 bytes a step
-    ...get(pos), ...set(nl),
-    block('found', loop('seek',
-      ...get(nl), ...i32(16), ADD, ...get(end), LE_U, when([
-        ...get(nl), ...simd(0), 0, 0, ...set(v),
-        ...stopsIn(v, [0x0a]), ...tee(m), when([...get(m), CTZ, ...get(nl), ADD, ...set(nl), br('found')]),
-        ...inc(nl, 16), br('seek'),
-      ]),
-      ...get(nl), ...get(end), GE_U, when([...get(last), EQZ, brIf('done'), br('found')]),
-      ...get(nl), ...load8(0), ...i32(0x0a), EQ, brIf('found'),
-      ...inc(nl, 1), br('seek'),
-    )),
     ...i32(NOT_JSON), ...set(r),
+    ...get(pos), ...set(i),
+    ...get(end), ...set(nl),
     block('checked',
-      ...get(nl), ...get(pos), LE_U, brIf('checked'),
       ...get(pos), ...load8(0), ...i32(0x7b), NE, brIf('checked'),
-      ...get(nl), ...i32(1), SUB, ...load8(0), ...i32(0x7d), NE, brIf('checked'),
       ...object,
+    ),
+    // the line's end: right after its object, or at the next newline from where the walk stopped
+    ...get(i), ...set(nl),
+    block('found',
+      ...get(nl), ...get(end), LT_U, when([
+        ...get(nl), ...load8(0), ...i32(0x0a), EQ, brIf('found'),
+      ], [
+        // at the end of the load: the line ends there only when it is the last
+        ...is(r, NOT_JSON), EQZ, when([...get(last), EQZ, brIf('done'), br('found')]),
+      ]),
+      // not JSON after all: bytes follow the closing brace
+      ...i32(NOT_JSON), ...set(r),
+      loop('seek',
+        ...get(nl), ...i32(16), ADD, ...get(end), LE_U, when([
+          ...get(nl), ...simd(0), 0, 0, ...set(v),
+          ...stopsIn(v, [0x0a]), ...tee(m), when([...get(m), CTZ, ...get(nl), ADD, ...set(nl), br('found')]),
+          ...inc(nl, 16), br('seek'),
+        ]),
+        ...get(nl), ...get(end), GE_U, when([...get(last), EQZ, brIf('done'), br('found')]),
+        ...get(nl), ...load8(0), ...i32(0x0a), EQ, brIf('found'),
+        ...inc(nl, 1), br('seek'),
+      ),
     ),
     ...get(count), ...i32(3), SHL, ...get(nl), ...store32(RES),
     ...get(count), ...i32(3), SHL, ...get(r), ...store32(RES + 4),
@@ -313,7 +335,8 @@ const wasm = new OnFirstUse(
     for (const e of '"\\/bfnrt') u8[ESCAPES + e.charCodeAt(0)] = 1
     u8[ESCAPES + 0x75] = 2
     for (const h of '0123456789abcdefABCDEF') u8[HEX + h.charCodeAt(0)] = 1
-    for (const s of ' \t\r\n') u8[SPACES + s.charCodeAt(0)] = 1
+    // JSON's fourth space, the newline, ends the line here (the walk stops at it)
+    for (const s of ' \t\r') u8[SPACES + s.charCodeAt(0)] = 1
     return new LineChecker(fn, u8)
   },
 )

@@ -327,9 +327,10 @@ export class EventInput extends EventEmitter {
     return position
   }
 
-  // The most bytes of lines held for one cursor: a writer with sparse cursors ends every chunk it
-  // writes with one, and its chunks hold at most one line longer than 32 KiB and 128 KiB of
-  // others (core/link/render.ts). More held means another program's lines: they are checked
+  // The most bytes of lines held for one cursor: a writer with sparse cursors ends every write
+  // with one, and its writes hold at most one line longer than 32 KiB and 128 KiB of others, or
+  // 1 MiB of a collector's batch written as it lies (core/link/render.ts), less than a frame (8 MiB
+  // at least). More held means another program's lines: they are checked
   // (recheck), not kept waiting without bound.
   private get heldMax(): number {
     return this.frame.max + 256 * 1024

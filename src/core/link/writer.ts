@@ -1,6 +1,7 @@
 import { EventEmitter, once } from 'node:events'
 import { fstatSync } from 'node:fs'
 import { Socket } from 'node:net'
+import type { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import type { Heads } from '../head-block.js'
 import { info } from '../log.js'
@@ -75,7 +76,12 @@ export class EventOutput extends EventEmitter {
     this.maxLine = options.maxLine ?? DEFAULT_MAX_LINE
     // nobody can link through a terminal: keep the screen free of cursors
     this.withCursor = this.kind !== 'terminal'
-    this.render = new RenderBuffer(`,"_ack":"${this.link}.${this.nonce}.`, this.withCursor, () => this.flush())
+    this.render = new RenderBuffer(
+      `,"_ack":"${this.link}.${this.nonce}.`,
+      this.withCursor,
+      () => this.flush(),
+      (lines, cursor, written) => this.writeDirect(lines, cursor, written),
+    )
     this.atomic = new AtomicWrites(this.out, () => this.closed)
     this.linkServer = new LinkServer(this.linkHost())
     if (this.kind === 'pipe' && !options.stream) {
@@ -308,6 +314,26 @@ export class EventOutput extends EventEmitter {
     }
     if (!this.lineAtomic) this.out.write(data, done)
     else this.atomic.write(data, done)
+  }
+
+  // Sparse cursors: a run of lines written as it lies (a collector's batch), its last line's
+  // cursor after it, in one writev; `written` once the stream is done with their bytes.
+  private writeDirect(lines: Buffer, cursor: Buffer, written: () => void): void {
+    if (this.closed) return written()
+    this.flushes++
+    const upTo = this.render.position
+    const done = (error?: Error | null): void => {
+      written()
+      if (error) return
+      if (upTo > this.durability.written) this.durability.written = upTo
+      if (this.mode === 'file') this.durability.sync(this.options.fd ?? 1, () => this.advance())
+      else this.advance()
+    }
+    const out = this.out as Partial<Writable> & NodeJS.WritableStream
+    out.cork?.()
+    out.write(lines)
+    out.write(cursor, done)
+    out.uncork?.()
   }
 
   private advance(): void {

@@ -40,8 +40,11 @@ export interface DecodeOptions {
 export class BatchHeads implements HeadBlock {
   length = 0
   // start and end of each head; a start < 0 is -1 - its index in others
-  private spans = new Int32Array(2048)
+  private spans = takeSpans()
   private readonly others: EventHead[] = []
+  // writes made straight from the payload not done yet, and what to do once they are (release)
+  private holds = 0
+  private free?: () => void
 
   constructor(private payload: Buffer) {}
 
@@ -57,7 +60,7 @@ export class BatchHeads implements HeadBlock {
   }
 
   private grow(): void {
-    const bigger = new Int32Array(2 * this.spans.length)
+    const bigger = new Int32Array(Math.max(2 * this.spans.length, 4096))
     bigger.set(this.spans)
     this.spans = bigger
   }
@@ -110,6 +113,26 @@ export class BatchHeads implements HeadBlock {
     return at + end - start
   }
 
+  lineBytes(i: number, count: number): Buffer {
+    return this.payload.subarray(this.spans[2 * i]!, this.spans[2 * (i + count - 1) + 1]! + 2)
+  }
+
+  // A writer writes runs of the payload as they lie (lineBytes): the payload's block goes back to
+  // the frame pool (release's free) only once every such write is done.
+  hold(): () => void {
+    this.holds++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      if (--this.holds === 0 && this.free) {
+        const free = this.free
+        this.free = undefined
+        free()
+      }
+    }
+  }
+
   // the heads as a list (payload views and the others)
   list(): EventHead[] {
     const out: EventHead[] = []
@@ -120,14 +143,31 @@ export class BatchHeads implements HeadBlock {
     return out
   }
 
-  // once written: the payload's block may take the next frame
-  release(): void {
+  // Once written: free() gives the payload's block to the next frame, now or once the writes made
+  // straight from it are done (hold).
+  release(free?: () => void): void {
     this.payload = EMPTY
     this.others.length = 0
+    this.length = 0
+    if (this.spans.length <= SPANS_KEPT) spareSpans = this.spans
+    this.spans = NO_SPANS
+    if (!free) return
+    if (this.holds === 0) free()
+    else this.free = free
   }
 }
 
 const EMPTY = Buffer.alloc(0)
+const NO_SPANS = new Int32Array(0)
+// The spans of the last batch released, for the next (a batch's ~2,000-4,000 heads were a fresh
+// 16-32 KiB array, grown once or twice, per batch); larger ones are not kept.
+const SPANS_KEPT = 1 << 16
+let spareSpans: Int32Array | undefined
+const takeSpans = (): Int32Array => {
+  const spans = spareSpans ?? new Int32Array(8192)
+  spareSpans = undefined
+  return spans
+}
 
 // payload → heads. A line that is not a JSON object with a string body becomes the body of an event,
 // so a misbehaving sender can make odd events but never broken output (every line is checked in one

@@ -388,10 +388,10 @@ export class Session {
         this.unacked++
         // the callback may be kept a while after it ran: it must not hold the batch's bytes
         this.sink.write(heads, () => this.acked(id, n, bytes))
-        // every sink copied the events out in write(): the frame's block may take the next frame
-        releaseFrame(frame)
-        // the reads it came in are dead, and so are the heads: a scavenge now copies almost nothing
-        heads.release()
+        // the sink copied the events out in write(), or writes runs of them as they lie (sparse
+        // cursors): the frame's block takes the next frame once those writes are done; the reads
+        // it came in are dead, and so are the heads: a scavenge now copies almost nothing
+        heads.release(() => releaseFrame(frame))
         allocatedYoungBuffer(frame.payload.length)
         this.inflated = 0
         this.account()

@@ -181,3 +181,66 @@ t.test('runs of lines (a channel block), sparse or without cursors: each line wh
     t.ok(chunks.length > 10)
   }
 })
+
+t.test(
+  "sparse, a collector's batch is written as it lies: each write ends with its cursor, the same bytes, the block freed once written",
+  async (t) => {
+    const { decodeBlock } = await import('../../../src/core/wire/batch.js')
+    const lines: string[] = []
+    for (let i = 0; i < 20_000; i++) {
+      lines.push(`{"body":"line ${i} ${'y'.repeat(i % 400)}"${i % 97 === 3 ? ',"src":"s"' : ''},"seq":${i}}`)
+      if (i % 5000 === 5) lines.push('plain text, not JSON')
+      if (i === 12_000) lines.push(`{"body":"${'x'.repeat(70 * 1024)}"}`) // over 64 KiB: keeps its cursor
+    }
+    const payload = Buffer.from(`${lines.join('\n')}\n`)
+    const options = { maxEvent: 1024 * 1024, srcPrefix: Buffer.from('agent/') }
+    const writes: { bytes: Buffer; direct: boolean }[] = []
+    const pending: (() => void)[] = []
+    const buffer: RenderBuffer = new RenderBuffer(
+      prefix,
+      true,
+      () => writes.push({ bytes: Buffer.from(buffer.take().subarray(0, buffer.taken)), direct: false }),
+      (run, cursor, written) => {
+        // the run is a view of the payload: a copy here stands for the bytes the stream writes later
+        t.equal(run.buffer, payload.buffer, 'written from the payload itself')
+        writes.push({ bytes: Buffer.concat([run, cursor]), direct: true })
+        pending.push(written)
+      },
+    )
+    buffer.setSparse(true)
+    const block = decodeBlock(payload, options)
+    buffer.heads(block)
+    let freed = false
+    block.release(() => (freed = true))
+    if (buffer.chunkBytes) writes.push({ bytes: Buffer.from(buffer.take().subarray(0, buffer.taken)), direct: false })
+    t.notOk(freed, 'the block is not freed while a write made from it is pending')
+    t.ok(pending.length >= 2, `runs written as they lie (${pending.length})`)
+    for (const written of pending.slice(0, -1)) written()
+    t.notOk(freed, 'nor while the last one is')
+    pending.at(-1)!()
+    t.ok(freed, 'freed once every one is done')
+
+    const want = decodeBlock(payload, options)
+      .list()
+      .map((h) => `${h.toString()}}`)
+    const got = writes.map((w) => w.bytes.toString().split('\n').slice(0, -1))
+    t.equal(Buffer.byteLength(got.flat().join('\n') + '\n'), buffer.bytesOut, 'bytesOut counts every byte handed on')
+    const strip = (s: string): string => s.replace(/,"_ack":"[^"]*"\}$/, '}')
+    t.same(got.flat().map(strip), want, 'every line once, in order, byte for byte')
+    let bad = 0
+    let position = 0
+    for (const write of got) {
+      for (let k = 0; k < write.length; k++) {
+        position++
+        const line = write[k]!
+        const should = k === write.length - 1 || Buffer.byteLength(line) > 64 * 1024
+        if (should ? line !== `${strip(line).slice(0, -1)}${prefix}${position}"}` : line.includes('"_ack"')) bad++
+      }
+    }
+    t.equal(bad, 0, "each write's last line and every line over 64 KiB carry their cursor at their position, no other does")
+    t.ok(
+      writes.filter((w) => w.direct).every((w) => w.bytes.length <= 1024 * 1024 + 64),
+      'a write as it lies is at most 1 MiB under one cursor',
+    )
+  },
+)
