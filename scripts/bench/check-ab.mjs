@@ -5,28 +5,10 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { w1Batches } from './w1-batches.mjs'
 const [log, mib, ...roots] = process.argv.slice(2)
 const text = readFileSync(log, 'latin1').slice(0, Number(mib) * 2 ** 20)
-const batches = []
-let parts = [],
-  size = 0,
-  seq = 0,
-  pos = 0
-for (let at = 0; at < text.length; ) {
-  let nl = text.indexOf('\n', at)
-  if (nl === -1) nl = text.length
-  const line = text.slice(at, nl)
-  pos = nl + 1
-  at = nl + 1
-  const ev = `{"body":${JSON.stringify(line)},"ts":1796262910114,"host":"vm","headers":{"file":"/var/log/access.log"},"src":"traab_6MZBAS.dCvQbQLMW6jc","seq":${++seq},"pos":${pos}}\n`
-  parts.push(ev)
-  size += ev.length
-  if (size >= 900 * 1024) {
-    batches.push(Buffer.from(parts.join(''), 'latin1'))
-    parts = []
-    size = 0
-  }
-}
+const batches = w1Batches(text).map((b) => b.payload)
 const bytes = batches.reduce((a, b) => a + b.length, 0)
 const mods = await Promise.all(roots.map((r) => import(pathToFileURL(resolve(r, 'dist/core/wire/batch.js')).href)))
 const res = roots.map(() => [])

@@ -33,32 +33,12 @@ if (!root || !log) {
   console.error('usage: node scripts/bench/collect-ab.mjs COLLECT_ROOT LOG [roll|null] [--others ROOT] [--bytes N]')
   process.exit(2)
 }
+const { w1Batches } = await import('./w1-batches.mjs')
 const { WireConnection } = await import(join(others, 'dist/sinks/tcp/connection.js'))
 
 const text = viaAgent ? '' : readFileSync(log, 'latin1').slice(0, limit)
 const logBytes = viaAgent ? statSync(log).size : Math.min(statSync(log).size, limit)
-const batches = []
-let parts = []
-let size = 0
-let pos = 0
-let seq = 0
-const cut = () => {
-  batches.push({ payload: Buffer.from(parts.join(''), 'latin1'), count: parts.length })
-  parts = []
-  size = 0
-}
-for (let at = 0; at < text.length; ) {
-  let nl = text.indexOf('\n', at)
-  if (nl === -1) nl = text.length
-  const line = text.slice(at, nl)
-  pos = nl + 1
-  at = nl + 1
-  const event = `{"body":${JSON.stringify(line)},"ts":1796262910114,"host":"vm","headers":{"file":"/var/log/access.log"},"src":"traab_6MZBAS.dCvQbQLMW6jc","seq":${++seq},"pos":${pos}}\n`
-  parts.push(event)
-  size += event.length
-  if (size >= 900 * 1024) cut()
-}
-if (parts.length) cut()
+const batches = w1Batches(text)
 
 const work = mkdtempSync(join(tmpdir(), 'tsf-collect-ab-'))
 const sink = down === 'roll' ? `| node ${join(others, 'bin/tsf.js')} roll ${join(work, 'rolled')}` : '> /dev/null'

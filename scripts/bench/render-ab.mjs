@@ -7,6 +7,7 @@
 //     sparse cursors; the write itself is not made here)
 //   ROOT_A, ROOT_B: directories holding dist/ (copies of two builds)
 import { readFileSync } from 'node:fs'
+import { w1Batches } from './w1-batches.mjs'
 const [A, B, log, mib = '64'] = process.argv.slice(2)
 const load = async (root) => ({
   RenderBuffer: (await import(`${root}/dist/core/link/render.js`)).RenderBuffer,
@@ -14,26 +15,7 @@ const load = async (root) => ({
 })
 const impl = { A: await load(A), B: await load(B) }
 const text = readFileSync(log, 'latin1').slice(0, Number(mib) * 2 ** 20)
-const batches = []
-let parts = [],
-  size = 0,
-  seq = 0,
-  pos = 0
-for (let at = 0; at < text.length; ) {
-  let nl = text.indexOf('\n', at)
-  if (nl === -1) nl = text.length
-  const line = text.slice(at, nl)
-  pos = nl + 1
-  at = nl + 1
-  const e = `{"body":${JSON.stringify(line)},"ts":1796262910114,"host":"vm","headers":{"file":"/var/log/access.log"},"src":"traab_6MZBAS.dCvQbQLMW6jc","seq":${++seq},"pos":${pos}}\n`
-  parts.push(e)
-  size += e.length
-  if (size >= 900 * 1024) {
-    batches.push(Buffer.from(parts.join(''), 'latin1'))
-    parts = []
-    size = 0
-  }
-}
+const batches = w1Batches(text).map((b) => b.payload)
 const eventBytes = batches.reduce((s, b) => s + b.length, 0)
 const run = (which) => {
   const { RenderBuffer, decodeBlock } = impl[which]

@@ -1,23 +1,14 @@
 // Process helpers for the Kafka collect tests: roll's output, the collector inside a pipeline.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { listedAgainOnEnoent } from '../../fixtures/pipelines.js'
 import type { Proc } from '../../fixtures/tcp-helpers.js'
 
 export const cleanup = (t: { teardown: (fn: () => void) => void }, ...procs: Proc[]): void =>
   t.teardown(() => procs.forEach((p) => p.kill()))
 
-// Every line roll wrote (published and in-progress files), its state directory left out. A file
-// roll publishes (renames .tmp to its final name) between the listing and its read is an ENOENT:
-// the whole listing is taken again, so the file is read under its new name, not skipped.
-export const rolledLines = (dir: string): string[] => {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return linesUnder(dir)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 50) throw error
-    }
-  }
-}
+// Every line roll wrote (published and in-progress files), its state directory left out.
+export const rolledLines = (dir: string): string[] => listedAgainOnEnoent(() => linesUnder(dir))
 
 const linesUnder = (dir: string): string[] => {
   if (!existsSync(dir)) return []
