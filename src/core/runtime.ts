@@ -30,15 +30,16 @@ export interface RuntimeOptions {
 // exit code it wants; expected failures throw TsfError (printed by the CLI on one line).
 export const runCommand = async (options: RuntimeOptions, body: (rt: Runtime) => Promise<number>): Promise<number> => {
   // what a command runs with loads when it runs, not with its --help (every command imports this
-  // module for its action: BENCHMARKS.md, branch boot)
-  const [{ onShutdown }, { Counters, serveMetrics }, { EventInput }, { EventOutput }, { capYoungGeneration }] = await Promise.all([
-    import('./shutdown.js'),
+  // module for its action: BENCHMARKS.md, branch boot); the signal handlers first, so a SIGTERM
+  // while the rest loads is a clean stop (exit 0), not node's default death (143)
+  const { onShutdown } = await import('./shutdown.js')
+  const shutdown = onShutdown()
+  const [{ Counters, serveMetrics }, { EventInput }, { EventOutput }, { capYoungGeneration }] = await Promise.all([
     import('./metrics.js'),
     import('./link/reader.js'),
     import('./link/writer.js'),
     import('./young-gen.js'),
   ])
-  const shutdown = onShutdown()
   const stopper = new AbortController()
   shutdown.signal.addEventListener('abort', () => stopper.abort(), { once: true })
   const counters = new Counters(options.component)
