@@ -6,7 +6,7 @@ import { fileNames, type Bucket } from './layout.js'
 import type { OpenFile } from './open-file.js'
 import { publishFile } from './publish.js'
 import type { RollerOptions } from './roller.js'
-import { sliceForFiles, type Staged } from './staged.js'
+import { endsAtCut, sliceForFiles, type Staged } from './staged.js'
 import type { RollState } from './state.js'
 
 // The files in progress: a commit's writes into them, the rolls that are due (--interval, --size,
@@ -18,12 +18,10 @@ export class RollFiles {
   // files being published; kept until that succeeds (a failure is retried at the next maintain)
   private readonly retiring = new Set<OpenFile>()
 
-  // midLine: a bucket's file is in the middle of a cut line (not rolled by size, count or interval)
   constructor(
     private readonly options: RollerOptions,
     private readonly state: RollState,
     private readonly counters: Counters,
-    private readonly midLine: (bucketKey: string) => boolean,
   ) {}
 
   // Writes a staged group into its buckets' files (opening, and filling up to --count/--size, as
@@ -35,7 +33,7 @@ export class RollFiles {
     const firsts = new Map<string, OpenFile>()
     for (const { bucket } of staged.buckets.values())
       firsts.set(bucket.key, this.open.get(bucket.key) ?? (await this.openFile(bucket, staged)))
-    const writes: { file: OpenFile; len: number; raw: number; events: number }[] = []
+    const writes: { file: OpenFile; len: number; raw: number; events: number; midLine: boolean }[] = []
     const filled: OpenFile[] = []
     const opened: OpenFile[] = []
     try {
@@ -43,7 +41,9 @@ export class RollFiles {
         let file = firsts.get(entry.bucket.key)!
         for (const slice of sliceForFiles(entry, file, { count, size })) {
           const data = await encodeChunk(slice.parts, slice.bytes, gzip)
-          writes.push({ file, len: file.len + data.length, raw: file.raw + slice.bytes, events: slice.events })
+          // a full file ends at a cut; the bucket's last file ends wherever its staged bytes do
+          const midLine = !slice.fills && !endsAtCut(entry)
+          writes.push({ file, len: file.len + data.length, raw: file.raw + slice.bytes, events: slice.events, midLine })
           await file.file.append(data.parts)
           if (slice.fills) {
             filled.push(file)
@@ -73,6 +73,7 @@ export class RollFiles {
       w.file.len = w.len
       w.file.raw = w.raw
       w.file.events += w.events
+      w.file.midLine = w.midLine
       w.file.lastWrite = now
     }
     // full files are published by the maintenance that follows every commit
@@ -108,6 +109,7 @@ export class RollFiles {
       len: 0,
       raw: 0,
       events: 0,
+      midLine: false,
       openedAt: opened,
       lastWrite: opened,
     }
@@ -116,16 +118,17 @@ export class RollFiles {
     return open
   }
 
-  // Rolls files that are due, between commits.
+  // Rolls files that are due, between commits. A file whose committed bytes end inside a cut line
+  // is not rolled by size, count or interval: the staged group may already hold the line's end,
+  // but the file on storage does not until that group commits.
   async maintain(): Promise<void> {
     for (const f of [...this.retiring]) await this.retire(f)
     const { interval, size, count, idle } = this.options
     const now = Date.now()
     for (const f of [...this.open.values()]) {
       if (f.len === 0) continue
-      const midLine = this.midLine(f.bucket.key)
       const due =
-        (!midLine && ((size && f.raw >= size) || (count && f.events >= count) || (interval && now - f.openedAt >= interval))) ||
+        (!f.midLine && ((size && f.raw >= size) || (count && f.events >= count) || (interval && now - f.openedAt >= interval))) ||
         (idle && now - f.lastWrite >= idle)
       if (due) await this.finalise(f)
     }

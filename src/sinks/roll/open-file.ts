@@ -12,6 +12,7 @@ export interface OpenFile {
   len: number // committed bytes
   raw: number // committed bytes before compression, for --size
   events: number
+  midLine: boolean // the committed bytes end inside a cut line: not rolled by size, count or interval
   openedAt: number // wall clock, for --interval
   lastWrite: number // wall clock, for --idle and --max-open
 }

@@ -77,8 +77,8 @@ export class Roller {
     private readonly counters: Counters,
   ) {
     this.state = new RollState(options.storage, options.horizon)
-    const stager = (this.stager = new Stager(options, this.state, counters))
-    this.files = new RollFiles(options, this.state, counters, (key) => stager.midLine(key))
+    this.stager = new Stager(options, this.state, counters)
+    this.files = new RollFiles(options, this.state, counters)
     counters.gauge('OpenFileCount', () => this.files.open.size)
   }
 

@@ -38,12 +38,6 @@ export class Stager {
     }
   }
 
-  // A bucket's file is in the middle of a line cut into pieces: it is not rolled by size, count
-  // or interval until the line ends.
-  midLine(bucketKey: string): boolean {
-    return this.contOwner.has(bucketKey)
-  }
-
   // Read the fields roll needs, dedupe, format, group by bucket. No I/O: this runs while a commit
   // is in flight. No JSON.parse and no per-event buffers or views: the events are read where they
   // lie in the batch's bytes (InputOptions.lines 'spans': where each head is), and the body is

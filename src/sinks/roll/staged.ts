@@ -213,6 +213,10 @@ export const addCut = (entry: StagedBucket): void => {
   entry.cuts.push(entry.data.length, entry.events)
 }
 
+// The bucket's staged bytes end at a place a file may end (not inside a cut line).
+export const endsAtCut = (entry: StagedBucket): boolean =>
+  entry.cuts.length > 0 && entry.cuts.at(entry.cuts.length - 2) === entry.data.length
+
 export interface Slice {
   parts: Buffer[]
   bytes: number

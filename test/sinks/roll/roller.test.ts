@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { EventInput } from '../../../src/core/link/reader.js'
@@ -109,4 +109,67 @@ t.test('bodies land in their own bucket, read in place or as heads', async (t) =
   t.same(await rollAll(t.testdir({ spans: {} }) + '/spans', text, 'spans'), want, 'read in place (spans)')
   t.same(await rollAll(t.testdir({ lines: {} }) + '/lines', text, 'heads'), want, 'read in place (a buffer of heads)')
   t.same(await rollAll(t.testdir({ heads: {} }) + '/heads', text, undefined), want, 'read as heads')
+})
+
+// A storage whose fsyncs wait while the gate is closed: a commit stays in flight, its bytes
+// written but not durable, until the test opens the gate.
+const gatedSync = (storage: LocalStorage) => {
+  let open = (): void => undefined
+  let gate: Promise<void> = new Promise((r) => (open = r))
+  const gated = Object.assign(Object.create(storage) as RollStorage, {
+    async create(rel: string): Promise<RollFile> {
+      const file = await storage.create(rel)
+      return {
+        ...file,
+        rel: file.rel,
+        append: (d: Buffer) => file.append(d),
+        truncate: (n: number) => file.truncate(n),
+        close: () => file.close(),
+        sync: async () => (await gate, file.sync()),
+      }
+    },
+  })
+  return { storage: gated, open: () => ((gate = Promise.resolve()), open()) }
+}
+
+const until = async (what: () => boolean): Promise<void> => {
+  while (!what()) await new Promise((r) => setTimeout(r, 10))
+}
+
+t.test('a file is not rolled by size while its committed bytes end inside a cut line whose end is only staged', async (t) => {
+  const dir = t.testdir()
+  const gated = gatedSync(new LocalStorage(dir))
+  const layout = compileLayout({ dir, prefix: 'e-', suffix: '.log' })
+  const counters = new Counters('roll')
+  const roller = new Roller({ ...bodyRoll(gated.storage, layout), size: 64 * 1024 }, counters)
+  await roller.start()
+  const stream = new PassThrough()
+  const running = roller.run(new EventInput({ stream }), new AbortController().signal, 5000)
+  const piece = 'z'.repeat(80 * 1024) // any commit of pieces alone is over --size
+  const ev = (seq: number, body: string, cont: boolean): string =>
+    JSON.stringify({ body, ts: 1700000000000, src: 's', seq, ...(cont ? { cont: true } : {}) }) + '\n'
+  stream.write(ev(1, piece, true) + ev(2, piece, true) + ev(3, piece, true))
+  // a commit of the first pieces is in flight (written, its fsync held)...
+  const written = (): number =>
+    readdirSync(dir)
+      .filter((f) => f.startsWith('e-'))
+      .reduce((n, f) => n + statSync(join(dir, f)).size, 0)
+  await until(() => counters.get('EventReceivedCount') === 3 && written() > 0)
+  // ...while the line's last piece and the next line are staged
+  stream.write(ev(4, 'end', false) + ev(5, 'after', false))
+  await until(() => counters.get('EventReceivedCount') === 5)
+  gated.open()
+  stream.end()
+  t.equal(await running, 0)
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
+  const bodies = files.map((f) => readFileSync(join(dir, f), 'utf8'))
+  t.same(
+    bodies.filter((b) => !b.endsWith('\n')).map((b) => b.length),
+    [],
+    'every file ends at a line boundary',
+  )
+  t.equal(bodies.join(''), `${piece.repeat(3)}end\nafter\n`, 'the line whole, once')
+  t.equal(bodies[0], `${piece.repeat(3)}end\n`, 'the long line in one file')
 })
