@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { lockDir, pidNote } from '../core/dir-lock.js'
 import { describeSystemError, TsfError } from '../core/errors.js'
 import { ExitCode } from '../core/exit-codes.js'
@@ -12,6 +11,7 @@ import { listSegments } from './segments.js'
 import type { WhenFull } from './space.js'
 import { Sweeper } from './sweep.js'
 import { writeLoop } from './write-loop.js'
+import { makeDirsSync } from '../core/make-dirs.js'
 
 export type ChannelMode = 'pass' | 'write' | 'read'
 
@@ -60,7 +60,7 @@ const refuseOnSystemError = <T>(dir: string, open: () => T): T => {
 export const runChannel = async (config: ChannelConfig, rt: Runtime): Promise<number> => {
   const { dir, mode } = config
   try {
-    mkdirSync(dir, { recursive: true })
+    makeDirsSync(dir)
     ensureReadersDir(dir)
   } catch (error) {
     throw new TsfError(`--dir ${dir}: ${describeSystemError(error)}`)

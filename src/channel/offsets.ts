@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from './record.js'
 import { readersDir } from './segments.js'
+import { makeDirsSync } from '../core/make-dirs.js'
 
 // One durable read offset per named reader (like a Kafka consumer offset): the next record to
 // deliver, as its index and its place in a segment file. Written to a temporary file, fsynced and
@@ -99,7 +100,7 @@ export const listReaders = (dir: string): string[] => {
 }
 
 export const ensureReadersDir = (dir: string): void => {
-  mkdirSync(readersDir(dir), { recursive: true })
+  makeDirsSync(readersDir(dir))
 }
 
 // Every registered reader's offset; a reader without a readable offset counts as at the start.

@@ -1,12 +1,13 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { quarantineDir, segmentName } from './segments.js'
+import { makeDirsSync } from '../core/make-dirs.js'
 
 // Bytes that failed their checksum are never thrown away: they are copied to
 // quarantine/<segment>@<offset>.bad before the channel skips (or cuts) them, so an operator can
 // look at them. The name is stable, so finding the same bad record twice writes one file.
 export const quarantine = (dir: string, segment: number, offset: number, bytes: Buffer): string => {
-  mkdirSync(quarantineDir(dir), { recursive: true })
+  makeDirsSync(quarantineDir(dir))
   const path = join(quarantineDir(dir), `${segmentName(segment)}@${offset}.bad`)
   let fd: number
   try {

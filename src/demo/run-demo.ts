@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import { info, warn } from '../core/log.js'
 import { aborted, onShutdown } from '../core/shutdown.js'
 import { pause } from '../core/wait.js'
 import { LogGenerator } from './log-generator.js'
+import { makeDirsSync } from '../core/make-dirs.js'
 
 export interface DemoOptions {
   out: string
@@ -115,7 +116,7 @@ const caughtUp = async (done: () => boolean, timeout: number): Promise<void> => 
 //   tsf collect --listen 127.0.0.1:P | tsf roll logs/      (or: tsf collect --print)
 export const runDemo = async (options: DemoOptions): Promise<number> => {
   const out = resolve(options.out)
-  mkdirSync(join(out, 'logs'), { recursive: true })
+  makeDirsSync(join(out, 'logs'))
   const port = await freePort()
   const shutdown = onShutdown()
   const generator = new LogGenerator(join(out, 'app.log'), options.rate)

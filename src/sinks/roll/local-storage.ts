@@ -1,9 +1,10 @@
 import { constants } from 'node:fs'
-import { link, mkdir, open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises'
+import { link, open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { type DirLock, lockDir, pidNote } from '../../core/dir-lock.js'
 import { TsfError } from '../../core/errors.js'
 import { STATE_DIR, type PublishResult, type RollFile, type RollStorage, type StateLog } from './storage.js'
+import { makeDirs } from '../../core/make-dirs.js'
 
 // Roll's storage on a local filesystem. Durability: data is fdatasync'ed, every new directory
 // entry (created file, created directory, rename, link) is made durable by fsyncing its directory.
@@ -127,7 +128,7 @@ export class LocalStorage implements RollStorage {
 
   // mkdir -p, then make each created directory's entry durable.
   private async mkdirs(dir: string): Promise<void> {
-    const first = await mkdir(dir, { recursive: true })
+    const first = await makeDirs(dir)
     if (first === undefined) return
     let d = dir
     const parents: string[] = []

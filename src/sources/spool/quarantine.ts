@@ -1,5 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs'
+import { copyFileSync, existsSync, renameSync, unlinkSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
+import { makeDirsSync } from '../../core/make-dirs.js'
 
 // Moves a file the spool cannot ingest (changed after pickup, a reused name, unreadable, binary)
 // out of the way, keeping its path relative to the spool directory, so the source goes on with
@@ -7,7 +8,7 @@ import { dirname, join, relative } from 'node:path'
 export const moveToQuarantine = (path: string, spoolDir: string, quarantineDir: string): string => {
   const rel = relative(spoolDir, path)
   let target = join(quarantineDir, rel.startsWith('..') ? path.replace(/\//g, '_') : rel)
-  mkdirSync(dirname(target), { recursive: true })
+  makeDirsSync(dirname(target))
   if (existsSync(target)) {
     let n = 1
     while (existsSync(`${target}.${n}`)) n++

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { type DirLock, lockDir, pidNote } from '../../core/dir-lock.js'
 import { describeSystemError, TsfError } from '../../core/errors.js'
+import { makeDirsSync } from '../../core/make-dirs.js'
 
 // What every file source (tail, spool) keeps in its --state dir besides its checkpoints: a
 // persistent agent id (so cloned servers never make the same src) and a lock (two processes on
@@ -26,7 +27,7 @@ export const agentIdOf = (dir: string): string => {
 // the command in the refusal ("tsf tail").
 export const lockStateDir = async (dir: string, who: string): Promise<DirLock> => {
   try {
-    mkdirSync(dir, { recursive: true })
+    makeDirsSync(dir)
   } catch (e) {
     throw new TsfError(`--state ${dir}: cannot create the state directory: ${describeSystemError(e)}`)
   }
