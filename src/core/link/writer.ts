@@ -308,9 +308,7 @@ export class EventOutput extends EventEmitter {
     const done = (error?: Error | null): void => {
       if (error) return
       this.render.giveBack(full)
-      if (upTo > this.durability.written) this.durability.written = upTo
-      if (this.mode === 'file') this.durability.sync(this.options.fd ?? 1, () => this.advance())
-      else this.advance()
+      this.wrote(upTo)
     }
     if (!this.lineAtomic) this.out.write(data, done)
     else this.atomic.write(data, done)
@@ -324,16 +322,21 @@ export class EventOutput extends EventEmitter {
     const upTo = this.render.position
     const done = (error?: Error | null): void => {
       written()
-      if (error) return
-      if (upTo > this.durability.written) this.durability.written = upTo
-      if (this.mode === 'file') this.durability.sync(this.options.fd ?? 1, () => this.advance())
-      else this.advance()
+      if (!error) this.wrote(upTo)
     }
     const out = this.out as Partial<Writable> & NodeJS.WritableStream
     out.cork?.()
     out.write(lines)
     out.write(cursor, done)
     out.uncork?.()
+  }
+
+  // The stream took our events up to `upTo`: written, and durable by the mode's rule (a file's
+  // after its fsync).
+  private wrote(upTo: number): void {
+    if (upTo > this.durability.written) this.durability.written = upTo
+    if (this.mode === 'file') this.durability.sync(this.options.fd ?? 1, () => this.advance())
+    else this.advance()
   }
 
   private advance(): void {
